@@ -1,0 +1,60 @@
+//! The `qfront` command-line tool.
+//!
+//! stdout carries data only (tables, JSON); logs and progress go to stderr.
+//! Exit codes: 0 ok, 1 failed, 2 usage error, 130 interrupted.
+
+mod commands;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// qfront: train low-bit networks with quantization-aware training and map their
+/// accuracy / latency / size trade-off.
+#[derive(Debug, Parser)]
+#[command(name = "qfront", version, about, long_about = None,
+          after_help = "Exit codes: 0 ok, 1 failed, 2 usage error, 130 interrupted.\nLogs go to stderr (set RUST_LOG=debug for more); data goes to stdout.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Train a model with quantization-aware training (PACT activations, SAWB weights).
+    Train(Box<commands::train::TrainArgs>),
+    /// Quantizer utilities (coefficient fits, width alignment).
+    #[command(subcommand)]
+    Quant(commands::quant::QuantCommand),
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_target(false)
+        .without_time()
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::Train(args) => commands::train::run(*args),
+        Command::Quant(cmd) => commands::quant::run(cmd),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
