@@ -1,0 +1,77 @@
+//! The error type of `qfront-train`.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while loading data, building a model or training it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrainError {
+    /// A quantizer parameter was rejected.
+    #[error(transparent)]
+    Quant(#[from] qfront_quant::QuantError),
+    /// A data file or directory is missing.
+    #[error("{what} not found at {path}: {hint}")]
+    MissingData {
+        /// What was looked for.
+        what: String,
+        /// Where.
+        path: PathBuf,
+        /// How to fix it.
+        hint: String,
+    },
+    /// A data file exists but cannot be parsed.
+    #[error("malformed {what} in {path}: {reason}")]
+    MalformedData {
+        /// What kind of file.
+        what: String,
+        /// Which file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An invalid model specification or training setting.
+    #[error("invalid {name}: {reason}")]
+    InvalidConfig {
+        /// The setting as the user knows it.
+        name: String,
+        /// What would be accepted.
+        reason: String,
+    },
+    /// Training diverged.
+    #[error("training diverged at epoch {epoch}: the loss is {loss}; lower the learning rate")]
+    Diverged {
+        /// Epoch (1-based).
+        epoch: usize,
+        /// The non-finite loss.
+        loss: f64,
+    },
+    /// A checkpoint cannot be read or written.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The checkpoint file or directory.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An I/O error on a named path.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, TrainError>;
+
+impl TrainError {
+    /// An `InvalidConfig` error.
+    pub fn config(name: impl Into<String>, reason: impl Into<String>) -> Self {
+        TrainError::InvalidConfig {
+            name: name.into(),
+            reason: reason.into(),
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! The model families, built from a [`ModelSpec`](crate::spec::ModelSpec).
+
+mod cost;
+mod lenet;
+mod mlp;
+mod nlu;
+mod resnet;
+
+pub use cost::model_cost;
+pub use lenet::Lenet;
+pub use mlp::Mlp;
+pub use nlu::Nlu;
+pub use resnet::Resnet;
+
+use crate::layers::{PactActivation, ParamInit};
+use crate::spec::{ModelFamily, ModelSpec};
+use crate::Result;
+use burn::module::Module;
+use burn::tensor::{Device, Int, Tensor};
+use qfront_quant::BitWidth;
+
+/// A batch of model input.
+#[derive(Debug, Clone)]
+pub enum ModelInput {
+    /// Images `[batch, channels, height, width]`.
+    Image(Tensor<4>),
+    /// Token ids `[batch, tokens]` and a mask `[batch, tokens]` (1 = real token).
+    Tokens(Tensor<2, Int>, Tensor<2>),
+}
+
+/// Any model of the four families.
+#[derive(Module, Debug)]
+pub enum Model {
+    /// MLP.
+    Mlp(Mlp),
+    /// LeNet-style CNN.
+    Lenet(Lenet),
+    /// ResNet-20-style CNN.
+    Resnet(Resnet),
+    /// NLU intent model.
+    Nlu(Nlu),
+}
+
+impl Model {
+    /// Builds a freshly initialised model from a validated spec; every initial weight comes
+    /// from `seed`.
+    pub fn build(spec: &ModelSpec, seed: u64, device: &Device) -> Result<Self> {
+        spec.validate()?;
+        let mut init = ParamInit::new(seed);
+        Ok(match &spec.family {
+            ModelFamily::Mlp { .. } => Model::Mlp(Mlp::new(spec, &mut init, device)),
+            ModelFamily::Lenet { .. } => Model::Lenet(Lenet::new(spec, &mut init, device)),
+            ModelFamily::Resnet { .. } => Model::Resnet(Resnet::new(spec, &mut init, device)),
+            ModelFamily::Nlu { .. } => Model::Nlu(Nlu::new(spec, &mut init, device)),
+        })
+    }
+
+    /// Logits `[batch, classes]`.
+    pub fn forward(&self, input: ModelInput) -> Tensor<2> {
+        match (self, input) {
+            (Model::Mlp(m), ModelInput::Image(x)) => m.forward(x),
+            (Model::Lenet(m), ModelInput::Image(x)) => m.forward(x),
+            (Model::Resnet(m), ModelInput::Image(x)) => m.forward(x),
+            (Model::Nlu(m), ModelInput::Tokens(ids, mask)) => m.forward(ids, mask),
+            _ => panic!("input kind does not match the model; ModelSpec::validate rules this out"),
+        }
+    }
+}
+
+/// PACT activation at the precision of layer `bits`.
+pub(crate) fn pact(spec: &ModelSpec, bits: BitWidth, device: &Device) -> PactActivation {
+    PactActivation::new(
+        bits,
+        spec.quant.pact_gradient,
+        spec.quant.pact_alpha_init,
+        device,
+    )
+}

@@ -1,0 +1,133 @@
+//! On-device NLU intent model: hashed word embeddings → `blocks` × (conv1d or per-token
+//! linear) + PACT → masked pooling over tokens → classifier.
+
+use crate::layers::{PactActivation, ParamInit, QuantConv1d, QuantEmbedding, QuantLinear};
+use crate::spec::{ModelFamily, ModelSpec, NluBlock, Pooling, Position};
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig};
+use burn::tensor::{Device, Int, Tensor};
+
+/// One token-mixing block.
+#[derive(Module, Debug)]
+pub enum TokenBlock {
+    /// 1-D convolution over tokens.
+    Conv(QuantConv1d),
+    /// Per-token fully connected layer.
+    Mlp(QuantLinear),
+}
+
+/// The intent classifier.
+#[derive(Module, Debug)]
+pub struct Nlu {
+    /// Hashed word embeddings (`buckets + 1` rows; row 0 is padding).
+    pub embedding: QuantEmbedding,
+    /// Blocks.
+    pub blocks: Vec<TokenBlock>,
+    /// Their activations.
+    pub activations: Vec<PactActivation>,
+    /// Dropout before the classifier.
+    pub dropout: Dropout,
+    /// Classifier.
+    pub classifier: QuantLinear,
+    /// Pooling over tokens.
+    #[module(skip)]
+    pub pooling: Pooling,
+}
+
+impl Nlu {
+    /// Builds from a validated spec.
+    pub fn new(spec: &ModelSpec, init: &mut ParamInit, device: &Device) -> Self {
+        let ModelFamily::Nlu {
+            buckets,
+            embedding_dim,
+            block,
+            blocks: n_blocks,
+            hidden,
+            kernel,
+            pooling,
+        } = &spec.family
+        else {
+            unreachable!("validated")
+        };
+        let q = spec.quant.weight_quantizer;
+        let dim = spec.scaled(*embedding_dim);
+        let width = spec.scaled(*hidden);
+        let pe = spec.precision("embedding", Position::First);
+        let embedding = QuantEmbedding::new(buckets + 1, dim, q, pe.weight_bits, init, device);
+        let (mut blocks, mut activations) = (Vec::new(), Vec::new());
+        let mut features = dim;
+        for i in 0..*n_blocks {
+            let p = spec.precision(&format!("block{i}"), Position::Middle);
+            blocks.push(match block {
+                NluBlock::Conv => TokenBlock::Conv(QuantConv1d::new(
+                    features,
+                    width,
+                    *kernel,
+                    q,
+                    p.weight_bits,
+                    init,
+                    device,
+                )),
+                NluBlock::Mlp => TokenBlock::Mlp(QuantLinear::new(
+                    features,
+                    width,
+                    q,
+                    p.weight_bits,
+                    init,
+                    device,
+                )),
+            });
+            activations.push(super::pact(spec, p.activation_bits, device));
+            features = width;
+        }
+        let pl = spec.precision("classifier", Position::Last);
+        Self {
+            embedding,
+            blocks,
+            activations,
+            dropout: DropoutConfig::new(spec.dropout).init(),
+            classifier: QuantLinear::new(features, spec.classes, q, pl.weight_bits, init, device),
+            pooling: *pooling,
+        }
+    }
+
+    /// Logits from ids `[batch, tokens]` and mask `[batch, tokens]`.
+    pub fn forward(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
+        let [batch, tokens] = ids.dims();
+        let mut h = self.embedding.forward(ids); // [b, t, d]
+        for (block, act) in self.blocks.iter().zip(&self.activations) {
+            h = match block {
+                TokenBlock::Conv(conv) => {
+                    act.forward(conv.forward(h.swap_dims(1, 2))).swap_dims(1, 2)
+                }
+                TokenBlock::Mlp(fc) => {
+                    let d = h.dims()[2];
+                    let flat: Tensor<2> = h.reshape([batch * tokens, d]);
+                    let out = act.forward(fc.forward(flat));
+                    let w = out.dims()[1];
+                    out.reshape([batch, tokens, w])
+                }
+            };
+        }
+        let d = h.dims()[2];
+        let m = mask
+            .clone()
+            .reshape([batch, tokens, 1])
+            .expand([batch, tokens, d]);
+        let pooled: Tensor<2> = match self.pooling {
+            Pooling::Mean => {
+                let count = mask
+                    .sum_dim(1)
+                    .clamp_min(1.0)
+                    .reshape([batch, 1])
+                    .expand([batch, d]);
+                (h * m).sum_dim(1).reshape([batch, d]).div(count)
+            }
+            Pooling::Max => {
+                let neg = (m.clone() - 1.0).mul_scalar(1e4);
+                (h * m + neg).max_dim(1).reshape([batch, d])
+            }
+        };
+        self.classifier.forward(self.dropout.forward(pooled))
+    }
+}
