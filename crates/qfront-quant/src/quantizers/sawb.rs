@@ -188,7 +188,7 @@ impl Sawb {
 }
 
 fn per_channel_len(len: usize, channels: usize) -> Result<usize> {
-    if channels == 0 || len == 0 || len % channels != 0 {
+    if channels == 0 || len == 0 || !len.is_multiple_of(channels) {
         return Err(QuantError::LengthMismatch {
             what: "SAWB per-channel weight (a multiple of the channel count)",
             expected: channels.max(1),

@@ -198,7 +198,11 @@ pub fn fit_sawb_coefficients(
     bits: u32,
     options: &SawbFitOptions,
 ) -> Result<SawbFit> {
-    if options.points < 100 || options.scan_points < 10 || !(options.max_clip > 0.0) {
+    if options.points < 100
+        || options.scan_points < 10
+        || options.max_clip.is_nan()
+        || options.max_clip <= 0.0
+    {
         return Err(QuantError::InvalidParameter {
             name: "SAWB fit points",
             value: options.points as f64,

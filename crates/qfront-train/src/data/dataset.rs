@@ -144,21 +144,12 @@ pub struct Dataset {
 }
 
 /// Loader options.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DataOptions {
     /// Directory of the datasets that do not ship with qfront.
     pub data_dir: Option<PathBuf>,
     /// Tokenizer for text sets.
     pub tokenizer: HashingTokenizer,
-}
-
-impl Default for DataOptions {
-    fn default() -> Self {
-        Self {
-            data_dir: None,
-            tokenizer: HashingTokenizer::default(),
-        }
-    }
 }
 
 /// The folder of the data shipped with qfront (`data/` at the repository root), or

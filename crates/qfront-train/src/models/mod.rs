@@ -20,6 +20,8 @@ use burn::tensor::{Device, Int, Tensor};
 use qfront_quant::BitWidth;
 
 /// A batch of model input.
+// Tensors are handles; the size difference is in the handle types, not in data.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ModelInput {
     /// Images `[batch, channels, height, width]`.
@@ -29,6 +31,9 @@ pub enum ModelInput {
 }
 
 /// Any model of the four families.
+// Models are built once and moved through the optimizer by value, as burn expects; boxing
+// the variants would only add indirection.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Model {
     /// MLP.

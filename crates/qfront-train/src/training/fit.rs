@@ -65,7 +65,7 @@ pub fn fit(
         (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
     let mut optimizer = match config.optimizer {
         OptimizerKind::Sgd { momentum } => SgdConfig::new()
-            .with_momentum((momentum > 0.0).then(|| MomentumConfig {
+            .with_momentum((momentum > 0.0).then_some(MomentumConfig {
                 momentum,
                 dampening: 0.0,
                 nesterov: false,
