@@ -305,7 +305,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         learning_rate: args.lr.unwrap_or(if args.optimizer == OptimizerName::Sgd {
             0.05
         } else {
-            1e-3
+            3e-3
         }),
         weight_decay: args.weight_decay,
         schedule: match args.schedule {
