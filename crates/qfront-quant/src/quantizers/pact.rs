@@ -272,6 +272,14 @@ mod tests {
                 prop_assert!((-1e-12..=alpha + 1e-9).contains(&o));
                 prop_assert!((p.quantize_one(o, alpha) - o).abs() < 1e-9 * alpha.max(1.0));
             }
+            // The paper form's integer code times the step is its fake-quantized value.
+            if !plus {
+                for &x in &xs {
+                    let code = p.integer_code(x, alpha);
+                    prop_assert!(code as f64 <= n);
+                    prop_assert!((code as f64 * (alpha / n) - p.quantize_one(x, alpha)).abs() < 1e-9 * alpha.max(1.0));
+                }
+            }
         }
 
         /// Both α-gradients are the exact derivatives of their STE surrogates, checked by

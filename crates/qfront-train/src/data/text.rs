@@ -28,6 +28,7 @@ fn malformed(what: &str, path: &Path, reason: impl ToString) -> TrainError {
 
 fn build(
     name: DatasetName,
+    source: &Path,
     train: Examples,
     val: Examples,
     test: Examples,
@@ -48,7 +49,7 @@ fn build(
             let Some(&l) = index.get(label.as_str()) else {
                 return Err(TrainError::MalformedData {
                     what: format!("{} {split} split", name.name()),
-                    path: "".into(),
+                    path: source.to_path_buf(),
                     reason: format!("label '{label}' does not occur in the training split"),
                 });
             };
@@ -141,7 +142,7 @@ pub fn load_snips(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
             .map(|t| (t, intent.clone())),
         );
     }
-    build(DatasetName::Snips, train, val, test, tokenizer)
+    build(DatasetName::Snips, &root, train, val, test, tokenizer)
 }
 
 fn hwu_folder(dir: &Path) -> Result<Examples> {
@@ -191,6 +192,7 @@ pub fn load_hwu64(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
     let (train, val) = split_off(hwu_folder(&dir.join("train"))?, 0.1);
     build(
         DatasetName::Hwu64,
+        dir,
         train,
         val,
         hwu_folder(&dir.join("test"))?,
@@ -227,6 +229,7 @@ pub fn load_clinc150(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset
     };
     build(
         DatasetName::Clinc150,
+        &path,
         split("train")?,
         split("val")?,
         split("test")?,
@@ -257,6 +260,7 @@ pub fn load_banking77(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Datase
     let (train, val) = split_off(banking_csv(&dir.join("train.csv"))?, 0.1);
     build(
         DatasetName::Banking77,
+        dir,
         train,
         val,
         banking_csv(&dir.join("test.csv"))?,

@@ -22,9 +22,6 @@ pub struct QuantConv2d {
     /// Zero padding on each side.
     #[module(skip)]
     pub padding: usize,
-    /// Groups.
-    #[module(skip)]
-    pub groups: usize,
 }
 
 impl QuantConv2d {
@@ -61,13 +58,12 @@ impl QuantConv2d {
             }),
             stride,
             padding,
-            groups: 1,
         }
     }
 
     /// `[batch, in, h, w] → [batch, out, h', w']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], self.groups);
+        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
         conv2d(
             x,
             self.weight.quantized(),

@@ -17,7 +17,7 @@ pub struct QuantEmbedding {
 }
 
 impl QuantEmbedding {
-    /// A table of `rows × dim`, initialised N(0, 1/√dim)... scaled to unit-ish activations.
+    /// A table of `rows × dim`, initialised N(0, 1) (as `torch.nn.Embedding`).
     pub fn new(
         rows: usize,
         dim: usize,

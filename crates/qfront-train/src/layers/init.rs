@@ -36,9 +36,7 @@ impl ParamInit {
         bound: f32,
         device: &Device,
     ) -> Tensor<D> {
-        let n: usize = shape.iter().product();
-        let values: Vec<f32> = (0..n).map(|_| self.rng.gen_range(-bound..=bound)).collect();
-        Tensor::from_data(TensorData::new(values, shape), device)
+        self.tensor(shape, device, |rng| rng.gen_range(-bound..=bound))
     }
 
     /// Normal(0, std) by Box–Muller.
@@ -48,19 +46,22 @@ impl ParamInit {
         std: f32,
         device: &Device,
     ) -> Tensor<D> {
-        let n: usize = shape.iter().product();
-        let values: Vec<f32> = (0..n)
-            .map(|_| {
-                let u1: f64 = self.rng.gen_range(f64::EPSILON..1.0);
-                let u2: f64 = self.rng.gen();
-                ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32 * std
-            })
-            .collect();
-        Tensor::from_data(TensorData::new(values, shape), device)
+        self.tensor(shape, device, |rng| {
+            let u1: f64 = rng.gen_range(f64::EPSILON..1.0);
+            let u2: f64 = rng.gen();
+            ((-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()) as f32 * std
+        })
     }
 
-    /// A fresh seed for a sub-component (dropout masks, shuffles).
-    pub fn next_seed(&mut self) -> u64 {
-        self.rng.gen()
+    /// A tensor of `shape` whose elements are drawn in row-major order by `draw`.
+    fn tensor<const D: usize>(
+        &mut self,
+        shape: [usize; D],
+        device: &Device,
+        mut draw: impl FnMut(&mut ChaCha8Rng) -> f32,
+    ) -> Tensor<D> {
+        let n: usize = shape.iter().product();
+        let values: Vec<f32> = (0..n).map(|_| draw(&mut self.rng)).collect();
+        Tensor::from_data(TensorData::new(values, shape), device)
     }
 }

@@ -1,7 +1,8 @@
 //! LeNet-style CNN: `[conv k×k (same) → BN → PACT → maxpool 2] × 2 → FC → PACT → FC`.
 
+use super::plan::ModelPlan;
 use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
-use crate::spec::{InputShape, ModelFamily, ModelSpec, Position};
+use crate::spec::ModelSpec;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
 use burn::tensor::module::max_pool2d;
@@ -34,68 +35,22 @@ pub struct Lenet {
 }
 
 impl Lenet {
-    /// Builds from a validated spec.
-    pub fn new(spec: &ModelSpec, init: &mut ParamInit, device: &Device) -> Self {
-        let ModelFamily::Lenet {
-            channels,
-            hidden,
-            kernel,
-        } = &spec.family
-        else {
-            unreachable!("validated")
+    /// Builds from a validated spec and its plan.
+    pub fn new(spec: &ModelSpec, plan: &ModelPlan, init: &mut ParamInit, device: &Device) -> Self {
+        let [conv1, conv2, fc, classifier] = &plan.layers[..] else {
+            unreachable!("a LeNet plan has four layers")
         };
-        let InputShape::Image {
-            channels: cin,
-            height,
-            width,
-        } = spec.input
-        else {
-            unreachable!("validated")
-        };
-        let q = spec.quant.weight_quantizer;
-        let (c1, c2, h) = (
-            spec.scaled(channels[0]),
-            spec.scaled(channels[1]),
-            spec.scaled(*hidden),
-        );
-        let p1 = spec.precision("conv1", Position::First);
-        let p2 = spec.precision("conv2", Position::Middle);
-        let p3 = spec.precision("fc", Position::Middle);
-        let p4 = spec.precision("classifier", Position::Last);
-        let flat = c2 * (height / 4) * (width / 4);
         Self {
-            conv1: QuantConv2d::new(
-                cin,
-                c1,
-                *kernel,
-                1,
-                kernel / 2,
-                false,
-                q,
-                p1.weight_bits,
-                init,
-                device,
-            ),
-            bn1: BatchNormConfig::new(c1).init(device),
-            act1: super::pact(spec, p1.activation_bits, device),
-            conv2: QuantConv2d::new(
-                c1,
-                c2,
-                *kernel,
-                1,
-                kernel / 2,
-                false,
-                q,
-                p2.weight_bits,
-                init,
-                device,
-            ),
-            bn2: BatchNormConfig::new(c2).init(device),
-            act2: super::pact(spec, p2.activation_bits, device),
-            fc: QuantLinear::new(flat, h, q, p3.weight_bits, init, device),
-            act3: super::pact(spec, p3.activation_bits, device),
+            conv1: conv1.conv2d(spec, init, device),
+            bn1: BatchNormConfig::new(conv1.out_channels()).init(device),
+            act1: conv1.activation(spec, device),
+            conv2: conv2.conv2d(spec, init, device),
+            bn2: BatchNormConfig::new(conv2.out_channels()).init(device),
+            act2: conv2.activation(spec, device),
+            fc: fc.linear(spec, init, device),
+            act3: fc.activation(spec, device),
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: QuantLinear::new(h, spec.classes, q, p4.weight_bits, init, device),
+            classifier: classifier.linear(spec, init, device),
         }
     }
 

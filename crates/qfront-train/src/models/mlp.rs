@@ -1,7 +1,8 @@
 //! MLP: flatten, `[linear → PACT] × hidden`, linear classifier.
 
+use super::plan::ModelPlan;
 use crate::layers::{PactActivation, ParamInit, QuantLinear};
-use crate::spec::{InputShape, ModelFamily, ModelSpec, Position};
+use crate::spec::ModelSpec;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Tensor};
@@ -20,57 +21,17 @@ pub struct Mlp {
 }
 
 impl Mlp {
-    /// Builds from a validated spec.
-    pub fn new(spec: &ModelSpec, init: &mut ParamInit, device: &Device) -> Self {
-        let ModelFamily::Mlp { hidden } = &spec.family else {
-            unreachable!("validated")
-        };
-        let InputShape::Image {
-            channels,
-            height,
-            width,
-        } = spec.input
-        else {
-            unreachable!("validated")
-        };
-        let q = spec.quant.weight_quantizer;
-        let mut features = channels * height * width;
-        let (mut layers, mut activations) = (Vec::new(), Vec::new());
-        for (i, &h) in hidden.iter().enumerate() {
-            let name = format!("fc{i}");
-            let p = spec.precision(
-                &name,
-                if i == 0 {
-                    Position::First
-                } else {
-                    Position::Middle
-                },
-            );
-            let out = spec.scaled(h);
-            layers.push(QuantLinear::new(
-                features,
-                out,
-                q,
-                p.weight_bits,
-                init,
-                device,
-            ));
-            activations.push(super::pact(spec, p.activation_bits, device));
-            features = out;
-        }
-        let p = spec.precision(
-            "classifier",
-            if hidden.is_empty() {
-                Position::First
-            } else {
-                Position::Last
-            },
-        );
+    /// Builds from a validated spec and its plan.
+    pub fn new(spec: &ModelSpec, plan: &ModelPlan, init: &mut ParamInit, device: &Device) -> Self {
+        let (classifier, hidden) = plan.layers.split_last().expect("a plan has a classifier");
         Self {
-            layers,
-            activations,
+            layers: hidden
+                .iter()
+                .map(|l| l.linear(spec, init, device))
+                .collect(),
+            activations: hidden.iter().map(|l| l.activation(spec, device)).collect(),
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: QuantLinear::new(features, spec.classes, q, p.weight_bits, init, device),
+            classifier: classifier.linear(spec, init, device),
         }
     }
 

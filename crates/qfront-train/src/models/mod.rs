@@ -1,23 +1,22 @@
 //! The model families, built from a [`ModelSpec`](crate::spec::ModelSpec).
 
-mod cost;
 mod lenet;
 mod mlp;
 mod nlu;
+mod plan;
 mod resnet;
 
-pub use cost::model_cost;
 pub use lenet::Lenet;
 pub use mlp::Mlp;
 pub use nlu::Nlu;
+pub use plan::{model_cost, LayerPlan, ModelPlan};
 pub use resnet::Resnet;
 
-use crate::layers::{PactActivation, ParamInit};
+use crate::layers::ParamInit;
 use crate::spec::{ModelFamily, ModelSpec};
 use crate::Result;
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
-use qfront_quant::BitWidth;
 
 /// A batch of model input.
 // Tensors are handles; the size difference is in the handle types, not in data.
@@ -52,11 +51,14 @@ impl Model {
     pub fn build(spec: &ModelSpec, seed: u64, device: &Device) -> Result<Self> {
         spec.validate()?;
         let mut init = ParamInit::new(seed);
+        let plan = ModelPlan::of(spec);
         Ok(match &spec.family {
-            ModelFamily::Mlp { .. } => Model::Mlp(Mlp::new(spec, &mut init, device)),
-            ModelFamily::Lenet { .. } => Model::Lenet(Lenet::new(spec, &mut init, device)),
-            ModelFamily::Resnet { .. } => Model::Resnet(Resnet::new(spec, &mut init, device)),
-            ModelFamily::Nlu { .. } => Model::Nlu(Nlu::new(spec, &mut init, device)),
+            ModelFamily::Mlp { .. } => Model::Mlp(Mlp::new(spec, &plan, &mut init, device)),
+            ModelFamily::Lenet { .. } => Model::Lenet(Lenet::new(spec, &plan, &mut init, device)),
+            ModelFamily::Resnet { .. } => {
+                Model::Resnet(Resnet::new(spec, &plan, &mut init, device))
+            }
+            ModelFamily::Nlu { .. } => Model::Nlu(Nlu::new(spec, &plan, &mut init, device)),
         })
     }
 
@@ -70,14 +72,4 @@ impl Model {
             _ => panic!("input kind does not match the model; ModelSpec::validate rules this out"),
         }
     }
-}
-
-/// PACT activation at the precision of layer `bits`.
-pub(crate) fn pact(spec: &ModelSpec, bits: BitWidth, device: &Device) -> PactActivation {
-    PactActivation::new(
-        bits,
-        spec.quant.pact_gradient,
-        spec.quant.pact_alpha_init,
-        device,
-    )
 }

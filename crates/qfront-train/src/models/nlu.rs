@@ -1,8 +1,9 @@
 //! On-device NLU intent model: hashed word embeddings → `blocks` × (conv1d or per-token
 //! linear) + PACT → masked pooling over tokens → classifier.
 
+use super::plan::ModelPlan;
 use crate::layers::{PactActivation, ParamInit, QuantConv1d, QuantEmbedding, QuantLinear};
-use crate::spec::{ModelFamily, ModelSpec, NluBlock, Pooling, Position};
+use crate::spec::{ModelFamily, ModelSpec, NluBlock, Pooling};
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig};
 use burn::tensor::{Device, Int, Tensor};
@@ -35,58 +36,31 @@ pub struct Nlu {
 }
 
 impl Nlu {
-    /// Builds from a validated spec.
-    pub fn new(spec: &ModelSpec, init: &mut ParamInit, device: &Device) -> Self {
-        let ModelFamily::Nlu {
-            buckets,
-            embedding_dim,
-            block,
-            blocks: n_blocks,
-            hidden,
-            kernel,
-            pooling,
-        } = &spec.family
-        else {
+    /// Builds from a validated spec and its plan.
+    pub fn new(spec: &ModelSpec, plan: &ModelPlan, init: &mut ParamInit, device: &Device) -> Self {
+        let ModelFamily::Nlu { block, pooling, .. } = &spec.family else {
             unreachable!("validated")
         };
-        let q = spec.quant.weight_quantizer;
-        let dim = spec.scaled(*embedding_dim);
-        let width = spec.scaled(*hidden);
-        let pe = spec.precision("embedding", Position::First);
-        let embedding = QuantEmbedding::new(buckets + 1, dim, q, pe.weight_bits, init, device);
-        let (mut blocks, mut activations) = (Vec::new(), Vec::new());
-        let mut features = dim;
-        for i in 0..*n_blocks {
-            let p = spec.precision(&format!("block{i}"), Position::Middle);
-            blocks.push(match block {
-                NluBlock::Conv => TokenBlock::Conv(QuantConv1d::new(
-                    features,
-                    width,
-                    *kernel,
-                    q,
-                    p.weight_bits,
-                    init,
-                    device,
-                )),
-                NluBlock::Mlp => TokenBlock::Mlp(QuantLinear::new(
-                    features,
-                    width,
-                    q,
-                    p.weight_bits,
-                    init,
-                    device,
-                )),
-            });
-            activations.push(super::pact(spec, p.activation_bits, device));
-            features = width;
-        }
-        let pl = spec.precision("classifier", Position::Last);
+        let (embedding, rest) = plan
+            .layers
+            .split_first()
+            .expect("an NLU plan has an embedding");
+        let (classifier, token_blocks) = rest.split_last().expect("an NLU plan has a classifier");
         Self {
-            embedding,
-            blocks,
-            activations,
+            embedding: embedding.embedding(spec, init, device),
+            blocks: token_blocks
+                .iter()
+                .map(|l| match block {
+                    NluBlock::Conv => TokenBlock::Conv(l.conv1d(spec, init, device)),
+                    NluBlock::Mlp => TokenBlock::Mlp(l.linear(spec, init, device)),
+                })
+                .collect(),
+            activations: token_blocks
+                .iter()
+                .map(|l| l.activation(spec, device))
+                .collect(),
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: QuantLinear::new(features, spec.classes, q, pl.weight_bits, init, device),
+            classifier: classifier.linear(spec, init, device),
             pooling: *pooling,
         }
     }

@@ -3,13 +3,15 @@
 //! starting with stride 2, option-A shortcuts (subsample and zero-pad the channels, no
 //! parameters), global average pooling and a classifier.
 
+use super::plan::ModelPlan;
 use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
-use crate::spec::{InputShape, ModelFamily, ModelSpec, Position};
+use crate::spec::ModelSpec;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
 use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d};
 use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Tensor};
+use qfront_quant::accounting::LayerOp;
 
 /// One basic block: conv-BN-PACT-conv-BN, shortcut add, PACT.
 #[derive(Module, Debug)]
@@ -72,77 +74,45 @@ pub struct Resnet {
 }
 
 impl Resnet {
-    /// Builds from a validated spec.
-    pub fn new(spec: &ModelSpec, init: &mut ParamInit, device: &Device) -> Self {
-        let ModelFamily::Resnet {
-            stage_channels,
-            blocks_per_stage,
-        } = &spec.family
-        else {
-            unreachable!("validated")
-        };
-        let InputShape::Image { channels: cin, .. } = spec.input else {
-            unreachable!("validated")
-        };
-        let q = spec.quant.weight_quantizer;
-        let widths: Vec<usize> = stage_channels.iter().map(|&c| spec.scaled(c)).collect();
-        let p = spec.precision("stem", Position::First);
-        let stem = QuantConv2d::new(
-            cin,
-            widths[0],
-            3,
-            1,
-            1,
-            false,
-            q,
-            p.weight_bits,
-            init,
-            device,
-        );
-        let stem_act = super::pact(spec, p.activation_bits, device);
-        let mut blocks = Vec::new();
-        let mut c_prev = widths[0];
-        for (s, &c) in widths.iter().enumerate() {
-            for b in 0..*blocks_per_stage {
-                let stride = if s > 0 && b == 0 { 2 } else { 1 };
-                let n1 = format!("stage{}.block{b}.conv1", s + 1);
-                let n2 = format!("stage{}.block{b}.conv2", s + 1);
-                let (p1, p2) = (
-                    spec.precision(&n1, Position::Middle),
-                    spec.precision(&n2, Position::Middle),
-                );
-                blocks.push(BasicBlock {
-                    conv1: QuantConv2d::new(
-                        c_prev,
-                        c,
-                        3,
-                        stride,
-                        1,
-                        false,
-                        q,
-                        p1.weight_bits,
-                        init,
-                        device,
-                    ),
-                    bn1: BatchNormConfig::new(c).init(device),
-                    act1: super::pact(spec, p1.activation_bits, device),
-                    conv2: QuantConv2d::new(c, c, 3, 1, 1, false, q, p2.weight_bits, init, device),
-                    bn2: BatchNormConfig::new(c).init(device),
-                    act2: super::pact(spec, p2.activation_bits, device),
-                    stride,
-                    pad_channels: c.saturating_sub(c_prev),
-                });
-                c_prev = c;
-            }
-        }
-        let pl = spec.precision("classifier", Position::Last);
+    /// Builds from a validated spec and its plan.
+    pub fn new(spec: &ModelSpec, plan: &ModelPlan, init: &mut ParamInit, device: &Device) -> Self {
+        let (stem, rest) = plan.layers.split_first().expect("a ResNet plan has a stem");
+        let (classifier, convs) = rest.split_last().expect("a ResNet plan has a classifier");
+        // Layers are initialised in forward order, so the seed maps to the same weights.
+        let stem_conv = stem.conv2d(spec, init, device);
+        let blocks = convs
+            .chunks(2)
+            .map(|pair| {
+                let [conv1, conv2] = pair else {
+                    unreachable!("blocks hold two convolutions")
+                };
+                let LayerOp::Conv2d {
+                    in_channels,
+                    out_channels,
+                    ..
+                } = conv1.op
+                else {
+                    unreachable!("a block starts with a conv2d")
+                };
+                BasicBlock {
+                    conv1: conv1.conv2d(spec, init, device),
+                    bn1: BatchNormConfig::new(out_channels).init(device),
+                    act1: conv1.activation(spec, device),
+                    conv2: conv2.conv2d(spec, init, device),
+                    bn2: BatchNormConfig::new(out_channels).init(device),
+                    act2: conv2.activation(spec, device),
+                    stride: conv1.stride,
+                    pad_channels: out_channels.saturating_sub(in_channels),
+                }
+            })
+            .collect();
         Self {
-            stem,
-            stem_bn: BatchNormConfig::new(widths[0]).init(device),
-            stem_act,
+            stem: stem_conv,
+            stem_bn: BatchNormConfig::new(stem.out_channels()).init(device),
+            stem_act: stem.activation(spec, device),
             blocks,
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: QuantLinear::new(c_prev, spec.classes, q, pl.weight_bits, init, device),
+            classifier: classifier.linear(spec, init, device),
         }
     }
 

@@ -272,14 +272,13 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(dir) => {
             let (model, base) = load_checkpoint(dir, &device)?;
             // Fine-tune: same architecture, this run's precision.
-            let mut spec = build_spec(&args, &data, model_name)?;
+            let spec = build_spec(&args, &data, model_name)?;
             if spec.family != base.family
                 || spec.input != base.input
                 || spec.width_multiplier != base.width_multiplier
             {
                 bail!("--init-from {}: the checkpoint's architecture differs from this run's; pass the same --model/--hidden/--width", dir.display());
             }
-            spec.dropout = args.dropout;
             let fresh = Model::build(&spec, args.seed, &device)?;
             let record = qfront_train::burn::module::Module::into_record(model);
             let model = qfront_train::burn::module::Module::try_load_record(fresh, record)
