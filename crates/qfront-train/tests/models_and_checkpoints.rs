@@ -202,3 +202,41 @@ fn every_family_builds_runs_and_is_accounted() {
     };
     assert!(model_cost(&half).size_bits < model_cost(&base).size_bits / 2);
 }
+
+#[test]
+fn edge_layers_use_the_edge_quantizer_and_overrides_apply() {
+    use qfront_quant::BitWidth;
+    use qfront_train::quantize::WeightQuantizer;
+    use qfront_train::spec::{LayerBitsOverride, Position};
+    let digits = Dataset::load(DatasetName::Digits, &DataOptions::default()).unwrap();
+    let mut spec = mlp_spec(&digits);
+    spec.quant.per_layer.insert(
+        "hidden1".into(),
+        LayerBitsOverride {
+            weight_bits: Some(2),
+            activation_bits: Some(6),
+        },
+    );
+    let first = spec.precision("hidden0", Position::First);
+    let middle = spec.precision("hidden1", Position::Middle);
+    let last = spec.precision("classifier", Position::Last);
+    assert_eq!(first.weight_bits, BitWidth::new(8).unwrap());
+    assert_eq!(last.weight_bits, BitWidth::new(8).unwrap());
+    assert_eq!(middle.weight_bits, BitWidth::new(2).unwrap());
+    assert_eq!(middle.activation_bits, BitWidth::new(6).unwrap());
+    assert_eq!(middle.weight_quantizer, WeightQuantizer::default());
+    assert_eq!(
+        first.weight_quantizer,
+        qfront_train::spec::edge_weight_quantizer_default()
+    );
+    assert_eq!(last.weight_quantizer, first.weight_quantizer);
+    assert_ne!(first.weight_quantizer, middle.weight_quantizer);
+    // A spec saved before the edge quantizer existed still loads, with the default.
+    let mut json = serde_json::to_value(&spec).unwrap();
+    json["quant"]
+        .as_object_mut()
+        .unwrap()
+        .remove("edge_weight_quantizer");
+    let old: ModelSpec = serde_json::from_value(json).unwrap();
+    assert_eq!(old, spec);
+}

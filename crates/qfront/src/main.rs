@@ -26,6 +26,9 @@ enum Command {
     /// Quantizer utilities (coefficient fits, width alignment).
     #[command(subcommand)]
     Quant(commands::quant::QuantCommand),
+    /// Benchmarks against the peers (training step time).
+    #[command(subcommand)]
+    Bench(commands::bench::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Quant(cmd) => commands::quant::run(cmd),
+        Command::Bench(cmd) => commands::bench::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

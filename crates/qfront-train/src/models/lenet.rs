@@ -41,16 +41,16 @@ impl Lenet {
             unreachable!("a LeNet plan has four layers")
         };
         Self {
-            conv1: conv1.conv2d(spec, init, device),
+            conv1: conv1.conv2d(init, device),
             bn1: BatchNormConfig::new(conv1.out_channels()).init(device),
             act1: conv1.activation(spec, device),
-            conv2: conv2.conv2d(spec, init, device),
+            conv2: conv2.conv2d(init, device),
             bn2: BatchNormConfig::new(conv2.out_channels()).init(device),
             act2: conv2.activation(spec, device),
-            fc: fc.linear(spec, init, device),
+            fc: fc.linear(init, device),
             act3: fc.activation(spec, device),
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: classifier.linear(spec, init, device),
+            classifier: classifier.linear(init, device),
         }
     }
 

@@ -25,13 +25,10 @@ impl Mlp {
     pub fn new(spec: &ModelSpec, plan: &ModelPlan, init: &mut ParamInit, device: &Device) -> Self {
         let (classifier, hidden) = plan.layers.split_last().expect("a plan has a classifier");
         Self {
-            layers: hidden
-                .iter()
-                .map(|l| l.linear(spec, init, device))
-                .collect(),
+            layers: hidden.iter().map(|l| l.linear(init, device)).collect(),
             activations: hidden.iter().map(|l| l.activation(spec, device)).collect(),
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: classifier.linear(spec, init, device),
+            classifier: classifier.linear(init, device),
         }
     }
 

@@ -47,12 +47,12 @@ impl Nlu {
             .expect("an NLU plan has an embedding");
         let (classifier, token_blocks) = rest.split_last().expect("an NLU plan has a classifier");
         Self {
-            embedding: embedding.embedding(spec, init, device),
+            embedding: embedding.embedding(init, device),
             blocks: token_blocks
                 .iter()
                 .map(|l| match block {
-                    NluBlock::Conv => TokenBlock::Conv(l.conv1d(spec, init, device)),
-                    NluBlock::Mlp => TokenBlock::Mlp(l.linear(spec, init, device)),
+                    NluBlock::Conv => TokenBlock::Conv(l.conv1d(init, device)),
+                    NluBlock::Mlp => TokenBlock::Mlp(l.linear(init, device)),
                 })
                 .collect(),
             activations: token_blocks
@@ -60,7 +60,7 @@ impl Nlu {
                 .map(|l| l.activation(spec, device))
                 .collect(),
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: classifier.linear(spec, init, device),
+            classifier: classifier.linear(init, device),
             pooling: *pooling,
         }
     }

@@ -299,12 +299,7 @@ pub fn model_cost(spec: &ModelSpec) -> ModelReport {
 impl LayerPlan {
     /// The fully connected layer of a `Linear` plan, or the per-token linear layer of a
     /// kernel-1 `Conv1d` plan.
-    pub(crate) fn linear(
-        &self,
-        spec: &ModelSpec,
-        init: &mut ParamInit,
-        device: &Device,
-    ) -> QuantLinear {
+    pub(crate) fn linear(&self, init: &mut ParamInit, device: &Device) -> QuantLinear {
         let (in_features, out_features) = match self.op {
             LayerOp::Linear {
                 in_features,
@@ -322,7 +317,7 @@ impl LayerPlan {
         QuantLinear::new(
             in_features,
             out_features,
-            spec.quant.weight_quantizer,
+            self.precision.weight_quantizer,
             self.precision.weight_bits,
             init,
             device,
@@ -330,12 +325,7 @@ impl LayerPlan {
     }
 
     /// The convolution of a `Conv2d` plan ("same" padding, the plan's stride).
-    pub(crate) fn conv2d(
-        &self,
-        spec: &ModelSpec,
-        init: &mut ParamInit,
-        device: &Device,
-    ) -> QuantConv2d {
+    pub(crate) fn conv2d(&self, init: &mut ParamInit, device: &Device) -> QuantConv2d {
         let LayerOp::Conv2d {
             in_channels,
             out_channels,
@@ -353,7 +343,7 @@ impl LayerPlan {
             self.stride,
             kernel[0] / 2,
             bias,
-            spec.quant.weight_quantizer,
+            self.precision.weight_quantizer,
             self.precision.weight_bits,
             init,
             device,
@@ -361,12 +351,7 @@ impl LayerPlan {
     }
 
     /// The convolution of a `Conv1d` plan.
-    pub(crate) fn conv1d(
-        &self,
-        spec: &ModelSpec,
-        init: &mut ParamInit,
-        device: &Device,
-    ) -> QuantConv1d {
+    pub(crate) fn conv1d(&self, init: &mut ParamInit, device: &Device) -> QuantConv1d {
         let LayerOp::Conv1d {
             in_channels,
             out_channels,
@@ -380,7 +365,7 @@ impl LayerPlan {
             in_channels,
             out_channels,
             kernel,
-            spec.quant.weight_quantizer,
+            self.precision.weight_quantizer,
             self.precision.weight_bits,
             init,
             device,
@@ -388,19 +373,14 @@ impl LayerPlan {
     }
 
     /// The table of an `Embedding` plan.
-    pub(crate) fn embedding(
-        &self,
-        spec: &ModelSpec,
-        init: &mut ParamInit,
-        device: &Device,
-    ) -> QuantEmbedding {
+    pub(crate) fn embedding(&self, init: &mut ParamInit, device: &Device) -> QuantEmbedding {
         let LayerOp::Embedding { rows, dim, .. } = self.op else {
             unreachable!("{} is not an embedding", self.name)
         };
         QuantEmbedding::new(
             rows,
             dim,
-            spec.quant.weight_quantizer,
+            self.precision.weight_quantizer,
             self.precision.weight_bits,
             init,
             device,

@@ -79,7 +79,7 @@ impl Resnet {
         let (stem, rest) = plan.layers.split_first().expect("a ResNet plan has a stem");
         let (classifier, convs) = rest.split_last().expect("a ResNet plan has a classifier");
         // Layers are initialised in forward order, so the seed maps to the same weights.
-        let stem_conv = stem.conv2d(spec, init, device);
+        let stem_conv = stem.conv2d(init, device);
         let blocks = convs
             .chunks(2)
             .map(|pair| {
@@ -95,10 +95,10 @@ impl Resnet {
                     unreachable!("a block starts with a conv2d")
                 };
                 BasicBlock {
-                    conv1: conv1.conv2d(spec, init, device),
+                    conv1: conv1.conv2d(init, device),
                     bn1: BatchNormConfig::new(out_channels).init(device),
                     act1: conv1.activation(spec, device),
-                    conv2: conv2.conv2d(spec, init, device),
+                    conv2: conv2.conv2d(init, device),
                     bn2: BatchNormConfig::new(out_channels).init(device),
                     act2: conv2.activation(spec, device),
                     stride: conv1.stride,
@@ -112,7 +112,7 @@ impl Resnet {
             stem_act: stem.activation(spec, device),
             blocks,
             dropout: DropoutConfig::new(spec.dropout).init(),
-            classifier: classifier.linear(spec, init, device),
+            classifier: classifier.linear(init, device),
         }
     }
 

@@ -5,7 +5,7 @@ use qfront_quant::quantizers::sawb::{SawbGradient, SawbGrid, ScaleGranularity};
 use qfront_quant::BitWidth;
 
 /// The weight quantizer of a layer.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 pub enum WeightQuantizer {
     /// SAWB (methods-spec §2), the default.
@@ -90,4 +90,6 @@ pub struct LayerPrecision {
     pub weight_bits: BitWidth,
     /// Bits of the PACT activation after the layer.
     pub activation_bits: BitWidth,
+    /// The layer's weight quantizer (the edge quantizer for the first and last layers).
+    pub weight_quantizer: WeightQuantizer,
 }

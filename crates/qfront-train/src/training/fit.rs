@@ -5,13 +5,14 @@ use super::config::{OptimizerKind, TrainConfig};
 use super::evaluate::accuracy;
 use crate::data::Dataset;
 use crate::layers::clamp_pact_alphas;
-use crate::models::Model;
+use crate::models::{Model, ModelInput};
 use crate::{Result, TrainError};
 use burn::module::Module;
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::momentum::MomentumConfig;
-use burn::optim::{AdamConfig, GradientsParams, SgdConfig};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::loss::cross_entropy_with_logits;
+use burn::tensor::{Int, Tensor};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -43,6 +44,72 @@ pub struct TrainReport {
     pub train_seconds: f64,
 }
 
+/// The figures of one optimisation step.
+#[derive(Debug, Clone, Copy)]
+pub struct StepOutcome {
+    /// Mean cross-entropy of the batch (before the update).
+    pub loss: f64,
+    /// Examples of the batch the model classified correctly (before the update).
+    pub correct: usize,
+}
+
+/// One QAT optimisation step, reusable by [`fit`] and by the step-time benchmark: forward,
+/// cross-entropy, backward, optimizer update, then the PACT α clamp (α ≥ ε, methods-spec §1.2).
+pub struct TrainStep {
+    optimizer: ModuleOptimizer,
+    classes: usize,
+}
+
+impl TrainStep {
+    /// An optimizer as `config` describes (SGD with momentum or Adam, decoupled from the
+    /// schedule, which the caller applies through `lr`), for a `classes`-way classifier.
+    pub fn new(config: &TrainConfig, classes: usize) -> Self {
+        let decay =
+            (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
+        let optimizer = match config.optimizer {
+            OptimizerKind::Sgd { momentum } => SgdConfig::new()
+                .with_momentum((momentum > 0.0).then_some(MomentumConfig {
+                    momentum,
+                    dampening: 0.0,
+                    nesterov: false,
+                }))
+                .with_weight_decay(decay)
+                .init(),
+            OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
+        };
+        Self { optimizer, classes }
+    }
+
+    /// Trains `model` on one batch at learning rate `lr`; returns the updated model and the
+    /// batch's loss and correct count.
+    pub fn step(
+        &mut self,
+        model: Model,
+        input: ModelInput,
+        labels: Tensor<1, Int>,
+        lr: f64,
+    ) -> (Model, StepOutcome) {
+        let batch = labels.dims()[0];
+        let logits = model.forward(input);
+        let pred = logits.clone().argmax(1).reshape([batch]);
+        let loss =
+            cross_entropy_with_logits(logits, labels.clone().one_hot(self.classes).float()).mean();
+        let grads = loss.backward();
+        let loss_value = loss.into_scalar::<f32>() as f64;
+        let correct = pred.equal(labels).int().sum().into_scalar::<i64>() as usize;
+        let grads = GradientsParams::from_grads(grads, &model);
+        let model = self.optimizer.step(lr, model, grads);
+        let model = clamp_pact_alphas(model).0;
+        (
+            model,
+            StepOutcome {
+                loss: loss_value,
+                correct,
+            },
+        )
+    }
+}
+
 /// Trains `model` on `data.train`, validating after each epoch. `on_step(done, total)` and
 /// `on_epoch(record)` report progress.
 pub fn fit(
@@ -61,19 +128,7 @@ pub fn fit(
         ));
     }
     device.seed(config.seed);
-    let decay =
-        (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
-    let mut optimizer = match config.optimizer {
-        OptimizerKind::Sgd { momentum } => SgdConfig::new()
-            .with_momentum((momentum > 0.0).then_some(MomentumConfig {
-                momentum,
-                dampening: 0.0,
-                nesterov: false,
-            }))
-            .with_weight_decay(decay)
-            .init(),
-        OptimizerKind::Adam => AdamConfig::new().with_weight_decay(decay).init(),
-    };
+    let mut stepper = TrainStep::new(config, data.classes.len());
     let n = data.train.len();
     let batches_per_epoch = n.div_ceil(config.batch_size);
     let total_steps = batches_per_epoch * config.epochs;
@@ -90,26 +145,16 @@ pub fn fit(
         for rows in order.chunks(config.batch_size) {
             lr = config.learning_rate_at(epoch, step, total_steps);
             let (input, labels) = batch_input(&data.train, rows, &device);
-            let logits = model.forward(input);
-            let pred = logits.clone().argmax(1).reshape([rows.len()]);
-            let loss = cross_entropy_with_logits(
-                logits,
-                labels.clone().one_hot(data.classes.len()).float(),
-            )
-            .mean();
-            let grads = loss.backward();
-            let loss_value: f64 = loss.clone().into_scalar::<f32>() as f64;
-            if !loss_value.is_finite() {
+            let outcome;
+            (model, outcome) = stepper.step(model, input, labels, lr);
+            if !outcome.loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch: epoch + 1,
-                    loss: loss_value,
+                    loss: outcome.loss,
                 });
             }
-            correct += pred.equal(labels).int().sum().into_scalar::<i64>() as usize;
-            loss_sum += loss_value * rows.len() as f64;
-            let grads = GradientsParams::from_grads(grads, &model);
-            model = optimizer.step(lr, model, grads);
-            model = clamp_pact_alphas(model).0;
+            correct += outcome.correct;
+            loss_sum += outcome.loss * rows.len() as f64;
             step += 1;
             on_step(step, total_steps);
         }

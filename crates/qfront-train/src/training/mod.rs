@@ -12,4 +12,4 @@ pub use checkpoint::{
 };
 pub use config::{LrSchedule, OptimizerKind, TrainConfig};
 pub use evaluate::{accuracy, predict};
-pub use fit::{fit, EpochRecord, TrainReport};
+pub use fit::{fit, EpochRecord, StepOutcome, TrainReport, TrainStep};

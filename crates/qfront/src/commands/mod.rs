@@ -1,4 +1,6 @@
 //! One module per subcommand.
 
+pub mod bench;
+pub mod model_args;
 pub mod quant;
 pub mod train;

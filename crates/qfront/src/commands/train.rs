@@ -1,34 +1,19 @@
 //! `qfront train`: quantization-aware training of one model on one dataset.
 
+use super::model_args::ModelArgs;
 use crate::output::Format;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use qfront_quant::quantizers::pact::PactGradient;
 use qfront_train::burn::tensor::Device;
 use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::data::{DataOptions, Dataset, DatasetName};
 use qfront_train::models::{model_cost, Model};
-use qfront_train::quantize::WeightQuantizer;
-use qfront_train::spec::{ModelFamily, ModelSpec, NluBlock, Pooling, QuantSpec};
 use qfront_train::training::{
     accuracy, fit, load_checkpoint, save_checkpoint, LrSchedule, OptimizerKind, TrainConfig,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
-
-/// Model families on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ModelName {
-    /// Multi-layer perceptron (images).
-    Mlp,
-    /// LeNet-style CNN (images).
-    Lenet,
-    /// ResNet-20-style CNN with a width multiplier (images).
-    Resnet20,
-    /// On-device NLU intent model (text).
-    Nlu,
-}
 
 /// Optimizers on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -59,51 +44,9 @@ pub struct TrainArgs {
     /// Directory holding the datasets that do not ship with qfront (one folder per dataset).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// Model family (default: mlp for images, nlu for text).
-    #[arg(long, value_enum)]
-    model: Option<ModelName>,
-    /// Weight bits of the middle layers: 2..=8, or 32 for full precision.
-    #[arg(long, default_value_t = 4)]
-    wbits: u32,
-    /// Activation bits (PACT): 2..=8, or 32 for full precision.
-    #[arg(long, default_value_t = 4)]
-    abits: u32,
-    /// Weight bits of the first layer (default 8; 32 when --wbits 32).
-    #[arg(long)]
-    first_bits: Option<u32>,
-    /// Weight bits of the last layer (default 8; 32 when --wbits 32).
-    #[arg(long)]
-    last_bits: Option<u32>,
-    /// Weight quantizer: sawb, sawb-zero, sawb-channel, dorefa, min-max, min-max-asym, lsq.
-    #[arg(long, default_value = "sawb")]
-    weight_quantizer: String,
-    /// Use the PACT+ gradient instead of the paper's.
-    #[arg(long)]
-    pact_plus: bool,
-    /// Initial PACT clip α (the paper uses 10 for 200-epoch runs; 4 suits our short schedules).
-    #[arg(long, default_value_t = 4.0)]
-    alpha_init: f64,
-    /// Width multiplier on every hidden size.
-    #[arg(long, default_value_t = 1.0)]
-    width: f64,
-    /// Hidden sizes: MLP widths (comma list), LeNet "c1,c2,fc", ResNet "s1,s2,s3", NLU "embedding,hidden".
-    #[arg(long, value_delimiter = ',')]
-    hidden: Option<Vec<usize>>,
-    /// NLU: number of blocks.
-    #[arg(long, default_value_t = 1)]
-    blocks: usize,
-    /// NLU: block type (conv or mlp).
-    #[arg(long, default_value = "conv")]
-    nlu_block: String,
-    /// NLU: hash buckets.
-    #[arg(long, default_value_t = 4096)]
-    buckets: usize,
-    /// NLU: words kept per utterance.
-    #[arg(long, default_value_t = 32)]
-    max_tokens: usize,
-    /// Dropout before the classifier.
-    #[arg(long, default_value_t = 0.0)]
-    dropout: f64,
+    /// The model: family, sizes and precision.
+    #[command(flatten)]
+    model: ModelArgs,
     /// Epochs (default depends on the dataset).
     #[arg(long)]
     epochs: Option<usize>,
@@ -154,108 +97,18 @@ fn default_epochs(d: DatasetName) -> usize {
     }
 }
 
-fn build_spec(args: &TrainArgs, data: &Dataset, model: ModelName) -> Result<ModelSpec> {
-    let hidden = args.hidden.clone();
-    let pick = |defaults: Vec<usize>, n: usize, what: &str| -> Result<Vec<usize>> {
-        let v = hidden.clone().unwrap_or(defaults);
-        if v.len() != n {
-            bail!(
-                "--hidden for {what} takes {n} comma-separated sizes, got {}",
-                v.len()
-            );
-        }
-        Ok(v)
-    };
-    let family = match model {
-        ModelName::Mlp => ModelFamily::Mlp {
-            hidden: hidden.clone().unwrap_or(vec![256, 128]),
-        },
-        ModelName::Lenet => {
-            let v = pick(vec![16, 32, 128], 3, "lenet (c1,c2,fc)")?;
-            ModelFamily::Lenet {
-                channels: [v[0], v[1]],
-                hidden: v[2],
-                kernel: 5,
-            }
-        }
-        ModelName::Resnet20 => {
-            let v = pick(vec![16, 32, 64], 3, "resnet20 (s1,s2,s3)")?;
-            ModelFamily::Resnet {
-                stage_channels: [v[0], v[1], v[2]],
-                blocks_per_stage: 3,
-            }
-        }
-        ModelName::Nlu => {
-            let v = pick(vec![64, 128], 2, "nlu (embedding,hidden)")?;
-            let block = match args.nlu_block.as_str() {
-                "conv" => NluBlock::Conv,
-                "mlp" => NluBlock::Mlp,
-                other => bail!("--nlu-block '{other}' is not one of conv, mlp"),
-            };
-            ModelFamily::Nlu {
-                buckets: args.buckets,
-                embedding_dim: v[0],
-                block,
-                blocks: args.blocks,
-                hidden: v[1],
-                kernel: 3,
-                pooling: Pooling::Max,
-            }
-        }
-    };
-    let full = args.wbits == 32;
-    let weight_quantizer =
-        WeightQuantizer::from_name(&args.weight_quantizer).with_context(|| {
-            format!(
-                "--weight-quantizer '{}' is not one of {}",
-                args.weight_quantizer,
-                WeightQuantizer::NAMES.join(", ")
-            )
-        })?;
-    let spec = ModelSpec {
-        family,
-        width_multiplier: args.width,
-        input: data.input.clone(),
-        classes: data.classes.len(),
-        quant: QuantSpec {
-            weight_bits: args.wbits,
-            activation_bits: args.abits,
-            first_layer_bits: args.first_bits.unwrap_or(if full { 32 } else { 8 }),
-            last_layer_bits: args.last_bits.unwrap_or(if full { 32 } else { 8 }),
-            weight_quantizer,
-            pact_gradient: if args.pact_plus {
-                PactGradient::Plus
-            } else {
-                PactGradient::Paper
-            },
-            pact_alpha_init: args.alpha_init,
-            ..QuantSpec::default()
-        },
-        dropout: args.dropout,
-    };
-    spec.validate()?;
-    Ok(spec)
-}
-
 /// Runs `qfront train`.
 pub fn run(args: TrainArgs) -> Result<()> {
     let dataset = DatasetName::parse(&args.dataset)?;
-    let model_name = args.model.unwrap_or(if dataset.is_text() {
-        ModelName::Nlu
-    } else {
-        ModelName::Mlp
-    });
-    if dataset.is_text() != (model_name == ModelName::Nlu) {
-        bail!("--model {model_name:?} cannot read dataset '{}': use --model nlu for text and mlp, lenet or resnet20 for images", dataset.name());
-    }
+    let model_name = args.model.model_name(dataset.is_text())?;
     let options = DataOptions {
         data_dir: args.data_dir.clone(),
         tokenizer: HashingTokenizer {
-            buckets: args.buckets,
-            max_tokens: args.max_tokens,
+            buckets: args.model.buckets,
+            max_tokens: args.model.max_tokens,
         },
     };
-    if args.buckets == 0 || args.max_tokens == 0 {
+    if args.model.buckets == 0 || args.model.max_tokens == 0 {
         bail!("--buckets and --max-tokens must be positive");
     }
     let data = Dataset::load(dataset, &options)?;
@@ -272,7 +125,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(dir) => {
             let (model, base) = load_checkpoint(dir, &device)?;
             // Fine-tune: same architecture, this run's precision.
-            let spec = build_spec(&args, &data, model_name)?;
+            let spec = args
+                .model
+                .build_spec(model_name, data.input.clone(), data.classes.len())?;
             if spec.family != base.family
                 || spec.input != base.input
                 || spec.width_multiplier != base.width_multiplier
@@ -288,7 +143,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             (spec, model)
         }
         None => {
-            let spec = build_spec(&args, &data, model_name)?;
+            let spec = args
+                .model
+                .build_spec(model_name, data.input.clone(), data.classes.len())?;
             let model = Model::build(&spec, args.seed, &device)?;
             (spec, model)
         }
@@ -321,7 +178,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     config.validate()?;
     let cost = model_cost(&spec);
-    tracing::info!(model = ?model_name, wbits = args.wbits, abits = args.abits, size_bytes = cost.size_bytes(), mbops = cost.bops as f64 / 1e6, epochs = config.epochs, "training");
+    tracing::info!(model = ?model_name, wbits = args.model.wbits, abits = args.model.abits, size_bytes = cost.size_bytes(), mbops = cost.bops as f64 / 1e6, epochs = config.epochs, "training");
     let bar = ProgressBar::new(1);
     if std::io::stderr().is_terminal() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -359,13 +216,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let test_accuracy = accuracy(&model, &data.test, 256);
     let record = serde_json::json!({
         "dataset": dataset.name(),
-        "model": format!("{model_name:?}").to_lowercase(),
-        "wbits": args.wbits,
-        "abits": args.abits,
+        "model": model_name.cli_name(),
+        "wbits": args.model.wbits,
+        "abits": args.model.abits,
         "first_layer_bits": spec.quant.first_layer_bits,
         "last_layer_bits": spec.quant.last_layer_bits,
-        "weight_quantizer": args.weight_quantizer,
-        "width_multiplier": args.width,
+        "weight_quantizer": args.model.weight_quantizer,
+        "edge_weight_quantizer": args.model.edge_weight_quantizer,
+        "width_multiplier": args.model.width,
         "val_accuracy": val_accuracy,
         "test_accuracy": test_accuracy,
         "size_bytes": cost.size_bytes(),
@@ -390,7 +248,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
             println!("{:<16} {}", "dataset", dataset.name());
             println!(
                 "{:<16} {:?} W{}A{} ({})",
-                "model", model_name, args.wbits, args.abits, args.weight_quantizer
+                "model",
+                model_name,
+                args.model.wbits,
+                args.model.abits,
+                args.model.weight_quantizer
             );
             println!("{:<16} {:.4}", "val accuracy", val_accuracy);
             println!("{:<16} {:.4}", "test accuracy", test_accuracy);
