@@ -1,0 +1,40 @@
+//! Multi-objective building blocks, all in the **maximization** convention of BoTorch
+//! (methods-spec §4.5, §5.5): Pareto filtering, exact hypervolume, the box decomposition of
+//! the non-dominated region, hypervolume improvement, and reference-point inference.
+
+mod hypervolume;
+mod improvement;
+mod pareto;
+mod partition_2d;
+mod reference_point;
+
+pub use hypervolume::{hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_wfg};
+pub use improvement::{hypervolume_improvement, BoxCell};
+pub use pareto::{is_non_dominated, pareto_front};
+pub use partition_2d::non_dominated_cells_2d;
+pub use reference_point::infer_reference_point;
+
+/// Whether `a` weakly dominates `b` (maximization): `a_i ≥ b_i` for every objective.
+#[inline]
+pub fn weakly_dominates(a: &[f64], b: &[f64]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x >= y)
+}
+
+/// Checks that `points` all have `m` finite coordinates.
+pub(crate) fn check_points(what: &str, points: &[Vec<f64>], m: usize) -> crate::Result<()> {
+    for (i, p) in points.iter().enumerate() {
+        if p.len() != m {
+            return Err(crate::BoError::input(
+                what,
+                format!("point {i} has {} objectives, expected {m}", p.len()),
+            ));
+        }
+        if p.iter().any(|v| !v.is_finite()) {
+            return Err(crate::BoError::input(
+                what,
+                format!("point {i} has a non-finite value {p:?}; drop failed evaluations first"),
+            ));
+        }
+    }
+    Ok(())
+}

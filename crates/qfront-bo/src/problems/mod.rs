@@ -1,0 +1,1 @@
+//! Benchmark problems (methods-spec §5).
