@@ -29,6 +29,14 @@ pub enum BoError {
         /// What is wrong.
         reason: String,
     },
+    /// A covariance matrix stayed not positive definite after every jitter retry.
+    #[error("a {size}×{size} covariance matrix is not positive definite even with jitter {jitter_tried:?}; the data may hold duplicate points with different values or non-finite entries")]
+    NotPositiveDefinite {
+        /// Matrix size.
+        size: usize,
+        /// The jitters added to the diagonal, in order.
+        jitter_tried: Vec<f64>,
+    },
     /// A benchmark problem was asked for with settings it does not take.
     #[error("problem '{problem}': {reason}")]
     InvalidProblem {

@@ -13,7 +13,9 @@
 //! problems are written for minimization and negated on the way in.
 
 pub mod error;
+pub mod gp;
 pub mod moo;
+pub mod optim;
 pub mod problems;
 pub mod sampling;
 pub mod space;
