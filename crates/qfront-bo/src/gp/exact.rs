@@ -90,13 +90,13 @@ pub struct Posterior {
 /// A fitted exact GP.
 #[derive(Debug, Clone)]
 pub struct ExactGp {
-    x: Vec<Vec<f64>>,
-    y_offset: f64,
-    y_scale: f64,
-    hyper: Hyperparameters,
-    inv_lengthscales: Vec<f64>,
-    cholesky: Cholesky,
-    alpha: Vec<f64>,
+    pub(super) x: Vec<Vec<f64>>,
+    pub(super) y_offset: f64,
+    pub(super) y_scale: f64,
+    pub(super) hyper: Hyperparameters,
+    pub(super) inv_lengthscales: Vec<f64>,
+    pub(super) cholesky: Cholesky,
+    pub(super) alpha: Vec<f64>,
 }
 
 /// The data after standardization, shared by the objective.

@@ -2,12 +2,14 @@
 //! (methods-spec §4.5, §5.5): Pareto filtering, exact hypervolume, the box decomposition of
 //! the non-dominated region, hypervolume improvement, and reference-point inference.
 
+mod exclusive;
 mod hypervolume;
 mod improvement;
 mod pareto;
 mod partition_2d;
 mod reference_point;
 
+pub use exclusive::hypervolume_improvement_single;
 pub use hypervolume::{hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_wfg};
 pub use improvement::{hypervolume_improvement, BoxCell};
 pub use pareto::{is_non_dominated, pareto_front};

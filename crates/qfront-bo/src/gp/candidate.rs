@@ -1,0 +1,234 @@
+//! The posterior of one candidate point jointly with a fixed set of baseline points, and its
+//! gradient in the candidate: what the cached-root qNEHVI needs (methods-spec §4.5,
+//! `cache_root`). With the baseline's posterior covariance factored once, `Σ_bb = L_b·L_bᵀ`,
+//! a joint sample is
+//!
+//! `f(b) = μ_b + L_b·z_b`, `f(x) = μ_x + wᵀ·z_b + s·z_x`, with `w = L_b⁻¹·Σ_bx` and
+//! `s² = σ²_x − wᵀw`,
+//!
+//! so the baseline's samples (and their Pareto fronts) stay fixed while `x` moves. All values
+//! here are on the standardized output scale; [`ExactGp::output_scale`] maps them back.
+
+use super::cholesky::{cholesky_with_jitter, Cholesky};
+use super::exact::ExactGp;
+use super::kernel::{matern52, matern52_derivative_factor, matern52_matrix, scaled_distance};
+use crate::Result;
+
+/// The baseline part of the joint posterior, computed once per acquisition.
+#[derive(Debug, Clone)]
+pub struct BaselinePosterior {
+    points: Vec<Vec<f64>>,
+    /// `V_b = L⁻¹·K(X_train, X_b)`, `n_train × n_b` row-major.
+    v_baseline: Vec<f64>,
+    /// Posterior means at the baseline (standardized).
+    pub mean: Vec<f64>,
+    /// The factor of the baseline's posterior covariance.
+    pub factor: Cholesky,
+}
+
+/// The candidate's terms of the joint sample and their gradients in the candidate.
+#[derive(Debug, Clone, Default)]
+pub struct CandidateTerms {
+    /// Posterior mean μ_x.
+    pub mean: f64,
+    /// `∂μ_x/∂x`.
+    pub mean_grad: Vec<f64>,
+    /// `w = L_b⁻¹·Σ_bx` (length n_b).
+    pub w: Vec<f64>,
+    /// `∂w/∂x`, `n_b × d` row-major.
+    pub w_grad: Vec<f64>,
+    /// Conditional standard deviation `s`.
+    pub sd: f64,
+    /// `∂s/∂x`.
+    pub sd_grad: Vec<f64>,
+}
+
+impl ExactGp {
+    /// `(offset, scale)`: an output on the original scale is `offset + scale·standardized`.
+    pub fn output_scale(&self) -> (f64, f64) {
+        (self.y_offset, self.y_scale)
+    }
+
+    /// Prepares the joint posterior with `baseline` (its mean and covariance factor).
+    pub fn baseline_posterior(&self, baseline: &[Vec<f64>]) -> Result<BaselinePosterior> {
+        let (n, nb) = (self.x.len(), baseline.len());
+        let k_tb = matern52_matrix(
+            &self.x,
+            baseline,
+            &self.inv_lengthscales,
+            self.hyper.outputscale,
+        );
+        let v_baseline = self.cholesky.solve_lower(&k_tb, nb);
+        let mean = (0..nb)
+            .map(|j| {
+                self.hyper.mean
+                    + (0..n)
+                        .map(|i| k_tb[i * nb + j] * self.alpha[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        let k_bb = matern52_matrix(
+            baseline,
+            baseline,
+            &self.inv_lengthscales,
+            self.hyper.outputscale,
+        );
+        let mut cov = vec![0.0; nb * nb];
+        for a in 0..nb {
+            for b in 0..=a {
+                let vv: f64 = (0..n)
+                    .map(|i| v_baseline[i * nb + a] * v_baseline[i * nb + b])
+                    .sum();
+                cov[a * nb + b] = k_bb[a * nb + b] - vv;
+                cov[b * nb + a] = cov[a * nb + b];
+            }
+        }
+        let factor = cholesky_with_jitter(&cov, nb)?;
+        Ok(BaselinePosterior {
+            points: baseline.to_vec(),
+            v_baseline,
+            mean,
+            factor,
+        })
+    }
+
+    /// The candidate's terms (and, with `with_gradient`, their gradients) against `baseline`.
+    pub fn candidate_terms(
+        &self,
+        baseline: &BaselinePosterior,
+        x: &[f64],
+        with_gradient: bool,
+    ) -> CandidateTerms {
+        let (n, nb, d) = (self.x.len(), baseline.points.len(), self.dim());
+        let s2 = self.hyper.outputscale;
+        let il = &self.inv_lengthscales;
+        // Kernel vector to the training points and its gradient (n, n × d).
+        let cols = if with_gradient { d + 1 } else { 1 };
+        let mut k_block = vec![0.0; n * cols];
+        for (i, xi) in self.x.iter().enumerate() {
+            let r = scaled_distance(x, xi, il);
+            k_block[i * cols] = matern52(x, xi, il, s2);
+            if with_gradient {
+                let f = matern52_derivative_factor(r, s2);
+                for dd in 0..d {
+                    k_block[i * cols + 1 + dd] = -f * (x[dd] - xi[dd]) * il[dd] * il[dd];
+                }
+            }
+        }
+        let mean = self.hyper.mean
+            + (0..n)
+                .map(|i| k_block[i * cols] * self.alpha[i])
+                .sum::<f64>();
+        let v_block = self.cholesky.solve_lower(&k_block, cols);
+        // Σ_bx = k(X_b, x) − V_bᵀ·v, and its gradient.
+        let mut sigma_block = vec![0.0; nb * cols];
+        for (b, xb) in baseline.points.iter().enumerate() {
+            let r = scaled_distance(x, xb, il);
+            sigma_block[b * cols] = matern52(x, xb, il, s2);
+            if with_gradient {
+                let f = matern52_derivative_factor(r, s2);
+                for dd in 0..d {
+                    sigma_block[b * cols + 1 + dd] = -f * (x[dd] - xb[dd]) * il[dd] * il[dd];
+                }
+            }
+            for i in 0..n {
+                let vb = baseline.v_baseline[i * nb + b];
+                for c in 0..cols {
+                    sigma_block[b * cols + c] -= vb * v_block[i * cols + c];
+                }
+            }
+        }
+        let w_block = baseline.factor.solve_lower(&sigma_block, cols);
+        let vv: f64 = (0..n).map(|i| v_block[i * cols].powi(2)).sum();
+        let ww: f64 = (0..nb).map(|b| w_block[b * cols].powi(2)).sum();
+        let var = (s2 - vv - ww).max(1e-12);
+        let sd = var.sqrt();
+        let mut terms = CandidateTerms {
+            mean,
+            w: (0..nb).map(|b| w_block[b * cols]).collect(),
+            sd,
+            ..CandidateTerms::default()
+        };
+        if with_gradient {
+            terms.mean_grad = (0..d)
+                .map(|dd| {
+                    (0..n)
+                        .map(|i| k_block[i * cols + 1 + dd] * self.alpha[i])
+                        .sum()
+                })
+                .collect();
+            terms.w_grad = (0..nb)
+                .flat_map(|b| (0..d).map(move |dd| (b, dd)))
+                .map(|(b, dd)| w_block[b * cols + 1 + dd])
+                .collect();
+            terms.sd_grad = (0..d)
+                .map(|dd| {
+                    if s2 - vv - ww <= 1e-12 {
+                        return 0.0;
+                    }
+                    let dvv: f64 = (0..n)
+                        .map(|i| v_block[i * cols] * v_block[i * cols + 1 + dd])
+                        .sum();
+                    let dww: f64 = (0..nb)
+                        .map(|b| w_block[b * cols] * w_block[b * cols + 1 + dd])
+                        .sum();
+                    -(dvv + dww) / sd
+                })
+                .collect();
+        }
+        terms
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{ExactGp, GpFitOptions};
+    use crate::sampling::SobolSampler;
+
+    #[test]
+    fn terms_reproduce_the_joint_posterior_and_their_gradients_are_right() {
+        let x = SobolSampler::new(3, 4).unwrap().draw(15).unwrap();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|p| (4.0 * p[0]).cos() + p[1] - p[2] * p[2])
+            .collect();
+        let gp = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+        let baseline: Vec<Vec<f64>> = x[..6].to_vec();
+        let base = gp.baseline_posterior(&baseline).unwrap();
+        let cand = vec![0.31, 0.72, 0.45];
+        let t = gp.candidate_terms(&base, &cand, true);
+        // Against the joint posterior of baseline ∪ {x}.
+        let (off, scale) = gp.output_scale();
+        let joint = gp.posterior(&[baseline.clone(), vec![cand.clone()]].concat());
+        let nb = baseline.len();
+        let m = nb + 1;
+        assert!(((off + scale * t.mean) - joint.mean[nb]).abs() < 1e-9);
+        let var_x = joint.covariance[nb * m + nb] / (scale * scale);
+        let explained: f64 = t.w.iter().map(|w| w * w).sum();
+        assert!((t.sd * t.sd + explained - var_x).abs() < 1e-9);
+        // Cross covariances: L_b·w = Σ_bx.
+        for a in 0..nb {
+            let lw: f64 = (0..=a).map(|b| base.factor.lower(a, b) * t.w[b]).sum();
+            assert!((lw - joint.covariance[a * m + nb] / (scale * scale)).abs() < 1e-8);
+        }
+        // Gradients against central differences.
+        let h = 1e-6;
+        for dd in 0..3 {
+            let (mut up, mut down) = (cand.clone(), cand.clone());
+            up[dd] += h;
+            down[dd] -= h;
+            let (tu, td) = (
+                gp.candidate_terms(&base, &up, false),
+                gp.candidate_terms(&base, &down, false),
+            );
+            let close = |numeric: f64, analytic: f64| {
+                (numeric - analytic).abs() < 1e-5 * numeric.abs().max(1.0)
+            };
+            assert!(close((tu.mean - td.mean) / (2.0 * h), t.mean_grad[dd]));
+            assert!(close((tu.sd - td.sd) / (2.0 * h), t.sd_grad[dd]));
+            for b in 0..nb {
+                assert!(close((tu.w[b] - td.w[b]) / (2.0 * h), t.w_grad[b * 3 + dd]));
+            }
+        }
+    }
+}
