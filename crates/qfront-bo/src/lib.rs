@@ -12,6 +12,7 @@
 //! Conventions follow BoTorch: objectives are **maximized** inside the optimizer; the test
 //! problems are written for minimization and negated on the way in.
 
+pub mod acq;
 pub mod error;
 pub mod gp;
 pub mod moo;

@@ -1,0 +1,112 @@
+//! Acquisition optimization as BoTorch's `optimize_acqf` does it (methods-spec §4.5):
+//! evaluate `raw_samples` scrambled Sobol points, pick `restarts` starting points among them by
+//! Boltzmann sampling on their standardized values (`initialize_q_batch`, η = 2; the best raw
+//! point is always kept), run the bounded L-BFGS from each inside the unit cube, keep the best.
+
+use super::Acquisition;
+use crate::optim::{minimize_box, LbfgsOptions};
+use crate::sampling::SobolSampler;
+use crate::Result;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Settings of [`optimize_acquisition`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AcquisitionOptimizerOptions {
+    /// Sobol points scored before the local searches (BoTorch tutorials 512; Ax 1000).
+    pub raw_samples: usize,
+    /// Local searches (BoTorch tutorials 10; Ax 20).
+    pub restarts: usize,
+    /// L-BFGS settings of each local search (BoTorch: 200 iterations).
+    pub lbfgs: LbfgsOptions,
+    /// Seed of the raw samples and the Boltzmann draw.
+    pub seed: u64,
+}
+
+impl Default for AcquisitionOptimizerOptions {
+    fn default() -> Self {
+        Self {
+            raw_samples: 512,
+            restarts: 10,
+            lbfgs: LbfgsOptions::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// Maximizes `acquisition` over `[0, 1]^dim`; returns the best point and its value.
+pub fn optimize_acquisition(
+    acquisition: &dyn Acquisition,
+    dim: usize,
+    options: &AcquisitionOptimizerOptions,
+) -> Result<(Vec<f64>, f64)> {
+    let raw =
+        SobolSampler::new(dim, options.seed ^ 0x7261_7773)?.draw(options.raw_samples.max(1))?;
+    let values: Vec<f64> = raw
+        .iter()
+        .map(|x| acquisition.evaluate(x, false).0)
+        .collect();
+    let starts = boltzmann_starts(&values, options.restarts.max(1), options.seed);
+    let lower = vec![0.0; dim];
+    let upper = vec![1.0; dim];
+    let mut best = (raw[starts[0]].clone(), values[starts[0]]);
+    for &s in &starts {
+        let outcome = minimize_box(
+            |x, g| {
+                let (v, grad) = acquisition.evaluate(x, true);
+                for (gi, vi) in g.iter_mut().zip(&grad) {
+                    *gi = -vi;
+                }
+                -v
+            },
+            &raw[s],
+            &lower,
+            &upper,
+            &options.lbfgs,
+        );
+        if -outcome.value > best.1 {
+            best = (outcome.x, -outcome.value);
+        }
+    }
+    Ok(best)
+}
+
+/// `initialize_q_batch`: the best index, then indices drawn without replacement with
+/// weights `exp(η·z)`, z the standardized values (uniform when they are all equal).
+fn boltzmann_starts(values: &[f64], count: usize, seed: u64) -> Vec<usize> {
+    let n = values.len();
+    let best = (0..n).fold(0, |b, i| if values[i] > values[b] { i } else { b });
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+    let mut weights: Vec<f64> = values
+        .iter()
+        .map(|v| {
+            if sd > 0.0 {
+                (2.0 * (v - mean) / sd).exp()
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    weights[best] = 0.0;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x626f_6c74);
+    let mut chosen = vec![best];
+    while chosen.len() < count.min(n) {
+        let total: f64 = weights.iter().sum();
+        if total <= 0.0 {
+            break;
+        }
+        let mut u = rng.gen::<f64>() * total;
+        let mut pick = n - 1;
+        for (i, w) in weights.iter().enumerate() {
+            if u < *w {
+                pick = i;
+                break;
+            }
+            u -= w;
+        }
+        chosen.push(pick);
+        weights[pick] = 0.0;
+    }
+    chosen
+}

@@ -1,0 +1,55 @@
+//! Baseline pruning for qNEHVI (BoTorch `prune_inferior_points_multi_objective`, Ax default
+//! `prune_baseline = True`): keep the observed points that are Pareto-optimal and better than
+//! the reference point in at least one joint posterior sample.
+
+use super::ModelEnsemble;
+use crate::moo::is_non_dominated;
+use crate::sampling::SobolSampler;
+use crate::Result;
+
+/// The indices of `points` worth keeping in the qNEHVI baseline, judged on `samples` joint
+/// posterior draws of the first ensemble member (BoTorch uses 2048). All indices are kept when
+/// no point ever qualifies (an empty baseline would make every candidate look equally good).
+pub fn prune_baseline(
+    models: &ModelEnsemble,
+    points: &[Vec<f64>],
+    reference: &[f64],
+    samples: usize,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    let n = points.len();
+    if n <= 1 {
+        return Ok((0..n).collect());
+    }
+    let member = &models[0];
+    let m = member.len();
+    let posteriors = member
+        .iter()
+        .map(|gp| gp.baseline_posterior(points))
+        .collect::<Result<Vec<_>>>()?;
+    let mut sobol = SobolSampler::new(n * m, seed ^ 0x7072_756e)?;
+    let mut keep = vec![false; n];
+    for z in sobol.draw_normal(samples)? {
+        let mut values = vec![vec![0.0; m]; n];
+        for (j, (gp, post)) in member.iter().zip(&posteriors).enumerate() {
+            let (off, scale) = gp.output_scale();
+            for a in 0..n {
+                let lz: f64 = (0..=a)
+                    .map(|b| post.factor.lower(a, b) * z[j * n + b])
+                    .sum();
+                values[a][j] = off + scale * (post.mean[a] + lz);
+            }
+        }
+        for (i, nd) in is_non_dominated(&values).into_iter().enumerate() {
+            if nd && values[i].iter().zip(reference).all(|(v, r)| v > r) {
+                keep[i] = true;
+            }
+        }
+    }
+    let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    Ok(if kept.is_empty() {
+        (0..n).collect()
+    } else {
+        kept
+    })
+}
