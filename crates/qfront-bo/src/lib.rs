@@ -13,12 +13,15 @@
 //! problems are written for minimization and negated on the way in.
 
 pub mod acq;
+pub mod benchmark;
 pub mod error;
 pub mod gp;
 pub mod moo;
 pub mod optim;
+pub mod optimizer;
 pub mod problems;
 pub mod sampling;
 pub mod space;
 
 pub use error::{BoError, Result};
+pub use optimizer::{AskTiming, Method, Optimizer, OptimizerConfig, Trial, TrialState};

@@ -22,6 +22,9 @@ use std::time::Instant;
 pub enum BenchCommand {
     /// Time one training step (forward, backward, update) on a fixed random batch.
     TrainStep(Box<TrainStepArgs>),
+    /// Multi-objective optimization on a test problem: hypervolume per evaluation, seconds
+    /// per iteration (JSON lines).
+    Mobo(Box<super::bench_mobo::MoboArgs>),
 }
 
 /// Options of `qfront bench train-step`.
@@ -61,6 +64,7 @@ pub struct TrainStepArgs {
 pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::TrainStep(args) => train_step(*args),
+        BenchCommand::Mobo(args) => super::bench_mobo::run(*args),
     }
 }
 
