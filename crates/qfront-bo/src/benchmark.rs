@@ -28,6 +28,8 @@ pub struct BenchmarkSettings {
     pub raw_samples: usize,
     /// Acquisition restarts.
     pub restarts: usize,
+    /// NUTS settings of `qnehvi-saas`.
+    pub saas: crate::gp::SaasOptions,
 }
 
 /// One event of a run, as a JSON line.
@@ -118,6 +120,7 @@ pub fn run_benchmark(
     config.mc_samples = settings.mc_samples;
     config.raw_samples = settings.raw_samples;
     config.restarts = settings.restarts;
+    config.saas = settings.saas;
     let initial = config.initial_design().min(settings.budget);
     let mut optimizer = Optimizer::new(config)?;
     let mut observed: Vec<Vec<f64>> = Vec::new();
@@ -191,6 +194,7 @@ mod tests {
             mc_samples: 64,
             raw_samples: 128,
             restarts: 4,
+            saas: Default::default(),
         };
         let mut hvs = Vec::new();
         let sobol = run_benchmark(&BraninCurrin, &settings(Method::Sobol), |_| {}).unwrap();

@@ -11,7 +11,7 @@ use crate::acq::{
     optimize_acquisition, prune_baseline, AcquisitionOptimizerOptions, ModelEnsemble, Qnehvi,
     QnehviOptions,
 };
-use crate::gp::{ExactGp, GpFitOptions};
+use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
 use crate::moo::{infer_reference_point, pareto_front};
 use crate::sampling::SobolSampler;
 use crate::space::{ParamValue, SearchSpace};
@@ -27,17 +27,20 @@ pub enum Method {
     Sobol,
     /// qNEHVI on MAP-fitted exact GPs.
     Qnehvi,
+    /// qNEHVI averaged over the posterior samples of SAAS GPs (methods-spec §4.1).
+    QnehviSaas,
 }
 
 impl Method {
     /// Every method's command-line name.
-    pub const NAMES: [&'static str; 2] = ["sobol", "qnehvi"];
+    pub const NAMES: [&'static str; 3] = ["sobol", "qnehvi", "qnehvi-saas"];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
         match self {
             Method::Sobol => "sobol",
             Method::Qnehvi => "qnehvi",
+            Method::QnehviSaas => "qnehvi-saas",
         }
     }
 
@@ -46,6 +49,7 @@ impl Method {
         match name {
             "sobol" => Ok(Method::Sobol),
             "qnehvi" => Ok(Method::Qnehvi),
+            "qnehvi-saas" => Ok(Method::QnehviSaas),
             other => Err(BoError::input(
                 "method",
                 format!("'{other}' is not one of {}", Method::NAMES.join(", ")),
@@ -81,6 +85,9 @@ pub struct OptimizerConfig {
     pub gp_restarts: usize,
     /// Prune the qNEHVI baseline (Ax default: yes).
     pub prune_baseline: bool,
+    /// NUTS settings of `qnehvi-saas` (BoTorch: 512 warm-up, 256 draws, thinning 16).
+    #[serde(default)]
+    pub saas: SaasOptions,
 }
 
 impl OptimizerConfig {
@@ -98,6 +105,7 @@ impl OptimizerConfig {
             restarts: 10,
             gp_restarts: 3,
             prune_baseline: true,
+            saas: SaasOptions::default(),
         }
     }
 
@@ -288,13 +296,39 @@ impl Optimizer {
             seed: self.config.seed ^ self.trials.len() as u64,
             ..GpFitOptions::default()
         };
-        let member = (0..m)
-            .map(|j| {
-                let y: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
-                ExactGp::fit(&x_done, &y, &fit_options)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let models: ModelEnsemble = vec![member];
+        let column = |j: usize| -> Vec<f64> { y_done.iter().map(|v| v[j]).collect() };
+        let models: ModelEnsemble = if self.config.method == Method::QnehviSaas {
+            // One chain per objective, in parallel; member s holds every objective's s-th sample.
+            let fits: Vec<Result<crate::gp::SaasGp>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..m)
+                    .map(|j| {
+                        let (x, y) = (&x_done, column(j));
+                        let options = SaasOptions {
+                            seed: self.config.seed ^ ((self.trials.len() * m + j) as u64),
+                            ..self.config.saas
+                        };
+                        scope.spawn(move || fit_saas(x, &y, &options))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(BoError::input("SAAS", "a sampler thread panicked"))
+                        })
+                    })
+                    .collect()
+            });
+            let fits = fits.into_iter().collect::<Result<Vec<_>>>()?;
+            let kept = fits.iter().map(|f| f.samples.len()).min().unwrap_or(0);
+            (0..kept)
+                .map(|s| fits.iter().map(|f| f.samples[s].clone()).collect())
+                .collect()
+        } else {
+            vec![(0..m)
+                .map(|j| ExactGp::fit(&x_done, &column(j), &fit_options))
+                .collect::<Result<Vec<_>>>()?]
+        };
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let reference = match &self.config.reference_point {
@@ -315,6 +349,13 @@ impl Optimizer {
                 .filter(|t| t.state == TrialState::Pending)
                 .map(|t| t.x.clone()),
         );
+        // Anchors for local starts: the observed Pareto-optimal points.
+        let anchors: Vec<Vec<f64>> = crate::moo::is_non_dominated(&y_done)
+            .into_iter()
+            .zip(&x_done)
+            .filter(|(keep, _)| *keep)
+            .map(|(_, x)| x.clone())
+            .collect();
         for i in 0..n {
             let acquisition = Qnehvi::new(
                 &models,
@@ -328,6 +369,7 @@ impl Optimizer {
             let (x, _) = optimize_acquisition(
                 &acquisition,
                 self.config.space.dim(),
+                &anchors,
                 &AcquisitionOptimizerOptions {
                     raw_samples: self.config.raw_samples,
                     restarts: self.config.restarts,

@@ -280,7 +280,8 @@ mod tests {
         let (ens, x) = models();
         let acq = Qnehvi::new(&ens, &x, &[-1.5, -1.0], &QnehviOptions::default()).unwrap();
         let (at_data, _) = acq.evaluate(&x[2], false);
-        let (best, value) = crate::acq::optimize_acquisition(&acq, 2, &Default::default()).unwrap();
+        let (best, value) =
+            crate::acq::optimize_acquisition(&acq, 2, &[], &Default::default()).unwrap();
         assert!(value > at_data, "{value} vs {at_data} at {best:?}");
         assert!(best.iter().all(|v| (0.0..=1.0).contains(v)));
     }

@@ -68,9 +68,9 @@ mod tests {
         assert_eq!(matern52(&[0.3], &[0.3], &[2.0], 1.7), 1.7);
         // ∂k/∂ln ℓ_0 against a central difference.
         let (a, b, il) = ([0.1, 0.4], [0.7, 0.2], [1.3, 0.6]);
-        let h = 1e-6;
-        let up = matern52(&a, &b, &[il[0] * (-h as f64).exp(), il[1]], 2.0);
-        let down = matern52(&a, &b, &[il[0] * (h as f64).exp(), il[1]], 2.0);
+        let h: f64 = 1e-6;
+        let up = matern52(&a, &b, &[il[0] * (-h).exp(), il[1]], 2.0);
+        let down = matern52(&a, &b, &[il[0] * h.exp(), il[1]], 2.0);
         let numeric = (up - down) / (2.0 * h);
         let r = scaled_distance(&a, &b, &il);
         let analytic = matern52_derivative_factor(r, 2.0) * ((a[0] - b[0]) * il[0]).powi(2);

@@ -6,9 +6,11 @@ mod cholesky;
 mod exact;
 mod kernel;
 mod priors;
+mod saas;
 
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{ExactGp, GpFitOptions, Hyperparameters, Posterior};
 pub use kernel::{matern52, matern52_matrix};
 pub use priors::{GammaPrior, LogNormalPrior};
+pub use saas::{fit_saas, SaasGp, SaasOptions};

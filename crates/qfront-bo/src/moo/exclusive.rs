@@ -116,7 +116,7 @@ mod tests {
         fn value_matches_the_2d_cells(p in front(2), y in prop::collection::vec(0.05f64..4.0, 2)) {
             let r = [0.0; 2];
             let cells = non_dominated_cells_2d(&p, &r);
-            let want = hypervolume_improvement(&cells, &[y.clone()]);
+            let want = hypervolume_improvement(&cells, std::slice::from_ref(&y));
             prop_assert!((hypervolume_improvement_single(&p, &y, &r, false).0 - want).abs() < 1e-9);
         }
 

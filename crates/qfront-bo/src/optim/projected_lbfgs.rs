@@ -25,6 +25,9 @@ pub struct LbfgsOptions {
     /// Stop when `(f_k − f_{k+1}) / max(|f_k|, |f_{k+1}|, 1)` falls below this (scipy's
     /// `factr·eps` ≈ 2.2e-9).
     pub function_tolerance: f64,
+    /// Largest move of any coordinate in one step (∞: none). Bounds the steps along
+    /// directions of almost no curvature, which otherwise jump to the box's faces.
+    pub max_step: f64,
 }
 
 impl Default for LbfgsOptions {
@@ -34,6 +37,7 @@ impl Default for LbfgsOptions {
             memory: 10,
             gradient_tolerance: 1e-5,
             function_tolerance: 2.2e-9,
+            max_step: f64::INFINITY,
         }
     }
 }
@@ -162,6 +166,10 @@ pub fn minimize_box(
         } else {
             1.0
         };
+        let largest = d.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        if largest * t > options.max_step {
+            t = options.max_step / largest;
+        }
         let mut accepted = false;
         let mut f_new = f;
         for _ in 0..40 {

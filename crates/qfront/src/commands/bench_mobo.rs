@@ -48,6 +48,15 @@ pub struct MoboArgs {
     /// Acquisition restarts.
     #[arg(long, default_value_t = 10)]
     restarts: usize,
+    /// SAAS: NUTS warm-up draws.
+    #[arg(long, default_value_t = 512)]
+    saas_warmup: u64,
+    /// SAAS: NUTS draws after warm-up.
+    #[arg(long, default_value_t = 256)]
+    saas_samples: u64,
+    /// SAAS: keep every n-th draw.
+    #[arg(long, default_value_t = 16)]
+    saas_thinning: u64,
     /// Output: jsonl (every event and a summary per seed) or table (summaries).
     #[arg(long, default_value = "jsonl")]
     format: String,
@@ -78,6 +87,13 @@ pub fn run(args: MoboArgs) -> Result<()> {
             mc_samples: args.mc_samples,
             raw_samples: args.raw_samples,
             restarts: args.restarts,
+            saas: qfront_bo::gp::SaasOptions {
+                warmup: args.saas_warmup,
+                samples: args.saas_samples,
+                thinning: args.saas_thinning,
+                seed,
+                ..Default::default()
+            },
         };
         let label =
             serde_json::json!({"problem": problem.name(), "method": method.name(), "seed": seed});
