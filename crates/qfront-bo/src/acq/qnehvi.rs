@@ -15,7 +15,10 @@
 
 use super::{Acquisition, ModelEnsemble};
 use crate::gp::{BaselinePosterior, CandidateTerms};
-use crate::moo::{hypervolume_improvement_single, is_non_dominated};
+use crate::moo::{
+    hypervolume_improvement_2d_sorted, hypervolume_improvement_single, is_non_dominated,
+    sort_front_2d,
+};
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
 
@@ -102,12 +105,16 @@ impl<'a> Qnehvi<'a> {
                                 .collect()
                         })
                         .collect();
-                    is_non_dominated(&values)
+                    let mut front: Vec<Vec<f64>> = is_non_dominated(&values)
                         .into_iter()
                         .zip(values)
                         .filter(|(nd, v)| *nd && v.iter().zip(reference).all(|(a, r)| a > r))
                         .map(|(_, v)| v)
-                        .collect()
+                        .collect();
+                    if m == 2 {
+                        sort_front_2d(&mut front);
+                    }
+                    front
                 })
                 .collect();
             members.push(Member { baselines });
@@ -132,6 +139,7 @@ impl Acquisition for Qnehvi<'_> {
         let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { d } else { 0 }]);
         let mut y = vec![0.0; m];
         let mut dy = vec![0.0; m * d];
+        let mut g = vec![0.0; m];
         for ((models, member), fronts) in self.models.iter().zip(&self.members).zip(&self.fronts) {
             let terms: Vec<CandidateTerms> = models
                 .iter()
@@ -166,8 +174,16 @@ impl Acquisition for Qnehvi<'_> {
                         }
                     }
                 }
-                let (value, g) =
-                    hypervolume_improvement_single(front, &y, &self.reference, with_gradient);
+                let value = if m == 2 {
+                    let (v, g2) = hypervolume_improvement_2d_sorted(front, &y, &self.reference);
+                    g[..2].copy_from_slice(&g2);
+                    v
+                } else {
+                    let (v, gm) =
+                        hypervolume_improvement_single(front, &y, &self.reference, with_gradient);
+                    g.copy_from_slice(&gm);
+                    v
+                };
                 total += value;
                 if with_gradient && value > 0.0 {
                     for j in 0..m {

@@ -9,7 +9,9 @@ mod pareto;
 mod partition_2d;
 mod reference_point;
 
-pub use exclusive::hypervolume_improvement_single;
+pub use exclusive::{
+    hypervolume_improvement_2d_sorted, hypervolume_improvement_single, sort_front_2d,
+};
 pub use hypervolume::{hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_wfg};
 pub use improvement::{hypervolume_improvement, BoxCell};
 pub use pareto::{is_non_dominated, pareto_front};
