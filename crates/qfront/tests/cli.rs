@@ -208,3 +208,61 @@ fn train_step_bench_reports_its_timing() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("CxHxW"), "{}", stderr(&out));
 }
+
+#[test]
+fn mobo_bench_prints_events_and_a_summary_per_seed() {
+    let out = qfront(&[
+        "bench",
+        "mobo",
+        "--problem",
+        "branin-currin",
+        "--budget",
+        "9",
+        "--seeds",
+        "2",
+        "--raw-samples",
+        "32",
+        "--restarts",
+        "2",
+        "--mc-samples",
+        "16",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let count = |event: &str| lines.iter().filter(|l| l["event"] == event).count();
+    // 9 evaluations and 9 − 6 = 3 model-based iterations (initial design 2(d+1) = 6) per seed.
+    assert_eq!(
+        (count("evaluation"), count("iteration"), count("summary")),
+        (18, 6, 2)
+    );
+    let summary = lines.iter().find(|l| l["event"] == "summary").unwrap();
+    for key in [
+        "problem",
+        "method",
+        "seed",
+        "evaluations",
+        "final_hv",
+        "log10_hv_regret",
+        "median_iter_seconds",
+    ] {
+        assert!(!summary[key].is_null(), "{key} missing from {summary}");
+    }
+    assert_eq!(summary["problem"], "branin-currin");
+    assert_eq!(summary["evaluations"], 9);
+    let hv = summary["final_hv"].as_f64().unwrap();
+    assert!(hv > 0.0 && hv < 59.37, "{hv}");
+    // Errors name the fix.
+    let out = qfront(&["bench", "mobo", "--problem", "rosenbrock"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("branin-currin"), "{}", stderr(&out));
+    let out = qfront(&["bench", "mobo", "--problem", "dtlz2", "--dim", "2"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("d > m"), "{}", stderr(&out));
+    let out = qfront(&["bench", "mobo", "--problem", "zdt1", "--method", "ehvi"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("qnehvi"), "{}", stderr(&out));
+}
