@@ -8,14 +8,16 @@
 //! failure; failed trials are kept but not modelled.
 
 use crate::acq::{
-    optimize_acquisition, prune_baseline, AcquisitionOptimizerOptions, ModelEnsemble, Qnehvi,
-    QnehviOptions,
+    optimize_acquisition, prune_baseline, sample_simplex, Acquisition, AcquisitionOptimizerOptions,
+    Chebyshev, ModelEnsemble, QParEgo, Qnehvi, QnehviOptions,
 };
 use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
 use crate::moo::{infer_reference_point, pareto_front};
 use crate::sampling::SobolSampler;
 use crate::space::{ParamValue, SearchSpace};
 use crate::{BoError, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -29,11 +31,13 @@ pub enum Method {
     Qnehvi,
     /// qNEHVI averaged over the posterior samples of SAAS GPs (methods-spec §4.1).
     QnehviSaas,
+    /// qNParEGO: noisy EI of a random augmented Chebyshev scalarization per point.
+    Qparego,
 }
 
 impl Method {
     /// Every method's command-line name.
-    pub const NAMES: [&'static str; 3] = ["sobol", "qnehvi", "qnehvi-saas"];
+    pub const NAMES: [&'static str; 4] = ["sobol", "qnehvi", "qnehvi-saas", "qparego"];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
@@ -41,6 +45,7 @@ impl Method {
             Method::Sobol => "sobol",
             Method::Qnehvi => "qnehvi",
             Method::QnehviSaas => "qnehvi-saas",
+            Method::Qparego => "qparego",
         }
     }
 
@@ -50,6 +55,7 @@ impl Method {
             "sobol" => Ok(Method::Sobol),
             "qnehvi" => Ok(Method::Qnehvi),
             "qnehvi-saas" => Ok(Method::QnehviSaas),
+            "qparego" => Ok(Method::Qparego),
             other => Err(BoError::input(
                 "method",
                 format!("'{other}' is not one of {}", Method::NAMES.join(", ")),
@@ -335,7 +341,8 @@ impl Optimizer {
             Some(r) => r.clone(),
             None => infer_reference_point(&pareto_front(&y_done), 0.1)?,
         };
-        let mut baseline: Vec<Vec<f64>> = if self.config.prune_baseline {
+        let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
+        let mut baseline: Vec<Vec<f64>> = if prune {
             prune_baseline(&models, &x_done, &reference, 2048, self.config.seed)?
                 .into_iter()
                 .map(|i| x_done[i].clone())
@@ -356,18 +363,33 @@ impl Optimizer {
             .filter(|(keep, _)| *keep)
             .map(|(_, x)| x.clone())
             .collect();
+        let mut weight_rng = ChaCha8Rng::seed_from_u64(
+            self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
+        );
         for i in 0..n {
-            let acquisition = Qnehvi::new(
-                &models,
-                &baseline,
-                &reference,
-                &QnehviOptions {
-                    mc_samples: self.config.mc_samples,
-                    seed: self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37),
-                },
-            )?;
+            let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
+            let acquisition: Box<dyn Acquisition> = if self.config.method == Method::Qparego {
+                let weights = sample_simplex(m, &mut weight_rng);
+                Box::new(QParEgo::new(
+                    &models,
+                    &baseline,
+                    Chebyshev::new(weights, &y_done)?,
+                    self.config.mc_samples,
+                    mc_seed,
+                )?)
+            } else {
+                Box::new(Qnehvi::new(
+                    &models,
+                    &baseline,
+                    &reference,
+                    &QnehviOptions {
+                        mc_samples: self.config.mc_samples,
+                        seed: mc_seed,
+                    },
+                )?)
+            };
             let (x, _) = optimize_acquisition(
-                &acquisition,
+                acquisition.as_ref(),
                 self.config.space.dim(),
                 &anchors,
                 &AcquisitionOptimizerOptions {

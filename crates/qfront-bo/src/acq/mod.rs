@@ -1,12 +1,15 @@
 //! Acquisition functions and their optimizer (methods-spec §4.5).
 
+mod joint;
 mod optimize;
 mod prune;
 mod qnehvi;
+mod qparego;
 
 pub use optimize::{optimize_acquisition, AcquisitionOptimizerOptions};
 pub use prune::prune_baseline;
 pub use qnehvi::{Qnehvi, QnehviOptions};
+pub use qparego::{sample_simplex, Chebyshev, QParEgo, CHEBYSHEV_ALPHA};
 
 use crate::gp::ExactGp;
 

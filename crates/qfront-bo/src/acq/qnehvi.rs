@@ -13,14 +13,13 @@
 //! The gradient is analytic: the chain rule through the single-point HVI (`moo::exclusive`)
 //! and the candidate's posterior terms.
 
+use super::joint::JointSamples;
 use super::{Acquisition, ModelEnsemble};
-use crate::gp::{BaselinePosterior, CandidateTerms};
 use crate::moo::{
     hypervolume_improvement_2d_sorted, hypervolume_improvement_single, is_non_dominated,
     sort_front_2d,
 };
-use crate::sampling::SobolSampler;
-use crate::{BoError, Result};
+use crate::Result;
 
 /// Settings of [`Qnehvi`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,20 +39,13 @@ impl Default for QnehviOptions {
     }
 }
 
-struct Member {
-    baselines: Vec<BaselinePosterior>,
-}
-
 /// A qNEHVI acquisition, ready to evaluate candidates in the unit cube.
 pub struct Qnehvi<'a> {
-    models: &'a ModelEnsemble,
-    members: Vec<Member>,
+    joint: JointSamples<'a>,
     reference: Vec<f64>,
-    /// Per member, per sample: the Pareto front of the baseline sample (points > reference).
+    /// Per member, per sample: the Pareto front of the baseline sample (points > reference;
+    /// for m = 2 sorted by the first objective, descending).
     fronts: Vec<Vec<Vec<Vec<f64>>>>,
-    /// Per sample: base normals, `m` blocks of `n_b` baseline values then `m` candidate values.
-    base_samples: Vec<Vec<f64>>,
-    baseline_size: usize,
 }
 
 impl<'a> Qnehvi<'a> {
@@ -65,68 +57,36 @@ impl<'a> Qnehvi<'a> {
         options: &QnehviOptions,
     ) -> Result<Self> {
         let m = reference.len();
-        if models.is_empty() || models.iter().any(|member| member.len() != m) {
-            return Err(BoError::input(
-                "qNEHVI",
-                format!("every ensemble member needs one model per objective ({m})"),
-            ));
-        }
-        if options.mc_samples == 0 {
-            return Err(BoError::input("qNEHVI", "mc_samples must be positive"));
-        }
-        let nb = baseline.len();
-        let mut sobol = SobolSampler::new((nb + 1) * m, options.seed ^ 0x6e65_6876)?;
-        let base_samples = sobol.draw_normal(options.mc_samples)?;
-        let mut members = Vec::with_capacity(models.len());
-        let mut fronts = Vec::with_capacity(models.len());
-        for member in models {
-            let baselines = if nb == 0 {
-                Vec::new()
-            } else {
-                member
-                    .iter()
-                    .map(|gp| gp.baseline_posterior(baseline))
-                    .collect::<Result<Vec<_>>>()?
-            };
-            let member_fronts = base_samples
-                .iter()
-                .map(|z| {
-                    let values: Vec<Vec<f64>> = (0..nb)
-                        .map(|a| {
-                            (0..m)
-                                .map(|j| {
-                                    let (off, scale) = member[j].output_scale();
-                                    let post = &baselines[j];
-                                    let lz: f64 = (0..=a)
-                                        .map(|b| post.factor.lower(a, b) * z[j * nb + b])
-                                        .sum();
-                                    off + scale * (post.mean[a] + lz)
-                                })
-                                .collect()
-                        })
-                        .collect();
-                    let mut front: Vec<Vec<f64>> = is_non_dominated(&values)
-                        .into_iter()
-                        .zip(values)
-                        .filter(|(nd, v)| *nd && v.iter().zip(reference).all(|(a, r)| a > r))
-                        .map(|(_, v)| v)
-                        .collect();
-                    if m == 2 {
-                        sort_front_2d(&mut front);
-                    }
-                    front
-                })
-                .collect();
-            members.push(Member { baselines });
-            fronts.push(member_fronts);
-        }
-        Ok(Self {
+        let joint = JointSamples::new(
             models,
-            members,
+            baseline,
+            m,
+            options.mc_samples,
+            options.seed ^ 0x6e65_6876,
+        )?;
+        let fronts = (0..joint.members())
+            .map(|k| {
+                (0..joint.samples())
+                    .map(|t| {
+                        let values = joint.baseline_values(k, t);
+                        let mut front: Vec<Vec<f64>> = is_non_dominated(&values)
+                            .into_iter()
+                            .zip(values)
+                            .filter(|(nd, v)| *nd && v.iter().zip(reference).all(|(a, r)| a > r))
+                            .map(|(_, v)| v)
+                            .collect();
+                        if m == 2 {
+                            sort_front_2d(&mut front);
+                        }
+                        front
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Self {
+            joint,
             reference: reference.to_vec(),
             fronts,
-            base_samples,
-            baseline_size: nb,
         })
     }
 }
@@ -135,67 +95,31 @@ impl Acquisition for Qnehvi<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
         let d = x.len();
         let m = self.reference.len();
-        let nb = self.baseline_size;
         let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { d } else { 0 }]);
-        let mut y = vec![0.0; m];
-        let mut dy = vec![0.0; m * d];
         let mut g = vec![0.0; m];
-        for ((models, member), fronts) in self.models.iter().zip(&self.members).zip(&self.fronts) {
-            let terms: Vec<CandidateTerms> = models
-                .iter()
-                .enumerate()
-                .map(|(j, gp)| match member.baselines.get(j) {
-                    Some(base) => gp.candidate_terms(base, x, with_gradient),
-                    None => {
-                        let (mean, var) = gp.predict(&[x.to_vec()]);
-                        let (off, scale) = gp.output_scale();
-                        CandidateTerms {
-                            mean: (mean[0] - off) / scale,
-                            sd: var[0].sqrt() / scale,
-                            ..CandidateTerms::default()
-                        }
-                    }
-                })
-                .collect();
-            for (z, front) in self.base_samples.iter().zip(fronts) {
-                for (j, t) in terms.iter().enumerate() {
-                    let (off, scale) = models[j].output_scale();
-                    let zb = &z[j * nb..(j + 1) * nb];
-                    let zx = z[m * nb + j];
-                    let wz: f64 = t.w.iter().zip(zb).map(|(a, b)| a * b).sum();
-                    y[j] = off + scale * (t.mean + wz + t.sd * zx);
-                    if with_gradient && !t.mean_grad.is_empty() {
-                        for dd in 0..d {
-                            let mut g = t.mean_grad[dd] + t.sd_grad[dd] * zx;
-                            for (b, zbb) in zb.iter().enumerate() {
-                                g += t.w_grad[b * d + dd] * zbb;
-                            }
-                            dy[j * d + dd] = scale * g;
-                        }
-                    }
-                }
-                let value = if m == 2 {
-                    let (v, g2) = hypervolume_improvement_2d_sorted(front, &y, &self.reference);
-                    g[..2].copy_from_slice(&g2);
-                    v
-                } else {
-                    let (v, gm) =
-                        hypervolume_improvement_single(front, &y, &self.reference, with_gradient);
-                    g.copy_from_slice(&gm);
-                    v
-                };
-                total += value;
-                if with_gradient && value > 0.0 {
-                    for j in 0..m {
-                        for dd in 0..d {
-                            grad[dd] += g[j] * dy[j * d + dd];
-                        }
+        self.joint.for_each(x, with_gradient, |k, t, y, dy| {
+            let front = &self.fronts[k][t];
+            let value = if m == 2 {
+                let (v, g2) = hypervolume_improvement_2d_sorted(front, y, &self.reference);
+                g[..2].copy_from_slice(&g2);
+                v
+            } else {
+                let (v, gm) =
+                    hypervolume_improvement_single(front, y, &self.reference, with_gradient);
+                g.copy_from_slice(&gm);
+                v
+            };
+            total += value;
+            if with_gradient && value > 0.0 {
+                for j in 0..m {
+                    for dd in 0..d {
+                        grad[dd] += g[j] * dy[j * d + dd];
                     }
                 }
             }
-        }
-        let count = (self.base_samples.len() * self.models.len()) as f64;
-        grad.iter_mut().for_each(|g| *g /= count);
+        });
+        let count = (self.joint.samples() * self.joint.members()) as f64;
+        grad.iter_mut().for_each(|v| *v /= count);
         (total / count, grad)
     }
 }
@@ -205,6 +129,7 @@ mod tests {
     use super::*;
     use crate::gp::{cholesky_with_jitter, ExactGp, GpFitOptions};
     use crate::moo::hypervolume;
+    use crate::sampling::SobolSampler;
 
     fn models() -> (ModelEnsemble, Vec<Vec<f64>>) {
         let x = SobolSampler::new(2, 11).unwrap().draw(12).unwrap();
@@ -249,7 +174,7 @@ mod tests {
             .map(|p| cholesky_with_jitter(&p.covariance, nb + 1).unwrap())
             .collect();
         let mut want = 0.0;
-        for z in &acq.base_samples {
+        for z in acq.joint.base_samples() {
             let sample = |j: usize, a: usize| -> f64 {
                 let zz = |b: usize| if b < nb { z[j * nb + b] } else { z[2 * nb + j] };
                 joint[j].mean[a] + (0..=a).map(|b| factors[j].lower(a, b) * zz(b)).sum::<f64>()
@@ -259,7 +184,7 @@ mod tests {
             want += hypervolume(&[base.clone(), vec![y]].concat(), &reference).unwrap()
                 - hypervolume(&base, &reference).unwrap();
         }
-        want /= acq.base_samples.len() as f64;
+        want /= acq.joint.samples() as f64;
         let (got, _) = acq.evaluate(&cand, false);
         assert!(want > 0.0);
         // The two factorizations agree up to the jitter of the baseline covariance.
