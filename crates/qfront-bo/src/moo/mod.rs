@@ -6,7 +6,7 @@ mod exclusive;
 mod hypervolume;
 mod improvement;
 mod pareto;
-mod partition_2d;
+mod partition;
 mod reference_point;
 
 pub use exclusive::{
@@ -15,7 +15,7 @@ pub use exclusive::{
 pub use hypervolume::{hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_wfg};
 pub use improvement::{hypervolume_improvement, BoxCell};
 pub use pareto::{is_non_dominated, pareto_front};
-pub use partition_2d::non_dominated_cells_2d;
+pub use partition::{non_dominated_cells, non_dominated_cells_2d};
 pub use reference_point::infer_reference_point;
 
 /// Whether `a` weakly dominates `b` (maximization): `a_i ≥ b_i` for every objective.
