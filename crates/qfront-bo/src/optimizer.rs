@@ -91,6 +91,12 @@ pub struct OptimizerConfig {
     pub gp_restarts: usize,
     /// Prune the qNEHVI baseline (Ax default: yes).
     pub prune_baseline: bool,
+    /// Outcome constraints: each trial also reports this many slacks after its objective
+    /// values, feasible when ≥ 0 (a latency budget `latency_ms <= 5` is the slack
+    /// `5 − latency_ms`). Each slack gets its own GP; acquisitions weight samples by their
+    /// feasibility (BoTorch's sigmoid, η = 1e-3) and only feasible trials form the front.
+    #[serde(default)]
+    pub num_constraints: usize,
     /// NUTS settings of `qnehvi-saas` (BoTorch: 512 warm-up, 256 draws, thinning 16).
     #[serde(default)]
     pub saas: SaasOptions,
@@ -111,6 +117,7 @@ impl OptimizerConfig {
             restarts: 10,
             gp_restarts: 3,
             prune_baseline: true,
+            num_constraints: 0,
             saas: SaasOptions::default(),
         }
     }
@@ -241,20 +248,27 @@ impl Optimizer {
             .unzip()
     }
 
-    /// The completed trials on the observed Pareto front.
+    /// The objective part of `values` when its slacks are all feasible.
+    fn feasible_objectives<'v>(&self, values: &'v [f64]) -> Option<&'v [f64]> {
+        let m = self.config.num_objectives;
+        values[m..]
+            .iter()
+            .all(|s| *s >= 0.0)
+            .then_some(&values[..m])
+    }
+
+    /// The feasible completed trials on the observed Pareto front.
     pub fn pareto_trials(&self) -> Vec<&Trial> {
-        let complete: Vec<&Trial> = self
+        let (complete, values): (Vec<&Trial>, Vec<Vec<f64>>) = self
             .trials
             .iter()
-            .filter(|t| matches!(t.state, TrialState::Complete { .. }))
-            .collect();
-        let values: Vec<Vec<f64>> = complete
-            .iter()
-            .map(|t| match &t.state {
-                TrialState::Complete { values } => values.clone(),
-                _ => unreachable!(),
+            .filter_map(|t| match &t.state {
+                TrialState::Complete { values } => {
+                    self.feasible_objectives(values).map(|v| (t, v.to_vec()))
+                }
+                _ => None,
             })
-            .collect();
+            .unzip();
         crate::moo::is_non_dominated(&values)
             .into_iter()
             .zip(complete)
@@ -297,6 +311,24 @@ impl Optimizer {
         }
         let started = Instant::now();
         let m = self.config.num_objectives;
+        let outcomes = m + self.config.num_constraints;
+        // Feasible objective values (all of them when none is feasible yet).
+        let mut y_front: Vec<Vec<f64>> = y_done
+            .iter()
+            .filter_map(|v| self.feasible_objectives(v).map(<[f64]>::to_vec))
+            .collect();
+        let x_front: Vec<Vec<f64>> = x_done
+            .iter()
+            .zip(&y_done)
+            .filter(|(_, v)| self.feasible_objectives(v).is_some())
+            .map(|(x, _)| x.clone())
+            .collect();
+        let (x_front, y_front) = if y_front.is_empty() {
+            y_front = y_done.iter().map(|v| v[..m].to_vec()).collect();
+            (x_done.clone(), y_front)
+        } else {
+            (x_front, y_front)
+        };
         let fit_options = GpFitOptions {
             restarts: self.config.gp_restarts,
             seed: self.config.seed ^ self.trials.len() as u64,
@@ -306,11 +338,11 @@ impl Optimizer {
         let models: ModelEnsemble = if self.config.method == Method::QnehviSaas {
             // One chain per objective, in parallel; member s holds every objective's s-th sample.
             let fits: Vec<Result<crate::gp::SaasGp>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..m)
+                let handles: Vec<_> = (0..outcomes)
                     .map(|j| {
                         let (x, y) = (&x_done, column(j));
                         let options = SaasOptions {
-                            seed: self.config.seed ^ ((self.trials.len() * m + j) as u64),
+                            seed: self.config.seed ^ ((self.trials.len() * outcomes + j) as u64),
                             ..self.config.saas
                         };
                         scope.spawn(move || fit_saas(x, &y, &options))
@@ -331,7 +363,7 @@ impl Optimizer {
                 .map(|s| fits.iter().map(|f| f.samples[s].clone()).collect())
                 .collect()
         } else {
-            vec![(0..m)
+            vec![(0..outcomes)
                 .map(|j| ExactGp::fit(&x_done, &column(j), &fit_options))
                 .collect::<Result<Vec<_>>>()?]
         };
@@ -339,7 +371,7 @@ impl Optimizer {
         let started = Instant::now();
         let reference = match &self.config.reference_point {
             Some(r) => r.clone(),
-            None => infer_reference_point(&pareto_front(&y_done), 0.1)?,
+            None => infer_reference_point(&pareto_front(&y_front), 0.1)?,
         };
         let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
         let mut baseline: Vec<Vec<f64>> = if prune {
@@ -357,9 +389,9 @@ impl Optimizer {
                 .map(|t| t.x.clone()),
         );
         // Anchors for local starts: the observed Pareto-optimal points.
-        let anchors: Vec<Vec<f64>> = crate::moo::is_non_dominated(&y_done)
+        let anchors: Vec<Vec<f64>> = crate::moo::is_non_dominated(&y_front)
             .into_iter()
-            .zip(&x_done)
+            .zip(&x_front)
             .filter(|(keep, _)| *keep)
             .map(|(_, x)| x.clone())
             .collect();
@@ -373,7 +405,8 @@ impl Optimizer {
                 Box::new(QParEgo::new(
                     &models,
                     &baseline,
-                    Chebyshev::new(weights, &y_done)?,
+                    Chebyshev::new(weights, &y_front)?,
+                    self.config.num_constraints,
                     self.config.mc_samples,
                     mc_seed,
                 )?)
@@ -385,6 +418,7 @@ impl Optimizer {
                     &QnehviOptions {
                         mc_samples: self.config.mc_samples,
                         seed: mc_seed,
+                        constraints: self.config.num_constraints,
                     },
                 )?)
             };
@@ -417,7 +451,7 @@ impl Optimizer {
         id: usize,
         outcome: std::result::Result<Vec<f64>, String>,
     ) -> Result<()> {
-        let m = self.config.num_objectives;
+        let m = self.config.num_objectives + self.config.num_constraints;
         let trial = self
             .trials
             .get_mut(id)
@@ -433,7 +467,12 @@ impl Optimizer {
                 if values.len() != m {
                     return Err(BoError::input(
                         "tell",
-                        format!("trial {id}: {} values for {m} objectives", values.len()),
+                        format!(
+                            "trial {id}: {} values, expected {m} ({} objectives, then {} constraint slacks)",
+                            values.len(),
+                            self.config.num_objectives,
+                            self.config.num_constraints
+                        ),
                     ));
                 }
                 if values.iter().any(|v| !v.is_finite()) {

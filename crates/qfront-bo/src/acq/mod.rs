@@ -17,6 +17,36 @@ use crate::gp::ExactGp;
 /// member per kept MCMC sample, and acquisitions average over members.
 pub type ModelEnsemble = Vec<Vec<ExactGp>>;
 
+/// BoTorch's temperature η of the sigmoid that weights a sample by its feasibility.
+pub const CONSTRAINT_ETA: f64 = 1e-3;
+
+/// Outcome constraints as the Monte-Carlo acquisitions apply them (BoTorch's
+/// `apply_constraints`): the last `count` modelled outcomes are slacks, feasible when ≥ 0;
+/// a sample's improvement is weighted by `Π_c sigmoid(slack_c/η)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constraints {
+    /// Number of slack outcomes after the objectives.
+    pub count: usize,
+}
+
+impl Constraints {
+    /// `(weight, ∂weight/∂slack_c)` of one sample's slacks.
+    pub fn weight(slacks: &[f64]) -> (f64, Vec<f64>) {
+        let sig: Vec<f64> = slacks
+            .iter()
+            .map(|s| 1.0 / (1.0 + (-s / CONSTRAINT_ETA).exp()))
+            .collect();
+        let w: f64 = sig.iter().product();
+        let grad = sig.iter().map(|s| w * (1.0 - s) / CONSTRAINT_ETA).collect();
+        (w, grad)
+    }
+
+    /// Whether every slack is non-negative.
+    pub fn feasible(slacks: &[f64]) -> bool {
+        slacks.iter().all(|s| *s >= 0.0)
+    }
+}
+
 /// Something the acquisition optimizer can maximize: a value and its gradient at a point of
 /// the unit cube.
 pub trait Acquisition {

@@ -2,13 +2,15 @@
 //! `prune_baseline = True`): keep the observed points that are Pareto-optimal and better than
 //! the reference point in at least one joint posterior sample.
 
-use super::ModelEnsemble;
+use super::{Constraints, ModelEnsemble};
 use crate::moo::is_non_dominated;
 use crate::sampling::SobolSampler;
 use crate::Result;
 
 /// The indices of `points` worth keeping in the qNEHVI baseline, judged on `samples` joint
-/// posterior draws of the first ensemble member (BoTorch uses 2048). All indices are kept when
+/// posterior draws of the first ensemble member (BoTorch uses 2048). Models after the
+/// `reference.len()` objectives are constraint slacks; a point infeasible in a sample is not
+/// on that sample's front. All indices are kept when
 /// no point ever qualifies (an empty baseline would make every candidate look equally good).
 pub fn prune_baseline(
     models: &ModelEnsemble,
@@ -23,6 +25,7 @@ pub fn prune_baseline(
     }
     let member = &models[0];
     let m = member.len();
+    let objectives = reference.len();
     let posteriors = member
         .iter()
         .map(|gp| gp.baseline_posterior(points))
@@ -40,8 +43,19 @@ pub fn prune_baseline(
                 values[a][j] = off + scale * (post.mean[a] + lz);
             }
         }
-        for (i, nd) in is_non_dominated(&values).into_iter().enumerate() {
-            if nd && values[i].iter().zip(reference).all(|(v, r)| v > r) {
+        // Infeasible points (any slack after the objectives < 0) cannot be on the front.
+        let candidates: Vec<Vec<f64>> = values
+            .iter()
+            .map(|v| {
+                if Constraints::feasible(&v[objectives..]) {
+                    v[..objectives].to_vec()
+                } else {
+                    vec![f64::NEG_INFINITY; objectives]
+                }
+            })
+            .collect();
+        for (i, nd) in is_non_dominated(&candidates).into_iter().enumerate() {
+            if nd && candidates[i].iter().zip(reference).all(|(v, r)| v > r) {
                 keep[i] = true;
             }
         }

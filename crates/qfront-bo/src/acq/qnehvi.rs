@@ -14,7 +14,7 @@
 //! and the candidate's posterior terms.
 
 use super::joint::JointSamples;
-use super::{Acquisition, ModelEnsemble};
+use super::{Acquisition, Constraints, ModelEnsemble};
 use crate::moo::{
     hypervolume_improvement_2d_sorted, hypervolume_improvement_single, is_non_dominated,
     sort_front_2d,
@@ -28,6 +28,8 @@ pub struct QnehviOptions {
     pub mc_samples: usize,
     /// Seed of the base samples.
     pub seed: u64,
+    /// Outcome constraints: the models after the objectives are slacks (≥ 0 feasible).
+    pub constraints: usize,
 }
 
 impl Default for QnehviOptions {
@@ -35,6 +37,7 @@ impl Default for QnehviOptions {
         Self {
             mc_samples: 128,
             seed: 0,
+            constraints: 0,
         }
     }
 }
@@ -46,6 +49,7 @@ pub struct Qnehvi<'a> {
     /// Per member, per sample: the Pareto front of the baseline sample (points > reference;
     /// for m = 2 sorted by the first objective, descending).
     fronts: Vec<Vec<Vec<Vec<f64>>>>,
+    constraints: usize,
 }
 
 impl<'a> Qnehvi<'a> {
@@ -60,7 +64,7 @@ impl<'a> Qnehvi<'a> {
         let joint = JointSamples::new(
             models,
             baseline,
-            m,
+            m + options.constraints,
             options.mc_samples,
             options.seed ^ 0x6e65_6876,
         )?;
@@ -68,7 +72,16 @@ impl<'a> Qnehvi<'a> {
             .map(|k| {
                 (0..joint.samples())
                     .map(|t| {
-                        let values = joint.baseline_values(k, t);
+                        // Only baseline points feasible in this sample shape its front.
+                        let values: Vec<Vec<f64>> = joint
+                            .baseline_values(k, t)
+                            .into_iter()
+                            .filter(|v| Constraints::feasible(&v[m..]))
+                            .map(|mut v| {
+                                v.truncate(m);
+                                v
+                            })
+                            .collect();
                         let mut front: Vec<Vec<f64>> = is_non_dominated(&values)
                             .into_iter()
                             .zip(values)
@@ -87,6 +100,7 @@ impl<'a> Qnehvi<'a> {
             joint,
             reference: reference.to_vec(),
             fronts,
+            constraints: options.constraints,
         })
     }
 }
@@ -99,21 +113,34 @@ impl Acquisition for Qnehvi<'_> {
         let mut g = vec![0.0; m];
         self.joint.for_each(x, with_gradient, |k, t, y, dy| {
             let front = &self.fronts[k][t];
-            let value = if m == 2 {
-                let (v, g2) = hypervolume_improvement_2d_sorted(front, y, &self.reference);
+            let hvi = if m == 2 {
+                let (v, g2) = hypervolume_improvement_2d_sorted(front, &y[..2], &self.reference);
                 g[..2].copy_from_slice(&g2);
                 v
             } else {
                 let (v, gm) =
-                    hypervolume_improvement_single(front, y, &self.reference, with_gradient);
+                    hypervolume_improvement_single(front, &y[..m], &self.reference, with_gradient);
                 g.copy_from_slice(&gm);
                 v
             };
-            total += value;
-            if with_gradient && value > 0.0 {
+            if hvi <= 0.0 {
+                return;
+            }
+            let (weight, dweight) = if self.constraints > 0 {
+                Constraints::weight(&y[m..])
+            } else {
+                (1.0, Vec::new())
+            };
+            total += hvi * weight;
+            if with_gradient {
                 for j in 0..m {
                     for dd in 0..d {
-                        grad[dd] += g[j] * dy[j * d + dd];
+                        grad[dd] += weight * g[j] * dy[j * d + dd];
+                    }
+                }
+                for (c, dw) in dweight.iter().enumerate() {
+                    for dd in 0..d {
+                        grad[dd] += hvi * dw * dy[(m + c) * d + dd];
                     }
                 }
             }
@@ -158,6 +185,7 @@ mod tests {
             &QnehviOptions {
                 mc_samples: 16,
                 seed: 3,
+                constraints: 0,
             },
         )
         .unwrap();
@@ -207,6 +235,41 @@ mod tests {
                 down[dd] -= h;
                 let numeric =
                     (acq.evaluate(&up, false).0 - acq.evaluate(&down, false).0) / (2.0 * h);
+                assert!(
+                    (numeric - g[dd]).abs() < 1e-3 * numeric.abs().max(v.max(1e-6)),
+                    "{cand:?} d{dd}: numeric {numeric} analytic {}",
+                    g[dd]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn constrained_gradient_matches_finite_differences_and_infeasibility_costs() {
+        let (mut ens, x) = models();
+        // A slack that is negative for x₀ > 0.6.
+        let slack: Vec<f64> = x.iter().map(|p| 0.6 - p[0]).collect();
+        ens[0].push(ExactGp::fit(&x, &slack, &GpFitOptions::default()).unwrap());
+        let options = QnehviOptions {
+            constraints: 1,
+            ..QnehviOptions::default()
+        };
+        let acq = Qnehvi::new(&ens, &x, &[-1.5, -1.0], &options).unwrap();
+        let unconstrained: ModelEnsemble = ens.iter().map(|m| m[..2].to_vec()).collect();
+        let free =
+            Qnehvi::new(&unconstrained, &x, &[-1.5, -1.0], &QnehviOptions::default()).unwrap();
+        // Deep in the infeasible region the constrained value vanishes.
+        assert!(
+            acq.evaluate(&[0.95, 0.05], false).0
+                < 1e-3 * free.evaluate(&[0.95, 0.05], false).0.max(1e-12) + 1e-12
+        );
+        for cand in [vec![0.3, 0.2], vec![0.45, 0.7]] {
+            let (v, g) = acq.evaluate(&cand, true);
+            for dd in 0..2 {
+                let (mut up, mut down) = (cand.clone(), cand.clone());
+                up[dd] += 1e-7;
+                down[dd] -= 1e-7;
+                let numeric = (acq.evaluate(&up, false).0 - acq.evaluate(&down, false).0) / 2e-7;
                 assert!(
                     (numeric - g[dd]).abs() < 1e-3 * numeric.abs().max(v.max(1e-6)),
                     "{cand:?} d{dd}: numeric {numeric} analytic {}",

@@ -9,7 +9,7 @@
 //! `(1/N)·Σ_t max(0, s_w(f̃_t(x)) − max_b s_w(f̃_t(b)))`.
 
 use super::joint::JointSamples;
-use super::{Acquisition, ModelEnsemble};
+use super::{Acquisition, Constraints, ModelEnsemble};
 use crate::{BoError, Result};
 use rand::Rng;
 
@@ -86,19 +86,28 @@ pub struct QParEgo<'a> {
     scalarization: Chebyshev,
     /// `[member][sample]`: the best scalarized baseline value.
     best: Vec<Vec<f64>>,
+    constraints: usize,
 }
 
 impl<'a> QParEgo<'a> {
-    /// Builds the acquisition over `baseline` with `scalarization`.
+    /// Builds the acquisition over `baseline` with `scalarization`; the `constraints` models
+    /// after the objectives are slacks (≥ 0 feasible).
     pub fn new(
         models: &'a ModelEnsemble,
         baseline: &[Vec<f64>],
         scalarization: Chebyshev,
+        constraints: usize,
         mc_samples: usize,
         seed: u64,
     ) -> Result<Self> {
         let m = scalarization.weights.len();
-        let joint = JointSamples::new(models, baseline, m, mc_samples, seed ^ 0x7061_7265)?;
+        let joint = JointSamples::new(
+            models,
+            baseline,
+            m + constraints,
+            mc_samples,
+            seed ^ 0x7061_7265,
+        )?;
         let best = (0..joint.members())
             .map(|k| {
                 (0..joint.samples())
@@ -106,7 +115,8 @@ impl<'a> QParEgo<'a> {
                         joint
                             .baseline_values(k, t)
                             .iter()
-                            .map(|y| scalarization.value(y).0)
+                            .filter(|y| Constraints::feasible(&y[m..]))
+                            .map(|y| scalarization.value(&y[..m]).0)
                             .fold(f64::NEG_INFINITY, f64::max)
                     })
                     .collect()
@@ -116,6 +126,7 @@ impl<'a> QParEgo<'a> {
             joint,
             scalarization,
             best,
+            constraints,
         })
     }
 }
@@ -126,15 +137,29 @@ impl Acquisition for QParEgo<'_> {
         let m = self.scalarization.weights.len();
         let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { d } else { 0 }]);
         self.joint.for_each(x, with_gradient, |k, t, y, dy| {
-            let (s, ds) = self.scalarization.value(y);
-            let improvement = s - self.best[k][t];
-            if improvement > 0.0 {
-                total += improvement;
-                if with_gradient {
-                    for j in 0..m {
-                        for dd in 0..d {
-                            grad[dd] += ds[j] * dy[j * d + dd];
-                        }
+            let (s, ds) = self.scalarization.value(&y[..m]);
+            // With no feasible baseline point in this sample, the scalarization's own floor
+            // (s ≥ 0 on the observed range) is the incumbent.
+            let best = self.best[k][t];
+            let improvement = if best.is_finite() { s - best } else { s };
+            if improvement <= 0.0 {
+                return;
+            }
+            let (weight, dweight) = if self.constraints > 0 {
+                Constraints::weight(&y[m..])
+            } else {
+                (1.0, Vec::new())
+            };
+            total += improvement * weight;
+            if with_gradient {
+                for j in 0..m {
+                    for dd in 0..d {
+                        grad[dd] += weight * ds[j] * dy[j * d + dd];
+                    }
+                }
+                for (c, dw) in dweight.iter().enumerate() {
+                    for dd in 0..d {
+                        grad[dd] += improvement * dw * dy[(m + c) * d + dd];
                     }
                 }
             }
@@ -188,7 +213,7 @@ mod tests {
         ]];
         let observed: Vec<Vec<f64>> = f0.iter().zip(&f1).map(|(a, b)| vec![*a, *b]).collect();
         let scal = Chebyshev::new(vec![0.4, 0.6], &observed).unwrap();
-        let acq = QParEgo::new(&ens, &x, scal, 64, 0).unwrap();
+        let acq = QParEgo::new(&ens, &x, scal, 0, 64, 0).unwrap();
         for cand in [vec![0.5, 0.1], vec![0.2, 0.8]] {
             let (v, g) = acq.evaluate(&cand, true);
             for dd in 0..2 {

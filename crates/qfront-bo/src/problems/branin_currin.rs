@@ -50,9 +50,55 @@ impl Problem for BraninCurrin {
     }
 }
 
+/// BraninCurrin with the disk constraint of Gelbart et al. (BoTorch
+/// `ConstrainedBraninCurrin`): slack `50 − (x̂₀ − 2.5)² − (x̂₁ − 7.5)²` with x̂ the point mapped
+/// to `[−5, 10] × [0, 15]`; reference point [80, 12].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ConstrainedBraninCurrin;
+
+impl Problem for ConstrainedBraninCurrin {
+    fn name(&self) -> String {
+        "constrained-branin-currin".into()
+    }
+    fn dim(&self) -> usize {
+        2
+    }
+    fn num_objectives(&self) -> usize {
+        2
+    }
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        vec![(0.0, 1.0); 2]
+    }
+    fn evaluate(&self, x: &[f64]) -> Vec<f64> {
+        BraninCurrin.evaluate(x)
+    }
+    fn reference_point(&self) -> Vec<f64> {
+        vec![80.0, 12.0]
+    }
+    fn max_hypervolume(&self) -> Option<f64> {
+        Some(608.4004237022673)
+    }
+    fn num_constraints(&self) -> usize {
+        1
+    }
+    fn constraint_slacks(&self, x: &[f64]) -> Vec<f64> {
+        let (u, v) = (15.0 * x[0] - 5.0, 15.0 * x[1]);
+        vec![50.0 - (u - 2.5).powi(2) - (v - 7.5).powi(2)]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constraint_golden_values() {
+        // methods-spec §5.4: slack 21.875 / 50 / 21.875 at u = 0.25 / 0.5 / 0.75.
+        for (u, want) in [(0.25, 21.875), (0.5, 50.0), (0.75, 21.875)] {
+            let s = ConstrainedBraninCurrin.constraint_slacks(&[u, u])[0];
+            assert!((s - want).abs() < 1e-12, "{u}: {s}");
+        }
+    }
 
     #[test]
     fn golden_values() {

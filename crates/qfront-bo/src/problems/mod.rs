@@ -9,7 +9,7 @@ mod embedded;
 mod vehicle;
 mod zdt;
 
-pub use branin_currin::BraninCurrin;
+pub use branin_currin::{BraninCurrin, ConstrainedBraninCurrin};
 pub use dh::{Dh, DhVariant};
 pub use dtlz::{Dtlz, DtlzVariant};
 pub use embedded::Embedded;
@@ -34,6 +34,25 @@ pub trait Problem: Send + Sync {
     fn reference_point(&self) -> Vec<f64>;
     /// The maximal hypervolume against the reference point, where known (BoTorch `_max_hv`).
     fn max_hypervolume(&self) -> Option<f64>;
+
+    /// Number of constraints (0 for unconstrained problems).
+    fn num_constraints(&self) -> usize {
+        0
+    }
+
+    /// Constraint slacks at `x`, feasible when all are ≥ 0 (methods-spec §5 convention).
+    fn constraint_slacks(&self, _x: &[f64]) -> Vec<f64> {
+        Vec::new()
+    }
+
+    /// Maps `u` in the unit cube to `lower + u·(upper − lower)`.
+    fn from_unit(&self, u: &[f64]) -> Vec<f64> {
+        self.bounds()
+            .iter()
+            .zip(u)
+            .map(|(&(lo, hi), &t)| lo + t * (hi - lo))
+            .collect()
+    }
 
     /// Evaluates at `lower + u·(upper − lower)` for `u` in the unit cube.
     fn evaluate_unit(&self, u: &[f64]) -> Vec<f64> {
@@ -72,6 +91,7 @@ pub fn problem_by_name(
     let m = objectives.unwrap_or(2);
     Ok(match name {
         "branin-currin" => fixed(Box::new(BraninCurrin))?,
+        "constrained-branin-currin" => fixed(Box::new(ConstrainedBraninCurrin))?,
         "vehicle-safety" => fixed(Box::new(VehicleSafety))?,
         "car-side-impact" => fixed(Box::new(CarSideImpact))?,
         "dtlz1" | "dtlz2" | "dtlz3" | "dtlz5" | "dtlz7" => {
@@ -131,8 +151,9 @@ pub fn problem_by_name(
 }
 
 /// Every name [`problem_by_name`] accepts.
-pub const PROBLEM_NAMES: [&str; 16] = [
+pub const PROBLEM_NAMES: [&str; 17] = [
     "branin-currin",
+    "constrained-branin-currin",
     "dtlz1",
     "dtlz2",
     "dtlz3",
