@@ -142,7 +142,7 @@ pub fn run_benchmark(
         let trials = optimizer.ask(n)?;
         for t in &trials {
             let objectives: Vec<f64> = problem.evaluate_unit(&t.x).iter().map(|v| -v).collect();
-            let slacks = problem.constraint_slacks(&problem.from_unit(&t.x));
+            let slacks = problem.constraint_slacks(&problem.unit_to_bounds(&t.x));
             let feasible = slacks.iter().all(|s| *s >= 0.0);
             optimizer.tell(t.id, Ok([objectives.clone(), slacks].concat()))?;
             evaluations += 1;

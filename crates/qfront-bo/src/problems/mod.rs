@@ -46,7 +46,7 @@ pub trait Problem: Send + Sync {
     }
 
     /// Maps `u` in the unit cube to `lower + u·(upper − lower)`.
-    fn from_unit(&self, u: &[f64]) -> Vec<f64> {
+    fn unit_to_bounds(&self, u: &[f64]) -> Vec<f64> {
         self.bounds()
             .iter()
             .zip(u)
