@@ -9,7 +9,7 @@
 
 use crate::acq::{
     optimize_acquisition, prune_baseline, sample_simplex, Acquisition, AcquisitionOptimizerOptions,
-    Chebyshev, ModelEnsemble, QParEgo, Qnehvi, QnehviOptions,
+    Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi, QnehviOptions,
 };
 use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
 use crate::moo::{infer_reference_point, pareto_front};
@@ -33,11 +33,13 @@ pub enum Method {
     QnehviSaas,
     /// qNParEGO: noisy EI of a random augmented Chebyshev scalarization per point.
     Qparego,
+    /// qLogNEHVI on MAP-fitted exact GPs (the smoothed log of qNEHVI).
+    Qlognehvi,
 }
 
 impl Method {
     /// Every method's command-line name.
-    pub const NAMES: [&'static str; 4] = ["sobol", "qnehvi", "qnehvi-saas", "qparego"];
+    pub const NAMES: [&'static str; 5] = ["sobol", "qnehvi", "qnehvi-saas", "qparego", "qlognehvi"];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
@@ -46,6 +48,7 @@ impl Method {
             Method::Qnehvi => "qnehvi",
             Method::QnehviSaas => "qnehvi-saas",
             Method::Qparego => "qparego",
+            Method::Qlognehvi => "qlognehvi",
         }
     }
 
@@ -56,6 +59,7 @@ impl Method {
             "qnehvi" => Ok(Method::Qnehvi),
             "qnehvi-saas" => Ok(Method::QnehviSaas),
             "qparego" => Ok(Method::Qparego),
+            "qlognehvi" => Ok(Method::Qlognehvi),
             other => Err(BoError::input(
                 "method",
                 format!("'{other}' is not one of {}", Method::NAMES.join(", ")),
@@ -400,7 +404,16 @@ impl Optimizer {
         );
         for i in 0..n {
             let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
-            let acquisition: Box<dyn Acquisition> = if self.config.method == Method::Qparego {
+            let acquisition: Box<dyn Acquisition> = if self.config.method == Method::Qlognehvi {
+                Box::new(QLogNehvi::new(
+                    &models,
+                    &baseline,
+                    &reference,
+                    self.config.num_constraints,
+                    self.config.mc_samples,
+                    mc_seed,
+                )?)
+            } else if self.config.method == Method::Qparego {
                 let weights = sample_simplex(m, &mut weight_rng);
                 Box::new(QParEgo::new(
                     &models,

@@ -3,11 +3,13 @@
 mod joint;
 mod optimize;
 mod prune;
+mod qlognehvi;
 mod qnehvi;
 mod qparego;
 
 pub use optimize::{optimize_acquisition, AcquisitionOptimizerOptions};
 pub use prune::prune_baseline;
+pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};
 pub use qparego::{sample_simplex, Chebyshev, QParEgo, CHEBYSHEV_ALPHA};
 
