@@ -223,6 +223,31 @@ mod tests {
     }
 
     #[test]
+    fn saas_qnehvi_runs_end_to_end_and_beats_sobol() {
+        let settings = |method| BenchmarkSettings {
+            method,
+            budget: 14,
+            seed: 3,
+            batch_size: 2,
+            initial_points: None,
+            mc_samples: 32,
+            raw_samples: 64,
+            restarts: 2,
+            saas: crate::gp::SaasOptions {
+                warmup: 64,
+                samples: 32,
+                thinning: 8,
+                ..Default::default()
+            },
+        };
+        let sobol = run_benchmark(&BraninCurrin, &settings(Method::Sobol), |_| {}).unwrap();
+        let saas = run_benchmark(&BraninCurrin, &settings(Method::QnehviSaas), |_| {}).unwrap();
+        assert_eq!(saas.evaluations, 14);
+        assert!(saas.median_fit_seconds > 0.0);
+        assert!(saas.final_hv > sobol.final_hv, "{saas:?} vs {sobol:?}");
+    }
+
+    #[test]
     fn constrained_qnehvi_and_qparego_beat_sobol() {
         use crate::problems::ConstrainedBraninCurrin;
         let settings = |method| BenchmarkSettings {
