@@ -35,11 +35,20 @@ pub enum Method {
     Qparego,
     /// qLogNEHVI on MAP-fitted exact GPs (the smoothed log of qNEHVI).
     Qlognehvi,
+    /// qLogNEHVI averaged over SAAS posterior samples.
+    QlognehviSaas,
 }
 
 impl Method {
     /// Every method's command-line name.
-    pub const NAMES: [&'static str; 5] = ["sobol", "qnehvi", "qnehvi-saas", "qparego", "qlognehvi"];
+    pub const NAMES: [&'static str; 6] = [
+        "sobol",
+        "qnehvi",
+        "qnehvi-saas",
+        "qparego",
+        "qlognehvi",
+        "qlognehvi-saas",
+    ];
 
     /// The command-line name.
     pub fn name(self) -> &'static str {
@@ -49,6 +58,7 @@ impl Method {
             Method::QnehviSaas => "qnehvi-saas",
             Method::Qparego => "qparego",
             Method::Qlognehvi => "qlognehvi",
+            Method::QlognehviSaas => "qlognehvi-saas",
         }
     }
 
@@ -60,6 +70,7 @@ impl Method {
             "qnehvi-saas" => Ok(Method::QnehviSaas),
             "qparego" => Ok(Method::Qparego),
             "qlognehvi" => Ok(Method::Qlognehvi),
+            "qlognehvi-saas" => Ok(Method::QlognehviSaas),
             other => Err(BoError::input(
                 "method",
                 format!("'{other}' is not one of {}", Method::NAMES.join(", ")),
@@ -339,7 +350,11 @@ impl Optimizer {
             ..GpFitOptions::default()
         };
         let column = |j: usize| -> Vec<f64> { y_done.iter().map(|v| v[j]).collect() };
-        let models: ModelEnsemble = if self.config.method == Method::QnehviSaas {
+        let saas = matches!(
+            self.config.method,
+            Method::QnehviSaas | Method::QlognehviSaas
+        );
+        let models: ModelEnsemble = if saas {
             // One chain per objective, in parallel; member s holds every objective's s-th sample.
             let fits: Vec<Result<crate::gp::SaasGp>> = std::thread::scope(|scope| {
                 let handles: Vec<_> = (0..outcomes)
@@ -404,7 +419,11 @@ impl Optimizer {
         );
         for i in 0..n {
             let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
-            let acquisition: Box<dyn Acquisition> = if self.config.method == Method::Qlognehvi {
+            let log = matches!(
+                self.config.method,
+                Method::Qlognehvi | Method::QlognehviSaas
+            );
+            let acquisition: Box<dyn Acquisition> = if log {
                 Box::new(QLogNehvi::new(
                     &models,
                     &baseline,

@@ -15,7 +15,7 @@ pub struct MoboArgs {
     /// Problem (kebab case): branin-currin, dtlz1, dtlz2, dtlz2-30d, zdt1, vehicle-safety, ...
     #[arg(long)]
     problem: String,
-    /// Method: sobol, qnehvi, qnehvi-saas, qlognehvi or qparego.
+    /// Method: sobol, qnehvi, qnehvi-saas, qlognehvi, qlognehvi-saas or qparego.
     #[arg(long, default_value = "qnehvi")]
     method: String,
     /// Evaluations per seed (initial design included).
