@@ -87,6 +87,29 @@ pub struct Posterior {
     pub covariance: Vec<f64>,
 }
 
+impl Posterior {
+    /// Joint draws `mean + L·z`, one per vector of standard normals in `normals` (each of the
+    /// posterior's length), with `L` the jittered Cholesky factor of the covariance.
+    pub fn sample(&self, normals: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        let n = self.mean.len();
+        let factor = cholesky_with_jitter(&self.covariance, n)?;
+        normals
+            .iter()
+            .map(|z| {
+                if z.len() != n {
+                    return Err(BoError::input(
+                        "posterior sample",
+                        format!("{} normals for {n} points", z.len()),
+                    ));
+                }
+                Ok((0..n)
+                    .map(|a| self.mean[a] + (0..=a).map(|b| factor.lower(a, b) * z[b]).sum::<f64>())
+                    .collect())
+            })
+            .collect()
+    }
+}
+
 /// A fitted exact GP.
 #[derive(Debug, Clone)]
 pub struct ExactGp {
@@ -532,6 +555,34 @@ mod tests {
         // Nearby points are strongly correlated.
         let corr = post.covariance[1] / (var[0] * var[1]).sqrt();
         assert!(corr > 0.9, "{corr}");
+    }
+
+    #[test]
+    fn joint_samples_have_the_posterior_moments() {
+        let (x, y) = data(8, 2, 6);
+        let gp = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+        let post = gp.posterior(&[vec![0.2, 0.3], vec![0.25, 0.3], vec![0.8, 0.9]]);
+        let normals = SobolSampler::new(3, 1).unwrap().draw_normal(4096).unwrap();
+        let draws = post.sample(&normals).unwrap();
+        for a in 0..3 {
+            let mean = draws.iter().map(|d| d[a]).sum::<f64>() / 4096.0;
+            let sd = post.covariance[a * 3 + a].sqrt();
+            assert!((mean - post.mean[a]).abs() < 0.05 * sd + 1e-9);
+            for b in 0..3 {
+                let cov = draws
+                    .iter()
+                    .map(|d| (d[a] - post.mean[a]) * (d[b] - post.mean[b]))
+                    .sum::<f64>()
+                    / 4096.0;
+                let want = post.covariance[a * 3 + b];
+                let scale = (post.covariance[a * 3 + a] * post.covariance[b * 3 + b]).sqrt();
+                assert!(
+                    (cov - want).abs() < 0.1 * scale + 1e-9,
+                    "{a},{b}: {cov} vs {want}"
+                );
+            }
+        }
+        assert!(post.sample(&[vec![0.0; 2]]).is_err());
     }
 
     #[test]

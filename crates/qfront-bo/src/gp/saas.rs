@@ -69,6 +69,26 @@ impl SaasGp {
             .collect()
     }
 
+    /// The mixture's `(mean, variance)` at each point: the average of the samples' means, and
+    /// by the law of total variance the average variance plus the variance of the means.
+    pub fn predict(&self, points: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>) {
+        let s = self.samples.len() as f64;
+        let per: Vec<(Vec<f64>, Vec<f64>)> =
+            self.samples.iter().map(|gp| gp.predict(points)).collect();
+        let mean: Vec<f64> = (0..points.len())
+            .map(|i| per.iter().map(|(m, _)| m[i]).sum::<f64>() / s)
+            .collect();
+        let var = (0..points.len())
+            .map(|i| {
+                per.iter()
+                    .map(|(m, v)| v[i] + (m[i] - mean[i]).powi(2))
+                    .sum::<f64>()
+                    / s
+            })
+            .collect();
+        (mean, var)
+    }
+
     /// Per-dimension importance `1/median ℓ_d`, normalized to sum to 1.
     pub fn importance(&self) -> Vec<f64> {
         let inv: Vec<f64> = self.median_lengthscales().iter().map(|l| 1.0 / l).collect();
@@ -308,12 +328,7 @@ mod tests {
             .iter()
             .map(|p| {
                 let truth = (4.0 * p[2]).sin() + 2.0 * (p[5] - 0.5).powi(2);
-                let mean: f64 = model
-                    .samples
-                    .iter()
-                    .map(|gp| gp.predict(std::slice::from_ref(p)).0[0])
-                    .sum::<f64>()
-                    / model.samples.len() as f64;
+                let mean = model.predict(std::slice::from_ref(p)).0[0];
                 (mean - truth).powi(2)
             })
             .sum::<f64>()
