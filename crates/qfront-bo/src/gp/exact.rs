@@ -15,7 +15,8 @@
 //!   `∂ ln p(y|θ)/∂θ_j = ½·tr((ααᵀ − K⁻¹)·∂K/∂θ_j)` with `α = K⁻¹(y − μ)`.
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
-use super::kernel::{matern52_derivative_factor, matern52_matrix, scaled_distance};
+use super::kernel::matern52_matrix;
+pub(crate) use super::likelihood::log_marginal_likelihood;
 use super::priors::{GammaPrior, LogNormalPrior};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
@@ -168,72 +169,6 @@ impl Problem<'_> {
         grad.iter_mut().for_each(|g| *g *= scale);
         scale * (lml.value + log_prior)
     }
-}
-
-/// The log marginal likelihood of a GP and its derivatives.
-pub(crate) struct MarginalLikelihood {
-    /// `ln p(y | θ)`.
-    pub value: f64,
-    /// `∂/∂ ln ℓ_d`.
-    pub d_log_lengthscales: Vec<f64>,
-    /// `∂/∂ ln σ²`.
-    pub d_log_outputscale: f64,
-    /// `∂/∂ σ_n²`.
-    pub d_noise: f64,
-    /// `∂/∂ μ`.
-    pub d_mean: f64,
-}
-
-/// `ln p(y | X, θ) = −½(y − μ)ᵀK⁻¹(y − μ) − ½ ln|K| − (n/2) ln 2π` with
-/// `K = σ²·Matérn52 + σ_n²·I`, and its gradient
-/// `∂/∂θ_j = ½·tr((ααᵀ − K⁻¹)·∂K/∂θ_j)`, `α = K⁻¹(y − μ)`. `None` when K cannot be factored.
-pub(crate) fn log_marginal_likelihood(
-    x: &[Vec<f64>],
-    y: &[f64],
-    h: &Hyperparameters,
-) -> Option<MarginalLikelihood> {
-    let (n, d) = (x.len(), x[0].len());
-    let inv_l: Vec<f64> = h.lengthscales.iter().map(|l| 1.0 / l).collect();
-    let kf = matern52_matrix(x, x, &inv_l, h.outputscale);
-    let mut k = kf.clone();
-    for i in 0..n {
-        k[i * n + i] += h.noise;
-    }
-    let chol = cholesky_with_jitter(&k, n).ok()?;
-    let centred: Vec<f64> = y.iter().map(|v| v - h.mean).collect();
-    let alpha = chol.solve(&centred);
-    let data_fit: f64 = centred.iter().zip(&alpha).map(|(a, b)| a * b).sum();
-    let value = -0.5 * data_fit
-        - 0.5 * chol.log_determinant()
-        - 0.5 * n as f64 * (2.0 * std::f64::consts::PI).ln();
-    // W = ααᵀ − K⁻¹.
-    let mut w = chol.inverse();
-    for i in 0..n {
-        for j in 0..n {
-            w[i * n + j] = alpha[i] * alpha[j] - w[i * n + j];
-        }
-    }
-    // Lengthscales: ½ Σ_ij W_ij · factor(r_ij)·(Δ_ijd/ℓ_d)²; off-diagonal pairs count twice.
-    let mut d_log_lengthscales = vec![0.0; d];
-    for i in 0..n {
-        for j in 0..i {
-            let r = scaled_distance(&x[i], &x[j], &inv_l);
-            let f = matern52_derivative_factor(r, h.outputscale) * w[i * n + j];
-            for dd in 0..d {
-                let t = (x[i][dd] - x[j][dd]) * inv_l[dd];
-                d_log_lengthscales[dd] += f * t * t;
-            }
-        }
-    }
-    let trace_wkf: f64 = w.iter().zip(&kf).map(|(a, b)| a * b).sum();
-    let trace_w: f64 = (0..n).map(|i| w[i * n + i]).sum();
-    Some(MarginalLikelihood {
-        value,
-        d_log_lengthscales,
-        d_log_outputscale: 0.5 * trace_wkf,
-        d_noise: 0.5 * trace_w,
-        d_mean: alpha.iter().sum(),
-    })
 }
 
 fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<usize> {

@@ -5,6 +5,7 @@ mod candidate;
 mod cholesky;
 mod exact;
 mod kernel;
+mod likelihood;
 mod priors;
 mod saas;
 
