@@ -16,7 +16,7 @@
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::kernel::matern52_matrix;
-pub(crate) use super::likelihood::log_marginal_likelihood;
+use super::likelihood::log_marginal_likelihood;
 use super::priors::{GammaPrior, LogNormalPrior};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;

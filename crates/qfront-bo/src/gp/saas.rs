@@ -12,7 +12,8 @@
 //! at most 6. nuts-rs adapts a diagonal mass matrix (BoTorch a dense one). Predictions are the
 //! equal-weight mixture of the kept samples' GPs.
 
-use super::exact::{log_marginal_likelihood, ExactGp, Hyperparameters, MIN_NOISE};
+use super::exact::{ExactGp, Hyperparameters, MIN_NOISE};
+use super::likelihood::log_marginal_likelihood;
 use crate::{BoError, Result};
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, DiagNutsSettings, HasDims, LogpError, Settings};
 use rand_nuts::SeedableRng;
