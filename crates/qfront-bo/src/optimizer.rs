@@ -291,8 +291,26 @@ impl Optimizer {
             .collect()
     }
 
+    /// Records a new pending trial at `x` (rounded onto the space). In a space with discrete
+    /// parameters the rounded point may repeat an earlier trial; then the next Sobol points
+    /// are tried instead (up to 256), so a study never re-runs a configuration while unseen
+    /// ones remain.
     fn push_trial(&mut self, x: Vec<f64>) -> Trial {
-        let x = self.config.space.round(&x);
+        let mut x = self.config.space.round(&x);
+        if !self.config.space.is_continuous() {
+            let sobol = SobolSampler::new(self.config.space.dim(), self.config.seed ^ 0x6475_70);
+            let mut tries = 0;
+            while tries < 256 && self.trials.iter().any(|t| t.x == x) {
+                if let Ok(s) = &sobol {
+                    x = self
+                        .config
+                        .space
+                        .round(&s.point(self.sobol_drawn % (1 << 16)));
+                    self.sobol_drawn += 1;
+                }
+                tries += 1;
+            }
+        }
         let trial = Trial {
             id: self.trials.len(),
             params: self.config.space.decode(&x),
@@ -528,6 +546,34 @@ mod tests {
 
     fn evaluate(p: &dyn Problem, x: &[f64]) -> Vec<f64> {
         p.evaluate_unit(x).into_iter().map(|v| -v).collect()
+    }
+
+    #[test]
+    fn a_small_discrete_space_is_covered_without_repeats() {
+        use crate::space::{Parameter, Scale};
+        let space = SearchSpace::new(vec![
+            Parameter::int("a", 0, 2, Scale::Linear),
+            Parameter::categorical("b", &["x", "y", "z"]),
+        ])
+        .unwrap();
+        let mut config = OptimizerConfig::new(space, 2, Method::Qnehvi, 1);
+        config.initial_points = Some(3);
+        config.raw_samples = 32;
+        config.restarts = 2;
+        let mut opt = Optimizer::new(config).unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..9 {
+            let t = opt.ask(1).unwrap().remove(0);
+            assert!(!seen.contains(&t.params), "{:?} repeated", t.params);
+            seen.push(t.params.clone());
+            let a = t.params[0].as_f64().unwrap();
+            let b = match &t.params[1] {
+                ParamValue::Text(s) => s.len() as f64 + (s == "y") as u8 as f64,
+                _ => unreachable!(),
+            };
+            opt.tell(t.id, Ok(vec![a - b, b - a * a])).unwrap();
+        }
+        assert_eq!(seen.len(), 9);
     }
 
     #[test]
