@@ -298,7 +298,7 @@ impl Optimizer {
     fn push_trial(&mut self, x: Vec<f64>) -> Trial {
         let mut x = self.config.space.round(&x);
         if !self.config.space.is_continuous() {
-            let sobol = SobolSampler::new(self.config.space.dim(), self.config.seed ^ 0x6475_70);
+            let sobol = SobolSampler::new(self.config.space.dim(), self.config.seed ^ 0x0064_7570);
             let mut tries = 0;
             while tries < 256 && self.trials.iter().any(|t| t.x == x) {
                 if let Ok(s) = &sobol {
