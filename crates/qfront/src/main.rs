@@ -26,7 +26,7 @@ enum Command {
     /// Quantizer utilities (coefficient fits, width alignment).
     #[command(subcommand)]
     Quant(commands::quant::QuantCommand),
-    /// Benchmarks against the peers (training step time).
+    /// Benchmarks against the peers (training step time, multi-objective optimization).
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
 }
