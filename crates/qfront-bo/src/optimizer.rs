@@ -298,16 +298,10 @@ impl Optimizer {
     fn push_trial(&mut self, x: Vec<f64>) -> Trial {
         let mut x = self.config.space.round(&x);
         if !self.config.space.is_continuous() {
-            let sobol = SobolSampler::new(self.config.space.dim(), self.config.seed ^ 0x0064_7570);
             let mut tries = 0;
             while tries < 256 && self.trials.iter().any(|t| t.x == x) {
-                if let Ok(s) = &sobol {
-                    x = self
-                        .config
-                        .space
-                        .round(&s.point(self.sobol_drawn % (1 << 16)));
-                    self.sobol_drawn += 1;
-                }
+                let fresh = self.next_sobol_point(0x0064_7570);
+                x = self.config.space.round(&fresh);
                 tries += 1;
             }
         }
@@ -319,6 +313,18 @@ impl Optimizer {
         };
         self.trials.push(trial.clone());
         trial
+    }
+
+    /// The next point of the study's Sobol stream. Each block of 2^16 points (the most one
+    /// scrambled sequence holds) uses its own derived seed, so the stream never runs out.
+    fn next_sobol_point(&mut self, salt: u64) -> Vec<f64> {
+        let k = self.sobol_drawn;
+        self.sobol_drawn += 1;
+        let block = (k / crate::sampling::MAX_POINTS) as u64;
+        let seed = self.config.seed ^ salt ^ block.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        SobolSampler::new(self.config.space.dim(), seed)
+            .map(|s| s.point(k % crate::sampling::MAX_POINTS))
+            .unwrap_or_else(|_| vec![0.5; self.config.space.dim()])
     }
 
     /// `n` new trials (see the module notes).
@@ -334,10 +340,8 @@ impl Optimizer {
             && usable >= self.config.initial_design()
             && x_done.len() >= 2;
         if !model_ready {
-            let sobol = SobolSampler::new(self.config.space.dim(), self.config.seed)?;
             for _ in 0..n {
-                let x = sobol.point(self.sobol_drawn);
-                self.sobol_drawn += 1;
+                let x = self.next_sobol_point(0);
                 out.push(self.push_trial(x));
             }
             return Ok(out);

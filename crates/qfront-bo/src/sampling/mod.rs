@@ -3,4 +3,4 @@
 
 mod sobol;
 
-pub use sobol::SobolSampler;
+pub use sobol::{SobolSampler, MAX_POINTS};
