@@ -16,6 +16,7 @@ pub fn pact_quantize<const D: usize>(
     gradient: PactGradient,
 ) -> Tensor<D> {
     let shape = x.shape();
+    let alpha_value = alpha.clone().into_scalar::<f32>() as f64;
     let a = alpha.reshape([1; D]).expand(shape);
     let at_or_above = x.clone().greater_equal(a.clone());
     let clipped = x.clamp_min(0.0).mask_where(at_or_above, a.clone());
@@ -25,13 +26,15 @@ pub fn pact_quantize<const D: usize>(
     let n = bits.unsigned_steps() as f64;
     match gradient {
         PactGradient::Paper => {
-            let a_d = a.detach();
+            // The rounding is off the tape, so α enters it as a host scalar: two contiguous
+            // scalar passes instead of four full-size ones over the broadcast α (the reference's
+            // `round(y·(n/α))·(α/n)`, methods-spec §1.2).
             let c_d = clipped.clone().detach();
             let q = c_d
                 .clone()
-                .mul(a_d.clone().recip().mul_scalar(n))
+                .mul_scalar(n / alpha_value)
                 .round()
-                .mul(a_d.div_scalar(n));
+                .mul_scalar(alpha_value / n);
             clipped + (q - c_d)
         }
         PactGradient::Plus => {
