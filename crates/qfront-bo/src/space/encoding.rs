@@ -324,6 +324,18 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn rounding_is_idempotent_and_stays_in_the_cube(u in proptest::collection::vec(-0.2f64..1.2, 8)) {
+            let s = space();
+            let once = s.round(&u);
+            proptest::prop_assert!(once.iter().all(|v| (0.0..=1.0).contains(v)));
+            proptest::prop_assert_eq!(s.round(&once), once.clone());
+            // Decoding the rounded point gives the same values as decoding the raw one.
+            proptest::prop_assert_eq!(s.decode(&once)[2..].to_vec(), s.decode(&u)[2..].to_vec());
+        }
+    }
+
     #[test]
     fn the_space_round_trips_through_serde() {
         let s = space();
