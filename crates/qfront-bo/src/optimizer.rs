@@ -21,6 +21,10 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
+/// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
+/// the unit cube).
+const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
+
 /// How new trials are chosen after (or instead of) the initial design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -372,6 +376,7 @@ impl Optimizer {
             ..GpFitOptions::default()
         };
         let column = |j: usize| -> Vec<f64> { y_done.iter().map(|v| v[j]).collect() };
+        let mut saas_free: Option<Vec<bool>> = None;
         let saas = matches!(
             self.config.method,
             Method::QnehviSaas | Method::QlognehviSaas
@@ -399,6 +404,16 @@ impl Optimizer {
                     .collect()
             });
             let fits = fits.into_iter().collect::<Result<Vec<_>>>()?;
+            // Coordinates some objective's SAAS model finds active (median ℓ_d ≤ 2 on the unit
+            // cube); the acquisition search moves only those.
+            let d = self.config.space.dim();
+            let mut active = vec![false; d];
+            for f in &fits {
+                for (a, l) in active.iter_mut().zip(f.median_lengthscales()) {
+                    *a |= l <= SAAS_ACTIVE_LENGTHSCALE;
+                }
+            }
+            saas_free = Some(active);
             let kept = fits.iter().map(|f| f.samples.len()).min().unwrap_or(0);
             (0..kept)
                 .map(|s| fits.iter().map(|f| f.samples[s].clone()).collect())
@@ -484,6 +499,7 @@ impl Optimizer {
                     raw_samples: self.config.raw_samples,
                     restarts: self.config.restarts,
                     seed: self.config.seed ^ (self.trials.len() + i) as u64,
+                    free_dimensions: saas_free.clone(),
                     ..AcquisitionOptimizerOptions::default()
                 },
             )?;

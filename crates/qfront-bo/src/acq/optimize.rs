@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Settings of [`optimize_acquisition`].
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AcquisitionOptimizerOptions {
     /// Sobol points scored before the local searches (BoTorch tutorials 512; Ax 1000).
     pub raw_samples: usize,
@@ -32,6 +32,9 @@ pub struct AcquisitionOptimizerOptions {
     pub seed: u64,
     /// Local raw samples per anchor (see the module notes).
     pub perturbations_per_anchor: usize,
+    /// Coordinates the local searches may move (`None`: all). The others keep their start
+    /// values: a SAAS model's inactive coordinates stay where a start point put them.
+    pub free_dimensions: Option<Vec<bool>>,
 }
 
 impl Default for AcquisitionOptimizerOptions {
@@ -45,6 +48,7 @@ impl Default for AcquisitionOptimizerOptions {
             },
             seed: 0,
             perturbations_per_anchor: 32,
+            free_dimensions: None,
         }
     }
 }
@@ -113,8 +117,8 @@ pub fn optimize_acquisition(
                 -v
             },
             &raw[s],
-            &lower,
-            &upper,
+            &fixed_bounds(&lower, &raw[s], options.free_dimensions.as_deref()),
+            &fixed_bounds(&upper, &raw[s], options.free_dimensions.as_deref()),
             &options.lbfgs,
         );
         if -outcome.value > best.1 {
@@ -122,6 +126,19 @@ pub fn optimize_acquisition(
         }
     }
     Ok(best)
+}
+
+/// `bounds` with the coordinates that may not move pinned to `start`.
+fn fixed_bounds(bounds: &[f64], start: &[f64], free: Option<&[bool]>) -> Vec<f64> {
+    match free {
+        None => bounds.to_vec(),
+        Some(free) => bounds
+            .iter()
+            .zip(start)
+            .zip(free)
+            .map(|((b, s), f)| if *f { *b } else { *s })
+            .collect(),
+    }
 }
 
 /// A standard normal draw (Box–Muller).
