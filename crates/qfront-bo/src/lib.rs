@@ -18,6 +18,50 @@
 //! Conventions follow BoTorch: objectives are **maximized** inside the optimizer; the test
 //! problems are written for minimization and negated on the way in.
 //!
+//! ## Optimizing your own function with ask/tell
+//!
+//! ```
+//! use qfront_bo::space::{ParamValue, Parameter, Scale, SearchSpace};
+//! use qfront_bo::{Method, Optimizer, OptimizerConfig};
+//!
+//! // Two objectives to maximize: accuracy up, latency down (so maximize −latency).
+//! fn train_and_measure(params: &[ParamValue]) -> Result<Vec<f64>, String> {
+//!     let lr = params[0].as_f64().unwrap();
+//!     let width = params[1].as_f64().unwrap();
+//!     let accuracy = 0.9 - (lr.log10() + 2.5).powi(2) * 0.01 + width * 1e-3;
+//!     let latency_ms = 0.05 * width;
+//!     Ok(vec![accuracy, -latency_ms])
+//! }
+//!
+//! let space = SearchSpace::new(vec![
+//!     Parameter::log_float("lr", 1e-4, 1e-1),
+//!     Parameter::int("width", 8, 128, Scale::Log),
+//! ])?;
+//! let mut config = OptimizerConfig::new(space, 2, Method::Qnehvi, 42);
+//! config.reference_point = Some(vec![0.5, -10.0]); // worst acceptable (accuracy, −latency)
+//! config.raw_samples = 64; // smaller than the defaults to keep the example fast
+//! config.restarts = 2;
+//! let mut optimizer = Optimizer::new(config)?;
+//! for _round in 0..5 {
+//!     for trial in optimizer.ask(2)? {
+//!         // Evaluate anywhere (another process, another machine); tell whenever it is done.
+//!         optimizer.tell(trial.id, train_and_measure(&trial.params))?;
+//!     }
+//! }
+//! // The state serializes, so a study can stop and resume later.
+//! let saved = serde_json::to_string(&optimizer).unwrap();
+//! let resumed: Optimizer = serde_json::from_str(&saved).unwrap();
+//! assert_eq!(resumed.trials().len(), 10);
+//! for trial in resumed.pareto_trials() {
+//!     println!("{:?} -> {:?}", trial.params, trial.state);
+//! }
+//! # Ok::<(), qfront_bo::BoError>(())
+//! ```
+//!
+//! A failed evaluation is told as `Err(reason)`: it is kept, not modelled, and the study goes
+//! on. With `num_constraints = c`, each told vector carries `c` slacks (feasible when ≥ 0)
+//! after the objectives.
+//!
 //! ## Every knob and its default
 //!
 //! | knob | default | where |

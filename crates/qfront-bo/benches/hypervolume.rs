@@ -1,0 +1,37 @@
+//! Hypervolume speed (issue #3 goal: 10,000 random non-dominated-ish points in 3-D under
+//! 50 ms). The points lie near the positive unit sphere (DTLZ2's front shape), jittered
+//! inwards, so most are non-dominated. Run with `cargo bench -p qfront-bo --bench hypervolume`;
+//! the 2-D and 4-D rows show how the other algorithms scale.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use qfront_bo::moo::hypervolume;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn sphere_points(n: usize, m: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let v: Vec<f64> = (0..m).map(|_| rng.gen::<f64>() + 1e-9).collect();
+            let norm = v.iter().map(|x| x * x).sum::<f64>().sqrt();
+            let shrink = 1.0 - 0.05 * rng.gen::<f64>();
+            v.iter().map(|x| x / norm * shrink).collect()
+        })
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group("hypervolume");
+    group.sample_size(20);
+    for (m, n) in [(2usize, 10_000usize), (3, 10_000), (4, 300)] {
+        let points = sphere_points(n, m, 7);
+        let reference = vec![0.0; m];
+        group.bench_with_input(BenchmarkId::new(format!("m{m}"), n), &points, |b, p| {
+            b.iter(|| hypervolume(p, &reference).unwrap())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
