@@ -5,8 +5,9 @@
 //! `f_j(X_b) = μ_b + L_b·z_b` (computed once) and
 //! `f_j(x) = μ_x + wᵀ·z_b + s·z_x` (per candidate, with its gradient), see `gp::candidate`.
 
-use super::ModelEnsemble;
+use super::{Constraints, ModelEnsemble};
 use crate::gp::{BaselinePosterior, CandidateTerms};
+use crate::moo::is_non_dominated;
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
 
@@ -90,14 +91,30 @@ impl<'a> JointSamples<'a> {
                 (0..m)
                     .map(|j| {
                         let (off, scale) = self.models[member][j].output_scale();
-                        let post = &self.baselines[member][j];
-                        let lz: f64 = (0..=a)
-                            .map(|b| post.factor.lower(a, b) * z[j * nb + b])
-                            .sum();
-                        off + scale * (post.mean[a] + lz)
+                        off + scale
+                            * self.baselines[member][j].sample_at(a, &z[j * nb..(j + 1) * nb])
                     })
                     .collect()
             })
+            .collect()
+    }
+
+    /// The Pareto front (first `objectives` outcomes) of the baseline points that are feasible
+    /// in this sample: every slack after the objectives ≥ 0.
+    pub fn feasible_front(&self, member: usize, sample: usize, objectives: usize) -> Vec<Vec<f64>> {
+        let values: Vec<Vec<f64>> = self
+            .baseline_values(member, sample)
+            .into_iter()
+            .filter(|v| Constraints::feasible(&v[objectives..]))
+            .map(|mut v| {
+                v.truncate(objectives);
+                v
+            })
+            .collect();
+        is_non_dominated(&values)
+            .into_iter()
+            .zip(values)
+            .filter_map(|(nd, v)| nd.then_some(v))
             .collect()
     }
 

@@ -43,6 +43,38 @@ impl Constraints {
         (w, grad)
     }
 
+    /// Weights one sample's improvement `value` (gradient `dvalue` in the m objectives) by the
+    /// feasibility of the slacks `y[m..]`, adds its chain rule through `dy` (`outcomes × d`,
+    /// `∂y_j/∂x_k`) to `grad` when one is given, and returns the weighted value.
+    pub fn weighted_improvement(
+        value: f64,
+        dvalue: &[f64],
+        y: &[f64],
+        dy: &[f64],
+        grad: Option<&mut [f64]>,
+    ) -> f64 {
+        let m = dvalue.len();
+        let (weight, dweight) = if y.len() > m {
+            Constraints::weight(&y[m..])
+        } else {
+            (1.0, Vec::new())
+        };
+        if let Some(grad) = grad {
+            let d = grad.len();
+            for j in 0..m {
+                for dd in 0..d {
+                    grad[dd] += weight * dvalue[j] * dy[j * d + dd];
+                }
+            }
+            for (c, dw) in dweight.iter().enumerate() {
+                for dd in 0..d {
+                    grad[dd] += value * dw * dy[(m + c) * d + dd];
+                }
+            }
+        }
+        value * weight
+    }
+
     /// Whether every slack is non-negative.
     pub fn feasible(slacks: &[f64]) -> bool {
         slacks.iter().all(|s| *s >= 0.0)

@@ -37,10 +37,7 @@ pub fn prune_baseline(
         for (j, (gp, post)) in member.iter().zip(&posteriors).enumerate() {
             let (off, scale) = gp.output_scale();
             for a in 0..n {
-                let lz: f64 = (0..=a)
-                    .map(|b| post.factor.lower(a, b) * z[j * n + b])
-                    .sum();
-                values[a][j] = off + scale * (post.mean[a] + lz);
+                values[a][j] = off + scale * post.sample_at(a, &z[j * n..(j + 1) * n]);
             }
         }
         // Infeasible points (any slack after the objectives < 0) cannot be on the front.

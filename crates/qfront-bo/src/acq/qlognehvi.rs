@@ -16,7 +16,7 @@
 
 use super::joint::JointSamples;
 use super::{Acquisition, ModelEnsemble, CONSTRAINT_ETA};
-use crate::moo::{is_non_dominated, non_dominated_cells, BoxCell};
+use crate::moo::{non_dominated_cells, BoxCell};
 use crate::Result;
 
 /// BoTorch's smoothing of max(·, 0).
@@ -99,23 +99,7 @@ impl<'a> QLogNehvi<'a> {
         let cells = (0..joint.members())
             .map(|k| {
                 (0..joint.samples())
-                    .map(|t| {
-                        let values: Vec<Vec<f64>> = joint
-                            .baseline_values(k, t)
-                            .into_iter()
-                            .filter(|v| v[m..].iter().all(|s| *s >= 0.0))
-                            .map(|mut v| {
-                                v.truncate(m);
-                                v
-                            })
-                            .collect();
-                        let front: Vec<Vec<f64>> = is_non_dominated(&values)
-                            .into_iter()
-                            .zip(values)
-                            .filter_map(|(nd, v)| nd.then_some(v))
-                            .collect();
-                        non_dominated_cells(&front, reference)
-                    })
+                    .map(|t| non_dominated_cells(&joint.feasible_front(k, t, m), reference))
                     .collect()
             })
             .collect();
@@ -137,27 +121,24 @@ impl Acquisition for QLogNehvi<'_> {
         self.joint.for_each(x, with_gradient, |k, t, y, dy| {
             let cells = &self.cells[k][t];
             let mut logs = Vec::with_capacity(cells.len());
-            // ∂(cell log-volume)/∂y_i per cell.
-            let mut dlogs: Vec<Vec<f64>> =
-                Vec::with_capacity(if with_gradient { cells.len() } else { 0 });
-            for cell in cells {
+            // ∂(cell log-volume)/∂y_i, cell-major (`cells × m`), filled only with a gradient.
+            let mut dlogs = vec![0.0; if with_gradient { cells.len() * m } else { 0 }];
+            for (c, cell) in cells.iter().enumerate() {
                 let mut total = 0.0;
-                let mut dl = vec![0.0; m];
                 for i in 0..m {
                     let (s, ds) = smooth_min(cell.upper[i], y[i]);
                     let (lsp, dlsp) = log_softplus((s - cell.lower[i]) / TAU_RELU);
                     total += TAU_RELU.ln() + lsp;
-                    dl[i] = dlsp / TAU_RELU * ds;
+                    if with_gradient {
+                        dlogs[c * m + i] = dlsp / TAU_RELU * ds;
+                    }
                 }
                 logs.push(total);
-                if with_gradient {
-                    dlogs.push(dl);
-                }
             }
             let (mut value, weights) = log_sum_exp(&logs);
             let mut dvalue_dy = vec![0.0; m + self.constraints];
             if with_gradient {
-                for (w, dl) in weights.iter().zip(&dlogs) {
+                for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
                     for i in 0..m {
                         dvalue_dy[i] += w * dl[i];
                     }

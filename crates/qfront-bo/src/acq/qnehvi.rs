@@ -16,8 +16,7 @@
 use super::joint::JointSamples;
 use super::{Acquisition, Constraints, ModelEnsemble};
 use crate::moo::{
-    hypervolume_improvement_2d_sorted, hypervolume_improvement_single, is_non_dominated,
-    sort_front_2d,
+    hypervolume_improvement_2d_sorted, hypervolume_improvement_single, sort_front_2d,
 };
 use crate::Result;
 
@@ -49,7 +48,6 @@ pub struct Qnehvi<'a> {
     /// Per member, per sample: the Pareto front of the baseline sample (points > reference;
     /// for m = 2 sorted by the first objective, descending).
     fronts: Vec<Vec<Vec<Vec<f64>>>>,
-    constraints: usize,
 }
 
 impl<'a> Qnehvi<'a> {
@@ -73,20 +71,10 @@ impl<'a> Qnehvi<'a> {
                 (0..joint.samples())
                     .map(|t| {
                         // Only baseline points feasible in this sample shape its front.
-                        let values: Vec<Vec<f64>> = joint
-                            .baseline_values(k, t)
+                        let mut front: Vec<Vec<f64>> = joint
+                            .feasible_front(k, t, m)
                             .into_iter()
-                            .filter(|v| Constraints::feasible(&v[m..]))
-                            .map(|mut v| {
-                                v.truncate(m);
-                                v
-                            })
-                            .collect();
-                        let mut front: Vec<Vec<f64>> = is_non_dominated(&values)
-                            .into_iter()
-                            .zip(values)
-                            .filter(|(nd, v)| *nd && v.iter().zip(reference).all(|(a, r)| a > r))
-                            .map(|(_, v)| v)
+                            .filter(|v| v.iter().zip(reference).all(|(a, r)| a > r))
                             .collect();
                         if m == 2 {
                             sort_front_2d(&mut front);
@@ -100,7 +88,6 @@ impl<'a> Qnehvi<'a> {
             joint,
             reference: reference.to_vec(),
             fronts,
-            constraints: options.constraints,
         })
     }
 }
@@ -126,24 +113,12 @@ impl Acquisition for Qnehvi<'_> {
             if hvi <= 0.0 {
                 return;
             }
-            let (weight, dweight) = if self.constraints > 0 {
-                Constraints::weight(&y[m..])
+            let gradient = if with_gradient {
+                Some(&mut grad[..])
             } else {
-                (1.0, Vec::new())
+                None
             };
-            total += hvi * weight;
-            if with_gradient {
-                for j in 0..m {
-                    for dd in 0..d {
-                        grad[dd] += weight * g[j] * dy[j * d + dd];
-                    }
-                }
-                for (c, dw) in dweight.iter().enumerate() {
-                    for dd in 0..d {
-                        grad[dd] += hvi * dw * dy[(m + c) * d + dd];
-                    }
-                }
-            }
+            total += Constraints::weighted_improvement(hvi, &g[..m], y, dy, gradient);
         });
         let count = (self.joint.samples() * self.joint.members()) as f64;
         grad.iter_mut().for_each(|v| *v /= count);

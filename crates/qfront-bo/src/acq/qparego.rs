@@ -86,7 +86,6 @@ pub struct QParEgo<'a> {
     scalarization: Chebyshev,
     /// `[member][sample]`: the best scalarized baseline value.
     best: Vec<Vec<f64>>,
-    constraints: usize,
 }
 
 impl<'a> QParEgo<'a> {
@@ -126,7 +125,6 @@ impl<'a> QParEgo<'a> {
             joint,
             scalarization,
             best,
-            constraints,
         })
     }
 }
@@ -145,24 +143,12 @@ impl Acquisition for QParEgo<'_> {
             if improvement <= 0.0 {
                 return;
             }
-            let (weight, dweight) = if self.constraints > 0 {
-                Constraints::weight(&y[m..])
+            let gradient = if with_gradient {
+                Some(&mut grad[..])
             } else {
-                (1.0, Vec::new())
+                None
             };
-            total += improvement * weight;
-            if with_gradient {
-                for j in 0..m {
-                    for dd in 0..d {
-                        grad[dd] += weight * ds[j] * dy[j * d + dd];
-                    }
-                }
-                for (c, dw) in dweight.iter().enumerate() {
-                    for dd in 0..d {
-                        grad[dd] += improvement * dw * dy[(m + c) * d + dd];
-                    }
-                }
-            }
+            total += Constraints::weighted_improvement(improvement, &ds, y, dy, gradient);
         });
         let count = (self.joint.samples() * self.joint.members()) as f64;
         grad.iter_mut().for_each(|v| *v /= count);

@@ -26,6 +26,14 @@ pub struct BaselinePosterior {
     pub factor: Cholesky,
 }
 
+impl BaselinePosterior {
+    /// The standardized sample at baseline point `a` for the normals `z` (one per baseline
+    /// point): `μ_a + Σ_{b ≤ a} L_ab·z_b`.
+    pub fn sample_at(&self, a: usize, z: &[f64]) -> f64 {
+        self.mean[a] + (0..=a).map(|b| self.factor.lower(a, b) * z[b]).sum::<f64>()
+    }
+}
+
 /// The candidate's terms of the joint sample and their gradients in the candidate.
 #[derive(Debug, Clone, Default)]
 pub struct CandidateTerms {

@@ -171,7 +171,20 @@ impl Problem<'_> {
     }
 }
 
-fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<usize> {
+/// `(mean, sample standard deviation)` of `y`, the standard deviation 1 when it is 0 (one
+/// point, or all equal): the output standardization every GP here uses.
+pub(crate) fn standardization(y: &[f64]) -> (f64, f64) {
+    let n = y.len();
+    let offset = y.iter().sum::<f64>() / n as f64;
+    let var = if n > 1 {
+        y.iter().map(|v| (v - offset).powi(2)).sum::<f64>() / (n - 1) as f64
+    } else {
+        0.0
+    };
+    (offset, if var > 0.0 { var.sqrt() } else { 1.0 })
+}
+
+pub(crate) fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<usize> {
     if x.is_empty() || x.len() != y.len() {
         return Err(BoError::input(
             "GP training data",
@@ -215,13 +228,7 @@ impl ExactGp {
     pub fn fit(x: &[Vec<f64>], y: &[f64], options: &GpFitOptions) -> Result<Self> {
         let d = check_data(x, y)?;
         let n = y.len();
-        let y_offset = y.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
-            y.iter().map(|v| (v - y_offset).powi(2)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
-        let y_scale = if var > 0.0 { var.sqrt() } else { 1.0 };
+        let (y_offset, y_scale) = standardization(y);
         let ys: Vec<f64> = y.iter().map(|v| (v - y_offset) / y_scale).collect();
         let lengthscale_prior = options.lengthscale_prior.unwrap_or(LogNormalPrior {
             mu: std::f64::consts::SQRT_2 + 0.5 * (d as f64).ln(),
@@ -293,13 +300,7 @@ impl ExactGp {
             ));
         }
         let n = y.len();
-        let y_offset = y.iter().sum::<f64>() / n as f64;
-        let var = if n > 1 {
-            y.iter().map(|v| (v - y_offset).powi(2)).sum::<f64>() / (n - 1) as f64
-        } else {
-            0.0
-        };
-        let y_scale = if var > 0.0 { var.sqrt() } else { 1.0 };
+        let (y_offset, y_scale) = standardization(y);
         let inv_lengthscales: Vec<f64> = hyper.lengthscales.iter().map(|l| 1.0 / l).collect();
         let mut k = matern52_matrix(x, x, &inv_lengthscales, hyper.outputscale);
         for i in 0..n {

@@ -12,7 +12,7 @@
 //! at most 6. nuts-rs adapts a diagonal mass matrix (BoTorch a dense one). Predictions are the
 //! equal-weight mixture of the kept samples' GPs.
 
-use super::exact::{ExactGp, Hyperparameters, MIN_NOISE};
+use super::exact::{check_data, standardization, ExactGp, Hyperparameters, MIN_NOISE};
 use super::likelihood::log_marginal_likelihood;
 use crate::{BoError, Result};
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, DiagNutsSettings, HasDims, LogpError, Settings};
@@ -221,17 +221,8 @@ pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<Saas
         ));
     }
     // Standardize exactly as ExactGp does, so the kept hyperparameters apply to it.
-    let probe = ExactGp::condition(
-        x,
-        y,
-        Hyperparameters {
-            lengthscales: vec![1.0; x.first().map_or(0, |p| p.len())],
-            outputscale: 1.0,
-            noise: 1.0,
-            mean: 0.0,
-        },
-    )?;
-    let (offset, scale) = probe.output_scale();
+    check_data(x, y)?;
+    let (offset, scale) = standardization(y);
     let ys: Vec<f64> = y.iter().map(|v| (v - offset) / scale).collect();
     let d = x[0].len();
     let density = SaasDensity { x, y: &ys };

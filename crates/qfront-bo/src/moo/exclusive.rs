@@ -6,19 +6,7 @@
 //! that `P` does not dominate: `Π_{j≠i}(y_j − r_j) − HV_{m−1}({min(p, y)_{−i} : p_i ≥ y_i})`.
 //! The sequential-greedy acquisitions score one point at a time, so this is all they need.
 
-use super::hypervolume::{hypervolume_2d, hypervolume_3d, hypervolume_wfg};
-
-fn hv_any(points: &[Vec<f64>], reference: &[f64]) -> f64 {
-    match reference.len() {
-        1 => points
-            .iter()
-            .map(|p| p[0] - reference[0])
-            .fold(0.0, f64::max),
-        2 => hypervolume_2d(points, reference),
-        3 => hypervolume_3d(points, reference),
-        _ => hypervolume_wfg(points, reference),
-    }
-}
+use super::hypervolume::hypervolume_unchecked;
 
 /// The 2-D case without allocation, for a front sorted by the first objective, descending
 /// (as [`sort_front_2d`] leaves it): one sweep gives the value and both face lengths.
@@ -87,7 +75,7 @@ pub fn hypervolume_improvement_single(
         .filter(|p| p.iter().zip(reference).all(|(a, r)| a > r))
         .collect();
     let box_volume: f64 = y.iter().zip(reference).map(|(a, r)| a - r).product();
-    let value = box_volume - hv_any(&limited, reference);
+    let value = box_volume - hypervolume_unchecked(&limited, reference);
     if with_gradient && value > 0.0 {
         for i in 0..m {
             let face: f64 = (0..m)
@@ -101,7 +89,7 @@ pub fn hypervolume_improvement_single(
                 .filter(|p| p[i] >= y[i])
                 .map(|p| (0..m).filter(|&j| j != i).map(|j| p[j]).collect())
                 .collect();
-            grad[i] = face - hv_any(&slice, &sub_reference);
+            grad[i] = face - hypervolume_unchecked(&slice, &sub_reference);
         }
     }
     (value.max(0.0), grad)

@@ -51,15 +51,21 @@ pub fn hypervolume(points: &[Vec<f64>], reference: &[f64]) -> Result<f64> {
         .filter(|p| p.iter().zip(reference).all(|(y, r)| y > r))
         .cloned()
         .collect();
-    Ok(match m {
-        1 => useful
+    Ok(hypervolume_unchecked(&useful, reference))
+}
+
+/// The algorithm for `reference.len()` objectives, on points already checked and strictly
+/// better than `reference` (the hot path of the acquisitions).
+pub(crate) fn hypervolume_unchecked(points: &[Vec<f64>], reference: &[f64]) -> f64 {
+    match reference.len() {
+        1 => points
             .iter()
             .map(|p| p[0] - reference[0])
             .fold(0.0, f64::max),
-        2 => hypervolume_2d(&useful, reference),
-        3 => hypervolume_3d(&useful, reference),
-        _ => hypervolume_wfg(&useful, reference),
-    })
+        2 => hypervolume_2d(points, reference),
+        3 => hypervolume_3d(points, reference),
+        _ => hypervolume_wfg(points, reference),
+    }
 }
 
 /// 2-D sweep. Assumes every point is strictly better than `reference` (as [`hypervolume`]

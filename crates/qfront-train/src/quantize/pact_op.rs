@@ -16,7 +16,9 @@ pub fn pact_quantize<const D: usize>(
     gradient: PactGradient,
 ) -> Tensor<D> {
     let shape = x.shape();
-    let alpha_value = alpha.clone().into_scalar::<f32>() as f64;
+    // Read α to the host only where the rounding needs it: the read is a device sync.
+    let alpha_value = (!bits.is_full_precision() && gradient == PactGradient::Paper)
+        .then(|| alpha.clone().into_scalar::<f32>() as f64);
     let a = alpha.reshape([1; D]).expand(shape);
     let at_or_above = x.clone().greater_equal(a.clone());
     let clipped = x.clamp_min(0.0).mask_where(at_or_above, a.clone());
@@ -29,6 +31,7 @@ pub fn pact_quantize<const D: usize>(
             // The rounding is off the tape, so α enters it as a host scalar: two contiguous
             // scalar passes instead of four full-size ones over the broadcast α (the reference's
             // `round(y·(n/α))·(α/n)`, methods-spec §1.2).
+            let alpha_value = alpha_value.expect("read above for the paper gradient");
             let c_d = clipped.clone().detach();
             let q = c_d
                 .clone()
