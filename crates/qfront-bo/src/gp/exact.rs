@@ -386,9 +386,10 @@ impl ExactGp {
     }
 
     /// The negative log posterior of the MAP fit and its gradient at `theta =
-    /// (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` on already standardized outputs (exposed for the
-    /// finite-difference test of the analytic gradient).
-    pub fn map_objective(
+    /// (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` on already standardized outputs, for the
+    /// finite-difference test of the analytic gradient.
+    #[cfg(test)]
+    fn map_objective(
         x: &[Vec<f64>],
         y_standardized: &[f64],
         theta: &[f64],
