@@ -11,7 +11,8 @@
 //! * baselines: [`quantizers::dorefa`], [`quantizers::minmax`] (symmetric and asymmetric) and
 //!   [`quantizers::lsq`] (Esser et al. 2020);
 //! * [`accounting`] — model size and BOPs per layer, and the width-multiplier aligner of
-//!   Chin et al. 2020 (arXiv:2008.09916).
+//!   Chin et al. 2020 (arXiv:2008.09916);
+//! * [`packing`] — dense b-bit packing of signed weight codes (the `.qfm` storage form).
 //!
 //! Parameters are validated once when a quantizer is built ([`BitWidth::new`] and friends);
 //! the forward and backward functions then run without re-checking.
@@ -19,6 +20,7 @@
 pub mod accounting;
 mod bits;
 mod error;
+pub mod packing;
 pub mod quantizers;
 mod rounding;
 

@@ -46,6 +46,17 @@ pub enum TrainError {
         loss: f64,
     },
     /// A checkpoint cannot be read or written.
+    /// A trained model that the runtime cannot represent, or a layer off its grid.
+    #[error("cannot export layer {layer} to .qfm: {reason}")]
+    Export {
+        /// The layer.
+        layer: String,
+        /// Why, and what to change.
+        reason: String,
+    },
+    /// The runtime rejected the exported model.
+    #[error(transparent)]
+    Runtime(#[from] qfront_rt::RtError),
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {
         /// The checkpoint file or directory.

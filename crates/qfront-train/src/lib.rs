@@ -14,10 +14,12 @@
 //! * [`data`] — digits and SNIPS (shipped in the repository) and MNIST, Fashion-MNIST, HWU64,
 //!   CLINC150 and Banking77 read from a directory, with fixed seeded splits;
 //! * [`training`] — SGD with momentum or Adam, weight decay, step and cosine schedules,
-//!   checkpoints, evaluation.
+//!   checkpoints, evaluation;
+//! * [`export`] — a trained model as a packed `.qfm` file for the `qfront-rt` runtime.
 
 pub mod data;
 mod error;
+pub mod export;
 pub mod layers;
 pub mod models;
 pub mod quantize;

@@ -8,7 +8,7 @@ mod resnet;
 
 pub use lenet::Lenet;
 pub use mlp::Mlp;
-pub use nlu::Nlu;
+pub use nlu::{Nlu, TokenBlock};
 pub use plan::{model_cost, LayerPlan, ModelPlan};
 pub use resnet::Resnet;
 

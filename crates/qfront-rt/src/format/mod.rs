@@ -1,0 +1,17 @@
+//! The `.qfm` model format: graph, container and validation.
+
+mod builder;
+mod container;
+mod graph;
+mod validate;
+
+pub use builder::{ConvGeometry, LayerOutput, ModelBuilder, QuantizedWeights, RealAffine};
+pub use container::{QfmFile, PREFIX_LEN, QFM_MAGIC};
+pub use graph::{
+    ActivationSpec, BlobRange, InputSpec, LayerParams, Node, Op, OutputStage, QfmModel,
+    TokenPooling, WeightSpec, FORMAT_VERSION,
+};
+pub use validate::{
+    embedding_activation, validate_model, EmbeddingMapping, ModelLayout, ValueType, MAX_COLUMNS,
+    MAX_ELEMENTS,
+};

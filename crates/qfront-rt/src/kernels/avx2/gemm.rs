@@ -1,0 +1,138 @@
+//! Exact u8×i8 GEMM with i16 `vpmaddwd` (16 multiply-adds per instruction, the same rate as
+//! `vpmaddubsw` + `vpmaddwd`, without its i16 saturation).
+//!
+//! `C[m, o] = Σ_k A[m, k]·W[o, k]`. The weights are packed once into panels of
+//! [`NR`] = 16 outputs: for each pair of columns `(2p, 2p+1)`, 16 interleaved i16 pairs (two
+//! ymm registers). The activations are packed per block of [`KC`] columns into i32 words
+//! holding the pair `(A[m,2p], A[m,2p+1])`, broadcast one row at a time. The 6×16
+//! micro-kernel keeps 12 accumulators in registers (Goto/BLIS blocking: the panel chunk of
+//! `KC` columns, 16 KiB, stays in L1 while the row blocks stream past it).
+
+use std::arch::x86_64::*;
+
+/// Outputs per panel.
+pub const NR: usize = 16;
+/// Rows per micro-kernel call.
+pub const MR: usize = 6;
+/// Columns per cache block (even).
+pub const KC: usize = 512;
+
+/// Weight panels: `[⌈rows/16⌉][⌈columns/2⌉][16 outputs × 2]` i16.
+#[derive(Debug, Clone)]
+pub struct GemmPanels {
+    data: Vec<i16>,
+    rows: usize,
+    pairs: usize,
+}
+
+impl GemmPanels {
+    /// Packs row-major codes `[rows, columns]`.
+    pub fn pack(codes: &[i8], rows: usize, columns: usize) -> Self {
+        let pairs = columns.div_ceil(2);
+        let blocks = rows.div_ceil(NR);
+        let mut data = vec![0i16; blocks * pairs * NR * 2];
+        for o in 0..rows {
+            let (nb, j) = (o / NR, o % NR);
+            for k in 0..columns {
+                let (p, t) = (k / 2, k % 2);
+                data[(nb * pairs + p) * NR * 2 + j * 2 + t] = codes[o * columns + k] as i16;
+            }
+        }
+        Self { data, rows, pairs }
+    }
+}
+
+/// Packs rows `A[.., k0..k0+2·pairs]` into pair words, `MR` rows per block, zero-padded.
+fn pack_activations(
+    a: &[u8],
+    m_rows: usize,
+    k_len: usize,
+    k0: usize,
+    pairs: usize,
+    out: &mut Vec<i32>,
+) {
+    let blocks = m_rows.div_ceil(MR);
+    out.clear();
+    out.resize(blocks * pairs * MR, 0);
+    for m in 0..m_rows {
+        let (mb, r) = (m / MR, m % MR);
+        let row = &a[m * k_len..(m + 1) * k_len];
+        for p in 0..pairs {
+            let k = k0 + 2 * p;
+            let lo = row.get(k).copied().unwrap_or(0) as i32;
+            let hi = if k + 1 < k_len { row[k + 1] as i32 } else { 0 };
+            out[(mb * pairs + p) * MR + r] = lo | (hi << 16);
+        }
+    }
+}
+
+/// The 6×16 micro-kernel over `pairs` column pairs: adds into `tile` (6 rows × 16).
+#[target_feature(enable = "avx2")]
+unsafe fn micro_kernel(pairs: usize, a: *const i32, b: *const i16, tile: &mut [[i32; NR]; MR]) {
+    let mut c = [[_mm256_setzero_si256(); 2]; MR];
+    for p in 0..pairs {
+        let b0 = _mm256_loadu_si256(b.add(p * 32) as *const __m256i);
+        let b1 = _mm256_loadu_si256(b.add(p * 32 + 16) as *const __m256i);
+        let ap = a.add(p * MR);
+        for (r, row) in c.iter_mut().enumerate() {
+            let av = _mm256_set1_epi32(*ap.add(r));
+            row[0] = _mm256_add_epi32(row[0], _mm256_madd_epi16(av, b0));
+            row[1] = _mm256_add_epi32(row[1], _mm256_madd_epi16(av, b1));
+        }
+    }
+    for (r, row) in c.iter().enumerate() {
+        let t = tile[r].as_mut_ptr();
+        _mm256_storeu_si256(
+            t as *mut __m256i,
+            _mm256_add_epi32(_mm256_loadu_si256(t as *const __m256i), row[0]),
+        );
+        _mm256_storeu_si256(
+            t.add(8) as *mut __m256i,
+            _mm256_add_epi32(_mm256_loadu_si256(t.add(8) as *const __m256i), row[1]),
+        );
+    }
+}
+
+/// `out[m·rows + o] = Σ_k a[m·k_len + k]·W[o, k]` for `m < m_rows`, with `W` in `panels`.
+/// `scratch` is reused between calls.
+///
+/// # Safety
+/// AVX2 must be available; `a.len() ≥ m_rows·k_len`, `out.len() ≥ m_rows·rows`, and
+/// `panels` packed from a `[rows, k_len]` matrix.
+#[target_feature(enable = "avx2")]
+pub unsafe fn gemm(
+    a: &[u8],
+    m_rows: usize,
+    k_len: usize,
+    panels: &GemmPanels,
+    out: &mut [i32],
+    scratch: &mut Vec<i32>,
+) {
+    let rows = panels.rows;
+    let n_blocks = rows.div_ceil(NR);
+    let m_blocks = m_rows.div_ceil(MR);
+    out[..m_rows * rows].fill(0);
+    let mut k0 = 0;
+    while k0 < k_len {
+        let kc = KC.min(k_len - k0);
+        let pairs = kc.div_ceil(2);
+        let p0 = k0 / 2;
+        pack_activations(a, m_rows, k_len, k0, pairs, scratch);
+        for nb in 0..n_blocks {
+            let b = panels.data.as_ptr().add((nb * panels.pairs + p0) * NR * 2);
+            let cols = NR.min(rows - nb * NR);
+            for mb in 0..m_blocks {
+                let mut tile = [[0i32; NR]; MR];
+                micro_kernel(pairs, scratch.as_ptr().add(mb * pairs * MR), b, &mut tile);
+                let m_count = MR.min(m_rows - mb * MR);
+                for (r, t) in tile.iter().enumerate().take(m_count) {
+                    let row = (mb * MR + r) * rows + nb * NR;
+                    for (o, v) in out[row..row + cols].iter_mut().zip(t) {
+                        *o += v;
+                    }
+                }
+            }
+        }
+        k0 += kc;
+    }
+}

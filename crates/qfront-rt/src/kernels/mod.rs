@@ -1,0 +1,200 @@
+//! Integer kernels: a scalar reference for every op ([`reference`]) and AVX2 fast paths
+//! ([`avx2`], x86-64 only, chosen at run time). [`PreparedWeights`] holds a layer's codes in
+//! the layouts its kernels read, and [`PreparedWeights::matmul`] dispatches.
+
+#[cfg(target_arch = "x86_64")]
+pub mod avx2;
+pub mod reference;
+
+use std::sync::OnceLock;
+
+/// Which kernels run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelSet {
+    /// The scalar reference kernels (every platform).
+    Reference,
+    /// AVX2 kernels (x86-64 with AVX2, detected at run time).
+    Avx2,
+}
+
+impl KernelSet {
+    /// The fastest set this CPU supports; `QFRONT_KERNELS=reference` forces the scalar set.
+    pub fn detect() -> Self {
+        if std::env::var("QFRONT_KERNELS").is_ok_and(|v| v == "reference") {
+            return KernelSet::Reference;
+        }
+        Self::best_available()
+    }
+
+    /// The fastest set this CPU supports.
+    pub fn best_available() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            return KernelSet::Avx2;
+        }
+        KernelSet::Reference
+    }
+
+    /// Name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelSet::Reference => "reference",
+            KernelSet::Avx2 => "avx2",
+        }
+    }
+}
+
+/// Row counts below this use the matrix–vector kernels (weights stay packed), at or above it
+/// the GEMM (weights widened into panels once, on first use).
+pub const GEMM_MIN_ROWS: usize = 4;
+
+#[cfg(target_arch = "x86_64")]
+#[derive(Debug)]
+enum GemvLayout {
+    W8 { data: Vec<i8>, stride: usize },
+    W4 { data: Vec<u8>, row_bytes: usize },
+    W2 { data: Vec<u8>, row_bytes: usize },
+}
+
+/// Reusable buffers of the kernels.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    packed: Vec<i32>,
+    widened: Vec<i16>,
+    padded: Vec<u8>,
+}
+
+/// A weight matrix `[rows, columns]` of signed codes, in the layouts the kernels read.
+#[derive(Debug)]
+pub struct PreparedWeights {
+    /// Outputs.
+    pub rows: usize,
+    /// Reduction length.
+    pub columns: usize,
+    /// Bits of the codes (2..=8).
+    pub bits: u32,
+    /// Row-major codes, for the reference kernels and row sums.
+    pub codes: Vec<i8>,
+    kernels: KernelSet,
+    #[cfg(target_arch = "x86_64")]
+    gemv: Option<GemvLayout>,
+    #[cfg(target_arch = "x86_64")]
+    panels: OnceLock<avx2::gemm::GemmPanels>,
+    #[cfg(not(target_arch = "x86_64"))]
+    _panels: OnceLock<()>,
+}
+
+impl PreparedWeights {
+    /// Prepares codes for `kernels`. 2- and 4-bit weights keep a packed matrix–vector layout;
+    /// every other width runs the exact 8-bit kernels on its codes.
+    pub fn new(codes: Vec<i8>, rows: usize, columns: usize, bits: u32, kernels: KernelSet) -> Self {
+        #[cfg(target_arch = "x86_64")]
+        let gemv = (kernels == KernelSet::Avx2).then(|| match bits {
+            2 => {
+                let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns);
+                GemvLayout::W2 { data, row_bytes }
+            }
+            4 => {
+                let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns);
+                GemvLayout::W4 { data, row_bytes }
+            }
+            _ => {
+                let (data, stride) = avx2::gemv::layout_w8(&codes, rows, columns);
+                GemvLayout::W8 { data, stride }
+            }
+        });
+        Self {
+            rows,
+            columns,
+            bits,
+            codes,
+            kernels,
+            #[cfg(target_arch = "x86_64")]
+            gemv,
+            #[cfg(target_arch = "x86_64")]
+            panels: OnceLock::new(),
+            #[cfg(not(target_arch = "x86_64"))]
+            _panels: OnceLock::new(),
+        }
+    }
+
+    /// The kernel set it was prepared for.
+    pub fn kernels(&self) -> KernelSet {
+        self.kernels
+    }
+
+    /// Bytes the matrix–vector kernels stream per call (the packed layout).
+    pub fn streamed_bytes(&self) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(layout) = &self.gemv {
+            return match layout {
+                GemvLayout::W8 { data, .. } => data.len(),
+                GemvLayout::W4 { data, .. } | GemvLayout::W2 { data, .. } => data.len(),
+            };
+        }
+        self.codes.len()
+    }
+
+    /// `out[m·rows + o] = Σ_k a[m·columns + k]·code[o, k]` for `m < m_rows` (exact i32).
+    pub fn matmul(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
+        debug_assert!(a.len() >= m_rows * self.columns && out.len() >= m_rows * self.rows);
+        match self.kernels {
+            KernelSet::Reference => {
+                reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
+            }
+            #[cfg(target_arch = "x86_64")]
+            KernelSet::Avx2 => self.matmul_avx2(a, m_rows, out, scratch),
+            #[cfg(not(target_arch = "x86_64"))]
+            KernelSet::Avx2 => {
+                let _ = scratch;
+                reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn matmul_avx2(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
+        let (rows, columns) = (self.rows, self.columns);
+        if m_rows >= GEMM_MIN_ROWS {
+            let panels = self
+                .panels
+                .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
+            // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
+            unsafe { avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed) };
+            return;
+        }
+        let layout = self.gemv.as_ref().expect("built for the AVX2 set");
+        for m in 0..m_rows {
+            let x = &a[m * columns..(m + 1) * columns];
+            let y = &mut out[m * rows..(m + 1) * rows];
+            match layout {
+                GemvLayout::W8 { data, stride } => {
+                    scratch.widened.clear();
+                    scratch.widened.extend(x.iter().map(|&v| v as i16));
+                    scratch.widened.resize(*stride, 0);
+                    // SAFETY: AVX2 present; buffers padded to the layout's stride.
+                    unsafe { avx2::gemv::gemv_w8(&scratch.widened, data, rows, *stride, y) }
+                }
+                GemvLayout::W4 { data, row_bytes } | GemvLayout::W2 { data, row_bytes } => {
+                    let per_byte = if matches!(layout, GemvLayout::W4 { .. }) {
+                        2
+                    } else {
+                        4
+                    };
+                    scratch.padded.clear();
+                    scratch.padded.extend_from_slice(x);
+                    scratch.padded.resize(row_bytes * per_byte, 0);
+                    let sum: i32 = x.iter().map(|&v| v as i32).sum();
+                    // SAFETY: AVX2 present; activations padded to the layout's width.
+                    unsafe {
+                        if per_byte == 2 {
+                            avx2::gemv::gemv_w4(&scratch.padded, sum, data, rows, *row_bytes, y)
+                        } else {
+                            avx2::gemv::gemv_w2(&scratch.padded, sum, data, rows, *row_bytes, y)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Every fast kernel against the scalar reference, on random shapes and codes of every bit
+//! width (property tests).
+
+use proptest::prelude::*;
+use qfront_quant::packing::code_range;
+use qfront_quant::BitWidth;
+use qfront_rt::kernels::{reference, KernelSet, PreparedWeights, Scratch};
+
+fn codes(raw: &[i8], bits: u32) -> Vec<i8> {
+    let (lo, hi) = code_range(BitWidth::new(bits).unwrap());
+    raw.iter()
+        .map(|&c| (c as i32).clamp(lo, hi) as i8)
+        .collect()
+}
+
+fn check(bits: u32, m_rows: usize, rows: usize, columns: usize, seed: u64, max_activation: u8) {
+    // A small LCG keeps the inputs reproducible without a dependency.
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    let raw: Vec<i8> = (0..rows * columns).map(|_| next() as i8).collect();
+    let w = codes(&raw, bits);
+    let a: Vec<u8> = (0..m_rows * columns)
+        .map(|_| (next() % (max_activation as u32 + 1)) as u8)
+        .collect();
+    let mut expected = vec![0i32; m_rows * rows];
+    reference::gemm(&a, m_rows, columns, &w, rows, &mut expected);
+    let fast = PreparedWeights::new(w, rows, columns, bits, KernelSet::best_available());
+    let mut got = vec![0i32; m_rows * rows];
+    fast.matmul(&a, m_rows, &mut got, &mut Scratch::default());
+    assert_eq!(
+        got, expected,
+        "bits {bits}, {m_rows}×{columns} · {rows}×{columns}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn gemv_matches_reference(bits in 2u32..=8, m_rows in 1usize..4, rows in 1usize..40, columns in 1usize..300, seed in any::<u64>()) {
+        check(bits, m_rows, rows, columns, seed, 255);
+    }
+
+    #[test]
+    fn gemm_matches_reference(bits in 2u32..=8, m_rows in 4usize..30, rows in 1usize..40, columns in 1usize..300, seed in any::<u64>()) {
+        check(bits, m_rows, rows, columns, seed, 255);
+    }
+}
+
+#[test]
+fn extreme_codes_do_not_saturate() {
+    // All activations 255 and all codes at the most negative value: the 8-bit path must stay
+    // exact where vpmaddubsw would saturate.
+    for bits in 2..=8 {
+        let (lo, hi) = code_range(BitWidth::new(bits).unwrap());
+        for code in [lo, hi] {
+            for m_rows in [1, 7] {
+                let columns = 1000;
+                let w = vec![code as i8; 3 * columns];
+                let a = vec![255u8; m_rows * columns];
+                let fast = PreparedWeights::new(w, 3, columns, bits, KernelSet::best_available());
+                let mut got = vec![0; m_rows * 3];
+                fast.matmul(&a, m_rows, &mut got, &mut Scratch::default());
+                assert!(
+                    got.iter().all(|&v| v == 255 * code * columns as i32),
+                    "bits {bits} code {code}: {got:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn crosses_the_cache_block() {
+    // Reduction lengths on both sides of the GEMM's 512-column block.
+    for columns in [511, 512, 513, 1100] {
+        for bits in [2, 4, 8] {
+            check(bits, 9, 33, columns, columns as u64, 255);
+            check(bits, 1, 33, columns, columns as u64 + 1, 255);
+        }
+    }
+}

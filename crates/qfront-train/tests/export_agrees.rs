@@ -1,0 +1,189 @@
+//! Exported `.qfm` models run by the integer runtime agree with the fake-quantized burn
+//! model they came from (issue goal: ≥ 99.5% identical predictions, accuracy within 0.3 pp).
+
+use burn::tensor::Device;
+use qfront_rt::{KernelSet, QfmFile, Session};
+use qfront_train::data::{DataOptions, Dataset, DatasetName};
+use qfront_train::export::{export_model, pixel_scale, runtime_predict, ExportOptions};
+use qfront_train::models::Model;
+use qfront_train::quantize::WeightQuantizer;
+use qfront_train::spec::{ModelFamily, ModelSpec, NluBlock, Pooling, QuantSpec};
+use qfront_train::training::{fit, predict, TrainConfig};
+
+struct Agreement {
+    agree: f64,
+    fake_accuracy: f64,
+    runtime_accuracy: f64,
+}
+
+fn train_and_compare(
+    dataset: DatasetName,
+    family: ModelFamily,
+    quant: QuantSpec,
+    epochs: usize,
+) -> Agreement {
+    let data = Dataset::load(dataset, &DataOptions::default()).unwrap();
+    let spec = ModelSpec {
+        family,
+        width_multiplier: 1.0,
+        input: data.input.clone(),
+        classes: data.classes.len(),
+        quant,
+        dropout: 0.0,
+    };
+    let config = TrainConfig {
+        epochs,
+        learning_rate: 3e-3,
+        seed: 3,
+        ..TrainConfig::default()
+    };
+    let model = Model::build(&spec, config.seed, &Device::flex().autodiff()).unwrap();
+    let (model, _) = fit(model, &data, &config, |_, _| {}, |_| {}).unwrap();
+    let options = ExportOptions {
+        pixel_scale: pixel_scale(dataset).unwrap_or(1.0),
+        name: "test",
+    };
+    let file = export_model(&model, &spec, options).unwrap();
+    // Through bytes, as a deployed model would be.
+    let file = QfmFile::from_bytes(&file.to_bytes()).unwrap();
+    let fake = predict(&model, &data.test, 256);
+    let mut results = Vec::new();
+    for kernels in [KernelSet::Reference, KernelSet::best_available()] {
+        let mut session = Session::new(&file, kernels);
+        results.push(runtime_predict(&mut session, &data.test, 64).unwrap());
+    }
+    assert_eq!(
+        results[0], results[1],
+        "reference and fast kernels give identical predictions"
+    );
+    let runtime = &results[0];
+    let n = data.test.len() as f64;
+    let count = |p: &[usize]| {
+        p.iter()
+            .zip(&data.test.labels)
+            .filter(|(a, b)| a == b)
+            .count() as f64
+            / n
+    };
+    Agreement {
+        agree: fake.iter().zip(runtime).filter(|(a, b)| a == b).count() as f64 / n,
+        fake_accuracy: count(&fake),
+        runtime_accuracy: count(runtime),
+    }
+}
+
+fn assert_agrees(what: &str, a: Agreement) {
+    eprintln!(
+        "{what}: agreement {:.4}, fake-quant accuracy {:.4}, runtime accuracy {:.4}",
+        a.agree, a.fake_accuracy, a.runtime_accuracy
+    );
+    assert!(a.agree >= 0.995, "{what}: agreement {}", a.agree);
+    assert!(
+        (a.fake_accuracy - a.runtime_accuracy).abs() <= 0.003 + 1e-9,
+        "{what}: accuracy gap"
+    );
+}
+
+fn quant(w: u32, a: u32, quantizer: &str) -> QuantSpec {
+    QuantSpec {
+        weight_bits: w,
+        activation_bits: a,
+        weight_quantizer: WeightQuantizer::from_name(quantizer).unwrap(),
+        pact_alpha_init: 4.0,
+        ..QuantSpec::default()
+    }
+}
+
+#[test]
+fn digits_mlp_w4a4() {
+    let a = train_and_compare(
+        DatasetName::Digits,
+        ModelFamily::Mlp {
+            hidden: vec![128, 64],
+        },
+        quant(4, 4, "sawb"),
+        10,
+    );
+    assert!(a.fake_accuracy > 0.9);
+    assert_agrees("digits mlp W4A4", a);
+}
+
+#[test]
+fn digits_lenet_w2a2_per_channel() {
+    let family = ModelFamily::Lenet {
+        channels: [8, 16],
+        hidden: 32,
+        kernel: 3,
+    };
+    assert_agrees(
+        "digits lenet W2A2 sawb-channel",
+        train_and_compare(DatasetName::Digits, family, quant(2, 2, "sawb-channel"), 15),
+    );
+}
+
+#[test]
+fn digits_resnet_w3a4() {
+    let family = ModelFamily::Resnet {
+        stage_channels: [4, 8, 8],
+        blocks_per_stage: 1,
+    };
+    assert_agrees(
+        "digits resnet W3A4",
+        train_and_compare(DatasetName::Digits, family, quant(3, 4, "dorefa"), 8),
+    );
+}
+
+#[test]
+fn snips_nlu_conv_mean_w4a4() {
+    let family = ModelFamily::Nlu {
+        buckets: 4096,
+        embedding_dim: 32,
+        block: NluBlock::Conv,
+        blocks: 1,
+        hidden: 64,
+        kernel: 3,
+        pooling: Pooling::Mean,
+    };
+    assert_agrees(
+        "snips nlu conv mean W4A4",
+        train_and_compare(DatasetName::Snips, family, quant(4, 4, "sawb"), 2),
+    );
+}
+
+#[test]
+fn snips_nlu_mlp_max_w8a8() {
+    let family = ModelFamily::Nlu {
+        buckets: 4096,
+        embedding_dim: 32,
+        block: NluBlock::Mlp,
+        blocks: 2,
+        hidden: 48,
+        kernel: 3,
+        pooling: Pooling::Max,
+    };
+    assert_agrees(
+        "snips nlu mlp max W8A8",
+        train_and_compare(DatasetName::Snips, family, quant(8, 8, "min-max-asym"), 1),
+    );
+}
+
+#[test]
+fn every_weight_quantizer_exports() {
+    for name in WeightQuantizer::NAMES {
+        for bits in [2, 5] {
+            let mut q = quant(bits, 3, name);
+            q.edge_weight_quantizer = WeightQuantizer::from_name(name).unwrap();
+            q.first_layer_bits = 6;
+            q.last_layer_bits = 7;
+            let a = train_and_compare(
+                DatasetName::Digits,
+                ModelFamily::Mlp {
+                    hidden: vec![32, 32],
+                },
+                q,
+                2,
+            );
+            assert_agrees(&format!("digits mlp {name} W{bits}A3"), a);
+        }
+    }
+}
