@@ -88,6 +88,11 @@ impl QfmFile {
         let header_len = u64_at(8);
         let blob_len = u64_at(16);
         let stored_crc = u32_at(24);
+        if u32_at(28) != 0 {
+            return Err(RtError::format(
+                "the reserved prefix bytes are not zero; the file is corrupted",
+            ));
+        }
         if header_len > MAX_HEADER_LEN {
             return Err(RtError::format(format!(
                 "header length {header_len} bytes is implausible; the file is corrupted"

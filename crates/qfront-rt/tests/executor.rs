@@ -1,0 +1,96 @@
+//! The executor: the fast kernel set gives the same logits as the scalar reference on random
+//! models (every bit width, grouped/depthwise and residual convolutions, token pooling), and
+//! bad input is rejected with a clear error.
+
+mod common;
+
+use qfront_rt::format::TokenPooling;
+use qfront_rt::{argmax, softmax, KernelSet, Session};
+
+fn images(seed: u64, n: usize) -> Vec<f32> {
+    let mut rng = common::Lcg(seed);
+    (0..n)
+        .map(|_| (rng.next_u32() % 17) as f32 / 16.0)
+        .collect()
+}
+
+#[test]
+fn fast_kernels_match_the_reference_on_image_models() {
+    let fast = KernelSet::best_available();
+    eprintln!("fast kernel set: {}", fast.name());
+    for seed in 0..12u64 {
+        let bits = [
+            2 + (seed % 7) as u32,
+            2 + ((seed + 2) % 7) as u32,
+            2 + ((seed + 4) % 7) as u32,
+            8 - (seed % 3) as u32,
+        ];
+        let file = common::image_model(seed, bits);
+        for batch in [1, 3, 9] {
+            let x = images(seed * 31 + batch as u64, batch * 128);
+            let mut reference = Session::new(&file, KernelSet::Reference);
+            let mut session = Session::new(&file, fast);
+            let expected = reference.run_images(&x, batch).unwrap().to_vec();
+            let got = session.run_images(&x, batch).unwrap().to_vec();
+            assert_eq!(got, expected, "seed {seed} bits {bits:?} batch {batch}");
+            // Batching does not change any example's result.
+            let single = session.run_images(&x[..128], 1).unwrap().to_vec();
+            assert_eq!(single, expected[..5].to_vec());
+        }
+    }
+}
+
+#[test]
+fn token_models_pool_only_real_tokens() {
+    for pooling in [TokenPooling::Mean, TokenPooling::Max] {
+        let file = common::token_model(7, pooling);
+        let mut reference = Session::new(&file, KernelSet::Reference);
+        let mut session = Session::new(&file, KernelSet::best_available());
+        let ids = [3, 9, 1, 0, 0, 0, 5, 5, 5, 5, 5, 19, 0, 0, 0, 0, 0, 0];
+        let expected = reference.run_tokens(&ids, 3).unwrap().to_vec();
+        assert_eq!(session.run_tokens(&ids, 3).unwrap(), &expected[..]);
+        assert!(expected.iter().all(|v| v.is_finite()));
+        // An empty utterance pools to zero features: its logits are the classifier's biases,
+        // whatever padding it carries.
+        let empty = session.run_tokens(&[0; 6], 1).unwrap().to_vec();
+        assert_eq!(&expected[6..9], &empty[..]);
+    }
+}
+
+#[test]
+fn argmax_and_softmax() {
+    assert_eq!(argmax(&[0.1, 2.0, 2.0, -1.0, 0.0, -3.0], 3), vec![1, 1]);
+    let p = softmax(&[1.0, 2.0, 3.0, 1000.0, 1000.0, 1000.0], 3);
+    let expected = [0.09003057, 0.24472847, 0.66524096];
+    for (a, b) in p[..3].iter().zip(expected) {
+        assert!((a - b).abs() < 1e-6);
+    }
+    assert!(p[3..].iter().all(|&v| (v - 1.0 / 3.0).abs() < 1e-6));
+}
+
+#[test]
+fn bad_input_is_rejected() {
+    let file = common::image_model(1, [4, 4, 4, 4]);
+    let mut session = Session::new(&file, KernelSet::best_available());
+    let err = session.run_images(&[0.0; 100], 1).unwrap_err().to_string();
+    assert!(err.contains("expected 1×2×8×8"), "{err}");
+    let mut x = vec![0.0; 128];
+    x[3] = f32::NAN;
+    assert!(session
+        .run_images(&x, 1)
+        .unwrap_err()
+        .to_string()
+        .contains("not finite"));
+    assert!(session
+        .run_tokens(&[1; 6], 1)
+        .unwrap_err()
+        .to_string()
+        .contains("images"));
+    let tokens = common::token_model(1, TokenPooling::Mean);
+    let mut session = Session::new(&tokens, KernelSet::best_available());
+    assert!(session
+        .run_tokens(&[1, 2, 3, 4, 5, 20], 1)
+        .unwrap_err()
+        .to_string()
+        .contains("vocabulary of 20"));
+}
