@@ -14,8 +14,13 @@
 //! * [`kernels`] — a scalar reference for every op and AVX2 kernels (detected at run time)
 //!   for GEMM and for 8-, 4- and 2-bit matrix–vector products.
 //!
+//! * [`bench`] — latency measurement (median/p90/p99 like on-device benchmark tools), a
+//!   device hook that runs a command and parses its figures, and a per-layer latency
+//!   look-up table with a predictor.
+//!
 //! No dependency on burn or on the optimizer: the runtime cross-compiles on its own.
 
+pub mod bench;
 mod error;
 pub mod exec;
 pub mod fixed_point;

@@ -23,6 +23,10 @@ struct Cli {
 enum Command {
     /// Train a model with quantization-aware training (PACT activations, SAWB weights).
     Train(Box<commands::train::TrainArgs>),
+    /// Write a trained checkpoint as a packed low-bit `.qfm` model for the runtime.
+    Export(commands::export::ExportArgs),
+    /// Run a dataset's test split through a `.qfm` model with the integer runtime.
+    Eval(commands::eval::EvalArgs),
     /// Quantizer utilities (coefficient fits, width alignment).
     #[command(subcommand)]
     Quant(commands::quant::QuantCommand),
@@ -51,6 +55,8 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
+        Command::Export(args) => commands::export::run(args),
+        Command::Eval(args) => commands::eval::run(args),
         Command::Quant(cmd) => commands::quant::run(cmd),
         Command::Bench(cmd) => commands::bench::run(cmd),
     };

@@ -72,6 +72,8 @@ pub struct Session {
     accumulators: Vec<i32>,
     kernels: KernelSet,
     classes: usize,
+    profiling: bool,
+    node_seconds: Vec<f64>,
 }
 
 /// `[h, w, c]` of an image, or `[1, tokens, features]` of a token sequence.
@@ -192,7 +194,19 @@ impl Session {
             products: Vec::new(),
             accumulators: Vec::new(),
             kernels,
+            profiling: false,
+            node_seconds: Vec::new(),
         }
+    }
+
+    /// Times every node of each run (for the latency look-up table); see [`Session::node_seconds`].
+    pub fn set_profiling(&mut self, on: bool) {
+        self.profiling = on;
+    }
+
+    /// Seconds each node took in the last run while profiling (node 0: input quantization).
+    pub fn node_seconds(&self) -> &[f64] {
+        &self.node_seconds
     }
 
     /// The kernel set in use.
@@ -234,6 +248,7 @@ impl Session {
         if let Some(bad) = images.iter().find(|v| !v.is_finite()) {
             return Err(RtError::input(format!("image value {bad} is not finite")));
         }
+        let started = std::time::Instant::now();
         let codes = &mut self.buffers[0].codes;
         codes.clear();
         codes.resize(batch * per, 0);
@@ -247,7 +262,7 @@ impl Session {
                 }
             }
         }
-        self.forward(batch)
+        self.forward(batch, started)
     }
 
     /// Runs a batch of token ids `[batch, max_tokens]` (0 = padding); returns logits.
@@ -270,13 +285,19 @@ impl Session {
                 "token id {bad} is outside the vocabulary of {vocabulary}"
             )));
         }
+        let started = std::time::Instant::now();
         self.ids.clear();
         self.ids.extend_from_slice(ids);
-        self.forward(batch)
+        self.forward(batch, started)
     }
 
-    fn forward(&mut self, batch: usize) -> Result<&[f32]> {
+    fn forward(&mut self, batch: usize, started: std::time::Instant) -> Result<&[f32]> {
+        if self.profiling {
+            self.node_seconds.clear();
+            self.node_seconds.push(started.elapsed().as_secs_f64());
+        }
         for i in 1..self.prepared.len() {
+            let node_start = self.profiling.then(std::time::Instant::now);
             let (done, rest) = self.buffers.split_at_mut(i);
             let out = &mut rest[0];
             let inputs = &self.inputs[i];
@@ -286,12 +307,11 @@ impl Session {
             let per_out = self.values[i].elements();
             match &self.prepared[i] {
                 Prepared::Input => unreachable!("node 0 only"),
+                Prepared::Linear(layer) if matches!(in_value, ValueType::PooledSum { .. }) => {
+                    out.logits.resize(batch * layer.rows, 0.0);
+                    layer.logits_from_sums(&src.sums, &src.counts, &mut out.logits);
+                }
                 Prepared::Linear(layer) => {
-                    if let ValueType::PooledSum { .. } = in_value {
-                        out.logits.resize(batch * layer.rows, 0.0);
-                        layer.logits_from_sums(&src.sums, &src.counts, &mut out.logits);
-                        continue;
-                    }
                     let m_rows = batch * per_in / layer.columns;
                     self.accumulators.resize(m_rows * layer.rows, 0);
                     layer.accumulate(
@@ -454,6 +474,9 @@ impl Session {
                         }
                     }
                 }
+            }
+            if let Some(t) = node_start {
+                self.node_seconds.push(t.elapsed().as_secs_f64());
             }
         }
         let last = self.buffers.last().expect("validated: at least one node");

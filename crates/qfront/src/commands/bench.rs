@@ -25,6 +25,12 @@ pub enum BenchCommand {
     /// Multi-objective optimization on a test problem: hypervolume per evaluation, seconds
     /// per iteration (JSON lines).
     Mobo(Box<super::bench_mobo::MoboArgs>),
+    /// Latency of a `.qfm` model with the integer runtime (JSON lines: median/p90/p99/mean ms,
+    /// loops, threads, machine), locally or through `--device-cmd`.
+    Latency(Box<super::bench_latency::LatencyArgs>),
+    /// Build a per-layer latency look-up table on this machine and report its prediction
+    /// error on held-out random models (JSON lines).
+    Lut(Box<super::bench_latency::LutArgs>),
 }
 
 /// Options of `qfront bench train-step`.
@@ -65,6 +71,8 @@ pub fn run(command: BenchCommand) -> Result<()> {
     match command {
         BenchCommand::TrainStep(args) => train_step(*args),
         BenchCommand::Mobo(args) => super::bench_mobo::run(*args),
+        BenchCommand::Latency(args) => super::bench_latency::run_latency(*args),
+        BenchCommand::Lut(args) => super::bench_latency::run_lut(*args),
     }
 }
 

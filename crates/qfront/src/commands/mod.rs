@@ -1,7 +1,10 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_latency;
 pub mod bench_mobo;
+pub mod eval;
+pub mod export;
 pub mod model_args;
 pub mod quant;
 pub mod train;

@@ -10,7 +10,8 @@ use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::data::{DataOptions, Dataset, DatasetName};
 use qfront_train::models::{model_cost, Model};
 use qfront_train::training::{
-    accuracy, fit, load_checkpoint, save_checkpoint, LrSchedule, OptimizerKind, TrainConfig,
+    accuracy, fit, load_checkpoint, predict, save_checkpoint, LrSchedule, OptimizerKind,
+    TrainConfig,
 };
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -83,6 +84,10 @@ pub struct TrainArgs {
     /// Keep the checkpoint (model.bpk, spec.json, train.json) in this directory.
     #[arg(long)]
     save: Option<PathBuf>,
+    /// Also write the trained model as a packed `.qfm` file for the runtime, and report the
+    /// runtime's test accuracy and its agreement with the fake-quantized model.
+    #[arg(long)]
+    qfm: Option<PathBuf>,
     /// Output format of the result record on stdout.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -214,7 +219,18 @@ pub fn run(args: TrainArgs) -> Result<()> {
     bar.finish_and_clear();
     let val_accuracy = report.epochs.last().map(|e| e.val_accuracy).unwrap_or(0.0);
     let test_accuracy = accuracy(&model, &data.test, 256);
-    let record = serde_json::json!({
+    let runtime = match &args.qfm {
+        Some(path) => Some(export_and_check(
+            &model,
+            &spec,
+            dataset,
+            &data,
+            &predict(&model, &data.test, 256),
+            path,
+        )?),
+        None => None,
+    };
+    let mut record = serde_json::json!({
         "dataset": dataset.name(),
         "model": model_name.cli_name(),
         "wbits": args.model.wbits,
@@ -233,6 +249,11 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "epochs": config.epochs,
         "seed": args.seed,
     });
+    if let Some((runtime_accuracy, agreement)) = runtime {
+        record["qfm"] = serde_json::json!(args.qfm);
+        record["runtime_test_accuracy"] = serde_json::json!(runtime_accuracy);
+        record["runtime_agreement"] = serde_json::json!(agreement);
+    }
     if let Some(dir) = &args.save {
         save_checkpoint(
             &model,
@@ -256,9 +277,47 @@ pub fn run(args: TrainArgs) -> Result<()> {
             );
             println!("{:<16} {:.4}", "val accuracy", val_accuracy);
             println!("{:<16} {:.4}", "test accuracy", test_accuracy);
+            if let Some((runtime_accuracy, agreement)) = runtime {
+                println!("{:<16} {:.4}", "runtime accuracy", runtime_accuracy);
+                println!("{:<16} {:.4}", "runtime agrees", agreement);
+            }
             println!("{:<16} {}", "size bytes", cost.size_bytes());
             println!("{:<16} {:.1}", "train seconds", report.train_seconds);
         }
     }
     Ok(())
+}
+
+/// Exports the trained model to `path` and runs the test split through the runtime; returns
+/// the runtime's test accuracy and the fraction of predictions equal to the fake-quantized
+/// model's.
+fn export_and_check(
+    model: &Model,
+    spec: &qfront_train::spec::ModelSpec,
+    dataset: DatasetName,
+    data: &Dataset,
+    fake: &[usize],
+    path: &std::path::Path,
+) -> Result<(f64, f64)> {
+    let options = qfront_train::export::ExportOptions {
+        pixel_scale: qfront_train::export::pixel_scale(dataset).unwrap_or(1.0),
+        name: "qfront",
+    };
+    let file = qfront_train::export::export_model(model, spec, options)?;
+    super::export::write_model(&file, path)?;
+    let mut session = qfront_rt::Session::new(&file, qfront_rt::KernelSet::detect());
+    let runtime = qfront_train::export::runtime_predict(&mut session, &data.test, 64)?;
+    let n = data.test.len().max(1) as f64;
+    let correct = runtime
+        .iter()
+        .zip(&data.test.labels)
+        .filter(|(p, l)| p == l)
+        .count() as f64;
+    let agree = runtime.iter().zip(fake).filter(|(a, b)| a == b).count() as f64;
+    tracing::info!(
+        runtime_accuracy = correct / n,
+        agreement = agree / n,
+        "runtime check"
+    );
+    Ok((correct / n, agree / n))
 }

@@ -1,0 +1,218 @@
+//! `qfront bench latency` (one `.qfm` model, locally or through a device command) and
+//! `qfront bench lut` (build a per-layer latency table and report its prediction error on
+//! held-out random models). Both print JSON lines on stdout.
+
+use anyhow::{bail, Result};
+use clap::Args;
+use qfront_rt::bench::lut::{quick_options, random_model, LatencyTable};
+use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
+use qfront_rt::{KernelSet, QfmFile, Session};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Options of `qfront bench latency`.
+#[derive(Debug, Args)]
+pub struct LatencyArgs {
+    /// The `.qfm` model.
+    pub model: PathBuf,
+    /// Worker threads (the executor runs on one).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Untimed warm-up runs at most.
+    #[arg(long, default_value_t = 100)]
+    pub warmup_loops: usize,
+    /// Warm-up time at most, seconds.
+    #[arg(long, default_value_t = 0.2)]
+    pub warmup_time: f64,
+    /// Timed runs at most.
+    #[arg(long, default_value_t = 100_000)]
+    pub max_loops: usize,
+    /// Measurement time at most, seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_time: f64,
+    /// Examples per run.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Use the scalar reference kernels.
+    #[arg(long)]
+    pub reference_kernels: bool,
+    /// Measure on another machine: a shell command template run instead of the local
+    /// measurement, e.g. `ssh board qfront bench latency {model}` ({model}, {batch} and
+    /// {threads} are substituted). Its output may be qfront JSON lines or TFLite, ExecuTorch or
+    /// PyTorch benchmark output. qfront copies nothing itself.
+    #[arg(long)]
+    pub device_cmd: Option<String>,
+}
+
+/// A one-line description of this machine.
+pub fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    json!({
+        "machine": {
+            "cpu": cpu,
+            "logical_cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "arch": std::env::consts::ARCH,
+            "os": std::env::consts::OS,
+            "kernels": KernelSet::detect().name(),
+            "qfront": env!("CARGO_PKG_VERSION"),
+        }
+    })
+}
+
+fn seconds(name: &str, value: f64) -> Result<Duration> {
+    if !(value.is_finite() && value >= 0.0) {
+        bail!("--{name} {value} must be a non-negative number of seconds");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+/// Runs `qfront bench latency`.
+pub fn run_latency(args: LatencyArgs) -> Result<()> {
+    if args.threads != 1 {
+        bail!("--threads {}: the executor runs on one thread (multi-threaded kernels are not implemented yet); use --threads 1", args.threads);
+    }
+    if args.batch == 0 || args.max_loops == 0 {
+        bail!("--batch and --max-loops must be at least 1");
+    }
+    if let Some(template) = &args.device_cmd {
+        let command = expand_template(
+            template,
+            &args.model.to_string_lossy(),
+            args.batch,
+            args.threads,
+        );
+        tracing::info!(%command, "measuring on the device");
+        let figures = run_device_command(&command)?;
+        for (metric, value) in &figures {
+            println!("{}", json!({"metric": metric, "value": value}));
+        }
+        println!("{}", json!({"machine": {"device_cmd": command}}));
+        return Ok(());
+    }
+    let file = QfmFile::read(&args.model)?;
+    let kernels = if args.reference_kernels {
+        KernelSet::Reference
+    } else {
+        KernelSet::detect()
+    };
+    let mut session = Session::new(&file, kernels);
+    let options = LatencyOptions {
+        warmup_loops: args.warmup_loops,
+        warmup_time: seconds("warmup-time", args.warmup_time)?,
+        max_loops: args.max_loops,
+        max_time: seconds("max-time", args.max_time)?,
+        batch: args.batch,
+    };
+    let report = measure_latency(&mut session, &options)?;
+    for (metric, value) in [
+        ("median_ms", report.median_ms),
+        ("p90_ms", report.p90_ms),
+        ("p99_ms", report.p99_ms),
+        ("mean_ms", report.mean_ms),
+        ("loops", report.loops as f64),
+        ("threads", args.threads as f64),
+    ] {
+        println!("{}", json!({"metric": metric, "value": value}));
+    }
+    println!("{}", machine());
+    Ok(())
+}
+
+/// Options of `qfront bench lut`.
+#[derive(Debug, Args)]
+pub struct LutArgs {
+    /// Random models profiled to build the table.
+    #[arg(long, default_value_t = 60)]
+    pub models: usize,
+    /// Held-out random models on which the prediction is checked (≥ 20 for the figure).
+    #[arg(long, default_value_t = 24)]
+    pub check: usize,
+    /// Seed of the random models.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Examples per run.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Write the table (JSON) here.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `qfront bench lut`.
+pub fn run_lut(args: LutArgs) -> Result<()> {
+    if args.models == 0 || args.batch == 0 {
+        bail!("--models and --batch must be at least 1");
+    }
+    let kernels = KernelSet::detect();
+    let machine_line = machine();
+    let mut table = LatencyTable::new(format!(
+        "{} ({})",
+        machine_line["machine"]["cpu"].as_str().unwrap_or("unknown"),
+        kernels.name()
+    ));
+    let options = quick_options(args.batch);
+    for i in 0..args.models as u64 {
+        let file = random_model(args.seed.wrapping_mul(1_000_003).wrapping_add(i))?;
+        let mut session = Session::new(&file, kernels);
+        table.add_model(&file, &mut session, &options)?;
+    }
+    table.fit();
+    tracing::info!(
+        entries = table.entries.len(),
+        lines = table.lines.len(),
+        "latency table built"
+    );
+    let mut errors = Vec::new();
+    for j in 0..args.check as u64 {
+        // Held-out seeds: disjoint from the table's.
+        let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(500_000 + j);
+        let file = random_model(seed)?;
+        let mut session = Session::new(&file, kernels);
+        let measured = measure_latency(
+            &mut session,
+            &LatencyOptions {
+                max_time: Duration::from_millis(500),
+                ..options
+            },
+        )?
+        .median_ms;
+        let predicted = table.predict(&file, args.batch);
+        let error = (predicted - measured) / measured;
+        errors.push(error.abs());
+        println!(
+            "{}",
+            json!({"model": file.model.name, "seed": seed, "measured_ms": measured, "predicted_ms": predicted, "relative_error": error})
+        );
+    }
+    if !errors.is_empty() {
+        errors.sort_by(f64::total_cmp);
+        let median = errors[errors.len() / 2];
+        println!(
+            "{}",
+            json!({"metric": "lut_median_abs_error", "value": median})
+        );
+        println!(
+            "{}",
+            json!({"metric": "lut_max_abs_error", "value": errors[errors.len() - 1]})
+        );
+        println!(
+            "{}",
+            json!({"metric": "lut_models_checked", "value": errors.len()})
+        );
+    }
+    println!("{machine_line}");
+    if let Some(path) = &args.out {
+        std::fs::write(path, serde_json::to_string_pretty(&table)?)?;
+        tracing::info!(path = %path.display(), "table written");
+    }
+    Ok(())
+}
