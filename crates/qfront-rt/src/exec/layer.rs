@@ -4,6 +4,7 @@
 
 use crate::fixed_point::rounding_shift;
 use crate::format::{LayerParams, OutputStage, WeightSpec};
+use crate::kernels::requant::{requantize_one, requantize_scalar, RequantParams};
 use crate::kernels::{KernelSet, PreparedWeights, Scratch};
 use qfront_quant::packing::unpack_codes;
 use qfront_quant::BitWidth;
@@ -29,13 +30,9 @@ pub(crate) fn unpack(weights: &WeightSpec, blob: &[u8]) -> Vec<i8> {
 #[derive(Debug)]
 pub(crate) enum Epilogue {
     Requantize {
-        multiplier: Vec<i64>,
-        /// `round(bias·m·2^(−fraction bits))`: the bias in the product's units.
-        bias_term: Vec<i64>,
-        shift: Vec<u32>,
-        residual: Option<Vec<i64>>,
-        zero_point: i32,
-        max_code: i32,
+        params: RequantParams,
+        #[cfg(target_arch = "x86_64")]
+        lanes: Option<crate::kernels::avx2::requant::RequantLanes>,
     },
     Logits {
         scale: Vec<f32>,
@@ -75,31 +72,41 @@ impl PreparedLayer {
                 shift,
                 residual_multiplier,
                 output,
-            } => Epilogue::Requantize {
-                bias_term: params
+            } => {
+                let multiplier = per_row(multiplier, w.rows);
+                let shift = per_row(shift, w.rows);
+                let bias = params
                     .bias
                     .iter()
-                    .zip(per_row(multiplier, w.rows))
-                    .map(|(&b, m)| {
+                    .zip(&multiplier)
+                    .zip(&shift)
+                    .map(|((&b, &m), &s)| {
                         let product = b as i64 * m as i64;
-                        if fraction == 0 {
+                        let term = if fraction == 0 {
                             product
                         } else {
                             rounding_shift(product, fraction)
-                        }
+                        };
+                        term + (1i64 << (s - 1))
                     })
-                    .collect(),
-                multiplier: per_row(multiplier, w.rows)
-                    .into_iter()
-                    .map(i64::from)
-                    .collect(),
-                shift: per_row(shift, w.rows),
-                residual: residual_multiplier
-                    .as_ref()
-                    .map(|r| per_row(r, w.rows).into_iter().map(i64::from).collect()),
-                zero_point: output.zero_point,
-                max_code: (1 << output.bits) - 1,
-            },
+                    .collect();
+                let params = RequantParams {
+                    channels: w.rows,
+                    zero_point_x2: zero_point_x2.clone(),
+                    multiplier,
+                    bias,
+                    shift,
+                    residual: residual_multiplier.as_ref().map(|r| per_row(r, w.rows)),
+                    zero_point: output.zero_point,
+                    max_code: (1 << output.bits) - 1,
+                };
+                Epilogue::Requantize {
+                    #[cfg(target_arch = "x86_64")]
+                    lanes: (kernels == KernelSet::Avx2)
+                        .then(|| crate::kernels::avx2::requant::RequantLanes::new(&params)),
+                    params,
+                }
+            }
             OutputStage::Logits { scale } => Epilogue::Logits {
                 scale: per_row(scale, w.rows),
                 bias: params
@@ -119,64 +126,92 @@ impl PreparedLayer {
         }
     }
 
-    /// Runs group `g` on `m_rows` rows of `a` (`[m_rows, columns]`) and writes
-    /// `acc = 2·Σc·u − z₂·Σu` into `acc[m·rows + g·per_group + j]`.
+    fn row_sums(&self, a: &[u8], m_rows: usize, sums: &mut Vec<i32>) {
+        sums.clear();
+        if self.needs_row_sums {
+            sums.extend((0..m_rows).map(|m| {
+                a[m * self.columns..(m + 1) * self.columns]
+                    .iter()
+                    .map(|&v| v as i32)
+                    .sum::<i32>()
+            }));
+        }
+    }
+
+    /// Accumulators `acc = 2·Σc·u − z₂·Σu` of `m_rows` rows of `a` (one group), into
+    /// `acc[m·rows + g·per_group + j]` (the logits path).
     pub fn accumulate(
         &self,
-        g: usize,
         a: &[u8],
         m_rows: usize,
         products: &mut Vec<i32>,
         acc: &mut [i32],
         scratch: &mut Scratch,
+        sums: &mut Vec<i32>,
     ) {
+        let weights = &self.groups[0];
+        products.clear();
+        products.resize(m_rows * self.rows, 0);
+        weights.matmul(a, m_rows, products, scratch);
+        self.row_sums(a, m_rows, sums);
+        for m in 0..m_rows {
+            let row_sum = sums.get(m).copied().unwrap_or(0);
+            for j in 0..self.rows {
+                acc[m * self.rows + j] =
+                    2 * products[m * self.rows + j] - self.zero_point_x2[j] * row_sum;
+            }
+        }
+    }
+
+    /// Products, row sums and requantization of one group's rows `a` (`[m_rows, columns]`)
+    /// into `out[m·rows + g·per_group + j]`. A single group goes through the fused (AVX2)
+    /// epilogue; groups are requantized one output at a time with the same definition.
+    #[allow(clippy::too_many_arguments)]
+    pub fn requantize_group(
+        &self,
+        g: usize,
+        a: &[u8],
+        m_rows: usize,
+        residual: Option<(&[u8], i32)>,
+        products: &mut Vec<i32>,
+        sums: &mut Vec<i32>,
+        scratch: &mut Scratch,
+        out: &mut [u8],
+    ) {
+        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+            unreachable!("validated: requantizing layer")
+        };
         let weights = &self.groups[g];
         let per_group = weights.rows;
         products.clear();
         products.resize(m_rows * per_group, 0);
         weights.matmul(a, m_rows, products, scratch);
-        let offset = g * per_group;
-        let z2 = &self.zero_point_x2[offset..offset + per_group];
-        for m in 0..m_rows {
-            let row_sum: i32 = if self.needs_row_sums {
-                a[m * self.columns..(m + 1) * self.columns]
-                    .iter()
-                    .map(|&v| v as i32)
-                    .sum()
-            } else {
-                0
-            };
-            let out = &mut acc[m * self.rows + offset..m * self.rows + offset + per_group];
-            let prod = &products[m * per_group..(m + 1) * per_group];
-            for j in 0..per_group {
-                out[j] = 2 * prod[j] - z2[j] * row_sum;
+        self.row_sums(a, m_rows, sums);
+        if self.groups.len() == 1 {
+            #[cfg(target_arch = "x86_64")]
+            if let Epilogue::Requantize {
+                lanes: Some(lanes), ..
+            } = &self.epilogue
+            {
+                // SAFETY: lanes exist only for the AVX2 set, chosen only when AVX2 is present.
+                unsafe {
+                    crate::kernels::avx2::requant::requantize(
+                        params, lanes, products, m_rows, sums, residual, out,
+                    )
+                };
+                return;
             }
+            requantize_scalar(params, products, m_rows, sums, residual, out);
+            return;
         }
-    }
-
-    /// Requantizes accumulators `[m_rows, rows]` into u8 codes, adding the residual
-    /// `(u_res − z_res)` terms when the layer has one.
-    pub fn requantize(&self, acc: &[i32], residual: Option<(&[u8], i32)>, out: &mut [u8]) {
-        let Epilogue::Requantize {
-            multiplier,
-            bias_term,
-            shift,
-            residual: residual_multiplier,
-            zero_point,
-            max_code,
-        } = &self.epilogue
-        else {
-            unreachable!("validated: requantizing layer")
-        };
-        let rows = self.rows;
-        for (i, (&a, o)) in acc.iter().zip(out.iter_mut()).enumerate() {
-            let j = i % rows;
-            let mut x = a as i64 * multiplier[j] + bias_term[j];
-            if let (Some((res, res_zero)), Some(rm)) = (residual, residual_multiplier) {
-                x += (res[i] as i64 - res_zero as i64) * rm[j];
+        let offset = g * per_group;
+        for m in 0..m_rows {
+            let sum = sums.get(m).copied().unwrap_or(0);
+            for j in 0..per_group {
+                let at = m * self.rows + offset + j;
+                let res = residual.map_or(0, |(u, z)| u[at] as i32 - z);
+                out[at] = requantize_one(params, offset + j, products[m * per_group + j], sum, res);
             }
-            let v = rounding_shift(x, shift[j]) + *zero_point as i64;
-            *o = v.clamp(0, *max_code as i64) as u8;
         }
     }
 
@@ -185,9 +220,13 @@ impl PreparedLayer {
         let Epilogue::Logits { scale, bias } = &self.epilogue else {
             unreachable!("validated: logits layer")
         };
-        for (i, (&a, o)) in acc.iter().zip(out.iter_mut()).enumerate() {
-            let j = i % self.rows;
-            *o = (scale[j] as f64 * (a as f64 + bias[j])) as f32;
+        for (acc_row, out_row) in acc
+            .chunks_exact(self.rows)
+            .zip(out.chunks_exact_mut(self.rows))
+        {
+            for j in 0..self.rows {
+                out_row[j] = (scale[j] as f64 * (acc_row[j] as f64 + bias[j])) as f32;
+            }
         }
     }
 

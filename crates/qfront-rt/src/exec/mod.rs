@@ -70,6 +70,8 @@ pub struct Session {
     patches: Vec<u8>,
     products: Vec<i32>,
     accumulators: Vec<i32>,
+    row_sums: Vec<i32>,
+    pool_sums: Vec<u32>,
     kernels: KernelSet,
     classes: usize,
     profiling: bool,
@@ -193,6 +195,8 @@ impl Session {
             patches: Vec::new(),
             products: Vec::new(),
             accumulators: Vec::new(),
+            row_sums: Vec::new(),
+            pool_sums: Vec::new(),
             kernels,
             profiling: false,
             node_seconds: Vec::new(),
@@ -313,21 +317,30 @@ impl Session {
                 }
                 Prepared::Linear(layer) => {
                     let m_rows = batch * per_in / layer.columns;
-                    self.accumulators.resize(m_rows * layer.rows, 0);
-                    layer.accumulate(
-                        0,
-                        &src.codes,
-                        m_rows,
-                        &mut self.products,
-                        &mut self.accumulators,
-                        &mut self.scratch,
-                    );
                     if matches!(self.values[i], ValueType::Logits { .. }) {
+                        self.accumulators.resize(m_rows * layer.rows, 0);
+                        layer.accumulate(
+                            &src.codes,
+                            m_rows,
+                            &mut self.products,
+                            &mut self.accumulators,
+                            &mut self.scratch,
+                            &mut self.row_sums,
+                        );
                         out.logits.resize(m_rows * layer.rows, 0.0);
                         layer.logits(&self.accumulators, &mut out.logits);
                     } else {
                         out.codes.resize(m_rows * layer.rows, 0);
-                        layer.requantize(&self.accumulators, None, &mut out.codes);
+                        layer.requantize_group(
+                            0,
+                            &src.codes,
+                            m_rows,
+                            None,
+                            &mut self.products,
+                            &mut self.row_sums,
+                            &mut self.scratch,
+                            &mut out.codes,
+                        );
                     }
                 }
                 Prepared::Conv {
@@ -338,13 +351,16 @@ impl Session {
                 } => {
                     let positions = window.output[0] * window.output[1];
                     let m_rows = batch * positions;
-                    self.accumulators.resize(m_rows * layer.rows, 0);
                     let channels = window.input[2];
                     let cg = channels / groups;
                     let direct = *groups == 1
                         && window.kernel == [1, 1]
                         && window.stride == [1, 1]
                         && window.padding == [0, 0];
+                    out.codes.resize(m_rows * layer.rows, 0);
+                    let residual = inputs
+                        .get(1)
+                        .map(|&r| (&done[r].codes[..], zero_point(&self.values[r])));
                     for g in 0..*groups {
                         let patches: &[u8] = if direct {
                             &src.codes
@@ -362,20 +378,17 @@ impl Session {
                             }
                             &self.patches
                         };
-                        layer.accumulate(
+                        layer.requantize_group(
                             g,
                             patches,
                             m_rows,
+                            residual,
                             &mut self.products,
-                            &mut self.accumulators,
+                            &mut self.row_sums,
                             &mut self.scratch,
+                            &mut out.codes,
                         );
                     }
-                    out.codes.resize(m_rows * layer.rows, 0);
-                    let residual = inputs
-                        .get(1)
-                        .map(|&r| (&done[r].codes[..], zero_point(&self.values[r])));
-                    layer.requantize(&self.accumulators, residual, &mut out.codes);
                 }
                 Prepared::Pool { window, average } => {
                     out.codes.resize(batch * per_out, 0);
@@ -385,6 +398,7 @@ impl Session {
                             window,
                             *average,
                             &mut out.codes[b * per_out..(b + 1) * per_out],
+                            &mut self.pool_sums,
                         );
                     }
                 }

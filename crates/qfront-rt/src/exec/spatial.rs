@@ -11,6 +11,19 @@ pub(crate) struct Window {
     pub output: [usize; 2],
 }
 
+/// Copies a short span byte by byte (spans here are a few channels; a `memcpy` call per
+/// span costs more than the copy).
+#[inline(always)]
+fn copy_span(dst: &mut [u8], src: &[u8]) {
+    if dst.len() >= 32 {
+        dst.copy_from_slice(src);
+    } else {
+        for (d, s) in dst.iter_mut().zip(src) {
+            *d = *s;
+        }
+    }
+}
+
 /// Patches of channels `c0..c0+cg` of one example `[h, w, c]` into rows
 /// `[oh·ow, kh·kw·cg]` in `(kh, kw, c)` order, padding with `pad`.
 pub(crate) fn im2col(input: &[u8], win: &Window, c0: usize, cg: usize, pad: u8, out: &mut Vec<u8>) {
@@ -23,53 +36,78 @@ pub(crate) fn im2col(input: &[u8], win: &Window, c0: usize, cg: usize, pad: u8, 
     let start = out.len();
     out.resize(start + oh * ow * row_len, pad);
     let dst = &mut out[start..];
+    let dense = cg == c;
     for oy in 0..oh {
         for ox in 0..ow {
             let row = &mut dst[(oy * ow + ox) * row_len..(oy * ow + ox + 1) * row_len];
+            let x0 = (ox * sw) as isize - pw as isize;
+            // Kernel columns inside the image: kx in kx_lo..kx_hi.
+            let kx_lo = (-x0).max(0) as usize;
+            let kx_hi = ((w as isize - x0).max(0) as usize).min(kw);
+            if kx_lo >= kx_hi {
+                continue;
+            }
             for ky in 0..kh {
                 let y = (oy * sh + ky) as isize - ph as isize;
                 if y < 0 || y >= h as isize {
                     continue;
                 }
-                for kx in 0..kw {
-                    let x = (ox * sw + kx) as isize - pw as isize;
-                    if x < 0 || x >= w as isize {
-                        continue;
+                let src_row = (y as usize * w) as isize + x0;
+                if dense {
+                    // The channels of neighbouring pixels are contiguous in NHWC.
+                    let src = (src_row + kx_lo as isize) as usize * c;
+                    let len = (kx_hi - kx_lo) * c;
+                    let at = (ky * kw + kx_lo) * c;
+                    copy_span(&mut row[at..at + len], &input[src..src + len]);
+                } else {
+                    for kx in kx_lo..kx_hi {
+                        let src = (src_row + kx as isize) as usize * c + c0;
+                        let at = (ky * kw + kx) * cg;
+                        copy_span(&mut row[at..at + cg], &input[src..src + cg]);
                     }
-                    let src = (y as usize * w + x as usize) * c + c0;
-                    let at = (ky * kw + kx) * cg;
-                    row[at..at + cg].copy_from_slice(&input[src..src + cg]);
                 }
             }
         }
     }
 }
 
-/// Max (`average = false`) or rounded-mean pooling of one example.
-pub(crate) fn pool(input: &[u8], win: &Window, average: bool, out: &mut [u8]) {
+/// Max (`average = false`) or rounded-mean pooling of one example (channels innermost, so
+/// the inner loops run over contiguous bytes).
+pub(crate) fn pool(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &mut Vec<u32>) {
     let [_, w, c] = win.input;
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
     let [oh, ow] = win.output;
     let count = (kh * kw) as u32;
+    sums.clear();
+    sums.resize(c, 0);
     for oy in 0..oh {
         for ox in 0..ow {
             let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
-            for ch in 0..c {
-                let mut max = 0u8;
-                let mut sum = 0u32;
-                for ky in 0..kh {
-                    for kx in 0..kw {
-                        let v = input[((oy * sh + ky) * w + ox * sw + kx) * c + ch];
-                        max = max.max(v);
-                        sum += v as u32;
+            if average {
+                sums.fill(0);
+            } else {
+                dst.fill(0);
+            }
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let at = ((oy * sh + ky) * w + ox * sw + kx) * c;
+                    let src = &input[at..at + c];
+                    if average {
+                        for (s, &v) in sums.iter_mut().zip(src) {
+                            *s += v as u32;
+                        }
+                    } else {
+                        for (d, &v) in dst.iter_mut().zip(src) {
+                            *d = (*d).max(v);
+                        }
                     }
                 }
-                dst[ch] = if average {
-                    ((sum + count / 2) / count) as u8
-                } else {
-                    max
-                };
+            }
+            if average {
+                for (d, &s) in dst.iter_mut().zip(sums.iter()) {
+                    *d = ((s + count / 2) / count) as u8;
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
 pub mod reference;
+pub mod requant;
 
 use std::sync::OnceLock;
 

@@ -31,6 +31,8 @@ pub enum BenchCommand {
     /// Build a per-layer latency look-up table on this machine and report its prediction
     /// error on held-out random models (JSON lines).
     Lut(Box<super::bench_latency::LutArgs>),
+    /// Throughput of the integer matrix kernels (GEMM, or GEMV with --m 1) per weight width.
+    Kernel(Box<super::bench_latency::KernelArgs>),
 }
 
 /// Options of `qfront bench train-step`.
@@ -73,6 +75,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Mobo(args) => super::bench_mobo::run(*args),
         BenchCommand::Latency(args) => super::bench_latency::run_latency(*args),
         BenchCommand::Lut(args) => super::bench_latency::run_lut(*args),
+        BenchCommand::Kernel(args) => super::bench_latency::run_kernel(*args),
     }
 }
 

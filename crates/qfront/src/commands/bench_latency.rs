@@ -43,6 +43,9 @@ pub struct LatencyArgs {
     /// PyTorch benchmark output. qfront copies nothing itself.
     #[arg(long)]
     pub device_cmd: Option<String>,
+    /// Also print the median time of every node (one JSON line each).
+    #[arg(long)]
+    pub per_node: bool,
 }
 
 /// A one-line description of this machine.
@@ -112,6 +115,12 @@ pub fn run_latency(args: LatencyArgs) -> Result<()> {
         max_time: seconds("max-time", args.max_time)?,
         batch: args.batch,
     };
+    if args.per_node {
+        let times = qfront_rt::bench::lut::profile_nodes(&file, &mut session, &options)?;
+        for (node, ms) in file.model.nodes.iter().zip(times) {
+            println!("{}", json!({"node": node.name, "median_ms": ms}));
+        }
+    }
     let report = measure_latency(&mut session, &options)?;
     for (metric, value) in [
         ("median_ms", report.median_ms),
@@ -214,5 +223,81 @@ pub fn run_lut(args: LutArgs) -> Result<()> {
         std::fs::write(path, serde_json::to_string_pretty(&table)?)?;
         tracing::info!(path = %path.display(), "table written");
     }
+    Ok(())
+}
+
+/// Options of `qfront bench kernel`.
+#[derive(Debug, Args)]
+pub struct KernelArgs {
+    /// Rows of activations (batch × positions); 1 is a matrix–vector product.
+    #[arg(long, default_value_t = 256)]
+    pub m: usize,
+    /// Reduction length.
+    #[arg(long, default_value_t = 1024)]
+    pub k: usize,
+    /// Outputs (weight rows).
+    #[arg(long, default_value_t = 1024)]
+    pub n: usize,
+    /// Weight bits to measure (comma list, 2..=8).
+    #[arg(long, default_value = "8", value_delimiter = ',')]
+    pub bits: Vec<u32>,
+    /// Measurement time per width, seconds.
+    #[arg(long, default_value_t = 1.0)]
+    pub max_time: f64,
+    /// Use the scalar reference kernels.
+    #[arg(long)]
+    pub reference_kernels: bool,
+}
+
+/// Runs `qfront bench kernel`: `m×k` u8 activations times `n×k` weights of each width; one JSON
+/// line per width with the median time and the throughput in GOP/s (2·m·n·k operations).
+pub fn run_kernel(args: KernelArgs) -> Result<()> {
+    use qfront_rt::kernels::{PreparedWeights, Scratch};
+    if args.m == 0 || args.k == 0 || args.n == 0 {
+        bail!("--m, --k and --n must be at least 1");
+    }
+    let kernels = if args.reference_kernels {
+        KernelSet::Reference
+    } else {
+        KernelSet::detect()
+    };
+    let max_time = seconds("max-time", args.max_time)?;
+    let mut state = 12345u64;
+    let mut next = move || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u32
+    };
+    let activations: Vec<u8> = (0..args.m * args.k).map(|_| next() as u8).collect();
+    for &bits in &args.bits {
+        let width = qfront_quant::BitWidth::new(bits)?;
+        let (lo, hi) = qfront_quant::packing::code_range(width);
+        let span = (hi - lo + 1) as u32;
+        let codes: Vec<i8> = (0..args.n * args.k)
+            .map(|_| (lo + (next() % span) as i32) as i8)
+            .collect();
+        let weights = PreparedWeights::new(codes, args.n, args.k, bits, kernels);
+        let mut out = vec![0i32; args.m * args.n];
+        let mut scratch = Scratch::default();
+        weights.matmul(&activations, args.m, &mut out, &mut scratch);
+        let mut samples = Vec::new();
+        let start = std::time::Instant::now();
+        while samples.len() < 3 || (start.elapsed() < max_time && samples.len() < 100_000) {
+            let t = std::time::Instant::now();
+            weights.matmul(&activations, args.m, &mut out, &mut scratch);
+            samples.push(t.elapsed().as_secs_f64());
+        }
+        samples.sort_by(f64::total_cmp);
+        let median = samples[samples.len() / 2];
+        let ops = 2.0 * (args.m * args.n * args.k) as f64;
+        println!(
+            "{}",
+            json!({"kernel": "matmul", "m": args.m, "k": args.k, "n": args.n, "bits": bits,
+                   "kernels": kernels.name(), "median_ms": median * 1e3, "gops": ops / median / 1e9,
+                   "weight_bytes_streamed": weights.streamed_bytes(), "loops": samples.len()})
+        );
+    }
+    println!("{}", machine());
     Ok(())
 }

@@ -3,10 +3,10 @@
 //!
 //! `C[m, o] = Σ_k A[m, k]·W[o, k]`. The weights are packed once into panels of
 //! [`NR`] = 16 outputs: for each pair of columns `(2p, 2p+1)`, 16 interleaved i16 pairs (two
-//! ymm registers). The activations are packed per block of [`KC`] columns into i32 words
-//! holding the pair `(A[m,2p], A[m,2p+1])`, broadcast one row at a time. The 6×16
-//! micro-kernel keeps 12 accumulators in registers (Goto/BLIS blocking: the panel chunk of
-//! `KC` columns, 16 KiB, stays in L1 while the row blocks stream past it).
+//! ymm registers). The activations are widened once to i16 rows, so each aligned i32 word is
+//! the pair `(A[m,2p], A[m,2p+1])`, broadcast one row at a time. The 6×16 micro-kernel keeps
+//! 12 accumulators in registers (Goto/BLIS blocking: the panel chunk of `KC` columns, 16 KiB,
+//! stays in L1 while the row blocks stream past it).
 
 use std::arch::x86_64::*;
 
@@ -42,40 +42,49 @@ impl GemmPanels {
     }
 }
 
-/// Packs rows `A[.., k0..k0+2·pairs]` into pair words, `MR` rows per block, zero-padded.
-fn pack_activations(
-    a: &[u8],
-    m_rows: usize,
-    k_len: usize,
-    k0: usize,
-    pairs: usize,
-    out: &mut Vec<i32>,
-) {
-    let blocks = m_rows.div_ceil(MR);
+/// Widens `A` (`[m_rows, k_len]` u8) to i16 rows of `2·⌈k_len/2⌉` (zero-padded), so that
+/// each aligned pair of i16 is the i32 word `(A[m,2p], A[m,2p+1])` the micro-kernel
+/// broadcasts; rows are padded to a multiple of `MR` with zeros.
+#[target_feature(enable = "avx2")]
+unsafe fn widen_activations(a: &[u8], m_rows: usize, k_len: usize, out: &mut Vec<i32>) -> usize {
+    let pairs = k_len.div_ceil(2);
+    let padded_rows = m_rows.div_ceil(MR) * MR;
     out.clear();
-    out.resize(blocks * pairs * MR, 0);
+    out.resize(padded_rows * pairs, 0);
+    let dst = out.as_mut_ptr() as *mut i16;
     for m in 0..m_rows {
-        let (mb, r) = (m / MR, m % MR);
-        let row = &a[m * k_len..(m + 1) * k_len];
-        for p in 0..pairs {
-            let k = k0 + 2 * p;
-            let lo = row.get(k).copied().unwrap_or(0) as i32;
-            let hi = if k + 1 < k_len { row[k + 1] as i32 } else { 0 };
-            out[(mb * pairs + p) * MR + r] = lo | (hi << 16);
+        let src = a.as_ptr().add(m * k_len);
+        let row = dst.add(m * pairs * 2);
+        let mut k = 0;
+        while k + 16 <= k_len {
+            let v = _mm256_cvtepu8_epi16(_mm_loadu_si128(src.add(k) as *const __m128i));
+            _mm256_storeu_si256(row.add(k) as *mut __m256i, v);
+            k += 16;
+        }
+        while k < k_len {
+            *row.add(k) = *src.add(k) as i16;
+            k += 1;
         }
     }
+    pairs
 }
 
-/// The 6×16 micro-kernel over `pairs` column pairs: adds into `tile` (6 rows × 16).
+/// The 6×16 micro-kernel over `pairs` column pairs: `a` points at row 0 of a block of `MR`
+/// widened rows `row_stride` words apart; adds into `tile` (6 rows × 16).
 #[target_feature(enable = "avx2")]
-unsafe fn micro_kernel(pairs: usize, a: *const i32, b: *const i16, tile: &mut [[i32; NR]; MR]) {
+unsafe fn micro_kernel(
+    pairs: usize,
+    a: *const i32,
+    row_stride: usize,
+    b: *const i16,
+    tile: &mut [[i32; NR]; MR],
+) {
     let mut c = [[_mm256_setzero_si256(); 2]; MR];
     for p in 0..pairs {
         let b0 = _mm256_loadu_si256(b.add(p * 32) as *const __m256i);
         let b1 = _mm256_loadu_si256(b.add(p * 32 + 16) as *const __m256i);
-        let ap = a.add(p * MR);
         for (r, row) in c.iter_mut().enumerate() {
-            let av = _mm256_set1_epi32(*ap.add(r));
+            let av = _mm256_set1_epi32(*a.add(r * row_stride + p));
             row[0] = _mm256_add_epi32(row[0], _mm256_madd_epi16(av, b0));
             row[1] = _mm256_add_epi32(row[1], _mm256_madd_epi16(av, b1));
         }
@@ -111,28 +120,37 @@ pub unsafe fn gemm(
     let rows = panels.rows;
     let n_blocks = rows.div_ceil(NR);
     let m_blocks = m_rows.div_ceil(MR);
-    out[..m_rows * rows].fill(0);
-    let mut k0 = 0;
-    while k0 < k_len {
-        let kc = KC.min(k_len - k0);
-        let pairs = kc.div_ceil(2);
-        let p0 = k0 / 2;
-        pack_activations(a, m_rows, k_len, k0, pairs, scratch);
+    let row_stride = widen_activations(a, m_rows, k_len, scratch);
+    let total_pairs = row_stride;
+    let mut p0 = 0;
+    while p0 < total_pairs {
+        let pairs = (KC / 2).min(total_pairs - p0);
         for nb in 0..n_blocks {
             let b = panels.data.as_ptr().add((nb * panels.pairs + p0) * NR * 2);
             let cols = NR.min(rows - nb * NR);
             for mb in 0..m_blocks {
                 let mut tile = [[0i32; NR]; MR];
-                micro_kernel(pairs, scratch.as_ptr().add(mb * pairs * MR), b, &mut tile);
+                micro_kernel(
+                    pairs,
+                    scratch.as_ptr().add(mb * MR * row_stride + p0),
+                    row_stride,
+                    b,
+                    &mut tile,
+                );
                 let m_count = MR.min(m_rows - mb * MR);
                 for (r, t) in tile.iter().enumerate().take(m_count) {
                     let row = (mb * MR + r) * rows + nb * NR;
-                    for (o, v) in out[row..row + cols].iter_mut().zip(t) {
-                        *o += v;
+                    let dst = &mut out[row..row + cols];
+                    if p0 == 0 {
+                        dst.copy_from_slice(&t[..cols]);
+                    } else {
+                        for (o, v) in dst.iter_mut().zip(t) {
+                            *o += v;
+                        }
                     }
                 }
             }
         }
-        k0 += kc;
+        p0 += pairs;
     }
 }

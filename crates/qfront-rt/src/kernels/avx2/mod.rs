@@ -9,6 +9,7 @@
 
 pub mod gemm;
 pub mod gemv;
+pub mod requant;
 
 use std::arch::x86_64::*;
 

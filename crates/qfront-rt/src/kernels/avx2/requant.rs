@@ -1,0 +1,159 @@
+//! AVX2 requantization epilogue (8 channels per step): i64 products by `vpmuldq` on the even
+//! and odd lanes, a per-lane variable right shift made arithmetic by OR-ing the sign bits
+//! back in, clamping and narrowing to bytes. Identical to
+//! [`requantize_one`](crate::kernels::requant::requantize_one).
+
+use crate::kernels::requant::{requantize_one, RequantParams};
+use std::arch::x86_64::*;
+
+/// Lane-arranged copies of [`RequantParams`] for 8-channel blocks.
+#[derive(Debug, Clone)]
+pub struct RequantLanes {
+    blocks: usize,
+    z2: Vec<i32>,
+    m_even: Vec<i64>,
+    m_odd: Vec<i64>,
+    b_even: Vec<i64>,
+    b_odd: Vec<i64>,
+    s_even: Vec<i64>,
+    s_odd: Vec<i64>,
+    sign_even: Vec<i64>,
+    sign_odd: Vec<i64>,
+    r_even: Vec<i64>,
+    r_odd: Vec<i64>,
+}
+
+impl RequantLanes {
+    /// Arranges the full 8-channel blocks of `p`.
+    pub fn new(p: &RequantParams) -> Self {
+        let blocks = p.channels / 8;
+        let mut l = RequantLanes {
+            blocks,
+            z2: p.zero_point_x2[..blocks * 8].to_vec(),
+            m_even: vec![],
+            m_odd: vec![],
+            b_even: vec![],
+            b_odd: vec![],
+            s_even: vec![],
+            s_odd: vec![],
+            sign_even: vec![],
+            sign_odd: vec![],
+            r_even: vec![],
+            r_odd: vec![],
+        };
+        for j in 0..blocks * 8 {
+            let (m, b, s, sign, r) = if j % 2 == 0 {
+                (
+                    &mut l.m_even,
+                    &mut l.b_even,
+                    &mut l.s_even,
+                    &mut l.sign_even,
+                    &mut l.r_even,
+                )
+            } else {
+                (
+                    &mut l.m_odd,
+                    &mut l.b_odd,
+                    &mut l.s_odd,
+                    &mut l.sign_odd,
+                    &mut l.r_odd,
+                )
+            };
+            m.push(p.multiplier[j] as i64);
+            b.push(p.bias[j]);
+            s.push(p.shift[j] as i64);
+            sign.push((u64::MAX << (64 - p.shift[j])) as i64);
+            r.push(p.residual.as_ref().map_or(0, |r| r[j] as i64));
+        }
+        l
+    }
+}
+
+#[inline(always)]
+unsafe fn load(v: &[i64], block: usize) -> __m256i {
+    _mm256_loadu_si256(v.as_ptr().add(block * 4) as *const __m256i)
+}
+
+/// Arithmetic right shift of 64-bit lanes by per-lane amounts in 1..=63.
+#[inline(always)]
+unsafe fn shift_right(x: __m256i, shift: __m256i, sign_bits: __m256i) -> __m256i {
+    let logical = _mm256_srlv_epi64(x, shift);
+    let negative = _mm256_cmpgt_epi64(_mm256_setzero_si256(), x);
+    _mm256_or_si256(logical, _mm256_and_si256(negative, sign_bits))
+}
+
+/// The epilogue over `m_rows` rows of `products` (`[m_rows, channels]`).
+///
+/// # Safety
+/// AVX2 must be available; slices sized as for
+/// [`requantize_scalar`](crate::kernels::requant::requantize_scalar).
+#[target_feature(enable = "avx2")]
+pub unsafe fn requantize(
+    p: &RequantParams,
+    lanes: &RequantLanes,
+    products: &[i32],
+    m_rows: usize,
+    row_sums: &[i32],
+    residual: Option<(&[u8], i32)>,
+    out: &mut [u8],
+) {
+    let c = p.channels;
+    let zero_point = _mm256_set1_epi32(p.zero_point);
+    let max_code = _mm256_set1_epi32(p.max_code);
+    let zero = _mm256_setzero_si256();
+    let use_sums = !row_sums.is_empty();
+    for r in 0..m_rows {
+        let sum = if use_sums { row_sums[r] } else { 0 };
+        let sums = _mm256_set1_epi32(sum);
+        let row = products.as_ptr().add(r * c);
+        for b in 0..lanes.blocks {
+            let prod = _mm256_loadu_si256(row.add(b * 8) as *const __m256i);
+            let mut acc = _mm256_slli_epi32(prod, 1);
+            if use_sums {
+                let z2 = _mm256_loadu_si256(lanes.z2.as_ptr().add(b * 8) as *const __m256i);
+                acc = _mm256_sub_epi32(acc, _mm256_mullo_epi32(z2, sums));
+            }
+            let mut even = _mm256_add_epi64(
+                _mm256_mul_epi32(acc, load(&lanes.m_even, b)),
+                load(&lanes.b_even, b),
+            );
+            let mut odd = _mm256_add_epi64(
+                _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), load(&lanes.m_odd, b)),
+                load(&lanes.b_odd, b),
+            );
+            if let Some((u, z)) = residual {
+                let bytes = _mm_loadl_epi64(u.as_ptr().add(r * c + b * 8) as *const __m128i);
+                let res = _mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32(z));
+                even = _mm256_add_epi64(even, _mm256_mul_epi32(res, load(&lanes.r_even, b)));
+                odd = _mm256_add_epi64(
+                    odd,
+                    _mm256_mul_epi32(_mm256_srli_epi64(res, 32), load(&lanes.r_odd, b)),
+                );
+            }
+            let even = shift_right(even, load(&lanes.s_even, b), load(&lanes.sign_even, b));
+            let odd = shift_right(odd, load(&lanes.s_odd, b), load(&lanes.sign_odd, b));
+            // Low halves: even results stay in lanes 0,2,4,6, odd results move to 1,3,5,7.
+            let v = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b1010_1010);
+            let v = _mm256_min_epi32(
+                _mm256_max_epi32(_mm256_add_epi32(v, zero_point), zero),
+                max_code,
+            );
+            // Narrow 8 × i32 (each 0..=255) to 8 bytes.
+            let bytes = _mm256_shuffle_epi8(
+                v,
+                _mm256_setr_epi8(
+                    0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0, 4, 8, 12, -1,
+                    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                ),
+            );
+            let lo = _mm256_castsi256_si128(bytes);
+            let hi = _mm256_extracti128_si256(bytes, 1);
+            let packed = _mm_unpacklo_epi32(lo, hi);
+            _mm_storel_epi64(out.as_mut_ptr().add(r * c + b * 8) as *mut __m128i, packed);
+        }
+        for j in lanes.blocks * 8..c {
+            let res = residual.map_or(0, |(u, z)| u[r * c + j] as i32 - z);
+            out[r * c + j] = requantize_one(p, j, *row.add(j), sum, res);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The requantization epilogue of a layer: from the products `P = Σ c·u` of a row to u8
+//! codes, `u = clamp(((2P − z₂·R)·m + bias + (u_res − z_res)·m_res) >> s + z_out, 0, max)`
+//! with `R = Σ u` of the row, the bias already in product units and holding the rounding
+//! term `2^(s−1)`, and `>>` an arithmetic shift (so the division rounds half up). A scalar
+//! form and an AVX2 form that give identical bytes.
+
+/// Per-channel parameters, with the channels padded to a multiple of 8 (padding is inert).
+#[derive(Debug, Clone)]
+pub struct RequantParams {
+    /// Channels.
+    pub channels: usize,
+    /// Doubled weight zero points.
+    pub zero_point_x2: Vec<i32>,
+    /// Mantissas.
+    pub multiplier: Vec<i32>,
+    /// `bias·m·2^(−F) + 2^(s−1)`, in product units.
+    pub bias: Vec<i64>,
+    /// Right shifts.
+    pub shift: Vec<u32>,
+    /// Mantissas of the residual input, when there is one.
+    pub residual: Option<Vec<i32>>,
+    /// Output zero point.
+    pub zero_point: i32,
+    /// Largest output code.
+    pub max_code: i32,
+}
+
+impl RequantParams {
+    /// Whether any channel needs the row sums `Σ u`.
+    pub fn needs_row_sums(&self) -> bool {
+        self.zero_point_x2.iter().any(|&z| z != 0)
+    }
+}
+
+/// One output code (the definition every path reproduces).
+#[inline(always)]
+pub fn requantize_one(
+    p: &RequantParams,
+    j: usize,
+    product: i32,
+    row_sum: i32,
+    residual: i32,
+) -> u8 {
+    let acc = 2 * product - p.zero_point_x2[j] * row_sum;
+    let mut x = acc as i64 * p.multiplier[j] as i64 + p.bias[j];
+    if let Some(r) = &p.residual {
+        x += residual as i64 * r[j] as i64;
+    }
+    ((x >> p.shift[j]) + p.zero_point as i64).clamp(0, p.max_code as i64) as u8
+}
+
+/// Scalar epilogue over `m_rows` rows of `products` (`[m_rows, channels]`).
+pub fn requantize_scalar(
+    p: &RequantParams,
+    products: &[i32],
+    m_rows: usize,
+    row_sums: &[i32],
+    residual: Option<(&[u8], i32)>,
+    out: &mut [u8],
+) {
+    let c = p.channels;
+    for r in 0..m_rows {
+        let sum = row_sums.get(r).copied().unwrap_or(0);
+        for j in 0..c {
+            let res = residual.map_or(0, |(u, z)| u[r * c + j] as i32 - z);
+            out[r * c + j] = requantize_one(p, j, products[r * c + j], sum, res);
+        }
+    }
+}
