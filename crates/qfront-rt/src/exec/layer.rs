@@ -215,6 +215,43 @@ impl PreparedLayer {
         }
     }
 
+    /// [`PreparedLayer::requantize_group`] for a single-group layer whose patches are already
+    /// widened for the AVX2 GEMM.
+    pub fn requantize_widened(
+        &self,
+        widened: &[i32],
+        m_rows: usize,
+        residual: Option<(&[u8], i32)>,
+        products: &mut Vec<i32>,
+        sums: &mut Vec<i32>,
+        out: &mut [u8],
+    ) {
+        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+            unreachable!("validated: requantizing layer")
+        };
+        products.clear();
+        products.resize(m_rows * self.rows, 0);
+        self.groups[0].matmul_widened(widened, m_rows, products);
+        sums.clear();
+        if self.needs_row_sums {
+            super::spatial::widened_row_sums(widened, m_rows, self.columns.div_ceil(2), sums);
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Epilogue::Requantize {
+            lanes: Some(lanes), ..
+        } = &self.epilogue
+        {
+            // SAFETY: lanes exist only for the AVX2 set, chosen only when AVX2 is present.
+            unsafe {
+                crate::kernels::avx2::requant::requantize(
+                    params, lanes, products, m_rows, sums, residual, out,
+                )
+            };
+            return;
+        }
+        requantize_scalar(params, products, m_rows, sums, residual, out);
+    }
+
     /// Float logits `scale_o·(acc_o + bias_o)`.
     pub fn logits(&self, acc: &[i32], out: &mut [f32]) {
         let Epilogue::Logits { scale, bias } = &self.epilogue else {

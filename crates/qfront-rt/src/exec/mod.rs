@@ -8,7 +8,7 @@ mod tokens;
 use crate::format::{
     embedding_activation, EmbeddingMapping, InputSpec, Op, QfmFile, TokenPooling, ValueType,
 };
-use crate::kernels::{KernelSet, Scratch};
+use crate::kernels::{KernelSet, Scratch, WIDENED_ROW_MULTIPLE};
 use crate::{Result, RtError};
 use layer::{unpack, PreparedLayer};
 use spatial::Window;
@@ -71,6 +71,8 @@ pub struct Session {
     products: Vec<i32>,
     accumulators: Vec<i32>,
     row_sums: Vec<i32>,
+    widened: Vec<i32>,
+    padded_image: Vec<i16>,
     pool_sums: Vec<u32>,
     kernels: KernelSet,
     classes: usize,
@@ -196,6 +198,8 @@ impl Session {
             products: Vec::new(),
             accumulators: Vec::new(),
             row_sums: Vec::new(),
+            widened: Vec::new(),
+            padded_image: Vec::new(),
             pool_sums: Vec::new(),
             kernels,
             profiling: false,
@@ -261,7 +265,9 @@ impl Session {
             for c in 0..channels {
                 for p in 0..height * width {
                     let x = images[b * per + c * height * width + p];
-                    let q = (x * inverse).round() as i32 + zero_point;
+                    // Round half away from zero without a libm call: |x|/s + 0.5, truncated.
+                    let v = x * inverse;
+                    let q = (v.abs() + 0.5) as i32 * if v < 0.0 { -1 } else { 1 } + zero_point;
                     codes[b * per + p * channels + c] = q.clamp(0, 255) as u8;
                 }
             }
@@ -361,6 +367,38 @@ impl Session {
                     let residual = inputs
                         .get(1)
                         .map(|&r| (&done[r].codes[..], zero_point(&self.values[r])));
+                    if *groups == 1 && !direct && layer.groups[0].takes_widened(m_rows) {
+                        // Patches go straight into the GEMM's i16 rows: no u8 copy to widen.
+                        let pairs = layer.columns.div_ceil(2);
+                        let padded = m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE;
+                        if self.widened.len() < padded * pairs {
+                            self.widened.resize(padded * pairs, 0);
+                        }
+                        self.widened[m_rows * pairs..padded * pairs].fill(0);
+                        for b in 0..batch {
+                            spatial::im2col_widened(
+                                &src.codes[b * per_in..(b + 1) * per_in],
+                                window,
+                                *pad,
+                                pairs,
+                                b * positions,
+                                &mut self.widened,
+                                &mut self.padded_image,
+                            );
+                        }
+                        layer.requantize_widened(
+                            &self.widened,
+                            m_rows,
+                            residual,
+                            &mut self.products,
+                            &mut self.row_sums,
+                            &mut out.codes,
+                        );
+                        if let Some(t) = node_start {
+                            self.node_seconds.push(t.elapsed().as_secs_f64());
+                        }
+                        continue;
+                    }
                     for g in 0..*groups {
                         let patches: &[u8] = if direct {
                             &src.codes

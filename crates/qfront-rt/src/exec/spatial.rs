@@ -71,9 +71,80 @@ pub(crate) fn im2col(input: &[u8], win: &Window, c0: usize, cg: usize, pad: u8, 
     }
 }
 
+/// The patches of one example written straight into the AVX2 GEMM's input form: i16 rows of
+/// `pairs` words (`2·pairs ≥ kh·kw·c` values, the odd tail zero), after `row_offset` rows of
+/// `out` (dense convolutions only). The example is first widened into `padded`, an i16 image
+/// with its zero-point border materialised, so every patch row is `kh` plain copies of
+/// `kw·c` values.
+#[inline(always)]
+fn im2col_widened_body(
+    input: &[u8],
+    win: &Window,
+    pad: u8,
+    pairs: usize,
+    row_offset: usize,
+    out: &mut [i32],
+    padded: &mut Vec<i16>,
+) {
+    let [h, w, c] = win.input;
+    let [kh, kw] = win.kernel;
+    let [sh, sw] = win.stride;
+    let [ph, pw] = win.padding;
+    let [oh, ow] = win.output;
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw);
+    const CHUNK: usize = 16;
+    padded.clear();
+    padded.resize(hp * wp * c + CHUNK, pad as i16);
+    for y in 0..h {
+        let dst = &mut padded[((y + ph) * wp + pw) * c..((y + ph) * wp + pw + w) * c];
+        for (d, &v) in dst.iter_mut().zip(&input[y * w * c..(y + 1) * w * c]) {
+            *d = v as i16;
+        }
+    }
+    let span = kw * c;
+    let row_len = kh * span;
+    // SAFETY of the cast: i32 words hold two i16 lanes; `out` is sized by the caller.
+    let words = &mut out[row_offset * pairs..(row_offset + oh * ow) * pairs];
+    let dst: &mut [i16] =
+        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut i16, words.len() * 2) };
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut dst[(oy * ow + ox) * 2 * pairs..(oy * ow + ox + 1) * 2 * pairs];
+            for ky in 0..kh {
+                let src = ((oy * sh + ky) * wp + ox * sw) * c;
+                let at = ky * span;
+                if span <= CHUNK && at + CHUNK <= row.len() {
+                    // A short span in one fixed-size copy; the surplus lands where the next
+                    // span (written next) or the zeroed tail goes.
+                    let from: &[i16; CHUNK] = padded[src..src + CHUNK].try_into().expect("chunk");
+                    let to: &mut [i16; CHUNK] =
+                        (&mut row[at..at + CHUNK]).try_into().expect("chunk");
+                    *to = *from;
+                } else {
+                    row[at..at + span].copy_from_slice(&padded[src..src + span]);
+                }
+            }
+            row[row_len..].fill(0);
+        }
+    }
+}
+
+/// Sums of the widened rows (`pairs` words each), for layers with a weight zero point.
+#[inline(always)]
+fn widened_row_sums_body(widened: &[i32], m_rows: usize, pairs: usize, sums: &mut Vec<i32>) {
+    sums.clear();
+    sums.extend((0..m_rows).map(|m| {
+        widened[m * pairs..(m + 1) * pairs]
+            .iter()
+            .map(|&word| (word & 0xFFFF) + (word >> 16))
+            .sum::<i32>()
+    }));
+}
+
 /// Max (`average = false`) or rounded-mean pooling of one example (channels innermost, so
 /// the inner loops run over contiguous bytes).
-pub(crate) fn pool(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &mut Vec<u32>) {
+#[inline(always)]
+fn pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &mut Vec<u32>) {
     let [_, w, c] = win.input;
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
@@ -136,4 +207,43 @@ pub(crate) fn pad_channels(input: &[u8], channels: usize, extra: usize, fill: u8
             .copy_from_slice(&input[p * channels..(p + 1) * channels]);
         out[p * wide + channels..(p + 1) * wide].fill(fill);
     }
+}
+
+/// Compiles `$body` twice — for the baseline target and with AVX2 enabled — and picks the
+/// AVX2 copy at run time when the CPU has it (the loops are plain Rust; AVX2 lets the
+/// compiler vectorise them 32 bytes at a time).
+macro_rules! multiversion {
+    ($(#[$doc:meta])* fn $name:ident / $avx2:ident => $body:ident($($arg:ident: $ty:ty),*)) => {
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        unsafe fn $avx2($($arg: $ty),*) {
+            $body($($arg),*)
+        }
+
+        $(#[$doc])*
+        pub(crate) fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present.
+                return unsafe { $avx2($($arg),*) };
+            }
+            $body($($arg),*)
+        }
+    };
+}
+
+multiversion! {
+    /// The patches of one example written straight into the AVX2 GEMM's input form (see
+    /// `im2col_widened_body`).
+    fn im2col_widened / im2col_widened_avx2 => im2col_widened_body(input: &[u8], win: &Window, pad: u8, pairs: usize, row_offset: usize, out: &mut [i32], padded: &mut Vec<i16>)
+}
+
+multiversion! {
+    /// Max or rounded-mean pooling of one example (see `pool_body`).
+    fn pool / pool_avx2 => pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &mut Vec<u32>)
+}
+
+multiversion! {
+    /// Sums of widened rows (see `widened_row_sums_body`).
+    fn widened_row_sums / widened_row_sums_avx2 => widened_row_sums_body(widened: &[i32], m_rows: usize, pairs: usize, sums: &mut Vec<i32>)
 }

@@ -45,6 +45,9 @@ impl KernelSet {
     }
 }
 
+/// Widened GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
+pub const WIDENED_ROW_MULTIPLE: usize = 6;
+
 /// Row counts below this use the matrix–vector kernels (weights stay packed), at or above it
 /// the GEMM (weights widened into panels once, on first use).
 pub const GEMM_MIN_ROWS: usize = 4;
@@ -151,6 +154,32 @@ impl PreparedWeights {
                 reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
             }
         }
+    }
+
+    /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 GEMM).
+    pub fn takes_widened(&self, m_rows: usize) -> bool {
+        self.kernels == KernelSet::Avx2 && m_rows >= GEMM_MIN_ROWS
+    }
+
+    /// The AVX2 GEMM on activations already widened to i16 rows of `⌈columns/2⌉` words
+    /// (rows zero-padded to a multiple of 6), as `exec`'s im2col writes them.
+    pub fn matmul_widened(&self, widened: &[i32], m_rows: usize, out: &mut [i32]) {
+        assert!(
+            self.takes_widened(m_rows),
+            "widened input needs the AVX2 GEMM"
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            let panels = self
+                .panels
+                .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, self.rows, self.columns));
+            let pairs = self.columns.div_ceil(2);
+            assert!(widened.len() >= m_rows.div_ceil(avx2::gemm::MR) * avx2::gemm::MR * pairs);
+            // SAFETY: AVX2 present (checked by takes_widened); sizes asserted.
+            unsafe { avx2::gemm::gemm_widened(widened, m_rows, pairs, panels, out) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (widened, out);
     }
 
     #[cfg(target_arch = "x86_64")]

@@ -46,11 +46,19 @@ impl GemmPanels {
 /// each aligned pair of i16 is the i32 word `(A[m,2p], A[m,2p+1])` the micro-kernel
 /// broadcasts; rows are padded to a multiple of `MR` with zeros.
 #[target_feature(enable = "avx2")]
-unsafe fn widen_activations(a: &[u8], m_rows: usize, k_len: usize, out: &mut Vec<i32>) -> usize {
+pub unsafe fn widen_activations(
+    a: &[u8],
+    m_rows: usize,
+    k_len: usize,
+    out: &mut Vec<i32>,
+) -> usize {
     let pairs = k_len.div_ceil(2);
     let padded_rows = m_rows.div_ceil(MR) * MR;
-    out.clear();
-    out.resize(padded_rows * pairs, 0);
+    if out.len() < padded_rows * pairs {
+        out.resize(padded_rows * pairs, 0);
+    }
+    // Every word of the used region is written below: rows, their odd tail, padding rows.
+    out[m_rows * pairs..padded_rows * pairs].fill(0);
     let dst = out.as_mut_ptr() as *mut i16;
     for m in 0..m_rows {
         let src = a.as_ptr().add(m * k_len);
@@ -65,19 +73,25 @@ unsafe fn widen_activations(a: &[u8], m_rows: usize, k_len: usize, out: &mut Vec
             *row.add(k) = *src.add(k) as i16;
             k += 1;
         }
+        if k_len % 2 == 1 {
+            *row.add(k_len) = 0;
+        }
     }
     pairs
 }
 
 /// The 6×16 micro-kernel over `pairs` column pairs: `a` points at row 0 of a block of `MR`
-/// widened rows `row_stride` words apart; adds into `tile` (6 rows × 16).
+/// widened rows `row_stride` words apart; writes (or, with `accumulate`, adds) the 6×16
+/// results at `c`, whose rows are `ldc` apart.
 #[target_feature(enable = "avx2")]
 unsafe fn micro_kernel(
     pairs: usize,
     a: *const i32,
     row_stride: usize,
     b: *const i16,
-    tile: &mut [[i32; NR]; MR],
+    c_out: *mut i32,
+    ldc: usize,
+    accumulate: bool,
 ) {
     let mut c = [[_mm256_setzero_si256(); 2]; MR];
     for p in 0..pairs {
@@ -90,15 +104,20 @@ unsafe fn micro_kernel(
         }
     }
     for (r, row) in c.iter().enumerate() {
-        let t = tile[r].as_mut_ptr();
-        _mm256_storeu_si256(
-            t as *mut __m256i,
-            _mm256_add_epi32(_mm256_loadu_si256(t as *const __m256i), row[0]),
-        );
-        _mm256_storeu_si256(
-            t.add(8) as *mut __m256i,
-            _mm256_add_epi32(_mm256_loadu_si256(t.add(8) as *const __m256i), row[1]),
-        );
+        let t = c_out.add(r * ldc);
+        if accumulate {
+            _mm256_storeu_si256(
+                t as *mut __m256i,
+                _mm256_add_epi32(_mm256_loadu_si256(t as *const __m256i), row[0]),
+            );
+            _mm256_storeu_si256(
+                t.add(8) as *mut __m256i,
+                _mm256_add_epi32(_mm256_loadu_si256(t.add(8) as *const __m256i), row[1]),
+            );
+        } else {
+            _mm256_storeu_si256(t as *mut __m256i, row[0]);
+            _mm256_storeu_si256(t.add(8) as *mut __m256i, row[1]);
+        }
     }
 }
 
@@ -117,32 +136,60 @@ pub unsafe fn gemm(
     out: &mut [i32],
     scratch: &mut Vec<i32>,
 ) {
+    let pairs = widen_activations(a, m_rows, k_len, scratch);
+    gemm_widened(scratch, m_rows, pairs, panels, out);
+}
+
+/// The GEMM on activations already widened to i16 rows of `pairs` words (see
+/// [`widen_activations`]; rows padded with zeros to a multiple of [`MR`]).
+///
+/// # Safety
+/// AVX2 must be available; `widened.len() ≥ ⌈m_rows/MR⌉·MR·pairs`, `pairs` equal to the
+/// panels' pair count, `out.len() ≥ m_rows·rows`.
+#[target_feature(enable = "avx2")]
+pub unsafe fn gemm_widened(
+    widened: &[i32],
+    m_rows: usize,
+    pairs_total: usize,
+    panels: &GemmPanels,
+    out: &mut [i32],
+) {
     let rows = panels.rows;
     let n_blocks = rows.div_ceil(NR);
     let m_blocks = m_rows.div_ceil(MR);
-    let row_stride = widen_activations(a, m_rows, k_len, scratch);
-    let total_pairs = row_stride;
+    let row_stride = pairs_total;
     let mut p0 = 0;
-    while p0 < total_pairs {
-        let pairs = (KC / 2).min(total_pairs - p0);
+    while p0 < pairs_total {
+        let pairs = (KC / 2).min(pairs_total - p0);
         for nb in 0..n_blocks {
             let b = panels.data.as_ptr().add((nb * panels.pairs + p0) * NR * 2);
             let cols = NR.min(rows - nb * NR);
             for mb in 0..m_blocks {
+                let m_count = MR.min(m_rows - mb * MR);
+                let a_block = widened.as_ptr().add(mb * MR * row_stride + p0);
+                if m_count == MR && cols == NR {
+                    // A full tile goes straight to the output.
+                    let c = out.as_mut_ptr().add(mb * MR * rows + nb * NR);
+                    micro_kernel(pairs, a_block, row_stride, b, c, rows, p0 > 0);
+                    continue;
+                }
                 let mut tile = [[0i32; NR]; MR];
                 micro_kernel(
                     pairs,
-                    scratch.as_ptr().add(mb * MR * row_stride + p0),
+                    a_block,
                     row_stride,
                     b,
-                    &mut tile,
+                    tile.as_mut_ptr() as *mut i32,
+                    NR,
+                    false,
                 );
-                let m_count = MR.min(m_rows - mb * MR);
                 for (r, t) in tile.iter().enumerate().take(m_count) {
                     let row = (mb * MR + r) * rows + nb * NR;
                     let dst = &mut out[row..row + cols];
                     if p0 == 0 {
-                        dst.copy_from_slice(&t[..cols]);
+                        for (o, v) in dst.iter_mut().zip(t) {
+                            *o = *v;
+                        }
                     } else {
                         for (o, v) in dst.iter_mut().zip(t) {
                             *o += v;
