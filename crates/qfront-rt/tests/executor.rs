@@ -16,26 +16,27 @@ fn images(seed: u64, n: usize) -> Vec<f32> {
 
 #[test]
 fn fast_kernels_match_the_reference_on_image_models() {
-    let fast = KernelSet::best_available();
-    eprintln!("fast kernel set: {}", fast.name());
-    for seed in 0..12u64 {
-        let bits = [
-            2 + (seed % 7) as u32,
-            2 + ((seed + 2) % 7) as u32,
-            2 + ((seed + 4) % 7) as u32,
-            8 - (seed % 3) as u32,
-        ];
-        let file = common::image_model(seed, bits);
-        for batch in [1, 3, 9] {
-            let x = images(seed * 31 + batch as u64, batch * 128);
-            let mut reference = Session::new(&file, KernelSet::Reference);
-            let mut session = Session::new(&file, fast);
-            let expected = reference.run_images(&x, batch).unwrap().to_vec();
-            let got = session.run_images(&x, batch).unwrap().to_vec();
-            assert_eq!(got, expected, "seed {seed} bits {bits:?} batch {batch}");
-            // Batching does not change any example's result.
-            let single = session.run_images(&x[..128], 1).unwrap().to_vec();
-            assert_eq!(single, expected[..5].to_vec());
+    for fast in KernelSet::available() {
+        eprintln!("kernel set: {}", fast.name());
+        for seed in 0..12u64 {
+            let bits = [
+                2 + (seed % 7) as u32,
+                2 + ((seed + 2) % 7) as u32,
+                2 + ((seed + 4) % 7) as u32,
+                8 - (seed % 3) as u32,
+            ];
+            let file = common::image_model(seed, bits);
+            for batch in [1, 3, 9] {
+                let x = images(seed * 31 + batch as u64, batch * 128);
+                let mut reference = Session::new(&file, KernelSet::Reference);
+                let mut session = Session::new(&file, fast);
+                let expected = reference.run_images(&x, batch).unwrap().to_vec();
+                let got = session.run_images(&x, batch).unwrap().to_vec();
+                assert_eq!(got, expected, "seed {seed} bits {bits:?} batch {batch}");
+                // Batching does not change any example's result.
+                let single = session.run_images(&x[..128], 1).unwrap().to_vec();
+                assert_eq!(single, expected[..5].to_vec());
+            }
         }
     }
 }
@@ -45,10 +46,18 @@ fn token_models_pool_only_real_tokens() {
     for pooling in [TokenPooling::Mean, TokenPooling::Max] {
         let file = common::token_model(7, pooling);
         let mut reference = Session::new(&file, KernelSet::Reference);
-        let mut session = Session::new(&file, KernelSet::best_available());
         let ids = [3, 9, 1, 0, 0, 0, 5, 5, 5, 5, 5, 19, 0, 0, 0, 0, 0, 0];
         let expected = reference.run_tokens(&ids, 3).unwrap().to_vec();
-        assert_eq!(session.run_tokens(&ids, 3).unwrap(), &expected[..]);
+        for set in KernelSet::available() {
+            let mut session = Session::new(&file, set);
+            assert_eq!(
+                session.run_tokens(&ids, 3).unwrap(),
+                &expected[..],
+                "{}",
+                set.name()
+            );
+        }
+        let mut session = Session::new(&file, KernelSet::best_available());
         assert!(expected.iter().all(|v| v.is_finite()));
         // An empty utterance pools to zero features: its logits are the classifier's biases,
         // whatever padding it carries.

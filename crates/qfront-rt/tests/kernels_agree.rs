@@ -79,8 +79,9 @@ fn extreme_codes_do_not_saturate() {
 
 #[test]
 fn crosses_the_cache_block() {
-    // Reduction lengths on both sides of the GEMM's 512-column block.
-    for columns in [511, 512, 513, 1100] {
+    // Reduction lengths on both sides of the GEMMs' 512- and 1024-column blocks.
+    eprintln!("kernel sets: {:?}", KernelSet::available());
+    for columns in [511, 512, 513, 1023, 1025, 2100] {
         for bits in [2, 4, 8] {
             check(bits, 9, 33, columns, columns as u64, 255);
             check(bits, 1, 33, columns, columns as u64 + 1, 255);

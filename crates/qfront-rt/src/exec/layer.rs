@@ -102,7 +102,7 @@ impl PreparedLayer {
                 };
                 Epilogue::Requantize {
                     #[cfg(target_arch = "x86_64")]
-                    lanes: (kernels == KernelSet::Avx2)
+                    lanes: (kernels != KernelSet::Reference)
                         .then(|| crate::kernels::avx2::requant::RequantLanes::new(&params)),
                     params,
                 }
@@ -242,6 +242,49 @@ impl PreparedLayer {
         } = &self.epilogue
         {
             // SAFETY: lanes exist only for the AVX2 set, chosen only when AVX2 is present.
+            unsafe {
+                crate::kernels::avx2::requant::requantize(
+                    params, lanes, products, m_rows, sums, residual, out,
+                )
+            };
+            return;
+        }
+        requantize_scalar(params, products, m_rows, sums, residual, out);
+    }
+
+    /// [`PreparedLayer::requantize_group`] for a single-group layer whose patches are already
+    /// padded u8 rows for the AVX-512 VNNI GEMM.
+    pub fn requantize_padded(
+        &self,
+        rows_u8: &[u8],
+        m_rows: usize,
+        residual: Option<(&[u8], i32)>,
+        products: &mut Vec<i32>,
+        sums: &mut Vec<i32>,
+        out: &mut [u8],
+    ) {
+        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+            unreachable!("validated: requantizing layer")
+        };
+        products.clear();
+        products.resize(m_rows * self.rows, 0);
+        self.groups[0].matmul_padded(rows_u8, m_rows, products);
+        sums.clear();
+        if self.needs_row_sums {
+            let stride = self.groups[0].padded_columns();
+            sums.extend((0..m_rows).map(|m| {
+                rows_u8[m * stride..(m + 1) * stride]
+                    .iter()
+                    .map(|&v| v as i32)
+                    .sum::<i32>()
+            }));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if let Epilogue::Requantize {
+            lanes: Some(lanes), ..
+        } = &self.epilogue
+        {
+            // SAFETY: lanes exist only for the SIMD sets, chosen only when AVX2 is present.
             unsafe {
                 crate::kernels::avx2::requant::requantize(
                     params, lanes, products, m_rows, sums, residual, out,

@@ -8,7 +8,7 @@ mod tokens;
 use crate::format::{
     embedding_activation, EmbeddingMapping, InputSpec, Op, QfmFile, TokenPooling, ValueType,
 };
-use crate::kernels::{KernelSet, Scratch, WIDENED_ROW_MULTIPLE};
+use crate::kernels::{KernelSet, Scratch, PADDED_ROW_MULTIPLE, WIDENED_ROW_MULTIPLE};
 use crate::{Result, RtError};
 use layer::{unpack, PreparedLayer};
 use spatial::Window;
@@ -73,6 +73,7 @@ pub struct Session {
     row_sums: Vec<i32>,
     widened: Vec<i32>,
     padded_image: Vec<i16>,
+    padded_bytes: Vec<u8>,
     pool_sums: Vec<u32>,
     kernels: KernelSet,
     classes: usize,
@@ -200,6 +201,7 @@ impl Session {
             row_sums: Vec::new(),
             widened: Vec::new(),
             padded_image: Vec::new(),
+            padded_bytes: Vec::new(),
             pool_sums: Vec::new(),
             kernels,
             profiling: false,
@@ -388,6 +390,37 @@ impl Session {
                         }
                         layer.requantize_widened(
                             &self.widened,
+                            m_rows,
+                            residual,
+                            &mut self.products,
+                            &mut self.row_sums,
+                            &mut out.codes,
+                        );
+                        if let Some(t) = node_start {
+                            self.node_seconds.push(t.elapsed().as_secs_f64());
+                        }
+                        continue;
+                    }
+                    if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
+                        let stride = layer.groups[0].padded_columns();
+                        let padded = m_rows.div_ceil(PADDED_ROW_MULTIPLE) * PADDED_ROW_MULTIPLE;
+                        if self.patches.len() < padded * stride {
+                            self.patches.resize(padded * stride, 0);
+                        }
+                        self.patches[m_rows * stride..padded * stride].fill(0);
+                        for b in 0..batch {
+                            spatial::im2col_padded(
+                                &src.codes[b * per_in..(b + 1) * per_in],
+                                window,
+                                *pad,
+                                stride,
+                                b * positions,
+                                &mut self.patches,
+                                &mut self.padded_bytes,
+                            );
+                        }
+                        layer.requantize_padded(
+                            &self.patches,
                             m_rows,
                             residual,
                             &mut self.products,

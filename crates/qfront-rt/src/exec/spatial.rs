@@ -71,11 +71,62 @@ pub(crate) fn im2col(input: &[u8], win: &Window, c0: usize, cg: usize, pad: u8, 
     }
 }
 
-/// The patches of one example written straight into the AVX2 GEMM's input form: i16 rows of
-/// `pairs` words (`2·pairs ≥ kh·kw·c` values, the odd tail zero), after `row_offset` rows of
-/// `out` (dense convolutions only). The example is first widened into `padded`, an i16 image
-/// with its zero-point border materialised, so every patch row is `kh` plain copies of
-/// `kw·c` values.
+/// The patches of one example written straight into a GEMM's input form: rows of
+/// `row_elems ≥ kh·kw·c` values (the tail zero) — i16 for the AVX2 GEMM, u8 for the VNNI
+/// one — starting at row `row_offset` of `out` (dense convolutions only). The example is
+/// first copied into `padded`, an image with its zero-point border materialised, so every
+/// patch row is `kh` plain copies of `kw·c` values.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn im2col_rows_body<T: Copy + From<u8> + Default>(
+    input: &[u8],
+    win: &Window,
+    pad: u8,
+    row_elems: usize,
+    row_offset: usize,
+    out: &mut [T],
+    padded: &mut Vec<T>,
+) {
+    let [h, w, c] = win.input;
+    let [kh, kw] = win.kernel;
+    let [sh, sw] = win.stride;
+    let [ph, pw] = win.padding;
+    let [oh, ow] = win.output;
+    let (hp, wp) = (h + 2 * ph, w + 2 * pw);
+    const CHUNK: usize = 16;
+    padded.clear();
+    padded.resize(hp * wp * c + CHUNK, T::from(pad));
+    for y in 0..h {
+        let dst = &mut padded[((y + ph) * wp + pw) * c..((y + ph) * wp + pw + w) * c];
+        for (d, &v) in dst.iter_mut().zip(&input[y * w * c..(y + 1) * w * c]) {
+            *d = T::from(v);
+        }
+    }
+    let span = kw * c;
+    let row_len = kh * span;
+    let dst = &mut out[row_offset * row_elems..(row_offset + oh * ow) * row_elems];
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let row = &mut dst[(oy * ow + ox) * row_elems..(oy * ow + ox + 1) * row_elems];
+            for ky in 0..kh {
+                let src = ((oy * sh + ky) * wp + ox * sw) * c;
+                let at = ky * span;
+                if span <= CHUNK && at + CHUNK <= row.len() {
+                    // A short span in one fixed-size copy; the surplus lands where the next
+                    // span (written next) or the zeroed tail goes.
+                    let from: &[T; CHUNK] = padded[src..src + CHUNK].try_into().expect("chunk");
+                    let to: &mut [T; CHUNK] = (&mut row[at..at + CHUNK]).try_into().expect("chunk");
+                    *to = *from;
+                } else {
+                    row[at..at + span].copy_from_slice(&padded[src..src + span]);
+                }
+            }
+            row[row_len..].fill(T::default());
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn im2col_widened_body(
     input: &[u8],
@@ -86,47 +137,24 @@ fn im2col_widened_body(
     out: &mut [i32],
     padded: &mut Vec<i16>,
 ) {
-    let [h, w, c] = win.input;
-    let [kh, kw] = win.kernel;
-    let [sh, sw] = win.stride;
-    let [ph, pw] = win.padding;
-    let [oh, ow] = win.output;
-    let (hp, wp) = (h + 2 * ph, w + 2 * pw);
-    const CHUNK: usize = 16;
-    padded.clear();
-    padded.resize(hp * wp * c + CHUNK, pad as i16);
-    for y in 0..h {
-        let dst = &mut padded[((y + ph) * wp + pw) * c..((y + ph) * wp + pw + w) * c];
-        for (d, &v) in dst.iter_mut().zip(&input[y * w * c..(y + 1) * w * c]) {
-            *d = v as i16;
-        }
-    }
-    let span = kw * c;
-    let row_len = kh * span;
-    // SAFETY of the cast: i32 words hold two i16 lanes; `out` is sized by the caller.
-    let words = &mut out[row_offset * pairs..(row_offset + oh * ow) * pairs];
-    let dst: &mut [i16] =
-        unsafe { std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut i16, words.len() * 2) };
-    for oy in 0..oh {
-        for ox in 0..ow {
-            let row = &mut dst[(oy * ow + ox) * 2 * pairs..(oy * ow + ox + 1) * 2 * pairs];
-            for ky in 0..kh {
-                let src = ((oy * sh + ky) * wp + ox * sw) * c;
-                let at = ky * span;
-                if span <= CHUNK && at + CHUNK <= row.len() {
-                    // A short span in one fixed-size copy; the surplus lands where the next
-                    // span (written next) or the zeroed tail goes.
-                    let from: &[i16; CHUNK] = padded[src..src + CHUNK].try_into().expect("chunk");
-                    let to: &mut [i16; CHUNK] =
-                        (&mut row[at..at + CHUNK]).try_into().expect("chunk");
-                    *to = *from;
-                } else {
-                    row[at..at + span].copy_from_slice(&padded[src..src + span]);
-                }
-            }
-            row[row_len..].fill(0);
-        }
-    }
+    // SAFETY of the cast: i32 words hold two i16 lanes.
+    let lanes: &mut [i16] =
+        unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut i16, out.len() * 2) };
+    im2col_rows_body(input, win, pad, 2 * pairs, row_offset, lanes, padded)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn im2col_padded_body(
+    input: &[u8],
+    win: &Window,
+    pad: u8,
+    row_elems: usize,
+    row_offset: usize,
+    out: &mut [u8],
+    padded: &mut Vec<u8>,
+) {
+    im2col_rows_body(input, win, pad, row_elems, row_offset, out, padded)
 }
 
 /// Sums of the widened rows (`pairs` words each), for layers with a weight zero point.
@@ -236,6 +264,12 @@ multiversion! {
     /// The patches of one example written straight into the AVX2 GEMM's input form (see
     /// `im2col_widened_body`).
     fn im2col_widened / im2col_widened_avx2 => im2col_widened_body(input: &[u8], win: &Window, pad: u8, pairs: usize, row_offset: usize, out: &mut [i32], padded: &mut Vec<i16>)
+}
+
+multiversion! {
+    /// The patches of one example as u8 rows of `row_elems` for the AVX-512 VNNI GEMM (see
+    /// `im2col_rows_body`).
+    fn im2col_padded / im2col_padded_avx2 => im2col_padded_body(input: &[u8], win: &Window, pad: u8, row_elems: usize, row_offset: usize, out: &mut [u8], padded: &mut Vec<u8>)
 }
 
 multiversion! {

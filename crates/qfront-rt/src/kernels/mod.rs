@@ -1,9 +1,12 @@
-//! Integer kernels: a scalar reference for every op ([`reference`]) and AVX2 fast paths
-//! ([`avx2`], x86-64 only, chosen at run time). [`PreparedWeights`] holds a layer's codes in
-//! the layouts its kernels read, and [`PreparedWeights::matmul`] dispatches.
+//! Integer kernels: a scalar reference for every op ([`reference`]), AVX2 fast paths
+//! ([`avx2`]) and AVX-512 VNNI fast paths ([`avx512`]), x86-64 only and chosen at run time.
+//! [`PreparedWeights`] holds a layer's codes in the layouts its kernels read, and
+//! [`PreparedWeights::matmul`] dispatches.
 
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
+#[cfg(target_arch = "x86_64")]
+pub mod avx512;
 pub mod reference;
 pub mod requant;
 
@@ -14,15 +17,19 @@ use std::sync::OnceLock;
 pub enum KernelSet {
     /// The scalar reference kernels (every platform).
     Reference,
-    /// AVX2 kernels (x86-64 with AVX2, detected at run time).
+    /// AVX2 kernels (x86-64 with AVX2).
     Avx2,
+    /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
+    Avx512Vnni,
 }
 
 impl KernelSet {
-    /// The fastest set this CPU supports; `QFRONT_KERNELS=reference` forces the scalar set.
+    /// The fastest set this CPU supports; `QFRONT_KERNELS=reference|avx2` forces a slower one.
     pub fn detect() -> Self {
-        if std::env::var("QFRONT_KERNELS").is_ok_and(|v| v == "reference") {
-            return KernelSet::Reference;
+        match std::env::var("QFRONT_KERNELS").as_deref() {
+            Ok("reference") => return KernelSet::Reference,
+            Ok("avx2") if Self::best_available() != KernelSet::Reference => return KernelSet::Avx2,
+            _ => {}
         }
         Self::best_available()
     }
@@ -30,10 +37,27 @@ impl KernelSet {
     /// The fastest set this CPU supports.
     pub fn best_available() -> Self {
         #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            return KernelSet::Avx2;
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512bw") && has!("avx512vnni") && has!("avx2") {
+                return KernelSet::Avx512Vnni;
+            }
+            if has!("avx2") {
+                return KernelSet::Avx2;
+            }
         }
         KernelSet::Reference
+    }
+
+    /// Every set this CPU can run, slowest first (for tests and comparisons).
+    pub fn available() -> Vec<Self> {
+        let mut sets = vec![KernelSet::Reference];
+        match Self::best_available() {
+            KernelSet::Avx512Vnni => sets.extend([KernelSet::Avx2, KernelSet::Avx512Vnni]),
+            KernelSet::Avx2 => sets.push(KernelSet::Avx2),
+            KernelSet::Reference => {}
+        }
+        sets
     }
 
     /// Name for reports.
@@ -41,16 +65,20 @@ impl KernelSet {
         match self {
             KernelSet::Reference => "reference",
             KernelSet::Avx2 => "avx2",
+            KernelSet::Avx512Vnni => "avx512-vnni",
         }
     }
 }
 
-/// Widened GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
+/// Row counts below this use the matrix–vector kernels (weights stay packed), at or above it
+/// the GEMM (weights repacked into panels once, on first use).
+pub const GEMM_MIN_ROWS: usize = 4;
+
+/// Widened AVX2 GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
 pub const WIDENED_ROW_MULTIPLE: usize = 6;
 
-/// Row counts below this use the matrix–vector kernels (weights stay packed), at or above it
-/// the GEMM (weights widened into panels once, on first use).
-pub const GEMM_MIN_ROWS: usize = 4;
+/// Padded AVX-512 GEMM inputs hold a multiple of this many rows.
+pub const PADDED_ROW_MULTIPLE: usize = 8;
 
 #[cfg(target_arch = "x86_64")]
 #[derive(Debug)]
@@ -84,6 +112,8 @@ pub struct PreparedWeights {
     gemv: Option<GemvLayout>,
     #[cfg(target_arch = "x86_64")]
     panels: OnceLock<avx2::gemm::GemmPanels>,
+    #[cfg(target_arch = "x86_64")]
+    vnni_panels: OnceLock<avx512::gemm::VnniPanels>,
     #[cfg(not(target_arch = "x86_64"))]
     _panels: OnceLock<()>,
 }
@@ -93,20 +123,32 @@ impl PreparedWeights {
     /// every other width runs the exact 8-bit kernels on its codes.
     pub fn new(codes: Vec<i8>, rows: usize, columns: usize, bits: u32, kernels: KernelSet) -> Self {
         #[cfg(target_arch = "x86_64")]
-        let gemv = (kernels == KernelSet::Avx2).then(|| match bits {
-            2 => {
-                let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns);
-                GemvLayout::W2 { data, row_bytes }
-            }
-            4 => {
-                let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns);
-                GemvLayout::W4 { data, row_bytes }
-            }
-            _ => {
-                let (data, stride) = avx2::gemv::layout_w8(&codes, rows, columns);
-                GemvLayout::W8 { data, stride }
-            }
-        });
+        let gemv = {
+            let width = match kernels {
+                KernelSet::Reference => None,
+                KernelSet::Avx2 => Some(32),
+                KernelSet::Avx512Vnni => Some(64),
+            };
+            width.map(|bytes| match bits {
+                2 => {
+                    let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns, bytes);
+                    GemvLayout::W2 { data, row_bytes }
+                }
+                4 => {
+                    let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns, bytes);
+                    GemvLayout::W4 { data, row_bytes }
+                }
+                _ => {
+                    let block = if bytes == 64 {
+                        avx512::gemv::W8_BLOCK
+                    } else {
+                        avx2::gemv::W8_BLOCK
+                    };
+                    let (data, stride) = avx2::gemv::layout_w8(&codes, rows, columns, block);
+                    GemvLayout::W8 { data, stride }
+                }
+            })
+        };
         Self {
             rows,
             columns,
@@ -117,6 +159,8 @@ impl PreparedWeights {
             gemv,
             #[cfg(target_arch = "x86_64")]
             panels: OnceLock::new(),
+            #[cfg(target_arch = "x86_64")]
+            vnni_panels: OnceLock::new(),
             #[cfg(not(target_arch = "x86_64"))]
             _panels: OnceLock::new(),
         }
@@ -147,9 +191,9 @@ impl PreparedWeights {
                 reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
             }
             #[cfg(target_arch = "x86_64")]
-            KernelSet::Avx2 => self.matmul_avx2(a, m_rows, out, scratch),
+            _ => self.matmul_simd(a, m_rows, out, scratch),
             #[cfg(not(target_arch = "x86_64"))]
-            KernelSet::Avx2 => {
+            _ => {
                 let _ = scratch;
                 reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
             }
@@ -159,6 +203,16 @@ impl PreparedWeights {
     /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 GEMM).
     pub fn takes_widened(&self, m_rows: usize) -> bool {
         self.kernels == KernelSet::Avx2 && m_rows >= GEMM_MIN_ROWS
+    }
+
+    /// Whether [`PreparedWeights::matmul_padded`] applies to `m_rows` rows (AVX-512 GEMM).
+    pub fn takes_padded(&self, m_rows: usize) -> bool {
+        self.kernels == KernelSet::Avx512Vnni && m_rows >= GEMM_MIN_ROWS
+    }
+
+    /// Row length of [`PreparedWeights::matmul_padded`]'s input: columns rounded up to 4.
+    pub fn padded_columns(&self) -> usize {
+        self.columns.div_ceil(4) * 4
     }
 
     /// The AVX2 GEMM on activations already widened to i16 rows of `⌈columns/2⌉` words
@@ -174,7 +228,10 @@ impl PreparedWeights {
                 .panels
                 .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, self.rows, self.columns));
             let pairs = self.columns.div_ceil(2);
-            assert!(widened.len() >= m_rows.div_ceil(avx2::gemm::MR) * avx2::gemm::MR * pairs);
+            assert!(
+                widened.len()
+                    >= m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE * pairs
+            );
             // SAFETY: AVX2 present (checked by takes_widened); sizes asserted.
             unsafe { avx2::gemm::gemm_widened(widened, m_rows, pairs, panels, out) };
         }
@@ -182,45 +239,91 @@ impl PreparedWeights {
         let _ = (widened, out);
     }
 
+    /// The AVX-512 VNNI GEMM on u8 rows of [`PreparedWeights::padded_columns`] bytes (zero
+    /// tail; rows zero-padded to a multiple of 8), as `exec`'s im2col writes them.
+    pub fn matmul_padded(&self, rows_u8: &[u8], m_rows: usize, out: &mut [i32]) {
+        assert!(
+            self.takes_padded(m_rows),
+            "padded input needs the AVX-512 VNNI GEMM"
+        );
+        #[cfg(target_arch = "x86_64")]
+        {
+            let panels = self.vnni_panels.get_or_init(|| {
+                avx512::gemm::VnniPanels::pack(&self.codes, self.rows, self.columns)
+            });
+            assert!(
+                rows_u8.len()
+                    >= m_rows.div_ceil(PADDED_ROW_MULTIPLE)
+                        * PADDED_ROW_MULTIPLE
+                        * self.padded_columns()
+            );
+            // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted.
+            unsafe { avx512::gemm::gemm_padded(rows_u8, m_rows, panels, out) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = (rows_u8, out);
+    }
+
     #[cfg(target_arch = "x86_64")]
-    fn matmul_avx2(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
+    fn matmul_simd(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
         let (rows, columns) = (self.rows, self.columns);
+        let vnni = self.kernels == KernelSet::Avx512Vnni;
         if m_rows >= GEMM_MIN_ROWS {
-            let panels = self
-                .panels
-                .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
-            // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
-            unsafe { avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed) };
+            if vnni {
+                avx512::gemm::pad_activations(a, m_rows, columns, &mut scratch.padded);
+                let padded = std::mem::take(&mut scratch.padded);
+                self.matmul_padded(&padded, m_rows, out);
+                scratch.padded = padded;
+            } else {
+                let panels = self
+                    .panels
+                    .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
+                // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
+                unsafe { avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed) };
+            }
             return;
         }
-        let layout = self.gemv.as_ref().expect("built for the AVX2 set");
+        let layout = self.gemv.as_ref().expect("built for the SIMD sets");
         for m in 0..m_rows {
             let x = &a[m * columns..(m + 1) * columns];
             let y = &mut out[m * rows..(m + 1) * rows];
             match layout {
                 GemvLayout::W8 { data, stride } => {
-                    scratch.widened.clear();
-                    scratch.widened.extend(x.iter().map(|&v| v as i16));
-                    scratch.widened.resize(*stride, 0);
-                    // SAFETY: AVX2 present; buffers padded to the layout's stride.
-                    unsafe { avx2::gemv::gemv_w8(&scratch.widened, data, rows, *stride, y) }
+                    if vnni {
+                        scratch.padded.clear();
+                        scratch.padded.extend_from_slice(x);
+                        scratch.padded.resize(*stride, 0);
+                        // SAFETY: AVX-512 VNNI present; activations padded to the stride.
+                        unsafe { avx512::gemv::gemv_w8(&scratch.padded, data, rows, *stride, y) }
+                    } else {
+                        scratch.widened.clear();
+                        scratch.widened.extend(x.iter().map(|&v| v as i16));
+                        scratch.widened.resize(*stride, 0);
+                        // SAFETY: AVX2 present; buffers padded to the layout's stride.
+                        unsafe { avx2::gemv::gemv_w8(&scratch.widened, data, rows, *stride, y) }
+                    }
                 }
                 GemvLayout::W4 { data, row_bytes } | GemvLayout::W2 { data, row_bytes } => {
-                    let per_byte = if matches!(layout, GemvLayout::W4 { .. }) {
-                        2
-                    } else {
-                        4
-                    };
+                    let four = matches!(layout, GemvLayout::W4 { .. });
+                    let per_byte = if four { 2 } else { 4 };
                     scratch.padded.clear();
                     scratch.padded.extend_from_slice(x);
                     scratch.padded.resize(row_bytes * per_byte, 0);
                     let sum: i32 = x.iter().map(|&v| v as i32).sum();
-                    // SAFETY: AVX2 present; activations padded to the layout's width.
+                    let x = &scratch.padded;
+                    // SAFETY: the matching instruction set is present; activations padded.
                     unsafe {
-                        if per_byte == 2 {
-                            avx2::gemv::gemv_w4(&scratch.padded, sum, data, rows, *row_bytes, y)
-                        } else {
-                            avx2::gemv::gemv_w2(&scratch.padded, sum, data, rows, *row_bytes, y)
+                        match (vnni, four) {
+                            (true, true) => {
+                                avx512::gemv::gemv_w4(x, sum, data, rows, *row_bytes, y)
+                            }
+                            (true, false) => {
+                                avx512::gemv::gemv_w2(x, sum, data, rows, *row_bytes, y)
+                            }
+                            (false, true) => avx2::gemv::gemv_w4(x, sum, data, rows, *row_bytes, y),
+                            (false, false) => {
+                                avx2::gemv::gemv_w2(x, sum, data, rows, *row_bytes, y)
+                            }
                         }
                     }
                 }

@@ -1,7 +1,9 @@
 //! Matrix–vector kernels for batch-1 inference, one per weight layout: 8-bit (exact i16
 //! `vpmaddwd`), 4-bit nibbles and 2-bit crumbs (`vpmaddubsw` on unpacked offset codes, then
 //! the offset removed with the activation sum). Weights stay packed in memory, so a layer
-//! larger than the caches streams 2× (4-bit) or 4× (2-bit) fewer bytes than at 8 bits.
+//! larger than the caches streams 2× (4-bit) or 4× (2-bit) fewer bytes than at 8 bits. Each
+//! cache line is prefetched one group of four rows ahead: packed rows are short (one 4 KiB
+//! page at 8192 columns and 4 bits) and the hardware prefetcher restarts at every page.
 
 use super::horizontal_sum;
 use std::arch::x86_64::*;
@@ -13,18 +15,20 @@ pub const W2_BLOCK: usize = 128;
 /// Codes per 8-bit step.
 pub const W8_BLOCK: usize = 16;
 
-/// Lays out codes `[rows, columns]` for [`gemv_w4`]: rows padded to a multiple of
-/// [`W4_BLOCK`] codes, each code stored as `c + 8` in a nibble.
-pub fn layout_w4(codes: &[i8], rows: usize, columns: usize) -> (Vec<u8>, usize) {
-    let padded = columns.div_ceil(W4_BLOCK) * W4_BLOCK;
+/// Lays out codes `[rows, columns]` for the 4-bit kernels: rows padded to blocks of
+/// `2·half` codes (`half` bytes: low nibbles hold codes `0..half`, high nibbles
+/// `half..2·half`), each code stored as `c + 8`. `half` is 32 for AVX2, 64 for AVX-512.
+pub fn layout_w4(codes: &[i8], rows: usize, columns: usize, half: usize) -> (Vec<u8>, usize) {
+    let block = 2 * half;
+    let padded = columns.div_ceil(block) * block;
     let row_bytes = padded / 2;
     let mut out = vec![0x88u8; rows * row_bytes];
     for r in 0..rows {
         for k in 0..columns {
             let nibble = (codes[r * columns + k] + 8) as u8;
-            let (block, within) = (k / W4_BLOCK, k % W4_BLOCK);
-            let byte = r * row_bytes + block * 32 + within % 32;
-            if within < 32 {
+            let (b, within) = (k / block, k % block);
+            let byte = r * row_bytes + b * half + within % half;
+            if within < half {
                 out[byte] = (out[byte] & 0xF0) | nibble;
             } else {
                 out[byte] = (out[byte] & 0x0F) | (nibble << 4);
@@ -34,26 +38,30 @@ pub fn layout_w4(codes: &[i8], rows: usize, columns: usize) -> (Vec<u8>, usize) 
     (out, row_bytes)
 }
 
-/// Lays out codes for [`gemv_w2`]: rows padded to [`W2_BLOCK`] codes, `c + 2` in bit pairs.
-pub fn layout_w2(codes: &[i8], rows: usize, columns: usize) -> (Vec<u8>, usize) {
-    let padded = columns.div_ceil(W2_BLOCK) * W2_BLOCK;
+/// Lays out codes for the 2-bit kernels: rows padded to blocks of `4·quarter` codes
+/// (`quarter` bytes; bit pairs 0, 2, 4, 6 hold codes `j·quarter..(j+1)·quarter`), `c + 2` in
+/// each pair. `quarter` is 32 for AVX2, 64 for AVX-512.
+pub fn layout_w2(codes: &[i8], rows: usize, columns: usize, quarter: usize) -> (Vec<u8>, usize) {
+    let block = 4 * quarter;
+    let padded = columns.div_ceil(block) * block;
     let row_bytes = padded / 4;
     let mut out = vec![0xAAu8; rows * row_bytes];
     for r in 0..rows {
         for k in 0..columns {
             let crumb = (codes[r * columns + k] + 2) as u8;
-            let (block, within) = (k / W2_BLOCK, k % W2_BLOCK);
-            let byte = r * row_bytes + block * 32 + within % 32;
-            let shift = 2 * (within / 32);
+            let (b, within) = (k / block, k % block);
+            let byte = r * row_bytes + b * quarter + within % quarter;
+            let shift = 2 * (within / quarter);
             out[byte] = (out[byte] & !(0b11 << shift)) | (crumb << shift);
         }
     }
     (out, row_bytes)
 }
 
-/// Lays out codes for [`gemv_w8`]: rows padded with zeros to a multiple of [`W8_BLOCK`].
-pub fn layout_w8(codes: &[i8], rows: usize, columns: usize) -> (Vec<i8>, usize) {
-    let stride = columns.div_ceil(W8_BLOCK) * W8_BLOCK;
+/// Lays out codes for the 8-bit kernels: rows padded with zeros to a multiple of `block`
+/// (16 for AVX2, 64 for AVX-512).
+pub fn layout_w8(codes: &[i8], rows: usize, columns: usize, block: usize) -> (Vec<i8>, usize) {
+    let stride = columns.div_ceil(block) * block;
     let mut out = vec![0i8; rows * stride];
     for r in 0..rows {
         out[r * stride..r * stride + columns]
@@ -79,9 +87,11 @@ pub unsafe fn gemv_w8(x16: &[i16], w: &[i8], rows: usize, stride: usize, out: &m
         while k < stride {
             let xv = _mm256_loadu_si256(xp.add(k) as *const __m256i);
             for (i, a) in acc.iter_mut().enumerate() {
-                let wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(
-                    base.add(i * stride + k) as *const __m128i
-                ));
+                let at = base.add(i * stride + k);
+                if k % 64 == 0 {
+                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * stride) as *const i8);
+                }
+                let wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(at as *const __m128i));
                 *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));
             }
             k += W8_BLOCK;
@@ -133,9 +143,12 @@ pub unsafe fn gemv_w4(
             let x0 = _mm256_loadu_si256(xp.add(b * 64) as *const __m256i);
             let x1 = _mm256_loadu_si256(xp.add(b * 64 + 32) as *const __m256i);
             for (i, a) in acc.iter_mut().enumerate().take(lanes) {
-                let wv = _mm256_loadu_si256(
-                    w.as_ptr().add((r + i) * row_bytes + b * 32) as *const __m256i
-                );
+                let at = w.as_ptr().add((r + i) * row_bytes + b * 32);
+                if b % 2 == 0 {
+                    // One line per two steps: the same place in the next group of rows.
+                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * row_bytes) as *const i8);
+                }
+                let wv = _mm256_loadu_si256(at as *const __m256i);
                 let lo = _mm256_and_si256(wv, mask);
                 let hi = _mm256_and_si256(_mm256_srli_epi16(wv, 4), mask);
                 // Pairs ≤ 2·255·15 = 7650; two of them stay below 2^15.
@@ -180,9 +193,12 @@ pub unsafe fn gemv_w2(
             let x2 = _mm256_loadu_si256(xp.add(b * 128 + 64) as *const __m256i);
             let x3 = _mm256_loadu_si256(xp.add(b * 128 + 96) as *const __m256i);
             for (i, a) in acc.iter_mut().enumerate().take(lanes) {
-                let wv = _mm256_loadu_si256(
-                    w.as_ptr().add((r + i) * row_bytes + b * 32) as *const __m256i
-                );
+                let at = w.as_ptr().add((r + i) * row_bytes + b * 32);
+                if b % 2 == 0 {
+                    // One line per two steps: the same place in the next group of rows.
+                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * row_bytes) as *const i8);
+                }
+                let wv = _mm256_loadu_si256(at as *const __m256i);
                 let s0 = _mm256_and_si256(wv, mask);
                 let s1 = _mm256_and_si256(_mm256_srli_epi16(wv, 2), mask);
                 let s2 = _mm256_and_si256(_mm256_srli_epi16(wv, 4), mask);
