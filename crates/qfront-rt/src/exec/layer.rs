@@ -4,10 +4,19 @@
 
 use crate::fixed_point::rounding_shift;
 use crate::format::{LayerParams, OutputStage, WeightSpec};
+use crate::kernels::byte_sum;
 use crate::kernels::requant::{requantize_one, requantize_scalar, RequantParams};
 use crate::kernels::{KernelSet, PreparedWeights, Scratch};
 use qfront_quant::packing::unpack_codes;
 use qfront_quant::BitWidth;
+
+/// Makes `buffer` at least `len` long without clearing it (every kernel writes each output it
+/// is asked for, so old values never leak).
+fn grow(buffer: &mut Vec<i32>, len: usize) {
+    if buffer.len() < len {
+        buffer.resize(len, 0);
+    }
+}
 
 /// Broadcasts a per-channel-or-one list to `rows` entries.
 pub(crate) fn per_row<T: Copy>(values: &[T], rows: usize) -> Vec<T> {
@@ -33,6 +42,8 @@ pub(crate) enum Epilogue {
         params: RequantParams,
         #[cfg(target_arch = "x86_64")]
         lanes: Option<crate::kernels::avx2::requant::RequantLanes>,
+        #[cfg(target_arch = "x86_64")]
+        lanes16: Option<crate::kernels::avx512::requant::RequantLanes16>,
     },
     Logits {
         scale: Vec<f32>,
@@ -102,6 +113,9 @@ impl PreparedLayer {
                 };
                 Epilogue::Requantize {
                     #[cfg(target_arch = "x86_64")]
+                    lanes16: (kernels == KernelSet::Avx512Vnni)
+                        .then(|| crate::kernels::avx512::requant::RequantLanes16::new(&params)),
+                    #[cfg(target_arch = "x86_64")]
                     lanes: (kernels != KernelSet::Reference)
                         .then(|| crate::kernels::avx2::requant::RequantLanes::new(&params)),
                     params,
@@ -126,15 +140,55 @@ impl PreparedLayer {
         }
     }
 
+    /// Runs the requantization epilogue with the widest lanes prepared.
+    fn epilogue(
+        &self,
+        products: &[i32],
+        m_rows: usize,
+        sums: &[i32],
+        residual: Option<(&[u8], i32)>,
+        out: &mut [u8],
+    ) {
+        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+            unreachable!("validated: requantizing layer")
+        };
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Epilogue::Requantize {
+                lanes16: Some(lanes),
+                ..
+            } = &self.epilogue
+            {
+                // SAFETY: 16-lane tables exist only for the AVX-512 set, chosen only when present.
+                unsafe {
+                    crate::kernels::avx512::requant::requantize(
+                        params, lanes, products, m_rows, sums, residual, out,
+                    )
+                };
+                return;
+            }
+            if let Epilogue::Requantize {
+                lanes: Some(lanes), ..
+            } = &self.epilogue
+            {
+                // SAFETY: lanes exist only for the SIMD sets, chosen only when AVX2 is present.
+                unsafe {
+                    crate::kernels::avx2::requant::requantize(
+                        params, lanes, products, m_rows, sums, residual, out,
+                    )
+                };
+                return;
+            }
+        }
+        requantize_scalar(params, products, m_rows, sums, residual, out);
+    }
+
     fn row_sums(&self, a: &[u8], m_rows: usize, sums: &mut Vec<i32>) {
         sums.clear();
         if self.needs_row_sums {
-            sums.extend((0..m_rows).map(|m| {
-                a[m * self.columns..(m + 1) * self.columns]
-                    .iter()
-                    .map(|&v| v as i32)
-                    .sum::<i32>()
-            }));
+            sums.extend(
+                (0..m_rows).map(|m| byte_sum(&a[m * self.columns..(m + 1) * self.columns])),
+            );
         }
     }
 
@@ -150,8 +204,7 @@ impl PreparedLayer {
         sums: &mut Vec<i32>,
     ) {
         let weights = &self.groups[0];
-        products.clear();
-        products.resize(m_rows * self.rows, 0);
+        grow(products, m_rows * self.rows);
         weights.matmul(a, m_rows, products, scratch);
         self.row_sums(a, m_rows, sums);
         for m in 0..m_rows {
@@ -183,25 +236,11 @@ impl PreparedLayer {
         };
         let weights = &self.groups[g];
         let per_group = weights.rows;
-        products.clear();
-        products.resize(m_rows * per_group, 0);
+        grow(products, m_rows * per_group);
         weights.matmul(a, m_rows, products, scratch);
         self.row_sums(a, m_rows, sums);
         if self.groups.len() == 1 {
-            #[cfg(target_arch = "x86_64")]
-            if let Epilogue::Requantize {
-                lanes: Some(lanes), ..
-            } = &self.epilogue
-            {
-                // SAFETY: lanes exist only for the AVX2 set, chosen only when AVX2 is present.
-                unsafe {
-                    crate::kernels::avx2::requant::requantize(
-                        params, lanes, products, m_rows, sums, residual, out,
-                    )
-                };
-                return;
-            }
-            requantize_scalar(params, products, m_rows, sums, residual, out);
+            self.epilogue(products, m_rows, sums, residual, out);
             return;
         }
         let offset = g * per_group;
@@ -226,30 +265,13 @@ impl PreparedLayer {
         sums: &mut Vec<i32>,
         out: &mut [u8],
     ) {
-        let Epilogue::Requantize { params, .. } = &self.epilogue else {
-            unreachable!("validated: requantizing layer")
-        };
-        products.clear();
-        products.resize(m_rows * self.rows, 0);
+        grow(products, m_rows * self.rows);
         self.groups[0].matmul_widened(widened, m_rows, products);
         sums.clear();
         if self.needs_row_sums {
             super::spatial::widened_row_sums(widened, m_rows, self.columns.div_ceil(2), sums);
         }
-        #[cfg(target_arch = "x86_64")]
-        if let Epilogue::Requantize {
-            lanes: Some(lanes), ..
-        } = &self.epilogue
-        {
-            // SAFETY: lanes exist only for the AVX2 set, chosen only when AVX2 is present.
-            unsafe {
-                crate::kernels::avx2::requant::requantize(
-                    params, lanes, products, m_rows, sums, residual, out,
-                )
-            };
-            return;
-        }
-        requantize_scalar(params, products, m_rows, sums, residual, out);
+        self.epilogue(products, m_rows, sums, residual, out);
     }
 
     /// [`PreparedLayer::requantize_group`] for a single-group layer whose patches are already
@@ -263,11 +285,7 @@ impl PreparedLayer {
         sums: &mut Vec<i32>,
         out: &mut [u8],
     ) {
-        let Epilogue::Requantize { params, .. } = &self.epilogue else {
-            unreachable!("validated: requantizing layer")
-        };
-        products.clear();
-        products.resize(m_rows * self.rows, 0);
+        grow(products, m_rows * self.rows);
         self.groups[0].matmul_padded(rows_u8, m_rows, products);
         sums.clear();
         if self.needs_row_sums {
@@ -279,20 +297,7 @@ impl PreparedLayer {
                     .sum::<i32>()
             }));
         }
-        #[cfg(target_arch = "x86_64")]
-        if let Epilogue::Requantize {
-            lanes: Some(lanes), ..
-        } = &self.epilogue
-        {
-            // SAFETY: lanes exist only for the SIMD sets, chosen only when AVX2 is present.
-            unsafe {
-                crate::kernels::avx2::requant::requantize(
-                    params, lanes, products, m_rows, sums, residual, out,
-                )
-            };
-            return;
-        }
-        requantize_scalar(params, products, m_rows, sums, residual, out);
+        self.epilogue(products, m_rows, sums, residual, out);
     }
 
     /// Float logits `scale_o·(acc_o + bias_o)`.

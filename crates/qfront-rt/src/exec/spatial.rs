@@ -76,6 +76,11 @@ pub(crate) fn im2col(input: &[u8], win: &Window, c0: usize, cg: usize, pad: u8, 
 /// one — starting at row `row_offset` of `out` (dense convolutions only). The example is
 /// first copied into `padded`, an image with its zero-point border materialised, so every
 /// patch row is `kh` plain copies of `kw·c` values.
+/// Slack after the padded image so fixed-size chunk reads past a span's end stay in bounds.
+fn span_slack(span: usize, chunk: usize) -> usize {
+    span.div_ceil(chunk) * chunk
+}
+
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn im2col_rows_body<T: Copy + From<u8> + Default>(
@@ -95,7 +100,7 @@ fn im2col_rows_body<T: Copy + From<u8> + Default>(
     let (hp, wp) = (h + 2 * ph, w + 2 * pw);
     const CHUNK: usize = 16;
     padded.clear();
-    padded.resize(hp * wp * c + CHUNK, T::from(pad));
+    padded.resize(hp * wp * c + span_slack(kw * c, CHUNK), T::from(pad));
     for y in 0..h {
         let dst = &mut padded[((y + ph) * wp + pw) * c..((y + ph) * wp + pw + w) * c];
         for (d, &v) in dst.iter_mut().zip(&input[y * w * c..(y + 1) * w * c]) {

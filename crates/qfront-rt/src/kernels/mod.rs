@@ -70,6 +70,17 @@ impl KernelSet {
     }
 }
 
+/// `Σ bytes` (row sums for layers with a weight zero point), with `vpsadbw` when AVX2 is
+/// present.
+pub fn byte_sum(bytes: &[u8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 is present.
+        return unsafe { avx2::byte_sum(bytes) };
+    }
+    bytes.iter().map(|&v| v as i32).sum()
+}
+
 /// Row counts below this use the matrix–vector kernels (weights stay packed), at or above it
 /// the GEMM (weights repacked into panels once, on first use).
 pub const GEMM_MIN_ROWS: usize = 4;

@@ -23,3 +23,22 @@ pub(crate) unsafe fn horizontal_sum(v: __m256i) -> i32 {
     let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
     _mm_cvtsi128_si32(s)
 }
+
+/// `Σ bytes` with `vpsadbw` (32 bytes per step).
+///
+/// # Safety
+/// AVX2 must be available.
+#[target_feature(enable = "avx2")]
+pub unsafe fn byte_sum(bytes: &[u8]) -> i32 {
+    let mut acc = _mm256_setzero_si256();
+    let chunks = bytes.chunks_exact(32);
+    let tail: i32 = chunks.remainder().iter().map(|&v| v as i32).sum();
+    for chunk in chunks {
+        let v = _mm256_loadu_si256(chunk.as_ptr() as *const __m256i);
+        acc = _mm256_add_epi64(acc, _mm256_sad_epu8(v, _mm256_setzero_si256()));
+    }
+    let lo = _mm256_castsi256_si128(acc);
+    let hi = _mm256_extracti128_si256(acc, 1);
+    let s = _mm_add_epi64(lo, hi);
+    (_mm_cvtsi128_si64(s) + _mm_extract_epi64(s, 1)) as i32 + tail
+}

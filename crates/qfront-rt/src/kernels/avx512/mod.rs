@@ -5,3 +5,4 @@
 
 pub mod gemm;
 pub mod gemv;
+pub mod requant;
