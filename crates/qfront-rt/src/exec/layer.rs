@@ -290,12 +290,7 @@ impl PreparedLayer {
         sums.clear();
         if self.needs_row_sums {
             let stride = self.groups[0].padded_columns();
-            sums.extend((0..m_rows).map(|m| {
-                rows_u8[m * stride..(m + 1) * stride]
-                    .iter()
-                    .map(|&v| v as i32)
-                    .sum::<i32>()
-            }));
+            sums.extend((0..m_rows).map(|m| byte_sum(&rows_u8[m * stride..(m + 1) * stride])));
         }
         self.epilogue(products, m_rows, sums, residual, out);
     }
