@@ -74,7 +74,8 @@ fn names_the_defect() {
 #[test]
 fn semantic_defects_are_invalid_models() {
     let file = common::image_model(5, [4, 4, 4, 4]);
-    let cases: Vec<(Box<dyn Fn(&mut QfmFile)>, &str)> = vec![
+    type Damage = Box<dyn Fn(&mut QfmFile)>;
+    let cases: Vec<(Damage, &str)> = vec![
         (
             Box::new(|f| {
                 if let Op::Conv2d { params, .. } = &mut f.model.nodes[1].op {

@@ -4,6 +4,7 @@
 pub mod device;
 pub mod latency;
 pub mod lut;
+pub mod peak;
 
 pub use device::{expand_template, parse_device_output, run_device_command, DeviceFigures};
 pub use latency::{

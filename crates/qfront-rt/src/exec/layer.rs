@@ -36,6 +36,8 @@ pub(crate) fn unpack(weights: &WeightSpec, blob: &[u8]) -> Vec<i8> {
 }
 
 /// What the epilogue produces.
+// One per layer, built once; boxing the larger variant would only add a pointer chase.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Epilogue {
     Requantize {

@@ -281,6 +281,7 @@ impl ModelBuilder {
     }
 
     /// A convolution, optionally adding `residual` before requantization.
+    #[allow(clippy::too_many_arguments)]
     pub fn conv2d(
         &mut self,
         name: &str,

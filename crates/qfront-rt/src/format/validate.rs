@@ -355,7 +355,7 @@ pub(crate) fn validate_prefix(model: &QfmModel, blob_len: usize) -> Result<Vec<V
                     let n = height
                         .checked_mul(*width)
                         .and_then(|n| n.checked_mul(*channels))
-                        .filter(|&n| n >= 1 && n <= MAX_ELEMENTS);
+                        .filter(|&n| (1..=MAX_ELEMENTS).contains(&n));
                     c.ensure(n.is_some(), || {
                         "input image size is empty or too large".into()
                     })?;

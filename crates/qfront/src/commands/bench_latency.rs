@@ -270,6 +270,7 @@ pub fn run_kernel(args: KernelArgs) -> Result<()> {
         (state >> 33) as u32
     };
     let activations: Vec<u8> = (0..args.m * args.k).map(|_| next() as u8).collect();
+    let peak = qfront_rt::bench::peak::int8_peak_gops(kernels);
     for &bits in &args.bits {
         let width = qfront_quant::BitWidth::new(bits)?;
         let (lo, hi) = qfront_quant::packing::code_range(width);
@@ -291,13 +292,19 @@ pub fn run_kernel(args: KernelArgs) -> Result<()> {
         samples.sort_by(f64::total_cmp);
         let median = samples[samples.len() / 2];
         let ops = 2.0 * (args.m * args.n * args.k) as f64;
+        let gops = ops / median / 1e9;
         println!(
             "{}",
             json!({"kernel": "matmul", "m": args.m, "k": args.k, "n": args.n, "bits": bits,
-                   "kernels": kernels.name(), "median_ms": median * 1e3, "gops": ops / median / 1e9,
+                   "kernels": kernels.name(), "median_ms": median * 1e3, "gops": gops,
+                   "fraction_of_peak": peak.map(|p| gops / p),
                    "weight_bytes_streamed": weights.streamed_bytes(), "loops": samples.len()})
         );
     }
+    println!(
+        "{}",
+        json!({"metric": "int8_peak_gops", "value": peak, "kernels": kernels.name()})
+    );
     println!("{}", machine());
     Ok(())
 }

@@ -45,6 +45,9 @@ impl GemmPanels {
 /// Widens `A` (`[m_rows, k_len]` u8) to i16 rows of `2·⌈k_len/2⌉` (zero-padded), so that
 /// each aligned pair of i16 is the i32 word `(A[m,2p], A[m,2p+1])` the micro-kernel
 /// broadcasts; rows are padded to a multiple of `MR` with zeros.
+///
+/// # Safety
+/// AVX2 must be available; `a.len() ≥ m_rows·k_len`.
 #[target_feature(enable = "avx2")]
 pub unsafe fn widen_activations(
     a: &[u8],

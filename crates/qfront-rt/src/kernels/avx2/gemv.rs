@@ -89,7 +89,7 @@ pub unsafe fn gemv_w8(x16: &[i16], w: &[i8], rows: usize, stride: usize, out: &m
             for (i, a) in acc.iter_mut().enumerate() {
                 let at = base.add(i * stride + k);
                 if k % 64 == 0 {
-                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * stride) as *const i8);
+                    _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * stride));
                 }
                 let wv = _mm256_cvtepi8_epi16(_mm_loadu_si128(at as *const __m128i));
                 *a = _mm256_add_epi32(*a, _mm256_madd_epi16(wv, xv));

@@ -60,6 +60,7 @@ pub fn pad_activations(a: &[u8], m_rows: usize, k_len: usize, out: &mut Vec<u8>)
     out[m_rows * stride..padded_rows * stride].fill(0);
 }
 
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn micro_kernel(
     quads: usize,

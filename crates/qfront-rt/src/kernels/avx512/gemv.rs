@@ -31,7 +31,7 @@ pub unsafe fn gemv_w8(x: &[u8], w: &[i8], rows: usize, stride: usize, out: &mut 
             let xv = _mm512_loadu_si512(x.as_ptr().add(k) as *const __m512i);
             for (i, a) in acc.iter_mut().enumerate().take(lanes) {
                 let at = w.as_ptr().add((r + i) * stride + k);
-                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * stride) as *const i8);
+                _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(4 * stride));
                 let wv = _mm512_loadu_si512(at as *const __m512i);
                 *a = _mm512_dpbusd_epi32(*a, xv, wv);
             }

@@ -1,0 +1,174 @@
+//! The runtime commands as a user meets them: `train --qfm`, `export`, `eval`,
+//! `bench latency` (local and through a device command), `bench lut` and `bench kernel`.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn qfront(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qfront"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the qfront binary runs")
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "qfront failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone())
+        .expect("UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qfront-rt-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn metric(lines: &[Value], name: &str) -> f64 {
+    lines
+        .iter()
+        .find(|l| l["metric"] == name)
+        .and_then(|l| l["value"].as_f64())
+        .unwrap_or_else(|| panic!("no {name} in {lines:?}"))
+}
+
+#[test]
+fn train_export_eval_and_measure_a_model() {
+    let dir = temp("flow");
+    let qfm = dir.join("digits.qfm");
+    let checkpoint = dir.join("ckpt");
+    let out = qfront(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "4",
+        "--format",
+        "json",
+        "--qfm",
+        qfm.to_str().unwrap(),
+        "--save",
+        checkpoint.to_str().unwrap(),
+    ]);
+    let record = &lines(&out)[0];
+    let runtime_accuracy = record["runtime_test_accuracy"].as_f64().unwrap();
+    assert!(
+        record["runtime_agreement"].as_f64().unwrap() >= 0.995,
+        "{record}"
+    );
+    assert!((runtime_accuracy - record["test_accuracy"].as_f64().unwrap()).abs() <= 0.003);
+
+    // Export from the checkpoint gives the same file, and eval the same accuracy.
+    let exported = dir.join("exported.qfm");
+    lines(&qfront(&[
+        "export",
+        checkpoint.to_str().unwrap(),
+        exported.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        std::fs::read(&qfm).unwrap(),
+        std::fs::read(&exported).unwrap()
+    );
+    let eval = &lines(&qfront(&[
+        "eval",
+        exported.to_str().unwrap(),
+        "--dataset",
+        "digits",
+        "--format",
+        "json",
+    ]))[0];
+    assert_eq!(eval["test_accuracy"].as_f64().unwrap(), runtime_accuracy);
+    assert_eq!(eval["examples"], 360);
+
+    let bench = lines(&qfront(&[
+        "bench",
+        "latency",
+        qfm.to_str().unwrap(),
+        "--max-time",
+        "0.05",
+        "--warmup-time",
+        "0.01",
+    ]));
+    for name in [
+        "median_ms",
+        "p90_ms",
+        "p99_ms",
+        "mean_ms",
+        "loops",
+        "threads",
+    ] {
+        assert!(metric(&bench, name) > 0.0, "{name}");
+    }
+    assert!(metric(&bench, "p99_ms") >= metric(&bench, "median_ms"));
+    assert!(bench.iter().any(|l| l["machine"]["kernels"].is_string()));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_device_hook_runs_the_template_and_parses_its_output() {
+    let bench = lines(&qfront(&[
+        "bench", "latency", "model.qfm", "--device-cmd",
+        "echo 'Inference timings in us: Init: 10, First inference: 9, Warmup (avg): 8, Inference (avg): 2500' # {model}",
+    ]));
+    assert_eq!(metric(&bench, "mean_ms"), 2.5);
+    let failed = qfront(&[
+        "bench",
+        "latency",
+        "model.qfm",
+        "--device-cmd",
+        "echo board offline >&2; exit 7",
+    ]);
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("board offline"));
+}
+
+#[test]
+fn bad_models_and_mismatched_datasets_fail_clearly() {
+    let dir = temp("bad");
+    let path = dir.join("junk.qfm");
+    std::fs::write(&path, b"QFM\x1a\x01\x00\x00\x00not enough").unwrap();
+    let out = qfront(&["eval", path.to_str().unwrap(), "--dataset", "digits"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("truncated"));
+    let out = qfront(&[
+        "bench",
+        "latency",
+        dir.join("missing.qfm").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let out = qfront(&["bench", "latency", path.to_str().unwrap(), "--threads", "4"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn lut_and_kernel_benches_report_their_figures() {
+    let lut = lines(&qfront(&["bench", "lut", "--models", "6", "--check", "3"]));
+    assert_eq!(metric(&lut, "lut_models_checked"), 3.0);
+    assert!(metric(&lut, "lut_median_abs_error").is_finite());
+    let kernel = lines(&qfront(&[
+        "bench",
+        "kernel",
+        "--m",
+        "8",
+        "--k",
+        "100",
+        "--n",
+        "20",
+        "--bits",
+        "2,8",
+        "--max-time",
+        "0.01",
+    ]));
+    let rows: Vec<&Value> = kernel.iter().filter(|l| l["kernel"] == "matmul").collect();
+    assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| r["gops"].as_f64().unwrap() > 0.0));
+}
