@@ -297,6 +297,62 @@ impl PreparedLayer {
         self.epilogue(products, m_rows, sums, residual, out);
     }
 
+    /// A depthwise convolution by the reference set's direct loops (the definition the
+    /// grouped GEMM path is tested against): products and, for a weight zero point, the
+    /// patch sums `R` per output (the same loops with all-one weights), then requantization.
+    #[allow(clippy::too_many_arguments)]
+    pub fn depthwise_reference(
+        &self,
+        input: &[u8],
+        batch: usize,
+        win: &super::spatial::Window,
+        pad: u8,
+        residual: Option<(&[u8], i32)>,
+        products: &mut Vec<i32>,
+        sums: &mut Vec<i32>,
+        out: &mut [u8],
+    ) {
+        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+            unreachable!("validated: requantizing layer")
+        };
+        let [h, w, c] = win.input;
+        let [oh, ow] = win.output;
+        let (per_in, per_out) = (h * w * c, oh * ow * c);
+        let codes: Vec<i8> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.codes.iter().copied())
+            .collect();
+        let ones = vec![1i8; codes.len()];
+        grow(products, batch * per_out);
+        sums.clear();
+        sums.resize(batch * per_out, 0);
+        for b in 0..batch {
+            let x = &input[b * per_in..(b + 1) * per_in];
+            let geometry = |weights: &[i8], target: &mut [i32]| {
+                crate::kernels::reference::depthwise(
+                    x,
+                    win.input,
+                    weights,
+                    win.kernel,
+                    win.stride,
+                    win.padding,
+                    pad,
+                    win.output,
+                    target,
+                )
+            };
+            geometry(&codes, &mut products[b * per_out..(b + 1) * per_out]);
+            if self.needs_row_sums {
+                geometry(&ones, &mut sums[b * per_out..(b + 1) * per_out]);
+            }
+        }
+        for i in 0..batch * per_out {
+            let res = residual.map_or(0, |(u, z)| u[i] as i32 - z);
+            out[i] = requantize_one(params, i % c, products[i], sums[i], res);
+        }
+    }
+
     /// Float logits `scale_o·(acc_o + bias_o)`.
     pub fn logits(&self, acc: &[i32], out: &mut [f32]) {
         let Epilogue::Logits { scale, bias } = &self.epilogue else {

@@ -432,6 +432,25 @@ impl Session {
                         }
                         continue;
                     }
+                    if self.kernels == KernelSet::Reference
+                        && *groups == channels
+                        && layer.rows == channels
+                    {
+                        layer.depthwise_reference(
+                            &src.codes,
+                            batch,
+                            window,
+                            *pad,
+                            residual,
+                            &mut self.products,
+                            &mut self.row_sums,
+                            &mut out.codes,
+                        );
+                        if let Some(t) = node_start {
+                            self.node_seconds.push(t.elapsed().as_secs_f64());
+                        }
+                        continue;
+                    }
                     for g in 0..*groups {
                         let patches: &[u8] = if direct {
                             &src.codes

@@ -116,7 +116,7 @@ pub fn image_model(seed: u64, bits: [u32; 4]) -> QfmFile {
             c2,
             None,
             dw,
-            &weights(&mut rng, 6, 9, bits[2], 0, true),
+            &weights(&mut rng, 6, 9, bits[2], -1, true),
             &affine(&mut rng, 6),
             act(8, 0.05),
         )
