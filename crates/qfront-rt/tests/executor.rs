@@ -103,3 +103,51 @@ fn bad_input_is_rejected() {
         .to_string()
         .contains("vocabulary of 20"));
 }
+
+#[test]
+fn a_linear_layer_computes_its_real_valued_definition() {
+    // logits_o = gain_o·Σ_k scale_o·(c_ok − z₂/2)·x_k + bias_o, with x on the input grid, for
+    // weight grids with and without (half-)integer zero points.
+    use qfront_rt::format::{InputSpec, LayerOutput, ModelBuilder, RealAffine};
+    for (seed, z2) in [(1u64, 0), (2, -1), (3, 6)] {
+        let mut rng = common::Lcg(seed);
+        let input = InputSpec::Image {
+            height: 4,
+            width: 5,
+            channels: 1,
+            scale: 1.0 / 16.0,
+            zero_point: 3,
+        };
+        let mut b = ModelBuilder::new("linear", "tests", input).unwrap();
+        let f = b.flatten("flatten", 0).unwrap();
+        let w = common::weights(&mut rng, 7, 20, 5, z2, true);
+        let real = RealAffine {
+            gain: (0..7)
+                .map(|i| if i % 2 == 0 { 1.3 } else { -0.7 })
+                .collect(),
+            bias: (0..7).map(|i| 0.1 * i as f64 - 0.2).collect(),
+        };
+        b.linear("fc", f, &w, &real, LayerOutput::Logits).unwrap();
+        let file = b.finish().unwrap();
+        let x: Vec<f32> = (0..20)
+            .map(|_| (rng.next_u32() % 40) as f32 / 16.0 - 0.1875)
+            .collect();
+        let logits = Session::new(&file, KernelSet::Reference)
+            .run_images(&x, 1)
+            .unwrap()
+            .to_vec();
+        for o in 0..7 {
+            let mut dot = 0.0f64;
+            for k in 0..20 {
+                let wk = w.scale[o] as f64 * (w.codes[o * 20 + k] as f64 - z2 as f64 / 2.0);
+                dot += wk * x[k] as f64;
+            }
+            let expected = real.gain[o] * dot + real.bias[o];
+            assert!(
+                (logits[o] as f64 - expected).abs() < 1e-4,
+                "z2 {z2} output {o}: {} vs {expected}",
+                logits[o]
+            );
+        }
+    }
+}
