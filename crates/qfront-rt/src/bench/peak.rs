@@ -4,6 +4,7 @@
 //! exact 8-bit GEMM's instruction; `vpmaddubsw`+`vpmaddwd` reaches the same rate).
 
 use crate::KernelSet;
+#[cfg(target_arch = "x86_64")]
 use std::time::Instant;
 
 /// Multiply-add operations per second (2 per multiply-add), in GOP/s; `None` for the

@@ -101,6 +101,7 @@ enum GemvLayout {
 
 /// Reusable buffers of the kernels.
 #[derive(Debug, Default)]
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub struct Scratch {
     packed: Vec<i32>,
     widened: Vec<i16>,
