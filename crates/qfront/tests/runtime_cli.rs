@@ -144,6 +144,20 @@ fn bad_models_and_mismatched_datasets_fail_clearly() {
         dir.join("missing.qfm").to_str().unwrap(),
     ]);
     assert_eq!(out.status.code(), Some(1));
+    // Settings the runtime cannot run are refused before training starts.
+    let started = std::time::Instant::now();
+    let out = qfront(&[
+        "train",
+        "--dataset",
+        "snips",
+        "--abits",
+        "32",
+        "--qfm",
+        dir.join("x.qfm").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--abits ≤ 8"));
+    assert!(started.elapsed().as_secs() < 5, "refused before training");
     let out = qfront(&["bench", "latency", path.to_str().unwrap(), "--threads", "4"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
     std::fs::remove_dir_all(dir).ok();

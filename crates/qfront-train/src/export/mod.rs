@@ -15,6 +15,7 @@ mod weights;
 
 use crate::layers::{PactActivation, QuantConv1d, QuantConv2d, QuantLinear};
 use crate::models::{Model, Nlu, TokenBlock};
+use crate::quantize::WeightQuantizer;
 use crate::spec::{ModelSpec, Pooling};
 use crate::{Result, TrainError};
 use burn::module::Module;
@@ -165,9 +166,59 @@ fn linear(
     Ok(b.linear(name, input, &w, &linear_bias(fc), out)?)
 }
 
+/// Checks, before any training, that a model of `spec` can be exported: weights and the
+/// activations that follow them at 2..=8 bits, and an NLU embedding table the runtime can turn
+/// into one u8 activation grid (one scale for the table; at 8 bits an integral zero point).
+pub fn check_exportable(spec: &ModelSpec) -> Result<()> {
+    use qfront_quant::accounting::LayerOp;
+    use qfront_quant::quantizers::sawb::{SawbGrid, ScaleGranularity};
+    spec.validate()?;
+    let plan = crate::models::ModelPlan::of(spec);
+    let last = plan.layers.len() - 1;
+    for (i, layer) in plan.layers.iter().enumerate() {
+        let p = layer.precision;
+        let w = p.weight_bits;
+        if w.is_full_precision() || w.get() > 8 {
+            return Err(fail(&layer.name, format!("{}-bit weights; the runtime executes 2..=8 bits (set --wbits/--first-bits/--last-bits ≤ 8)", w.get())));
+        }
+        let embedding = matches!(layer.op, LayerOp::Embedding { .. });
+        let a = p.activation_bits;
+        if i != last && !embedding && (a.is_full_precision() || a.get() > 8) {
+            return Err(fail(
+                &layer.name,
+                format!(
+                    "{}-bit activations; the runtime executes 2..=8 bits (set --abits ≤ 8)",
+                    a.get()
+                ),
+            ));
+        }
+        if embedding {
+            match p.weight_quantizer {
+                WeightQuantizer::Sawb {
+                    granularity: ScaleGranularity::PerOutputChannel,
+                    ..
+                } => {
+                    return Err(fail(&layer.name, "per-row SAWB scales cannot share one activation grid; use another --edge-weight-quantizer (min-max is the default)"));
+                }
+                WeightQuantizer::Sawb {
+                    grid: SawbGrid::NoZero,
+                    ..
+                }
+                | WeightQuantizer::Dorefa
+                    if w.get() == 8 =>
+                {
+                    return Err(fail(&layer.name, "an 8-bit table on a no-zero grid (sawb, dorefa) needs 9-bit activations; use --edge-weight-quantizer min-max or sawb-zero, or --first-bits ≤ 7"));
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Builds the `.qfm` model of a trained `model` (any device; read in inference mode).
 pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> Result<QfmFile> {
-    spec.validate()?;
+    check_exportable(spec)?;
     let model = model.valid();
     let producer = concat!("qfront-train ", env!("CARGO_PKG_VERSION"));
     let input = match &spec.input {

@@ -182,6 +182,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         seed: args.seed,
     };
     config.validate()?;
+    if args.qfm.is_some() {
+        // Refuse settings the runtime cannot run before spending the training time.
+        qfront_train::export::check_exportable(&spec)?;
+    }
     let cost = model_cost(&spec);
     tracing::info!(model = ?model_name, wbits = args.model.wbits, abits = args.model.abits, size_bytes = cost.size_bytes(), mbops = cost.bops as f64 / 1e6, epochs = config.epochs, "training");
     let bar = ProgressBar::new(1);
