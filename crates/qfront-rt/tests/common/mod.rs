@@ -52,7 +52,14 @@ pub fn affine(rng: &mut Lcg, rows: usize) -> RealAffine {
     RealAffine {
         // Some gains negative, as BatchNorm can make them.
         gain: (0..rows)
-            .map(|_| (0.5 + rng.uniform()) * if rng.next_u32() % 3 == 0 { -1.0 } else { 1.0 })
+            .map(|_| {
+                (0.5 + rng.uniform())
+                    * if rng.next_u32().is_multiple_of(3) {
+                        -1.0
+                    } else {
+                        1.0
+                    }
+            })
             .collect(),
         bias: (0..rows).map(|_| rng.uniform() - 0.5).collect(),
     }
