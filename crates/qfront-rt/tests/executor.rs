@@ -136,17 +136,18 @@ fn a_linear_layer_computes_its_real_valued_definition() {
             .run_images(&x, 1)
             .unwrap()
             .to_vec();
-        for o in 0..7 {
-            let mut dot = 0.0f64;
-            for k in 0..20 {
-                let wk = w.scale[o] as f64 * (w.codes[o * 20 + k] as f64 - z2 as f64 / 2.0);
-                dot += wk * x[k] as f64;
-            }
+        for (o, logit) in logits.iter().enumerate() {
+            let dot: f64 = x
+                .iter()
+                .enumerate()
+                .map(|(k, &xk)| {
+                    w.scale[o] as f64 * (w.codes[o * 20 + k] as f64 - z2 as f64 / 2.0) * xk as f64
+                })
+                .sum();
             let expected = real.gain[o] * dot + real.bias[o];
             assert!(
-                (logits[o] as f64 - expected).abs() < 1e-4,
-                "z2 {z2} output {o}: {} vs {expected}",
-                logits[o]
+                (*logit as f64 - expected).abs() < 1e-4,
+                "z2 {z2} output {o}: {logit} vs {expected}"
             );
         }
     }
