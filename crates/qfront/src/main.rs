@@ -23,6 +23,13 @@ struct Cli {
 enum Command {
     /// Train a model with quantization-aware training (PACT activations, SAWB weights).
     Train(Box<commands::train::TrainArgs>),
+    /// Search the accuracy / latency / size trade-off: a study (preset or TOML) to its budget,
+    /// resumable; prints the Pareto front.
+    Search(Box<commands::search::SearchArgs>),
+    /// List the trials of a stored study (table, JSON or CSV).
+    Trials(commands::search::ListArgs),
+    /// The Pareto front of a stored study (table, JSON or CSV).
+    Pareto(commands::search::ListArgs),
     /// Write a trained checkpoint as a packed low-bit `.qfm` model for the runtime.
     Export(commands::export::ExportArgs),
     /// Run a dataset's test split through a `.qfm` model with the integer runtime.
@@ -62,6 +69,9 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
+        Command::Search(args) => commands::search::run(*args),
+        Command::Trials(args) => commands::search::run_trials(args),
+        Command::Pareto(args) => commands::search::run_pareto(args),
         Command::Export(args) => commands::export::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Quant(cmd) => commands::quant::run(cmd),

@@ -7,4 +7,5 @@ pub mod eval;
 pub mod export;
 pub mod model_args;
 pub mod quant;
+pub mod search;
 pub mod train;

@@ -1,0 +1,292 @@
+//! The study definition in TOML (unknown keys rejected), and its validated form.
+//!
+//! ```toml
+//! name = "digits-cnn"
+//! dataset = "digits"                 # digits, snips, mnist, fashion-mnist, hwu64, clinc150, banking77
+//! family = "lenet"                   # mlp, lenet, resnet20, nlu
+//! objectives = ["accuracy", "-latency_ms", "-size_kb"]
+//! constraints = ["latency_ms <= 5"]  # optional
+//! optimizer = "qnehvi"               # sobol, qnehvi, qnehvi-saas, qparego, qlognehvi
+//! budget = 20
+//! seed = 0
+//!
+//! [fixed]                            # settings every trial uses (names: settings.rs)
+//! epochs = 3
+//!
+//! [latency]                          # how latency is measured
+//! mode = "local"                     # local | lut | device
+//!
+//! [[parameter]]                      # the search space (qfront-bo parameter kinds)
+//! name = "wbits"
+//! type = "ordered"
+//! values = [2, 3, 4, 8]
+//! ```
+
+use crate::objectives::{Constraint, Objective};
+use crate::settings::{check_name, Settings, FAMILIES};
+use crate::{Result, StudyError};
+use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
+use qfront_bo::{Method, OptimizerConfig};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// How a trial's latency is measured.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencySection {
+    /// `local` (the runtime on this machine), `lut` (a latency table from `qfront bench lut
+    /// --out`), or `device` (a command template, as `qfront bench latency --device-cmd`).
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// Examples per run.
+    #[serde(default = "one")]
+    pub batch: usize,
+    /// Measurement time per trial, seconds (local).
+    #[serde(default = "default_time")]
+    pub max_time: f64,
+    /// The table (mode `lut`).
+    #[serde(default)]
+    pub table: Option<PathBuf>,
+    /// The command template (mode `device`), e.g. `ssh board qfront bench latency {model}`.
+    #[serde(default)]
+    pub device_cmd: Option<String>,
+}
+
+fn default_mode() -> String {
+    "local".into()
+}
+fn one() -> usize {
+    1
+}
+fn default_time() -> f64 {
+    0.3
+}
+fn default_optimizer() -> String {
+    "qnehvi".into()
+}
+
+impl Default for LatencySection {
+    fn default() -> Self {
+        Self {
+            mode: default_mode(),
+            batch: 1,
+            max_time: default_time(),
+            table: None,
+            device_cmd: None,
+        }
+    }
+}
+
+/// A study as written in TOML.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudyConfig {
+    /// Study name (the default directory is `runs/<name>`).
+    pub name: String,
+    /// Dataset.
+    pub dataset: String,
+    /// Directory of the datasets that do not ship with qfront.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// Model family.
+    pub family: String,
+    /// Objectives, e.g. `["accuracy", "-latency_ms", "-size_kb"]`.
+    pub objectives: Vec<String>,
+    /// Outcome constraints, e.g. `["latency_ms <= 5"]`.
+    #[serde(default)]
+    pub constraints: Vec<String>,
+    /// Reference point in the objectives' own units (e.g. `[0.8, 1.0, 500]` for accuracy 0.8,
+    /// latency 1 ms, 500 KB); `None`: inferred from the front as BoTorch does.
+    #[serde(default)]
+    pub reference_point: Option<Vec<f64>>,
+    /// Optimizer.
+    #[serde(default = "default_optimizer")]
+    pub optimizer: String,
+    /// Number of trials.
+    pub budget: usize,
+    /// Trials asked at once.
+    #[serde(default = "one")]
+    pub batch_size: usize,
+    /// Seed of every random choice.
+    #[serde(default)]
+    pub seed: u64,
+    /// Sobol trials before the model (default `2(d + 1)`, at most half the budget).
+    #[serde(default)]
+    pub initial_points: Option<usize>,
+    /// Settings every trial uses.
+    #[serde(default)]
+    pub fixed: BTreeMap<String, toml::Value>,
+    /// Latency measurement.
+    #[serde(default)]
+    pub latency: LatencySection,
+    /// The search space.
+    #[serde(default, rename = "parameter")]
+    pub parameters: Vec<Parameter>,
+}
+
+/// A validated study.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Study {
+    /// As written.
+    pub config: StudyConfig,
+    /// Parsed objectives.
+    pub objectives: Vec<Objective>,
+    /// Parsed constraints.
+    pub constraints: Vec<Constraint>,
+    /// Fixed settings.
+    pub fixed: Settings,
+    /// The optimizer's config.
+    pub optimizer: OptimizerConfig,
+}
+
+fn toml_value(key: &str, v: &toml::Value) -> Result<ParamValue> {
+    Ok(match v {
+        toml::Value::Integer(i) => ParamValue::Int(*i),
+        toml::Value::Float(f) => ParamValue::Float(*f),
+        toml::Value::String(s) => ParamValue::Text(s.clone()),
+        other => {
+            return Err(StudyError::config(
+                key,
+                format!("{other} is not a number or a name"),
+            ))
+        }
+    })
+}
+
+impl StudyConfig {
+    /// Parses TOML text; unknown keys and wrong types are errors naming the key.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        toml::from_str(text).map_err(|e| {
+            let key = e
+                .span()
+                .map(|s| format!("at bytes {}..{}", s.start, s.end))
+                .unwrap_or_default();
+            StudyError::config(key, e.message().to_string())
+        })
+    }
+
+    /// Checks every value and resolves the study.
+    pub fn validate(self) -> Result<Study> {
+        if self.name.is_empty() || self.name.contains(['/', '\\']) {
+            return Err(StudyError::config(
+                "name",
+                "must be a non-empty name without slashes",
+            ));
+        }
+        qfront_train::data::DatasetName::parse(&self.dataset)
+            .map_err(|e| StudyError::config("dataset", e.to_string()))?;
+        if !FAMILIES.contains(&self.family.as_str()) {
+            return Err(StudyError::config(
+                "family",
+                format!("'{}' is not one of {}", self.family, FAMILIES.join(", ")),
+            ));
+        }
+        if self.objectives.is_empty() {
+            return Err(StudyError::config(
+                "objectives",
+                "give at least one, e.g. [\"accuracy\", \"-latency_ms\"]",
+            ));
+        }
+        let objectives = self
+            .objectives
+            .iter()
+            .map(|o| Objective::parse("objectives", o))
+            .collect::<Result<Vec<_>>>()?;
+        let constraints = self
+            .constraints
+            .iter()
+            .map(|c| Constraint::parse("constraints", c))
+            .collect::<Result<Vec<_>>>()?;
+        if self.budget == 0 {
+            return Err(StudyError::config("budget", "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(StudyError::config("batch_size", "must be at least 1"));
+        }
+        let method = Method::from_name(&self.optimizer)
+            .map_err(|e| StudyError::config("optimizer", e.to_string()))?;
+        let mut fixed = Settings::new();
+        for (name, value) in &self.fixed {
+            let key = format!("fixed.{name}");
+            check_name(&key, name)?;
+            fixed.insert(name.clone(), toml_value(&key, value)?);
+        }
+        for p in &self.parameters {
+            check_name(&format!("parameter '{}'", p.name), &p.name)?;
+            if fixed.contains_key(&p.name) {
+                return Err(StudyError::config(
+                    format!("parameter '{}'", p.name),
+                    "is also in [fixed]; keep one",
+                ));
+            }
+        }
+        match self.latency.mode.as_str() {
+            "local" => {}
+            "lut" if self.latency.table.is_some() => {}
+            "device" if self.latency.device_cmd.is_some() => {}
+            "lut" => {
+                return Err(StudyError::config(
+                    "latency.table",
+                    "mode 'lut' needs a table (write one with `qfront bench lut --out table.json`)",
+                ))
+            }
+            "device" => {
+                return Err(StudyError::config(
+                    "latency.device_cmd",
+                    "mode 'device' needs a command template",
+                ))
+            }
+            other => {
+                return Err(StudyError::config(
+                    "latency.mode",
+                    format!("'{other}' is not local, lut or device"),
+                ))
+            }
+        }
+        if self.latency.batch == 0 || !(self.latency.max_time > 0.0) {
+            return Err(StudyError::config(
+                "latency",
+                "batch must be ≥ 1 and max_time > 0",
+            ));
+        }
+        let space = SearchSpace::new(self.parameters.clone())
+            .map_err(|e| StudyError::config("parameter", e.to_string()))?;
+        let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
+        optimizer.num_constraints = constraints.len();
+        let initial = self.initial_points.unwrap_or_else(|| {
+            optimizer
+                .initial_design()
+                .min(self.budget.div_ceil(2))
+                .max(1)
+        });
+        optimizer.initial_points = Some(initial);
+        if let Some(r) = &self.reference_point {
+            if r.len() != objectives.len() || r.iter().any(|v| !v.is_finite()) {
+                return Err(StudyError::config(
+                    "reference_point",
+                    format!(
+                        "needs {} finite values, one per objective",
+                        objectives.len()
+                    ),
+                ));
+            }
+            optimizer.reference_point = Some(
+                objectives
+                    .iter()
+                    .zip(r)
+                    .map(|(o, &v)| o.signed(v))
+                    .collect(),
+            );
+        }
+        // Studies are small (tens of trials): lighter NUTS than BoTorch's defaults.
+        optimizer.saas.warmup = 256;
+        optimizer.saas.samples = 128;
+        Ok(Study {
+            config: self,
+            objectives,
+            constraints,
+            fixed,
+            optimizer,
+        })
+    }
+}

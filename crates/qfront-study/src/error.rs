@@ -1,0 +1,52 @@
+//! The error type of `qfront-study`.
+
+/// Everything that can go wrong when a study is configured, run or stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StudyError {
+    /// A config value is malformed or out of range; names the key and what would be accepted.
+    #[error("invalid study config: {key}: {reason}")]
+    Config {
+        /// The TOML key (dotted path).
+        key: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// The store (SQLite) failed.
+    #[error("study store {path}: {reason}")]
+    Store {
+        /// The database file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Training or export failed.
+    #[error(transparent)]
+    Train(#[from] qfront_train::TrainError),
+    /// The runtime failed.
+    #[error(transparent)]
+    Runtime(#[from] qfront_rt::RtError),
+    /// The optimizer rejected an operation.
+    #[error(transparent)]
+    Optimizer(#[from] qfront_bo::BoError),
+}
+
+impl StudyError {
+    pub(crate) fn config(key: impl Into<String>, reason: impl Into<String>) -> Self {
+        StudyError::Config {
+            key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, StudyError>;

@@ -1,0 +1,21 @@
+//! # qfront-study
+//!
+//! Latency-aware multi-objective search (Eriksson et al. 2021, methods-spec §4) over the
+//! compression space of the other three papers: a study ([`config`]) names a dataset, a model
+//! family, a search space over architecture, quantization and training settings
+//! ([`settings`]), objectives and constraints as strings ([`objectives`]), and an optimizer
+//! from `qfront-bo`. Each trial ([`pipeline`]) trains with QAT, exports a `.qfm`, measures
+//! its latency with `qfront-rt` and its size with the accountant; the loop ([`search`]) keeps
+//! everything in a SQLite store ([`store`]) so a killed study resumes where it stopped.
+
+pub mod config;
+mod error;
+pub mod objectives;
+pub mod pipeline;
+pub mod presets;
+pub mod search;
+pub mod settings;
+pub mod store;
+
+pub use config::{Study, StudyConfig};
+pub use error::{Result, StudyError};

@@ -1,0 +1,178 @@
+//! One trial from parameters to measurements: settings → model spec → QAT training →
+//! validation accuracy → `.qfm` export → latency (local runtime, latency table, or a device
+//! command) → size and BOPs from the accountant. Artifacts go to the trial's directory.
+
+use crate::config::Study;
+use crate::settings::{build, Settings};
+use crate::{Result, StudyError};
+use qfront_rt::bench::lut::LatencyTable;
+use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
+use qfront_rt::{KernelSet, Session};
+use qfront_train::burn::tensor::Device;
+use qfront_train::data::{DataOptions, Dataset, DatasetName};
+use qfront_train::export::{check_exportable, export_model, pixel_scale, ExportOptions};
+use qfront_train::models::{model_cost, Model};
+use qfront_train::training::{accuracy, fit, save_checkpoint};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What a trial measured, by metric name (`accuracy` is validation accuracy;
+/// `test_accuracy` is kept for reporting the final front, never optimized).
+pub type Metrics = BTreeMap<String, f64>;
+
+/// Everything trials share: the study, its data, the latency table.
+#[derive(Debug)]
+pub struct TrialRunner {
+    study: Study,
+    dataset: DatasetName,
+    data: Dataset,
+    table: Option<LatencyTable>,
+    dir: PathBuf,
+}
+
+impl TrialRunner {
+    /// Loads the data (once) and the latency table, if any; artifacts go under `dir/trials/`.
+    pub fn new(study: &Study, dir: &Path) -> Result<Self> {
+        let c = &study.config;
+        let dataset = DatasetName::parse(&c.dataset)?;
+        let mut options = DataOptions {
+            data_dir: c.data_dir.clone(),
+            ..DataOptions::default()
+        };
+        if let Some(v) = study.fixed.get("buckets") {
+            options.tokenizer.buckets =
+                v.as_f64().filter(|b| *b >= 1.0).ok_or_else(|| {
+                    StudyError::config("fixed.buckets", "must be a positive integer")
+                })? as usize;
+        }
+        if c.parameters.iter().any(|p| p.name == "buckets") {
+            return Err(StudyError::config(
+                "parameter 'buckets'",
+                "the data is tokenized once per study; fix buckets in [fixed]",
+            ));
+        }
+        let data = Dataset::load(dataset, &options)?;
+        let table = match &c.latency.table {
+            Some(path) if c.latency.mode == "lut" => {
+                let text = std::fs::read_to_string(path).map_err(|e| StudyError::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
+                Some(serde_json::from_str(&text).map_err(|e| {
+                    StudyError::config("latency.table", format!("{}: {e}", path.display()))
+                })?)
+            }
+            _ => None,
+        };
+        Ok(Self {
+            study: study.clone(),
+            dataset,
+            data,
+            table,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The study.
+    pub fn study(&self) -> &Study {
+        &self.study
+    }
+
+    /// The trial's artifact directory.
+    pub fn trial_dir(&self, number: usize) -> PathBuf {
+        self.dir.join("trials").join(number.to_string())
+    }
+
+    /// Runs one trial with `params` (on top of the study's fixed settings).
+    pub fn run(
+        &self,
+        number: usize,
+        params: &Settings,
+        seed: u64,
+        mut on_step: impl FnMut(usize, usize),
+    ) -> Result<Metrics> {
+        let mut settings = self.study.fixed.clone();
+        settings.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let (spec, config) = build(
+            &self.study.config.family,
+            &self.data.input,
+            self.data.classes.len(),
+            &settings,
+            seed,
+        )?;
+        check_exportable(&spec)?;
+        let model = Model::build(&spec, seed, &Device::flex().autodiff())?;
+        let (model, report) = fit(model, &self.data, &config, &mut on_step, |_| {})?;
+        let val_accuracy = accuracy(&model, &self.data.val, 256);
+        let test_accuracy = accuracy(&model, &self.data.test, 256);
+        let dir = self.trial_dir(number);
+        let options = ExportOptions {
+            pixel_scale: pixel_scale(self.dataset).unwrap_or(1.0),
+            name: "qfront-study",
+        };
+        let file = export_model(&model, &spec, options)?;
+        let qfm = dir.join("model.qfm");
+        file.write(&qfm)?;
+        save_checkpoint(
+            &model,
+            &spec,
+            &serde_json::json!({"result": {"dataset": self.dataset.name()}, "trial": number}),
+            &dir.join("checkpoint"),
+        )?;
+        let latency = &self.study.config.latency;
+        let latency_ms = match latency.mode.as_str() {
+            "lut" => self
+                .table
+                .as_ref()
+                .expect("loaded for mode lut")
+                .predict(&file, latency.batch),
+            "device" => {
+                let template = latency.device_cmd.as_deref().expect("validated");
+                let figures = run_device_command(&expand_template(
+                    template,
+                    &qfm.to_string_lossy(),
+                    latency.batch,
+                    1,
+                ))?;
+                *figures
+                    .get("median_ms")
+                    .or_else(|| figures.get("mean_ms"))
+                    .ok_or_else(|| {
+                        StudyError::config(
+                            "latency.device_cmd",
+                            "the command printed no median_ms or mean_ms",
+                        )
+                    })?
+            }
+            _ => {
+                let mut session = Session::new(&file, KernelSet::detect());
+                let options = LatencyOptions {
+                    batch: latency.batch,
+                    max_time: Duration::from_secs_f64(latency.max_time),
+                    ..LatencyOptions::default()
+                };
+                measure_latency(&mut session, &options)?.median_ms
+            }
+        };
+        let cost = model_cost(&spec);
+        let mut metrics = Metrics::new();
+        metrics.insert("accuracy".into(), val_accuracy);
+        metrics.insert("test_accuracy".into(), test_accuracy);
+        metrics.insert("latency_ms".into(), latency_ms);
+        metrics.insert("size_kb".into(), cost.size_bytes() as f64 / 1024.0);
+        metrics.insert("bops".into(), cost.bops as f64);
+        metrics.insert("macs".into(), cost.macs as f64);
+        metrics.insert("train_seconds".into(), report.train_seconds);
+        metrics.insert("qfm_bytes".into(), file.to_bytes().len() as f64);
+        std::fs::write(
+            dir.join("metrics.json"),
+            serde_json::to_string_pretty(&metrics).expect("serialises"),
+        )
+        .map_err(|e| StudyError::Io {
+            path: dir.join("metrics.json"),
+            source: e,
+        })?;
+        Ok(metrics)
+    }
+}

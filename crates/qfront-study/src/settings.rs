@@ -1,0 +1,254 @@
+//! Named settings — the fixed values of a study and the parameters it searches — applied to a
+//! model spec and a training config. Every name a study may use is listed in [`SETTINGS`];
+//! anything else is rejected with the list.
+//!
+//! | name | meaning |
+//! |---|---|
+//! | `width` | width multiplier on every hidden size |
+//! | `wbits`, `abits` | weight bits of the middle layers, PACT activation bits (2..=8) |
+//! | `first_bits`, `last_bits` | weight bits of the first and last layers |
+//! | `wbits.<layer>`, `abits.<layer>` | per-layer overrides (layer names as in `ModelPlan`) |
+//! | `weight_quantizer`, `edge_weight_quantizer` | `sawb`, `sawb-zero`, `sawb-channel`, `dorefa`, `min-max`, `min-max-asym`, `lsq` |
+//! | `alpha_init` | initial PACT clip |
+//! | `learning_rate`, `weight_decay`, `epochs`, `batch_size`, `dropout` | training |
+//! | `embedding_dim`, `hidden`, `blocks`, `kernel`, `block` (`conv`/`mlp`), `pooling` (`mean`/`max`), `buckets` | NLU model |
+//! | `channels1`, `channels2`, `hidden`, `kernel` | LeNet |
+//! | `hidden`, `layers` (MLP: `layers` hidden layers of `hidden` units) | MLP |
+//! | `stage1`, `stage2`, `stage3`, `blocks_per_stage` | ResNet |
+
+use crate::{Result, StudyError};
+use qfront_bo::space::ParamValue;
+use qfront_train::data::tokenizer::HashingTokenizer;
+use qfront_train::quantize::WeightQuantizer;
+use qfront_train::spec::{
+    InputShape, LayerBitsOverride, ModelFamily, ModelSpec, NluBlock, Pooling, QuantSpec,
+};
+use qfront_train::training::TrainConfig;
+use std::collections::BTreeMap;
+
+/// The setting names (per-layer `wbits.<layer>` / `abits.<layer>` come on top).
+pub const SETTINGS: [&str; 25] = [
+    "width",
+    "wbits",
+    "abits",
+    "first_bits",
+    "last_bits",
+    "weight_quantizer",
+    "edge_weight_quantizer",
+    "alpha_init",
+    "learning_rate",
+    "weight_decay",
+    "epochs",
+    "batch_size",
+    "dropout",
+    "embedding_dim",
+    "hidden",
+    "blocks",
+    "kernel",
+    "block",
+    "pooling",
+    "buckets",
+    "channels1",
+    "channels2",
+    "layers",
+    "blocks_per_stage",
+    "stage1",
+];
+
+/// Extra names outside the fixed array (kept short for the table above).
+const MORE_SETTINGS: [&str; 2] = ["stage2", "stage3"];
+
+/// Checks that `name` is a known setting.
+pub fn check_name(key: &str, name: &str) -> Result<()> {
+    let per_layer = name
+        .strip_prefix("wbits.")
+        .or_else(|| name.strip_prefix("abits."))
+        .is_some_and(|l| !l.is_empty());
+    if SETTINGS.contains(&name) || MORE_SETTINGS.contains(&name) || per_layer {
+        Ok(())
+    } else {
+        Err(StudyError::config(
+            key,
+            format!(
+                "unknown setting '{name}'; known: {}, {}, wbits.<layer>, abits.<layer>",
+                SETTINGS.join(", "),
+                MORE_SETTINGS.join(", ")
+            ),
+        ))
+    }
+}
+
+/// Values by setting name.
+pub type Settings = BTreeMap<String, ParamValue>;
+
+fn int(settings: &Settings, name: &str, default: i64) -> Result<i64> {
+    match settings.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .filter(|f| f.fract() == 0.0)
+            .map(|f| f as i64)
+            .ok_or_else(|| StudyError::config(name, format!("{v} is not an integer"))),
+    }
+}
+
+fn positive(settings: &Settings, name: &str, default: usize) -> Result<usize> {
+    let v = int(settings, name, default as i64)?;
+    if v < 1 {
+        return Err(StudyError::config(name, format!("{v} must be at least 1")));
+    }
+    Ok(v as usize)
+}
+
+fn float(settings: &Settings, name: &str, default: f64) -> Result<f64> {
+    match settings.get(name) {
+        None => Ok(default),
+        Some(v) => v
+            .as_f64()
+            .filter(|f| f.is_finite())
+            .ok_or_else(|| StudyError::config(name, format!("{v} is not a number"))),
+    }
+}
+
+fn text<'a>(settings: &'a Settings, name: &str, default: &'a str) -> Result<&'a str> {
+    match settings.get(name) {
+        None => Ok(default),
+        Some(ParamValue::Text(t)) => Ok(t),
+        Some(v) => Err(StudyError::config(name, format!("{v} is not a name"))),
+    }
+}
+
+fn quantizer(settings: &Settings, name: &str, default: &str) -> Result<WeightQuantizer> {
+    let t = text(settings, name, default)?;
+    WeightQuantizer::from_name(t).ok_or_else(|| {
+        StudyError::config(
+            name,
+            format!("'{t}' is not one of {}", WeightQuantizer::NAMES.join(", ")),
+        )
+    })
+}
+
+/// The model family names.
+pub const FAMILIES: [&str; 4] = ["mlp", "lenet", "resnet20", "nlu"];
+
+/// Builds the model spec and training config of a trial.
+pub fn build(
+    family: &str,
+    input: &InputShape,
+    classes: usize,
+    settings: &Settings,
+    seed: u64,
+) -> Result<(ModelSpec, TrainConfig)> {
+    let family = match family {
+        "mlp" => ModelFamily::Mlp {
+            hidden: vec![positive(settings, "hidden", 256)?; positive(settings, "layers", 2)?],
+        },
+        "lenet" => ModelFamily::Lenet {
+            channels: [
+                positive(settings, "channels1", 16)?,
+                positive(settings, "channels2", 32)?,
+            ],
+            hidden: positive(settings, "hidden", 128)?,
+            kernel: positive(settings, "kernel", 5)?,
+        },
+        "resnet20" => ModelFamily::Resnet {
+            stage_channels: [
+                positive(settings, "stage1", 16)?,
+                positive(settings, "stage2", 32)?,
+                positive(settings, "stage3", 64)?,
+            ],
+            blocks_per_stage: positive(settings, "blocks_per_stage", 3)?,
+        },
+        "nlu" => ModelFamily::Nlu {
+            buckets: positive(settings, "buckets", HashingTokenizer::default().buckets)?,
+            embedding_dim: positive(settings, "embedding_dim", 64)?,
+            block: match text(settings, "block", "conv")? {
+                "conv" => NluBlock::Conv,
+                "mlp" => NluBlock::Mlp,
+                other => {
+                    return Err(StudyError::config(
+                        "block",
+                        format!("'{other}' is not conv or mlp"),
+                    ))
+                }
+            },
+            blocks: int(settings, "blocks", 1)?.max(0) as usize,
+            hidden: positive(settings, "hidden", 128)?,
+            kernel: positive(settings, "kernel", 3)?,
+            pooling: match text(settings, "pooling", "max")? {
+                "mean" => Pooling::Mean,
+                "max" => Pooling::Max,
+                other => {
+                    return Err(StudyError::config(
+                        "pooling",
+                        format!("'{other}' is not mean or max"),
+                    ))
+                }
+            },
+        },
+        other => {
+            return Err(StudyError::config(
+                "family",
+                format!("'{other}' is not one of {}", FAMILIES.join(", ")),
+            ))
+        }
+    };
+    let bits = |name: &str, default: i64| -> Result<u32> {
+        let b = int(settings, name, default)?;
+        if !(2..=8).contains(&b) {
+            return Err(StudyError::config(
+                name,
+                format!("{b} bits: the runtime executes 2..=8"),
+            ));
+        }
+        Ok(b as u32)
+    };
+    let mut per_layer = BTreeMap::new();
+    for (name, _) in settings.iter() {
+        for (prefix, weights) in [("wbits.", true), ("abits.", false)] {
+            if let Some(layer) = name.strip_prefix(prefix) {
+                let entry = per_layer
+                    .entry(layer.to_string())
+                    .or_insert(LayerBitsOverride {
+                        weight_bits: None,
+                        activation_bits: None,
+                    });
+                let b = bits(name, 4)?;
+                if weights {
+                    entry.weight_bits = Some(b);
+                } else {
+                    entry.activation_bits = Some(b);
+                }
+            }
+        }
+    }
+    let spec = ModelSpec {
+        family,
+        width_multiplier: float(settings, "width", 1.0)?,
+        input: input.clone(),
+        classes,
+        quant: QuantSpec {
+            weight_bits: bits("wbits", 4)?,
+            activation_bits: bits("abits", 4)?,
+            first_layer_bits: bits("first_bits", 8)?,
+            last_layer_bits: bits("last_bits", 8)?,
+            per_layer,
+            weight_quantizer: quantizer(settings, "weight_quantizer", "sawb")?,
+            edge_weight_quantizer: quantizer(settings, "edge_weight_quantizer", "min-max")?,
+            pact_alpha_init: float(settings, "alpha_init", 4.0)?,
+            ..QuantSpec::default()
+        },
+        dropout: float(settings, "dropout", 0.0)?,
+    };
+    spec.validate()?;
+    let config = TrainConfig {
+        learning_rate: float(settings, "learning_rate", 3e-3)?,
+        weight_decay: float(settings, "weight_decay", 1e-4)?,
+        epochs: positive(settings, "epochs", 5)?,
+        batch_size: positive(settings, "batch_size", 64)?,
+        seed,
+        ..TrainConfig::default()
+    };
+    config.validate()?;
+    Ok((spec, config))
+}
