@@ -243,7 +243,7 @@ impl StudyConfig {
                 ))
             }
         }
-        if self.latency.batch == 0 || !(self.latency.max_time > 0.0) {
+        if self.latency.batch == 0 || self.latency.max_time.is_nan() || self.latency.max_time <= 0.0 {
             return Err(StudyError::config(
                 "latency",
                 "batch must be ≥ 1 and max_time > 0",
@@ -251,6 +251,30 @@ impl StudyConfig {
         }
         let space = SearchSpace::new(self.parameters.clone())
             .map_err(|e| StudyError::config("parameter", e.to_string()))?;
+        // Build one model from the fixed settings and the first value of each parameter, so
+        // bad fixed values fail now, naming their key, rather than in every trial.
+        let mut probe = fixed.clone();
+        let first = space.decode(&vec![0.0; space.dim()]);
+        for (p, v) in space.parameters().iter().zip(first) {
+            probe.insert(p.name.clone(), v);
+        }
+        let input = if self.family == "nlu" {
+            qfront_train::spec::InputShape::Tokens { max_tokens: 32 }
+        } else {
+            qfront_train::spec::InputShape::Image {
+                channels: 1,
+                height: 28,
+                width: 28,
+            }
+        };
+        crate::settings::build(&self.family, &input, 10, &probe, self.seed).map_err(
+            |e| match e {
+                StudyError::Config { key, reason } if fixed.contains_key(&key) => {
+                    StudyError::config(format!("fixed.{key}"), reason)
+                }
+                other => other,
+            },
+        )?;
         let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
         optimizer.num_constraints = constraints.len();
         let initial = self.initial_points.unwrap_or_else(|| {

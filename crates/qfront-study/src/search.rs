@@ -112,6 +112,8 @@ pub fn open_study(
     dir: &Path,
     resume: bool,
 ) -> Result<(Study, Store, Optimizer)> {
+    // A bad config fails before anything is created on disk.
+    let checked = config.clone().validate()?;
     let store = Store::open(&dir.join("study.db"))?;
     let config_toml =
         toml::to_string(&config).map_err(|e| StudyError::config("config", e.to_string()))?;
@@ -128,10 +130,10 @@ pub fn open_study(
             if same != stored {
                 return Err(StudyError::config("config", format!("differs from the study stored in {}; resume with the same config (only the budget may change)", dir.display())));
             }
-            Ok((config.validate()?, store, optimizer))
+            Ok((checked, store, optimizer))
         }
         None => {
-            let study = config.validate()?;
+            let study = checked;
             let optimizer = Optimizer::new(study.optimizer.clone())?;
             store.create_study(&study.config.name, &config_toml, &optimizer)?;
             Ok((study, store, optimizer))

@@ -1,0 +1,184 @@
+//! `qfront search` as a user meets it: a small preset to completion, the front and the trial
+//! listings, refusing to overwrite a study, and resuming after SIGKILL with every completed
+//! trial kept exactly once.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn qfront(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qfront"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the qfront binary runs")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qfront-search-{}-{name}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    dir
+}
+
+fn trials(dir: &Path) -> Vec<Value> {
+    let out = qfront(&["trials", "--dir", dir.to_str().unwrap(), "--format", "json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("a JSON list")
+}
+
+#[test]
+fn a_small_study_runs_to_its_budget_and_prints_its_front() {
+    let dir = temp("small");
+    let out = qfront(&[
+        "search",
+        "digits-cnn",
+        "--budget",
+        "5",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let front: Vec<Value> = serde_json::from_slice(&out.stdout).expect("the front as JSON");
+    assert!(!front.is_empty());
+    for t in &front {
+        for key in ["accuracy", "latency_ms", "size_kb"] {
+            assert!(t["values"][key].as_f64().unwrap() > 0.0, "{t}");
+        }
+        assert!(dir
+            .join("trials")
+            .join(t["trial"].to_string())
+            .join("model.qfm")
+            .exists());
+    }
+    let all = trials(&dir);
+    assert_eq!(all.len(), 5);
+    assert!(all.iter().all(|t| t["state"] == "complete"));
+    // The front is the non-dominated subset of the trials.
+    let pareto = qfront(&["pareto", "--dir", dir.to_str().unwrap(), "--format", "json"]);
+    let pareto: Vec<Value> = serde_json::from_slice(&pareto.stdout).unwrap();
+    assert_eq!(pareto, front);
+    // A second run into the same directory is refused without --resume.
+    let again = qfront(&[
+        "search",
+        "digits-cnn",
+        "--budget",
+        "5",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    let csv = qfront(&["trials", "--dir", dir.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), 6);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_configs_name_the_key() {
+    let dir = temp("bad");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("study.toml");
+    let head = "name = \"x\"\ndataset = \"digits\"\nfamily = \"lenet\"\nobjectives = [\"accuracy\", \"-latency_ms\"]\nbudget = 3\n";
+    let space = "[[parameter]]\nname = \"wbits\"\ntype = \"ordered\"\nvalues = [2, 4]\n";
+    for (text, expected) in [
+        (format!("colour = \"red\"\n{head}{space}"), "colour"),
+        (format!("optimizer = \"magic\"\n{head}{space}"), "optimizer"),
+        (format!("{head}{space}[[parameter]]\nname = \"depthh\"\ntype = \"int\"\nlow = 1\nhigh = 3\n"), "depthh"),
+        (format!("{head}[fixed]\nabits = 33\n{space}"), "fixed.abits"),
+        (format!("{}{space}", head.replace("\"-latency_ms\"", "\"-speed\"")), "speed"),
+    ] {
+        std::fs::write(&path, &text).unwrap();
+        let out = qfront(&["search", "--config", path.to_str().unwrap(), "--dir", dir.join("run").to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{text}: {err}");
+        assert!(!dir.join("run").join("study.db").exists(), "nothing stored for a bad config");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_killed_study_resumes_without_losing_or_repeating_trials() {
+    let dir = temp("kill");
+    let budget = "7";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qfront"))
+        .args([
+            "search",
+            "digits-cnn",
+            "--budget",
+            budget,
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it with SIGKILL once two trials are complete (mid-way through a later one).
+    let start = Instant::now();
+    loop {
+        let done = (0..7)
+            .filter(|n| {
+                dir.join("trials")
+                    .join(n.to_string())
+                    .join("metrics.json")
+                    .exists()
+            })
+            .count();
+        if done >= 2 || start.elapsed() > Duration::from_secs(120) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before: Vec<Value> = trials(&dir)
+        .into_iter()
+        .filter(|t| t["state"] == "complete")
+        .collect();
+    assert!(!before.is_empty(), "trials completed before the kill");
+    assert!(before.len() < 7, "killed before the end");
+    let out = qfront(&[
+        "search",
+        "digits-cnn",
+        "--budget",
+        budget,
+        "--dir",
+        dir.to_str().unwrap(),
+        "--resume",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = trials(&dir);
+    let numbers: Vec<u64> = after.iter().map(|t| t["trial"].as_u64().unwrap()).collect();
+    assert_eq!(
+        numbers,
+        (0..7).collect::<Vec<u64>>(),
+        "every trial exactly once"
+    );
+    assert!(after.iter().all(|t| t["state"] == "complete"));
+    for t in &before {
+        let same = &after[t["trial"].as_u64().unwrap() as usize];
+        assert_eq!(
+            same["metrics"], t["metrics"],
+            "a completed trial is kept as it was"
+        );
+        assert_eq!(same["params"], t["params"]);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
