@@ -243,7 +243,8 @@ impl StudyConfig {
                 ))
             }
         }
-        if self.latency.batch == 0 || self.latency.max_time.is_nan() || self.latency.max_time <= 0.0 {
+        if self.latency.batch == 0 || self.latency.max_time.is_nan() || self.latency.max_time <= 0.0
+        {
             return Err(StudyError::config(
                 "latency",
                 "batch must be ≥ 1 and max_time > 0",

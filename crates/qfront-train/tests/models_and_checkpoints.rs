@@ -119,6 +119,42 @@ fn alpha_clamp_visits_every_pact_and_keeps_ids() {
 }
 
 #[test]
+fn a_negative_lsq_step_is_clamped_positive() {
+    let data = Dataset::load(DatasetName::Digits, &DataOptions::default()).unwrap();
+    let device = Device::flex().autodiff();
+    let mut spec = mlp_spec(&data);
+    spec.quant.weight_quantizer = qfront_train::quantize::WeightQuantizer::Lsq;
+    spec.family = ModelFamily::Mlp {
+        hidden: vec![16, 16],
+    };
+    let mut model = Model::build(&spec, 1, &device).unwrap();
+    if let Model::Mlp(m) = &mut model {
+        let step = m.layers[1]
+            .weight
+            .lsq_step
+            .as_mut()
+            .expect("LSQ layers carry a step");
+        let id = step.id;
+        *step = Param::initialized(id, Tensor::from_floats([-0.5f32], &device).require_grad());
+    }
+    let (model, _) = clamp_pact_alphas(model);
+    let Model::Mlp(m) = &model else {
+        unreachable!()
+    };
+    let step = m.layers[1]
+        .weight
+        .lsq_step
+        .as_ref()
+        .unwrap()
+        .val()
+        .into_scalar::<f32>();
+    assert!(
+        (step as f64 - qfront_train::layers::LSQ_STEP_EPSILON).abs() < 1e-9,
+        "{step}"
+    );
+}
+
+#[test]
 fn training_is_deterministic_learns_and_checkpoints_round_trip() {
     let data = Dataset::load(DatasetName::Digits, &DataOptions::default()).unwrap();
     let spec = mlp_spec(&data);

@@ -9,7 +9,7 @@ mod linear;
 mod pact;
 mod quant_weight;
 
-pub use alpha_clamp::clamp_pact_alphas;
+pub use alpha_clamp::{clamp_pact_alphas, LSQ_STEP_EPSILON};
 pub use conv1d::QuantConv1d;
 pub use conv2d::QuantConv2d;
 pub use embedding::QuantEmbedding;
