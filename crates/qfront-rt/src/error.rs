@@ -7,12 +7,12 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum RtError {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (a plain field, not a `source`: the message already carries it).
+        error: std::io::Error,
     },
     /// The bytes are not a `.qfm` model (bad magic, truncated, corrupted, newer version).
     #[error("not a readable .qfm model: {reason}")]

@@ -21,12 +21,12 @@ pub enum StudyError {
         reason: String,
     },
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: std::path::PathBuf,
-        /// The OS error.
-        source: std::io::Error,
+        /// The OS error (a plain field, not a `source`: the message already carries it).
+        error: std::io::Error,
     },
     /// Training or export failed.
     #[error(transparent)]

@@ -57,7 +57,7 @@ impl TrialRunner {
             Some(path) if c.latency.mode == "lut" => {
                 let text = std::fs::read_to_string(path).map_err(|e| StudyError::Io {
                     path: path.clone(),
-                    source: e,
+                    error: e,
                 })?;
                 Some(serde_json::from_str(&text).map_err(|e| {
                     StudyError::config("latency.table", format!("{}: {e}", path.display()))
@@ -171,7 +171,7 @@ impl TrialRunner {
         )
         .map_err(|e| StudyError::Io {
             path: dir.join("metrics.json"),
-            source: e,
+            error: e,
         })?;
         Ok(metrics)
     }

@@ -236,3 +236,81 @@ pub fn load_stored(dir: &Path) -> Result<(Study, Vec<StoredTrial>)> {
         toml::from_str(&config).map_err(|e| StudyError::config("stored config", e.to_string()))?;
     Ok((config.validate()?, store.trials()?))
 }
+
+/// Asks `n` trials for an external trainer and records them as running; returns their
+/// numbers and parameters.
+pub fn ask_external(
+    study: &Study,
+    store: &mut Store,
+    optimizer: &mut Optimizer,
+    n: usize,
+) -> Result<Vec<(usize, BTreeMap<String, serde_json::Value>)>> {
+    let asked = optimizer.ask(n)?;
+    let rows: Vec<_> = asked
+        .iter()
+        .map(|t| {
+            (
+                t.id,
+                params_json(study, &t.params),
+                study.config.seed.wrapping_add(t.id as u64),
+            )
+        })
+        .collect();
+    store.begin_trials(optimizer, &rows)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, params, _)| (id, params))
+        .collect())
+}
+
+/// Tells the outcome an external trainer measured for trial `number`: metrics by name (every
+/// objective's and constraint's metric must be present and finite) or a failure.
+pub fn tell_external(
+    study: &Study,
+    store: &mut Store,
+    optimizer: &mut Optimizer,
+    number: usize,
+    outcome: std::result::Result<Metrics, String>,
+) -> Result<()> {
+    match outcome {
+        Ok(metrics) => {
+            for name in study
+                .objectives
+                .iter()
+                .map(|o| &o.metric)
+                .chain(study.constraints.iter().map(|c| &c.metric))
+            {
+                match metrics.get(name) {
+                    Some(v) if v.is_finite() => {}
+                    Some(v) => {
+                        return Err(StudyError::config(
+                            format!("values.{name}"),
+                            format!("{v} is not finite; tell a failure instead"),
+                        ))
+                    }
+                    None => {
+                        return Err(StudyError::config(
+                            "values",
+                            format!(
+                                "missing '{name}' (the study's objectives and constraints need {})",
+                                study
+                                    .objectives
+                                    .iter()
+                                    .map(|o| o.metric.as_str())
+                                    .chain(study.constraints.iter().map(|c| c.metric.as_str()))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                        ))
+                    }
+                }
+            }
+            optimizer.tell(number, Ok(optimizer_values(study, &metrics)))?;
+            store.finish_trial(optimizer, number, Ok(&metrics))
+        }
+        Err(reason) => {
+            optimizer.tell(number, Err(reason.clone()))?;
+            store.finish_trial(optimizer, number, Err(&reason))
+        }
+    }
+}

@@ -73,7 +73,7 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| StudyError::Io {
                 path: dir.to_path_buf(),
-                source: e,
+                error: e,
             })?;
         }
         let fail = |e: rusqlite::Error| StudyError::Store {

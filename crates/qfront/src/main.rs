@@ -26,6 +26,9 @@ enum Command {
     /// Search the accuracy / latency / size trade-off: a study (preset or TOML) to its budget,
     /// resumable; prints the Pareto front.
     Search(Box<commands::search::SearchArgs>),
+    /// The optimizer for an external trainer: create a study, ask for trials, tell results.
+    #[command(subcommand)]
+    Study(commands::study::StudyCommand),
     /// List the trials of a stored study (table, JSON or CSV).
     Trials(commands::search::ListArgs),
     /// The Pareto front of a stored study (table, JSON or CSV).
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Search(args) => commands::search::run(*args),
+        Command::Study(cmd) => commands::study::run(cmd),
         Command::Trials(args) => commands::search::run_trials(args),
         Command::Pareto(args) => commands::search::run_pareto(args),
         Command::Export(args) => commands::export::run(args),

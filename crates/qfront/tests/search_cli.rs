@@ -79,6 +79,35 @@ fn a_small_study_runs_to_its_budget_and_prints_its_front() {
     ]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    // A trial of the front exports as a deployable model.
+    let out_path = dir.join("best.qfm");
+    let n = front[0]["trial"].to_string();
+    let exported = qfront(&[
+        "export",
+        "--trial",
+        &n,
+        "--dir",
+        dir.to_str().unwrap(),
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    let eval = qfront(&[
+        "eval",
+        out_path.to_str().unwrap(),
+        "--dataset",
+        "digits",
+        "--format",
+        "json",
+    ]);
+    let eval: Value = serde_json::from_slice(&eval.stdout).unwrap();
+    assert_eq!(
+        eval["test_accuracy"].as_f64(),
+        front[0]["metrics"]["test_accuracy"].as_f64()
+    );
     let csv = qfront(&["trials", "--dir", dir.to_str().unwrap(), "--format", "csv"]);
     assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), 6);
     std::fs::remove_dir_all(dir).ok();

@@ -134,7 +134,7 @@ impl QfmFile {
     pub fn read(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| RtError::Io {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         })?;
         Self::from_bytes(&bytes).map_err(|e| match e {
             RtError::Format { reason } => RtError::Format {
@@ -149,7 +149,7 @@ impl QfmFile {
     pub fn write(&self, path: &Path) -> Result<()> {
         let io = |e| RtError::Io {
             path: path.to_path_buf(),
-            source: e,
+            error: e,
         };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io)?;

@@ -12,10 +12,16 @@ use std::path::{Path, PathBuf};
 /// Options of `qfront export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Checkpoint directory written by `qfront train --save`.
-    pub checkpoint: PathBuf,
-    /// The `.qfm` file to write.
-    pub output: PathBuf,
+    /// `CHECKPOINT_DIR OUT.qfm` (a directory written by `qfront train --save`), or just
+    /// `OUT.qfm` with `--trial`.
+    #[arg(num_args = 1..=2, required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Export trial N of a study (with `--dir`) instead of a checkpoint.
+    #[arg(long)]
+    pub trial: Option<usize>,
+    /// The study directory of `--trial`.
+    #[arg(long, default_value = "runs/snips-nlu")]
+    pub dir: PathBuf,
     /// Step of the input pixel grid (default: from the dataset recorded in the checkpoint;
     /// 1/16 for digits, 1/255 for MNIST-style images).
     #[arg(long)]
@@ -38,11 +44,35 @@ pub fn write_model(file: &qfront_rt::QfmFile, path: &Path) -> Result<()> {
 
 /// Runs `qfront export`.
 pub fn run(args: ExportArgs) -> Result<()> {
-    let (model, spec) = load_checkpoint(&args.checkpoint, &Device::flex())?;
+    let (checkpoint, output) = match (args.trial, &args.paths[..]) {
+        (Some(n), [output]) => {
+            let source = args
+                .dir
+                .join("trials")
+                .join(n.to_string())
+                .join("model.qfm");
+            // Read (and so validate) the trial's model before copying it.
+            let file = qfront_rt::QfmFile::read(&source).with_context(|| format!("trial {n} of the study in {} has no readable model (did it complete? see `qfront trials --dir {}`)", args.dir.display(), args.dir.display()))?;
+            write_model(&file, output)?;
+            println!(
+                "{}",
+                serde_json::json!({"model": output, "trial": n, "bytes": file.to_bytes().len(), "nodes": file.model.nodes.len()})
+            );
+            return Ok(());
+        }
+        (None, [checkpoint, output]) => (checkpoint.clone(), output.clone()),
+        (Some(_), _) => anyhow::bail!(
+            "with --trial give only the output file: qfront export --trial N --dir DIR OUT.qfm"
+        ),
+        (None, _) => anyhow::bail!(
+            "give a checkpoint directory and an output file: qfront export CHECKPOINT_DIR OUT.qfm"
+        ),
+    };
+    let (model, spec) = load_checkpoint(&checkpoint, &Device::flex())?;
     let scale = match (args.pixel_scale, spec.input.clone()) {
         (Some(s), _) => s,
         (None, qfront_train::spec::InputShape::Tokens { .. }) => 1.0,
-        (None, _) => checkpoint_dataset(&args.checkpoint)
+        (None, _) => checkpoint_dataset(&checkpoint)
             .and_then(pixel_scale)
             .context("the checkpoint does not record an image dataset; pass --pixel-scale (1/16 = 0.0625 for digits, 1/255 for 8-bit images)")?,
     };
@@ -57,10 +87,10 @@ pub fn run(args: ExportArgs) -> Result<()> {
             name: "qfront",
         },
     )?;
-    write_model(&file, &args.output)?;
+    write_model(&file, &output)?;
     println!(
         "{}",
-        serde_json::json!({"model": args.output, "bytes": file.to_bytes().len(), "nodes": file.model.nodes.len()})
+        serde_json::json!({"model": output, "bytes": file.to_bytes().len(), "nodes": file.model.nodes.len()})
     );
     Ok(())
 }

@@ -8,4 +8,5 @@ pub mod export;
 pub mod model_args;
 pub mod quant;
 pub mod search;
+pub mod study;
 pub mod train;
