@@ -63,7 +63,7 @@ pub struct TellArgs {
 }
 
 fn open(
-    dir: &PathBuf,
+    dir: &std::path::Path,
 ) -> Result<(
     qfront_study::Study,
     qfront_study::store::Store,
