@@ -28,6 +28,9 @@ pub struct SearchArgs {
     /// Seed (overrides the study's).
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Optimizer (overrides the study's): sobol, qnehvi, qnehvi-saas, qparego, qlognehvi.
+    #[arg(long)]
+    pub optimizer: Option<String>,
     /// Study directory (default runs/<study name>).
     #[arg(long)]
     pub dir: Option<PathBuf>,
@@ -241,6 +244,9 @@ pub fn run(args: SearchArgs) -> Result<()> {
     }
     if let Some(s) = args.seed {
         config.seed = s;
+    }
+    if let Some(o) = &args.optimizer {
+        config.optimizer = o.clone();
     }
     if args.data_dir.is_some() {
         config.data_dir = args.data_dir.clone();
