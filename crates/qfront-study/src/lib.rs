@@ -13,6 +13,7 @@ mod error;
 pub mod objectives;
 pub mod pipeline;
 pub mod presets;
+pub mod report;
 pub mod search;
 pub mod settings;
 pub mod store;

@@ -29,6 +29,9 @@ enum Command {
     /// The optimizer for an external trainer: create a study, ask for trials, tell results.
     #[command(subcommand)]
     Study(commands::study::StudyCommand),
+    /// Write a study's HTML report (Pareto fronts, hypervolume, parallel coordinates, SAAS
+    /// importance; PNG and SVG plots).
+    Report(commands::search::ReportArgs),
     /// List the trials of a stored study (table, JSON or CSV).
     Trials(commands::search::ListArgs),
     /// The Pareto front of a stored study (table, JSON or CSV).
@@ -74,6 +77,7 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(*args),
         Command::Search(args) => commands::search::run(*args),
         Command::Study(cmd) => commands::study::run(cmd),
+        Command::Report(args) => commands::search::run_report(args),
         Command::Trials(args) => commands::search::run_trials(args),
         Command::Pareto(args) => commands::search::run_pareto(args),
         Command::Export(args) => commands::export::run(args),

@@ -108,6 +108,31 @@ fn a_small_study_runs_to_its_budget_and_prints_its_front() {
         eval["test_accuracy"].as_f64(),
         front[0]["metrics"]["test_accuracy"].as_f64()
     );
+    // The search wrote the report; `qfront report` rewrites it and prints its path.
+    let report = qfront(&["report", "--dir", dir.to_str().unwrap()]);
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let page = PathBuf::from(String::from_utf8_lossy(&report.stdout).trim());
+    let html = std::fs::read_to_string(&page).unwrap();
+    for figure in [
+        "front-accuracy-latency_ms",
+        "front-3d",
+        "hypervolume",
+        "parallel",
+        "importance",
+    ] {
+        assert!(
+            html.contains(&format!("{figure}.svg")),
+            "{figure} in the page"
+        );
+        let svg = std::fs::read_to_string(page.with_file_name(format!("{figure}.svg"))).unwrap();
+        assert!(svg.contains("<svg"), "{figure}.svg");
+        let png = std::fs::read(page.with_file_name(format!("{figure}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "{figure}.png");
+    }
     let csv = qfront(&["trials", "--dir", dir.to_str().unwrap(), "--format", "csv"]);
     assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), 6);
     std::fs::remove_dir_all(dir).ok();

@@ -282,7 +282,35 @@ pub fn run(args: SearchArgs) -> Result<()> {
     let front = pareto_trials(&study, &trials);
     let failed = trials.iter().filter(|t| t.state == "failed").count();
     tracing::info!(trials = trials.len(), failed, front = front.len(), store = %dir.join("study.db").display(), "study finished");
-    print_trials(&study, &front, args.format)
+    print_trials(&study, &front, args.format)?;
+    match qfront_study::report::write_report(&study, &trials, &dir.join("report")) {
+        Ok(page) => {
+            tracing::info!(report = %page.display(), "report written");
+            eprintln!("report: {}", page.display());
+        }
+        Err(e) => tracing::warn!("no report: {e}"),
+    }
+    Ok(())
+}
+
+/// Options of `qfront report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Study directory (default runs/snips-nlu).
+    #[arg(long, default_value = "runs/snips-nlu")]
+    pub dir: PathBuf,
+    /// Where to write the page (default DIR/report).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `qfront report`: writes the HTML page and prints its path on stdout.
+pub fn run_report(args: ReportArgs) -> Result<()> {
+    let (study, trials) = qfront_study::search::load_stored(&args.dir)?;
+    let out = args.out.unwrap_or_else(|| args.dir.join("report"));
+    let page = qfront_study::report::write_report(&study, &trials, &out)?;
+    println!("{}", page.display());
+    Ok(())
 }
 
 /// Options of `qfront trials` and `qfront pareto`.

@@ -1,0 +1,579 @@
+//! `qfront report`: a static HTML page with PNG and SVG plots of a study — the Pareto front
+//! (every pair of objectives, and the 3-D front), the hypervolume after each trial, parallel
+//! coordinates of the parameters, and the SAAS importance of each parameter per objective.
+//! Drawn with plotters; text uses the DejaVu Sans font shipped in `assets/` (Bitstream Vera
+//! licence, `assets/DejaVuSans-LICENSE.txt`), so no system font is needed.
+
+use crate::config::Study;
+use crate::search::pareto_trials;
+use crate::store::StoredTrial;
+use crate::{Result, StudyError};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use qfront_bo::gp::{fit_saas, SaasOptions};
+use qfront_bo::moo::hypervolume;
+use qfront_bo::space::ParamValue;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+const SIZE: (u32, u32) = (760, 520);
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The bytes are a valid TrueType font shipped with the crate.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+fn plot_error(what: &str, e: impl std::fmt::Display) -> StudyError {
+    StudyError::Store {
+        path: what.to_string(),
+        reason: format!("cannot draw: {e}"),
+    }
+}
+
+/// Complete trials with their objective values in the study's units.
+fn complete(trials: &[StoredTrial]) -> Vec<&StoredTrial> {
+    trials.iter().filter(|t| t.state == "complete").collect()
+}
+
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(hi.abs() * 1e-3).max(1e-12);
+    (lo - pad, hi + pad)
+}
+
+fn scatter<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    study: &Study,
+    trials: &[StoredTrial],
+    a: usize,
+    b: usize,
+) -> std::result::Result<(), String> {
+    let (xa, xb) = (&study.objectives[a].metric, &study.objectives[b].metric);
+    let all = complete(trials);
+    let front: Vec<usize> = pareto_trials(study, trials)
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let x = range(all.iter().map(|t| t.metrics[xa]));
+    let y = range(all.iter().map(|t| t.metrics[xb]));
+    let mut chart = ChartBuilder::on(&root)
+        .caption(format!("{xa} vs {xb} (front in red)"), ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc(xa.as_str())
+        .y_desc(xb.as_str())
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(all.iter().filter(|t| !front.contains(&t.number)).map(|t| {
+            Circle::new(
+                (t.metrics[xa], t.metrics[xb]),
+                4,
+                RGBColor(150, 150, 150).filled(),
+            )
+        }))
+        .map_err(|e| e.to_string())?;
+    let mut on_front: Vec<(f64, f64)> = all
+        .iter()
+        .filter(|t| front.contains(&t.number))
+        .map(|t| (t.metrics[xa], t.metrics[xb]))
+        .collect();
+    on_front.sort_by(|p, q| p.0.total_cmp(&q.0));
+    chart
+        .draw_series(on_front.iter().map(|&p| Circle::new(p, 5, RED.filled())))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+fn front_3d<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    study: &Study,
+    trials: &[StoredTrial],
+) -> std::result::Result<(), String> {
+    let names: Vec<&String> = study.objectives.iter().take(3).map(|o| &o.metric).collect();
+    let all = complete(trials);
+    let front: Vec<usize> = pareto_trials(study, trials)
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let r: Vec<(f64, f64)> = names
+        .iter()
+        .map(|n| range(all.iter().map(|t| t.metrics[*n])))
+        .collect();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!("Pareto front: {}, {}, {}", names[0], names[1], names[2]),
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .build_cartesian_3d(r[0].0..r[0].1, r[1].0..r[1].1, r[2].0..r[2].1)
+        .map_err(|e| e.to_string())?;
+    chart.with_projection(|mut p| {
+        p.yaw = 0.6;
+        p.pitch = 0.3;
+        p.scale = 0.8;
+        p.into_matrix()
+    });
+    chart
+        .configure_axes()
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let point = |t: &&StoredTrial| {
+        (
+            t.metrics[names[0]],
+            t.metrics[names[1]],
+            t.metrics[names[2]],
+        )
+    };
+    chart
+        .draw_series(
+            all.iter()
+                .filter(|t| !front.contains(&t.number))
+                .map(|t| Circle::new(point(t), 3, RGBColor(150, 150, 150).filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(
+            all.iter()
+                .filter(|t| front.contains(&t.number))
+                .map(|t| Circle::new(point(t), 5, RED.filled())),
+        )
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Hypervolume of the feasible front after each trial, against the worst observed value of
+/// each objective (maximization frame).
+pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f64)> {
+    let points = |t: &StoredTrial| -> Vec<f64> {
+        study
+            .objectives
+            .iter()
+            .map(|o| o.signed(t.metrics[&o.metric]))
+            .collect()
+    };
+    let all = complete(trials);
+    let m = study.objectives.len();
+    let reference: Vec<f64> = (0..m)
+        .map(|i| {
+            all.iter()
+                .map(|t| points(t)[i])
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let mut trace = Vec::new();
+    for t in trials {
+        let seen: Vec<StoredTrial> = trials
+            .iter()
+            .filter(|s| s.number <= t.number)
+            .cloned()
+            .collect();
+        let front: Vec<Vec<f64>> = pareto_trials(study, &seen)
+            .iter()
+            .map(|s| points(s))
+            .collect();
+        let hv = if front.is_empty() || reference.iter().any(|r| !r.is_finite()) {
+            0.0
+        } else {
+            hypervolume(&front, &reference).unwrap_or(0.0)
+        };
+        trace.push((t.number, hv));
+    }
+    trace
+}
+
+fn hv_plot<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    trace: &[(usize, f64)],
+) -> std::result::Result<(), String> {
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let top = trace.iter().map(|p| p.1).fold(0.0, f64::max).max(1e-12) * 1.05;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("Hypervolume after each trial", ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..(trace.len().max(2) as f64), 0f64..top)
+        .map_err(|e| e.to_string())?;
+    chart
+        .configure_mesh()
+        .x_desc("trial")
+        .y_desc("hypervolume")
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    chart
+        .draw_series(LineSeries::new(
+            trace.iter().map(|&(n, hv)| (n as f64, hv)),
+            BLUE.stroke_width(2),
+        ))
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Each complete trial's parameters in the unit cube (the optimizer's encoding), one value
+/// per parameter (the mean over a categorical's one-hot block).
+fn unit_params(study: &Study, trial: &StoredTrial) -> Option<Vec<f64>> {
+    let space = &study.optimizer.space;
+    let values: Vec<ParamValue> = space
+        .parameters()
+        .iter()
+        .map(|p| serde_json::from_value(trial.params.get(&p.name)?.clone()).ok())
+        .collect::<Option<_>>()?;
+    let x = space.encode(&values).ok()?;
+    Some(
+        (0..space.parameters().len())
+            .map(|i| {
+                let r = space.encoded_range(i);
+                let block = &x[r.clone()];
+                if block.len() == 1 {
+                    block[0]
+                } else {
+                    block.iter().position(|&v| v > 0.5).unwrap_or(0) as f64
+                        / (block.len() - 1).max(1) as f64
+                }
+            })
+            .collect(),
+    )
+}
+
+fn parallel<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    study: &Study,
+    trials: &[StoredTrial],
+) -> std::result::Result<(), String> {
+    let names: Vec<String> = study
+        .optimizer
+        .space
+        .parameters()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    let front: Vec<usize> = pareto_trials(study, trials)
+        .iter()
+        .map(|t| t.number)
+        .collect();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Parameters of every trial (front in red)",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(90)
+        .y_label_area_size(50)
+        .build_cartesian_2d(-0.5f64..(names.len() as f64 - 0.5), -0.02f64..1.02)
+        .map_err(|e| e.to_string())?;
+    // Axes are numbered; the page lists the names (long names collide on a shared axis).
+    chart
+        .configure_mesh()
+        .x_labels(names.len())
+        .x_label_formatter(&|v| format!("{}", v.round() as usize + 1))
+        .x_desc("parameter (numbered as listed under the figure)")
+        .y_desc("position in range")
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    for t in complete(trials) {
+        if let Some(u) = unit_params(study, t) {
+            let color = if front.contains(&t.number) {
+                RED.stroke_width(2)
+            } else {
+                RGBColor(170, 170, 170).stroke_width(1)
+            };
+            chart
+                .draw_series(LineSeries::new(
+                    u.iter().enumerate().map(|(i, &v)| (i as f64, v)),
+                    color,
+                ))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    root.present().map_err(|e| e.to_string())
+}
+
+/// SAAS importance (normalized inverse median lengthscale, summed over a parameter's encoded
+/// dimensions) of each parameter for each objective; `None` with fewer than 4 complete trials.
+pub fn importance(study: &Study, trials: &[StoredTrial]) -> Option<Vec<Vec<f64>>> {
+    let rows: Vec<(Vec<f64>, &StoredTrial)> = complete(trials)
+        .into_iter()
+        .filter_map(|t| {
+            let values: Vec<ParamValue> = study
+                .optimizer
+                .space
+                .parameters()
+                .iter()
+                .map(|p| serde_json::from_value(t.params.get(&p.name)?.clone()).ok())
+                .collect::<Option<_>>()?;
+            Some((study.optimizer.space.encode(&values).ok()?, t))
+        })
+        .collect();
+    if rows.len() < 4 {
+        return None;
+    }
+    let x: Vec<Vec<f64>> = rows.iter().map(|r| r.0.clone()).collect();
+    let options = SaasOptions {
+        warmup: 128,
+        samples: 64,
+        thinning: 8,
+        ..SaasOptions::default()
+    };
+    let space = &study.optimizer.space;
+    study
+        .objectives
+        .iter()
+        .map(|o| {
+            let y: Vec<f64> = rows.iter().map(|r| r.1.metrics[&o.metric]).collect();
+            let mean = y.iter().sum::<f64>() / y.len() as f64;
+            let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / y.len() as f64)
+                .sqrt()
+                .max(1e-12);
+            let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
+            let gp = fit_saas(&x, &y, &options).ok()?;
+            let per_dim = gp.importance();
+            Some(
+                (0..space.parameters().len())
+                    .map(|i| space.encoded_range(i).map(|d| per_dim[d]).sum())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+fn importance_plot<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    study: &Study,
+    values: &[Vec<f64>],
+) -> std::result::Result<(), String> {
+    let names: Vec<String> = study
+        .optimizer
+        .space
+        .parameters()
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let m = study.objectives.len();
+    let top = values
+        .iter()
+        .flatten()
+        .copied()
+        .fold(0.0, f64::max)
+        .max(1e-6)
+        * 1.1;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "SAAS importance per parameter and objective",
+            ("sans-serif", 20),
+        )
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(150)
+        .build_cartesian_2d(0f64..top, -0.5f64..(names.len() as f64 - 0.5))
+        .map_err(|e| e.to_string())?;
+    let labels = names.clone();
+    chart
+        .configure_mesh()
+        .y_labels(names.len())
+        .y_label_formatter(&move |v| labels.get(v.round() as usize).cloned().unwrap_or_default())
+        .x_desc("importance (normalized inverse lengthscale)")
+        .label_style(("sans-serif", 11))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let palette = [RED, BLUE, GREEN, MAGENTA, CYAN];
+    let height = 0.8 / m as f64;
+    for (k, (objective, row)) in study.objectives.iter().zip(values).enumerate() {
+        let color = palette[k % palette.len()];
+        chart
+            .draw_series(row.iter().enumerate().map(|(i, &v)| {
+                let y0 = i as f64 - 0.4 + k as f64 * height;
+                Rectangle::new([(0.0, y0), (v, y0 + height)], color.filled())
+            }))
+            .map_err(|e| e.to_string())?
+            .label(objective.metric.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// Draws one figure as SVG and PNG.
+fn both(
+    dir: &Path,
+    name: &str,
+    draw: impl Fn(DrawingArea<SVGBackend, Shift>) -> std::result::Result<(), String>,
+    draw_png: impl Fn(DrawingArea<BitMapBackend, Shift>) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let svg = dir.join(format!("{name}.svg"));
+    draw(SVGBackend::new(&svg, SIZE).into_drawing_area()).map_err(|e| plot_error(name, e))?;
+    let png = dir.join(format!("{name}.png"));
+    draw_png(BitMapBackend::new(&png, SIZE).into_drawing_area())
+        .map_err(|e| plot_error(name, e))?;
+    Ok(())
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Writes `out_dir/index.html` with its figures; returns the page's path.
+pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Result<PathBuf> {
+    register_font();
+    std::fs::create_dir_all(out_dir).map_err(|e| StudyError::Io {
+        path: out_dir.to_path_buf(),
+        error: e,
+    })?;
+    let mut figures: Vec<(String, String)> = Vec::new();
+    let m = study.objectives.len();
+    if complete(trials).is_empty() {
+        return Err(StudyError::config(
+            "report",
+            "the study has no complete trial yet",
+        ));
+    }
+    for a in 0..m {
+        for b in a + 1..m {
+            let name = format!(
+                "front-{}-{}",
+                study.objectives[a].metric, study.objectives[b].metric
+            );
+            both(
+                out_dir,
+                &name,
+                |r| scatter(r, study, trials, a, b),
+                |r| scatter(r, study, trials, a, b),
+            )?;
+            figures.push((
+                name,
+                format!(
+                    "{} against {}",
+                    study.objectives[a].metric, study.objectives[b].metric
+                ),
+            ));
+        }
+    }
+    if m >= 3 {
+        both(
+            out_dir,
+            "front-3d",
+            |r| front_3d(r, study, trials),
+            |r| front_3d(r, study, trials),
+        )?;
+        figures.push(("front-3d".into(), "the 3-D front".into()));
+    }
+    let trace = hypervolume_trace(study, trials);
+    both(
+        out_dir,
+        "hypervolume",
+        |r| hv_plot(r, &trace),
+        |r| hv_plot(r, &trace),
+    )?;
+    figures.push((
+        "hypervolume".into(),
+        "hypervolume over trials (reference: worst observed values)".into(),
+    ));
+    if !study.optimizer.space.parameters().is_empty() {
+        both(
+            out_dir,
+            "parallel",
+            |r| parallel(r, study, trials),
+            |r| parallel(r, study, trials),
+        )?;
+        let key: Vec<String> = study
+            .optimizer
+            .space
+            .parameters()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| format!("{} {}", i + 1, p.name))
+            .collect();
+        figures.push((
+            "parallel".into(),
+            format!(
+                "parallel coordinates of the parameters ({})",
+                key.join(", ")
+            ),
+        ));
+    }
+    if let Some(values) = importance(study, trials) {
+        both(
+            out_dir,
+            "importance",
+            |r| importance_plot(r, study, &values),
+            |r| importance_plot(r, study, &values),
+        )?;
+        figures.push((
+            "importance".into(),
+            "SAAS importance of each parameter".into(),
+        ));
+    }
+    let front = pareto_trials(study, trials);
+    let mut rows = String::new();
+    for t in &front {
+        rows += &format!("<tr><td>{}</td>", t.number);
+        for o in &study.objectives {
+            rows += &format!("<td>{:.5}</td>", t.metrics[&o.metric]);
+        }
+        rows += &format!(
+            "<td>{:.4}</td><td><code>{}</code></td></tr>\n",
+            t.metrics.get("test_accuracy").copied().unwrap_or(f64::NAN),
+            html_escape(&serde_json::to_string(&t.params).unwrap_or_default())
+        );
+    }
+    let header: String = study
+        .objectives
+        .iter()
+        .map(|o| format!("<th>{}</th>", html_escape(&o.label())))
+        .collect();
+    let images: String = figures
+        .iter()
+        .map(|(name, caption)| format!("<figure><img src=\"{name}.svg\" alt=\"{c}\"><figcaption>{c} — <a href=\"{name}.png\">PNG</a>, <a href=\"{name}.svg\">SVG</a></figcaption></figure>\n", c = html_escape(caption)))
+        .collect();
+    let failed = trials.iter().filter(|t| t.state == "failed").count();
+    let page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>qfront study {name}</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}} figure{{display:inline-block;margin:8px}} img{{width:520px}}</style></head><body>\n<h1>Study {name}</h1>\n<p>{dataset}, {family}; optimizer {optimizer}; {n} trials ({failed} failed); objectives {objectives}; constraints {constraints}.</p>\n<h2>Pareto front ({f} trials)</h2>\n<p>Accuracy is validation accuracy (what the search optimized); test accuracy is reported for the front only.</p>\n<table><tr><th>trial</th>{header}<th>test accuracy</th><th>parameters</th></tr>\n{rows}</table>\n<h2>Figures</h2>\n{images}</body></html>\n",
+        name = html_escape(&study.config.name),
+        dataset = html_escape(&study.config.dataset),
+        family = html_escape(&study.config.family),
+        optimizer = html_escape(&study.config.optimizer),
+        n = trials.len(),
+        objectives = html_escape(&study.config.objectives.join(", ")),
+        constraints = if study.config.constraints.is_empty() { "none".into() } else { html_escape(&study.config.constraints.join(", ")) },
+        f = front.len(),
+    );
+    let path = out_dir.join("index.html");
+    std::fs::write(&path, page).map_err(|e| StudyError::Io {
+        path: path.clone(),
+        error: e,
+    })?;
+    Ok(path)
+}
