@@ -77,6 +77,29 @@ impl Default for LatencySection {
     }
 }
 
+/// The one-bitwidth comparison of Chin et al. 2020: each uniform weight width in `bits` at
+/// the width multiplier aligned to the size of (`reference_bits`, `reference_width`), against
+/// `mixed_budget` per-layer mixed-precision configurations searched at the same size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OneBitwidthSection {
+    /// Uniform weight widths compared.
+    pub bits: Vec<u32>,
+    /// Weight bits of the reference model that sets the size.
+    pub reference_bits: u32,
+    /// Width multiplier of the reference model.
+    #[serde(default = "one_f")]
+    pub reference_width: f64,
+    /// The layers whose bits the mixed-precision search chooses.
+    pub mixed_layers: Vec<String>,
+    /// Mixed-precision trials.
+    pub mixed_budget: usize,
+}
+
+fn one_f() -> f64 {
+    1.0
+}
+
 /// A study as written in TOML.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -113,6 +136,14 @@ pub struct StudyConfig {
     /// Sobol trials before the model (default `2(d + 1)`, at most half the budget).
     #[serde(default)]
     pub initial_points: Option<usize>,
+    /// Size-aligned search (Chin et al. 2020): every trial's width multiplier is the largest
+    /// whose model size stays within this many KiB (bisection), so configurations compare at
+    /// equal size. `width` must then not be set.
+    #[serde(default)]
+    pub align_size_kb: Option<f64>,
+    /// The one-bitwidth comparison (preset `one-bitwidth`).
+    #[serde(default)]
+    pub one_bitwidth: Option<OneBitwidthSection>,
     /// Settings every trial uses.
     #[serde(default)]
     pub fixed: BTreeMap<String, toml::Value>,
@@ -249,6 +280,20 @@ impl StudyConfig {
                 "latency",
                 "batch must be ≥ 1 and max_time > 0",
             ));
+        }
+        if let Some(kb) = self.align_size_kb {
+            if !(kb.is_finite() && kb > 0.0) {
+                return Err(StudyError::config(
+                    "align_size_kb",
+                    format!("{kb} must be a positive size"),
+                ));
+            }
+            if fixed.contains_key("width") || self.parameters.iter().any(|p| p.name == "width") {
+                return Err(StudyError::config(
+                    "align_size_kb",
+                    "the width multiplier is aligned to the size; do not also set `width`",
+                ));
+            }
         }
         let space = SearchSpace::new(self.parameters.clone())
             .map_err(|e| StudyError::config("parameter", e.to_string()))?;

@@ -11,6 +11,7 @@
 pub mod config;
 mod error;
 pub mod objectives;
+pub mod one_bitwidth;
 pub mod pipeline;
 pub mod presets;
 pub mod report;

@@ -5,6 +5,7 @@
 use crate::config::Study;
 use crate::settings::{build, Settings};
 use crate::{Result, StudyError};
+use qfront_bo::space::ParamValue;
 use qfront_rt::bench::lut::LatencyTable;
 use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
 use qfront_rt::{KernelSet, Session};
@@ -74,6 +75,11 @@ impl TrialRunner {
         })
     }
 
+    /// The input shape and class count of the data.
+    pub fn input(&self) -> (&qfront_train::spec::InputShape, usize) {
+        (&self.data.input, self.data.classes.len())
+    }
+
     /// The study.
     pub fn study(&self) -> &Study {
         &self.study
@@ -82,6 +88,42 @@ impl TrialRunner {
     /// The trial's artifact directory.
     pub fn trial_dir(&self, number: usize) -> PathBuf {
         self.dir.join("trials").join(number.to_string())
+    }
+
+    /// The largest width multiplier whose model (with `settings`) fits in `kb` KiB, by
+    /// bisection on the size accountant (the size grows with the width).
+    pub fn aligned_width(&self, settings: &Settings, kb: f64, seed: u64) -> Result<f64> {
+        let size = |w: f64| -> Result<f64> {
+            let mut s = settings.clone();
+            s.insert("width".into(), ParamValue::Float(w));
+            let (spec, _) = build(
+                &self.study.config.family,
+                &self.data.input,
+                self.data.classes.len(),
+                &s,
+                seed,
+            )?;
+            Ok(model_cost(&spec).size_bytes() as f64 / 1024.0)
+        };
+        let (mut lo, mut hi) = (0.05, 16.0);
+        if size(lo)? > kb {
+            return Err(StudyError::config(
+                "align_size_kb",
+                format!("even width {lo} needs {:.2} KiB, more than {kb}", size(lo)?),
+            ));
+        }
+        if size(hi)? <= kb {
+            return Ok(hi);
+        }
+        for _ in 0..40 {
+            let mid = 0.5 * (lo + hi);
+            if size(mid)? <= kb {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
     }
 
     /// Runs one trial with `params` (on top of the study's fixed settings).
@@ -94,6 +136,10 @@ impl TrialRunner {
     ) -> Result<Metrics> {
         let mut settings = self.study.fixed.clone();
         settings.extend(params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(kb) = self.study.config.align_size_kb {
+            let width = self.aligned_width(&settings, kb, seed)?;
+            settings.insert("width".into(), ParamValue::Float(width));
+        }
         let (spec, config) = build(
             &self.study.config.family,
             &self.data.input,
@@ -165,6 +211,7 @@ impl TrialRunner {
         metrics.insert("macs".into(), cost.macs as f64);
         metrics.insert("train_seconds".into(), report.train_seconds);
         metrics.insert("qfm_bytes".into(), file.to_bytes().len() as f64);
+        metrics.insert("width_multiplier".into(), spec.width_multiplier);
         std::fs::write(
             dir.join("metrics.json"),
             serde_json::to_string_pretty(&metrics).expect("serialises"),

@@ -3,10 +3,11 @@
 use crate::{Result, StudyConfig, StudyError};
 
 /// `(name, TOML)` of every preset; the first is the default.
-pub const PRESETS: [(&str, &str); 3] = [
+pub const PRESETS: [(&str, &str); 4] = [
     ("snips-nlu", include_str!("../presets/snips-nlu.toml")),
     ("digits-cnn", include_str!("../presets/digits-cnn.toml")),
     ("fashion-cnn", include_str!("../presets/fashion-cnn.toml")),
+    ("one-bitwidth", include_str!("../presets/one-bitwidth.toml")),
 ];
 
 /// The config of preset `name`.

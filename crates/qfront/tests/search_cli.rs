@@ -236,3 +236,50 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn one_bitwidth_aligns_every_width_to_one_size() {
+    let dir = temp("one-bitwidth");
+    let out = qfront(&[
+        "search",
+        "one-bitwidth",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let target = c["target_kb"].as_f64().unwrap();
+    let rows = c["rows"].as_array().unwrap();
+    let uniform: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "uniform").collect();
+    assert_eq!(uniform.len(), 4, "one row per uniform width");
+    let mut by_bits: Vec<(f64, f64)> = uniform
+        .iter()
+        .map(|r| {
+            (
+                r["mean_bits"].as_f64().unwrap(),
+                r["width"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    by_bits.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert!(
+        by_bits.windows(2).all(|w| w[1].1 < w[0].1),
+        "fewer bits, wider model: {by_bits:?}"
+    );
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "mixed").count(), 8);
+    for r in rows {
+        let size = r["size_kb"].as_f64().unwrap();
+        assert!(
+            size <= target + 1e-9 && size >= 0.9 * target,
+            "{r} at {target} KiB"
+        );
+    }
+    assert!(dir.join("report").join("one-bitwidth.png").exists());
+    std::fs::remove_dir_all(dir).ok();
+}

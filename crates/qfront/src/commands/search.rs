@@ -255,6 +255,9 @@ pub fn run(args: SearchArgs) -> Result<()> {
         .dir
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
+    if config.one_bitwidth.is_some() {
+        return run_one_bitwidth(config, &dir, &args);
+    }
     let (study, mut store, mut optimizer) = open_study(config, &dir, args.resume)?;
     let runner = TrialRunner::new(&study, &dir)?;
     let multi = MultiProgress::new();
@@ -334,4 +337,52 @@ pub fn run_trials(args: ListArgs) -> Result<()> {
 pub fn run_pareto(args: ListArgs) -> Result<()> {
     let (study, trials) = qfront_study::search::load_stored(&args.dir)?;
     print_trials(&study, &pareto_trials(&study, &trials), args.format)
+}
+
+/// An observer that logs finished trials (no progress bars: the comparison is short).
+struct Log;
+
+impl Observer for Log {
+    fn trial_finished(
+        &mut self,
+        number: usize,
+        outcome: std::result::Result<&Metrics, &str>,
+        _on_front: bool,
+    ) {
+        match outcome {
+            Ok(m) => tracing::info!(
+                "trial {number:>3}  accuracy {:.4}  size_kb {:.2}  width {:.3}",
+                m["accuracy"],
+                m["size_kb"],
+                m.get("width_multiplier").copied().unwrap_or(f64::NAN)
+            ),
+            Err(e) => tracing::warn!("trial {number:>3} failed: {e}"),
+        }
+    }
+}
+
+/// `qfront search one-bitwidth`: the uniform-vs-mixed comparison at one size; prints the
+/// table (or JSON) and writes the figure.
+fn run_one_bitwidth(config: StudyConfig, dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
+    let comparison =
+        qfront_study::one_bitwidth::run_one_bitwidth(config, dir, args.resume, &mut Log)?;
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string(&comparison)?),
+        Format::Table => {
+            println!("all models aligned to {:.2} KiB", comparison.target_kb);
+            println!(
+                "{:>8} {:>10} {:>8} {:>9} {:>9} {:>9}  bits",
+                "kind", "mean_bits", "width", "size_kb", "accuracy", "test_acc"
+            );
+            for r in &comparison.rows {
+                println!(
+                    "{:>8} {:>10.2} {:>8.3} {:>9.2} {:>9.4} {:>9.4}  {}",
+                    r.kind, r.mean_bits, r.width, r.size_kb, r.accuracy, r.test_accuracy, r.bits
+                );
+            }
+        }
+    }
+    let figure = qfront_study::one_bitwidth::plot(&comparison, &dir.join("report"))?;
+    eprintln!("figure: {}", figure.display());
+    Ok(())
 }
