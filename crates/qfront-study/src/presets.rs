@@ -31,11 +31,12 @@ mod tests {
     #[test]
     fn every_preset_validates() {
         for (name, _) in PRESETS {
-            let study = preset(name)
-                .unwrap()
-                .validate()
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(study.config.name, name);
+            let config = preset(name).unwrap();
+            assert_eq!(config.name, name);
+            // The one-bitwidth preset is validated through its two sub-studies when it runs.
+            if config.one_bitwidth.is_none() {
+                config.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
         }
         let snips = preset("snips-nlu").unwrap().validate().unwrap();
         assert!(
