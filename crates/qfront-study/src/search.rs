@@ -193,6 +193,29 @@ pub fn run_study(
                     observer.step(done, total);
                 },
             );
+            // A measurement that is not a finite number (a device command printing NaN, say)
+            // fails the trial rather than the study.
+            let result = result.and_then(|metrics| {
+                let values = optimizer_values(study, &metrics);
+                match values.iter().position(|v| !v.is_finite()) {
+                    None => Ok(metrics),
+                    Some(i) => Err(StudyError::config(
+                        "metrics",
+                        format!(
+                            "trial {}: measured value {} of {} is not finite",
+                            trial.id,
+                            values[i],
+                            study
+                                .objectives
+                                .iter()
+                                .map(|o| o.label())
+                                .chain(study.constraints.iter().map(|c| c.label()))
+                                .nth(i)
+                                .unwrap_or_default()
+                        ),
+                    )),
+                }
+            });
             match result {
                 Ok(metrics) => {
                     optimizer.tell(trial.id, Ok(optimizer_values(study, &metrics)))?;
