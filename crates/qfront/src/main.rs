@@ -43,7 +43,8 @@ enum Command {
     /// Quantizer utilities (coefficient fits, width alignment).
     #[command(subcommand)]
     Quant(commands::quant::QuantCommand),
-    /// Benchmarks against the peers (training step time, multi-objective optimization).
+    /// Benchmarks against the peers: training step time, multi-objective optimization,
+    /// runtime latency, the latency look-up table, integer kernels.
     #[command(subcommand)]
     Bench(commands::bench::BenchCommand),
 }
