@@ -252,3 +252,108 @@ pub fn build(
     config.validate()?;
     Ok((spec, config))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, ParamValue)]) -> Settings {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn builds_each_family_from_named_settings() {
+        let tokens = InputShape::Tokens { max_tokens: 32 };
+        let s = settings(&[
+            ("embedding_dim", ParamValue::Int(16)),
+            ("hidden", ParamValue::Int(48)),
+            ("blocks", ParamValue::Int(2)),
+            ("block", ParamValue::Text("mlp".into())),
+            ("pooling", ParamValue::Text("mean".into())),
+            ("wbits", ParamValue::Int(3)),
+            ("wbits.block1", ParamValue::Int(2)),
+            ("abits.block0", ParamValue::Int(8)),
+            ("learning_rate", ParamValue::Float(0.01)),
+            ("epochs", ParamValue::Int(2)),
+        ]);
+        let (spec, config) = build("nlu", &tokens, 7, &s, 5).unwrap();
+        let ModelFamily::Nlu {
+            embedding_dim,
+            hidden,
+            blocks,
+            block,
+            pooling,
+            ..
+        } = spec.family
+        else {
+            panic!("an NLU spec")
+        };
+        assert_eq!(
+            (embedding_dim, hidden, blocks, block, pooling),
+            (16, 48, 2, NluBlock::Mlp, Pooling::Mean)
+        );
+        assert_eq!(spec.quant.weight_bits, 3);
+        assert_eq!(spec.quant.per_layer["block1"].weight_bits, Some(2));
+        assert_eq!(spec.quant.per_layer["block0"].activation_bits, Some(8));
+        assert_eq!(
+            (config.learning_rate, config.epochs, config.seed),
+            (0.01, 2, 5)
+        );
+        let image = InputShape::Image {
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        let (spec, _) = build(
+            "mlp",
+            &image,
+            10,
+            &settings(&[
+                ("hidden", ParamValue::Int(32)),
+                ("layers", ParamValue::Int(3)),
+            ]),
+            0,
+        )
+        .unwrap();
+        assert_eq!(
+            spec.family,
+            ModelFamily::Mlp {
+                hidden: vec![32, 32, 32]
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let image = InputShape::Image {
+            channels: 1,
+            height: 8,
+            width: 8,
+        };
+        for (name, value, expected) in [
+            ("wbits", ParamValue::Int(33), "wbits"),
+            ("abits", ParamValue::Int(0), "abits"),
+            (
+                "weight_quantizer",
+                ParamValue::Text("magic".into()),
+                "weight_quantizer",
+            ),
+            ("hidden", ParamValue::Float(2.5), "hidden"),
+            ("channels1", ParamValue::Int(0), "channels1"),
+        ] {
+            let err = build("lenet", &image, 10, &settings(&[(name, value)]), 0)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
+        assert!(check_name("parameter", "depthh")
+            .unwrap_err()
+            .to_string()
+            .contains("depthh"));
+        assert!(check_name("parameter", "wbits.conv2").is_ok());
+        assert!(check_name("parameter", "wbits.").is_err());
+    }
+}

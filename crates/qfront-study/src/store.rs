@@ -252,3 +252,66 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qfront_bo::space::{Parameter, SearchSpace};
+    use qfront_bo::{Method, OptimizerConfig};
+
+    #[test]
+    fn trials_round_trip_and_a_reopened_store_sees_them() {
+        let path =
+            std::env::temp_dir().join(format!("qfront-store-{}/study.db", std::process::id()));
+        std::fs::remove_dir_all(path.parent().unwrap()).ok();
+        let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
+        let mut optimizer =
+            Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap();
+        let mut store = Store::open(&path).unwrap();
+        assert!(store.load_study().unwrap().is_none());
+        store.create_study("s", "name = \"s\"", &optimizer).unwrap();
+        let asked = optimizer.ask(2).unwrap();
+        let rows: Vec<_> = asked
+            .iter()
+            .map(|t| {
+                (
+                    t.id,
+                    BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]),
+                    7,
+                )
+            })
+            .collect();
+        store.begin_trials(&optimizer, &rows).unwrap();
+        optimizer.tell(0, Ok(vec![0.5])).unwrap();
+        let metrics = BTreeMap::from([("accuracy".to_string(), 0.5)]);
+        store.finish_trial(&optimizer, 0, Ok(&metrics)).unwrap();
+        optimizer.tell(1, Err("boom".into())).unwrap();
+        store.finish_trial(&optimizer, 1, Err("boom")).unwrap();
+        drop(store);
+
+        let store = Store::open(&path).unwrap();
+        let (name, config, stored) = store.load_study().unwrap().unwrap();
+        assert_eq!((name.as_str(), config.as_str()), ("s", "name = \"s\""));
+        assert_eq!(
+            stored, optimizer,
+            "the optimizer state is the one after the last tell"
+        );
+        let trials = store.trials().unwrap();
+        assert_eq!(trials.len(), 2);
+        assert_eq!(
+            (
+                trials[0].state.as_str(),
+                trials[0].metrics["accuracy"],
+                trials[0].seed
+            ),
+            ("complete", 0.5, 7)
+        );
+        assert_eq!(
+            (trials[1].state.as_str(), trials[1].error.as_deref()),
+            ("failed", Some("boom"))
+        );
+        // Creating the study again is refused (one study per store).
+        assert!(store.create_study("s", "", &optimizer).is_err());
+        std::fs::remove_dir_all(path.parent().unwrap()).ok();
+    }
+}
