@@ -20,6 +20,8 @@
 //!
 //! No dependency on burn or on the optimizer: the runtime cross-compiles on its own.
 
+#![warn(missing_docs)]
+
 pub mod bench;
 mod error;
 pub mod exec;

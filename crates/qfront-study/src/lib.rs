@@ -8,6 +8,8 @@
 //! its latency with `qfront-rt` and its size with the accountant; the loop ([`search`]) keeps
 //! everything in a SQLite store ([`store`]) so a killed study resumes where it stopped.
 
+#![warn(missing_docs)]
+
 pub mod config;
 mod error;
 pub mod objectives;
