@@ -289,7 +289,12 @@ pub fn run(args: SearchArgs) -> Result<()> {
     match qfront_study::report::write_report(&study, &trials, &dir.join("report")) {
         Ok(page) => {
             tracing::info!(report = %page.display(), "report written");
-            eprintln!("report: {}", page.display());
+            // The table is for people: the page's path goes with it. JSON stays parseable.
+            if args.format == Format::Table {
+                println!("\nreport: {}", page.display());
+            } else {
+                eprintln!("report: {}", page.display());
+            }
         }
         Err(e) => tracing::warn!("no report: {e}"),
     }
