@@ -20,20 +20,25 @@ pub fn packed_len(count: usize, bits: BitWidth) -> usize {
     (count * bits.get() as usize).div_ceil(8)
 }
 
+/// The width as a number, if it is a quantizer width (2..=8; `BitWidth` also admits 1 and 32
+/// for size accounting).
+fn packable(bits: BitWidth, what: &'static str) -> Result<u32> {
+    BitWidth::new(bits.get())
+        .map(BitWidth::get)
+        .map_err(|_| QuantError::BitWidthOutOfRange {
+            bits: bits.get(),
+            min: BitWidth::MIN_QUANT,
+            max: BitWidth::MAX_QUANT,
+            what,
+        })
+}
+
 /// Packs signed codes into the dense b-bit stream.
 ///
 /// Fails with [`QuantError::InvalidParameter`] when a code is outside [`code_range`] or the
 /// width is not 2..=8.
 pub fn pack_codes(codes: &[i8], bits: BitWidth) -> Result<Vec<u8>> {
-    let b = bits.get();
-    if !(BitWidth::MIN_QUANT..=BitWidth::MAX_QUANT).contains(&b) {
-        return Err(QuantError::BitWidthOutOfRange {
-            bits: b,
-            min: BitWidth::MIN_QUANT,
-            max: BitWidth::MAX_QUANT,
-            what: "bit packing",
-        });
-    }
+    let b = packable(bits, "bit packing")?;
     let (lo, hi) = code_range(bits);
     let offset = 1i32 << (b - 1);
     let mut out = vec![0u8; packed_len(codes.len(), bits)];
@@ -66,15 +71,7 @@ pub fn pack_codes(codes: &[i8], bits: BitWidth) -> Result<Vec<u8>> {
 ///
 /// Fails when `packed` is shorter than [`packed_len`].
 pub fn unpack_codes(packed: &[u8], count: usize, bits: BitWidth) -> Result<Vec<i8>> {
-    let b = bits.get();
-    if !(BitWidth::MIN_QUANT..=BitWidth::MAX_QUANT).contains(&b) {
-        return Err(QuantError::BitWidthOutOfRange {
-            bits: b,
-            min: BitWidth::MIN_QUANT,
-            max: BitWidth::MAX_QUANT,
-            what: "bit unpacking",
-        });
-    }
+    let b = packable(bits, "bit unpacking")?;
     let need = packed_len(count, bits);
     if packed.len() < need {
         return Err(QuantError::LengthMismatch {

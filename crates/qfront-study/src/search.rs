@@ -141,6 +141,28 @@ pub fn open_study(
     }
 }
 
+/// The seed trial `id` trains with.
+fn trial_seed(study: &Study, id: usize) -> u64 {
+    study.config.seed.wrapping_add(id as u64)
+}
+
+/// Asks `n` trials and records them as running together with the optimizer that asked them,
+/// so a process killed from here on resumes them.
+fn ask_and_record(
+    study: &Study,
+    store: &mut Store,
+    optimizer: &mut Optimizer,
+    n: usize,
+) -> Result<Vec<Trial>> {
+    let asked = optimizer.ask(n)?;
+    let rows: Vec<_> = asked
+        .iter()
+        .map(|t| (t.id, params_json(study, &t.params), trial_seed(study, t.id)))
+        .collect();
+    store.begin_trials(optimizer, &rows)?;
+    Ok(asked)
+}
+
 /// Runs trials until the budget is spent; returns every stored trial.
 pub fn run_study(
     study: &Study,
@@ -165,25 +187,17 @@ pub fn run_study(
             if done >= budget {
                 break;
             }
-            let n = study.config.batch_size.min(budget - done);
-            let asked = optimizer.ask(n)?;
-            let rows: Vec<_> = asked
-                .iter()
-                .map(|t| {
-                    (
-                        t.id,
-                        params_json(study, &t.params),
-                        study.config.seed.wrapping_add(t.id as u64),
-                    )
-                })
-                .collect();
-            store.begin_trials(optimizer, &rows)?;
-            asked
+            ask_and_record(
+                study,
+                store,
+                optimizer,
+                study.config.batch_size.min(budget - done),
+            )?
         };
         for trial in batch {
-            let seed = study.config.seed.wrapping_add(trial.id as u64);
+            let seed = trial_seed(study, trial.id);
             let params = params_json(study, &trial.params);
-            store.begin_trials(optimizer, &[(trial.id, params.clone(), seed)])?;
+            store.mark_started(trial.id)?;
             observer.trial_started(trial.id, &params);
             let result = runner.run(
                 trial.id,
@@ -268,21 +282,9 @@ pub fn ask_external(
     optimizer: &mut Optimizer,
     n: usize,
 ) -> Result<Vec<(usize, BTreeMap<String, serde_json::Value>)>> {
-    let asked = optimizer.ask(n)?;
-    let rows: Vec<_> = asked
-        .iter()
-        .map(|t| {
-            (
-                t.id,
-                params_json(study, &t.params),
-                study.config.seed.wrapping_add(t.id as u64),
-            )
-        })
-        .collect();
-    store.begin_trials(optimizer, &rows)?;
-    Ok(rows
+    Ok(ask_and_record(study, store, optimizer, n)?
         .into_iter()
-        .map(|(id, params, _)| (id, params))
+        .map(|t| (t.id, params_json(study, &t.params)))
         .collect())
 }
 

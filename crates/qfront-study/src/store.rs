@@ -164,8 +164,7 @@ impl Store {
         for (number, params, seed) in trials {
             let p = serde_json::to_string(params).expect("params serialise");
             tx.execute(
-                "INSERT INTO trials (number, params, state, seed, started, heartbeat) VALUES (?1, ?2, 'running', ?3, ?4, ?4)
-                 ON CONFLICT(number) DO UPDATE SET state = 'running', started = ?4, heartbeat = ?4",
+                "INSERT INTO trials (number, params, state, seed, started, heartbeat) VALUES (?1, ?2, 'running', ?3, ?4, ?4)",
                 params![*number as i64, p, *seed as i64, now()],
             )
             .map_err(fail)?;
@@ -199,11 +198,11 @@ impl Store {
         tx.commit().map_err(fail)
     }
 
-    /// Marks a running trial alive.
-    pub fn heartbeat(&self, number: usize) -> Result<()> {
+    /// Records that a running trial (asked now or left by a killed process) starts now.
+    pub fn mark_started(&self, number: usize) -> Result<()> {
         self.connection
             .execute(
-                "UPDATE trials SET heartbeat = ?1 WHERE number = ?2",
+                "UPDATE trials SET started = ?1, heartbeat = ?1 WHERE number = ?2",
                 params![now(), number as i64],
             )
             .map_err(|e| self.fail(e))?;

@@ -35,6 +35,15 @@ pub(crate) fn unpack(weights: &WeightSpec, blob: &[u8]) -> Vec<i8> {
     unpack_codes(bytes, weights.rows * weights.columns, bits).expect("validated length")
 }
 
+/// Patches already in a GEMM's input form.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PatchRows<'a> {
+    /// i16 pairs for the AVX2 GEMM (`⌈columns/2⌉` words per row).
+    Widened(&'a [i32]),
+    /// u8 rows of `padded_columns` bytes for the AVX-512 VNNI GEMM.
+    Padded(&'a [u8]),
+}
+
 /// What the epilogue produces.
 // One per layer, built once; boxing the larger variant would only add a pointer chase.
 #[allow(clippy::large_enum_variant)]
@@ -256,11 +265,11 @@ impl PreparedLayer {
         }
     }
 
-    /// [`PreparedLayer::requantize_group`] for a single-group layer whose patches are already
-    /// widened for the AVX2 GEMM.
-    pub fn requantize_widened(
+    /// [`PreparedLayer::requantize_group`] for a single-group layer whose patches im2col wrote
+    /// straight into a GEMM's input form.
+    pub fn requantize_patches(
         &self,
-        widened: &[i32],
+        patches: PatchRows,
         m_rows: usize,
         residual: Option<(&[u8], i32)>,
         products: &mut Vec<i32>,
@@ -268,31 +277,22 @@ impl PreparedLayer {
         out: &mut [u8],
     ) {
         grow(products, m_rows * self.rows);
-        self.groups[0].matmul_widened(widened, m_rows, products);
+        let weights = &self.groups[0];
         sums.clear();
-        if self.needs_row_sums {
-            super::spatial::widened_row_sums(widened, m_rows, self.columns.div_ceil(2), sums);
-        }
-        self.epilogue(products, m_rows, sums, residual, out);
-    }
-
-    /// [`PreparedLayer::requantize_group`] for a single-group layer whose patches are already
-    /// padded u8 rows for the AVX-512 VNNI GEMM.
-    pub fn requantize_padded(
-        &self,
-        rows_u8: &[u8],
-        m_rows: usize,
-        residual: Option<(&[u8], i32)>,
-        products: &mut Vec<i32>,
-        sums: &mut Vec<i32>,
-        out: &mut [u8],
-    ) {
-        grow(products, m_rows * self.rows);
-        self.groups[0].matmul_padded(rows_u8, m_rows, products);
-        sums.clear();
-        if self.needs_row_sums {
-            let stride = self.groups[0].padded_columns();
-            sums.extend((0..m_rows).map(|m| byte_sum(&rows_u8[m * stride..(m + 1) * stride])));
+        match patches {
+            PatchRows::Widened(rows) => {
+                weights.matmul_widened(rows, m_rows, products);
+                if self.needs_row_sums {
+                    super::spatial::widened_row_sums(rows, m_rows, self.columns.div_ceil(2), sums);
+                }
+            }
+            PatchRows::Padded(rows) => {
+                weights.matmul_padded(rows, m_rows, products);
+                if self.needs_row_sums {
+                    let stride = weights.padded_columns();
+                    sums.extend((0..m_rows).map(|m| byte_sum(&rows[m * stride..(m + 1) * stride])));
+                }
+            }
         }
         self.epilogue(products, m_rows, sums, residual, out);
     }

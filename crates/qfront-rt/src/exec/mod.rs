@@ -10,7 +10,7 @@ use crate::format::{
 };
 use crate::kernels::{KernelSet, Scratch, PADDED_ROW_MULTIPLE, WIDENED_ROW_MULTIPLE};
 use crate::{Result, RtError};
-use layer::{unpack, PreparedLayer};
+use layer::{unpack, PatchRows, PreparedLayer};
 use spatial::Window;
 
 #[derive(Debug)]
@@ -388,20 +388,15 @@ impl Session {
                                 &mut self.padded_image,
                             );
                         }
-                        layer.requantize_widened(
-                            &self.widened,
+                        layer.requantize_patches(
+                            PatchRows::Widened(&self.widened),
                             m_rows,
                             residual,
                             &mut self.products,
                             &mut self.row_sums,
                             &mut out.codes,
                         );
-                        if let Some(t) = node_start {
-                            self.node_seconds.push(t.elapsed().as_secs_f64());
-                        }
-                        continue;
-                    }
-                    if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
+                    } else if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
                         let stride = layer.groups[0].padded_columns();
                         let padded = m_rows.div_ceil(PADDED_ROW_MULTIPLE) * PADDED_ROW_MULTIPLE;
                         if self.patches.len() < padded * stride {
@@ -419,20 +414,15 @@ impl Session {
                                 &mut self.padded_bytes,
                             );
                         }
-                        layer.requantize_padded(
-                            &self.patches,
+                        layer.requantize_patches(
+                            PatchRows::Padded(&self.patches),
                             m_rows,
                             residual,
                             &mut self.products,
                             &mut self.row_sums,
                             &mut out.codes,
                         );
-                        if let Some(t) = node_start {
-                            self.node_seconds.push(t.elapsed().as_secs_f64());
-                        }
-                        continue;
-                    }
-                    if self.kernels == KernelSet::Reference
+                    } else if self.kernels == KernelSet::Reference
                         && *groups == channels
                         && layer.rows == channels
                     {
@@ -446,38 +436,35 @@ impl Session {
                             &mut self.row_sums,
                             &mut out.codes,
                         );
-                        if let Some(t) = node_start {
-                            self.node_seconds.push(t.elapsed().as_secs_f64());
+                    } else {
+                        for g in 0..*groups {
+                            let patches: &[u8] = if direct {
+                                &src.codes
+                            } else {
+                                self.patches.clear();
+                                for b in 0..batch {
+                                    spatial::im2col(
+                                        &src.codes[b * per_in..(b + 1) * per_in],
+                                        window,
+                                        g * cg,
+                                        cg,
+                                        *pad,
+                                        &mut self.patches,
+                                    );
+                                }
+                                &self.patches
+                            };
+                            layer.requantize_group(
+                                g,
+                                patches,
+                                m_rows,
+                                residual,
+                                &mut self.products,
+                                &mut self.row_sums,
+                                &mut self.scratch,
+                                &mut out.codes,
+                            );
                         }
-                        continue;
-                    }
-                    for g in 0..*groups {
-                        let patches: &[u8] = if direct {
-                            &src.codes
-                        } else {
-                            self.patches.clear();
-                            for b in 0..batch {
-                                spatial::im2col(
-                                    &src.codes[b * per_in..(b + 1) * per_in],
-                                    window,
-                                    g * cg,
-                                    cg,
-                                    *pad,
-                                    &mut self.patches,
-                                );
-                            }
-                            &self.patches
-                        };
-                        layer.requantize_group(
-                            g,
-                            patches,
-                            m_rows,
-                            residual,
-                            &mut self.products,
-                            &mut self.row_sums,
-                            &mut self.scratch,
-                            &mut out.codes,
-                        );
                     }
                 }
                 Prepared::Pool { window, average } => {
