@@ -52,9 +52,9 @@ pub(crate) enum Epilogue {
     Requantize {
         params: RequantParams,
         #[cfg(target_arch = "x86_64")]
-        lanes: Option<crate::kernels::avx2::requant::RequantLanes>,
+        lanes: Option<crate::kernels::requant::LaneTable>,
         #[cfg(target_arch = "x86_64")]
-        lanes16: Option<crate::kernels::avx512::requant::RequantLanes16>,
+        lanes16: Option<crate::kernels::requant::LaneTable>,
     },
     Logits {
         scale: Vec<f32>,
@@ -125,10 +125,10 @@ impl PreparedLayer {
                 Epilogue::Requantize {
                     #[cfg(target_arch = "x86_64")]
                     lanes16: (kernels == KernelSet::Avx512Vnni)
-                        .then(|| crate::kernels::avx512::requant::RequantLanes16::new(&params)),
+                        .then(|| crate::kernels::avx512::requant::lanes(&params)),
                     #[cfg(target_arch = "x86_64")]
                     lanes: (kernels != KernelSet::Reference)
-                        .then(|| crate::kernels::avx2::requant::RequantLanes::new(&params)),
+                        .then(|| crate::kernels::avx2::requant::lanes(&params)),
                     params,
                 }
             }

@@ -67,3 +67,50 @@ pub fn requantize_scalar(
         }
     }
 }
+
+/// [`RequantParams`] rearranged for SIMD epilogues that handle `width` channels per step:
+/// the i64 products are formed on even and odd i32 lanes separately, so each per-channel
+/// array is split into its even (`[0]`) and odd (`[1]`) channels. Only full blocks are kept;
+/// the tail goes through [`requantize_one`].
+#[derive(Debug, Clone)]
+pub struct LaneTable {
+    /// Full blocks of `width` channels.
+    pub blocks: usize,
+    /// Doubled weight zero points, in channel order.
+    pub z2: Vec<i32>,
+    /// Mantissas.
+    pub m: [Vec<i64>; 2],
+    /// Biases (with the rounding term).
+    pub b: [Vec<i64>; 2],
+    /// Shifts.
+    pub s: [Vec<i64>; 2],
+    /// `!0 << (64 − shift)`: the bits an arithmetic shift fills (for shifts done logically).
+    pub sign: [Vec<i64>; 2],
+    /// Residual mantissas (0 without a residual).
+    pub r: [Vec<i64>; 2],
+}
+
+impl LaneTable {
+    /// Arranges the full `width`-channel blocks of `p`.
+    pub fn new(p: &RequantParams, width: usize) -> Self {
+        let blocks = p.channels / width;
+        let mut l = LaneTable {
+            blocks,
+            z2: p.zero_point_x2[..blocks * width].to_vec(),
+            m: Default::default(),
+            b: Default::default(),
+            s: Default::default(),
+            sign: Default::default(),
+            r: Default::default(),
+        };
+        for j in 0..blocks * width {
+            let half = j % 2;
+            l.m[half].push(p.multiplier[j] as i64);
+            l.b[half].push(p.bias[j]);
+            l.s[half].push(p.shift[j] as i64);
+            l.sign[half].push((u64::MAX << (64 - p.shift[j])) as i64);
+            l.r[half].push(p.residual.as_ref().map_or(0, |r| r[j] as i64));
+        }
+        l
+    }
+}

@@ -3,70 +3,12 @@
 //! back in, clamping and narrowing to bytes. Identical to
 //! [`requantize_one`](crate::kernels::requant::requantize_one).
 
-use crate::kernels::requant::{requantize_one, RequantParams};
+use crate::kernels::requant::{requantize_one, LaneTable, RequantParams};
 use std::arch::x86_64::*;
 
-/// Lane-arranged copies of [`RequantParams`] for 8-channel blocks.
-#[derive(Debug, Clone)]
-pub struct RequantLanes {
-    blocks: usize,
-    z2: Vec<i32>,
-    m_even: Vec<i64>,
-    m_odd: Vec<i64>,
-    b_even: Vec<i64>,
-    b_odd: Vec<i64>,
-    s_even: Vec<i64>,
-    s_odd: Vec<i64>,
-    sign_even: Vec<i64>,
-    sign_odd: Vec<i64>,
-    r_even: Vec<i64>,
-    r_odd: Vec<i64>,
-}
-
-impl RequantLanes {
-    /// Arranges the full 8-channel blocks of `p`.
-    pub fn new(p: &RequantParams) -> Self {
-        let blocks = p.channels / 8;
-        let mut l = RequantLanes {
-            blocks,
-            z2: p.zero_point_x2[..blocks * 8].to_vec(),
-            m_even: vec![],
-            m_odd: vec![],
-            b_even: vec![],
-            b_odd: vec![],
-            s_even: vec![],
-            s_odd: vec![],
-            sign_even: vec![],
-            sign_odd: vec![],
-            r_even: vec![],
-            r_odd: vec![],
-        };
-        for j in 0..blocks * 8 {
-            let (m, b, s, sign, r) = if j % 2 == 0 {
-                (
-                    &mut l.m_even,
-                    &mut l.b_even,
-                    &mut l.s_even,
-                    &mut l.sign_even,
-                    &mut l.r_even,
-                )
-            } else {
-                (
-                    &mut l.m_odd,
-                    &mut l.b_odd,
-                    &mut l.s_odd,
-                    &mut l.sign_odd,
-                    &mut l.r_odd,
-                )
-            };
-            m.push(p.multiplier[j] as i64);
-            b.push(p.bias[j]);
-            s.push(p.shift[j] as i64);
-            sign.push((u64::MAX << (64 - p.shift[j])) as i64);
-            r.push(p.residual.as_ref().map_or(0, |r| r[j] as i64));
-        }
-        l
-    }
+/// The lane table of the AVX2 epilogue: 8-channel blocks.
+pub fn lanes(p: &RequantParams) -> LaneTable {
+    LaneTable::new(p, 8)
 }
 
 #[inline(always)]
@@ -90,7 +32,7 @@ unsafe fn shift_right(x: __m256i, shift: __m256i, sign_bits: __m256i) -> __m256i
 #[target_feature(enable = "avx2")]
 pub unsafe fn requantize(
     p: &RequantParams,
-    lanes: &RequantLanes,
+    lanes: &LaneTable,
     products: &[i32],
     m_rows: usize,
     row_sums: &[i32],
@@ -114,24 +56,24 @@ pub unsafe fn requantize(
                 acc = _mm256_sub_epi32(acc, _mm256_mullo_epi32(z2, sums));
             }
             let mut even = _mm256_add_epi64(
-                _mm256_mul_epi32(acc, load(&lanes.m_even, b)),
-                load(&lanes.b_even, b),
+                _mm256_mul_epi32(acc, load(&lanes.m[0], b)),
+                load(&lanes.b[0], b),
             );
             let mut odd = _mm256_add_epi64(
-                _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), load(&lanes.m_odd, b)),
-                load(&lanes.b_odd, b),
+                _mm256_mul_epi32(_mm256_srli_epi64(acc, 32), load(&lanes.m[1], b)),
+                load(&lanes.b[1], b),
             );
             if let Some((u, z)) = residual {
                 let bytes = _mm_loadl_epi64(u.as_ptr().add(r * c + b * 8) as *const __m128i);
                 let res = _mm256_sub_epi32(_mm256_cvtepu8_epi32(bytes), _mm256_set1_epi32(z));
-                even = _mm256_add_epi64(even, _mm256_mul_epi32(res, load(&lanes.r_even, b)));
+                even = _mm256_add_epi64(even, _mm256_mul_epi32(res, load(&lanes.r[0], b)));
                 odd = _mm256_add_epi64(
                     odd,
-                    _mm256_mul_epi32(_mm256_srli_epi64(res, 32), load(&lanes.r_odd, b)),
+                    _mm256_mul_epi32(_mm256_srli_epi64(res, 32), load(&lanes.r[1], b)),
                 );
             }
-            let even = shift_right(even, load(&lanes.s_even, b), load(&lanes.sign_even, b));
-            let odd = shift_right(odd, load(&lanes.s_odd, b), load(&lanes.sign_odd, b));
+            let even = shift_right(even, load(&lanes.s[0], b), load(&lanes.sign[0], b));
+            let odd = shift_right(odd, load(&lanes.s[1], b), load(&lanes.sign[1], b));
             // Low halves: even results stay in lanes 0,2,4,6, odd results move to 1,3,5,7.
             let v = _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0b1010_1010);
             let v = _mm256_min_epi32(

@@ -2,41 +2,12 @@
 //! with `vpsravq` (an arithmetic 64-bit shift AVX2 lacks) and `vpmovusdb` narrowing.
 //! Identical to [`requantize_one`](crate::kernels::requant::requantize_one).
 
-use crate::kernels::requant::{requantize_one, RequantParams};
+use crate::kernels::requant::{requantize_one, LaneTable, RequantParams};
 use std::arch::x86_64::*;
 
-/// Lane-arranged copies of [`RequantParams`] for 16-channel blocks.
-#[derive(Debug, Clone)]
-pub struct RequantLanes16 {
-    blocks: usize,
-    z2: Vec<i32>,
-    m: [Vec<i64>; 2],
-    b: [Vec<i64>; 2],
-    s: [Vec<i64>; 2],
-    r: [Vec<i64>; 2],
-}
-
-impl RequantLanes16 {
-    /// Arranges the full 16-channel blocks of `p`.
-    pub fn new(p: &RequantParams) -> Self {
-        let blocks = p.channels / 16;
-        let mut l = RequantLanes16 {
-            blocks,
-            z2: p.zero_point_x2[..blocks * 16].to_vec(),
-            m: Default::default(),
-            b: Default::default(),
-            s: Default::default(),
-            r: Default::default(),
-        };
-        for j in 0..blocks * 16 {
-            let half = j % 2;
-            l.m[half].push(p.multiplier[j] as i64);
-            l.b[half].push(p.bias[j]);
-            l.s[half].push(p.shift[j] as i64);
-            l.r[half].push(p.residual.as_ref().map_or(0, |r| r[j] as i64));
-        }
-        l
-    }
+/// The lane table of the AVX-512 epilogue: 16-channel blocks.
+pub fn lanes(p: &RequantParams) -> LaneTable {
+    LaneTable::new(p, 16)
 }
 
 #[inline(always)]
@@ -52,7 +23,7 @@ unsafe fn load(v: &[i64], block: usize) -> __m512i {
 #[target_feature(enable = "avx512f,avx512bw")]
 pub unsafe fn requantize(
     p: &RequantParams,
-    lanes: &RequantLanes16,
+    lanes: &LaneTable,
     products: &[i32],
     m_rows: usize,
     row_sums: &[i32],
