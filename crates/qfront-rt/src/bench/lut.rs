@@ -171,13 +171,26 @@ pub struct CostLine {
     pub slope_ms: f64,
 }
 
+/// One measured layer: the mean over the models it appeared in of its per-model median time.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct LutEntry {
+    /// What it is.
+    pub key: LayerKey,
+    /// Mean time (ms).
+    pub ms: f64,
+    /// Multiply-adds or elements moved per run.
+    pub work: f64,
+    /// Models it was measured in.
+    pub samples: u32,
+}
+
 /// The table: measured layers plus fitted lines.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LatencyTable {
     /// Where it was measured (CPU model, kernel set).
     pub machine: String,
-    /// Measured layers: key → (median ms, work).
-    pub entries: Vec<(LayerKey, f64, f64)>,
+    /// Measured layers.
+    pub entries: Vec<LutEntry>,
     /// Lines per "op/bits".
     pub lines: BTreeMap<String, CostLine>,
 }
@@ -206,7 +219,7 @@ impl LatencyTable {
         }
     }
 
-    /// Profiles `file` and adds (or averages in) its layers.
+    /// Profiles `file` and adds its layers (a layer seen before enters its running mean).
     pub fn add_model(
         &mut self,
         file: &QfmFile,
@@ -215,9 +228,17 @@ impl LatencyTable {
     ) -> Result<()> {
         let times = profile_nodes(file, session, options)?;
         for ((key, work), ms) in layer_keys(file, options.batch).into_iter().zip(times) {
-            match self.entries.iter_mut().find(|(k, _, _)| *k == key) {
-                Some(entry) => entry.1 = 0.5 * (entry.1 + ms),
-                None => self.entries.push((key, ms, work)),
+            match self.entries.iter_mut().find(|e| e.key == key) {
+                Some(e) => {
+                    e.samples += 1;
+                    e.ms += (ms - e.ms) / e.samples as f64;
+                }
+                None => self.entries.push(LutEntry {
+                    key,
+                    ms,
+                    work,
+                    samples: 1,
+                }),
             }
         }
         Ok(())
@@ -228,9 +249,12 @@ impl LatencyTable {
     /// as large ones (a single point gives a line through the origin).
     pub fn fit(&mut self) {
         let mut groups: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-        for (key, ms, work) in &self.entries {
-            if *ms > 0.0 {
-                groups.entry(line_name(key)).or_default().push((*work, *ms));
+        for e in &self.entries {
+            if e.ms > 0.0 {
+                groups
+                    .entry(line_name(&e.key))
+                    .or_default()
+                    .push((e.work, e.ms));
             }
         }
         self.lines = groups
@@ -271,8 +295,8 @@ impl LatencyTable {
         layer_keys(file, batch)
             .into_iter()
             .map(|(key, work)| {
-                if let Some((_, ms, _)) = self.entries.iter().find(|(k, _, _)| *k == key) {
-                    return *ms;
+                if let Some(e) = self.entries.iter().find(|e| e.key == key) {
+                    return e.ms;
                 }
                 self.lines
                     .get(&line_name(&key))
