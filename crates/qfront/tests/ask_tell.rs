@@ -3,13 +3,8 @@
 
 use std::process::Command;
 
-fn qfront(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_qfront"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
+mod common;
+use common::qfront;
 
 #[test]
 fn a_python_trainer_drives_a_study() {

@@ -3,15 +3,10 @@
 //! (0 ok, 1 failed, 2 usage error).
 
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn qfront(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qfront"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the qfront binary runs")
-}
+mod common;
+use common::qfront;
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

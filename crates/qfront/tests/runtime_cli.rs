@@ -3,15 +3,10 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn qfront(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qfront"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the qfront binary runs")
-}
+mod common;
+use common::qfront;
 
 fn lines(out: &Output) -> Vec<Value> {
     assert!(

@@ -4,16 +4,11 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn qfront(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qfront"))
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("the qfront binary runs")
-}
+mod common;
+use common::qfront;
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qfront-search-{}-{name}", std::process::id()));
