@@ -514,6 +514,32 @@ impl Optimizer {
         Ok(out)
     }
 
+    /// Fails pending trial `id` with `reason` and asks it again: a new pending trial at the
+    /// same point (no de-duplication), returned. This is how a study re-queues a trial whose
+    /// worker died: the lost run counts as failed, and the configuration is not lost.
+    pub fn retry(&mut self, id: usize, reason: String) -> Result<Trial> {
+        let trial = self
+            .trials
+            .get_mut(id)
+            .ok_or_else(|| BoError::input("retry", format!("there is no trial {id}")))?;
+        if trial.state != TrialState::Pending {
+            return Err(BoError::input(
+                "retry",
+                format!("trial {id} was already told"),
+            ));
+        }
+        trial.state = TrialState::Failed { reason };
+        let (params, x) = (trial.params.clone(), trial.x.clone());
+        let retry = Trial {
+            id: self.trials.len(),
+            params,
+            x,
+            state: TrialState::Pending,
+        };
+        self.trials.push(retry.clone());
+        Ok(retry)
+    }
+
     /// Records the outcome of trial `id`: `Ok(values)` (one finite value per objective) or
     /// `Err(reason)` for a failure. Telling a trial twice is an error.
     pub fn tell(
@@ -594,6 +620,30 @@ mod tests {
             opt.tell(t.id, Ok(vec![a - b, b - a * a])).unwrap();
         }
         assert_eq!(seen.len(), 9);
+    }
+
+    #[test]
+    fn a_retried_trial_fails_and_comes_back_pending_at_the_same_point() {
+        let space = SearchSpace::new(vec![crate::space::Parameter::float("a", 0.0, 1.0)]).unwrap();
+        let mut opt = Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 3)).unwrap();
+        let asked = opt.ask(2).unwrap();
+        let retry = opt.retry(0, "worker lost".into()).unwrap();
+        assert_eq!(retry.id, 2);
+        assert_eq!((&retry.x, &retry.params), (&asked[0].x, &asked[0].params));
+        assert_eq!(retry.state, TrialState::Pending);
+        assert_eq!(
+            opt.trials()[0].state,
+            TrialState::Failed {
+                reason: "worker lost".into()
+            }
+        );
+        assert!(
+            opt.retry(0, "again".into()).is_err(),
+            "a told trial cannot be retried"
+        );
+        assert!(opt.retry(9, "none".into()).is_err());
+        opt.tell(2, Ok(vec![0.5])).unwrap();
+        assert_eq!(opt.trials()[1].state, TrialState::Pending);
     }
 
     #[test]

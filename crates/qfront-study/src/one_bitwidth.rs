@@ -6,8 +6,9 @@
 
 use crate::config::{OneBitwidthSection, StudyConfig};
 use crate::pipeline::TrialRunner;
-use crate::search::{open_study, run_study, Observer};
+use crate::search::{open_study, run_study, Observer, WorkerOptions};
 use crate::settings::build;
+use crate::store::StorageLocation;
 use crate::store::StoredTrial;
 use crate::{Result, StudyError};
 use qfront_bo::space::{ParamValue, Parameter};
@@ -110,6 +111,7 @@ pub fn run_one_bitwidth(
     dir: &Path,
     resume: bool,
     observer: &mut dyn Observer,
+    options: &WorkerOptions,
 ) -> Result<Comparison> {
     let section = config
         .one_bitwidth
@@ -139,9 +141,10 @@ pub fn run_one_bitwidth(
         let sub = sub_config(&config, &section, kind, target_kb);
         let sub_dir = dir.join(kind);
         let existing = sub_dir.join("study.db").exists();
-        let (study, mut store, mut optimizer) = open_study(sub, &sub_dir, resume || existing)?;
+        let location = StorageLocation::in_dir(&sub_dir);
+        let (study, mut store) = open_study(sub, &location, resume || existing)?;
         let runner = TrialRunner::new(&study, &sub_dir)?;
-        let trials = run_study(&study, &mut store, &mut optimizer, &runner, observer)?;
+        let trials = run_study(&study, &mut store, &runner, observer, options)?;
         out.extend(rows(kind, &trials));
     }
     Ok(Comparison {

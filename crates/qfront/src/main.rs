@@ -31,11 +31,11 @@ enum Command {
     Study(commands::study::StudyCommand),
     /// Write a study's HTML report (Pareto fronts, hypervolume, parallel coordinates, SAAS
     /// importance; PNG and SVG plots).
-    Report(commands::search::ReportArgs),
+    Report(commands::listing::ReportArgs),
     /// List the trials of a stored study (table, JSON or CSV).
-    Trials(commands::search::ListArgs),
+    Trials(commands::listing::ListArgs),
     /// The Pareto front of a stored study (table, JSON or CSV).
-    Pareto(commands::search::ListArgs),
+    Pareto(commands::listing::ListArgs),
     /// Write a trained checkpoint as a packed low-bit `.qfm` model for the runtime.
     Export(commands::export::ExportArgs),
     /// Run a dataset's test split through a `.qfm` model with the integer runtime.
@@ -78,9 +78,9 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train::run(*args),
         Command::Search(args) => commands::search::run(*args),
         Command::Study(cmd) => commands::study::run(cmd),
-        Command::Report(args) => commands::search::run_report(args),
-        Command::Trials(args) => commands::search::run_trials(args),
-        Command::Pareto(args) => commands::search::run_pareto(args),
+        Command::Report(args) => commands::listing::run_report(args),
+        Command::Trials(args) => commands::listing::run_trials(args),
+        Command::Pareto(args) => commands::listing::run_pareto(args),
         Command::Export(args) => commands::export::run(args),
         Command::Eval(args) => commands::eval::run(args),
         Command::Quant(cmd) => commands::quant::run(cmd),

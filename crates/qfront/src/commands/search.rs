@@ -1,18 +1,20 @@
 //! `qfront search`: runs a study (a preset or a TOML config) to its budget, resumable, and
 //! prints the Pareto front.
 
+use super::listing::print_trials;
+use super::storage::StorageArgs;
 use crate::output::Format;
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qfront_study::pipeline::{Metrics, TrialRunner};
 use qfront_study::presets::{preset, PRESETS};
-use qfront_study::search::{open_study, pareto_trials, run_study, Observer};
-use qfront_study::store::StoredTrial;
-use qfront_study::{Study, StudyConfig};
+use qfront_study::search::{open_study, pareto_trials, run_study, Observer, WorkerOptions};
+use qfront_study::StudyConfig;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Options of `qfront search`.
 #[derive(Debug, Args)]
@@ -31,18 +33,34 @@ pub struct SearchArgs {
     /// Optimizer (overrides the study's): sobol, qnehvi, qnehvi-saas, qparego, qlognehvi.
     #[arg(long)]
     pub optimizer: Option<String>,
-    /// Study directory (default runs/<study name>).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
-    /// Continue the study stored in the directory.
+    /// Where the study is stored.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Continue the stored study, or join it as one more worker (trials left running by a
+    /// worker that died are re-queued).
     #[arg(long)]
     pub resume: bool,
+    /// Seconds between heartbeats of the running trial.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
+    pub heartbeat: f64,
+    /// Seconds without a heartbeat after which another worker's running trial is failed and
+    /// re-queued (trials of exited processes on this host are re-queued at once).
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    pub stale_after: f64,
     /// Directory holding the datasets that do not ship with qfront.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Output format of the front.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+}
+
+/// A finite number of seconds above zero.
+fn positive_seconds(text: &str) -> std::result::Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(v),
+        _ => Err(format!("'{text}' is not a number of seconds above 0")),
+    }
 }
 
 /// Loads the study config a command names (preset or file) with its overrides.
@@ -97,143 +115,27 @@ impl Observer for Progress {
             Err(e) => tracing::warn!("trial {number:>3} failed: {e}"),
         });
     }
+
+    fn trial_requeued(&mut self, number: usize, retry: usize, reason: &str) {
+        self.study
+            .suspend(|| tracing::warn!("trial {number:>3} failed: {reason} as trial {retry}"));
+    }
+
+    fn result_discarded(&mut self, number: usize) {
+        self.study.suspend(|| tracing::warn!("trial {number:>3}: its heartbeat went stale while it trained and another worker re-queued it; this result is not stored (raise --stale-after if this machine is slow to write)"));
+    }
+
+    fn waiting(&mut self, running: usize) {
+        self.study.suspend(|| {
+            tracing::info!("every trial is asked; waiting for {running} running on other workers")
+        });
+    }
 }
 
 fn bar(multi: &MultiProgress, template: &str) -> ProgressBar {
     let b = multi.add(ProgressBar::new(0));
     b.set_style(ProgressStyle::with_template(template).expect("valid template"));
     b
-}
-
-/// A number with four significant digits (latencies span microseconds to seconds).
-fn significant(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return format!("{v}");
-    }
-    let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 9) as usize;
-    format!("{v:.digits$}")
-}
-
-/// Output formats of the trial listings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
-pub enum ListFormat {
-    /// A human-readable table.
-    #[default]
-    Table,
-    /// A JSON list of trials (`trial`, `params`, `values` keyed by objective name, `metrics`).
-    Json,
-    /// CSV with one column per parameter and metric.
-    Csv,
-}
-
-impl From<Format> for ListFormat {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => ListFormat::Table,
-            Format::Json => ListFormat::Json,
-        }
-    }
-}
-
-/// Prints trials as a table, JSON or CSV.
-pub fn print_trials(
-    study: &Study,
-    trials: &[&StoredTrial],
-    format: impl Into<ListFormat>,
-) -> Result<()> {
-    match format.into() {
-        ListFormat::Csv => {
-            let params: Vec<String> = study
-                .optimizer
-                .space
-                .parameters()
-                .iter()
-                .map(|p| p.name.clone())
-                .collect();
-            let metrics: Vec<String> = trials
-                .iter()
-                .flat_map(|t| t.metrics.keys().cloned())
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            println!(
-                "trial,state,{},{},error",
-                params.join(","),
-                metrics.join(",")
-            );
-            for t in trials {
-                let p: Vec<String> = params
-                    .iter()
-                    .map(|n| {
-                        t.params
-                            .get(n)
-                            .map(|v| v.to_string().trim_matches('"').to_string())
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                let m: Vec<String> = metrics
-                    .iter()
-                    .map(|n| t.metrics.get(n).map(|v| v.to_string()).unwrap_or_default())
-                    .collect();
-                let error = t
-                    .error
-                    .clone()
-                    .unwrap_or_default()
-                    .replace(['"', '\n'], " ");
-                println!(
-                    "{},{},{},{},\"{}\"",
-                    t.number,
-                    t.state,
-                    p.join(","),
-                    m.join(","),
-                    error
-                );
-            }
-        }
-        ListFormat::Json => {
-            let list: Vec<serde_json::Value> = trials
-                .iter()
-                .map(|t| {
-                    let values: BTreeMap<&str, Option<f64>> = study.objectives.iter().map(|o| (o.metric.as_str(), t.metrics.get(&o.metric).copied())).collect();
-                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error})
-                })
-                .collect();
-            println!("{}", serde_json::to_string(&list)?);
-        }
-        ListFormat::Table => {
-            let mut header = format!("{:>5} {:>8}", "trial", "state");
-            for o in &study.objectives {
-                header += &format!(" {:>12}", o.metric);
-            }
-            header += &format!(" {:>13}  params", "test_accuracy");
-            println!("{header}");
-            for t in trials {
-                let mut line = format!("{:>5} {:>8}", t.number, t.state);
-                for o in &study.objectives {
-                    line += &format!(
-                        " {:>12}",
-                        t.metrics
-                            .get(&o.metric)
-                            .map_or("-".into(), |&v| significant(v))
-                    );
-                }
-                line += &format!(
-                    " {:>13}  ",
-                    t.metrics
-                        .get("test_accuracy")
-                        .map_or("-".into(), |&v| significant(v))
-                );
-                line += &t
-                    .params
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                println!("{line}");
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Runs `qfront search`.
@@ -251,14 +153,25 @@ pub fn run(args: SearchArgs) -> Result<()> {
     if args.data_dir.is_some() {
         config.data_dir = args.data_dir.clone();
     }
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
-    if config.one_bitwidth.is_some() {
-        return run_one_bitwidth(config, &dir, &args);
+    if let Some(name) = &args.storage.study {
+        config.name = name.clone();
     }
-    let (study, mut store, mut optimizer) = open_study(config, &dir, args.resume)?;
+    let dir = args.storage.dir_for(&config.name);
+    let options = WorkerOptions {
+        heartbeat: Duration::from_secs_f64(args.heartbeat),
+        stale_after: Duration::from_secs_f64(args.stale_after),
+        ..WorkerOptions::default()
+    };
+    if config.one_bitwidth.is_some() {
+        if args.storage.storage.is_some() {
+            anyhow::bail!(
+                "the one-bitwidth comparison keeps its two sub-studies in --dir; drop --storage"
+            );
+        }
+        return run_one_bitwidth(config, &dir, &args, &options);
+    }
+    let location = args.storage.location(&dir)?;
+    let (study, mut store) = open_study(config, &location, args.resume)?;
     let runner = TrialRunner::new(&study, &dir)?;
     let multi = MultiProgress::new();
     if !std::io::stderr().is_terminal() {
@@ -274,17 +187,17 @@ pub fn run(args: SearchArgs) -> Result<()> {
         store
             .trials()?
             .iter()
-            .filter(|t| t.state != "running")
+            .filter(|t| (t.state == "complete" || t.state == "failed") && t.retried_as.is_none())
             .count() as u64,
     );
     let mut progress = progress;
-    tracing::info!(study = %study.config.name, dir = %dir.display(), budget = study.config.budget, optimizer = %study.config.optimizer, "search");
-    let trials = run_study(&study, &mut store, &mut optimizer, &runner, &mut progress)?;
+    tracing::info!(study = %study.config.name, dir = %dir.display(), store = %location, budget = study.config.budget, optimizer = %study.config.optimizer, "search");
+    let trials = run_study(&study, &mut store, &runner, &mut progress, &options)?;
     progress.study.finish_and_clear();
     progress.trial.finish_and_clear();
     let front = pareto_trials(&study, &trials);
     let failed = trials.iter().filter(|t| t.state == "failed").count();
-    tracing::info!(trials = trials.len(), failed, front = front.len(), store = %dir.join("study.db").display(), "study finished");
+    tracing::info!(trials = trials.len(), failed, front = front.len(), store = %location, "study finished");
     print_trials(&study, &front, args.format)?;
     match qfront_study::report::write_report(&study, &trials, &dir.join("report")) {
         Ok(page) => {
@@ -299,49 +212,6 @@ pub fn run(args: SearchArgs) -> Result<()> {
         Err(e) => tracing::warn!("no report: {e}"),
     }
     Ok(())
-}
-
-/// Options of `qfront report`.
-#[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// Study directory (default runs/snips-nlu).
-    #[arg(long, default_value = "runs/snips-nlu")]
-    pub dir: PathBuf,
-    /// Where to write the page (default DIR/report).
-    #[arg(long)]
-    pub out: Option<PathBuf>,
-}
-
-/// Runs `qfront report`: writes the HTML page and prints its path on stdout.
-pub fn run_report(args: ReportArgs) -> Result<()> {
-    let (study, trials) = qfront_study::search::load_stored(&args.dir)?;
-    let out = args.out.unwrap_or_else(|| args.dir.join("report"));
-    let page = qfront_study::report::write_report(&study, &trials, &out)?;
-    println!("{}", page.display());
-    Ok(())
-}
-
-/// Options of `qfront trials` and `qfront pareto`.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Study directory (default runs/snips-nlu).
-    #[arg(long, default_value = "runs/snips-nlu")]
-    pub dir: PathBuf,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
-    pub format: ListFormat,
-}
-
-/// Runs `qfront trials`: every trial of a stored study.
-pub fn run_trials(args: ListArgs) -> Result<()> {
-    let (study, trials) = qfront_study::search::load_stored(&args.dir)?;
-    print_trials(&study, &trials.iter().collect::<Vec<_>>(), args.format)
-}
-
-/// Runs `qfront pareto`: the feasible non-dominated trials of a stored study.
-pub fn run_pareto(args: ListArgs) -> Result<()> {
-    let (study, trials) = qfront_study::search::load_stored(&args.dir)?;
-    print_trials(&study, &pareto_trials(&study, &trials), args.format)
 }
 
 /// An observer that logs finished trials (no progress bars: the comparison is short).
@@ -368,9 +238,14 @@ impl Observer for Log {
 
 /// `qfront search one-bitwidth`: the uniform-vs-mixed comparison at one size; prints the
 /// table (or JSON) and writes the figure.
-fn run_one_bitwidth(config: StudyConfig, dir: &std::path::Path, args: &SearchArgs) -> Result<()> {
+fn run_one_bitwidth(
+    config: StudyConfig,
+    dir: &std::path::Path,
+    args: &SearchArgs,
+    options: &WorkerOptions,
+) -> Result<()> {
     let comparison =
-        qfront_study::one_bitwidth::run_one_bitwidth(config, dir, args.resume, &mut Log)?;
+        qfront_study::one_bitwidth::run_one_bitwidth(config, dir, args.resume, &mut Log, options)?;
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(&comparison)?),
         Format::Table => {

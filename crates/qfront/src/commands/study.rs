@@ -4,9 +4,10 @@
 //! or a failure (`--failed "out of memory"`). Everything lives in the study's store.
 
 use super::search::load_config;
+use super::storage::StorageArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use qfront_study::search::{ask_external, open_study, tell_external};
+use qfront_study::search::{ask_external, open_study, tell_external, WorkerOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -29,17 +30,17 @@ pub struct CreateArgs {
     /// A study config (TOML) instead of a preset.
     #[arg(long, conflicts_with = "preset")]
     pub config: Option<PathBuf>,
-    /// Study directory (default runs/<study name>).
-    #[arg(long)]
-    pub dir: Option<PathBuf>,
+    /// Where to store the study.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Options of `qfront study ask`.
 #[derive(Debug, Args)]
 pub struct AskArgs {
-    /// Study directory.
-    #[arg(long)]
-    pub dir: PathBuf,
+    /// Where the study is.
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// Trials to ask at once.
     #[arg(long, default_value_t = 1)]
     pub n: usize,
@@ -48,9 +49,9 @@ pub struct AskArgs {
 /// Options of `qfront study tell`.
 #[derive(Debug, Args)]
 pub struct TellArgs {
-    /// Study directory.
-    #[arg(long)]
-    pub dir: PathBuf,
+    /// Where the study is.
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// The trial number `ask` printed.
     #[arg(long)]
     pub trial: usize,
@@ -62,42 +63,33 @@ pub struct TellArgs {
     pub failed: Option<String>,
 }
 
-fn open(
-    dir: &std::path::Path,
-) -> Result<(
-    qfront_study::Study,
-    qfront_study::store::Store,
-    qfront_bo::Optimizer,
-)> {
-    let (study, _) = qfront_study::search::load_stored(dir)?;
-    Ok(open_study(study.config, dir, true)?)
-}
-
 /// Runs `qfront study ...`.
 pub fn run(command: StudyCommand) -> Result<()> {
     match command {
         StudyCommand::Create(args) => {
-            let config = load_config(args.preset.as_deref(), args.config.as_ref())?;
-            let dir = args
-                .dir
-                .unwrap_or_else(|| PathBuf::from("runs").join(&config.name));
-            let (study, _, _) = open_study(config, &dir, false)?;
+            let mut config = load_config(args.preset.as_deref(), args.config.as_ref())?;
+            if let Some(name) = &args.storage.study {
+                config.name = name.clone();
+            }
+            let dir = args.storage.dir_for(&config.name);
+            let location = args.storage.location(&dir)?;
+            let (study, _) = open_study(config, &location, false)?;
             println!(
                 "{}",
-                serde_json::json!({"study": study.config.name, "dir": dir, "objectives": study.config.objectives, "constraints": study.config.constraints})
+                serde_json::json!({"study": study.config.name, "dir": dir, "storage": location.to_string(), "objectives": study.config.objectives, "constraints": study.config.constraints})
             );
         }
         StudyCommand::Ask(args) => {
             if args.n == 0 {
                 bail!("--n must be at least 1");
             }
-            let (study, mut store, mut optimizer) = open(&args.dir)?;
-            for (trial, params) in ask_external(&study, &mut store, &mut optimizer, args.n)? {
+            let (study, mut store, _) = args.storage.open_stored()?;
+            let stale_after = WorkerOptions::default().stale_after;
+            for (trial, params) in ask_external(&study, &mut store, args.n, stale_after)? {
                 println!("{}", serde_json::json!({"trial": trial, "params": params}));
             }
         }
         StudyCommand::Tell(args) => {
-            let (study, mut store, mut optimizer) = open(&args.dir)?;
             let outcome = match (args.values, args.failed) {
                 (Some(text), None) => Ok(serde_json::from_str::<BTreeMap<String, f64>>(&text)
                     .with_context(|| {
@@ -106,7 +98,8 @@ pub fn run(command: StudyCommand) -> Result<()> {
                 (None, Some(reason)) => Err(reason),
                 _ => bail!("give --values '{{\"metric\": value, ...}}' or --failed REASON"),
             };
-            tell_external(&study, &mut store, &mut optimizer, args.trial, outcome)?;
+            let (study, mut store, _) = args.storage.open_stored()?;
+            tell_external(&study, &mut store, args.trial, outcome)?;
         }
     }
     Ok(())

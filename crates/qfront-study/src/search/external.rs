@@ -1,0 +1,119 @@
+//! Ask/tell for trainers outside qfront (`qfront study ask | tell`): trials are handed out
+//! as `running` for the worker `external`, carry no heartbeat (qfront cannot tell whether an
+//! outside trainer is alive), and are finished only by a tell.
+
+use super::worker_loop::requeue_stale;
+use super::{optimizer_values, params_json, trial_seed};
+use crate::config::Study;
+use crate::pipeline::Metrics;
+use crate::store::Store;
+use crate::{Result, StudyError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// The worker name of trials handed out by [`ask_external`].
+pub const EXTERNAL_WORKER: &str = "external";
+
+/// Hands out `n` trials to an external trainer: trials re-queued after a lost worker first,
+/// then new ones asked of the optimizer. Returns their numbers and parameters.
+pub fn ask_external(
+    study: &Study,
+    store: &mut Store,
+    n: usize,
+    stale_after: Duration,
+) -> Result<Vec<(usize, BTreeMap<String, serde_json::Value>)>> {
+    store.locked(|l| {
+        let trials = l.trials()?;
+        requeue_stale(l, &trials, stale_after)?;
+        let mut out = Vec::with_capacity(n);
+        for waiting in l.trials()?.iter().filter(|t| t.state == "waiting").take(n) {
+            l.claim(waiting.number, EXTERNAL_WORKER, false)?;
+            out.push((waiting.number, waiting.params.clone()));
+        }
+        if out.len() < n {
+            for trial in l.optimizer.ask(n - out.len())? {
+                let params = params_json(study, &trial.params);
+                let seed = trial_seed(study, trial.id);
+                l.insert_trial(trial.id, &params, seed, Some(EXTERNAL_WORKER), false)?;
+                out.push((trial.id, params));
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// Checks that `metrics` holds a finite value for every objective and constraint.
+fn check_metrics(study: &Study, metrics: &Metrics) -> Result<()> {
+    let needed: Vec<&str> = study
+        .objectives
+        .iter()
+        .map(|o| o.metric.as_str())
+        .chain(study.constraints.iter().map(|c| c.metric.as_str()))
+        .collect();
+    for name in &needed {
+        match metrics.get(*name) {
+            Some(v) if v.is_finite() => {}
+            Some(v) => {
+                return Err(StudyError::config(
+                    format!("values.{name}"),
+                    format!("{v} is not finite; tell a failure instead"),
+                ))
+            }
+            None => {
+                return Err(StudyError::config(
+                    "values",
+                    format!(
+                        "missing '{name}' (the study's objectives and constraints need {})",
+                        needed.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tells the outcome an external trainer measured for trial `number`: metrics by name (every
+/// objective's and constraint's metric must be present and finite) or a failure. Only a
+/// trial handed out by [`ask_external`] and not yet told can be told.
+pub fn tell_external(
+    study: &Study,
+    store: &mut Store,
+    number: usize,
+    outcome: std::result::Result<Metrics, String>,
+) -> Result<()> {
+    if let Ok(metrics) = &outcome {
+        check_metrics(study, metrics)?;
+    }
+    store.locked(|l| {
+        let trial = l.trial(number)?.ok_or_else(|| {
+            StudyError::config("trial", format!("there is no trial {number}; `qfront study ask` prints the numbers to tell"))
+        })?;
+        if trial.state != "running" {
+            return Err(StudyError::config(
+                "trial",
+                format!("trial {number} is {}, not waiting for a tell", trial.state),
+            ));
+        }
+        if trial.worker.as_deref() != Some(EXTERNAL_WORKER) {
+            return Err(StudyError::config(
+                "trial",
+                format!(
+                    "trial {number} is being run by qfront worker {}; only trials from `qfront study ask` are told",
+                    trial.worker.unwrap_or_default()
+                ),
+            ));
+        }
+        match &outcome {
+            Ok(metrics) => {
+                l.optimizer
+                    .tell(number, Ok(optimizer_values(study, metrics)))?;
+                l.finish(number, Ok(metrics))
+            }
+            Err(reason) => {
+                l.optimizer.tell(number, Err(reason.clone()))?;
+                l.finish(number, Err(reason))
+            }
+        }
+    })
+}

@@ -1,0 +1,281 @@
+//! The worker loop. Each step takes the study's lock, re-queues trials whose worker was lost,
+//! and takes the next trial: a waiting one, or a freshly asked one while the budget lasts.
+//! The trial then trains without the lock while a heartbeat thread stamps it, and its outcome
+//! is told under the lock. Any number of workers (processes, machines) can run one study this
+//! way; a worker that finds every trial asked waits for the others' running trials, so the
+//! study finishes as long as one worker is alive.
+
+use super::{optimizer_values, params_json, settings_of, trial_seed, Observer};
+use crate::config::Study;
+use crate::pipeline::{Metrics, TrialRunner};
+use crate::store::{is_dead_local_worker, now, worker_id, Heartbeat, Locked, Store, StoredTrial};
+use crate::{Result, StudyError};
+use qfront_bo::space::ParamValue;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How a worker keeps in touch with the others.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WorkerOptions {
+    /// How often a running trial's heartbeat is stamped.
+    pub heartbeat: Duration,
+    /// A running trial whose heartbeat is older than this is failed and re-queued (a trial
+    /// of a process on this host that has exited is re-queued at once).
+    pub stale_after: Duration,
+    /// How often a worker with nothing to take looks again.
+    pub poll: Duration,
+}
+
+impl Default for WorkerOptions {
+    /// Heartbeat every 10 s, stale after 60 s, poll every 2 s.
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(10),
+            stale_after: Duration::from_secs(60),
+            poll: Duration::from_secs(2),
+        }
+    }
+}
+
+/// A trial this worker has taken.
+struct Job {
+    number: usize,
+    params: BTreeMap<String, serde_json::Value>,
+    values: Vec<ParamValue>,
+    seed: u64,
+}
+
+enum Next {
+    Run(Job),
+    Wait(usize),
+    Done,
+}
+
+/// A trial re-queued: `(number, retry, reason)`.
+pub(crate) type Requeued = (usize, usize, String);
+
+/// Fails and re-queues the running trials whose worker is gone (see [`WorkerOptions`]).
+/// Trials asked by `qfront study ask` carry no heartbeat and are left to their trainer.
+pub(crate) fn requeue_stale(
+    locked: &mut Locked<'_>,
+    trials: &[StoredTrial],
+    stale_after: Duration,
+) -> Result<Vec<Requeued>> {
+    let now = now();
+    let mut requeued = Vec::new();
+    for trial in trials.iter().filter(|t| t.state == "running") {
+        let (Some(worker), Some(heartbeat)) = (&trial.worker, trial.heartbeat) else {
+            continue;
+        };
+        let reason = if is_dead_local_worker(worker) {
+            format!("worker {worker} exited while running it; re-queued")
+        } else if now - heartbeat > stale_after.as_secs_f64() {
+            format!(
+                "worker {worker} lost: no heartbeat for {:.0} s; re-queued",
+                now - heartbeat
+            )
+        } else {
+            continue;
+        };
+        let retry = locked.optimizer.retry(trial.number, reason.clone())?;
+        locked.mark_retried(trial.number, &reason, retry.id)?;
+        locked.insert_trial(retry.id, &trial.params, trial.seed, None, false)?;
+        requeued.push((trial.number, retry.id, reason));
+    }
+    Ok(requeued)
+}
+
+fn job(locked: &Locked<'_>, trial: &StoredTrial) -> Result<Job> {
+    let values = locked
+        .optimizer
+        .trials()
+        .get(trial.number)
+        .map(|t| t.params.clone())
+        .ok_or_else(|| {
+            StudyError::config(
+                "store",
+                format!("trial {} is unknown to the stored optimizer", trial.number),
+            )
+        })?;
+    Ok(Job {
+        number: trial.number,
+        params: trial.params.clone(),
+        values,
+        seed: trial.seed,
+    })
+}
+
+fn next(
+    study: &Study,
+    locked: &mut Locked<'_>,
+    worker: &str,
+    options: &WorkerOptions,
+) -> Result<(Next, Vec<Requeued>)> {
+    let mut trials = locked.trials()?;
+    let requeued = requeue_stale(locked, &trials, options.stale_after)?;
+    if !requeued.is_empty() {
+        trials = locked.trials()?;
+    }
+    if let Some(waiting) = trials.iter().find(|t| t.state == "waiting") {
+        locked.claim(waiting.number, worker, true)?;
+        return Ok((Next::Run(job(locked, waiting)?), requeued));
+    }
+    // Re-queued trials do not count: their retries do.
+    let counted = trials.iter().filter(|t| t.retried_as.is_none()).count();
+    let budget = study.config.budget;
+    if counted < budget {
+        let asked = locked
+            .optimizer
+            .ask(study.config.batch_size.min(budget - counted))?;
+        for (i, trial) in asked.iter().enumerate() {
+            let params = params_json(study, &trial.params);
+            let owner = (i == 0).then_some(worker);
+            locked.insert_trial(trial.id, &params, trial_seed(study, trial.id), owner, true)?;
+        }
+        let first = &asked[0];
+        return Ok((
+            Next::Run(Job {
+                number: first.id,
+                params: params_json(study, &first.params),
+                values: first.params.clone(),
+                seed: trial_seed(study, first.id),
+            }),
+            requeued,
+        ));
+    }
+    let running = trials
+        .iter()
+        .filter(|t| t.state == "running" && t.heartbeat.is_some())
+        .count();
+    Ok((
+        if running > 0 {
+            Next::Wait(running)
+        } else {
+            Next::Done
+        },
+        requeued,
+    ))
+}
+
+/// A measurement that is not a finite number (a device command printing NaN, say) fails
+/// the trial rather than the study.
+fn check_finite(study: &Study, number: usize, metrics: Metrics) -> Result<Metrics> {
+    let values = optimizer_values(study, &metrics);
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(metrics),
+        Some(i) => Err(StudyError::config(
+            "metrics",
+            format!(
+                "trial {number}: measured value {} of {} is not finite",
+                values[i],
+                study
+                    .objectives
+                    .iter()
+                    .map(|o| o.label())
+                    .chain(study.constraints.iter().map(|c| c.label()))
+                    .nth(i)
+                    .unwrap_or_default()
+            ),
+        )),
+    }
+}
+
+/// Runs trials as one worker until every trial of the budget is finished (by this worker
+/// or others); returns every stored trial.
+pub fn run_study(
+    study: &Study,
+    store: &mut Store,
+    runner: &TrialRunner,
+    observer: &mut dyn Observer,
+    options: &WorkerOptions,
+) -> Result<Vec<StoredTrial>> {
+    let worker = worker_id();
+    let mut was_waiting = false;
+    loop {
+        let (next, requeued) = store.locked(|l| next(study, l, &worker, options))?;
+        for (number, retry, reason) in &requeued {
+            observer.trial_requeued(*number, *retry, reason);
+        }
+        match next {
+            Next::Run(job) => {
+                was_waiting = false;
+                run_one(study, store, runner, observer, &worker, options, job)?;
+            }
+            Next::Wait(running) => {
+                if !was_waiting {
+                    observer.waiting(running);
+                    was_waiting = true;
+                }
+                std::thread::sleep(options.poll);
+            }
+            Next::Done => break,
+        }
+    }
+    store.trials()
+}
+
+fn run_one(
+    study: &Study,
+    store: &mut Store,
+    runner: &TrialRunner,
+    observer: &mut dyn Observer,
+    worker: &str,
+    options: &WorkerOptions,
+    job: Job,
+) -> Result<()> {
+    let heartbeat = Heartbeat::start(
+        store.location().clone(),
+        store.study_id()?,
+        job.number,
+        worker.to_string(),
+        options.heartbeat,
+    );
+    observer.trial_started(job.number, &job.params);
+    let result = runner
+        .run(
+            job.number,
+            &settings_of(study, &job.values),
+            job.seed,
+            |done, total| observer.step(done, total),
+        )
+        .and_then(|metrics| check_finite(study, job.number, metrics));
+    let number = job.number;
+    let stored = store.locked(|l| {
+        // While it trained, its heartbeat may have gone stale and another worker re-queued it.
+        let mine = l
+            .trial(number)?
+            .is_some_and(|t| t.state == "running" && t.worker.as_deref() == Some(worker));
+        if !mine {
+            return Ok(false);
+        }
+        match &result {
+            Ok(metrics) => {
+                l.optimizer
+                    .tell(number, Ok(optimizer_values(study, metrics)))?;
+                l.finish(number, Ok(metrics))?;
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                l.optimizer.tell(number, Err(reason.clone()))?;
+                l.finish(number, Err(&reason))?;
+            }
+        }
+        Ok(true)
+    })?;
+    drop(heartbeat);
+    if !stored {
+        observer.result_discarded(number);
+        return Ok(());
+    }
+    match &result {
+        Ok(metrics) => {
+            let trials = store.trials()?;
+            let on_front = super::pareto_trials(study, &trials)
+                .iter()
+                .any(|t| t.number == number);
+            observer.trial_finished(number, Ok(metrics), on_front);
+        }
+        Err(e) => observer.trial_finished(number, Err(&e.to_string()), false),
+    }
+    Ok(())
+}

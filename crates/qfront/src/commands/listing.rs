@@ -1,0 +1,189 @@
+//! `qfront trials`, `qfront pareto` and `qfront report`: a stored study's trials as a table,
+//! JSON or CSV, its front, and its HTML report.
+
+use super::storage::StorageArgs;
+use crate::output::Format;
+use anyhow::Result;
+use clap::Args;
+use qfront_study::search::pareto_trials;
+use qfront_study::store::StoredTrial;
+use qfront_study::Study;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A number with four significant digits (latencies span microseconds to seconds).
+fn significant(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format!("{v}");
+    }
+    let digits = (3 - v.abs().log10().floor() as i32).clamp(0, 9) as usize;
+    format!("{v:.digits$}")
+}
+
+/// Output formats of the trial listings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum ListFormat {
+    /// A human-readable table.
+    #[default]
+    Table,
+    /// A JSON list of trials (`trial`, `params`, `values` keyed by objective name, `metrics`).
+    Json,
+    /// CSV with one column per parameter and metric.
+    Csv,
+}
+
+impl From<Format> for ListFormat {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => ListFormat::Table,
+            Format::Json => ListFormat::Json,
+        }
+    }
+}
+
+/// Prints trials as a table, JSON or CSV.
+pub fn print_trials(
+    study: &Study,
+    trials: &[&StoredTrial],
+    format: impl Into<ListFormat>,
+) -> Result<()> {
+    match format.into() {
+        ListFormat::Csv => {
+            let params: Vec<String> = study
+                .optimizer
+                .space
+                .parameters()
+                .iter()
+                .map(|p| p.name.clone())
+                .collect();
+            let metrics: Vec<String> = trials
+                .iter()
+                .flat_map(|t| t.metrics.keys().cloned())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            println!(
+                "trial,state,{},{},error",
+                params.join(","),
+                metrics.join(",")
+            );
+            for t in trials {
+                let p: Vec<String> = params
+                    .iter()
+                    .map(|n| {
+                        t.params
+                            .get(n)
+                            .map(|v| v.to_string().trim_matches('"').to_string())
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let m: Vec<String> = metrics
+                    .iter()
+                    .map(|n| t.metrics.get(n).map(|v| v.to_string()).unwrap_or_default())
+                    .collect();
+                let error = t
+                    .error
+                    .clone()
+                    .unwrap_or_default()
+                    .replace(['"', '\n'], " ");
+                println!(
+                    "{},{},{},{},\"{}\"",
+                    t.number,
+                    t.state,
+                    p.join(","),
+                    m.join(","),
+                    error
+                );
+            }
+        }
+        ListFormat::Json => {
+            let list: Vec<serde_json::Value> = trials
+                .iter()
+                .map(|t| {
+                    let values: BTreeMap<&str, Option<f64>> = study.objectives.iter().map(|o| (o.metric.as_str(), t.metrics.get(&o.metric).copied())).collect();
+                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error})
+                })
+                .collect();
+            println!("{}", serde_json::to_string(&list)?);
+        }
+        ListFormat::Table => {
+            let mut header = format!("{:>5} {:>8}", "trial", "state");
+            for o in &study.objectives {
+                header += &format!(" {:>12}", o.metric);
+            }
+            header += &format!(" {:>13}  params", "test_accuracy");
+            println!("{header}");
+            for t in trials {
+                let mut line = format!("{:>5} {:>8}", t.number, t.state);
+                for o in &study.objectives {
+                    line += &format!(
+                        " {:>12}",
+                        t.metrics
+                            .get(&o.metric)
+                            .map_or("-".into(), |&v| significant(v))
+                    );
+                }
+                line += &format!(
+                    " {:>13}  ",
+                    t.metrics
+                        .get("test_accuracy")
+                        .map_or("-".into(), |&v| significant(v))
+                );
+                line += &t
+                    .params
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                println!("{line}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Options of `qfront report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Where the study is.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Where to write the page (default DIR/report).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `qfront report`: writes the HTML page and prints its path on stdout.
+pub fn run_report(args: ReportArgs) -> Result<()> {
+    let (study, mut store, dir) = args.storage.open_stored()?;
+    let trials = store.trials()?;
+    let out = args.out.unwrap_or_else(|| dir.join("report"));
+    let page = qfront_study::report::write_report(&study, &trials, &out)?;
+    println!("{}", page.display());
+    Ok(())
+}
+
+/// Options of `qfront trials` and `qfront pareto`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Where the study is.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    pub format: ListFormat,
+}
+
+/// Runs `qfront trials`: every trial of a stored study.
+pub fn run_trials(args: ListArgs) -> Result<()> {
+    let (study, mut store, _) = args.storage.open_stored()?;
+    let trials = store.trials()?;
+    print_trials(&study, &trials.iter().collect::<Vec<_>>(), args.format)
+}
+
+/// Runs `qfront pareto`: the feasible non-dominated trials of a stored study.
+pub fn run_pareto(args: ListArgs) -> Result<()> {
+    let (study, mut store, _) = args.storage.open_stored()?;
+    let trials = store.trials()?;
+    print_trials(&study, &pareto_trials(&study, &trials), args.format)
+}
