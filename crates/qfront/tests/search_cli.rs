@@ -214,13 +214,7 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
         String::from_utf8_lossy(&out.stderr)
     );
     let after = trials(&dir);
-    let numbers: Vec<u64> = after.iter().map(|t| t["trial"].as_u64().unwrap()).collect();
-    assert_eq!(
-        numbers,
-        (0..7).collect::<Vec<u64>>(),
-        "every trial exactly once"
-    );
-    assert!(after.iter().all(|t| t["state"] == "complete"));
+    check_exactly_once(&after, 7);
     for t in &before {
         let same = &after[t["trial"].as_u64().unwrap() as usize];
         assert_eq!(
@@ -229,7 +223,144 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
         );
         assert_eq!(same["params"], t["params"]);
     }
+    // The trial the kill interrupted (if it was mid-trial) failed and re-ran at once: its
+    // worker was a process of this host that no longer exists.
+    for lost in after.iter().filter(|t| !t["retried_as"].is_null()) {
+        assert!(
+            lost["error"]
+                .as_str()
+                .unwrap()
+                .contains("exited while running it"),
+            "{lost}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// Every trial of a budget-`budget` study is complete exactly once: the complete trials
+/// number `budget`, and each failed one was re-queued as a trial with its parameters and seed.
+fn check_exactly_once(trials: &[Value], budget: usize) {
+    let numbers: Vec<u64> = trials
+        .iter()
+        .map(|t| t["trial"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..trials.len() as u64).collect::<Vec<u64>>(),
+        "each number once"
+    );
+    let complete = trials.iter().filter(|t| t["state"] == "complete").count();
+    assert_eq!(complete, budget, "the budget counts complete trials");
+    for t in trials.iter().filter(|t| t["state"] != "complete") {
+        assert_eq!(t["state"], "failed", "{t}");
+        let retry = &trials[t["retried_as"].as_u64().expect("a lost trial is re-queued") as usize];
+        assert_eq!(
+            (&retry["params"], &retry["seed"]),
+            (&t["params"], &t["seed"])
+        );
+    }
+}
+
+/// Runs `qfront search digits-cnn` as two workers of one study (`store` arguments, then each
+/// worker's own `own` arguments), the second joining with --resume once the first has taken a
+/// trial; checks that both ran trials and that every trial is complete exactly once.
+fn two_workers(store: &[&str], own: [&[&str]; 2]) {
+    let list = store;
+    let spawn = |i: usize, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_qfront"))
+            .args(["search", "digits-cnn", "--budget", "6", "--format", "json"])
+            .args(store)
+            .args(own[i])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn(0, &[]);
+    // Join once the first worker has stored a running trial.
+    let start = Instant::now();
+    loop {
+        let out = qfront(&[&["trials", "--format", "json"], list].concat());
+        if out.status.success() {
+            let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            if !listed.is_empty() {
+                break;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the first worker never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let second = spawn(1, &["--resume"]);
+    for worker in [first, second] {
+        let out = worker.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let front: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            !front.is_empty(),
+            "each worker prints the finished study's front"
+        );
+    }
+    let out = qfront(&[&["trials", "--format", "json"], list].concat());
+    let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    check_exactly_once(&all, 6);
+    let workers: std::collections::BTreeSet<&str> =
+        all.iter().filter_map(|t| t["worker"].as_str()).collect();
+    assert_eq!(workers.len(), 2, "both workers ran trials: {workers:?}");
+}
+
+#[test]
+fn two_workers_share_a_sqlite_study() {
+    let dir = temp("two-workers");
+    two_workers(&["--dir", dir.to_str().unwrap()], [&[], &[]]);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn two_workers_share_a_postgres_study() {
+    let Ok(url) = std::env::var("QFRONT_TEST_POSTGRES") else {
+        eprintln!("skipped: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
+        return;
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros();
+    let name = format!("two-workers-{}-{stamp}", std::process::id());
+    // Each worker keeps its artifacts in a directory of its own, as on two machines.
+    let (a, b) = (temp("pg-worker-a"), temp("pg-worker-b"));
+    two_workers(
+        &["--storage", &url, "--study", &name],
+        [
+            &["--dir", a.to_str().unwrap()],
+            &["--dir", b.to_str().unwrap()],
+        ],
+    );
+    let pareto = qfront(&[
+        "pareto",
+        "--storage",
+        &url,
+        "--study",
+        &name,
+        "--format",
+        "csv",
+    ]);
+    assert!(
+        pareto.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pareto.stderr)
+    );
+    for dir in [a, b] {
+        std::fs::remove_dir_all(dir).ok();
+    }
 }
 
 #[test]

@@ -89,11 +89,20 @@ pub fn tell_external(
         let trial = l.trial(number)?.ok_or_else(|| {
             StudyError::config("trial", format!("there is no trial {number}; `qfront study ask` prints the numbers to tell"))
         })?;
-        if trial.state != "running" {
-            return Err(StudyError::config(
-                "trial",
-                format!("trial {number} is {}, not waiting for a tell", trial.state),
-            ));
+        match trial.state.as_str() {
+            "running" => {}
+            "waiting" => {
+                return Err(StudyError::config(
+                    "trial",
+                    format!("trial {number} is waiting to be handed out; `qfront study ask` gives it to a trainer first"),
+                ))
+            }
+            state => {
+                return Err(StudyError::config(
+                    "trial",
+                    format!("trial {number} was already told ({state})"),
+                ))
+            }
         }
         if trial.worker.as_deref() != Some(EXTERNAL_WORKER) {
             return Err(StudyError::config(

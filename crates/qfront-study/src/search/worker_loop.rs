@@ -279,3 +279,118 @@ fn run_one(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StorageLocation;
+    use qfront_bo::space::{Parameter, SearchSpace};
+    use qfront_bo::{Method, Optimizer, OptimizerConfig, TrialState};
+
+    fn store() -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "qfront-requeue-{}-{:x}",
+            std::process::id(),
+            (now() * 1e6) as u64
+        ));
+        let mut store = Store::open(&StorageLocation::in_dir(&dir)).unwrap();
+        let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
+        let optimizer = Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap();
+        store.create_study("s", "", &optimizer).unwrap();
+        (store, dir)
+    }
+
+    #[test]
+    fn a_remote_worker_silent_past_the_grace_period_loses_its_trial() {
+        let (mut store, dir) = store();
+        let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.02))]);
+        store
+            .locked(|l| {
+                let asked = l.optimizer.ask(2)?;
+                // A worker on another machine (heartbeats), and an outside trainer (none).
+                l.insert_trial(asked[0].id, &params, 11, Some("far-away:4242:0"), true)?;
+                l.insert_trial(asked[1].id, &params, 12, Some("external"), false)
+            })
+            .unwrap();
+        let requeue = |store: &mut Store, grace: Duration| {
+            store
+                .locked(|l| {
+                    let trials = l.trials()?;
+                    requeue_stale(l, &trials, grace)
+                })
+                .unwrap()
+        };
+        assert!(
+            requeue(&mut store, Duration::from_secs(3600)).is_empty(),
+            "still within grace"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+        let requeued = requeue(&mut store, Duration::from_millis(10));
+        assert_eq!(
+            requeued.len(),
+            1,
+            "only the silent worker's trial: {requeued:?}"
+        );
+        let (number, retry, reason) = &requeued[0];
+        assert_eq!((*number, *retry), (0, 2));
+        assert!(
+            reason.contains("far-away:4242:0 lost: no heartbeat"),
+            "{reason}"
+        );
+        let trials = store.trials().unwrap();
+        assert_eq!(
+            (trials[0].state.as_str(), trials[0].retried_as),
+            ("failed", Some(2))
+        );
+        assert_eq!(
+            trials[1].state, "running",
+            "outside trainers are not timed out"
+        );
+        assert_eq!(
+            (trials[2].state.as_str(), trials[2].seed, &trials[2].params),
+            ("waiting", 11, &params)
+        );
+        let optimizer = store.optimizer().unwrap();
+        assert!(matches!(
+            optimizer.trials()[0].state,
+            TrialState::Failed { .. }
+        ));
+        assert_eq!(optimizer.trials()[2].state, TrialState::Pending);
+        assert_eq!(optimizer.trials()[2].x, optimizer.trials()[0].x);
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_heartbeat_keeps_a_trial_fresh_until_dropped() {
+        let (mut store, dir) = store();
+        let worker = worker_id();
+        store
+            .locked(|l| {
+                let t = l.optimizer.ask(1)?.remove(0);
+                l.insert_trial(t.id, &BTreeMap::new(), 0, Some(&worker), true)
+            })
+            .unwrap();
+        let first = store.trials().unwrap()[0].heartbeat.unwrap();
+        let beat = Heartbeat::start(
+            store.location().clone(),
+            store.study_id().unwrap(),
+            0,
+            worker.clone(),
+            Duration::from_millis(20),
+        );
+        std::thread::sleep(Duration::from_millis(200));
+        drop(beat);
+        let later = store.trials().unwrap()[0].heartbeat.unwrap();
+        assert!(
+            later > first + 0.1,
+            "stamped while running: {first} -> {later}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            store.trials().unwrap()[0].heartbeat.unwrap(),
+            later,
+            "stopped when dropped"
+        );
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

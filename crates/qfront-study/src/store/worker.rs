@@ -68,13 +68,26 @@ fn process_exists(pid: u32) -> Option<bool> {
     // SAFETY: signal 0 only checks that the process exists and may be signalled.
     let rc = unsafe { libc::kill(pid, 0) };
     if rc == 0 {
-        return Some(true);
+        // A killed process nobody has reaped yet (a zombie) still answers signal 0.
+        return Some(!is_zombie(pid));
     }
     match std::io::Error::last_os_error().raw_os_error() {
         Some(libc::ESRCH) => Some(false),
         // EPERM: it exists but belongs to someone else.
         _ => Some(true),
     }
+}
+
+/// Whether `/proc` shows the process as a zombie (exited, not yet reaped); Linux only.
+#[cfg(unix)]
+fn is_zombie(pid: libc::pid_t) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after_name = &stat[stat.rfind(')')? + 1..];
+            after_name.split_whitespace().next().map(|s| s == "Z" || s == "X")
+        })
+        .unwrap_or(false)
 }
 
 #[cfg(not(unix))]
@@ -169,6 +182,12 @@ mod tests {
             "{host}:{}:deadbeef",
             std::process::id()
         )));
+        // A child that has exited but is not reaped yet (a zombie), then reaped.
+        let mut zombie = std::process::Command::new("true").spawn().unwrap();
+        let zombie_pid = zombie.id();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(is_dead_local_worker(&format!("{host}:{zombie_pid}:0")));
+        zombie.wait().unwrap();
         // A child that has exited and been reaped.
         let mut child = std::process::Command::new("true").spawn().unwrap();
         let pid = child.id();

@@ -101,7 +101,7 @@ pub fn print_trials(
                 .iter()
                 .map(|t| {
                     let values: BTreeMap<&str, Option<f64>> = study.objectives.iter().map(|o| (o.metric.as_str(), t.metrics.get(&o.metric).copied())).collect();
-                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error})
+                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error, "seed": t.seed, "worker": t.worker, "retried_as": t.retried_as})
                 })
                 .collect();
             println!("{}", serde_json::to_string(&list)?);
@@ -114,7 +114,12 @@ pub fn print_trials(
             header += &format!(" {:>13}  params", "test_accuracy");
             println!("{header}");
             for t in trials {
-                let mut line = format!("{:>5} {:>8}", t.number, t.state);
+                // A trial whose worker was lost shows where it re-runs.
+                let state = match t.retried_as {
+                    Some(retry) => format!("->{retry}"),
+                    None => t.state.clone(),
+                };
+                let mut line = format!("{:>5} {:>8}", t.number, state);
                 for o in &study.objectives {
                     line += &format!(
                         " {:>12}",
