@@ -3,10 +3,10 @@
 # stdout (everything else goes to stderr). Used by .ci/run; developers can run it too:
 #   export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)
 # Installs Debian's postgresql package when no server binaries are found. The cluster lives
-# in a temporary directory, listens on 127.0.0.1:${QFRONT_PG_PORT:-54329} only, and trusts
-# local connections (it holds nothing but test studies).
+# in $QFRONT_PG_DIR (default: a new temporary directory; stop it with
+# `pg_ctl -D $QFRONT_PG_DIR/db stop`), listens on 127.0.0.1 only, on the first free port from
+# 54329, and trusts local connections (it holds nothing but test studies).
 set -euo pipefail
-port="${QFRONT_PG_PORT:-54329}"
 find_bin() {
   ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
@@ -27,11 +27,19 @@ as_owner() {
     "$@"
   fi
 }
-data="$(mktemp -d /tmp/qfront-pg.XXXXXX)"
+data="${QFRONT_PG_DIR:-$(mktemp -d /tmp/qfront-pg.XXXXXX)}"
+mkdir -p "$data"
 chmod 755 "$data"
 [ "$(id -u)" = "0" ] && chown postgres "$data"
 as_owner "$bin/initdb" -D "$data/db" -U qfront --auth=trust >/dev/null
-as_owner "$bin/pg_ctl" -D "$data/db" -l "$data/log" -w \
-  -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c max_connections=200" start >&2
-as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U qfront qfront_test >&2
-echo "postgresql://qfront@127.0.0.1:$port/qfront_test"
+for port in $(seq 54329 54349); do
+  if as_owner "$bin/pg_ctl" -D "$data/db" -l "$data/log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -k $data -c fsync=off -c max_connections=200" start >&2; then
+    as_owner "$bin/createdb" -h 127.0.0.1 -p "$port" -U qfront qfront_test >&2
+    echo "postgresql://qfront@127.0.0.1:$port/qfront_test"
+    exit 0
+  fi
+  echo "port $port is taken; trying the next" >&2
+done
+echo "PostgreSQL did not start; see $data/log" >&2
+exit 1
