@@ -85,7 +85,10 @@ fn is_zombie(pid: libc::pid_t) -> bool {
         .ok()
         .and_then(|stat| {
             let after_name = &stat[stat.rfind(')')? + 1..];
-            after_name.split_whitespace().next().map(|s| s == "Z" || s == "X")
+            after_name
+                .split_whitespace()
+                .next()
+                .map(|s| s == "Z" || s == "X")
         })
         .unwrap_or(false)
 }
