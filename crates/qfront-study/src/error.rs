@@ -12,10 +12,10 @@ pub enum StudyError {
         /// What is wrong and how to fix it.
         reason: String,
     },
-    /// The store (SQLite) failed.
+    /// The store (SQLite or PostgreSQL) failed.
     #[error("study store {path}: {reason}")]
     Store {
-        /// The database file.
+        /// The database file or URL (password masked).
         path: String,
         /// What failed.
         reason: String,

@@ -6,7 +6,8 @@
 //! ([`settings`]), objectives and constraints as strings ([`objectives`]), and an optimizer
 //! from `qfront-bo`. Each trial ([`pipeline`]) trains with QAT, exports a `.qfm`, measures
 //! its latency with `qfront-rt` and its size with the accountant; the loop ([`search`]) keeps
-//! everything in a SQLite store ([`store`]) so a killed study resumes where it stopped.
+//! everything in a store ([`store`]: SQLite, or PostgreSQL for many workers) so a killed
+//! study resumes where it stopped and several workers can share one study.
 
 #![warn(missing_docs)]
 

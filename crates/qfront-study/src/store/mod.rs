@@ -146,9 +146,35 @@ impl Store {
         };
         let mut db = Db::open(location).map_err(fail)?;
         let postgres = db.is_postgres();
+        // A store already set up is only read here, so opening one never waits for a
+        // worker that holds the write lock.
+        let stored_version = {
+            let mut tx = db.read_transaction().map_err(fail)?;
+            let version = tx
+                .query("SELECT version FROM qfront_schema", &[])
+                .ok()
+                .and_then(|rows| rows.first().and_then(|r| r[0].int()));
+            drop(tx);
+            version
+        };
+        match stored_version {
+            Some(SCHEMA_VERSION) => {
+                return Ok(Self {
+                    db,
+                    location: location.clone(),
+                    study_id: None,
+                })
+            }
+            Some(other) => {
+                return Err(fail(format!(
+                    "holds schema version {other}, this qfront reads version {SCHEMA_VERSION}; use a qfront of that version or a new store"
+                )))
+            }
+            None => {}
+        }
         if !postgres {
             // A file from before this schema (a single `study` table) is refused untouched.
-            let mut tx = db.transaction().map_err(fail)?;
+            let mut tx = db.read_transaction().map_err(fail)?;
             let old = tx
                 .query(
                     "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'study'",
@@ -214,12 +240,32 @@ impl Store {
         &mut self,
         f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, String>,
     ) -> Result<T> {
+        self.in_transaction(false, f)
+    }
+
+    fn write<T>(
+        &mut self,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        self.in_transaction(true, f)
+    }
+
+    fn in_transaction<T>(
+        &mut self,
+        write: bool,
+        f: impl FnOnce(&mut Tx<'_>) -> std::result::Result<T, String>,
+    ) -> Result<T> {
         let location = self.location.to_string();
         let fail = |reason: String| StudyError::Store {
             path: location.clone(),
             reason,
         };
-        let mut tx = self.db.transaction().map_err(fail)?;
+        let mut tx = if write {
+            self.db.transaction()
+        } else {
+            self.db.read_transaction()
+        }
+        .map_err(fail)?;
         let out = f(&mut tx).map_err(fail)?;
         tx.commit().map_err(fail)?;
         Ok(out)
@@ -279,7 +325,7 @@ impl Store {
     ) -> Result<()> {
         let state = serde_json::to_string(optimizer).map_err(|e| self.fail(e))?;
         let one_per_file = !self.location.is_shared();
-        let id = self.read(|tx| {
+        let id = self.write(|tx| {
             let existing = tx.query("SELECT name FROM qfront_studies", &[])?;
             if let Some(other) = existing
                 .iter()
@@ -728,6 +774,62 @@ mod tests {
     fn concurrent_postgres_workers_never_share_a_trial() {
         if let Some(location) = postgres() {
             concurrent_asks_are_serialized(&location);
+        }
+    }
+
+    /// Opening and reading a store never waits for a worker that holds the study's lock
+    /// (asking can take seconds): the reader finishes while the lock is still held.
+    fn readers_do_not_wait_for_the_lock(location: &StorageLocation) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{mpsc, Arc};
+        let name = unique("readers");
+        let mut store = Store::open(location).unwrap();
+        store.create_study(&name, "", &optimizer()).unwrap();
+        let released = Arc::new(AtomicBool::new(false));
+        let (locked_tx, locked_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let holder = {
+            let released = released.clone();
+            std::thread::spawn(move || {
+                store
+                    .locked(|l| {
+                        let t = l.optimizer.ask(1)?.remove(0);
+                        l.insert_trial(t.id, &BTreeMap::new(), 0, Some("w"), true)?;
+                        locked_tx.send(()).unwrap();
+                        // Hold the lock until the reader is done (or 60 s).
+                        done_rx
+                            .recv_timeout(std::time::Duration::from_secs(60))
+                            .ok();
+                        released.store(true, Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .unwrap();
+            })
+        };
+        locked_rx.recv().unwrap();
+        let mut reader = Store::open(location).unwrap();
+        reader.select_study(Some(&name)).unwrap().unwrap();
+        let seen = reader.trials().unwrap();
+        reader.optimizer().unwrap();
+        assert!(
+            !released.load(Ordering::SeqCst),
+            "the read finished under the lock"
+        );
+        assert!(seen.is_empty(), "uncommitted trials are not visible");
+        done_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert_eq!(reader.trials().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn sqlite_readers_do_not_wait_for_the_lock() {
+        readers_do_not_wait_for_the_lock(&sqlite("qfront-readers"));
+    }
+
+    #[test]
+    fn postgres_readers_do_not_wait_for_the_lock() {
+        if let Some(location) = postgres() {
+            readers_do_not_wait_for_the_lock(&location);
         }
     }
 
