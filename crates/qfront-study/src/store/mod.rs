@@ -305,13 +305,19 @@ impl Store {
                     row[2].text().unwrap_or_default().to_string(),
                 )))
             }
-            _ => Err(self.fail(format!(
-                "holds several studies ({}); name one with --study",
-                rows.iter()
-                    .filter_map(|r| r[1].text())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            _ => {
+                let names: Vec<&str> = rows.iter().filter_map(|r| r[1].text()).collect();
+                let shown = names.len().min(8);
+                let more = match names.len() - shown {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
+                Err(self.fail(format!(
+                    "holds {} studies ({}{more}); name one with --study",
+                    names.len(),
+                    names[..shown].join(", ")
+                )))
+            }
         }
     }
 
@@ -699,6 +705,7 @@ mod tests {
         let mut store = Store::open(&location).unwrap();
         assert!(store.study_names().unwrap().len() >= 2);
         let e = store.select_study(None).unwrap_err();
+        assert!(e.to_string().contains("studies ("), "{e}");
         assert!(e.to_string().contains("name one with --study"), "{e}");
     }
 

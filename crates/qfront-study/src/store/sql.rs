@@ -80,7 +80,7 @@ impl Db {
             }
             StorageLocation::Postgres(url) => {
                 let client = postgres::Client::connect(url, postgres::NoTls)
-                    .map_err(|e| format!("cannot connect: {e}"))?;
+                    .map_err(|e| format!("cannot connect: {}", postgres_error(&e)))?;
                 Ok(Db::Postgres(Box::new(client)))
             }
         }
@@ -94,7 +94,10 @@ impl Db {
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
                 .map(Tx::Sqlite)
                 .map_err(|e| e.to_string()),
-            Db::Postgres(c) => c.transaction().map(Tx::Postgres).map_err(|e| e.to_string()),
+            Db::Postgres(c) => c
+                .transaction()
+                .map(Tx::Postgres)
+                .map_err(|e| postgres_error(&e)),
         }
     }
 
@@ -105,7 +108,10 @@ impl Db {
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map(Tx::Sqlite)
                 .map_err(|e| e.to_string()),
-            Db::Postgres(c) => c.transaction().map(Tx::Postgres).map_err(|e| e.to_string()),
+            Db::Postgres(c) => c
+                .transaction()
+                .map(Tx::Postgres)
+                .map_err(|e| postgres_error(&e)),
         }
     }
 
@@ -113,6 +119,21 @@ impl Db {
     pub(crate) fn is_postgres(&self) -> bool {
         matches!(self, Db::Postgres(_))
     }
+}
+
+/// A PostgreSQL error with its cause: the server's message (`FATAL: database "x" does not
+/// exist`) or the I/O error (`Connection refused`), which the driver's own text leaves out.
+fn postgres_error(error: &postgres::Error) -> String {
+    if let Some(db) = error.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text += &format!(": {cause}");
+        source = cause.source();
+    }
+    text
 }
 
 /// `?1, ?2` → `$1, $2`.
@@ -185,7 +206,7 @@ impl Tx<'_> {
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                     boxed.iter().map(|b| b.as_ref()).collect();
                 tx.execute(&postgres_placeholders(sql), &refs)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| postgres_error(&e))
             }
         }
     }
@@ -221,7 +242,7 @@ impl Tx<'_> {
                 let refs: Vec<&(dyn postgres::types::ToSql + Sync)> =
                     boxed.iter().map(|b| b.as_ref()).collect();
                 tx.query(&postgres_placeholders(sql), &refs)
-                    .map_err(|e| e.to_string())?
+                    .map_err(|e| postgres_error(&e))?
                     .iter()
                     .map(postgres_row)
                     .collect()
@@ -233,7 +254,7 @@ impl Tx<'_> {
     pub(crate) fn commit(self) -> Result<(), String> {
         match self {
             Tx::Sqlite(tx) => tx.commit().map_err(|e| e.to_string()),
-            Tx::Postgres(tx) => tx.commit().map_err(|e| e.to_string()),
+            Tx::Postgres(tx) => tx.commit().map_err(|e| postgres_error(&e)),
         }
     }
 }
