@@ -170,6 +170,18 @@ pub struct Study {
     pub optimizer: OptimizerConfig,
 }
 
+impl Study {
+    /// The searched parameters' names, in the space's order.
+    pub fn parameter_names(&self) -> Vec<String> {
+        self.optimizer
+            .space
+            .parameters()
+            .iter()
+            .map(|p| p.name.clone())
+            .collect()
+    }
+}
+
 fn toml_value(key: &str, v: &toml::Value) -> Result<ParamValue> {
     Ok(match v {
         toml::Value::Integer(i) => ParamValue::Int(*i),

@@ -262,13 +262,7 @@ fn parallel<DB: DrawingBackend>(
     study: &Study,
     trials: &[StoredTrial],
 ) -> std::result::Result<(), String> {
-    let names: Vec<String> = study
-        .optimizer
-        .space
-        .parameters()
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
+    let names = study.parameter_names();
     let front: Vec<usize> = pareto_trials(study, trials)
         .iter()
         .map(|t| t.number)

@@ -43,25 +43,18 @@ pub trait Observer {
 pub struct Quiet;
 impl Observer for Quiet {}
 
+/// The parameters as JSON values by name (as stored).
 pub(crate) fn params_json(
     study: &Study,
     params: &[ParamValue],
 ) -> BTreeMap<String, serde_json::Value> {
-    study
-        .optimizer
-        .space
-        .parameters()
-        .iter()
-        .zip(params)
-        .map(|(p, v)| {
-            (
-                p.name.clone(),
-                serde_json::to_value(v).expect("values serialise"),
-            )
-        })
+    settings_of(study, params)
+        .into_iter()
+        .map(|(name, v)| (name, serde_json::to_value(v).expect("values serialise")))
         .collect()
 }
 
+/// The parameters as settings by name (what the trial pipeline reads).
 pub(crate) fn settings_of(study: &Study, params: &[ParamValue]) -> Settings {
     study
         .optimizer

@@ -89,23 +89,18 @@ impl Db {
     /// Begins a reading transaction (SQLite: deferred, so readers never wait for a worker
     /// that holds the write lock while it asks; WAL gives them a consistent snapshot).
     pub(crate) fn read_transaction(&mut self) -> Result<Tx<'_>, String> {
-        match self {
-            Db::Sqlite(c) => c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Deferred)
-                .map(Tx::Sqlite)
-                .map_err(|e| e.to_string()),
-            Db::Postgres(c) => c
-                .transaction()
-                .map(Tx::Postgres)
-                .map_err(|e| postgres_error(&e)),
-        }
+        self.begin(rusqlite::TransactionBehavior::Deferred)
     }
 
-    /// Begins a writing transaction.
+    /// Begins a writing transaction (SQLite: immediate, taking the write lock at once).
     pub(crate) fn transaction(&mut self) -> Result<Tx<'_>, String> {
+        self.begin(rusqlite::TransactionBehavior::Immediate)
+    }
+
+    fn begin(&mut self, behavior: rusqlite::TransactionBehavior) -> Result<Tx<'_>, String> {
         match self {
             Db::Sqlite(c) => c
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .transaction_with_behavior(behavior)
                 .map(Tx::Sqlite)
                 .map_err(|e| e.to_string()),
             Db::Postgres(c) => c

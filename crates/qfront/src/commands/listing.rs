@@ -49,13 +49,7 @@ pub fn print_trials(
 ) -> Result<()> {
     match format.into() {
         ListFormat::Csv => {
-            let params: Vec<String> = study
-                .optimizer
-                .space
-                .parameters()
-                .iter()
-                .map(|p| p.name.clone())
-                .collect();
+            let params = study.parameter_names();
             let metrics: Vec<String> = trials
                 .iter()
                 .flat_map(|t| t.metrics.keys().cloned())
