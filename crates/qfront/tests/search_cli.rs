@@ -358,6 +358,30 @@ fn two_workers_share_a_postgres_study() {
         "{}",
         String::from_utf8_lossy(&pareto.stderr)
     );
+    // A trial's model is in the directory of the worker that ran it, and only there.
+    let out = a.join("exported.qfm");
+    let exports: Vec<_> = [&a, &b]
+        .iter()
+        .map(|dir| {
+            let d = dir.to_str().unwrap();
+            let args = [
+                "export",
+                "--trial",
+                "0",
+                "--storage",
+                &url,
+                "--study",
+                &name,
+                "--dir",
+                d,
+            ];
+            qfront(&[&args[..], &[out.to_str().unwrap()]].concat())
+        })
+        .collect();
+    let ok: Vec<bool> = exports.iter().map(|o| o.status.success()).collect();
+    assert!(ok == [true, false] || ok == [false, true], "{ok:?}");
+    let failed = exports.iter().find(|o| !o.status.success()).unwrap();
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("pass the --dir its worker used"));
     for dir in [a, b] {
         std::fs::remove_dir_all(dir).ok();
     }

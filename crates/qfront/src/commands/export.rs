@@ -1,6 +1,7 @@
 //! `qfront export`: a checkpoint directory (written by `qfront train --save`) becomes a packed
 //! `.qfm` model for the runtime.
 
+use super::storage::StorageArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use qfront_train::burn::tensor::Device;
@@ -16,12 +17,13 @@ pub struct ExportArgs {
     /// `OUT.qfm` with `--trial`.
     #[arg(num_args = 1..=2, required = true)]
     pub paths: Vec<PathBuf>,
-    /// Export trial N of a study (with `--dir`) instead of a checkpoint.
+    /// Export trial N of a study (with `--dir`, or `--storage` and `--study`) instead of a
+    /// checkpoint.
     #[arg(long)]
     pub trial: Option<usize>,
-    /// The study directory of `--trial`.
-    #[arg(long, default_value = "runs/snips-nlu")]
-    pub dir: PathBuf,
+    /// Where the study of `--trial` is (its models are under DIR/trials/<n>/).
+    #[command(flatten)]
+    pub storage: StorageArgs,
     /// Step of the input pixel grid (default: from the dataset recorded in the checkpoint;
     /// 1/16 for digits, 1/255 for MNIST-style images).
     #[arg(long)]
@@ -42,17 +44,47 @@ pub fn write_model(file: &qfront_rt::QfmFile, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The model trial `n` of a study exported (read, and so validated). When it is missing, the
+/// error says why: the trial did not complete, or (with a shared store) another machine ran it.
+fn trial_model(storage: &StorageArgs, n: usize) -> Result<qfront_rt::QfmFile> {
+    let shared = storage.storage.is_some();
+    let (dir, trial) = if shared {
+        let (_, mut store, dir) = storage.open_stored()?;
+        let trial = store.trials()?.into_iter().find(|t| t.number == n);
+        (dir, trial)
+    } else {
+        (
+            storage.dir_for(storage.study.as_deref().unwrap_or("snips-nlu")),
+            None,
+        )
+    };
+    let source = dir.join("trials").join(n.to_string()).join("model.qfm");
+    qfront_rt::QfmFile::read(&source).with_context(|| match &trial {
+        None if shared => format!("the study has no trial {n}"),
+        None => format!(
+            "trial {n} of the study in {} has no readable model (did it complete? see `qfront trials --dir {}`)",
+            dir.display(),
+            dir.display()
+        ),
+        Some(t) if t.state != "complete" => format!("trial {n} is {}", t.state),
+        Some(t) => match t.worker.as_deref().and_then(|w| w.split(':').next()) {
+            Some(host) if host != qfront_study::store::host_name() => format!(
+                "trial {n} ran on {host}; export it there, or copy that machine's trials/{n}/ into {}",
+                dir.display()
+            ),
+            _ => format!(
+                "trial {n} ran on this machine but its model is not in {} (pass the --dir its worker used)",
+                dir.display()
+            ),
+        },
+    })
+}
+
 /// Runs `qfront export`.
 pub fn run(args: ExportArgs) -> Result<()> {
     let (checkpoint, output) = match (args.trial, &args.paths[..]) {
         (Some(n), [output]) => {
-            let source = args
-                .dir
-                .join("trials")
-                .join(n.to_string())
-                .join("model.qfm");
-            // Read (and so validate) the trial's model before copying it.
-            let file = qfront_rt::QfmFile::read(&source).with_context(|| format!("trial {n} of the study in {} has no readable model (did it complete? see `qfront trials --dir {}`)", args.dir.display(), args.dir.display()))?;
+            let file = trial_model(&args.storage, n)?;
             write_model(&file, output)?;
             println!(
                 "{}",
