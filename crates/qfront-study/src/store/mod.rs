@@ -198,6 +198,16 @@ impl Store {
         for statement in schema(postgres) {
             tx.execute(&statement, &[]).map_err(fail)?;
         }
+        if postgres {
+            // The optimizer state is rewritten on every ask and tell; compressing it (the
+            // default for long text) doubled the cost per trial at 1000 trials
+            // (`qfront bench store`), so it is stored uncompressed.
+            tx.execute(
+                "ALTER TABLE qfront_studies ALTER COLUMN optimizer SET STORAGE EXTERNAL",
+                &[],
+            )
+            .map_err(fail)?;
+        }
         let versions = tx
             .query("SELECT version FROM qfront_schema", &[])
             .map_err(fail)?;
@@ -358,6 +368,24 @@ impl Store {
             .ok_or_else(|| "the new study was not stored".to_string())
         })?;
         self.study_id = Some(id);
+        Ok(())
+    }
+
+    /// Deletes the selected study and its trials (artifacts on disk are left alone).
+    pub fn delete_study(&mut self) -> Result<()> {
+        let study = self.study_id()?;
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM qfront_trials WHERE study = ?1",
+                &[Value::Int(study)],
+            )?;
+            tx.execute(
+                "DELETE FROM qfront_studies WHERE id = ?1",
+                &[Value::Int(study)],
+            )?;
+            Ok(())
+        })?;
+        self.study_id = None;
         Ok(())
     }
 

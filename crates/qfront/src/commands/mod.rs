@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod bench_latency;
 pub mod bench_mobo;
+pub mod bench_store;
 pub mod eval;
 pub mod export;
 pub mod listing;
