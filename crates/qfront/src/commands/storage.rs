@@ -42,6 +42,13 @@ impl StorageArgs {
         })
     }
 
+    /// For commands that read a whole store: the store (`--storage`, or the study directory's
+    /// `study.db`, default runs/<--study> or runs/snips-nlu) and the directory.
+    pub fn stored(&self) -> Result<(StorageLocation, PathBuf)> {
+        let dir = self.dir_for(self.study.as_deref().unwrap_or("snips-nlu"));
+        Ok((self.location(&dir)?, dir))
+    }
+
     /// For commands that read a stored study: the study, its store (open), and its directory
     /// (default runs/<study name>; without --storage, runs/<--study> or runs/snips-nlu, the
     /// default preset's, is where the store is looked for).

@@ -8,6 +8,7 @@ use super::storage::StorageArgs;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use qfront_study::search::{ask_external, open_study, tell_external, WorkerOptions};
+use qfront_study::store::{StorageLocation, Store};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -20,6 +21,16 @@ pub enum StudyCommand {
     Ask(AskArgs),
     /// Tell the optimizer what a trial measured.
     Tell(TellArgs),
+    /// List the studies of a store (JSON lines: name, trials by state).
+    List(ListStudiesArgs),
+}
+
+/// Options of `qfront study list`.
+#[derive(Debug, Args)]
+pub struct ListStudiesArgs {
+    /// Where the studies are.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// Options of `qfront study create`.
@@ -66,6 +77,26 @@ pub struct TellArgs {
 /// Runs `qfront study ...`.
 pub fn run(command: StudyCommand) -> Result<()> {
     match command {
+        StudyCommand::List(args) => {
+            let (location, _) = args.storage.stored()?;
+            if let StorageLocation::Sqlite(path) = &location {
+                if !path.exists() {
+                    bail!(
+                        "{} does not exist; give the --dir or --storage of a study",
+                        path.display()
+                    );
+                }
+            }
+            let mut store = Store::open(&location)?;
+            for name in store.study_names()? {
+                store.select_study(Some(&name))?;
+                let mut states: BTreeMap<String, usize> = BTreeMap::new();
+                for t in store.trials()? {
+                    *states.entry(t.state).or_default() += 1;
+                }
+                println!("{}", serde_json::json!({"study": name, "trials": states}));
+            }
+        }
         StudyCommand::Create(args) => {
             let mut config = load_config(args.preset.as_deref(), args.config.as_ref())?;
             if let Some(name) = &args.storage.study {

@@ -1,0 +1,78 @@
+//! `qfront bench store` as a user meets it: every trial asked and told once per run, with
+//! one or several workers, on SQLite and (when a server is given) PostgreSQL, leaving no
+//! study behind; and storage URLs that are refused with the fix.
+
+use serde_json::Value;
+
+mod common;
+use common::qfront;
+
+fn bench(extra: &[&str]) -> Value {
+    let out = qfront(
+        &[
+            &["bench", "store", "--trials", "30", "--params", "3"],
+            extra,
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("one JSON line")
+}
+
+fn check(record: &Value, store: &str, workers: u64) {
+    assert_eq!(record["store"], store);
+    assert_eq!(record["trials"], 30, "each trial timed once: {record}");
+    assert_eq!(record["workers"], workers);
+    let mean = record["ask_tell_ms_mean"].as_f64().unwrap();
+    assert!(mean > 0.0 && mean.is_finite(), "{record}");
+}
+
+#[test]
+fn the_store_bench_runs_on_sqlite_with_one_and_several_workers() {
+    check(&bench(&[]), "sqlite", 1);
+    check(&bench(&["--workers", "3"]), "sqlite", 3);
+}
+
+#[test]
+fn the_store_bench_runs_on_postgres_and_cleans_up() {
+    let Ok(url) = std::env::var("QFRONT_TEST_POSTGRES") else {
+        eprintln!("skipped: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
+        return;
+    };
+    check(
+        &bench(&["--storage", &url, "--workers", "3"]),
+        "postgresql",
+        3,
+    );
+    // Its study is deleted: asking the store for it finds nothing.
+    let listed = qfront(&["trials", "--storage", &url, "--study", "bench-store-none"]);
+    assert!(String::from_utf8_lossy(&listed.stderr).contains("holds no study"));
+}
+
+#[test]
+fn bad_storage_urls_are_refused_with_the_fix() {
+    for (url, expected) in [
+        (
+            "mysql://me@db/studies",
+            "sqlite:///path/study.db or postgresql://",
+        ),
+        ("sqlite://", "needs a file"),
+        (
+            "postgresql://me:secret@127.0.0.1:1/studies",
+            "cannot connect",
+        ),
+    ] {
+        let out = qfront(&["trials", "--storage", url]);
+        assert_eq!(out.status.code(), Some(1), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expected), "{url}: {err}");
+        assert!(
+            !err.contains("secret"),
+            "passwords stay out of messages: {err}"
+        );
+    }
+}
