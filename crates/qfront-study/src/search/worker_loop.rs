@@ -240,28 +240,7 @@ fn run_one(
         )
         .and_then(|metrics| check_finite(study, job.number, metrics));
     let number = job.number;
-    let stored = store.locked(|l| {
-        // While it trained, its heartbeat may have gone stale and another worker re-queued it.
-        let mine = l
-            .trial(number)?
-            .is_some_and(|t| t.state == "running" && t.worker.as_deref() == Some(worker));
-        if !mine {
-            return Ok(false);
-        }
-        match &result {
-            Ok(metrics) => {
-                l.optimizer
-                    .tell(number, Ok(optimizer_values(study, metrics)))?;
-                l.finish(number, Ok(metrics))?;
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                l.optimizer.tell(number, Err(reason.clone()))?;
-                l.finish(number, Err(&reason))?;
-            }
-        }
-        Ok(true)
-    })?;
+    let stored = store_outcome(study, store, worker, number, &result)?;
     drop(heartbeat);
     if !stored {
         observer.result_discarded(number);
@@ -278,6 +257,39 @@ fn run_one(
         Err(e) => observer.trial_finished(number, Err(&e.to_string()), false),
     }
     Ok(())
+}
+
+/// Stores the outcome of trial `number` and tells the optimizer, if the trial is still this
+/// worker's: while it trained, its heartbeat may have gone stale and another worker re-queued
+/// it. Returns whether it was stored.
+fn store_outcome(
+    study: &Study,
+    store: &mut Store,
+    worker: &str,
+    number: usize,
+    result: &Result<Metrics>,
+) -> Result<bool> {
+    store.locked(|l| {
+        let mine = l
+            .trial(number)?
+            .is_some_and(|t| t.state == "running" && t.worker.as_deref() == Some(worker));
+        if !mine {
+            return Ok(false);
+        }
+        match result {
+            Ok(metrics) => {
+                l.optimizer
+                    .tell(number, Ok(optimizer_values(study, metrics)))?;
+                l.finish(number, Ok(metrics))?;
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                l.optimizer.tell(number, Err(reason.clone()))?;
+                l.finish(number, Err(&reason))?;
+            }
+        }
+        Ok(true)
+    })
 }
 
 #[cfg(test)]
@@ -391,6 +403,58 @@ mod tests {
             later,
             "stopped when dropped"
         );
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn a_result_for_a_trial_re_queued_meanwhile_is_not_stored() {
+        let study = crate::presets::preset("digits-cnn")
+            .unwrap()
+            .validate()
+            .unwrap();
+        let dir = std::env::temp_dir().join(format!(
+            "qfront-discard-{}-{:x}",
+            std::process::id(),
+            (now() * 1e6) as u64
+        ));
+        let mut store = Store::open(&StorageLocation::in_dir(&dir)).unwrap();
+        let optimizer = Optimizer::new(study.optimizer.clone()).unwrap();
+        store.create_study("s", "", &optimizer).unwrap();
+        let me = "slow-host:1:0";
+        store
+            .locked(|l| {
+                for t in l.optimizer.ask(2)? {
+                    let params = params_json(&study, &t.params);
+                    l.insert_trial(t.id, &params, 0, Some(me), true)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let metrics: Metrics = [("accuracy", 0.9), ("latency_ms", 0.01), ("size_kb", 4.0)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        // Trial 0 finishes in time and is stored.
+        assert!(store_outcome(&study, &mut store, me, 0, &Ok(metrics.clone())).unwrap());
+        // Trial 1 goes silent past the grace period; another worker re-queues it as trial 2.
+        std::thread::sleep(Duration::from_millis(30));
+        store
+            .locked(|l| {
+                let trials = l.trials()?;
+                requeue_stale(l, &trials, Duration::from_millis(10))
+            })
+            .unwrap();
+        let before = store.optimizer().unwrap();
+        assert!(!store_outcome(&study, &mut store, me, 1, &Ok(metrics)).unwrap());
+        assert_eq!(
+            store.optimizer().unwrap(),
+            before,
+            "the optimizer was not told"
+        );
+        let trials = store.trials().unwrap();
+        let states: Vec<&str> = trials.iter().map(|t| t.state.as_str()).collect();
+        assert_eq!(states, ["complete", "failed", "waiting"]);
+        assert!(trials[1].metrics.is_empty());
         std::fs::remove_dir_all(dir).ok();
     }
 }
