@@ -1,0 +1,285 @@
+//! Tests of the store, on SQLite and (when `QFRONT_TEST_POSTGRES` is set) PostgreSQL.
+
+use super::*;
+use qfront_bo::space::{Parameter, SearchSpace};
+use qfront_bo::{Method, OptimizerConfig, TrialState};
+
+fn optimizer() -> Optimizer {
+    let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
+    Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap()
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}-{:x}", std::process::id(), (now() * 1e6) as u64)
+}
+
+/// The PostgreSQL server of `.ci/postgres.sh`, when one is running.
+pub(crate) fn postgres() -> Option<StorageLocation> {
+    match std::env::var("QFRONT_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(StorageLocation::parse(&url).unwrap()),
+        _ => {
+            eprintln!("skipped the PostgreSQL half: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
+            None
+        }
+    }
+}
+
+fn sqlite(name: &str) -> StorageLocation {
+    let dir = std::env::temp_dir().join(unique(name));
+    StorageLocation::in_dir(&dir)
+}
+
+/// Ask, finish, fail, re-queue and reopen: every change lands with the optimizer state.
+fn trials_round_trip(location: &StorageLocation) {
+    let name = unique("round-trip");
+    let mut store = Store::open(location).unwrap();
+    assert!(store.select_study(Some(&name)).unwrap().is_none());
+    store
+        .create_study(&name, "name = \"s\"", &optimizer())
+        .unwrap();
+    let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]);
+    store
+        .locked(|l| {
+            for t in l.optimizer.ask(3)? {
+                l.insert_trial(t.id, &params, 7 + t.id as u64, Some("w"), true)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let metrics = BTreeMap::from([("accuracy".to_string(), 0.5)]);
+    store
+        .locked(|l| {
+            l.optimizer.tell(0, Ok(vec![0.5]))?;
+            l.finish(0, Ok(&metrics))?;
+            l.optimizer.tell(1, Err("boom".into()))?;
+            l.finish(1, Err("boom"))?;
+            let retry = l.optimizer.retry(2, "lost".into())?;
+            l.mark_retried(2, "lost", retry.id)?;
+            l.insert_trial(retry.id, &params, 9, None, false)
+        })
+        .unwrap();
+    // A failing closure changes nothing, the optimizer included.
+    let before = store.optimizer().unwrap();
+    let e = store.locked(|l| {
+        l.optimizer.ask(1)?;
+        l.finish(0, Err("again"))
+    });
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("trial 0 is not running"));
+    assert_eq!(store.optimizer().unwrap(), before);
+    drop(store);
+
+    let mut store = Store::open(location).unwrap();
+    let (stored_name, config) = store.select_study(Some(&name)).unwrap().unwrap();
+    assert_eq!(
+        (stored_name, config.as_str()),
+        (name.clone(), "name = \"s\"")
+    );
+    let optimizer = store.optimizer().unwrap();
+    let states: Vec<_> = optimizer.trials().iter().map(|t| t.state.clone()).collect();
+    assert_eq!(states.len(), 4);
+    assert!(matches!(states[0], TrialState::Complete { .. }));
+    assert!(matches!(states[1], TrialState::Failed { .. }));
+    assert!(matches!(states[2], TrialState::Failed { .. }));
+    assert_eq!(states[3], TrialState::Pending);
+    let trials = store.trials().unwrap();
+    let summary: Vec<_> = trials
+        .iter()
+        .map(|t| (t.number, t.state.as_str(), t.seed, t.retried_as))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (0, "complete", 7, None),
+            (1, "failed", 8, None),
+            (2, "failed", 9, Some(3)),
+            (3, "waiting", 9, None)
+        ]
+    );
+    assert_eq!(trials[0].metrics["accuracy"], 0.5);
+    assert_eq!(trials[1].error.as_deref(), Some("boom"));
+    assert_eq!(trials[0].worker.as_deref(), Some("w"));
+    assert!(trials[0].heartbeat.is_some() && trials[3].heartbeat.is_none());
+    // Creating the study again is refused.
+    assert!(store.create_study(&name, "", &optimizer).is_err());
+}
+
+#[test]
+fn sqlite_trials_round_trip_and_a_file_holds_one_study() {
+    let location = sqlite("qfront-store");
+    trials_round_trip(&location);
+    let mut store = Store::open(&location).unwrap();
+    let e = store.create_study("other", "", &optimizer()).unwrap_err();
+    assert!(e.to_string().contains("already holds study"), "{e}");
+    if let StorageLocation::Sqlite(path) = location {
+        std::fs::remove_dir_all(path.parent().unwrap()).ok();
+    }
+}
+
+#[test]
+fn postgres_trials_round_trip_and_a_database_holds_many_studies() {
+    let Some(location) = postgres() else { return };
+    trials_round_trip(&location);
+    trials_round_trip(&location);
+    let mut store = Store::open(&location).unwrap();
+    assert!(store.study_names().unwrap().len() >= 2);
+    let e = store.select_study(None).unwrap_err();
+    assert!(e.to_string().contains("studies ("), "{e}");
+    assert!(e.to_string().contains("name one with --study"), "{e}");
+}
+
+/// Workers asking at once through their own connections never get the same trial, and
+/// the stored optimizer knows every trial the rows know.
+fn concurrent_asks_are_serialized(location: &StorageLocation) {
+    let name = unique("concurrent");
+    let mut store = Store::open(location).unwrap();
+    store.create_study(&name, "", &optimizer()).unwrap();
+    let workers: Vec<_> = (0..4)
+        .map(|w| {
+            let location = location.clone();
+            let name = name.clone();
+            std::thread::spawn(move || {
+                let mut store = Store::open(&location).unwrap();
+                store.select_study(Some(&name)).unwrap().unwrap();
+                let mut mine = Vec::new();
+                for _ in 0..5 {
+                    let number = store
+                        .locked(|l| {
+                            let t = l.optimizer.ask(1)?.remove(0);
+                            l.insert_trial(
+                                t.id,
+                                &BTreeMap::new(),
+                                0,
+                                Some(&format!("w{w}")),
+                                true,
+                            )?;
+                            Ok(t.id)
+                        })
+                        .unwrap();
+                    store
+                        .locked(|l| {
+                            l.optimizer.tell(number, Ok(vec![w as f64]))?;
+                            l.finish(number, Ok(&BTreeMap::new()))
+                        })
+                        .unwrap();
+                    mine.push(number);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut numbers: Vec<usize> = workers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        (0..20).collect::<Vec<_>>(),
+        "each trial asked once"
+    );
+    let optimizer = store.optimizer().unwrap();
+    assert_eq!(optimizer.trials().len(), 20);
+    assert!(optimizer
+        .trials()
+        .iter()
+        .all(|t| matches!(t.state, TrialState::Complete { .. })));
+    assert!(store
+        .trials()
+        .unwrap()
+        .iter()
+        .all(|t| t.state == "complete"));
+}
+
+#[test]
+fn concurrent_sqlite_workers_never_share_a_trial() {
+    concurrent_asks_are_serialized(&sqlite("qfront-concurrent"));
+}
+
+#[test]
+fn concurrent_postgres_workers_never_share_a_trial() {
+    if let Some(location) = postgres() {
+        concurrent_asks_are_serialized(&location);
+    }
+}
+
+/// Opening and reading a store never waits for a worker that holds the study's lock
+/// (asking can take seconds): the reader finishes while the lock is still held.
+fn readers_do_not_wait_for_the_lock(location: &StorageLocation) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+    let name = unique("readers");
+    let mut store = Store::open(location).unwrap();
+    store.create_study(&name, "", &optimizer()).unwrap();
+    let released = Arc::new(AtomicBool::new(false));
+    let (locked_tx, locked_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let holder = {
+        let released = released.clone();
+        std::thread::spawn(move || {
+            store
+                .locked(|l| {
+                    let t = l.optimizer.ask(1)?.remove(0);
+                    l.insert_trial(t.id, &BTreeMap::new(), 0, Some("w"), true)?;
+                    locked_tx.send(()).unwrap();
+                    // Hold the lock until the reader is done (or 60 s).
+                    done_rx
+                        .recv_timeout(std::time::Duration::from_secs(60))
+                        .ok();
+                    released.store(true, Ordering::SeqCst);
+                    Ok(())
+                })
+                .unwrap();
+        })
+    };
+    locked_rx.recv().unwrap();
+    let mut reader = Store::open(location).unwrap();
+    reader.select_study(Some(&name)).unwrap().unwrap();
+    let seen = reader.trials().unwrap();
+    reader.optimizer().unwrap();
+    assert!(
+        !released.load(Ordering::SeqCst),
+        "the read finished under the lock"
+    );
+    assert!(seen.is_empty(), "uncommitted trials are not visible");
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+    assert_eq!(reader.trials().unwrap().len(), 1);
+}
+
+#[test]
+fn sqlite_readers_do_not_wait_for_the_lock() {
+    readers_do_not_wait_for_the_lock(&sqlite("qfront-readers"));
+}
+
+#[test]
+fn postgres_readers_do_not_wait_for_the_lock() {
+    if let Some(location) = postgres() {
+        readers_do_not_wait_for_the_lock(&location);
+    }
+}
+
+#[test]
+fn a_store_of_another_schema_is_refused_untouched() {
+    let dir = std::env::temp_dir().join(unique("qfront-old"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("study.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("CREATE TABLE study (id INTEGER); CREATE TABLE trials (number INTEGER);")
+        .unwrap();
+    drop(c);
+    let e = Store::open(&StorageLocation::Sqlite(path.clone())).unwrap_err();
+    assert!(e.to_string().contains("older qfront"), "{e}");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let tables: i64 = c
+        .query_row(
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tables, 2, "nothing was added to the old file");
+    std::fs::remove_dir_all(dir).ok();
+}
