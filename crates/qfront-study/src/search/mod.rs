@@ -5,7 +5,7 @@ mod external;
 mod worker_loop;
 
 pub use external::{ask_external, tell_external, EXTERNAL_WORKER};
-pub use worker_loop::{run_study, WorkerOptions};
+pub use worker_loop::{finished_count, run_study, WorkerOptions};
 
 use crate::config::{Study, StudyConfig};
 use crate::pipeline::Metrics;
@@ -37,6 +37,8 @@ pub trait Observer {
     fn result_discarded(&mut self, _number: usize) {}
     /// Every trial is asked; this worker waits for `running` trials on other workers.
     fn waiting(&mut self, _running: usize) {}
+    /// Trials finished so far by all workers of the study.
+    fn study_progress(&mut self, _finished: usize) {}
 }
 
 /// An observer that ignores everything.

@@ -180,6 +180,14 @@ fn check_finite(study: &Study, number: usize, metrics: Metrics) -> Result<Metric
     }
 }
 
+/// Trials finished for the budget by every worker (re-queued ones not counted).
+pub fn finished_count(trials: &[StoredTrial]) -> usize {
+    trials
+        .iter()
+        .filter(|t| (t.state == "complete" || t.state == "failed") && t.retried_as.is_none())
+        .count()
+}
+
 /// Runs trials as one worker until every trial of the budget is finished (by this worker
 /// or others); returns every stored trial.
 pub fn run_study(
@@ -246,9 +254,9 @@ fn run_one(
         observer.result_discarded(number);
         return Ok(());
     }
+    let trials = store.trials()?;
     match &result {
         Ok(metrics) => {
-            let trials = store.trials()?;
             let on_front = super::pareto_trials(study, &trials)
                 .iter()
                 .any(|t| t.number == number);
@@ -256,6 +264,7 @@ fn run_one(
         }
         Err(e) => observer.trial_finished(number, Err(&e.to_string()), false),
     }
+    observer.study_progress(finished_count(&trials));
     Ok(())
 }
 

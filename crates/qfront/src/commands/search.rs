@@ -9,7 +9,9 @@ use clap::Args;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qfront_study::pipeline::{Metrics, TrialRunner};
 use qfront_study::presets::{preset, PRESETS};
-use qfront_study::search::{open_study, pareto_trials, run_study, Observer, WorkerOptions};
+use qfront_study::search::{
+    finished_count, open_study, pareto_trials, run_study, Observer, WorkerOptions,
+};
 use qfront_study::StudyConfig;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -98,7 +100,6 @@ impl Observer for Progress {
         outcome: std::result::Result<&Metrics, &str>,
         on_front: bool,
     ) {
-        self.study.inc(1);
         self.study.suspend(|| match outcome {
             Ok(m) => {
                 let values: Vec<String> = self
@@ -114,6 +115,10 @@ impl Observer for Progress {
             }
             Err(e) => tracing::warn!("trial {number:>3} failed: {e}"),
         });
+    }
+
+    fn study_progress(&mut self, finished: usize) {
+        self.study.set_position(finished as u64);
     }
 
     fn trial_requeued(&mut self, number: usize, retry: usize, reason: &str) {
@@ -183,13 +188,9 @@ pub fn run(args: SearchArgs) -> Result<()> {
         objectives: study.objectives.iter().map(|o| o.metric.clone()).collect(),
     };
     progress.study.set_length(study.config.budget as u64);
-    progress.study.set_position(
-        store
-            .trials()?
-            .iter()
-            .filter(|t| (t.state == "complete" || t.state == "failed") && t.retried_as.is_none())
-            .count() as u64,
-    );
+    progress
+        .study
+        .set_position(finished_count(&store.trials()?) as u64);
     let mut progress = progress;
     tracing::info!(study = %study.config.name, dir = %dir.display(), store = %location, budget = study.config.budget, optimizer = %study.config.optimizer, "search");
     let trials = run_study(&study, &mut store, &runner, &mut progress, &options)?;
