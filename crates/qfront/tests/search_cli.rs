@@ -237,6 +237,67 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[test]
+fn ctrl_c_hands_the_running_trial_back_at_once() {
+    let dir = temp("ctrl-c");
+    let d = dir.to_str().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_qfront"))
+        .args(["search", "digits-cnn", "--budget", "4", "--dir", d])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupt it while a trial is running.
+    let start = Instant::now();
+    loop {
+        let out = qfront(&["trials", "--dir", d, "--format", "json"]);
+        let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        if listed.iter().any(|t| t["state"] == "running") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no trial ever ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: signalling a child process we spawned and have not yet waited for.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = trials(&dir);
+    let failed: Vec<&Value> = after.iter().filter(|t| t["state"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{after:?}");
+    assert!(failed[0]["error"].as_str().unwrap().contains("interrupted"));
+    let retry = &after[failed[0]["retried_as"].as_u64().unwrap() as usize];
+    assert_eq!(
+        retry["state"], "waiting",
+        "re-queued before the process exited"
+    );
+    let resumed = qfront(&[
+        "search",
+        "digits-cnn",
+        "--budget",
+        "4",
+        "--dir",
+        d,
+        "--resume",
+    ]);
+    assert!(
+        resumed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    check_exactly_once(&trials(&dir), 4);
+    std::fs::remove_dir_all(dir).ok();
+}
+
 /// Every trial of a budget-`budget` study is complete exactly once: the complete trials
 /// number `budget`, and each failed one was re-queued as a trial with its parameters and seed.
 fn check_exactly_once(trials: &[Value], budget: usize) {

@@ -5,7 +5,7 @@ mod external;
 mod worker_loop;
 
 pub use external::{ask_external, tell_external, EXTERNAL_WORKER};
-pub use worker_loop::{finished_count, run_study, WorkerOptions};
+pub use worker_loop::{finished_count, release_running_trials, run_study, WorkerOptions};
 
 use crate::config::{Study, StudyConfig};
 use crate::pipeline::Metrics;

@@ -85,6 +85,32 @@ pub(crate) fn requeue_stale(
     Ok(requeued)
 }
 
+/// Hands back the trials this process is running in study `study_id` at `location` (as on
+/// Ctrl-C): each is failed as interrupted and re-queued at once, so other workers need not
+/// wait out the grace period. Opens a connection of its own.
+pub fn release_running_trials(
+    location: &crate::store::StorageLocation,
+    study_id: i64,
+) -> Result<Vec<Requeued>> {
+    let worker = worker_id();
+    let mut store = Store::open(location)?;
+    store.select_study_id(study_id);
+    store.locked(|l| {
+        let mut released = Vec::new();
+        for trial in l.trials()? {
+            if trial.state != "running" || trial.worker.as_deref() != Some(worker.as_str()) {
+                continue;
+            }
+            let reason = format!("worker {worker} was interrupted; re-queued");
+            let retry = l.optimizer.retry(trial.number, reason.clone())?;
+            l.mark_retried(trial.number, &reason, retry.id)?;
+            l.insert_trial(retry.id, &trial.params, trial.seed, None, false)?;
+            released.push((trial.number, retry.id, reason));
+        }
+        Ok(released)
+    })
+}
+
 fn job(locked: &Locked<'_>, trial: &StoredTrial) -> Result<Job> {
     let values = locked
         .optimizer

@@ -393,6 +393,11 @@ impl Store {
         Ok(())
     }
 
+    /// Selects the study with id `id` (from [`Store::study_id`] of another connection).
+    pub fn select_study_id(&mut self, id: i64) {
+        self.study_id = Some(id);
+    }
+
     /// The selected study's id.
     pub fn study_id(&self) -> Result<i64> {
         self.study_id

@@ -10,8 +10,10 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qfront_study::pipeline::{Metrics, TrialRunner};
 use qfront_study::presets::{preset, PRESETS};
 use qfront_study::search::{
-    finished_count, open_study, pareto_trials, run_study, Observer, WorkerOptions,
+    finished_count, open_study, pareto_trials, release_running_trials, run_study, Observer,
+    WorkerOptions,
 };
+use qfront_study::store::StorageLocation;
 use qfront_study::StudyConfig;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -62,6 +64,30 @@ fn positive_seconds(text: &str) -> std::result::Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v < 1e6 => Ok(v),
         _ => Err(format!("'{text}' is not a number of seconds above 0")),
+    }
+}
+
+/// On Ctrl-C, hands this worker's running trial back to the study (failed as interrupted
+/// and re-queued at once, so other workers need not wait out the grace period) and exits 130.
+fn hand_back_on_ctrl_c(location: &StorageLocation, study_id: i64) {
+    let location = location.clone();
+    let installed = ctrlc::set_handler(move || {
+        match release_running_trials(&location, study_id) {
+            Ok(released) => {
+                for (number, retry, _) in released {
+                    eprintln!("interrupted: trial {number} handed back as trial {retry}");
+                }
+            }
+            Err(e) => {
+                eprintln!("interrupted: the running trial stays running until it goes stale ({e})")
+            }
+        }
+        std::process::exit(130);
+    });
+    if let Err(e) = installed {
+        tracing::warn!(
+            "no Ctrl-C handler ({e}); an interrupted trial is re-queued when found stale"
+        );
     }
 }
 
@@ -178,6 +204,7 @@ pub fn run(args: SearchArgs) -> Result<()> {
     let location = args.storage.location(&dir)?;
     let (study, mut store) = open_study(config, &location, args.resume)?;
     let runner = TrialRunner::new(&study, &dir)?;
+    hand_back_on_ctrl_c(&location, store.study_id()?);
     let multi = MultiProgress::new();
     if !std::io::stderr().is_terminal() {
         multi.set_draw_target(ProgressDrawTarget::hidden());
