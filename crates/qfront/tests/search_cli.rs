@@ -4,11 +4,10 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::qfront;
+use common::{qfront, qfront_ok, spawn_qfront};
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qfront-search-{}-{name}", std::process::id()));
@@ -17,19 +16,14 @@ fn temp(name: &str) -> PathBuf {
 }
 
 fn trials(dir: &Path) -> Vec<Value> {
-    let out = qfront(&["trials", "--dir", dir.to_str().unwrap(), "--format", "json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = qfront_ok(&["trials", "--dir", dir.to_str().unwrap(), "--format", "json"]);
     serde_json::from_slice::<Vec<Value>>(&out.stdout).expect("a JSON list")
 }
 
 #[test]
 fn a_small_study_runs_to_its_budget_and_prints_its_front() {
     let dir = temp("small");
-    let out = qfront(&[
+    let out = qfront_ok(&[
         "search",
         "digits-cnn",
         "--budget",
@@ -39,11 +33,6 @@ fn a_small_study_runs_to_its_budget_and_prints_its_front() {
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let front: Vec<Value> = serde_json::from_slice(&out.stdout).expect("the front as JSON");
     assert!(!front.is_empty());
     for t in &front {
@@ -60,7 +49,7 @@ fn a_small_study_runs_to_its_budget_and_prints_its_front() {
     assert_eq!(all.len(), 5);
     assert!(all.iter().all(|t| t["state"] == "complete"));
     // The front is the non-dominated subset of the trials.
-    let pareto = qfront(&["pareto", "--dir", dir.to_str().unwrap(), "--format", "json"]);
+    let pareto = qfront_ok(&["pareto", "--dir", dir.to_str().unwrap(), "--format", "json"]);
     let pareto: Vec<Value> = serde_json::from_slice(&pareto.stdout).unwrap();
     assert_eq!(pareto, front);
     // A second run into the same directory is refused without --resume.
@@ -161,20 +150,15 @@ fn bad_configs_name_the_key() {
 fn a_killed_study_resumes_without_losing_or_repeating_trials() {
     let dir = temp("kill");
     let budget = "7";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qfront"))
-        .args([
-            "search",
-            "digits-cnn",
-            "--budget",
-            budget,
-            "--dir",
-            dir.to_str().unwrap(),
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let search = [
+        "search",
+        "digits-cnn",
+        "--budget",
+        budget,
+        "--dir",
+        dir.to_str().unwrap(),
+    ];
+    let mut child = spawn_qfront(&search);
     // Kill it with SIGKILL once two trials are complete (mid-way through a later one).
     let start = Instant::now();
     loop {
@@ -199,20 +183,7 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
         .collect();
     assert!(!before.is_empty(), "trials completed before the kill");
     assert!(before.len() < 7, "killed before the end");
-    let out = qfront(&[
-        "search",
-        "digits-cnn",
-        "--budget",
-        budget,
-        "--dir",
-        dir.to_str().unwrap(),
-        "--resume",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    qfront_ok(&[&search[..], &["--resume"]].concat());
     let after = trials(&dir);
     check_exactly_once(&after, 7);
     for t in &before {
@@ -241,13 +212,7 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
 fn ctrl_c_hands_the_running_trial_back_at_once() {
     let dir = temp("ctrl-c");
     let d = dir.to_str().unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_qfront"))
-        .args(["search", "digits-cnn", "--budget", "4", "--dir", d])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn_qfront(&["search", "digits-cnn", "--budget", "4", "--dir", d]);
     // Interrupt it while a trial is running.
     let start = Instant::now();
     loop {
@@ -328,16 +293,8 @@ fn check_exactly_once(trials: &[Value], budget: usize) {
 fn two_workers(store: &[&str], own: [&[&str]; 2]) {
     let list = store;
     let spawn = |i: usize, extra: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_qfront"))
-            .args(["search", "digits-cnn", "--budget", "6", "--format", "json"])
-            .args(store)
-            .args(own[i])
-            .args(extra)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        let head = ["search", "digits-cnn", "--budget", "6", "--format", "json"];
+        spawn_qfront(&[&head[..], store, own[i], extra].concat())
     };
     let first = spawn(0, &[]);
     // Join once the first worker has stored a running trial.
@@ -405,7 +362,7 @@ fn two_workers_share_a_postgres_study() {
             &["--dir", b.to_str().unwrap()],
         ],
     );
-    let pareto = qfront(&[
+    qfront_ok(&[
         "pareto",
         "--storage",
         &url,
@@ -414,11 +371,6 @@ fn two_workers_share_a_postgres_study() {
         "--format",
         "csv",
     ]);
-    assert!(
-        pareto.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pareto.stderr)
-    );
     // A trial's model is in the directory of the worker that ran it, and only there.
     let out = a.join("exported.qfm");
     let exports: Vec<_> = [&a, &b]
@@ -451,7 +403,7 @@ fn two_workers_share_a_postgres_study() {
 #[test]
 fn one_bitwidth_aligns_every_width_to_one_size() {
     let dir = temp("one-bitwidth");
-    let out = qfront(&[
+    let out = qfront_ok(&[
         "search",
         "one-bitwidth",
         "--dir",
@@ -459,11 +411,6 @@ fn one_bitwidth_aligns_every_width_to_one_size() {
         "--format",
         "json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
     let c: Value = serde_json::from_slice(&out.stdout).unwrap();
     let target = c["target_kb"].as_f64().unwrap();
     let rows = c["rows"].as_array().unwrap();

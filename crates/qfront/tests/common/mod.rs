@@ -1,6 +1,6 @@
 //! Helpers shared by the CLI tests.
 
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 
 /// Runs the `qfront` binary built for these tests, with logs at `warn`.
 pub fn qfront(args: &[&str]) -> Output {
@@ -9,4 +9,29 @@ pub fn qfront(args: &[&str]) -> Output {
         .env("RUST_LOG", "warn")
         .output()
         .expect("the qfront binary runs")
+}
+
+/// Starts the `qfront` binary in the background (logs at `warn`, stdout and stderr piped).
+#[allow(dead_code)] // not every test file starts one
+pub fn spawn_qfront(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_qfront"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the qfront binary starts")
+}
+
+/// Runs `qfront` and checks that it succeeded (the failure message carries its stderr).
+#[allow(dead_code)] // not every test file needs it
+pub fn qfront_ok(args: &[&str]) -> Output {
+    let out = qfront(args);
+    assert!(
+        out.status.success(),
+        "qfront {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
