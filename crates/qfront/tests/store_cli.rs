@@ -76,3 +76,19 @@ fn bad_storage_urls_are_refused_with_the_fix() {
         );
     }
 }
+
+#[test]
+fn a_heartbeat_slower_than_the_grace_period_is_refused() {
+    let out = qfront(&[
+        "search",
+        "digits-cnn",
+        "--heartbeat",
+        "30",
+        "--stale-after",
+        "20",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be shorter than --stale-after"));
+    let out = qfront(&["search", "digits-cnn", "--heartbeat", "0"]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+}

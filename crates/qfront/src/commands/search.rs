@@ -23,7 +23,7 @@ use std::time::Duration;
 /// Options of `qfront search`.
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// A preset: snips-nlu (default), digits-cnn, fashion-cnn.
+    /// A preset: snips-nlu (default), digits-cnn, fashion-cnn, one-bitwidth.
     pub preset: Option<String>,
     /// A study config (TOML) instead of a preset.
     #[arg(long, conflicts_with = "preset")]
@@ -188,6 +188,13 @@ pub fn run(args: SearchArgs) -> Result<()> {
         config.name = name.clone();
     }
     let dir = args.storage.dir_for(&config.name);
+    if args.heartbeat >= args.stale_after {
+        anyhow::bail!(
+            "--heartbeat {} must be shorter than --stale-after {}: a live worker would look lost",
+            args.heartbeat,
+            args.stale_after
+        );
+    }
     let options = WorkerOptions {
         heartbeat: Duration::from_secs_f64(args.heartbeat),
         stale_after: Duration::from_secs_f64(args.stale_after),
