@@ -81,6 +81,15 @@ def classes(header):
     return header["nodes"][-1]["op"]["weights"]["rows"]
 
 
+def linear_onnx(op, name, x, nodes, inits):
+    """Appends a Gemm with random weights for qfront's linear op `op`; returns its output."""
+    rows, cols = op["weights"]["rows"], op["weights"]["columns"]
+    inits += [init(name + ".w", (rng.standard_normal((rows, cols)) * 0.05).astype(np.float32)),
+              init(name + ".b", np.zeros(rows, np.float32))]
+    nodes.append(helper.make_node("Gemm", [x, name + ".w", name + ".b"], [name + ".y"], transB=1))
+    return name + ".y"
+
+
 def lenet_onnx(header):
     """The .qfm image graph as an ONNX float model (NCHW)."""
     inp = header["input"]
@@ -105,11 +114,7 @@ def lenet_onnx(header):
             nodes.append(helper.make_node("Flatten", [x], [name + ".y"], axis=1))
             x = name + ".y"
         elif op["op"] == "linear":
-            rows, cols = op["weights"]["rows"], op["weights"]["columns"]
-            inits += [init(name + ".w", (rng.standard_normal((rows, cols)) * 0.05).astype(np.float32)),
-                      init(name + ".b", np.zeros(rows, np.float32))]
-            nodes.append(helper.make_node("Gemm", [x, name + ".w", name + ".b"], [name + ".y"], transB=1))
-            x = name + ".y"
+            x = linear_onnx(op, name, x, nodes, inits)
             if op["output"]["kind"] == "requantize":
                 nodes.append(helper.make_node("Relu", [x], [name + ".a"]))
                 x = name + ".a"
@@ -166,11 +171,7 @@ def nlu_onnx(header):
                           helper.make_node("Div", ["summed", "count"], ["pooled"])]
             x = "pooled"
         elif op["op"] == "linear":
-            rows, cols = op["weights"]["rows"], op["weights"]["columns"]
-            inits += [init(name + ".w", (rng.standard_normal((rows, cols)) * 0.05).astype(np.float32)),
-                      init(name + ".b", np.zeros(rows, np.float32))]
-            nodes.append(helper.make_node("Gemm", [x, name + ".w", name + ".b"], [name + ".y"], transB=1))
-            x = name + ".y"
+            x = linear_onnx(op, name, x, nodes, inits)
         else:
             raise SystemExit(f"token op {op['op']} is not mapped to ONNX here")
     graph = helper.make_graph(nodes, "nlu", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, t])],

@@ -407,6 +407,14 @@ fn importance_plot<DB: DrawingBackend>(
             .label(objective.metric.clone())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
     }
+    draw_legend(&mut chart)?;
+    root.present().map_err(|e| e.to_string())
+}
+
+/// The legend of the labelled series, boxed in the lower right corner.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> std::result::Result<(), String> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -414,8 +422,7 @@ fn importance_plot<DB: DrawingBackend>(
         .border_style(BLACK)
         .label_font(("sans-serif", 13))
         .draw()
-        .map_err(|e| e.to_string())?;
-    root.present().map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())
 }
 
 /// Draws one figure as SVG and PNG.
@@ -634,14 +641,7 @@ pub fn plot_one_bitwidth(
             .map_err(|e| e.to_string())?
             .label("mixed precision")
             .legend(|(x, y)| Circle::new((x + 8, y), 5, RED.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
+        draw_legend(&mut chart)?;
         root.present().map_err(|e| e.to_string())
     }
     both(

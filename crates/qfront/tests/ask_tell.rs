@@ -38,46 +38,29 @@ fn a_python_trainer_drives_a_study() {
 
     // Misuse: telling twice, telling an unknown trial, missing metrics.
     let d = dir.to_str().unwrap();
-    let again = qfront(&[
-        "study",
-        "tell",
-        "--dir",
-        d,
-        "--trial",
-        "0",
-        "--values",
-        "{\"accuracy\": 0.9, \"latency_ms\": 1}",
-    ]);
+    let tell = |trial: &str, outcome: &[&str]| {
+        qfront(
+            &[
+                &["study", "tell", "--dir", d, "--trial", trial][..],
+                outcome,
+            ]
+            .concat(),
+        )
+    };
+    let again = tell("0", &["--values", "{\"accuracy\": 0.9, \"latency_ms\": 1}"]);
     assert_eq!(again.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&again.stderr).contains("already told"));
     let asked = qfront(&["study", "ask", "--dir", d]);
     let trial: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
     let n = trial["trial"].to_string();
-    let missing = qfront(&[
-        "study",
-        "tell",
-        "--dir",
-        d,
-        "--trial",
-        &n,
-        "--values",
-        "{\"accuracy\": 0.9}",
-    ]);
+    let missing = tell(&n, &["--values", "{\"accuracy\": 0.9}"]);
     assert!(String::from_utf8_lossy(&missing.stderr).contains("latency_ms"));
-    let nan = qfront(&[
-        "study",
-        "tell",
-        "--dir",
-        d,
-        "--trial",
+    let not_a_number = tell(
         &n,
-        "--values",
-        "{\"accuracy\": 0.9, \"latency_ms\": \"fast\"}",
-    ]);
-    assert_eq!(nan.status.code(), Some(1));
-    let unknown = qfront(&[
-        "study", "tell", "--dir", d, "--trial", "999", "--failed", "x",
-    ]);
+        &["--values", "{\"accuracy\": 0.9, \"latency_ms\": \"fast\"}"],
+    );
+    assert_eq!(not_a_number.status.code(), Some(1));
+    let unknown = tell("999", &["--failed", "x"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("999"));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_file(dir.with_extension("toml")).ok();

@@ -291,7 +291,6 @@ fn check_exactly_once(trials: &[Value], budget: usize) {
 /// worker's own `own` arguments), the second joining with --resume once the first has taken a
 /// trial; checks that both ran trials and that every trial is complete exactly once.
 fn two_workers(store: &[&str], own: [&[&str]; 2]) {
-    let list = store;
     let spawn = |i: usize, extra: &[&str]| {
         let head = ["search", "digits-cnn", "--budget", "6", "--format", "json"];
         spawn_qfront(&[&head[..], store, own[i], extra].concat())
@@ -300,7 +299,7 @@ fn two_workers(store: &[&str], own: [&[&str]; 2]) {
     // Join once the first worker has stored a running trial.
     let start = Instant::now();
     loop {
-        let out = qfront(&[&["trials", "--format", "json"], list].concat());
+        let out = qfront(&[&["trials", "--format", "json"], store].concat());
         if out.status.success() {
             let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap_or_default();
             if !listed.is_empty() {
@@ -327,7 +326,7 @@ fn two_workers(store: &[&str], own: [&[&str]; 2]) {
             "each worker prints the finished study's front"
         );
     }
-    let out = qfront(&[&["trials", "--format", "json"], list].concat());
+    let out = qfront(&[&["trials", "--format", "json"], store].concat());
     let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     check_exactly_once(&all, 6);
     let workers: std::collections::BTreeSet<&str> =

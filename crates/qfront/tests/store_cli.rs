@@ -33,7 +33,15 @@ fn check(record: &Value, store: &str, workers: u64) {
 
 #[test]
 fn the_store_bench_runs_on_sqlite_with_one_and_several_workers() {
-    check(&bench(&[]), "sqlite", 1);
+    let thirty = bench(&[]);
+    check(&thirty, "sqlite", 1);
+    // The stored state knows every trial: 29 more trials add at least their points and
+    // parameters (3 + 3 numbers of 8 or more characters each) to a one-trial study's.
+    let one = qfront(&["bench", "store", "--trials", "1", "--params", "3"]);
+    let one: Value = serde_json::from_slice(&one.stdout).unwrap();
+    let grown = thirty["optimizer_state_bytes"].as_u64().unwrap()
+        - one["optimizer_state_bytes"].as_u64().unwrap();
+    assert!(grown >= 29 * 6 * 8, "{thirty} vs {one}");
     check(&bench(&["--workers", "3"]), "sqlite", 3);
 }
 

@@ -90,6 +90,16 @@ fn shape3(v: &ValueType) -> [usize; 3] {
     }
 }
 
+/// Makes `buffer` hold `m_rows` rows of `stride` elements rounded up to a multiple of
+/// `multiple` rows (what the GEMM kernels read), with the rows past `m_rows` zeroed.
+fn pad_rows<T: Copy + Default>(buffer: &mut Vec<T>, m_rows: usize, multiple: usize, stride: usize) {
+    let padded = m_rows.div_ceil(multiple) * multiple;
+    if buffer.len() < padded * stride {
+        buffer.resize(padded * stride, T::default());
+    }
+    buffer[m_rows * stride..padded * stride].fill(T::default());
+}
+
 fn zero_point(v: &ValueType) -> i32 {
     match v {
         ValueType::Quantized { activation, .. } => activation.zero_point,
@@ -372,11 +382,7 @@ impl Session {
                     if *groups == 1 && !direct && layer.groups[0].takes_widened(m_rows) {
                         // Patches go straight into the GEMM's i16 rows: no u8 copy to widen.
                         let pairs = layer.columns.div_ceil(2);
-                        let padded = m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE;
-                        if self.widened.len() < padded * pairs {
-                            self.widened.resize(padded * pairs, 0);
-                        }
-                        self.widened[m_rows * pairs..padded * pairs].fill(0);
+                        pad_rows(&mut self.widened, m_rows, WIDENED_ROW_MULTIPLE, pairs);
                         for b in 0..batch {
                             spatial::im2col_widened(
                                 &src.codes[b * per_in..(b + 1) * per_in],
@@ -398,11 +404,7 @@ impl Session {
                         );
                     } else if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
                         let stride = layer.groups[0].padded_columns();
-                        let padded = m_rows.div_ceil(PADDED_ROW_MULTIPLE) * PADDED_ROW_MULTIPLE;
-                        if self.patches.len() < padded * stride {
-                            self.patches.resize(padded * stride, 0);
-                        }
-                        self.patches[m_rows * stride..padded * stride].fill(0);
+                        pad_rows(&mut self.patches, m_rows, PADDED_ROW_MULTIPLE, stride);
                         for b in 0..batch {
                             spatial::im2col_padded(
                                 &src.codes[b * per_in..(b + 1) * per_in],

@@ -49,6 +49,24 @@ pub fn requantize_one(
     ((x >> p.shift[j]) + p.zero_point as i64).clamp(0, p.max_code as i64) as u8
 }
 
+/// The channels `from..` of row `r` (those a SIMD epilogue's full blocks leave), one by one.
+#[inline]
+pub fn requantize_tail(
+    p: &RequantParams,
+    products: &[i32],
+    r: usize,
+    from: usize,
+    row_sum: i32,
+    residual: Option<(&[u8], i32)>,
+    out: &mut [u8],
+) {
+    let c = p.channels;
+    for j in from..c {
+        let res = residual.map_or(0, |(u, z)| u[r * c + j] as i32 - z);
+        out[r * c + j] = requantize_one(p, j, products[r * c + j], row_sum, res);
+    }
+}
+
 /// Scalar epilogue over `m_rows` rows of `products` (`[m_rows, channels]`).
 pub fn requantize_scalar(
     p: &RequantParams,
@@ -58,13 +76,9 @@ pub fn requantize_scalar(
     residual: Option<(&[u8], i32)>,
     out: &mut [u8],
 ) {
-    let c = p.channels;
     for r in 0..m_rows {
         let sum = row_sums.get(r).copied().unwrap_or(0);
-        for j in 0..c {
-            let res = residual.map_or(0, |(u, z)| u[r * c + j] as i32 - z);
-            out[r * c + j] = requantize_one(p, j, products[r * c + j], sum, res);
-        }
+        requantize_tail(p, products, r, 0, sum, residual, out);
     }
 }
 

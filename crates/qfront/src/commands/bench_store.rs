@@ -102,6 +102,8 @@ pub fn run(args: StoreBenchArgs) -> Result<()> {
             .map_err(|_| anyhow::anyhow!("a worker panicked"))??;
     }
     let total = started.elapsed().as_secs_f64();
+    // What each ask and tell reads and writes back at the end of the run.
+    let state_bytes = serde_json::to_string(&store.optimizer()?)?.len();
     store.delete_study()?;
     std::fs::remove_dir_all(&scratch).ok();
     let mut by_trial = durations.lock().expect("workers are done").clone();
@@ -118,6 +120,7 @@ pub fn run(args: StoreBenchArgs) -> Result<()> {
             "params": args.params,
             "workers": args.workers,
             "total_s": total,
+            "optimizer_state_bytes": state_bytes,
             "trials_per_s": ms.len() as f64 / total,
             "ask_tell_ms_mean": mean(&ms),
             "ask_tell_ms_first_tenth": mean(&ms[..tenth]),

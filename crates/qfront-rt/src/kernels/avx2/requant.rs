@@ -3,7 +3,7 @@
 //! back in, clamping and narrowing to bytes. Identical to
 //! [`requantize_one`](crate::kernels::requant::requantize_one).
 
-use crate::kernels::requant::{requantize_one, LaneTable, RequantParams};
+use crate::kernels::requant::{requantize_tail, LaneTable, RequantParams};
 use std::arch::x86_64::*;
 
 /// The lane table of the AVX2 epilogue: 8-channel blocks.
@@ -45,7 +45,7 @@ pub unsafe fn requantize(
     let zero = _mm256_setzero_si256();
     let use_sums = !row_sums.is_empty();
     for r in 0..m_rows {
-        let sum = if use_sums { row_sums[r] } else { 0 };
+        let sum = row_sums.get(r).copied().unwrap_or(0);
         let sums = _mm256_set1_epi32(sum);
         let row = products.as_ptr().add(r * c);
         for b in 0..lanes.blocks {
@@ -93,9 +93,6 @@ pub unsafe fn requantize(
             let packed = _mm_unpacklo_epi32(lo, hi);
             _mm_storel_epi64(out.as_mut_ptr().add(r * c + b * 8) as *mut __m128i, packed);
         }
-        for j in lanes.blocks * 8..c {
-            let res = residual.map_or(0, |(u, z)| u[r * c + j] as i32 - z);
-            out[r * c + j] = requantize_one(p, j, *row.add(j), sum, res);
-        }
+        requantize_tail(p, products, r, lanes.blocks * 8, sum, residual, out);
     }
 }

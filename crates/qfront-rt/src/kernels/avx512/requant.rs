@@ -2,7 +2,7 @@
 //! with `vpsravq` (an arithmetic 64-bit shift AVX2 lacks) and `vpmovusdb` narrowing.
 //! Identical to [`requantize_one`](crate::kernels::requant::requantize_one).
 
-use crate::kernels::requant::{requantize_one, LaneTable, RequantParams};
+use crate::kernels::requant::{requantize_tail, LaneTable, RequantParams};
 use std::arch::x86_64::*;
 
 /// The lane table of the AVX-512 epilogue: 16-channel blocks.
@@ -36,7 +36,7 @@ pub unsafe fn requantize(
     let zero = _mm512_setzero_si512();
     let use_sums = !row_sums.is_empty();
     for r in 0..m_rows {
-        let sum = if use_sums { row_sums[r] } else { 0 };
+        let sum = row_sums.get(r).copied().unwrap_or(0);
         let sums = _mm512_set1_epi32(sum);
         let row = products.as_ptr().add(r * c);
         for b in 0..lanes.blocks {
@@ -76,9 +76,6 @@ pub unsafe fn requantize(
                 _mm512_cvtusepi32_epi8(v),
             );
         }
-        for j in lanes.blocks * 16..c {
-            let res = residual.map_or(0, |(u, z)| u[r * c + j] as i32 - z);
-            out[r * c + j] = requantize_one(p, j, *row.add(j), sum, res);
-        }
+        requantize_tail(p, products, r, lanes.blocks * 16, sum, residual, out);
     }
 }
