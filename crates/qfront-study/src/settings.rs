@@ -118,6 +118,24 @@ fn text<'a>(settings: &'a Settings, name: &str, default: &'a str) -> Result<&'a 
     }
 }
 
+/// The named setting `name` as one of `options` (default `default`).
+fn choice<T: Copy>(
+    settings: &Settings,
+    name: &str,
+    default: &str,
+    options: &[(&str, T)],
+) -> Result<T> {
+    let t = text(settings, name, default)?;
+    options
+        .iter()
+        .find(|(option, _)| *option == t)
+        .map(|(_, value)| *value)
+        .ok_or_else(|| {
+            let names: Vec<&str> = options.iter().map(|(option, _)| *option).collect();
+            StudyError::config(name, format!("'{t}' is not {}", names.join(" or ")))
+        })
+}
+
 fn quantizer(settings: &Settings, name: &str, default: &str) -> Result<WeightQuantizer> {
     let t = text(settings, name, default)?;
     WeightQuantizer::from_name(t).ok_or_else(|| {
@@ -162,29 +180,21 @@ pub fn build(
         "nlu" => ModelFamily::Nlu {
             buckets: positive(settings, "buckets", HashingTokenizer::default().buckets)?,
             embedding_dim: positive(settings, "embedding_dim", 64)?,
-            block: match text(settings, "block", "conv")? {
-                "conv" => NluBlock::Conv,
-                "mlp" => NluBlock::Mlp,
-                other => {
-                    return Err(StudyError::config(
-                        "block",
-                        format!("'{other}' is not conv or mlp"),
-                    ))
-                }
-            },
+            block: choice(
+                settings,
+                "block",
+                "conv",
+                &[("conv", NluBlock::Conv), ("mlp", NluBlock::Mlp)],
+            )?,
             blocks: int(settings, "blocks", 1)?.max(0) as usize,
             hidden: positive(settings, "hidden", 128)?,
             kernel: positive(settings, "kernel", 3)?,
-            pooling: match text(settings, "pooling", "max")? {
-                "mean" => Pooling::Mean,
-                "max" => Pooling::Max,
-                other => {
-                    return Err(StudyError::config(
-                        "pooling",
-                        format!("'{other}' is not mean or max"),
-                    ))
-                }
-            },
+            pooling: choice(
+                settings,
+                "pooling",
+                "max",
+                &[("mean", Pooling::Mean), ("max", Pooling::Max)],
+            )?,
         },
         other => {
             return Err(StudyError::config(
@@ -348,6 +358,15 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(expected), "{name}: {err}");
+        }
+        let tokens = InputShape::Tokens { max_tokens: 32 };
+        for (name, expected) in [
+            ("block", "'lstm' is not conv or mlp"),
+            ("pooling", "'lstm' is not mean or max"),
+        ] {
+            let bad = settings(&[(name, ParamValue::Text("lstm".into()))]);
+            let err = build("nlu", &tokens, 7, &bad, 0).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(expected), "{err}");
         }
         assert!(check_name("parameter", "depthh")
             .unwrap_err()

@@ -41,10 +41,6 @@ pub trait Observer {
     fn study_progress(&mut self, _finished: usize) {}
 }
 
-/// An observer that ignores everything.
-pub struct Quiet;
-impl Observer for Quiet {}
-
 /// The parameters as JSON values by name (as stored).
 pub(crate) fn params_json(
     study: &Study,
