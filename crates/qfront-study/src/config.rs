@@ -2,7 +2,9 @@
 //!
 //! ```toml
 //! name = "digits-cnn"
-//! dataset = "digits"                 # digits, snips, mnist, fashion-mnist, hwu64, clinc150, banking77
+//! dataset = "digits"                 # digits, snips, mnist, fashion-mnist, hwu64, clinc150, banking77,
+//!                                    # or your own files as a table (qfront_train::data::FileDataset):
+//!                                    # [dataset] path = "train.csv" (relative to this file)
 //! family = "lenet"                   # mlp, lenet, resnet20, nlu
 //! objectives = ["accuracy", "-latency_ms", "-size_kb"]
 //! constraints = ["latency_ms <= 5"]  # optional
@@ -27,6 +29,7 @@ use crate::settings::{check_name, Settings, FAMILIES};
 use crate::{Result, StudyError};
 use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
 use qfront_bo::{Method, OptimizerConfig};
+use qfront_train::data::{DatasetName, DatasetSource};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -106,8 +109,8 @@ fn one_f() -> f64 {
 pub struct StudyConfig {
     /// Study name (the default directory is `runs/<name>`).
     pub name: String,
-    /// Dataset.
-    pub dataset: String,
+    /// The data: a built-in name, or a `[dataset]` table of the user's files.
+    pub dataset: DatasetSource,
     /// Directory of the datasets that do not ship with qfront.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
@@ -182,6 +185,49 @@ impl Study {
     }
 }
 
+/// The input shape and class count of a built-in dataset (with the default tokenizer).
+fn builtin_shape(name: DatasetName) -> (qfront_train::spec::InputShape, usize) {
+    use qfront_train::spec::InputShape;
+    let image = |side: usize| InputShape::Image {
+        channels: 1,
+        height: side,
+        width: side,
+    };
+    let tokens = InputShape::Tokens { max_tokens: 32 };
+    match name {
+        DatasetName::Digits => (image(8), 10),
+        DatasetName::Mnist | DatasetName::FashionMnist => (image(28), 10),
+        DatasetName::Snips => (tokens, 7),
+        DatasetName::Hwu64 => (tokens, 64),
+        DatasetName::Clinc150 => (tokens, 150),
+        DatasetName::Banking77 => (tokens, 77),
+    }
+}
+
+/// Builds the model of the fixed settings and each parameter's first value on data of this
+/// shape, so that a bad fixed value fails before any trial, naming its key.
+pub(crate) fn probe_settings(
+    family: &str,
+    input: &qfront_train::spec::InputShape,
+    classes: usize,
+    fixed: &Settings,
+    space: &SearchSpace,
+    seed: u64,
+) -> Result<()> {
+    let mut probe = fixed.clone();
+    let first = space.decode(&vec![0.0; space.dim()]);
+    for (p, v) in space.parameters().iter().zip(first) {
+        probe.insert(p.name.clone(), v);
+    }
+    crate::settings::build(family, input, classes, &probe, seed).map_err(|e| match e {
+        StudyError::Config { key, reason } if fixed.contains_key(&key) => {
+            StudyError::config(format!("fixed.{key}"), reason)
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
 fn toml_value(key: &str, v: &toml::Value) -> Result<ParamValue> {
     Ok(match v {
         toml::Value::Integer(i) => ParamValue::Int(*i),
@@ -197,6 +243,19 @@ fn toml_value(key: &str, v: &toml::Value) -> Result<ParamValue> {
 }
 
 impl StudyConfig {
+    /// The dataset's name for reports: the built-in name or the training path.
+    pub fn dataset_name(&self) -> String {
+        self.dataset.display_name()
+    }
+
+    /// Makes the relative paths of a `[dataset]` table relative to `base` (the directory of
+    /// the study file), so the study reads the same files from any working directory.
+    pub fn resolve_paths(&mut self, base: &std::path::Path) {
+        if let DatasetSource::Files(files) = &mut self.dataset {
+            files.resolve_relative_to(base);
+        }
+    }
+
     /// Parses TOML text; unknown keys and wrong types are errors naming the key.
     pub fn from_toml(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
@@ -216,8 +275,17 @@ impl StudyConfig {
                 "must be a non-empty name without slashes",
             ));
         }
-        qfront_train::data::DatasetName::parse(&self.dataset)
-            .map_err(|e| StudyError::config("dataset", e.to_string()))?;
+        if let DatasetSource::Files(files) = &self.dataset {
+            files
+                .validate()
+                .map_err(|e| StudyError::config("dataset", e.to_string()))?;
+            if self.data_dir.is_some() {
+                return Err(StudyError::config(
+                    "data_dir",
+                    "is for the built-in datasets; a [dataset] table names its own paths",
+                ));
+            }
+        }
         if !FAMILIES.contains(&self.family.as_str()) {
             return Err(StudyError::config(
                 "family",
@@ -309,30 +377,14 @@ impl StudyConfig {
         }
         let space = SearchSpace::new(self.parameters.clone())
             .map_err(|e| StudyError::config("parameter", e.to_string()))?;
-        // Build one model from the fixed settings and the first value of each parameter, so
-        // bad fixed values fail now, naming their key, rather than in every trial.
-        let mut probe = fixed.clone();
-        let first = space.decode(&vec![0.0; space.dim()]);
-        for (p, v) in space.parameters().iter().zip(first) {
-            probe.insert(p.name.clone(), v);
+        // Built-in datasets have known shapes: build one model from the fixed settings and the
+        // first value of each parameter, so bad fixed values fail now, naming their key,
+        // rather than in every trial. The user's files are read (and the same check made) when
+        // the study's trial runner loads them.
+        if let DatasetSource::Builtin(name) = &self.dataset {
+            let (input, classes) = builtin_shape(*name);
+            probe_settings(&self.family, &input, classes, &fixed, &space, self.seed)?;
         }
-        let input = if self.family == "nlu" {
-            qfront_train::spec::InputShape::Tokens { max_tokens: 32 }
-        } else {
-            qfront_train::spec::InputShape::Image {
-                channels: 1,
-                height: 28,
-                width: 28,
-            }
-        };
-        crate::settings::build(&self.family, &input, 10, &probe, self.seed).map_err(
-            |e| match e {
-                StudyError::Config { key, reason } if fixed.contains_key(&key) => {
-                    StudyError::config(format!("fixed.{key}"), reason)
-                }
-                other => other,
-            },
-        )?;
         let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
         optimizer.num_constraints = constraints.len();
         let initial = self.initial_points.unwrap_or_else(|| {

@@ -10,8 +10,8 @@ use qfront_rt::bench::lut::LatencyTable;
 use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
 use qfront_rt::{KernelSet, Session};
 use qfront_train::burn::tensor::Device;
-use qfront_train::data::{DataOptions, Dataset, DatasetName};
-use qfront_train::export::{check_exportable, export_model, pixel_scale, ExportOptions};
+use qfront_train::data::{DataOptions, Dataset};
+use qfront_train::export::{check_exportable, export_model, ExportOptions};
 use qfront_train::models::{model_cost, Model};
 use qfront_train::training::{accuracy, fit, save_checkpoint};
 use std::collections::BTreeMap;
@@ -26,17 +26,16 @@ pub type Metrics = BTreeMap<String, f64>;
 #[derive(Debug)]
 pub struct TrialRunner {
     study: Study,
-    dataset: DatasetName,
     data: Dataset,
     table: Option<LatencyTable>,
     dir: PathBuf,
 }
 
 impl TrialRunner {
-    /// Loads the data (once) and the latency table, if any; artifacts go under `dir/trials/`.
+    /// Loads the data (once) and the latency table, if any, and checks the study's settings
+    /// against the data's real shape and classes; artifacts go under `dir/trials/`.
     pub fn new(study: &Study, dir: &Path) -> Result<Self> {
         let c = &study.config;
-        let dataset = DatasetName::parse(&c.dataset)?;
         let mut options = DataOptions {
             data_dir: c.data_dir.clone(),
             ..DataOptions::default()
@@ -53,7 +52,21 @@ impl TrialRunner {
                 "the data is tokenized once per study; fix buckets in [fixed]",
             ));
         }
-        let data = Dataset::load(dataset, &options)?;
+        let data = Dataset::from_source(&c.dataset, &options)?;
+        if data.skipped_rows > 0 {
+            tracing::warn!(
+                skipped = data.skipped_rows,
+                "rows dropped from the data (skip_bad_rows)"
+            );
+        }
+        crate::config::probe_settings(
+            &c.family,
+            &data.input,
+            data.classes.len(),
+            &study.fixed,
+            &study.optimizer.space,
+            c.seed,
+        )?;
         let table = match &c.latency.table {
             Some(path) if c.latency.mode == "lut" => {
                 let text = std::fs::read_to_string(path).map_err(|e| StudyError::Io {
@@ -68,7 +81,6 @@ impl TrialRunner {
         };
         Ok(Self {
             study: study.clone(),
-            dataset,
             data,
             table,
             dir: dir.to_path_buf(),
@@ -151,11 +163,13 @@ impl TrialRunner {
         let model = Model::build(&spec, seed, &Device::flex().autodiff())?;
         let (model, report) = fit(model, &self.data, &config, &mut on_step, |_| {})?;
         let val_accuracy = accuracy(&model, &self.data.val, 256);
-        let test_accuracy = accuracy(&model, &self.data.test, 256);
+        let test_accuracy =
+            (!self.data.test.is_empty()).then(|| accuracy(&model, &self.data.test, 256));
         let dir = self.trial_dir(number);
         let options = ExportOptions {
-            pixel_scale: pixel_scale(self.dataset).unwrap_or(1.0),
+            pixel_scale: self.data.pixel_scale.unwrap_or(1.0),
             name: "qfront-study",
+            labels: self.data.classes.clone(),
         };
         let file = export_model(&model, &spec, options)?;
         let qfm = dir.join("model.qfm");
@@ -163,7 +177,7 @@ impl TrialRunner {
         save_checkpoint(
             &model,
             &spec,
-            &serde_json::json!({"result": {"dataset": self.dataset.name()}, "trial": number}),
+            &serde_json::json!({"result": {"dataset": self.data.name}, "data": self.data.info(), "trial": number}),
             &dir.join("checkpoint"),
         )?;
         let latency = &self.study.config.latency;
@@ -204,7 +218,9 @@ impl TrialRunner {
         let cost = model_cost(&spec);
         let mut metrics = Metrics::new();
         metrics.insert("accuracy".into(), val_accuracy);
-        metrics.insert("test_accuracy".into(), test_accuracy);
+        if let Some(test_accuracy) = test_accuracy {
+            metrics.insert("test_accuracy".into(), test_accuracy);
+        }
         metrics.insert("latency_ms".into(), latency_ms);
         metrics.insert("size_kb".into(), cost.size_bytes() as f64 / 1024.0);
         metrics.insert("bops".into(), cost.bops as f64);

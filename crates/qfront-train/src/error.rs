@@ -29,6 +29,16 @@ pub enum TrainError {
         /// What is wrong.
         reason: String,
     },
+    /// One row, line or entry of a data file is unusable.
+    #[error("{path}, {entry}: {problem}")]
+    BadEntry {
+        /// The file (or directory).
+        path: PathBuf,
+        /// Which row, line, entry or file inside it (e.g. `line 12`, `class 'cat'`).
+        entry: String,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
     /// An invalid model specification or training setting.
     #[error("invalid {name}: {reason}")]
     InvalidConfig {
@@ -78,6 +88,19 @@ pub enum TrainError {
 pub type Result<T> = std::result::Result<T, TrainError>;
 
 impl TrainError {
+    /// A `BadEntry` error.
+    pub fn bad_entry(
+        path: &std::path::Path,
+        entry: impl Into<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        TrainError::BadEntry {
+            path: path.to_path_buf(),
+            entry: entry.into(),
+            problem: problem.into(),
+        }
+    }
+
     /// An `InvalidConfig` error.
     pub fn config(name: impl Into<String>, reason: impl Into<String>) -> Self {
         TrainError::InvalidConfig {

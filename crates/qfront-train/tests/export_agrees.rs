@@ -42,6 +42,7 @@ fn train_and_compare(
     let options = ExportOptions {
         pixel_scale: pixel_scale(dataset).unwrap_or(1.0),
         name: "test",
+        labels: data.classes.clone(),
     };
     let file = export_model(&model, &spec, options).unwrap();
     // Through bytes, as a deployed model would be.

@@ -1,5 +1,6 @@
 //! The in-memory dataset and the loader entry point.
 
+use super::source::DatasetSource;
 use super::tokenizer::HashingTokenizer;
 use crate::spec::InputShape;
 use crate::{Result, TrainError};
@@ -126,21 +127,73 @@ impl Split {
     }
 }
 
+/// The affine map of float pixel arrays onto `[0, 1]`: `x' = (x − min)/(max − min)`, with
+/// `min` and `max` taken from the training split alone, then rounded to the 1/255 grid the
+/// runtime's u8 input holds (so the trained and the deployed model see the same pixels).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct InputNormalization {
+    /// The training split's smallest pixel value.
+    pub min: f32,
+    /// The training split's largest pixel value.
+    pub max: f32,
+}
+
+impl InputNormalization {
+    /// The statistics of `values`; `None` when they are all equal (or empty).
+    pub fn fit(values: &[f32]) -> Option<Self> {
+        let min = values.iter().copied().fold(f32::INFINITY, f32::min);
+        let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        (min.is_finite() && max > min).then_some(Self { min, max })
+    }
+
+    /// Maps `values` in place (values outside the training range are clamped).
+    pub fn apply(&self, values: &mut [f32]) {
+        let span = self.max - self.min;
+        for v in values {
+            *v = ((255.0 * (*v - self.min) / span).round().clamp(0.0, 255.0)) / 255.0;
+        }
+    }
+}
+
 /// A loaded dataset.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    /// Which one.
-    pub name: DatasetName,
+    /// Its name: a built-in name, or the training source's path.
+    pub name: String,
     /// Class names, index = label.
     pub classes: Vec<String>,
     /// Training split.
     pub train: Split,
     /// Validation split.
     pub val: Split,
-    /// Test split.
+    /// Test split (empty when the user gave none).
     pub test: Split,
     /// Model input shape.
     pub input: InputShape,
+    /// Step of the image pixel grid (1/16 for digits, 1/255 for 8-bit images); `None` for text.
+    pub pixel_scale: Option<f32>,
+    /// How float pixel arrays were mapped onto `[0, 1]`, if they were.
+    pub normalization: Option<InputNormalization>,
+    /// Rows dropped by `skip_bad_rows`.
+    pub skipped_rows: usize,
+}
+
+/// What a trained model needs to know of its data, saved beside it (`data.json`): where it
+/// came from, the class names (index = class), the input grid and normalisation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DatasetInfo {
+    /// The dataset's name or training path.
+    pub name: String,
+    /// Class names, index = class.
+    pub classes: Vec<String>,
+    /// Step of the image pixel grid.
+    pub pixel_scale: Option<f32>,
+    /// The float-pixel normalisation, if any.
+    pub normalization: Option<InputNormalization>,
+    /// Examples per split: train, validation, test.
+    pub examples: [usize; 3],
+    /// Rows dropped by `skip_bad_rows`.
+    pub skipped_rows: usize,
 }
 
 /// Loader options.
@@ -152,16 +205,28 @@ pub struct DataOptions {
     pub tokenizer: HashingTokenizer,
 }
 
-/// The folder of the data shipped with qfront (`data/` at the repository root), or
-/// `$QFRONT_BUILTIN_DATA` when set.
-pub fn builtin_dir() -> PathBuf {
-    std::env::var_os("QFRONT_BUILTIN_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data"))
-}
-
 impl Dataset {
-    /// Loads a dataset.
+    /// Loads a dataset from any source.
+    pub fn from_source(source: &DatasetSource, options: &DataOptions) -> Result<Self> {
+        match source {
+            DatasetSource::Builtin(name) => Self::load(*name, options),
+            DatasetSource::Files(files) => super::files::load_files(files, &options.tokenizer),
+        }
+    }
+
+    /// What to save beside a model trained on this data.
+    pub fn info(&self) -> DatasetInfo {
+        DatasetInfo {
+            name: self.name.clone(),
+            classes: self.classes.clone(),
+            pixel_scale: self.pixel_scale,
+            normalization: self.normalization,
+            examples: [self.train.len(), self.val.len(), self.test.len()],
+            skipped_rows: self.skipped_rows,
+        }
+    }
+
+    /// Loads a built-in (or `--data-dir`) dataset.
     pub fn load(name: DatasetName, options: &DataOptions) -> Result<Self> {
         let external = |folder: &str| -> Result<PathBuf> {
             let Some(dir) = &options.data_dir else {
@@ -183,10 +248,8 @@ impl Dataset {
             Ok(path)
         };
         match name {
-            DatasetName::Digits => super::digits::load(&builtin_dir().join("digits8x8")),
-            DatasetName::Snips => {
-                super::text::load_snips(&builtin_dir().join("snips"), &options.tokenizer)
-            }
+            DatasetName::Digits => super::digits::load(),
+            DatasetName::Snips => super::text::load_snips(&options.tokenizer),
             DatasetName::Mnist => super::idx::load(name, &external("mnist")?),
             DatasetName::FashionMnist => super::idx::load(name, &external("fashion-mnist")?),
             DatasetName::Hwu64 => super::text::load_hwu64(&external("hwu64")?, &options.tokenizer),

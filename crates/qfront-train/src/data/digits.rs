@@ -1,21 +1,22 @@
 //! UCI 8×8 digits (scikit-learn's copy, `digits.csv.gz`: 64 pixels 0..16 and a label per row).
 //! Split with [`super::SPLIT_SEED`]: 360 test, 180 validation, 1,257 training examples.
 
-use super::dataset::{gunzip, read_file, Dataset, DatasetName, Features, Split};
+use super::builtin::{display_path, read_builtin};
+use super::dataset::{gunzip, Dataset, DatasetName, Features, Split};
 use super::split::permutation;
 use crate::spec::InputShape;
 use crate::{Result, TrainError};
-use std::path::Path;
 
 /// Test examples held out.
 pub const DIGITS_TEST: usize = 360;
 /// Validation examples held out.
 pub const DIGITS_VAL: usize = 180;
 
-/// Loads `dir/digits.csv.gz`.
-pub fn load(dir: &Path) -> Result<Dataset> {
-    let path = dir.join("digits.csv.gz");
-    let text = gunzip(&read_file(&path, "digits data (digits.csv.gz)")?, &path)?;
+/// Loads the built-in `digits8x8/digits.csv.gz`.
+pub fn load() -> Result<Dataset> {
+    const FILE: &str = "digits8x8/digits.csv.gz";
+    let path = display_path(FILE);
+    let text = gunzip(&read_builtin(FILE)?, &path)?;
     let text = String::from_utf8(text).map_err(|e| TrainError::MalformedData {
         what: "digits CSV".into(),
         path: path.clone(),
@@ -50,6 +51,17 @@ pub fn load(dir: &Path) -> Result<Dataset> {
         pixels.extend(values[..64].iter().map(|v| v / 16.0));
         labels.push(values[64] as usize);
     }
+    if labels.len() <= DIGITS_TEST + DIGITS_VAL {
+        return Err(TrainError::MalformedData {
+            what: "digits CSV".into(),
+            path,
+            reason: format!(
+                "{} rows; the fixed split needs more than {} (restore data/digits8x8/digits.csv.gz)",
+                labels.len(),
+                DIGITS_TEST + DIGITS_VAL
+            ),
+        });
+    }
     let perm = permutation(labels.len(), super::SPLIT_SEED);
     let take = |idx: &[usize]| Split {
         features: Features::Images {
@@ -65,7 +77,7 @@ pub fn load(dir: &Path) -> Result<Dataset> {
     let val = take(&perm[DIGITS_TEST..DIGITS_TEST + DIGITS_VAL]);
     let train = take(&perm[DIGITS_TEST + DIGITS_VAL..]);
     Ok(Dataset {
-        name: DatasetName::Digits,
+        name: DatasetName::Digits.name().into(),
         classes: (0..10).map(|d| d.to_string()).collect(),
         train,
         val,
@@ -75,5 +87,8 @@ pub fn load(dir: &Path) -> Result<Dataset> {
             height: 8,
             width: 8,
         },
+        pixel_scale: Some(1.0 / 16.0),
+        normalization: None,
+        skipped_rows: 0,
     })
 }

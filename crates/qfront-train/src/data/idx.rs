@@ -34,13 +34,19 @@ fn images(dir: &Path, stem: &str) -> Result<(Vec<f32>, usize, usize, usize)> {
         });
     }
     let (n, h, w) = (be32(&b, 4), be32(&b, 8), be32(&b, 12));
-    if b.len() != 16 + n * h * w {
+    let expected = n
+        .checked_mul(h)
+        .and_then(|v| v.checked_mul(w))
+        .and_then(|v| v.checked_add(16));
+    if expected != Some(b.len()) {
         return Err(TrainError::MalformedData {
             what: "IDX image file".into(),
             path,
             reason: format!(
                 "expected {} bytes for {n} images of {h}×{w}, found {} (truncated?)",
-                16 + n * h * w,
+                expected
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| "more than memory".into()),
                 b.len()
             ),
         });
@@ -64,8 +70,22 @@ fn labels(dir: &Path, stem: &str) -> Result<Vec<usize>> {
 pub fn load(name: DatasetName, dir: &Path) -> Result<Dataset> {
     let (train_px, n, h, w) = images(dir, "train-images-idx3-ubyte")?;
     let train_labels = labels(dir, "train-labels-idx1-ubyte")?;
-    let (test_px, nt, _, _) = images(dir, "t10k-images-idx3-ubyte")?;
+    let (test_px, nt, test_h, test_w) = images(dir, "t10k-images-idx3-ubyte")?;
     let test_labels = labels(dir, "t10k-labels-idx1-ubyte")?;
+    if (test_h, test_w) != (h, w) {
+        return Err(TrainError::MalformedData {
+            what: "IDX files".into(),
+            path: dir.to_path_buf(),
+            reason: format!("training images are {h}×{w} but test images {test_h}×{test_w}"),
+        });
+    }
+    if let Some(bad) = train_labels.iter().chain(&test_labels).find(|&&l| l >= 10) {
+        return Err(TrainError::MalformedData {
+            what: "IDX label file".into(),
+            path: dir.to_path_buf(),
+            reason: format!("label {bad} is not a class 0..=9"),
+        });
+    }
     if train_labels.len() != n || test_labels.len() != nt {
         return Err(TrainError::MalformedData {
             what: "IDX files".into(),
@@ -104,7 +124,7 @@ pub fn load(name: DatasetName, dir: &Path) -> Result<Dataset> {
         _ => (0..10).map(|d| d.to_string()).collect(),
     };
     Ok(Dataset {
-        name,
+        name: name.name().into(),
         classes,
         train: take(&kept),
         val: take(&held),
@@ -120,5 +140,8 @@ pub fn load(name: DatasetName, dir: &Path) -> Result<Dataset> {
             height: h,
             width: w,
         },
+        pixel_scale: Some(1.0 / 255.0),
+        normalization: None,
+        skipped_rows: 0,
     })
 }

@@ -7,6 +7,7 @@
 //! * CLINC150: `data_full.json` in-scope `train`/`val`/`test` (out-of-scope rows ignored).
 //! * Banking77: `train.csv`/`test.csv` (`text,category`); 10% of train held out.
 
+use super::builtin::{display_path, read_builtin, SNIPS_INTENTS};
 use super::dataset::{read_file, Dataset, DatasetName, Features, Split};
 use super::split::hold_out;
 use super::tokenizer::HashingTokenizer;
@@ -70,7 +71,7 @@ fn build(
         encode(&test, "test")?,
     );
     Ok(Dataset {
-        name,
+        name: name.name().into(),
         classes,
         train,
         val,
@@ -78,6 +79,9 @@ fn build(
         input: InputShape::Tokens {
             max_tokens: tokenizer.max_tokens,
         },
+        pixel_scale: None,
+        normalization: None,
+        skipped_rows: 0,
     })
 }
 
@@ -91,21 +95,22 @@ fn split_off(examples: Examples, fraction: f64) -> (Examples, Examples) {
 }
 
 /// Reads one SNIPS intent file: `{"Intent": [{"data": [{"text": ..}, ..]}, ..]}`.
-fn snips_file(path: &Path, intent: &str) -> Result<Vec<String>> {
+fn snips_file(relative: &str, intent: &str) -> Result<Vec<String>> {
+    let path = display_path(relative);
     // One upstream file holds a CESU-8 surrogate pair; decode lossily (see data/snips/README.md).
-    let text = String::from_utf8_lossy(&read_file(path, "SNIPS intent file")?).into_owned();
+    let text = String::from_utf8_lossy(&read_builtin(relative)?).into_owned();
     let doc: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| malformed("SNIPS JSON", path, e))?;
+        serde_json::from_str(&text).map_err(|e| malformed("SNIPS JSON", &path, e))?;
     let rows = doc
         .get(intent)
         .and_then(|v| v.as_array())
-        .ok_or_else(|| malformed("SNIPS JSON", path, format!("no top-level '{intent}' list")))?;
+        .ok_or_else(|| malformed("SNIPS JSON", &path, format!("no top-level '{intent}' list")))?;
     rows.iter()
         .map(|row| {
             let chunks = row
                 .get("data")
                 .and_then(|d| d.as_array())
-                .ok_or_else(|| malformed("SNIPS JSON", path, "a query without 'data'"))?;
+                .ok_or_else(|| malformed("SNIPS JSON", &path, "a query without 'data'"))?;
             Ok(chunks
                 .iter()
                 .filter_map(|c| c.get("text").and_then(|t| t.as_str()))
@@ -114,35 +119,33 @@ fn snips_file(path: &Path, intent: &str) -> Result<Vec<String>> {
         .collect()
 }
 
-/// SNIPS intents.
-pub fn load_snips(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
-    let root = dir.join("2017-06-custom-intent-engines");
-    let entries = std::fs::read_dir(&root).map_err(|_| TrainError::MissingData { what: "SNIPS data".into(), path: root.clone(), hint: "the built-in data ships in data/snips; run from a full clone or set QFRONT_BUILTIN_DATA".into() })?;
-    let mut intents: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    intents.sort();
+/// SNIPS intents (built in).
+pub fn load_snips(tokenizer: &HashingTokenizer) -> Result<Dataset> {
+    let root = "snips/2017-06-custom-intent-engines";
     let (mut train, mut val, mut test) = (Vec::new(), Vec::new(), Vec::new());
-    for intent in &intents {
+    for intent in SNIPS_INTENTS {
+        let intent = intent.to_string();
         let all = snips_file(
-            &root.join(intent).join(format!("train_{intent}_full.json")),
-            intent,
+            &format!("{root}/{intent}/train_{intent}_full.json"),
+            &intent,
         )?;
         let (kept, held) = hold_out(all.len(), 100, super::SPLIT_SEED);
         train.extend(kept.iter().map(|&i| (all[i].clone(), intent.clone())));
         val.extend(held.iter().map(|&i| (all[i].clone(), intent.clone())));
         test.extend(
-            snips_file(
-                &root.join(intent).join(format!("validate_{intent}.json")),
-                intent,
-            )?
-            .into_iter()
-            .map(|t| (t, intent.clone())),
+            snips_file(&format!("{root}/{intent}/validate_{intent}.json"), &intent)?
+                .into_iter()
+                .map(|t| (t, intent.clone())),
         );
     }
-    build(DatasetName::Snips, &root, train, val, test, tokenizer)
+    build(
+        DatasetName::Snips,
+        &display_path(root),
+        train,
+        val,
+        test,
+        tokenizer,
+    )
 }
 
 fn hwu_folder(dir: &Path) -> Result<Examples> {

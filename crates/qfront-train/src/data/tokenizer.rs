@@ -8,6 +8,13 @@
 //!
 //! No vocabulary is stored, so the runtime needs only this function and the bucket count.
 
+/// Reusable buffers of [`HashingTokenizer::encode_into`].
+#[derive(Debug, Default)]
+pub struct EncodeScratch {
+    lower: String,
+    word: String,
+}
+
 /// The tokenizer's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HashingTokenizer {
@@ -69,6 +76,51 @@ impl HashingTokenizer {
         ids.resize(self.max_tokens, 0);
         ids
     }
+
+    /// Appends the `max_tokens` ids of `text` to `out` (the same ids as [`Self::encode`]) and
+    /// returns how many words the text has. `scratch` is reused between calls so that
+    /// streaming a large file allocates nothing per row.
+    pub fn encode_into(
+        &self,
+        text: &str,
+        scratch: &mut EncodeScratch,
+        out: &mut Vec<i64>,
+    ) -> usize {
+        let EncodeScratch { lower, word } = scratch;
+        lower.clear();
+        if text.is_ascii() {
+            lower.push_str(text);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.push_str(&text.to_lowercase());
+        }
+        let start = out.len();
+        let mut count = 0;
+        let mut emit = |word: &str, out: &mut Vec<i64>| {
+            if count < self.max_tokens {
+                out.push(1 + (fnv1a64(word.as_bytes()) % self.buckets as u64) as i64);
+            }
+            count += 1;
+        };
+        word.clear();
+        let mut chars = lower.chars().peekable();
+        while let Some(c) = chars.next() {
+            let inner_apostrophe = (c == '\'' || c == '’')
+                && !word.is_empty()
+                && chars.peek().is_some_and(|n| n.is_alphanumeric());
+            if c.is_alphanumeric() || inner_apostrophe {
+                word.push(if c == '’' { '\'' } else { c });
+            } else if !word.is_empty() {
+                emit(word, out);
+                word.clear();
+            }
+        }
+        if !word.is_empty() {
+            emit(word, out);
+        }
+        out.resize(start + self.max_tokens, 0);
+        count
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +159,27 @@ mod tests {
         assert!(ids.iter().all(|&i| (1..=100).contains(&i)));
         assert_eq!(t.encode("hi")[1..], [0, 0, 0]);
         assert_eq!(t.encode("Play"), t.encode("play"));
+    }
+
+    #[test]
+    fn encode_into_equals_encode() {
+        let t = HashingTokenizer {
+            buckets: 97,
+            max_tokens: 5,
+        };
+        let mut scratch = EncodeScratch::default();
+        for text in [
+            "What's the weather in São Paulo, tomorrow?",
+            "  'quoted'  rock'n'roll ",
+            "ΟΔΟΣ Σ final sigma",
+            "...",
+            "one two three four five six seven",
+            "l’été",
+        ] {
+            let mut out = vec![-1];
+            let n = t.encode_into(text, &mut scratch, &mut out);
+            assert_eq!(out[1..], t.encode(text)[..], "{text}");
+            assert_eq!(n, words(text).len(), "{text}");
+        }
     }
 }

@@ -28,12 +28,15 @@ use weights::{quantized_weights, values};
 
 /// How image inputs are quantized to u8: the step of the dataset's pixel grid (1/16 for UCI
 /// digits, 1/255 for 8-bit images), so that the runtime sees exactly the training inputs.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportOptions {
     /// Step of the input pixel grid.
     pub pixel_scale: f32,
     /// Name stored in the file.
     pub name: &'static str,
+    /// Class names stored in the file (index = class), so predictions map back to the
+    /// user's labels; empty when unknown.
+    pub labels: Vec<String>,
 }
 
 fn fail(layer: &str, reason: impl Into<String>) -> TrainError {
@@ -251,7 +254,18 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
         } => [*channels, *height, *width],
         _ => [0; 3],
     };
+    if !options.labels.is_empty() && options.labels.len() != spec.classes {
+        return Err(fail(
+            "classifier",
+            format!(
+                "{} class names for a model of {} classes",
+                options.labels.len(),
+                spec.classes
+            ),
+        ));
+    }
     let mut b = ModelBuilder::new(options.name, producer, input)?;
+    b.labels(options.labels.clone());
     let x = 0;
     match &model {
         Model::Mlp(m) => {
@@ -409,8 +423,9 @@ fn export_nlu(b: &mut ModelBuilder, m: &Nlu) -> Result<()> {
     Ok(())
 }
 
-/// The step of a dataset's pixel grid: UCI digits hold counts 0..=16 (scaled by 1/16), the
-/// IDX image sets bytes 0..=255 (scaled by 1/255). `None` for text datasets.
+/// The step of a built-in dataset's pixel grid: UCI digits hold counts 0..=16 (scaled by
+/// 1/16), the IDX image sets bytes 0..=255 (scaled by 1/255). `None` for text datasets.
+/// (A loaded [`crate::data::Dataset`] carries its own as `pixel_scale`.)
 pub fn pixel_scale(dataset: crate::data::DatasetName) -> Option<f32> {
     use crate::data::DatasetName;
     match dataset {

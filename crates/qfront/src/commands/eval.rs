@@ -1,15 +1,26 @@
 //! `qfront eval`: runs a dataset's test split through a `.qfm` model with the integer runtime
 //! and reports its accuracy.
 
+use super::data_args::DataArgs;
 use crate::output::Format;
 use anyhow::{bail, Result};
 use clap::Args;
 use qfront_rt::format::InputSpec;
 use qfront_rt::{KernelSet, QfmFile, Session};
 use qfront_train::data::tokenizer::HashingTokenizer;
-use qfront_train::data::{DataOptions, Dataset, DatasetName, Features};
+use qfront_train::data::{DataOptions, Dataset, Features};
 use qfront_train::export::runtime_predict;
 use std::path::PathBuf;
+
+/// The first few names of a list, for messages.
+fn preview(names: &[String]) -> String {
+    let shown: Vec<&str> = names.iter().take(4).map(String::as_str).collect();
+    if names.len() > shown.len() {
+        format!("{}, … {} in all", shown.join(", "), names.len())
+    } else {
+        shown.join(", ")
+    }
+}
 use std::time::Instant;
 
 /// Options of `qfront eval`.
@@ -17,13 +28,10 @@ use std::time::Instant;
 pub struct EvalArgs {
     /// The `.qfm` model.
     pub model: PathBuf,
-    /// Dataset whose test split is run: digits, snips (built in), mnist, fashion-mnist, hwu64,
-    /// clinc150, banking77 (need --data-dir).
-    #[arg(long)]
-    pub dataset: String,
-    /// Directory holding the datasets that do not ship with qfront.
-    #[arg(long)]
-    pub data_dir: Option<PathBuf>,
+    /// The data whose test split is run (the same split as at training time: your own data
+    /// with the same --data options, or a built-in dataset).
+    #[command(flatten)]
+    pub data: DataArgs,
     /// Examples per batch.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
@@ -38,9 +46,13 @@ pub struct EvalArgs {
 /// Runs `qfront eval`.
 pub fn run(args: EvalArgs) -> Result<()> {
     let file = QfmFile::read(&args.model)?;
-    let dataset = DatasetName::parse(&args.dataset)?;
+    if args.data.dataset.is_none() && args.data.data.is_none() {
+        bail!("name the data to evaluate on: --dataset NAME or --data PATH (the same as at training time)");
+    }
+    let source = args.data.source()?;
+    let dataset = source.display_name();
     let mut options = DataOptions {
-        data_dir: args.data_dir.clone(),
+        data_dir: args.data.data_dir.clone(),
         ..DataOptions::default()
     };
     if let InputSpec::Tokens {
@@ -53,7 +65,17 @@ pub fn run(args: EvalArgs) -> Result<()> {
             max_tokens,
         };
     }
-    let data = Dataset::load(dataset, &options)?;
+    let data = Dataset::from_source(&source, &options)?;
+    if data.test.is_empty() {
+        bail!("{dataset} has no test split; pass --test-data PATH (or a --test-fraction above 0)");
+    }
+    if !file.model.labels.is_empty() && file.model.labels != data.classes {
+        bail!(
+            "the model's classes ({}) are not the data's ({}); evaluate on data with the training labels",
+            preview(&file.model.labels),
+            preview(&data.classes)
+        );
+    }
     match (&file.model.input, &data.test.features) {
         (
             InputSpec::Image {
@@ -67,7 +89,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             if *shape != [*channels, *height, *width] {
                 bail!(
                     "the model reads {channels}×{height}×{width} images but {} has {}×{}×{}",
-                    dataset.name(),
+                    dataset,
                     shape[0],
                     shape[1],
                     shape[2]
@@ -77,7 +99,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         (InputSpec::Tokens { .. }, Features::Tokens { .. }) => {}
         _ => bail!(
             "the model and the dataset {} disagree on the input kind (images vs text)",
-            dataset.name()
+            dataset
         ),
     }
     let kernels = if args.reference_kernels {
@@ -90,7 +112,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         bail!(
             "the model has {} classes but {} has {}",
             session.classes(),
-            dataset.name(),
+            dataset,
             data.classes.len()
         );
     }
@@ -108,7 +130,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
             "{}",
             serde_json::json!({
                 "model": args.model,
-                "dataset": dataset.name(),
+                "dataset": dataset,
                 "test_accuracy": accuracy,
                 "examples": data.test.len(),
                 "kernels": kernels.name(),
@@ -117,7 +139,7 @@ pub fn run(args: EvalArgs) -> Result<()> {
         ),
         Format::Table => {
             println!("{:<16} {}", "model", args.model.display());
-            println!("{:<16} {}", "dataset", dataset.name());
+            println!("{:<16} {}", "dataset", dataset);
             println!("{:<16} {:.4}", "test accuracy", accuracy);
             println!("{:<16} {}", "examples", data.test.len());
             println!("{:<16} {}", "kernels", kernels.name());

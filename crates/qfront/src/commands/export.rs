@@ -5,7 +5,7 @@ use super::storage::StorageArgs;
 use anyhow::{Context, Result};
 use clap::Args;
 use qfront_train::burn::tensor::Device;
-use qfront_train::data::DatasetName;
+use qfront_train::data::{DatasetInfo, DatasetName};
 use qfront_train::export::{export_model, pixel_scale, ExportOptions};
 use qfront_train::training::load_checkpoint;
 use std::path::{Path, PathBuf};
@@ -30,11 +30,24 @@ pub struct ExportArgs {
     pub pixel_scale: Option<f32>,
 }
 
-/// The dataset recorded in a checkpoint's `train.json`.
-fn checkpoint_dataset(dir: &Path) -> Option<DatasetName> {
-    let text = std::fs::read_to_string(dir.join("train.json")).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    DatasetName::parse(value["result"]["dataset"].as_str()?).ok()
+/// What a checkpoint's `train.json` records of its data: the pixel grid step and the class
+/// names (`data`, written since file datasets exist; older checkpoints name a built-in
+/// dataset in `result.dataset`).
+fn checkpoint_data(dir: &Path) -> (Option<f32>, Vec<String>) {
+    let Some(value) = std::fs::read_to_string(dir.join("train.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+    else {
+        return (None, Vec::new());
+    };
+    if let Ok(info) = serde_json::from_value::<DatasetInfo>(value["data"].clone()) {
+        return (info.pixel_scale, info.classes);
+    }
+    let scale = value["result"]["dataset"]
+        .as_str()
+        .and_then(|name| DatasetName::parse(name).ok())
+        .and_then(pixel_scale);
+    (scale, Vec::new())
 }
 
 /// Writes `file` and reports it on stderr.
@@ -101,11 +114,11 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ),
     };
     let (model, spec) = load_checkpoint(&checkpoint, &Device::flex())?;
+    let (recorded_scale, labels) = checkpoint_data(&checkpoint);
     let scale = match (args.pixel_scale, spec.input.clone()) {
         (Some(s), _) => s,
         (None, qfront_train::spec::InputShape::Tokens { .. }) => 1.0,
-        (None, _) => checkpoint_dataset(&checkpoint)
-            .and_then(pixel_scale)
+        (None, _) => recorded_scale
             .context("the checkpoint does not record an image dataset; pass --pixel-scale (1/16 = 0.0625 for digits, 1/255 for 8-bit images)")?,
     };
     if !(scale.is_finite() && scale > 0.0) {
@@ -117,6 +130,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ExportOptions {
             pixel_scale: scale,
             name: "qfront",
+            labels,
         },
     )?;
     write_model(&file, &output)?;

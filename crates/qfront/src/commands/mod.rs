@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_latency;
 pub mod bench_mobo;
 pub mod bench_store;
+pub mod data_args;
 pub mod eval;
 pub mod export;
 pub mod listing;

@@ -97,7 +97,13 @@ pub fn load_config(preset_name: Option<&str>, config: Option<&PathBuf>) -> Resul
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            StudyConfig::from_toml(&text).with_context(|| path.display().to_string())?
+            let mut config =
+                StudyConfig::from_toml(&text).with_context(|| path.display().to_string())?;
+            // Paths in a [dataset] table are relative to the study file; stored absolute.
+            let base = path.parent().unwrap_or(std::path::Path::new("."));
+            let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+            config.resolve_paths(&base);
+            config
         }
         None => preset(preset_name.unwrap_or(PRESETS[0].0))?,
     })
@@ -209,8 +215,9 @@ pub fn run(args: SearchArgs) -> Result<()> {
         return run_one_bitwidth(config, &dir, &args, &options);
     }
     let location = args.storage.location(&dir)?;
+    // Read the data (and check the settings against it) before anything is stored.
+    let runner = TrialRunner::new(&config.clone().validate()?, &dir)?;
     let (study, mut store) = open_study(config, &location, args.resume)?;
-    let runner = TrialRunner::new(&study, &dir)?;
     hand_back_on_ctrl_c(&location, store.study_id()?);
     let multi = MultiProgress::new();
     if !std::io::stderr().is_terminal() {

@@ -1,5 +1,6 @@
 //! `qfront train`: quantization-aware training of one model on one dataset.
 
+use super::data_args::DataArgs;
 use super::model_args::ModelArgs;
 use crate::output::Format;
 use anyhow::{bail, Result};
@@ -7,7 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qfront_train::burn::tensor::Device;
 use qfront_train::data::tokenizer::HashingTokenizer;
-use qfront_train::data::{DataOptions, Dataset, DatasetName};
+use qfront_train::data::{DataOptions, Dataset, DatasetName, DatasetSource};
 use qfront_train::models::{model_cost, Model};
 use qfront_train::training::{
     accuracy, fit, load_checkpoint, predict, save_checkpoint, LrSchedule, OptimizerKind,
@@ -39,12 +40,9 @@ pub enum ScheduleName {
 /// Options of `qfront train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Dataset: digits, snips (built in), mnist, fashion-mnist, hwu64, clinc150, banking77 (need --data-dir).
-    #[arg(long, default_value = "digits")]
-    dataset: String,
-    /// Directory holding the datasets that do not ship with qfront (one folder per dataset).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    /// The data: a built-in dataset or your own files.
+    #[command(flatten)]
+    data: DataArgs,
     /// The model: family, sizes and precision.
     #[command(flatten)]
     model: ModelArgs,
@@ -93,21 +91,23 @@ pub struct TrainArgs {
     format: Format,
 }
 
-fn default_epochs(d: DatasetName) -> usize {
-    match d {
-        DatasetName::Digits => 30,
-        DatasetName::Snips => 8,
-        DatasetName::Mnist | DatasetName::FashionMnist => 10,
-        _ => 15,
+fn default_epochs(source: &DatasetSource) -> usize {
+    match source {
+        DatasetSource::Builtin(DatasetName::Digits) => 30,
+        DatasetSource::Builtin(DatasetName::Snips) => 8,
+        DatasetSource::Builtin(DatasetName::Mnist | DatasetName::FashionMnist) => 10,
+        DatasetSource::Builtin(_) => 15,
+        DatasetSource::Files(_) => 10,
     }
 }
 
 /// Runs `qfront train`.
 pub fn run(args: TrainArgs) -> Result<()> {
-    let dataset = DatasetName::parse(&args.dataset)?;
-    let model_name = args.model.model_name(dataset.is_text())?;
+    let source = args.data.source()?;
+    let dataset = source.display_name();
+    let model_name = args.model.model_name(source.is_text()?)?;
     let options = DataOptions {
-        data_dir: args.data_dir.clone(),
+        data_dir: args.data.data_dir.clone(),
         tokenizer: HashingTokenizer {
             buckets: args.model.buckets,
             max_tokens: args.model.max_tokens,
@@ -116,9 +116,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
     if args.model.buckets == 0 || args.model.max_tokens == 0 {
         bail!("--buckets and --max-tokens must be positive");
     }
-    let data = Dataset::load(dataset, &options)?;
+    let data = Dataset::from_source(&source, &options)?;
     tracing::info!(
-        dataset = dataset.name(),
+        dataset = %dataset,
         train = data.train.len(),
         val = data.val.len(),
         test = data.test.len(),
@@ -177,7 +177,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 gamma: args.step_gamma,
             },
         },
-        epochs: args.epochs.unwrap_or_else(|| default_epochs(dataset)),
+        epochs: args.epochs.unwrap_or_else(|| default_epochs(&source)),
         batch_size: args.batch_size,
         seed: args.seed,
     };
@@ -222,20 +222,16 @@ pub fn run(args: TrainArgs) -> Result<()> {
     )?;
     bar.finish_and_clear();
     let val_accuracy = report.epochs.last().map(|e| e.val_accuracy).unwrap_or(0.0);
-    let test_accuracy = accuracy(&model, &data.test, 256);
+    let test_accuracy = (!data.test.is_empty()).then(|| accuracy(&model, &data.test, 256));
     let runtime = match &args.qfm {
-        Some(path) => Some(export_and_check(
-            &model,
-            &spec,
-            dataset,
-            &data,
-            &predict(&model, &data.test, 256),
-            path,
-        )?),
+        Some(path) => Some(export_and_check(&model, &spec, &data, path)?),
         None => None,
     };
     let mut record = serde_json::json!({
-        "dataset": dataset.name(),
+        "dataset": dataset,
+        "classes": data.classes.len(),
+        "train_examples": data.train.len(),
+        "skipped_rows": data.skipped_rows,
         "model": model_name.cli_name(),
         "wbits": args.model.wbits,
         "abits": args.model.abits,
@@ -250,6 +246,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         "bops": cost.bops,
         "macs": cost.macs,
         "train_seconds": report.train_seconds,
+        "samples_per_second": (data.train.len() * config.epochs) as f64 / report.train_seconds.max(1e-9),
         "epochs": config.epochs,
         "seed": args.seed,
     });
@@ -262,7 +259,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
         save_checkpoint(
             &model,
             &spec,
-            &serde_json::json!({"config": config, "report": report, "result": record}),
+            &serde_json::json!({"config": config, "report": report, "result": record, "data": data.info()}),
             dir,
         )?;
         tracing::info!(dir = %dir.display(), "checkpoint saved");
@@ -270,7 +267,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     match args.format {
         Format::Json => println!("{}", serde_json::to_string(&record)?),
         Format::Table => {
-            println!("{:<16} {}", "dataset", dataset.name());
+            println!("{:<16} {}", "dataset", dataset);
             println!(
                 "{:<16} {:?} W{}A{} ({})",
                 "model",
@@ -280,7 +277,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
                 args.model.weight_quantizer
             );
             println!("{:<16} {:.4}", "val accuracy", val_accuracy);
-            println!("{:<16} {:.4}", "test accuracy", test_accuracy);
+            match test_accuracy {
+                Some(a) => println!("{:<16} {:.4}", "test accuracy", a),
+                None => println!("{:<16} -", "test accuracy"),
+            }
             if let Some((runtime_accuracy, agreement)) = runtime {
                 println!("{:<16} {:.4}", "runtime accuracy", runtime_accuracy);
                 println!("{:<16} {:.4}", "runtime agrees", agreement);
@@ -298,26 +298,32 @@ pub fn run(args: TrainArgs) -> Result<()> {
 fn export_and_check(
     model: &Model,
     spec: &qfront_train::spec::ModelSpec,
-    dataset: DatasetName,
     data: &Dataset,
-    fake: &[usize],
     path: &std::path::Path,
 ) -> Result<(f64, f64)> {
+    // The test split, or validation when the user gave no test data.
+    let split = if data.test.is_empty() {
+        &data.val
+    } else {
+        &data.test
+    };
+    let fake = predict(model, split, 256);
     let options = qfront_train::export::ExportOptions {
-        pixel_scale: qfront_train::export::pixel_scale(dataset).unwrap_or(1.0),
+        pixel_scale: data.pixel_scale.unwrap_or(1.0),
         name: "qfront",
+        labels: data.classes.clone(),
     };
     let file = qfront_train::export::export_model(model, spec, options)?;
     super::export::write_model(&file, path)?;
     let mut session = qfront_rt::Session::new(&file, qfront_rt::KernelSet::detect());
-    let runtime = qfront_train::export::runtime_predict(&mut session, &data.test, 64)?;
-    let n = data.test.len().max(1) as f64;
+    let runtime = qfront_train::export::runtime_predict(&mut session, split, 64)?;
+    let n = split.len().max(1) as f64;
     let correct = runtime
         .iter()
-        .zip(&data.test.labels)
+        .zip(&split.labels)
         .filter(|(p, l)| p == l)
         .count() as f64;
-    let agree = runtime.iter().zip(fake).filter(|(a, b)| a == b).count() as f64;
+    let agree = runtime.iter().zip(&fake).filter(|(a, b)| a == b).count() as f64;
     tracing::info!(
         runtime_accuracy = correct / n,
         agreement = agree / n,
