@@ -24,6 +24,7 @@
 //! values = [2, 3, 4, 8]
 //! ```
 
+use crate::kind::{check_free_name, resolve_kind, PipelineSource, StudyKind};
 use crate::objectives::{Constraint, Objective};
 use crate::settings::{check_name, Settings, FAMILIES};
 use crate::{Result, StudyError};
@@ -109,13 +110,21 @@ fn one_f() -> f64 {
 pub struct StudyConfig {
     /// Study name (the default directory is `runs/<name>`).
     pub name: String,
-    /// The data: a built-in name, or a `[dataset]` table of the user's files.
-    pub dataset: DatasetSource,
+    /// What the study is: `pipeline` (qfront trains every trial) or `external` (an outside
+    /// trainer asks and tells). Default: `pipeline` when `dataset` and `family` are given,
+    /// `external` when neither is.
+    #[serde(default)]
+    pub kind: Option<StudyKind>,
+    /// The data: a built-in name, or a `[dataset]` table of the user's files (pipeline
+    /// studies).
+    #[serde(default)]
+    pub dataset: Option<DatasetSource>,
     /// Directory of the datasets that do not ship with qfront.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
-    /// Model family.
-    pub family: String,
+    /// Model family (pipeline studies).
+    #[serde(default)]
+    pub family: Option<String>,
     /// Objectives, e.g. `["accuracy", "-latency_ms", "-size_kb"]`.
     pub objectives: Vec<String>,
     /// Outcome constraints, e.g. `["latency_ms <= 5"]`.
@@ -163,6 +172,10 @@ pub struct StudyConfig {
 pub struct Study {
     /// As written.
     pub config: StudyConfig,
+    /// Pipeline or external.
+    pub kind: StudyKind,
+    /// The data and model family, for a pipeline study.
+    pub pipeline: Option<PipelineSource>,
     /// Parsed objectives.
     pub objectives: Vec<Objective>,
     /// Parsed constraints.
@@ -174,6 +187,19 @@ pub struct Study {
 }
 
 impl Study {
+    /// The data and family of a pipeline study; an error naming the fix for an external one.
+    pub fn pipeline(&self) -> Result<&PipelineSource> {
+        self.pipeline.as_ref().ok_or_else(|| {
+            StudyError::config(
+                "kind",
+                format!(
+                    "study '{}' is for an outside trainer (kind = \"external\"): qfront trains nothing for it; drive it with `qfront study ask` and `qfront study tell`",
+                    self.config.name
+                ),
+            )
+        })
+    }
+
     /// The searched parameters' names, in the space's order.
     pub fn parameter_names(&self) -> Vec<String> {
         self.optimizer
@@ -245,13 +271,16 @@ fn toml_value(key: &str, v: &toml::Value) -> Result<ParamValue> {
 impl StudyConfig {
     /// The dataset's name for reports: the built-in name or the training path.
     pub fn dataset_name(&self) -> String {
-        self.dataset.display_name()
+        match &self.dataset {
+            Some(d) => d.display_name(),
+            None => "(outside trainer)".into(),
+        }
     }
 
     /// Makes the relative paths of a `[dataset]` table relative to `base` (the directory of
     /// the study file), so the study reads the same files from any working directory.
     pub fn resolve_paths(&mut self, base: &std::path::Path) {
-        if let DatasetSource::Files(files) = &mut self.dataset {
+        if let Some(DatasetSource::Files(files)) = &mut self.dataset {
             files.resolve_relative_to(base);
         }
     }
@@ -267,6 +296,32 @@ impl StudyConfig {
         })
     }
 
+    /// What an external study may not set: the pipeline's own sections.
+    fn check_external(&self) -> Result<()> {
+        let refuse = |key: &str, what: &str| -> Result<()> {
+            Err(StudyError::config(
+                key,
+                format!("{what} belongs to studies qfront trains; an external study (kind = \"external\") has only parameters, objectives, constraints and the optimizer"),
+            ))
+        };
+        if !self.fixed.is_empty() {
+            return refuse("fixed", "[fixed] (keep constants in your trainer)");
+        }
+        if self.data_dir.is_some() {
+            return refuse("data_dir", "data_dir");
+        }
+        if self.align_size_kb.is_some() {
+            return refuse("align_size_kb", "align_size_kb");
+        }
+        if self.one_bitwidth.is_some() {
+            return refuse("one_bitwidth", "[one_bitwidth]");
+        }
+        if self.latency != LatencySection::default() {
+            return refuse("latency", "[latency]");
+        }
+        Ok(())
+    }
+
     /// Checks every value and resolves the study.
     pub fn validate(self) -> Result<Study> {
         if self.name.is_empty() || self.name.contains(['/', '\\']) {
@@ -275,7 +330,12 @@ impl StudyConfig {
                 "must be a non-empty name without slashes",
             ));
         }
-        if let DatasetSource::Files(files) = &self.dataset {
+        let kind = resolve_kind(self.kind, self.dataset.as_ref(), self.family.as_deref())?;
+        let external = kind == StudyKind::External;
+        if external {
+            self.check_external()?;
+        }
+        if let Some(DatasetSource::Files(files)) = &self.dataset {
             files
                 .validate()
                 .map_err(|e| StudyError::config("dataset", e.to_string()))?;
@@ -286,11 +346,13 @@ impl StudyConfig {
                 ));
             }
         }
-        if !FAMILIES.contains(&self.family.as_str()) {
-            return Err(StudyError::config(
-                "family",
-                format!("'{}' is not one of {}", self.family, FAMILIES.join(", ")),
-            ));
+        if let Some(family) = &self.family {
+            if !FAMILIES.contains(&family.as_str()) {
+                return Err(StudyError::config(
+                    "family",
+                    format!("'{family}' is not one of {}", FAMILIES.join(", ")),
+                ));
+            }
         }
         if self.objectives.is_empty() {
             return Err(StudyError::config(
@@ -301,12 +363,20 @@ impl StudyConfig {
         let objectives = self
             .objectives
             .iter()
-            .map(|o| Objective::parse("objectives", o))
+            .map(|o| Objective::parse("objectives", o, external))
             .collect::<Result<Vec<_>>>()?;
+        for (i, o) in objectives.iter().enumerate() {
+            if objectives[..i].iter().any(|p| p.metric == o.metric) {
+                return Err(StudyError::config(
+                    "objectives",
+                    format!("'{}' is named twice; name each metric once", o.metric),
+                ));
+            }
+        }
         let constraints = self
             .constraints
             .iter()
-            .map(|c| Constraint::parse("constraints", c))
+            .map(|c| Constraint::parse("constraints", c, external))
             .collect::<Result<Vec<_>>>()?;
         if self.budget == 0 {
             return Err(StudyError::config("budget", "must be at least 1"));
@@ -323,7 +393,12 @@ impl StudyConfig {
             fixed.insert(name.clone(), toml_value(&key, value)?);
         }
         for p in &self.parameters {
-            check_name(&format!("parameter '{}'", p.name), &p.name)?;
+            let key = format!("parameter '{}'", p.name);
+            if external {
+                check_free_name(&key, &p.name)?;
+            } else {
+                check_name(&key, &p.name)?;
+            }
             if fixed.contains_key(&p.name) {
                 return Err(StudyError::config(
                     format!("parameter '{}'", p.name),
@@ -381,9 +456,9 @@ impl StudyConfig {
         // first value of each parameter, so bad fixed values fail now, naming their key,
         // rather than in every trial. The user's files are read (and the same check made) when
         // the study's trial runner loads them.
-        if let DatasetSource::Builtin(name) = &self.dataset {
+        if let (Some(DatasetSource::Builtin(name)), Some(family)) = (&self.dataset, &self.family) {
             let (input, classes) = builtin_shape(*name);
-            probe_settings(&self.family, &input, classes, &fixed, &space, self.seed)?;
+            probe_settings(family, &input, classes, &fixed, &space, self.seed)?;
         }
         let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
         optimizer.num_constraints = constraints.len();
@@ -415,8 +490,17 @@ impl StudyConfig {
         // Studies are small (tens of trials): lighter NUTS than BoTorch's defaults.
         optimizer.saas.warmup = 256;
         optimizer.saas.samples = 128;
+        let pipeline = match (&self.dataset, &self.family) {
+            (Some(dataset), Some(family)) if !external => Some(PipelineSource {
+                dataset: dataset.clone(),
+                family: family.clone(),
+            }),
+            _ => None,
+        };
         Ok(Study {
             config: self,
+            kind,
+            pipeline,
             objectives,
             constraints,
             fixed,

@@ -13,6 +13,7 @@
 
 pub mod config;
 mod error;
+pub mod kind;
 pub mod objectives;
 pub mod one_bitwidth;
 pub mod pipeline;

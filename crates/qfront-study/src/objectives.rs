@@ -15,7 +15,12 @@ pub const METRICS: [&str; 6] = [
     "train_seconds",
 ];
 
-fn check_metric(key: &str, name: &str) -> Result<()> {
+/// Checks a metric name: one of [`METRICS`], or any usable name when `free` (studies whose
+/// trainer is outside qfront report their own metrics).
+fn check_metric(key: &str, name: &str, free: bool) -> Result<()> {
+    if free {
+        return crate::kind::check_free_name(key, name);
+    }
     if METRICS.contains(&name) {
         Ok(())
     } else {
@@ -36,14 +41,14 @@ pub struct Objective {
 }
 
 impl Objective {
-    /// Parses `"metric"` or `"-metric"`.
-    pub fn parse(key: &str, text: &str) -> Result<Self> {
+    /// Parses `"metric"` or `"-metric"`; `free` allows any metric name (external studies).
+    pub fn parse(key: &str, text: &str, free: bool) -> Result<Self> {
         let t = text.trim();
         let (minimize, metric) = match t.strip_prefix('-') {
             Some(rest) => (true, rest.trim()),
             None => (false, t.strip_prefix('+').unwrap_or(t).trim()),
         };
-        check_metric(key, metric)?;
+        check_metric(key, metric, free)?;
         Ok(Self {
             metric: metric.to_string(),
             minimize,
@@ -81,8 +86,8 @@ pub struct Constraint {
 }
 
 impl Constraint {
-    /// Parses `"metric <= bound"` or `"metric >= bound"`.
-    pub fn parse(key: &str, text: &str) -> Result<Self> {
+    /// Parses `"metric <= bound"` or `"metric >= bound"`; `free` allows any metric name.
+    pub fn parse(key: &str, text: &str, free: bool) -> Result<Self> {
         let (parts, upper) = if let Some(p) = text.split_once("<=") {
             (p, true)
         } else if let Some(p) = text.split_once(">=") {
@@ -94,7 +99,7 @@ impl Constraint {
             ));
         };
         let metric = parts.0.trim();
-        check_metric(key, metric)?;
+        check_metric(key, metric, free)?;
         let bound: f64 = parts.1.trim().parse().map_err(|_| {
             StudyError::config(
                 key,
@@ -140,24 +145,30 @@ mod tests {
 
     #[test]
     fn parses_objectives_and_constraints() {
-        let o = Objective::parse("objectives", "-latency_ms").unwrap();
+        let o = Objective::parse("objectives", "-latency_ms", false).unwrap();
         assert!(o.minimize && o.metric == "latency_ms" && o.signed(3.0) == -3.0);
-        assert!(!Objective::parse("objectives", "accuracy").unwrap().minimize);
-        let err = Objective::parse("objectives", "-speed")
+        assert!(
+            !Objective::parse("objectives", "accuracy", false)
+                .unwrap()
+                .minimize
+        );
+        let err = Objective::parse("objectives", "-speed", false)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("objectives") && err.contains("speed") && err.contains("latency_ms"),
             "{err}"
         );
-        let c = Constraint::parse("constraints", "latency_ms <= 5").unwrap();
+        let c = Constraint::parse("constraints", "latency_ms <= 5", false).unwrap();
         assert_eq!((c.slack(3.0), c.slack(6.0)), (2.0, -1.0));
-        let c = Constraint::parse("constraints", "accuracy>=0.9").unwrap();
+        let c = Constraint::parse("constraints", "accuracy>=0.9", false).unwrap();
         assert!((c.slack(0.95) - 0.05).abs() < 1e-12);
-        assert!(Constraint::parse("constraints", "latency_ms < 5").is_err());
-        assert!(Constraint::parse("constraints", "latency_ms <= fast")
-            .unwrap_err()
-            .to_string()
-            .contains("not a number"));
+        assert!(Constraint::parse("constraints", "latency_ms < 5", false).is_err());
+        assert!(
+            Constraint::parse("constraints", "latency_ms <= fast", false)
+                .unwrap_err()
+                .to_string()
+                .contains("not a number")
+        );
     }
 }

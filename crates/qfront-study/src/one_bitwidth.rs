@@ -134,7 +134,8 @@ pub fn run_one_bitwidth(
     );
     reference.insert("width".into(), ParamValue::Float(section.reference_width));
     let (data_input, classes) = runner.input();
-    let (spec, _) = build(&config.family, data_input, classes, &reference, config.seed)?;
+    let family = &probe.pipeline()?.family;
+    let (spec, _) = build(family, data_input, classes, &reference, config.seed)?;
     let target_kb = model_cost(&spec).size_bytes() as f64 / 1024.0;
     let mut out = Vec::new();
     for kind in ["uniform", "mixed"] {

@@ -6,6 +6,7 @@ use crate::config::Study;
 use crate::settings::{build, Settings};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
+use qfront_quant::accounting::{largest_width_within, WidthSearch};
 use qfront_rt::bench::lut::LatencyTable;
 use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
 use qfront_rt::{KernelSet, Session};
@@ -36,6 +37,7 @@ impl TrialRunner {
     /// against the data's real shape and classes; artifacts go under `dir/trials/`.
     pub fn new(study: &Study, dir: &Path) -> Result<Self> {
         let c = &study.config;
+        let source = study.pipeline()?;
         let mut options = DataOptions {
             data_dir: c.data_dir.clone(),
             ..DataOptions::default()
@@ -52,7 +54,7 @@ impl TrialRunner {
                 "the data is tokenized once per study; fix buckets in [fixed]",
             ));
         }
-        let data = Dataset::from_source(&c.dataset, &options)?;
+        let data = Dataset::from_source(&source.dataset, &options)?;
         if data.skipped_rows > 0 {
             tracing::warn!(
                 skipped = data.skipped_rows,
@@ -60,7 +62,7 @@ impl TrialRunner {
             );
         }
         crate::config::probe_settings(
-            &c.family,
+            &source.family,
             &data.input,
             data.classes.len(),
             &study.fixed,
@@ -92,6 +94,15 @@ impl TrialRunner {
         (&self.data.input, self.data.classes.len())
     }
 
+    /// The model family (a runner exists only for pipeline studies).
+    fn family(&self) -> &str {
+        self.study
+            .pipeline
+            .as_ref()
+            .map(|p| p.family.as_str())
+            .unwrap_or_default()
+    }
+
     /// The study.
     pub fn study(&self) -> &Study {
         &self.study
@@ -109,7 +120,7 @@ impl TrialRunner {
             let mut s = settings.clone();
             s.insert("width".into(), ParamValue::Float(w));
             let (spec, _) = build(
-                &self.study.config.family,
+                self.family(),
                 &self.data.input,
                 self.data.classes.len(),
                 &s,
@@ -117,25 +128,15 @@ impl TrialRunner {
             )?;
             Ok(model_cost(&spec).size_bytes() as f64 / 1024.0)
         };
-        let (mut lo, mut hi) = (0.05, 16.0);
-        if size(lo)? > kb {
-            return Err(StudyError::config(
+        let (narrowest, widest) = (0.05, 16.0);
+        match largest_width_within(narrowest, widest, kb, size)? {
+            WidthSearch::Fits(w) => Ok(w),
+            WidthSearch::WidestFits => Ok(widest),
+            WidthSearch::NarrowestTooLarge(smallest) => Err(StudyError::config(
                 "align_size_kb",
-                format!("even width {lo} needs {:.2} KiB, more than {kb}", size(lo)?),
-            ));
+                format!("even width {narrowest} needs {smallest:.2} KiB, more than {kb}"),
+            )),
         }
-        if size(hi)? <= kb {
-            return Ok(hi);
-        }
-        for _ in 0..40 {
-            let mid = 0.5 * (lo + hi);
-            if size(mid)? <= kb {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(lo)
     }
 
     /// Runs one trial with `params` (on top of the study's fixed settings).
@@ -153,7 +154,7 @@ impl TrialRunner {
             settings.insert("width".into(), ParamValue::Float(width));
         }
         let (spec, config) = build(
-            &self.study.config.family,
+            self.family(),
             &self.data.input,
             self.data.classes.len(),
             &settings,

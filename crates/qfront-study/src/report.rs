@@ -564,7 +564,7 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>qfront study {name}</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}} figure{{display:inline-block;margin:8px}} img{{width:520px}}</style></head><body>\n<h1>Study {name}</h1>\n<p>{dataset}, {family}; optimizer {optimizer}; {n} trials ({failed} failed); objectives {objectives}; constraints {constraints}.</p>\n<h2>Pareto front ({f} trials)</h2>\n<p>Accuracy is validation accuracy (what the search optimized); test accuracy is reported for the front only.</p>\n<table><tr><th>trial</th>{header}<th>test accuracy</th><th>parameters</th></tr>\n{rows}</table>\n<h2>Figures</h2>\n{images}</body></html>\n",
         name = html_escape(&study.config.name),
         dataset = html_escape(&study.config.dataset_name()),
-        family = html_escape(&study.config.family),
+        family = html_escape(study.config.family.as_deref().unwrap_or("-")),
         optimizer = html_escape(&study.config.optimizer),
         n = trials.len(),
         objectives = html_escape(&study.config.objectives.join(", ")),

@@ -65,3 +65,146 @@ fn a_python_trainer_drives_a_study() {
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_file(dir.with_extension("toml")).ok();
 }
+
+/// A study for an outside trainer's own hyperparameters and metrics (no dataset, no family):
+/// free parameter names, free metric names in objectives and constraints, ask/tell, the front
+/// and the trial table; `qfront search` refuses it with the way to drive it.
+#[test]
+fn an_external_study_takes_any_parameter_and_metric_names() {
+    let dir = std::env::temp_dir().join(format!("qfront-external-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("torch.toml");
+    std::fs::write(
+        &config,
+        r#"
+name = "torch-mlp"
+objectives = ["-val_loss", "-params_m"]
+constraints = ["val_loss <= 2.5"]
+optimizer = "qnehvi"
+budget = 8
+initial_points = 4
+[[parameter]]
+name = "lr"
+type = "float"
+low = 1e-4
+high = 1e-1
+scale = "log"
+[[parameter]]
+name = "hidden_units"
+type = "int"
+low = 16
+high = 256
+[[parameter]]
+name = "optimizer.kind"
+type = "categorical"
+values = ["adam", "sgd"]
+"#,
+    )
+    .unwrap();
+    let d = dir.join("study");
+    let d = d.to_str().unwrap();
+    let out = qfront(&[
+        "study",
+        "create",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        d,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for _ in 0..8 {
+        let asked = qfront(&["study", "ask", "--dir", d]);
+        assert!(
+            asked.status.success(),
+            "{}",
+            String::from_utf8_lossy(&asked.stderr)
+        );
+        let trial: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
+        let params = &trial["params"];
+        let lr = params["lr"].as_f64().unwrap();
+        let hidden = params["hidden_units"].as_f64().unwrap();
+        assert!(
+            (1e-4..=1e-1).contains(&lr) && (16.0..=256.0).contains(&hidden),
+            "{params}"
+        );
+        assert!(["adam", "sgd"].contains(&params["optimizer.kind"].as_str().unwrap()));
+        // A made-up but deterministic trainer: loss falls with width and is best near lr 1e-2.
+        let loss = (lr.log10() + 2.0).powi(2) + 64.0 / hidden;
+        let values =
+            serde_json::json!({"val_loss": loss, "params_m": hidden * 0.01, "epochs_run": 3});
+        let told = qfront(&[
+            "study",
+            "tell",
+            "--dir",
+            d,
+            "--trial",
+            &trial["trial"].to_string(),
+            "--values",
+            &values.to_string(),
+        ]);
+        assert!(
+            told.status.success(),
+            "{}",
+            String::from_utf8_lossy(&told.stderr)
+        );
+    }
+    let front = qfront(&["pareto", "--dir", d, "--format", "json"]);
+    assert!(
+        front.status.success(),
+        "{}",
+        String::from_utf8_lossy(&front.stderr)
+    );
+    let text = String::from_utf8_lossy(&front.stdout);
+    assert!(
+        text.contains("val_loss") && text.contains("hidden_units"),
+        "{text}"
+    );
+    let table = qfront(&["trials", "--dir", d, "--format", "csv"]);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&table.stdout).lines().count(),
+        9,
+        "header + 8 trials"
+    );
+    let search = qfront(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        d,
+        "--resume",
+    ]);
+    assert_eq!(search.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&search.stderr).contains("qfront study ask"));
+
+    // Pipeline-only sections and half-pipeline configs are refused with the fix.
+    let refuse = |extra: &str, needle: &str| {
+        let bad = dir.join("bad.toml");
+        std::fs::write(&bad, format!("name = \"x\"\nobjectives = [\"loss\"]\nbudget = 3\n{extra}\n[[parameter]]\nname = \"lr\"\ntype = \"float\"\nlow = 0.1\nhigh = 1.0\n")).unwrap();
+        let out = qfront(&[
+            "study",
+            "create",
+            "--config",
+            bad.to_str().unwrap(),
+            "--dir",
+            dir.join("bad").to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(1), "{extra}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{extra}: {err}");
+    };
+    refuse("family = \"lenet\"", "dataset");
+    refuse("dataset = \"digits\"", "family");
+    refuse("[fixed]\nepochs = 3", "[fixed]");
+    refuse("objectives_extra = 1", "objectives_extra");
+    std::fs::remove_dir_all(&dir).ok();
+}

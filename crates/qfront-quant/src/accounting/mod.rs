@@ -10,6 +10,6 @@ pub use layer::{LayerOp, LayerRole};
 pub use reference_networks::resnet20_cifar_skeleton;
 pub use size::{account_model, BiasBits, LayerBits, LayerReport, ModelReport, SizePolicy};
 pub use width::{
-    align_width, AlignedWidth, ChannelRounding, Channels, NetworkSkeleton, RoleBits, SkeletonLayer,
-    SkeletonOp,
+    align_width, largest_width_within, AlignedWidth, ChannelRounding, Channels, NetworkSkeleton,
+    RoleBits, SkeletonLayer, SkeletonOp, WidthSearch,
 };

@@ -233,6 +233,49 @@ pub struct AlignedWidth {
     pub layers: Vec<(String, LayerRole, LayerOp)>,
 }
 
+/// What [`largest_width_within`] found.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum WidthSearch {
+    /// The largest multiplier in the range whose size fits.
+    Fits(f64),
+    /// Even the smallest multiplier of the range is too large; its size.
+    NarrowestTooLarge(f64),
+    /// The largest multiplier of the range still fits.
+    WidestFits,
+}
+
+/// The largest width multiplier `w ∈ [narrowest, widest]` with `size(w) ≤ target`, by
+/// bisection (the size grows with the width): the one aligner of Chin et al.'s equal-size
+/// comparison (methods-spec §3.2), used by [`align_width`] on a skeleton and by studies on a
+/// whole model spec.
+pub fn largest_width_within<E>(
+    narrowest: f64,
+    widest: f64,
+    target: f64,
+    mut size: impl FnMut(f64) -> std::result::Result<f64, E>,
+) -> std::result::Result<WidthSearch, E> {
+    let (mut lo, mut hi) = (narrowest, widest);
+    let smallest = size(lo)?;
+    if smallest > target {
+        return Ok(WidthSearch::NarrowestTooLarge(smallest));
+    }
+    if size(hi)? <= target {
+        return Ok(WidthSearch::WidestFits);
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if size(mid)? <= target {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo < 1e-12 * widest.max(1.0) {
+            break;
+        }
+    }
+    Ok(WidthSearch::Fits(lo))
+}
+
 /// `w_b = max{w : S(w, bits) ≤ target_bits}` by bisection on `[1e-3, 64]`.
 pub fn align_width(
     skeleton: &NetworkSkeleton,
@@ -242,37 +285,28 @@ pub fn align_width(
     target_bits: u64,
 ) -> Result<AlignedWidth> {
     let size = |w: f64| skeleton.report(w, rounding, bits, policy).size_bits;
-    let (mut lo, mut hi) = (1e-3, 64.0);
-    if size(lo) > target_bits {
-        return Err(QuantError::Alignment {
+    let search = largest_width_within(1e-3, 64.0, target_bits as f64, |w| {
+        Ok::<f64, QuantError>(size(w) as f64)
+    })?;
+    let multiplier = match search {
+        WidthSearch::Fits(w) => w,
+        WidthSearch::NarrowestTooLarge(bits) => return Err(QuantError::Alignment {
             reason: format!(
-                "even the narrowest network ({} bits) exceeds the target of {target_bits} bits",
-                size(lo)
+                "even the narrowest network ({bits} bits) exceeds the target of {target_bits} bits"
             ),
-        });
-    }
-    if size(hi) <= target_bits {
-        return Err(QuantError::Alignment {
-            reason: format!(
-                "a multiplier of 64 still fits in {target_bits} bits; the target is too large"
-            ),
-        });
-    }
-    for _ in 0..200 {
-        let mid = 0.5 * (lo + hi);
-        if size(mid) <= target_bits {
-            lo = mid;
-        } else {
-            hi = mid;
+        }),
+        WidthSearch::WidestFits => {
+            return Err(QuantError::Alignment {
+                reason: format!(
+                    "a multiplier of 64 still fits in {target_bits} bits; the target is too large"
+                ),
+            })
         }
-        if hi - lo < 1e-12 {
-            break;
-        }
-    }
+    };
     Ok(AlignedWidth {
-        multiplier: lo,
-        size_bits: size(lo),
-        layers: skeleton.instantiate(lo, rounding),
+        multiplier,
+        size_bits: size(multiplier),
+        layers: skeleton.instantiate(multiplier, rounding),
     })
 }
 

@@ -37,9 +37,16 @@ pub fn read_arrays(path: &Path) -> Result<ImageArrays> {
             let file = path.join(name);
             std::fs::read(&file).map_err(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
-                    TrainError::bad_entry(path, name, format!("is missing; a NumPy data folder holds x.npy (images) and y.npy (labels)"))
+                    TrainError::bad_entry(
+                        path,
+                        name,
+                        "is missing; a NumPy data folder holds x.npy (images) and y.npy (labels)",
+                    )
                 } else {
-                    TrainError::Io { path: file.clone(), source: e }
+                    TrainError::Io {
+                        path: file.clone(),
+                        source: e,
+                    }
                 }
             })
         };
@@ -79,15 +86,17 @@ pub fn read_arrays(path: &Path) -> Result<ImageArrays> {
     let image = match shape[..] {
         [_, h, w] => [h, w, 1],
         [_, h, w, c] if c == 1 || c == 3 => [h, w, c],
-        _ => return Err(TrainError::bad_entry(
-            path,
-            "array 'x'",
-            format!(
+        _ => {
+            return Err(TrainError::bad_entry(
+                path,
+                "array 'x'",
+                format!(
                 "has shape {shape:?}; expected N×H×W or N×H×W×C with C = 1 or 3 (channels last)"
             ),
-        )),
+            ))
+        }
     };
-    if image.iter().any(|&d| d == 0) {
+    if image.contains(&0) {
         return Err(TrainError::bad_entry(
             path,
             "array 'x'",

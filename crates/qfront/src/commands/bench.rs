@@ -33,6 +33,9 @@ pub enum BenchCommand {
     Lut(Box<super::bench_latency::LutArgs>),
     /// Throughput of the integer matrix kernels (GEMM, or GEMV with --m 1) per weight width.
     Kernel(Box<super::bench_latency::KernelArgs>),
+    /// Time and peak memory of loading a dataset (your own files or a built-in one), against
+    /// the size of the tensors it produces (JSON line).
+    Data(Box<super::bench_data::DataBenchArgs>),
     /// What the study store costs per trial (ask and tell, no training), on SQLite or
     /// PostgreSQL, with one or more workers (JSON line).
     Store(Box<super::bench_store::StoreBenchArgs>),
@@ -78,6 +81,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Mobo(args) => super::bench_mobo::run(*args),
         BenchCommand::Latency(args) => super::bench_latency::run_latency(*args),
         BenchCommand::Lut(args) => super::bench_latency::run_lut(*args),
+        BenchCommand::Data(args) => super::bench_data::run(*args),
         BenchCommand::Kernel(args) => super::bench_latency::run_kernel(*args),
         BenchCommand::Store(args) => super::bench_store::run(*args),
     }
