@@ -40,8 +40,8 @@ use std::path::PathBuf;
 pub struct LatencySection {
     /// `local` (the runtime on this machine), `lut` (a latency table from `qfront bench lut
     /// --out`), or `device` (a command template, as `qfront bench latency --device-cmd`).
-    #[serde(default = "default_mode")]
-    pub mode: String,
+    #[serde(default)]
+    pub mode: LatencyMode,
     /// Examples per run.
     #[serde(default = "one")]
     pub batch: usize,
@@ -56,8 +56,17 @@ pub struct LatencySection {
     pub device_cmd: Option<String>,
 }
 
-fn default_mode() -> String {
-    "local".into()
+/// How a trial's latency is obtained.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LatencyMode {
+    /// Measured with the runtime on this machine.
+    #[default]
+    Local,
+    /// Predicted from a per-layer latency table.
+    Lut,
+    /// Measured on a device through a command template.
+    Device,
 }
 fn one() -> usize {
     1
@@ -72,7 +81,7 @@ fn default_optimizer() -> String {
 impl Default for LatencySection {
     fn default() -> Self {
         Self {
-            mode: default_mode(),
+            mode: LatencyMode::Local,
             batch: 1,
             max_time: default_time(),
             table: None,
@@ -406,34 +415,27 @@ impl StudyConfig {
                 ));
             }
         }
-        match self.latency.mode.as_str() {
-            "local" => {}
-            "lut" if self.latency.table.is_some() => {}
-            "device" if self.latency.device_cmd.is_some() => {}
-            "lut" => {
+        match self.latency.mode {
+            LatencyMode::Lut if self.latency.table.is_none() => {
                 return Err(StudyError::config(
                     "latency.table",
                     "mode 'lut' needs a table (write one with `qfront bench lut --out table.json`)",
                 ))
             }
-            "device" => {
+            LatencyMode::Device if self.latency.device_cmd.is_none() => {
                 return Err(StudyError::config(
                     "latency.device_cmd",
                     "mode 'device' needs a command template",
                 ))
             }
-            other => {
-                return Err(StudyError::config(
-                    "latency.mode",
-                    format!("'{other}' is not local, lut or device"),
-                ))
-            }
+            _ => {}
         }
-        if self.latency.batch == 0 || self.latency.max_time.is_nan() || self.latency.max_time <= 0.0
-        {
+        // Measurement time becomes a Duration: finite, positive, and at most an hour.
+        let max_time = self.latency.max_time;
+        if self.latency.batch == 0 || !(max_time > 0.0 && max_time <= 3600.0) {
             return Err(StudyError::config(
                 "latency",
-                "batch must be ≥ 1 and max_time > 0",
+                format!("batch must be ≥ 1 and max_time in (0, 3600] seconds (got {max_time})"),
             ));
         }
         if let Some(kb) = self.align_size_kb {

@@ -2,7 +2,7 @@
 //! validation accuracy → `.qfm` export → latency (local runtime, latency table, or a device
 //! command) → size and BOPs from the accountant. Artifacts go to the trial's directory.
 
-use crate::config::Study;
+use crate::config::{LatencyMode, Study};
 use crate::settings::{build, Settings};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
@@ -23,12 +23,23 @@ use std::time::Duration;
 /// `test_accuracy` is kept for reporting the final front, never optimized).
 pub type Metrics = BTreeMap<String, f64>;
 
+/// Where a trial's latency comes from (resolved once from the study's `[latency]`).
+#[derive(Debug)]
+enum LatencySource {
+    /// The runtime on this machine.
+    Local,
+    /// A per-layer latency table.
+    Table(Box<LatencyTable>),
+    /// A device command template.
+    Device(String),
+}
+
 /// Everything trials share: the study, its data, the latency table.
 #[derive(Debug)]
 pub struct TrialRunner {
     study: Study,
     data: Dataset,
-    table: Option<LatencyTable>,
+    latency: LatencySource,
     dir: PathBuf,
 }
 
@@ -69,22 +80,35 @@ impl TrialRunner {
             &study.optimizer.space,
             c.seed,
         )?;
-        let table = match &c.latency.table {
-            Some(path) if c.latency.mode == "lut" => {
+        let latency = match (c.latency.mode, &c.latency.table, &c.latency.device_cmd) {
+            (LatencyMode::Local, _, _) => LatencySource::Local,
+            (LatencyMode::Lut, Some(path), _) => {
                 let text = std::fs::read_to_string(path).map_err(|e| StudyError::Io {
                     path: path.clone(),
                     error: e,
                 })?;
-                Some(serde_json::from_str(&text).map_err(|e| {
+                LatencySource::Table(Box::new(serde_json::from_str(&text).map_err(|e| {
                     StudyError::config("latency.table", format!("{}: {e}", path.display()))
-                })?)
+                })?))
             }
-            _ => None,
+            (LatencyMode::Device, _, Some(template)) => LatencySource::Device(template.clone()),
+            (LatencyMode::Lut, None, _) => {
+                return Err(StudyError::config(
+                    "latency.table",
+                    "mode 'lut' needs a table",
+                ))
+            }
+            (LatencyMode::Device, _, None) => {
+                return Err(StudyError::config(
+                    "latency.device_cmd",
+                    "mode 'device' needs a command template",
+                ))
+            }
         };
         Ok(Self {
             study: study.clone(),
             data,
-            table,
+            latency,
             dir: dir.to_path_buf(),
         })
     }
@@ -182,14 +206,9 @@ impl TrialRunner {
             &dir.join("checkpoint"),
         )?;
         let latency = &self.study.config.latency;
-        let latency_ms = match latency.mode.as_str() {
-            "lut" => self
-                .table
-                .as_ref()
-                .expect("loaded for mode lut")
-                .predict(&file, latency.batch),
-            "device" => {
-                let template = latency.device_cmd.as_deref().expect("validated");
+        let latency_ms = match &self.latency {
+            LatencySource::Table(table) => table.predict(&file, latency.batch),
+            LatencySource::Device(template) => {
                 let figures = run_device_command(&expand_template(
                     template,
                     &qfm.to_string_lossy(),
@@ -206,7 +225,7 @@ impl TrialRunner {
                         )
                     })?
             }
-            _ => {
+            LatencySource::Local => {
                 let mut session = Session::new(&file, KernelSet::detect());
                 let options = LatencyOptions {
                     batch: latency.batch,

@@ -290,11 +290,13 @@ pub fn align_width(
     })?;
     let multiplier = match search {
         WidthSearch::Fits(w) => w,
-        WidthSearch::NarrowestTooLarge(bits) => return Err(QuantError::Alignment {
-            reason: format!(
+        WidthSearch::NarrowestTooLarge(bits) => {
+            return Err(QuantError::Alignment {
+                reason: format!(
                 "even the narrowest network ({bits} bits) exceeds the target of {target_bits} bits"
             ),
-        }),
+            })
+        }
         WidthSearch::WidestFits => {
             return Err(QuantError::Alignment {
                 reason: format!(

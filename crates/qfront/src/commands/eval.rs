@@ -60,6 +60,12 @@ pub fn run(args: EvalArgs) -> Result<()> {
         vocabulary,
     } = file.model.input
     {
+        if vocabulary < 2 {
+            bail!(
+                "{}: the model's token vocabulary has {vocabulary} row(s); a hashed-token model needs the padding row and at least one bucket",
+                args.model.display()
+            );
+        }
         options.tokenizer = HashingTokenizer {
             buckets: vocabulary - 1,
             max_tokens,
