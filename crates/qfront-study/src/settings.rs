@@ -146,6 +146,78 @@ fn quantizer(settings: &Settings, name: &str, default: &str) -> Result<WeightQua
     })
 }
 
+/// Settings every family takes.
+const COMMON_SETTINGS: [&str; 13] = [
+    "width",
+    "wbits",
+    "abits",
+    "first_bits",
+    "last_bits",
+    "weight_quantizer",
+    "edge_weight_quantizer",
+    "alpha_init",
+    "learning_rate",
+    "weight_decay",
+    "epochs",
+    "batch_size",
+    "dropout",
+];
+
+/// The size settings of each family.
+fn family_settings(family: &str) -> &'static [&'static str] {
+    match family {
+        "mlp" => &["hidden", "layers"],
+        "lenet" => &["channels1", "channels2", "hidden", "kernel"],
+        "resnet20" => &["stage1", "stage2", "stage3", "blocks_per_stage"],
+        "nlu" => &[
+            "embedding_dim",
+            "hidden",
+            "blocks",
+            "kernel",
+            "block",
+            "pooling",
+            "buckets",
+        ],
+        _ => &[],
+    }
+}
+
+/// Refuses settings the family does not use and per-layer overrides naming a layer the model
+/// does not have (a typo like `wbits.cnov2` would otherwise be silently ignored).
+fn check_applies(family: &str, spec: &ModelSpec, settings: &Settings) -> Result<()> {
+    let own = family_settings(family);
+    let layers: Vec<String> = qfront_train::models::ModelPlan::of(spec)
+        .layers
+        .into_iter()
+        .map(|l| l.name)
+        .collect();
+    for name in settings.keys() {
+        if let Some(layer) = name
+            .strip_prefix("wbits.")
+            .or_else(|| name.strip_prefix("abits."))
+        {
+            if !layers.iter().any(|l| l == layer) {
+                return Err(StudyError::config(
+                    name,
+                    format!(
+                        "this {family} model has no layer '{layer}'; its layers are {}",
+                        layers.join(", ")
+                    ),
+                ));
+            }
+        } else if !COMMON_SETTINGS.contains(&name.as_str()) && !own.contains(&name.as_str()) {
+            return Err(StudyError::config(
+                name,
+                format!(
+                    "does not apply to the {family} family; its own settings are {}",
+                    own.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The model family names.
 pub const FAMILIES: [&str; 4] = ["mlp", "lenet", "resnet20", "nlu"];
 
@@ -157,6 +229,7 @@ pub fn build(
     settings: &Settings,
     seed: u64,
 ) -> Result<(ModelSpec, TrainConfig)> {
+    let family_name = family;
     let family = match family {
         "mlp" => ModelFamily::Mlp {
             hidden: vec![positive(settings, "hidden", 256)?; positive(settings, "layers", 2)?],
@@ -251,6 +324,7 @@ pub fn build(
         dropout: float(settings, "dropout", 0.0)?,
     };
     spec.validate()?;
+    check_applies(family_name, &spec, settings)?;
     let config = TrainConfig {
         learning_rate: float(settings, "learning_rate", 3e-3)?,
         weight_decay: float(settings, "weight_decay", 1e-4)?,
@@ -374,5 +448,19 @@ mod tests {
             .contains("depthh"));
         assert!(check_name("parameter", "wbits.conv2").is_ok());
         assert!(check_name("parameter", "wbits.").is_err());
+        // A per-layer override of a layer the model lacks, and a setting of another family.
+        let typo = settings(&[("wbits.cnov2", ParamValue::Int(2))]);
+        let err = build("lenet", &image, 10, &typo, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no layer 'cnov2'") && err.contains("conv2"),
+            "{err}"
+        );
+        let foreign = settings(&[("channels1", ParamValue::Int(8))]);
+        let err = build("mlp", &image, 10, &foreign, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("channels1") && err.contains("mlp"), "{err}");
     }
 }
