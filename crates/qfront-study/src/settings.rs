@@ -18,11 +18,9 @@
 
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
-use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::quantize::WeightQuantizer;
-use qfront_train::spec::{
-    InputShape, LayerBitsOverride, ModelFamily, ModelSpec, NluBlock, Pooling, QuantSpec,
-};
+use qfront_train::recipe::{FamilyName, Recipe};
+use qfront_train::spec::{InputShape, LayerBitsOverride, ModelSpec, NluBlock, Pooling};
 use qfront_train::training::TrainConfig;
 use std::collections::BTreeMap;
 
@@ -219,7 +217,7 @@ fn check_applies(family: &str, spec: &ModelSpec, settings: &Settings) -> Result<
 }
 
 /// The model family names.
-pub const FAMILIES: [&str; 4] = ["mlp", "lenet", "resnet20", "nlu"];
+pub const FAMILIES: [&str; 4] = FamilyName::NAMES;
 
 /// Builds the model spec and training config of a trial.
 pub fn build(
@@ -230,52 +228,52 @@ pub fn build(
     seed: u64,
 ) -> Result<(ModelSpec, TrainConfig)> {
     let family_name = family;
-    let family = match family {
-        "mlp" => ModelFamily::Mlp {
-            hidden: vec![positive(settings, "hidden", 256)?; positive(settings, "layers", 2)?],
-        },
-        "lenet" => ModelFamily::Lenet {
-            channels: [
-                positive(settings, "channels1", 16)?,
-                positive(settings, "channels2", 32)?,
-            ],
-            hidden: positive(settings, "hidden", 128)?,
-            kernel: positive(settings, "kernel", 5)?,
-        },
-        "resnet20" => ModelFamily::Resnet {
-            stage_channels: [
-                positive(settings, "stage1", 16)?,
-                positive(settings, "stage2", 32)?,
-                positive(settings, "stage3", 64)?,
-            ],
-            blocks_per_stage: positive(settings, "blocks_per_stage", 3)?,
-        },
-        "nlu" => ModelFamily::Nlu {
-            buckets: positive(settings, "buckets", HashingTokenizer::default().buckets)?,
-            embedding_dim: positive(settings, "embedding_dim", 64)?,
-            block: choice(
+    let mut recipe = Recipe::new(FamilyName::parse(family)?);
+    let size = |name: &str| -> Result<Option<usize>> {
+        settings
+            .contains_key(name)
+            .then(|| positive(settings, name, 1))
+            .transpose()
+    };
+    match recipe.family {
+        FamilyName::Mlp => {
+            // `layers` hidden layers of `hidden` units; the recipe's default otherwise.
+            if settings.contains_key("hidden") || settings.contains_key("layers") {
+                recipe.mlp_hidden = Some(vec![
+                    positive(settings, "hidden", 256)?;
+                    positive(settings, "layers", 2)?
+                ]);
+            }
+        }
+        FamilyName::Lenet => {
+            recipe.lenet_channels = [size("channels1")?, size("channels2")?];
+            recipe.hidden = size("hidden")?;
+            recipe.kernel = size("kernel")?;
+        }
+        FamilyName::Resnet20 => {
+            recipe.stage_channels = [size("stage1")?, size("stage2")?, size("stage3")?];
+            recipe.blocks_per_stage = size("blocks_per_stage")?;
+        }
+        FamilyName::Nlu => {
+            recipe.buckets = size("buckets")?;
+            recipe.embedding_dim = size("embedding_dim")?;
+            recipe.hidden = size("hidden")?;
+            recipe.kernel = size("kernel")?;
+            recipe.blocks = Some(int(settings, "blocks", 1)?.max(0) as usize);
+            recipe.block = Some(choice(
                 settings,
                 "block",
                 "conv",
                 &[("conv", NluBlock::Conv), ("mlp", NluBlock::Mlp)],
-            )?,
-            blocks: int(settings, "blocks", 1)?.max(0) as usize,
-            hidden: positive(settings, "hidden", 128)?,
-            kernel: positive(settings, "kernel", 3)?,
-            pooling: choice(
+            )?);
+            recipe.pooling = Some(choice(
                 settings,
                 "pooling",
                 "max",
                 &[("mean", Pooling::Mean), ("max", Pooling::Max)],
-            )?,
-        },
-        other => {
-            return Err(StudyError::config(
-                "family",
-                format!("'{other}' is not one of {}", FAMILIES.join(", ")),
-            ))
+            )?);
         }
-    };
+    }
     let bits = |name: &str, default: i64| -> Result<u32> {
         let b = int(settings, name, default)?;
         if !(2..=8).contains(&b) {
@@ -286,16 +284,17 @@ pub fn build(
         }
         Ok(b as u32)
     };
-    let mut per_layer = BTreeMap::new();
     for (name, _) in settings.iter() {
         for (prefix, weights) in [("wbits.", true), ("abits.", false)] {
             if let Some(layer) = name.strip_prefix(prefix) {
-                let entry = per_layer
-                    .entry(layer.to_string())
-                    .or_insert(LayerBitsOverride {
-                        weight_bits: None,
-                        activation_bits: None,
-                    });
+                let entry =
+                    recipe
+                        .per_layer
+                        .entry(layer.to_string())
+                        .or_insert(LayerBitsOverride {
+                            weight_bits: None,
+                            activation_bits: None,
+                        });
                 let b = bits(name, 4)?;
                 if weights {
                     entry.weight_bits = Some(b);
@@ -305,25 +304,16 @@ pub fn build(
             }
         }
     }
-    let spec = ModelSpec {
-        family,
-        width_multiplier: float(settings, "width", 1.0)?,
-        input: input.clone(),
-        classes,
-        quant: QuantSpec {
-            weight_bits: bits("wbits", 4)?,
-            activation_bits: bits("abits", 4)?,
-            first_layer_bits: bits("first_bits", 8)?,
-            last_layer_bits: bits("last_bits", 8)?,
-            per_layer,
-            weight_quantizer: quantizer(settings, "weight_quantizer", "sawb")?,
-            edge_weight_quantizer: quantizer(settings, "edge_weight_quantizer", "min-max")?,
-            pact_alpha_init: float(settings, "alpha_init", 4.0)?,
-            ..QuantSpec::default()
-        },
-        dropout: float(settings, "dropout", 0.0)?,
-    };
-    spec.validate()?;
+    recipe.width = Some(float(settings, "width", 1.0)?);
+    recipe.weight_bits = Some(bits("wbits", 4)?);
+    recipe.activation_bits = Some(bits("abits", 4)?);
+    recipe.first_layer_bits = Some(bits("first_bits", 8)?);
+    recipe.last_layer_bits = Some(bits("last_bits", 8)?);
+    recipe.weight_quantizer = Some(quantizer(settings, "weight_quantizer", "sawb")?);
+    recipe.edge_weight_quantizer = Some(quantizer(settings, "edge_weight_quantizer", "min-max")?);
+    recipe.alpha_init = Some(float(settings, "alpha_init", 4.0)?);
+    recipe.dropout = Some(float(settings, "dropout", 0.0)?);
+    let spec = recipe.spec(input.clone(), classes)?;
     check_applies(family_name, &spec, settings)?;
     let config = TrainConfig {
         learning_rate: float(settings, "learning_rate", 3e-3)?,
@@ -340,6 +330,7 @@ pub fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use qfront_train::spec::ModelFamily;
 
     fn settings(pairs: &[(&str, ParamValue)]) -> Settings {
         pairs

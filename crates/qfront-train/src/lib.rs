@@ -23,6 +23,7 @@ pub mod export;
 pub mod layers;
 pub mod models;
 pub mod quantize;
+pub mod recipe;
 pub mod spec;
 pub mod training;
 

@@ -5,7 +5,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use qfront_quant::quantizers::pact::PactGradient;
 use qfront_train::quantize::WeightQuantizer;
-use qfront_train::spec::{InputShape, ModelFamily, ModelSpec, NluBlock, Pooling, QuantSpec};
+use qfront_train::recipe::{FamilyName, Recipe};
+use qfront_train::spec::{InputShape, ModelSpec, NluBlock};
 
 /// Model families on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -102,7 +103,8 @@ impl ModelArgs {
         Ok(name)
     }
 
-    /// The validated spec of model `model` on inputs of shape `input` with `classes` classes.
+    /// The validated spec of model `model` on inputs of shape `input` with `classes` classes,
+    /// built through the one recipe studies use too (`qfront_train::recipe`).
     pub fn build_spec(
         &self,
         model: ModelName,
@@ -110,94 +112,74 @@ impl ModelArgs {
         classes: usize,
     ) -> Result<ModelSpec> {
         let args = self;
-        let hidden = args.hidden.clone();
-        let pick = |defaults: Vec<usize>, n: usize, what: &str| -> Result<Vec<usize>> {
-            let v = hidden.clone().unwrap_or(defaults);
-            if v.len() != n {
-                bail!(
+        let family = match model {
+            ModelName::Mlp => FamilyName::Mlp,
+            ModelName::Lenet => FamilyName::Lenet,
+            ModelName::Resnet20 => FamilyName::Resnet20,
+            ModelName::Nlu => FamilyName::Nlu,
+        };
+        let mut recipe = Recipe::new(family);
+        let pick = |n: usize, what: &str| -> Result<Option<Vec<usize>>> {
+            match &args.hidden {
+                Some(v) if v.len() != n => bail!(
                     "--hidden for {what} takes {n} comma-separated sizes, got {}",
                     v.len()
-                );
+                ),
+                other => Ok(other.clone()),
             }
-            Ok(v)
         };
-        let family = match model {
-            ModelName::Mlp => ModelFamily::Mlp {
-                hidden: hidden.clone().unwrap_or(vec![256, 128]),
-            },
+        match model {
+            ModelName::Mlp => recipe.mlp_hidden = args.hidden.clone(),
             ModelName::Lenet => {
-                let v = pick(vec![16, 32, 128], 3, "lenet (c1,c2,fc)")?;
-                ModelFamily::Lenet {
-                    channels: [v[0], v[1]],
-                    hidden: v[2],
-                    kernel: 5,
+                if let Some(v) = pick(3, "lenet (c1,c2,fc)")? {
+                    recipe.lenet_channels = [Some(v[0]), Some(v[1])];
+                    recipe.hidden = Some(v[2]);
                 }
             }
             ModelName::Resnet20 => {
-                let v = pick(vec![16, 32, 64], 3, "resnet20 (s1,s2,s3)")?;
-                ModelFamily::Resnet {
-                    stage_channels: [v[0], v[1], v[2]],
-                    blocks_per_stage: 3,
+                if let Some(v) = pick(3, "resnet20 (s1,s2,s3)")? {
+                    recipe.stage_channels = [Some(v[0]), Some(v[1]), Some(v[2])];
                 }
             }
             ModelName::Nlu => {
-                let v = pick(vec![64, 128], 2, "nlu (embedding,hidden)")?;
-                let block = match args.nlu_block.as_str() {
+                if let Some(v) = pick(2, "nlu (embedding,hidden)")? {
+                    recipe.embedding_dim = Some(v[0]);
+                    recipe.hidden = Some(v[1]);
+                }
+                recipe.block = Some(match args.nlu_block.as_str() {
                     "conv" => NluBlock::Conv,
                     "mlp" => NluBlock::Mlp,
                     other => bail!("--nlu-block '{other}' is not one of conv, mlp"),
-                };
-                ModelFamily::Nlu {
-                    buckets: args.buckets,
-                    embedding_dim: v[0],
-                    block,
-                    blocks: args.blocks,
-                    hidden: v[1],
-                    kernel: 3,
-                    pooling: Pooling::Max,
-                }
+                });
+                recipe.blocks = Some(args.blocks);
+                recipe.buckets = Some(args.buckets);
             }
-        };
-        let full = args.wbits == 32;
-        let weight_quantizer =
-            WeightQuantizer::from_name(&args.weight_quantizer).with_context(|| {
+        }
+        let quantizer = |flag: &str, name: &str| -> Result<WeightQuantizer> {
+            WeightQuantizer::from_name(name).with_context(|| {
                 format!(
-                    "--weight-quantizer '{}' is not one of {}",
-                    args.weight_quantizer,
+                    "{flag} '{name}' is not one of {}",
                     WeightQuantizer::NAMES.join(", ")
                 )
-            })?;
-        let edge_weight_quantizer = WeightQuantizer::from_name(&args.edge_weight_quantizer)
-            .with_context(|| {
-                format!(
-                    "--edge-weight-quantizer '{}' is not one of {}",
-                    args.edge_weight_quantizer,
-                    WeightQuantizer::NAMES.join(", ")
-                )
-            })?;
-        let spec = ModelSpec {
-            family,
-            width_multiplier: args.width,
-            input,
-            classes,
-            quant: QuantSpec {
-                weight_bits: args.wbits,
-                activation_bits: args.abits,
-                first_layer_bits: args.first_bits.unwrap_or(if full { 32 } else { 8 }),
-                last_layer_bits: args.last_bits.unwrap_or(if full { 32 } else { 8 }),
-                weight_quantizer,
-                edge_weight_quantizer,
-                pact_gradient: if args.pact_plus {
-                    PactGradient::Plus
-                } else {
-                    PactGradient::Paper
-                },
-                pact_alpha_init: args.alpha_init,
-                ..QuantSpec::default()
-            },
-            dropout: args.dropout,
+            })
         };
-        spec.validate()?;
-        Ok(spec)
+        recipe.weight_quantizer = Some(quantizer("--weight-quantizer", &args.weight_quantizer)?);
+        recipe.edge_weight_quantizer = Some(quantizer(
+            "--edge-weight-quantizer",
+            &args.edge_weight_quantizer,
+        )?);
+        recipe.weight_bits = Some(args.wbits);
+        recipe.activation_bits = Some(args.abits);
+        recipe.first_layer_bits = args.first_bits;
+        recipe.last_layer_bits = args.last_bits;
+        recipe.pact_gradient = Some(if args.pact_plus {
+            PactGradient::Plus
+        } else {
+            PactGradient::Paper
+        });
+        recipe.alpha_init = Some(args.alpha_init);
+        recipe.width = Some(args.width);
+        recipe.dropout = Some(args.dropout);
+        Ok(recipe.spec(input, classes)?)
     }
 }
