@@ -1,5 +1,5 @@
 //! Named settings — the fixed values of a study and the parameters it searches — applied to a
-//! model spec and a training config. Every name a study may use is listed in [`SETTINGS`];
+//! model spec and a training config. Every name a study may use is checked by [`check_name`];
 //! anything else is rejected with the list.
 //!
 //! | name | meaning |
@@ -24,56 +24,35 @@ use qfront_train::spec::{InputShape, LayerBitsOverride, ModelSpec, NluBlock, Poo
 use qfront_train::training::TrainConfig;
 use std::collections::BTreeMap;
 
-/// The setting names (per-layer `wbits.<layer>` / `abits.<layer>` come on top).
-pub const SETTINGS: [&str; 25] = [
-    "width",
-    "wbits",
-    "abits",
-    "first_bits",
-    "last_bits",
-    "weight_quantizer",
-    "edge_weight_quantizer",
-    "alpha_init",
-    "learning_rate",
-    "weight_decay",
-    "epochs",
-    "batch_size",
-    "dropout",
-    "embedding_dim",
-    "hidden",
-    "blocks",
-    "kernel",
-    "block",
-    "pooling",
-    "buckets",
-    "channels1",
-    "channels2",
-    "layers",
-    "blocks_per_stage",
-    "stage1",
-];
-
-/// Extra names outside the fixed array (kept short for the table above).
-const MORE_SETTINGS: [&str; 2] = ["stage2", "stage3"];
-
-/// Checks that `name` is a known setting.
+/// Checks that `name` is a known setting: one every family takes, one of some family's
+/// sizes, or a per-layer `wbits.<layer>` / `abits.<layer>` (whether it applies to the
+/// study's family is checked when the model is built).
 pub fn check_name(key: &str, name: &str) -> Result<()> {
     let per_layer = name
         .strip_prefix("wbits.")
         .or_else(|| name.strip_prefix("abits."))
         .is_some_and(|l| !l.is_empty());
-    if SETTINGS.contains(&name) || MORE_SETTINGS.contains(&name) || per_layer {
-        Ok(())
-    } else {
-        Err(StudyError::config(
-            key,
-            format!(
-                "unknown setting '{name}'; known: {}, {}, wbits.<layer>, abits.<layer>",
-                SETTINGS.join(", "),
-                MORE_SETTINGS.join(", ")
-            ),
-        ))
+    let sized = FamilyName::NAMES
+        .iter()
+        .any(|f| family_settings(f).contains(&name));
+    if COMMON_SETTINGS.contains(&name) || sized || per_layer {
+        return Ok(());
     }
+    let mut known: Vec<&str> = COMMON_SETTINGS.to_vec();
+    for family in FamilyName::NAMES {
+        for name in family_settings(family) {
+            if !known.contains(name) {
+                known.push(name);
+            }
+        }
+    }
+    Err(StudyError::config(
+        key,
+        format!(
+            "unknown setting '{name}'; known: {}, wbits.<layer>, abits.<layer>",
+            known.join(", ")
+        ),
+    ))
 }
 
 /// Values by setting name.

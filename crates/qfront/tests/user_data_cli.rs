@@ -417,4 +417,33 @@ fn every_bad_input_is_named_with_its_fix() {
         1,
         &["y.npy", "missing"],
     );
+    // Mismatched lengths: 3 images, 2 labels.
+    std::fs::write(arrays.join("x.npy"), npy("|u1", &[3, 2, 2], &[7u8; 12])).unwrap();
+    let labels: Vec<u8> = [0i64, 1].iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(arrays.join("y.npy"), npy("<i8", &[2], &labels)).unwrap();
+    fails(
+        &["train", "--data", arrays.to_str().unwrap()],
+        1,
+        &["array 'y'", "holds 3 images"],
+    );
+}
+
+/// A version-1.0 `.npy` file: magic, header dict padded to a multiple of 64 bytes, data.
+fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = if dims.len() == 1 {
+        format!("({},)", dims[0])
+    } else {
+        format!("({})", dims.join(", "))
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out.extend(data);
+    out
 }

@@ -14,11 +14,8 @@ pub fn read_csv(
     label_column: &str,
     sink: &mut TextSink<'_>,
 ) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| open_error(path, e))?;
-    if let Ok(meta) = file.metadata() {
-        // Short utterances take ~40 bytes a row; reserve for that many to avoid regrowth.
-        sink.reserve((meta.len() / 40) as usize);
-    }
+    // Short utterances take ~40 bytes a CSV row; reserve for that many to avoid regrowth.
+    let file = open_rows(path, sink, 40)?;
     let kind = if delimiter == b'\t' { "TSV" } else { "CSV" };
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter)
@@ -77,10 +74,25 @@ pub fn read_csv(
     Ok(())
 }
 
-pub(crate) fn open_error(path: &Path, e: std::io::Error) -> TrainError {
+/// Opens a text data file and reserves room in `sink` for its rows, guessed at
+/// `bytes_per_row` bytes each.
+pub(crate) fn open_rows(
+    path: &Path,
+    sink: &mut TextSink<'_>,
+    bytes_per_row: u64,
+) -> Result<std::fs::File> {
+    let file = std::fs::File::open(path).map_err(|e| open_error(path, "data file", e))?;
+    if let Ok(meta) = file.metadata() {
+        sink.reserve((meta.len() / bytes_per_row) as usize);
+    }
+    Ok(file)
+}
+
+/// An I/O error on `path`: missing (naming `what`), or the OS's reason.
+pub(crate) fn open_error(path: &Path, what: &str, e: std::io::Error) -> TrainError {
     if e.kind() == std::io::ErrorKind::NotFound {
         TrainError::MissingData {
-            what: "data file".into(),
+            what: what.into(),
             path: path.to_path_buf(),
             hint: "check the path".into(),
         }

@@ -5,6 +5,7 @@
 //! sub-directories in name order; hidden files are ignored and other files are counted and
 //! reported.
 
+use super::csv_text::open_error;
 use super::labels::LabelSet;
 use super::rows::Rows;
 use crate::{Result, TrainError};
@@ -44,20 +45,7 @@ fn is_hidden(path: &Path) -> bool {
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            TrainError::MissingData {
-                what: "image folder".into(),
-                path: dir.to_path_buf(),
-                hint: "check the path".into(),
-            }
-        } else {
-            TrainError::Io {
-                path: dir.to_path_buf(),
-                source: e,
-            }
-        }
-    })?;
+    let entries = std::fs::read_dir(dir).map_err(|e| open_error(dir, "image folder", e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())

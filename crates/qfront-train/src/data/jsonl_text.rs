@@ -2,7 +2,7 @@
 //! (keys named by `text_column` / `label_column`). Labels are strings or integers. Blank lines
 //! are skipped; every other line must be an object.
 
-use super::csv_text::open_error;
+use super::csv_text::open_rows;
 use super::text_sink::{RowProblem, TextSink};
 use crate::{Result, TrainError};
 use std::io::BufRead;
@@ -15,10 +15,7 @@ pub fn read_jsonl(
     label_column: &str,
     sink: &mut TextSink<'_>,
 ) -> Result<()> {
-    let file = std::fs::File::open(path).map_err(|e| open_error(path, e))?;
-    if let Ok(meta) = file.metadata() {
-        sink.reserve((meta.len() / 60) as usize);
-    }
+    let file = open_rows(path, sink, 60)?;
     let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let mut line = String::new();
     let mut number = 0usize;

@@ -52,7 +52,7 @@ pub fn read_arrays(path: &Path) -> Result<ImageArrays> {
         };
         (read("x.npy")?, read("y.npy")?)
     } else {
-        let file = std::fs::File::open(path).map_err(|e| open_error(path, e))?;
+        let file = std::fs::File::open(path).map_err(|e| open_error(path, "data file", e))?;
         let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
             TrainError::bad_entry(
                 path,
