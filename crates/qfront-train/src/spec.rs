@@ -74,6 +74,11 @@ pub enum ModelFamily {
         /// Basic blocks per stage (3 for ResNet-20).
         blocks_per_stage: usize,
     },
+    /// A list of layers written by the user (`models::layer_list`), images only.
+    Layers {
+        /// The layers in order; the last is the linear classifier.
+        layers: Vec<crate::models::LayerSpec>,
+    },
     /// On-device intent classifier: hashed word embeddings, `blocks` conv or MLP blocks,
     /// pooling over tokens, a classifier.
     Nlu {
@@ -278,8 +283,24 @@ impl ModelSpec {
                 }
                 Ok(())
             }
+            (ModelFamily::Layers { layers }, InputShape::Image { channels, height, width }) => {
+                crate::models::resolve_layers(layers, [*channels, *height, *width], self.classes, self.width_multiplier).map(|_| ())
+            }
+            (ModelFamily::Layers { .. }, InputShape::Tokens { .. }) => Err(TrainError::config("model", "layer lists read images; text models use --model nlu")),
             (ModelFamily::Nlu { .. }, _) => Err(TrainError::config("model", "the nlu model needs a text dataset (snips, hwu64, clinc150, banking77)")),
             (_, InputShape::Tokens { .. }) => Err(TrainError::config("model", "image models (mlp, lenet, resnet20) need an image dataset; use --model nlu for text")),
+        }
+    }
+
+    /// `[channels, height, width]` of image inputs.
+    pub fn image_shape(&self) -> Option<[usize; 3]> {
+        match self.input {
+            InputShape::Image {
+                channels,
+                height,
+                width,
+            } => Some([channels, height, width]),
+            InputShape::Tokens { .. } => None,
         }
     }
 

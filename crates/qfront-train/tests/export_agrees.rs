@@ -190,3 +190,51 @@ fn every_weight_quantizer_exports() {
         }
     }
 }
+
+/// A layer list with BatchNorm, a biased convolution without BatchNorm, max pooling, a hidden
+/// linear layer and dropout.
+#[test]
+fn digits_layer_list_w4a4() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "max_pool", kernel = 2 },
+  { type = "conv2d", channels = 16, kernel = 3, padding = 0 }, { type = "relu" },
+  { type = "flatten" }, { type = "linear", features = 32 }, { type = "relu" },
+  { type = "dropout", rate = 0.1 }, { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    let a = train_and_compare(
+        DatasetName::Digits,
+        ModelFamily::Layers { layers },
+        quant(4, 4, "sawb"),
+        12,
+    );
+    assert!(a.fake_accuracy > 0.85, "{}", a.fake_accuracy);
+    assert_agrees("digits layer list W4A4", a);
+}
+
+/// A strided convolution into global average pooling and the classifier, at 3 bits.
+#[test]
+fn digits_layer_list_global_pool_w3a3() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "conv2d", channels = 16, kernel = 3, stride = 2 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "global_avg_pool" }, { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    assert_agrees(
+        "digits layer list global pool W3A3",
+        train_and_compare(
+            DatasetName::Digits,
+            ModelFamily::Layers { layers },
+            quant(3, 3, "min-max"),
+            10,
+        ),
+    );
+}

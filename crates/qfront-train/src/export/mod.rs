@@ -169,6 +169,92 @@ fn linear(
     Ok(b.linear(name, input, &w, &linear_bias(fc), out)?)
 }
 
+/// The graph of a layer list: each quantized layer takes the BatchNorm and PACT that follow it
+/// into its requantization; pooling and flatten map to the runtime's ops; dropout vanishes.
+fn export_layer_list(
+    b: &mut ModelBuilder,
+    spec: &ModelSpec,
+    model: &crate::models::Sequential,
+    input: usize,
+) -> Result<()> {
+    use crate::models::{resolve_layers, ResolvedLayer, SequentialLayer};
+    use crate::spec::{ModelFamily, Position};
+    let ModelFamily::Layers { layers } = &spec.family else {
+        unreachable!("a Sequential model comes from a layer-list spec")
+    };
+    let shape = spec
+        .image_shape()
+        .expect("validated: layer lists read images");
+    let resolved = resolve_layers(layers, shape, spec.classes, spec.width_multiplier)?;
+    let modules = &model.layers;
+    let relu_after = |i: usize, name: &str| -> Result<LayerOutput> {
+        match modules.get(i) {
+            Some(SequentialLayer::Relu(act)) => activation(name, act),
+            _ => unreachable!("resolve puts a relu after every quantized layer but the last"),
+        }
+    };
+    let mut h = input;
+    let mut i = 0;
+    while i < resolved.len() {
+        match (&resolved[i], &modules[i]) {
+            (ResolvedLayer::Conv2d { name, .. }, SequentialLayer::Conv(conv)) => {
+                let (real, next) = match modules.get(i + 1) {
+                    Some(SequentialLayer::BatchNorm(bn)) => (batch_norm(bn), i + 2),
+                    _ => {
+                        let bias = conv
+                            .bias
+                            .as_ref()
+                            .map(|p| values(p.val()))
+                            .unwrap_or_default();
+                        (
+                            RealAffine::bias_only(bias.into_iter().map(f64::from).collect()),
+                            i + 1,
+                        )
+                    }
+                };
+                h = conv2d(b, name, h, None, conv, &real, relu_after(next, name)?)?;
+                i = next + 1;
+            }
+            (
+                ResolvedLayer::Linear {
+                    name,
+                    flattened_from,
+                    position,
+                    ..
+                },
+                SequentialLayer::Linear(fc),
+            ) => {
+                let order = flattened_from.map(flatten_order);
+                if *position == Position::Last {
+                    h = linear(b, name, h, fc, order.as_deref(), LayerOutput::Logits)?;
+                    i += 1;
+                } else {
+                    h = linear(b, name, h, fc, order.as_deref(), relu_after(i + 1, name)?)?;
+                    i += 2;
+                }
+            }
+            (ResolvedLayer::MaxPool { kernel, stride }, _) => {
+                h = b.max_pool(&format!("pool{i}"), h, [*kernel; 2], [*stride; 2])?;
+                i += 1;
+            }
+            (ResolvedLayer::GlobalAvgPool, _) => {
+                h = b.global_avg_pool(&format!("global_pool{i}"), h)?;
+                i += 1;
+            }
+            (ResolvedLayer::Flatten, _) => {
+                if matches!(b.value(h), qfront_rt::format::ValueType::Quantized { shape, .. } if shape.len() == 3)
+                {
+                    h = b.flatten(&format!("flatten{i}"), h)?;
+                }
+                i += 1;
+            }
+            (ResolvedLayer::Dropout { .. }, _) => i += 1,
+            (layer, _) => unreachable!("{layer:?} is consumed with the layer before it"),
+        }
+    }
+    Ok(())
+}
+
 /// Checks, before any training, that a model of `spec` can be exported: weights and the
 /// activations that follow them at 2..=8 bits, and an NLU embedding table the runtime can turn
 /// into one u8 activation grid (one scale for the table; at 8 bits an integral zero point).
@@ -286,6 +372,7 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
                 LayerOutput::Logits,
             )?;
         }
+        Model::Layers(m) => export_layer_list(&mut b, spec, m, x)?,
         Model::Lenet(m) => {
             let h = conv2d(
                 &mut b,

@@ -1,16 +1,23 @@
 //! The model families, built from a [`ModelSpec`](crate::spec::ModelSpec).
 
+mod layer_list;
 mod lenet;
 mod mlp;
 mod nlu;
 mod plan;
 mod resnet;
+mod sequential;
 
+pub use layer_list::{
+    parse_layer_list, read_layer_list, resolve as resolve_layers, LayerListFile, LayerSpec,
+    ResolvedLayer,
+};
 pub use lenet::Lenet;
 pub use mlp::Mlp;
 pub use nlu::{Nlu, TokenBlock};
 pub use plan::{model_cost, LayerPlan, ModelPlan};
 pub use resnet::Resnet;
+pub use sequential::{PoolWindow, Sequential, SequentialLayer};
 
 use crate::layers::ParamInit;
 use crate::spec::{ModelFamily, ModelSpec};
@@ -43,6 +50,8 @@ pub enum Model {
     Resnet(Resnet),
     /// NLU intent model.
     Nlu(Nlu),
+    /// A user's layer list.
+    Layers(Sequential),
 }
 
 impl Model {
@@ -59,6 +68,16 @@ impl Model {
                 Model::Resnet(Resnet::new(spec, &plan, &mut init, device))
             }
             ModelFamily::Nlu { .. } => Model::Nlu(Nlu::new(spec, &plan, &mut init, device)),
+            ModelFamily::Layers { layers } => {
+                let resolved = resolve_layers(
+                    layers,
+                    spec.image_shape()
+                        .expect("validated: layer lists read images"),
+                    spec.classes,
+                    spec.width_multiplier,
+                )?;
+                Model::Layers(Sequential::new(spec, &plan, &resolved, &mut init, device))
+            }
         })
     }
 
@@ -69,6 +88,7 @@ impl Model {
             (Model::Lenet(m), ModelInput::Image(x)) => m.forward(x),
             (Model::Resnet(m), ModelInput::Image(x)) => m.forward(x),
             (Model::Nlu(m), ModelInput::Tokens(ids, mask)) => m.forward(ids, mask),
+            (Model::Layers(m), ModelInput::Image(x)) => m.forward(x),
             _ => panic!("input kind does not match the model; ModelSpec::validate rules this out"),
         }
     }

@@ -23,8 +23,10 @@ pub struct LayerPlan {
     /// Shape. A per-token linear layer of the NLU model is a kernel-1 `Conv1d` here, so that
     /// its MACs count every token.
     pub op: LayerOp,
-    /// Stride of a convolution (1 otherwise); padding is always "same" (`kernel/2`).
+    /// Stride of a convolution (1 otherwise).
     pub stride: usize,
+    /// Zero padding of a convolution on each side (`None`: "same", `kernel/2`).
+    pub padding: Option<usize>,
     /// Resolved weight and activation bits.
     pub precision: LayerPrecision,
 }
@@ -64,6 +66,8 @@ impl ModelPlan {
             layers: Vec::new(),
             batch_norm_channels: 0,
         };
+        // Explicit paddings of layer-list convolutions, applied once the layers are pushed.
+        let mut paddings: Vec<(String, usize)> = Vec::new();
         let mut push = |name: String, position: Position, op: LayerOp, stride: usize| {
             let precision = spec.precision(&name, position);
             plan.layers.push(LayerPlan {
@@ -71,6 +75,7 @@ impl ModelPlan {
                 position,
                 op,
                 stride,
+                padding: None,
                 precision,
             });
         };
@@ -250,7 +255,55 @@ impl ModelPlan {
                     1,
                 );
             }
+            (ModelFamily::Layers { layers }, InputShape::Image { .. }) => {
+                let input = spec.image_shape().expect("an image input");
+                let resolved =
+                    super::layer_list::resolve(layers, input, spec.classes, spec.width_multiplier)
+                        .expect("ModelSpec::validate resolved the list");
+                for layer in resolved {
+                    match layer {
+                        super::ResolvedLayer::Conv2d {
+                            name,
+                            in_channels,
+                            out_channels,
+                            kernel,
+                            stride,
+                            padding,
+                            out_hw,
+                            batch_norm,
+                            position,
+                        } => {
+                            let op = LayerOp::Conv2d {
+                                in_channels,
+                                out_channels,
+                                kernel: [kernel; 2],
+                                groups: 1,
+                                out_hw,
+                                bias: !batch_norm,
+                            };
+                            paddings.push((name.clone(), padding));
+                            push(name, position, op, stride);
+                        }
+                        super::ResolvedLayer::Linear {
+                            name,
+                            in_features,
+                            out_features,
+                            position,
+                            ..
+                        } => push(name, position, linear(in_features, out_features), 1),
+                        super::ResolvedLayer::BatchNorm { channels } => {
+                            batch_norm_channels += channels as u64
+                        }
+                        _ => {}
+                    }
+                }
+            }
             _ => unreachable!("ModelSpec::validate rules out mismatched family and input"),
+        }
+        for (name, padding) in paddings {
+            if let Some(layer) = plan.layers.iter_mut().find(|l| l.name == name) {
+                layer.padding = Some(padding);
+            }
         }
         plan.batch_norm_channels = batch_norm_channels;
         plan
@@ -341,7 +394,7 @@ impl LayerPlan {
             out_channels,
             kernel[0],
             self.stride,
-            kernel[0] / 2,
+            self.padding.unwrap_or(kernel[0] / 2),
             bias,
             self.precision.weight_quantizer,
             self.precision.weight_bits,

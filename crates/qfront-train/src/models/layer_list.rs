@@ -1,0 +1,469 @@
+//! Models written as a list of layers (`[model] layers = [...]` in TOML), resolved against
+//! the input shape into concrete layers that QAT trains and the runtime executes.
+//!
+//! ```toml
+//! [model]
+//! layers = [
+//!   { type = "conv2d", name = "conv1", channels = 16, kernel = 3 },  # padding kernel/2, stride 1
+//!   { type = "batch_norm" },
+//!   { type = "relu" },                                               # PACT at the study's bits
+//!   { type = "max_pool", kernel = 2 },
+//!   { type = "flatten" },
+//!   { type = "linear", name = "fc", features = 64 },
+//!   { type = "relu" },
+//!   { type = "dropout", rate = 0.1 },
+//!   { type = "linear" },                                             # the classifier
+//! ]
+//! ```
+//!
+//! The runtime requantizes every quantized layer's output onto the next activation's grid, so
+//! the list must read: a convolution (then optionally `batch_norm`) or a linear layer, then
+//! `relu`, before anything else; pooling works on activations; a `linear` reads a flattened
+//! or globally pooled input; the list ends with the classifier, a `linear` whose `features`
+//! are the class count (or left out). Channel and feature counts scale with the width
+//! multiplier, except the classifier's. Unnamed layers are `conv1`, `conv2`, …, `fc1`, … and
+//! `classifier`, the names per-layer bits use (`wbits.conv2`).
+
+use crate::spec::Position;
+use crate::{Result, TrainError};
+use qfront_quant::accounting::ChannelRounding;
+use std::collections::BTreeSet;
+
+/// One layer as written.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum LayerSpec {
+    /// 2-D convolution, square kernel, weights quantized.
+    Conv2d {
+        /// Name (default `conv<i>`).
+        #[serde(default)]
+        name: Option<String>,
+        /// Output channels at width multiplier 1.
+        channels: usize,
+        /// Kernel size.
+        kernel: usize,
+        /// Stride (default 1).
+        #[serde(default = "one")]
+        stride: usize,
+        /// Zero padding on each side (default `kernel / 2`).
+        #[serde(default)]
+        padding: Option<usize>,
+    },
+    /// Fully connected layer, weights quantized.
+    Linear {
+        /// Name (default `fc<i>`, or `classifier` for the last).
+        #[serde(default)]
+        name: Option<String>,
+        /// Output features at width multiplier 1 (the class count for the last layer).
+        #[serde(default)]
+        features: Option<usize>,
+    },
+    /// BatchNorm after a convolution (folded into its requantization at export).
+    BatchNorm,
+    /// ReLU, trained as PACT: clipped at a learned α and quantized.
+    Relu,
+    /// Max pooling without padding.
+    MaxPool {
+        /// Window.
+        kernel: usize,
+        /// Stride (default: the window).
+        #[serde(default)]
+        stride: Option<usize>,
+    },
+    /// Mean over the spatial positions, one value per channel.
+    GlobalAvgPool,
+    /// `[c, h, w]` → `[c·h·w]`.
+    Flatten,
+    /// Dropout (training only).
+    Dropout {
+        /// Drop probability in `[0, 1)`.
+        rate: f64,
+    },
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A layer-list file: `[model] layers = [...]`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerListFile {
+    /// The `[model]` table.
+    pub model: LayerListTable,
+}
+
+/// The `[model]` table of a layer-list file.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LayerListTable {
+    /// The layers in order.
+    pub layers: Vec<LayerSpec>,
+}
+
+/// Parses a layer-list TOML text; errors name the offending key.
+pub fn parse_layer_list(text: &str) -> Result<Vec<LayerSpec>> {
+    toml::from_str::<LayerListFile>(text)
+        .map(|f| f.model.layers)
+        .map_err(|e| TrainError::config("model file", e.message().to_string()))
+}
+
+/// Reads a layer-list TOML file.
+pub fn read_layer_list(path: &std::path::Path) -> Result<Vec<LayerSpec>> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    parse_layer_list(&text)
+        .map_err(|e| TrainError::config(path.display().to_string(), e.to_string()))
+}
+
+/// A layer with its shapes resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedLayer {
+    /// A convolution.
+    Conv2d {
+        /// Name.
+        name: String,
+        /// Input channels.
+        in_channels: usize,
+        /// Output channels.
+        out_channels: usize,
+        /// Kernel.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Padding.
+        padding: usize,
+        /// Output `[h, w]`.
+        out_hw: [usize; 2],
+        /// Whether BatchNorm follows (then there is no bias).
+        batch_norm: bool,
+        /// First, middle or last.
+        position: Position,
+    },
+    /// A linear layer.
+    Linear {
+        /// Name.
+        name: String,
+        /// Input features.
+        in_features: usize,
+        /// Output features.
+        out_features: usize,
+        /// The `[c, h, w]` image it reads through a flatten, if any (the runtime reads
+        /// `[h, w, c]`, so export reorders the weight columns).
+        flattened_from: Option<[usize; 3]>,
+        /// First, middle or last.
+        position: Position,
+    },
+    /// BatchNorm over `channels`.
+    BatchNorm {
+        /// Channels.
+        channels: usize,
+    },
+    /// PACT after the named quantized layer.
+    Relu {
+        /// The layer whose output it quantizes.
+        after: String,
+    },
+    /// Max pooling.
+    MaxPool {
+        /// Window.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+    },
+    /// Global average pooling.
+    GlobalAvgPool,
+    /// Flatten (a no-op after global pooling).
+    Flatten,
+    /// Dropout.
+    Dropout {
+        /// Probability.
+        rate: f64,
+    },
+}
+
+/// What flows between layers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Image([usize; 3]),
+    Vector {
+        features: usize,
+        from: Option<[usize; 3]>,
+    },
+}
+
+fn bad(index: usize, layer: &LayerSpec, reason: impl Into<String>) -> TrainError {
+    TrainError::config(
+        format!("model.layers[{index}] ({})", kind(layer)),
+        reason.into(),
+    )
+}
+
+fn kind(layer: &LayerSpec) -> &'static str {
+    match layer {
+        LayerSpec::Conv2d { .. } => "conv2d",
+        LayerSpec::Linear { .. } => "linear",
+        LayerSpec::BatchNorm => "batch_norm",
+        LayerSpec::Relu => "relu",
+        LayerSpec::MaxPool { .. } => "max_pool",
+        LayerSpec::GlobalAvgPool => "global_avg_pool",
+        LayerSpec::Flatten => "flatten",
+        LayerSpec::Dropout { .. } => "dropout",
+    }
+}
+
+/// Resolves `layers` on `[channels, height, width]` images with `classes` classes at width
+/// multiplier `width`, checking that the runtime can execute the list.
+pub fn resolve(
+    layers: &[LayerSpec],
+    input: [usize; 3],
+    classes: usize,
+    width: f64,
+) -> Result<Vec<ResolvedLayer>> {
+    let quantized: Vec<usize> = layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| matches!(l, LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    let (Some(&first), Some(&last)) = (quantized.first(), quantized.last()) else {
+        return Err(TrainError::config(
+            "model.layers",
+            "the list has no conv2d or linear layer; it must end with a linear classifier",
+        ));
+    };
+    if last != layers.len() - 1 || !matches!(layers[last], LayerSpec::Linear { .. }) {
+        return Err(TrainError::config(
+            "model.layers",
+            "the list must end with the classifier, a linear layer (nothing after it)",
+        ));
+    }
+    let scale = |c: usize| ChannelRounding::Nearest.scale(c, width);
+    let mut out = Vec::with_capacity(layers.len());
+    let mut names = BTreeSet::new();
+    let (mut convs, mut linears) = (0, 0);
+    let mut shape = Shape::Image(input);
+    // The quantized layer whose output still waits for its ReLU (and whether BN came).
+    let mut raw: Option<(String, bool, bool)> = None; // (name, is_conv, has_batch_norm)
+    for (i, layer) in layers.iter().enumerate() {
+        let position = if i == first {
+            Position::First
+        } else if i == last {
+            Position::Last
+        } else {
+            Position::Middle
+        };
+        if let Some((name, _, _)) = &raw {
+            if !matches!(layer, LayerSpec::Relu | LayerSpec::BatchNorm) {
+                return Err(bad(i, layer, format!("'{name}' must be followed by relu (after an optional batch_norm) before anything else: the runtime requantizes its output onto the activation grid")));
+            }
+        }
+        let resolved = match layer {
+            LayerSpec::Conv2d { name, channels, kernel, stride, padding } => {
+                let Shape::Image([c, h, w]) = shape else {
+                    return Err(bad(i, layer, "reads an image, but its input is already flat"));
+                };
+                if *channels == 0 || *kernel == 0 || *stride == 0 {
+                    return Err(bad(i, layer, "channels, kernel and stride must be positive"));
+                }
+                let padding = padding.unwrap_or(kernel / 2);
+                let out_size = |n: usize| (n + 2 * padding).checked_sub(*kernel).map(|v| v / stride + 1);
+                let (Some(oh), Some(ow)) = (out_size(h), out_size(w)) else {
+                    return Err(bad(i, layer, format!("a {kernel}×{kernel} kernel does not fit the {h}×{w} input with padding {padding}")));
+                };
+                convs += 1;
+                let name = name.clone().unwrap_or_else(|| format!("conv{convs}"));
+                let out_channels = scale(*channels);
+                shape = Shape::Image([out_channels, oh, ow]);
+                raw = Some((name.clone(), true, false));
+                ResolvedLayer::Conv2d {
+                    name,
+                    in_channels: c,
+                    out_channels,
+                    kernel: *kernel,
+                    stride: *stride,
+                    padding,
+                    out_hw: [oh, ow],
+                    batch_norm: false,
+                    position,
+                }
+            }
+            LayerSpec::Linear { name, features } => {
+                let Shape::Vector { features: in_features, from } = shape else {
+                    return Err(bad(i, layer, "reads a vector: put flatten or global_avg_pool before it"));
+                };
+                let is_last = i == last;
+                let out_features = match (features, is_last) {
+                    (Some(f), true) if *f != classes => {
+                        return Err(bad(i, layer, format!("the classifier has {f} features but the data has {classes} classes; leave features out")))
+                    }
+                    (_, true) => classes,
+                    (Some(0), false) => return Err(bad(i, layer, "features must be positive")),
+                    (Some(f), false) => scale(*f),
+                    (None, false) => return Err(bad(i, layer, "give its features (only the last linear layer takes the class count)")),
+                };
+                linears += 1;
+                let name = name.clone().unwrap_or_else(|| {
+                    if is_last { "classifier".to_string() } else { format!("fc{linears}") }
+                });
+                shape = Shape::Vector { features: out_features, from: None };
+                if !is_last {
+                    raw = Some((name.clone(), false, false));
+                }
+                ResolvedLayer::Linear { name, in_features, out_features, flattened_from: from, position }
+            }
+            LayerSpec::BatchNorm => match (&mut raw, out.last_mut()) {
+                (Some((_, true, bn @ false)), Some(ResolvedLayer::Conv2d { out_channels, batch_norm, .. })) => {
+                    *bn = true;
+                    *batch_norm = true;
+                    ResolvedLayer::BatchNorm { channels: *out_channels }
+                }
+                _ => return Err(bad(i, layer, "goes directly after a conv2d (BatchNorm is folded into the convolution's requantization)")),
+            },
+            LayerSpec::Relu => match raw.take() {
+                Some((after, _, _)) => ResolvedLayer::Relu { after },
+                None => return Err(bad(i, layer, "follows a conv2d, batch_norm or linear layer (one activation per quantized layer)")),
+            },
+            LayerSpec::MaxPool { kernel, stride } => {
+                let Shape::Image([c, h, w]) = shape else {
+                    return Err(bad(i, layer, "pools an image, but its input is flat"));
+                };
+                let stride = stride.unwrap_or(*kernel);
+                if *kernel == 0 || stride == 0 || *kernel > h || *kernel > w {
+                    return Err(bad(i, layer, format!("a {kernel}×{kernel} window with stride {stride} does not fit the {h}×{w} input")));
+                }
+                shape = Shape::Image([c, (h - kernel) / stride + 1, (w - kernel) / stride + 1]);
+                ResolvedLayer::MaxPool { kernel: *kernel, stride }
+            }
+            LayerSpec::GlobalAvgPool => {
+                let Shape::Image([c, _, _]) = shape else {
+                    return Err(bad(i, layer, "pools an image, but its input is flat"));
+                };
+                shape = Shape::Vector { features: c, from: None };
+                ResolvedLayer::GlobalAvgPool
+            }
+            LayerSpec::Flatten => {
+                if let Shape::Image([c, h, w]) = shape {
+                    shape = Shape::Vector { features: c * h * w, from: Some([c, h, w]) };
+                }
+                ResolvedLayer::Flatten
+            }
+            LayerSpec::Dropout { rate } => {
+                if !(0.0..1.0).contains(rate) {
+                    return Err(bad(i, layer, format!("rate {rate} must be in [0, 1)")));
+                }
+                ResolvedLayer::Dropout { rate: *rate }
+            }
+        };
+        if let ResolvedLayer::Conv2d { name, .. } | ResolvedLayer::Linear { name, .. } = &resolved {
+            if !names.insert(name.clone()) {
+                return Err(bad(i, layer, format!("the name '{name}' is used twice")));
+            }
+        }
+        out.push(resolved);
+    }
+    // A global pool must feed a linear layer directly (the runtime hands it sums to divide).
+    for (i, layer) in out.iter().enumerate() {
+        if matches!(layer, ResolvedLayer::GlobalAvgPool) {
+            let next = out[i + 1..]
+                .iter()
+                .find(|l| !matches!(l, ResolvedLayer::Flatten | ResolvedLayer::Dropout { .. }));
+            if !matches!(next, Some(ResolvedLayer::Linear { .. })) {
+                return Err(TrainError::config(
+                    format!("model.layers[{i}] (global_avg_pool)"),
+                    "must be followed by a linear layer",
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(text: &str) -> Vec<LayerSpec> {
+        parse_layer_list(&format!("[model]\nlayers = [{text}]")).unwrap()
+    }
+
+    fn error(text: &str) -> String {
+        resolve(&list(text), [1, 8, 8], 10, 1.0)
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn resolves_shapes_names_and_positions() {
+        let layers = list(
+            r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+               { type = "max_pool", kernel = 2 },
+               { type = "conv2d", name = "wide", channels = 16, kernel = 3, padding = 0 }, { type = "relu" },
+               { type = "flatten" }, { type = "linear", features = 32 }, { type = "relu" },
+               { type = "dropout", rate = 0.1 }, { type = "linear" }"#,
+        );
+        let r = resolve(&layers, [1, 8, 8], 10, 0.5).unwrap();
+        assert!(
+            matches!(&r[0], ResolvedLayer::Conv2d { name, out_channels: 4, out_hw: [8, 8], batch_norm: true, position: Position::First, .. } if name == "conv1")
+        );
+        assert!(
+            matches!(&r[4], ResolvedLayer::Conv2d { name, in_channels: 4, out_channels: 8, out_hw: [2, 2], batch_norm: false, .. } if name == "wide")
+        );
+        assert!(
+            matches!(&r[7], ResolvedLayer::Linear { name, in_features: 32, out_features: 16, flattened_from: Some([8, 2, 2]), position: Position::Middle, .. } if name == "fc1")
+        );
+        assert!(
+            matches!(&r[10], ResolvedLayer::Linear { name, in_features: 16, out_features: 10, position: Position::Last, .. } if name == "classifier")
+        );
+    }
+
+    #[test]
+    fn refuses_lists_the_runtime_cannot_run() {
+        for (text, needle) in [
+            (
+                r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "flatten" }, { type = "linear" }"#,
+                "followed by relu",
+            ),
+            (
+                r#"{ type = "flatten" }, { type = "linear", features = 8 }, { type = "batch_norm" }, { type = "relu" }, { type = "linear" }"#,
+                "directly after a conv2d",
+            ),
+            (r#"{ type = "linear" }"#, "put flatten or global_avg_pool"),
+            (
+                r#"{ type = "flatten" }, { type = "linear", features = 7 }"#,
+                "10 classes",
+            ),
+            (
+                r#"{ type = "flatten" }, { type = "linear", features = 8 }, { type = "relu" }"#,
+                "must end with the classifier",
+            ),
+            (
+                r#"{ type = "conv2d", channels = 8, kernel = 9, padding = 0 }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,
+                "does not fit",
+            ),
+            (
+                r#"{ type = "conv2d", name = "a", channels = 8, kernel = 3 }, { type = "relu" }, { type = "conv2d", name = "a", channels = 8, kernel = 3 }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,
+                "used twice",
+            ),
+            (
+                r#"{ type = "max_pool", kernel = 2 }"#,
+                "no conv2d or linear",
+            ),
+        ] {
+            let message = error(text);
+            assert!(message.contains(needle), "{text}: {message}");
+        }
+        let unknown = parse_layer_list("[model]\nlayers = [{ type = \"lstm\" }]")
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("lstm"), "{unknown}");
+        let field = parse_layer_list(
+            "[model]\nlayers = [{ type = \"conv2d\", channels = 8, kernel = 3, dilation = 2 }]",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(field.contains("dilation"), "{field}");
+    }
+}

@@ -1,0 +1,133 @@
+//! The trainable model of a layer list ([`super::layer_list`]): one burn module per resolved
+//! layer, run in order.
+
+use super::layer_list::ResolvedLayer;
+use super::plan::ModelPlan;
+use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
+use crate::spec::ModelSpec;
+use burn::module::Module;
+use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
+use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
+use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::{Device, Tensor};
+
+/// A pooling window.
+#[derive(Module, Debug)]
+pub struct PoolWindow {
+    /// Window size.
+    pub kernel: usize,
+    /// Stride.
+    pub stride: usize,
+}
+
+/// One layer of a [`Sequential`] model. Layers without parameters carry a placeholder flag
+/// (burn modules need a field).
+#[derive(Module, Debug)]
+pub enum SequentialLayer {
+    /// Quantized convolution.
+    Conv(QuantConv2d),
+    /// Quantized linear layer.
+    Linear(QuantLinear),
+    /// BatchNorm after a convolution.
+    BatchNorm(BatchNorm),
+    /// PACT activation.
+    Relu(PactActivation),
+    /// Max pooling.
+    MaxPool(PoolWindow),
+    /// Global average pooling.
+    GlobalAvgPool(bool),
+    /// Flatten.
+    Flatten(bool),
+    /// Dropout.
+    Dropout(Dropout),
+}
+
+/// A model built from a layer list.
+#[derive(Module, Debug)]
+pub struct Sequential {
+    /// The layers, in order.
+    pub layers: Vec<SequentialLayer>,
+}
+
+/// What flows between layers.
+enum Flow {
+    Image(Tensor<4>),
+    Flat(Tensor<2>),
+}
+
+impl Sequential {
+    /// Builds from a validated spec, its plan and its resolved layers.
+    pub fn new(
+        spec: &ModelSpec,
+        plan: &ModelPlan,
+        resolved: &[ResolvedLayer],
+        init: &mut ParamInit,
+        device: &Device,
+    ) -> Self {
+        let mut quantized = plan.layers.iter();
+        let mut last_quantized = None;
+        let layers = resolved
+            .iter()
+            .map(|layer| match layer {
+                ResolvedLayer::Conv2d { .. } => {
+                    let p = quantized.next().expect("the plan lists every conv2d");
+                    last_quantized = Some(p);
+                    SequentialLayer::Conv(p.conv2d(init, device))
+                }
+                ResolvedLayer::Linear { .. } => {
+                    let p = quantized.next().expect("the plan lists every linear layer");
+                    last_quantized = Some(p);
+                    SequentialLayer::Linear(p.linear(init, device))
+                }
+                ResolvedLayer::BatchNorm { channels } => {
+                    SequentialLayer::BatchNorm(BatchNormConfig::new(*channels).init(device))
+                }
+                ResolvedLayer::Relu { .. } => SequentialLayer::Relu(
+                    last_quantized
+                        .expect("resolve puts a quantized layer before every relu")
+                        .activation(spec, device),
+                ),
+                ResolvedLayer::MaxPool { kernel, stride } => SequentialLayer::MaxPool(PoolWindow {
+                    kernel: *kernel,
+                    stride: *stride,
+                }),
+                ResolvedLayer::GlobalAvgPool => SequentialLayer::GlobalAvgPool(true),
+                ResolvedLayer::Flatten => SequentialLayer::Flatten(true),
+                ResolvedLayer::Dropout { rate } => {
+                    SequentialLayer::Dropout(DropoutConfig::new(*rate).init())
+                }
+            })
+            .collect();
+        Self { layers }
+    }
+
+    /// Logits.
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
+        let mut flow = Flow::Image(x);
+        for layer in &self.layers {
+            flow = match (layer, flow) {
+                (SequentialLayer::Conv(conv), Flow::Image(x)) => Flow::Image(conv.forward(x)),
+                (SequentialLayer::BatchNorm(bn), Flow::Image(x)) => Flow::Image(bn.forward(x)),
+                (SequentialLayer::Relu(act), Flow::Image(x)) => Flow::Image(act.forward(x)),
+                (SequentialLayer::Relu(act), Flow::Flat(x)) => Flow::Flat(act.forward(x)),
+                (SequentialLayer::MaxPool(w), Flow::Image(x)) => Flow::Image(max_pool2d(
+                    x,
+                    MaxPoolOptions::new([w.kernel; 2]).with_stride([w.stride; 2]),
+                )),
+                (SequentialLayer::GlobalAvgPool(_), Flow::Image(x)) => {
+                    Flow::Flat(adaptive_avg_pool2d(x, [1, 1]).flatten(1, 3))
+                }
+                (SequentialLayer::Flatten(_), Flow::Image(x)) => Flow::Flat(x.flatten(1, 3)),
+                (SequentialLayer::Flatten(_), flat) => flat,
+                (SequentialLayer::Dropout(d), Flow::Image(x)) => Flow::Image(d.forward(x)),
+                (SequentialLayer::Dropout(d), Flow::Flat(x)) => Flow::Flat(d.forward(x)),
+                (SequentialLayer::Linear(fc), Flow::Flat(x)) => Flow::Flat(fc.forward(x)),
+                _ => unreachable!("layer_list::resolve checks every layer's input kind"),
+            };
+        }
+        match flow {
+            Flow::Flat(logits) => logits,
+            Flow::Image(_) => unreachable!("a layer list ends with a linear classifier"),
+        }
+    }
+}
