@@ -24,7 +24,7 @@
 //! values = [2, 3, 4, 8]
 //! ```
 
-use crate::kind::{check_free_name, resolve_kind, PipelineSource, StudyKind};
+use crate::kind::{check_free_name, resolve_kind, PipelineSource, StudyKind, StudyModel};
 use crate::objectives::{Constraint, Objective};
 use crate::settings::{check_name, Settings, FAMILIES};
 use crate::{Result, StudyError};
@@ -131,9 +131,13 @@ pub struct StudyConfig {
     /// Directory of the datasets that do not ship with qfront.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
-    /// Model family (pipeline studies).
+    /// Model family (pipeline studies): `mlp`, `lenet`, `resnet20`, `nlu`, or `layers` with
+    /// a `model`.
     #[serde(default)]
     pub family: Option<String>,
+    /// The layer list of family `layers`: `model = "net.toml"` or `[model] layers = [...]`.
+    #[serde(default)]
+    pub model: Option<StudyModel>,
     /// Objectives, e.g. `["accuracy", "-latency_ms", "-size_kb"]`.
     pub objectives: Vec<String>,
     /// Outcome constraints, e.g. `["latency_ms <= 5"]`.
@@ -243,6 +247,7 @@ fn builtin_shape(name: DatasetName) -> (qfront_train::spec::InputShape, usize) {
 /// shape, so that a bad fixed value fails before any trial, naming its key.
 pub(crate) fn probe_settings(
     family: &str,
+    layers: Option<&[qfront_train::models::LayerSpec]>,
     input: &qfront_train::spec::InputShape,
     classes: usize,
     fixed: &Settings,
@@ -254,12 +259,14 @@ pub(crate) fn probe_settings(
     for (p, v) in space.parameters().iter().zip(first) {
         probe.insert(p.name.clone(), v);
     }
-    crate::settings::build(family, input, classes, &probe, seed).map_err(|e| match e {
-        StudyError::Config { key, reason } if fixed.contains_key(&key) => {
-            StudyError::config(format!("fixed.{key}"), reason)
-        }
-        other => other,
-    })?;
+    crate::settings::build_model(family, layers, input, classes, &probe, seed).map_err(
+        |e| match e {
+            StudyError::Config { key, reason } if fixed.contains_key(&key) => {
+                StudyError::config(format!("fixed.{key}"), reason)
+            }
+            other => other,
+        },
+    )?;
     Ok(())
 }
 
@@ -291,6 +298,11 @@ impl StudyConfig {
     pub fn resolve_paths(&mut self, base: &std::path::Path) {
         if let Some(DatasetSource::Files(files)) = &mut self.dataset {
             files.resolve_relative_to(base);
+        }
+        if let Some(StudyModel::File(path)) = &mut self.model {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
         }
     }
 
@@ -363,6 +375,22 @@ impl StudyConfig {
                 ));
             }
         }
+        let layers = match (self.family.as_deref(), &self.model) {
+            (Some("layers"), Some(model)) => Some(model.layers()?),
+            (Some("layers"), None) => {
+                return Err(StudyError::config(
+                    "model",
+                    "family 'layers' needs a layer list: model = \"net.toml\" or [model] layers = [...]",
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(StudyError::config(
+                    "model",
+                    "a layer list goes with family = \"layers\"",
+                ))
+            }
+            _ => None,
+        };
         if self.objectives.is_empty() {
             return Err(StudyError::config(
                 "objectives",
@@ -460,7 +488,15 @@ impl StudyConfig {
         // the study's trial runner loads them.
         if let (Some(DatasetSource::Builtin(name)), Some(family)) = (&self.dataset, &self.family) {
             let (input, classes) = builtin_shape(*name);
-            probe_settings(family, &input, classes, &fixed, &space, self.seed)?;
+            probe_settings(
+                family,
+                layers.as_deref(),
+                &input,
+                classes,
+                &fixed,
+                &space,
+                self.seed,
+            )?;
         }
         let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
         optimizer.num_constraints = constraints.len();
@@ -496,6 +532,7 @@ impl StudyConfig {
             (Some(dataset), Some(family)) if !external => Some(PipelineSource {
                 dataset: dataset.clone(),
                 family: family.clone(),
+                layers,
             }),
             _ => None,
         };

@@ -22,8 +22,33 @@ pub enum StudyKind {
 pub struct PipelineSource {
     /// Where the examples come from.
     pub dataset: DatasetSource,
-    /// The model family (`mlp`, `lenet`, `resnet20`, `nlu`).
+    /// The model family (`mlp`, `lenet`, `resnet20`, `nlu`, `layers`).
     pub family: String,
+    /// The layer list of the `layers` family.
+    pub layers: Option<Vec<qfront_train::models::LayerSpec>>,
+}
+
+/// The model of a `layers` study as written: a layer-list file, or the list itself.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum StudyModel {
+    /// `model = "net.toml"` (relative to the study file).
+    File(std::path::PathBuf),
+    /// `[model] layers = [...]`.
+    Inline {
+        /// The layers.
+        layers: Vec<qfront_train::models::LayerSpec>,
+    },
+}
+
+impl StudyModel {
+    /// The layers, read from the file if need be.
+    pub fn layers(&self) -> Result<Vec<qfront_train::models::LayerSpec>> {
+        match self {
+            StudyModel::File(path) => Ok(qfront_train::models::read_layer_list(path)?),
+            StudyModel::Inline { layers } => Ok(layers.clone()),
+        }
+    }
 }
 
 /// The study's kind from what it wrote: `kind` if given; else a pipeline when it names a

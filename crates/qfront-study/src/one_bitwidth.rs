@@ -7,7 +7,7 @@
 use crate::config::{OneBitwidthSection, StudyConfig};
 use crate::pipeline::TrialRunner;
 use crate::search::{open_study, run_study, Observer, WorkerOptions};
-use crate::settings::build;
+use crate::settings::build_model;
 use crate::store::StorageLocation;
 use crate::store::StoredTrial;
 use crate::{Result, StudyError};
@@ -134,8 +134,15 @@ pub fn run_one_bitwidth(
     );
     reference.insert("width".into(), ParamValue::Float(section.reference_width));
     let (data_input, classes) = runner.input();
-    let family = &probe.pipeline()?.family;
-    let (spec, _) = build(family, data_input, classes, &reference, config.seed)?;
+    let source = probe.pipeline()?;
+    let (spec, _) = build_model(
+        &source.family,
+        source.layers.as_deref(),
+        data_input,
+        classes,
+        &reference,
+        config.seed,
+    )?;
     let target_kb = model_cost(&spec).size_bytes() as f64 / 1024.0;
     let mut out = Vec::new();
     for kind in ["uniform", "mixed"] {

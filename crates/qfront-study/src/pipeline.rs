@@ -3,7 +3,7 @@
 //! command) → size and BOPs from the accountant. Artifacts go to the trial's directory.
 
 use crate::config::{LatencyMode, Study};
-use crate::settings::{build, Settings};
+use crate::settings::{build_model, Settings};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
 use qfront_quant::accounting::{largest_width_within, WidthSearch};
@@ -74,6 +74,7 @@ impl TrialRunner {
         }
         crate::config::probe_settings(
             &source.family,
+            source.layers.as_deref(),
             &data.input,
             data.classes.len(),
             &study.fixed,
@@ -127,6 +128,14 @@ impl TrialRunner {
             .unwrap_or_default()
     }
 
+    /// The layer list of a `layers` study.
+    fn layers(&self) -> Option<&[qfront_train::models::LayerSpec]> {
+        self.study
+            .pipeline
+            .as_ref()
+            .and_then(|p| p.layers.as_deref())
+    }
+
     /// The study.
     pub fn study(&self) -> &Study {
         &self.study
@@ -143,8 +152,9 @@ impl TrialRunner {
         let size = |w: f64| -> Result<f64> {
             let mut s = settings.clone();
             s.insert("width".into(), ParamValue::Float(w));
-            let (spec, _) = build(
+            let (spec, _) = build_model(
                 self.family(),
+                self.layers(),
                 &self.data.input,
                 self.data.classes.len(),
                 &s,
@@ -177,8 +187,9 @@ impl TrialRunner {
             let width = self.aligned_width(&settings, kb, seed)?;
             settings.insert("width".into(), ParamValue::Float(width));
         }
-        let (spec, config) = build(
+        let (spec, config) = build_model(
             self.family(),
+            self.layers(),
             &self.data.input,
             self.data.classes.len(),
             &settings,

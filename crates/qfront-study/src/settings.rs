@@ -18,6 +18,7 @@
 
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
+use qfront_train::models::LayerSpec;
 use qfront_train::quantize::WeightQuantizer;
 use qfront_train::recipe::{FamilyName, Recipe};
 use qfront_train::spec::{InputShape, LayerBitsOverride, ModelSpec, NluBlock, Pooling};
@@ -28,10 +29,9 @@ use std::collections::BTreeMap;
 /// sizes, or a per-layer `wbits.<layer>` / `abits.<layer>` (whether it applies to the
 /// study's family is checked when the model is built).
 pub fn check_name(key: &str, name: &str) -> Result<()> {
-    let per_layer = name
-        .strip_prefix("wbits.")
-        .or_else(|| name.strip_prefix("abits."))
-        .is_some_and(|l| !l.is_empty());
+    let per_layer = ["wbits.", "abits.", "channels.", "features."]
+        .iter()
+        .any(|prefix| name.strip_prefix(prefix).is_some_and(|l| !l.is_empty()));
     let sized = FamilyName::NAMES
         .iter()
         .any(|f| family_settings(f).contains(&name));
@@ -49,7 +49,7 @@ pub fn check_name(key: &str, name: &str) -> Result<()> {
     Err(StudyError::config(
         key,
         format!(
-            "unknown setting '{name}'; known: {}, wbits.<layer>, abits.<layer>",
+            "unknown setting '{name}'; known: {}, wbits.<layer>, abits.<layer> (layer lists also channels.<layer>, features.<layer>)",
             known.join(", ")
         ),
     ))
@@ -169,6 +169,10 @@ fn check_applies(family: &str, spec: &ModelSpec, settings: &Settings) -> Result<
         .map(|l| l.name)
         .collect();
     for name in settings.keys() {
+        let sizes_a_layer = name.starts_with("channels.") || name.starts_with("features.");
+        if sizes_a_layer && family == "layers" {
+            continue; // checked against the list by `sized_layers`
+        }
         if let Some(layer) = name
             .strip_prefix("wbits.")
             .or_else(|| name.strip_prefix("abits."))
@@ -196,11 +200,81 @@ fn check_applies(family: &str, spec: &ModelSpec, settings: &Settings) -> Result<
 }
 
 /// The model family names.
-pub const FAMILIES: [&str; 4] = FamilyName::NAMES;
+pub const FAMILIES: [&str; 5] = FamilyName::NAMES;
 
-/// Builds the model spec and training config of a trial.
+/// Builds the model spec and training config of a trial of a built-in family.
 pub fn build(
     family: &str,
+    input: &InputShape,
+    classes: usize,
+    settings: &Settings,
+    seed: u64,
+) -> Result<(ModelSpec, TrainConfig)> {
+    build_model(family, None, input, classes, settings, seed)
+}
+
+/// Applies `channels.<layer>` and `features.<layer>` settings to a layer list.
+fn sized_layers(layers: &[LayerSpec], settings: &Settings) -> Result<Vec<LayerSpec>> {
+    let mut out = layers.to_vec();
+    for (name, _) in settings.iter() {
+        let (target, is_conv) = match (
+            name.strip_prefix("channels."),
+            name.strip_prefix("features."),
+        ) {
+            (Some(layer), _) => (layer, true),
+            (_, Some(layer)) => (layer, false),
+            _ => continue,
+        };
+        let value = positive(settings, name, 1)?;
+        let (mut convs, mut linears) = (0, 0);
+        let mut found = false;
+        for layer in out.iter_mut() {
+            match layer {
+                LayerSpec::Conv2d {
+                    name: n, channels, ..
+                } => {
+                    convs += 1;
+                    let own = n.clone().unwrap_or_else(|| format!("conv{convs}"));
+                    if is_conv && own == target {
+                        *channels = value;
+                        found = true;
+                    }
+                }
+                LayerSpec::Linear {
+                    name: n, features, ..
+                } => {
+                    linears += 1;
+                    let own = n.clone().unwrap_or_else(|| format!("fc{linears}"));
+                    if !is_conv && own == target && features.is_some() {
+                        *features = Some(value);
+                        found = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if !found {
+            return Err(StudyError::config(
+                name,
+                format!(
+                    "the layer list has no {} named '{target}'",
+                    if is_conv {
+                        "conv2d layer"
+                    } else {
+                        "hidden linear layer"
+                    }
+                ),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Builds the model spec and training config of a trial; `layers` is the list of the
+/// `layers` family.
+pub fn build_model(
+    family: &str,
+    layers: Option<&[LayerSpec]>,
     input: &InputShape,
     classes: usize,
     settings: &Settings,
@@ -215,6 +289,12 @@ pub fn build(
             .transpose()
     };
     match recipe.family {
+        FamilyName::Layers => {
+            let layers = layers.ok_or_else(|| {
+                StudyError::config("model", "family 'layers' needs a layer list: [model] layers = [...] or model = \"net.toml\"")
+            })?;
+            recipe.layers = Some(sized_layers(layers, settings)?);
+        }
         FamilyName::Mlp => {
             // `layers` hidden layers of `hidden` units; the recipe's default otherwise.
             if settings.contains_key("hidden") || settings.contains_key("layers") {

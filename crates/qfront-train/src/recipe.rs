@@ -35,11 +35,13 @@ pub enum FamilyName {
     Resnet20,
     /// On-device NLU intent model (text).
     Nlu,
+    /// The user's layer list (images; `models::layer_list`).
+    Layers,
 }
 
 impl FamilyName {
     /// Every name, as written in configs and on the command line.
-    pub const NAMES: [&'static str; 4] = ["mlp", "lenet", "resnet20", "nlu"];
+    pub const NAMES: [&'static str; 5] = ["mlp", "lenet", "resnet20", "nlu", "layers"];
 
     /// Parses a name.
     pub fn parse(name: &str) -> Result<Self> {
@@ -48,6 +50,7 @@ impl FamilyName {
             "lenet" => Self::Lenet,
             "resnet20" => Self::Resnet20,
             "nlu" => Self::Nlu,
+            "layers" => Self::Layers,
             other => {
                 return Err(TrainError::config(
                     "family",
@@ -64,6 +67,7 @@ impl FamilyName {
             Self::Lenet => "lenet",
             Self::Resnet20 => "resnet20",
             Self::Nlu => "nlu",
+            Self::Layers => "layers",
         }
     }
 
@@ -78,6 +82,8 @@ impl FamilyName {
 pub struct Recipe {
     /// The family.
     pub family: FamilyName,
+    /// The layer list (family `layers`).
+    pub layers: Option<Vec<crate::models::LayerSpec>>,
     /// MLP hidden widths.
     pub mlp_hidden: Option<Vec<usize>>,
     /// LeNet conv channels.
@@ -129,6 +135,7 @@ impl Recipe {
     pub fn new(family: FamilyName) -> Self {
         Self {
             family,
+            layers: None,
             mlp_hidden: None,
             lenet_channels: [None; 2],
             hidden: None,
@@ -160,7 +167,7 @@ impl Recipe {
             return Err(TrainError::config(
                 "family",
                 format!(
-                    "{} cannot read {} data: use nlu for text and mlp, lenet or resnet20 for images",
+                    "{} cannot read {} data: use nlu for text and mlp, lenet, resnet20 or a layer list for images",
                     self.family.name(),
                     if matches!(input, InputShape::Tokens { .. }) { "text" } else { "image" }
                 ),
@@ -185,6 +192,14 @@ impl Recipe {
                     self.stage_channels[2].unwrap_or(64),
                 ],
                 blocks_per_stage: self.blocks_per_stage.unwrap_or(3),
+            },
+            FamilyName::Layers => ModelFamily::Layers {
+                layers: self.layers.clone().ok_or_else(|| {
+                    TrainError::config(
+                        "model",
+                        "the layers family needs a layer list ([model] layers = [...])",
+                    )
+                })?,
             },
             FamilyName::Nlu => ModelFamily::Nlu {
                 buckets: self.buckets.unwrap_or(HashingTokenizer::default().buckets),

@@ -447,3 +447,123 @@ fn npy(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
     out.extend(data);
     out
 }
+
+const LAYER_LIST: &str = r#"[model]
+layers = [
+  { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "max_pool", kernel = 2 },
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "flatten" }, { type = "linear", features = 32 }, { type = "relu" },
+  { type = "linear" },
+]
+"#;
+
+#[test]
+fn a_layer_list_model_trains_exports_and_is_searched() {
+    let dir = temp_dir("layer-list");
+    let root = digits_folders(&dir);
+    let net = dir.join("net.toml");
+    std::fs::write(&net, LAYER_LIST).unwrap();
+    let qfm = dir.join("net.qfm");
+    let out = qfront(&[
+        "train",
+        "--data",
+        root.to_str().unwrap(),
+        "--model",
+        net.to_str().unwrap(),
+        "--epochs",
+        "8",
+        "--qfm",
+        qfm.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let r = record(&out);
+    assert!(r["test_accuracy"].as_f64().unwrap() > 0.8, "{r}");
+    assert_eq!(r["runtime_agreement"], 1.0, "{r}");
+
+    // A study over the list's sizes and per-layer bits, model file relative to the study.
+    std::fs::write(
+        dir.join("study.toml"),
+        r#"
+name = "digits-layers"
+family = "layers"
+model = "net.toml"
+objectives = ["accuracy", "-size_kb"]
+optimizer = "sobol"
+budget = 2
+[dataset]
+path = "digits"
+[fixed]
+epochs = 2
+[[parameter]]
+name = "channels.conv2"
+type = "ordered"
+values = [8, 24]
+[[parameter]]
+name = "wbits.conv2"
+type = "ordered"
+values = [2, 4]
+"#,
+    )
+    .unwrap();
+    let runs = dir.join("runs");
+    let out = qfront(&[
+        "search",
+        "--config",
+        dir.join("study.toml").to_str().unwrap(),
+        "--dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trials = qfront(&[
+        "trials",
+        "--dir",
+        runs.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let text = String::from_utf8_lossy(&trials.stdout);
+    assert_eq!(text.matches("\"complete\"").count(), 2, "{text}");
+
+    // A typo in a layer name is refused before anything runs.
+    std::fs::write(
+        dir.join("typo.toml"),
+        std::fs::read_to_string(dir.join("study.toml"))
+            .unwrap()
+            .replace("channels.conv2", "channels.cnov2")
+            .replace("digits-layers", "typo"),
+    )
+    .unwrap();
+    fails(
+        &[
+            "search",
+            "--config",
+            dir.join("typo.toml").to_str().unwrap(),
+            "--dir",
+            dir.join("typo-runs").to_str().unwrap(),
+        ],
+        1,
+        &["channels.cnov2", "no conv2d layer named 'cnov2'"],
+    );
+    // A list the runtime cannot run names the layer and the rule.
+    std::fs::write(
+        &net,
+        LAYER_LIST.replace(
+            "{ type = \"max_pool\", kernel = 2 },",
+            "{ type = \"max_pool\", kernel = 2 }, { type = \"batch_norm\" },",
+        ),
+    )
+    .unwrap();
+    fails(
+        &[
+            "train",
+            "--data",
+            root.to_str().unwrap(),
+            "--model",
+            net.to_str().unwrap(),
+        ],
+        1,
+        &["model.layers[4] (batch_norm)", "directly after a conv2d"],
+    );
+}

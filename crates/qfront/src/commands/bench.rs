@@ -156,7 +156,7 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
         .model_name(matches!(input, InputShape::Tokens { .. }))?;
     let spec = args
         .model
-        .build_spec(model_name, input.clone(), args.classes)?;
+        .build_spec(&model_name, input.clone(), args.classes)?;
     let optimizer = match args.optimizer.as_str() {
         "sgd" => OptimizerKind::Sgd { momentum: 0.9 },
         "adam" => OptimizerKind::Adam,

@@ -2,14 +2,14 @@
 //! precision, turned into a validated [`ModelSpec`].
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use qfront_quant::quantizers::pact::PactGradient;
 use qfront_train::quantize::WeightQuantizer;
 use qfront_train::recipe::{FamilyName, Recipe};
 use qfront_train::spec::{InputShape, ModelSpec, NluBlock};
 
-/// Model families on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// The model on the command line: a built-in family or a layer-list TOML file.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelName {
     /// Multi-layer perceptron (images).
     Mlp,
@@ -19,16 +19,33 @@ pub enum ModelName {
     Resnet20,
     /// On-device NLU intent model (text).
     Nlu,
+    /// A layer list (`[model] layers = [...]`) read from this file.
+    Layers(std::path::PathBuf),
 }
 
 impl ModelName {
+    /// Parses `--model`: a family name, or the path of a `.toml` layer list.
+    pub fn parse(text: &str) -> Result<Self> {
+        Ok(match text {
+            "mlp" => ModelName::Mlp,
+            "lenet" => ModelName::Lenet,
+            "resnet20" => ModelName::Resnet20,
+            "nlu" => ModelName::Nlu,
+            path if path.ends_with(".toml") => ModelName::Layers(path.into()),
+            other => bail!(
+                "--model '{other}' is not mlp, lenet, resnet20, nlu or a layer-list .toml file"
+            ),
+        })
+    }
+
     /// The name as typed on the command line.
-    pub fn cli_name(self) -> &'static str {
+    pub fn cli_name(&self) -> String {
         match self {
-            ModelName::Mlp => "mlp",
-            ModelName::Lenet => "lenet",
-            ModelName::Resnet20 => "resnet20",
-            ModelName::Nlu => "nlu",
+            ModelName::Mlp => "mlp".into(),
+            ModelName::Lenet => "lenet".into(),
+            ModelName::Resnet20 => "resnet20".into(),
+            ModelName::Nlu => "nlu".into(),
+            ModelName::Layers(path) => path.display().to_string(),
         }
     }
 }
@@ -36,9 +53,10 @@ impl ModelName {
 /// Model options of `qfront train` and `qfront bench train-step`.
 #[derive(Debug, Args)]
 pub struct ModelArgs {
-    /// Model family (default: mlp for images, nlu for text).
-    #[arg(long, value_enum)]
-    pub model: Option<ModelName>,
+    /// Model: mlp, lenet, resnet20 (images), nlu (text), or a layer-list TOML file
+    /// (`[model] layers = [...]`, images). Default: mlp for images, nlu for text.
+    #[arg(long)]
+    pub model: Option<String>,
     /// Weight bits of the middle layers: 2..=8, or 32 for full precision.
     #[arg(long, default_value_t = 4)]
     pub wbits: u32,
@@ -90,9 +108,11 @@ pub struct ModelArgs {
 impl ModelArgs {
     /// The model family these options name, given whether the data is text.
     pub fn model_name(&self, text: bool) -> Result<ModelName> {
-        let name = self
-            .model
-            .unwrap_or(if text { ModelName::Nlu } else { ModelName::Mlp });
+        let name = match &self.model {
+            Some(m) => ModelName::parse(m)?,
+            None if text => ModelName::Nlu,
+            None => ModelName::Mlp,
+        };
         if text != (name == ModelName::Nlu) {
             bail!(
                 "--model {} cannot read {} data: use --model nlu for text and mlp, lenet or resnet20 for images",
@@ -107,7 +127,7 @@ impl ModelArgs {
     /// built through the one recipe studies use too (`qfront_train::recipe`).
     pub fn build_spec(
         &self,
-        model: ModelName,
+        model: &ModelName,
         input: InputShape,
         classes: usize,
     ) -> Result<ModelSpec> {
@@ -117,6 +137,7 @@ impl ModelArgs {
             ModelName::Lenet => FamilyName::Lenet,
             ModelName::Resnet20 => FamilyName::Resnet20,
             ModelName::Nlu => FamilyName::Nlu,
+            ModelName::Layers(_) => FamilyName::Layers,
         };
         let mut recipe = Recipe::new(family);
         let pick = |n: usize, what: &str| -> Result<Option<Vec<usize>>> {
@@ -129,6 +150,15 @@ impl ModelArgs {
             }
         };
         match model {
+            ModelName::Layers(path) => {
+                if args.hidden.is_some() {
+                    bail!(
+                        "--hidden does not apply to a layer list; sizes are in {}",
+                        path.display()
+                    );
+                }
+                recipe.layers = Some(qfront_train::models::read_layer_list(path)?);
+            }
             ModelName::Mlp => recipe.mlp_hidden = args.hidden.clone(),
             ModelName::Lenet => {
                 if let Some(v) = pick(3, "lenet (c1,c2,fc)")? {

@@ -130,9 +130,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
         Some(dir) => {
             let (model, base) = load_checkpoint(dir, &device)?;
             // Fine-tune: same architecture, this run's precision.
-            let spec = args
-                .model
-                .build_spec(model_name, data.input.clone(), data.classes.len())?;
+            let spec =
+                args.model
+                    .build_spec(&model_name, data.input.clone(), data.classes.len())?;
             if spec.family != base.family
                 || spec.input != base.input
                 || spec.width_multiplier != base.width_multiplier
@@ -148,9 +148,9 @@ pub fn run(args: TrainArgs) -> Result<()> {
             (spec, model)
         }
         None => {
-            let spec = args
-                .model
-                .build_spec(model_name, data.input.clone(), data.classes.len())?;
+            let spec =
+                args.model
+                    .build_spec(&model_name, data.input.clone(), data.classes.len())?;
             let model = Model::build(&spec, args.seed, &device)?;
             (spec, model)
         }
@@ -271,7 +271,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
             println!(
                 "{:<16} {:?} W{}A{} ({})",
                 "model",
-                model_name,
+                model_name.cli_name(),
                 args.model.wbits,
                 args.model.abits,
                 args.model.weight_quantizer
