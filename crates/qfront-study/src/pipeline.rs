@@ -53,6 +53,13 @@ impl TrialRunner {
             data_dir: c.data_dir.clone(),
             ..DataOptions::default()
         };
+        if let Some(buckets) = source
+            .layers
+            .as_deref()
+            .and_then(qfront_train::models::embedding_buckets)
+        {
+            options.tokenizer.buckets = buckets;
+        }
         if let Some(v) = study.fixed.get("buckets") {
             options.tokenizer.buckets =
                 v.as_f64().filter(|b| *b >= 1.0).ok_or_else(|| {

@@ -283,10 +283,9 @@ impl ModelSpec {
                 }
                 Ok(())
             }
-            (ModelFamily::Layers { layers }, InputShape::Image { channels, height, width }) => {
-                crate::models::resolve_layers(layers, [*channels, *height, *width], self.classes, self.width_multiplier).map(|_| ())
+            (ModelFamily::Layers { layers }, input) => {
+                crate::models::resolve_layers(layers, crate::models::list_input(input), self.classes, self.width_multiplier).map(|_| ())
             }
-            (ModelFamily::Layers { .. }, InputShape::Tokens { .. }) => Err(TrainError::config("model", "layer lists read images; text models use --model nlu")),
             (ModelFamily::Nlu { .. }, _) => Err(TrainError::config("model", "the nlu model needs a text dataset (snips, hwu64, clinc150, banking77)")),
             (_, InputShape::Tokens { .. }) => Err(TrainError::config("model", "image models (mlp, lenet, resnet20) need an image dataset; use --model nlu for text")),
         }

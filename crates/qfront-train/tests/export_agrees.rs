@@ -238,3 +238,51 @@ layers = [
         ),
     );
 }
+
+/// A text layer list: embedding, a 1-D convolution, mean pooling over tokens, classifier.
+#[test]
+fn snips_layer_list_conv1d_mean_w4a4() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "embedding", dim = 32 },
+  { type = "conv1d", channels = 64, kernel = 3 }, { type = "relu" },
+  { type = "token_pool", mode = "mean" },
+  { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    let a = train_and_compare(
+        DatasetName::Snips,
+        ModelFamily::Layers { layers },
+        quant(4, 4, "sawb"),
+        2,
+    );
+    assert!(a.fake_accuracy > 0.9, "{}", a.fake_accuracy);
+    assert_agrees("snips layer list conv1d mean W4A4", a);
+}
+
+/// Max pooling over tokens into a hidden linear layer, at 2-bit weights.
+#[test]
+fn snips_layer_list_max_hidden_w2a4() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "embedding", dim = 32 },
+  { type = "conv1d", channels = 48, kernel = 5 }, { type = "relu" },
+  { type = "token_pool", mode = "max" },
+  { type = "linear", features = 32 }, { type = "relu" },
+  { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    assert_agrees(
+        "snips layer list max hidden W2A4",
+        train_and_compare(
+            DatasetName::Snips,
+            ModelFamily::Layers { layers },
+            quant(2, 4, "sawb"),
+            2,
+        ),
+    );
+}

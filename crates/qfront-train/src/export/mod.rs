@@ -182,10 +182,12 @@ fn export_layer_list(
     let ModelFamily::Layers { layers } = &spec.family else {
         unreachable!("a Sequential model comes from a layer-list spec")
     };
-    let shape = spec
-        .image_shape()
-        .expect("validated: layer lists read images");
-    let resolved = resolve_layers(layers, shape, spec.classes, spec.width_multiplier)?;
+    let resolved = resolve_layers(
+        layers,
+        crate::models::list_input(&spec.input),
+        spec.classes,
+        spec.width_multiplier,
+    )?;
     let modules = &model.layers;
     let relu_after = |i: usize, name: &str| -> Result<LayerOutput> {
         match modules.get(i) {
@@ -232,6 +234,25 @@ fn export_layer_list(
                     h = linear(b, name, h, fc, order.as_deref(), relu_after(i + 1, name)?)?;
                     i += 2;
                 }
+            }
+            (ResolvedLayer::Embedding { name, .. }, SequentialLayer::Embedding(table)) => {
+                let w = quantized_weights(name, &table.weight, None)?;
+                h = b
+                    .embedding(name, h, &w)
+                    .map_err(|e| fail(name, e.to_string()))?;
+                i += 1;
+            }
+            (ResolvedLayer::Conv1d { name, .. }, SequentialLayer::Conv1d(conv)) => {
+                h = conv1d(b, name, h, conv, relu_after(i + 1, name)?)?;
+                i += 2;
+            }
+            (ResolvedLayer::TokenPool { mode }, _) => {
+                let mode = match mode {
+                    Pooling::Mean => TokenPooling::Mean,
+                    Pooling::Max => TokenPooling::Max,
+                };
+                h = b.token_pool(&format!("token_pool{i}"), h, mode)?;
+                i += 1;
             }
             (ResolvedLayer::MaxPool { kernel, stride }, _) => {
                 h = b.max_pool(&format!("pool{i}"), h, [*kernel; 2], [*stride; 2])?;
@@ -323,12 +344,17 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
             zero_point: 0,
         },
         crate::spec::InputShape::Tokens { max_tokens } => {
-            let Model::Nlu(nlu) = &model else {
-                unreachable!("validated: token input ⇒ NLU")
+            let table = match &model {
+                Model::Nlu(nlu) => &nlu.embedding,
+                Model::Layers(list) => match list.layers.first() {
+                    Some(crate::models::SequentialLayer::Embedding(table)) => table,
+                    _ => unreachable!("validated: a text layer list starts with an embedding"),
+                },
+                _ => unreachable!("validated: token input ⇒ NLU or a text layer list"),
             };
             InputSpec::Tokens {
                 max_tokens: *max_tokens,
-                vocabulary: nlu.embedding.weight.weight.val().dims()[0],
+                vocabulary: table.weight.weight.val().dims()[0],
             }
         }
     };

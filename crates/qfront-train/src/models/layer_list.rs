@@ -58,6 +58,33 @@ pub enum LayerSpec {
         #[serde(default)]
         features: Option<usize>,
     },
+    /// Hashed word embeddings of token ids (the first layer of a text model); its rows are
+    /// the tokenizer's buckets plus the padding row.
+    Embedding {
+        /// Name (default `embedding`).
+        #[serde(default)]
+        name: Option<String>,
+        /// Embedding dimension at width multiplier 1.
+        dim: usize,
+        /// Hash buckets (default 4096); the data is tokenized with the same count.
+        #[serde(default)]
+        buckets: Option<usize>,
+    },
+    /// 1-D convolution over tokens ("same" padding), weights quantized, with a bias.
+    Conv1d {
+        /// Name (default `conv<i>`).
+        #[serde(default)]
+        name: Option<String>,
+        /// Output channels at width multiplier 1.
+        channels: usize,
+        /// Kernel (odd).
+        kernel: usize,
+    },
+    /// Pooling over the real (non-padding) tokens: `max` or `mean`.
+    TokenPool {
+        /// `max` or `mean`.
+        mode: crate::spec::Pooling,
+    },
     /// BatchNorm after a convolution (folded into its requantization at export).
     BatchNorm,
     /// ReLU, trained as PACT: clipped at a learned α and quantized.
@@ -156,6 +183,37 @@ pub enum ResolvedLayer {
         /// First, middle or last.
         position: Position,
     },
+    /// The embedding table.
+    Embedding {
+        /// Name.
+        name: String,
+        /// Rows (buckets + 1).
+        rows: usize,
+        /// Dimension.
+        dim: usize,
+        /// Tokens per example.
+        tokens: usize,
+    },
+    /// A 1-D convolution over tokens.
+    Conv1d {
+        /// Name.
+        name: String,
+        /// Input features.
+        in_channels: usize,
+        /// Output features.
+        out_channels: usize,
+        /// Kernel.
+        kernel: usize,
+        /// Tokens.
+        tokens: usize,
+        /// First, middle or last.
+        position: Position,
+    },
+    /// Pooling over tokens.
+    TokenPool {
+        /// Max or mean.
+        mode: crate::spec::Pooling,
+    },
     /// BatchNorm over `channels`.
     BatchNorm {
         /// Channels.
@@ -187,12 +245,49 @@ pub enum ResolvedLayer {
 /// What flows between layers.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Shape {
+    Tokens(usize),
+    TokenFeatures {
+        tokens: usize,
+        features: usize,
+    },
     Image([usize; 3]),
     Vector {
         features: usize,
         from: Option<[usize; 3]>,
     },
 }
+
+/// What a layer list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListInput {
+    /// `[channels, height, width]` images.
+    Image([usize; 3]),
+    /// Token ids, this many per example.
+    Tokens(usize),
+}
+
+/// What a model with input `input` reads, as a layer list sees it.
+pub fn list_input(input: &crate::spec::InputShape) -> ListInput {
+    match input {
+        crate::spec::InputShape::Image {
+            channels,
+            height,
+            width,
+        } => ListInput::Image([*channels, *height, *width]),
+        crate::spec::InputShape::Tokens { max_tokens } => ListInput::Tokens(*max_tokens),
+    }
+}
+
+/// The hash buckets a layer list's embedding uses (`None`: it has none).
+pub fn embedding_buckets(layers: &[LayerSpec]) -> Option<usize> {
+    layers.iter().find_map(|l| match l {
+        LayerSpec::Embedding { buckets, .. } => Some(buckets.unwrap_or(DEFAULT_BUCKETS)),
+        _ => None,
+    })
+}
+
+/// Default hash buckets of an `embedding` layer (the tokenizer's default).
+pub const DEFAULT_BUCKETS: usize = 4096;
 
 fn bad(index: usize, layer: &LayerSpec, reason: impl Into<String>) -> TrainError {
     TrainError::config(
@@ -205,6 +300,9 @@ fn kind(layer: &LayerSpec) -> &'static str {
     match layer {
         LayerSpec::Conv2d { .. } => "conv2d",
         LayerSpec::Linear { .. } => "linear",
+        LayerSpec::Embedding { .. } => "embedding",
+        LayerSpec::Conv1d { .. } => "conv1d",
+        LayerSpec::TokenPool { .. } => "token_pool",
         LayerSpec::BatchNorm => "batch_norm",
         LayerSpec::Relu => "relu",
         LayerSpec::MaxPool { .. } => "max_pool",
@@ -218,14 +316,22 @@ fn kind(layer: &LayerSpec) -> &'static str {
 /// multiplier `width`, checking that the runtime can execute the list.
 pub fn resolve(
     layers: &[LayerSpec],
-    input: [usize; 3],
+    input: ListInput,
     classes: usize,
     width: f64,
 ) -> Result<Vec<ResolvedLayer>> {
     let quantized: Vec<usize> = layers
         .iter()
         .enumerate()
-        .filter(|(_, l)| matches!(l, LayerSpec::Conv2d { .. } | LayerSpec::Linear { .. }))
+        .filter(|(_, l)| {
+            matches!(
+                l,
+                LayerSpec::Conv2d { .. }
+                    | LayerSpec::Linear { .. }
+                    | LayerSpec::Conv1d { .. }
+                    | LayerSpec::Embedding { .. }
+            )
+        })
         .map(|(i, _)| i)
         .collect();
     let (Some(&first), Some(&last)) = (quantized.first(), quantized.last()) else {
@@ -244,7 +350,21 @@ pub fn resolve(
     let mut out = Vec::with_capacity(layers.len());
     let mut names = BTreeSet::new();
     let (mut convs, mut linears) = (0, 0);
-    let mut shape = Shape::Image(input);
+    let mut shape = match input {
+        ListInput::Image(image) => Shape::Image(image),
+        ListInput::Tokens(tokens) => Shape::Tokens(tokens),
+    };
+    if matches!(shape, Shape::Tokens(_))
+        != matches!(layers.first(), Some(LayerSpec::Embedding { .. }))
+    {
+        return Err(TrainError::config(
+            "model.layers",
+            match shape {
+                Shape::Tokens(_) => "text data needs an embedding as the first layer",
+                _ => "an embedding reads text; image data starts with conv2d, flatten or a pool",
+            },
+        ));
+    }
     // The quantized layer whose output still waits for its ReLU (and whether BN came).
     let mut raw: Option<(String, bool, bool)> = None; // (name, is_conv, has_batch_norm)
     for (i, layer) in layers.iter().enumerate() {
@@ -289,6 +409,44 @@ pub fn resolve(
                     batch_norm: false,
                     position,
                 }
+            }
+            LayerSpec::Embedding { name, dim, buckets } => {
+                let Shape::Tokens(tokens) = shape else {
+                    return Err(bad(i, layer, "is the first layer of a text model"));
+                };
+                let buckets = buckets.unwrap_or(DEFAULT_BUCKETS);
+                if *dim == 0 || buckets == 0 {
+                    return Err(bad(i, layer, "dim and buckets must be positive"));
+                }
+                let dim = scale(*dim);
+                shape = Shape::TokenFeatures { tokens, features: dim };
+                ResolvedLayer::Embedding {
+                    name: name.clone().unwrap_or_else(|| "embedding".into()),
+                    rows: buckets + 1,
+                    dim,
+                    tokens,
+                }
+            }
+            LayerSpec::Conv1d { name, channels, kernel } => {
+                let Shape::TokenFeatures { tokens, features } = shape else {
+                    return Err(bad(i, layer, "reads token features (after the embedding), before token_pool"));
+                };
+                if *channels == 0 || kernel % 2 == 0 {
+                    return Err(bad(i, layer, "channels must be positive and the kernel odd"));
+                }
+                convs += 1;
+                let name = name.clone().unwrap_or_else(|| format!("conv{convs}"));
+                let out_channels = scale(*channels);
+                shape = Shape::TokenFeatures { tokens, features: out_channels };
+                raw = Some((name.clone(), false, false));
+                ResolvedLayer::Conv1d { name, in_channels: features, out_channels, kernel: *kernel, tokens, position }
+            }
+            LayerSpec::TokenPool { mode } => {
+                let Shape::TokenFeatures { features, .. } = shape else {
+                    return Err(bad(i, layer, "pools token features"));
+                };
+                shape = Shape::Vector { features, from: None };
+                ResolvedLayer::TokenPool { mode: *mode }
             }
             LayerSpec::Linear { name, features } => {
                 let Shape::Vector { features: in_features, from } = shape else {
@@ -345,6 +503,9 @@ pub fn resolve(
                 ResolvedLayer::GlobalAvgPool
             }
             LayerSpec::Flatten => {
+                if matches!(shape, Shape::TokenFeatures { .. } | Shape::Tokens(_)) {
+                    return Err(bad(i, layer, "token features are pooled with token_pool, not flattened"));
+                }
                 if let Shape::Image([c, h, w]) = shape {
                     shape = Shape::Vector { features: c * h * w, from: Some([c, h, w]) };
                 }
@@ -357,23 +518,34 @@ pub fn resolve(
                 ResolvedLayer::Dropout { rate: *rate }
             }
         };
-        if let ResolvedLayer::Conv2d { name, .. } | ResolvedLayer::Linear { name, .. } = &resolved {
+        if let ResolvedLayer::Conv2d { name, .. }
+        | ResolvedLayer::Conv1d { name, .. }
+        | ResolvedLayer::Embedding { name, .. }
+        | ResolvedLayer::Linear { name, .. } = &resolved
+        {
             if !names.insert(name.clone()) {
                 return Err(bad(i, layer, format!("the name '{name}' is used twice")));
             }
         }
         out.push(resolved);
     }
-    // A global pool must feed a linear layer directly (the runtime hands it sums to divide).
+    // A global or mean token pool must feed a linear layer directly (the runtime hands it
+    // sums to divide).
     for (i, layer) in out.iter().enumerate() {
-        if matches!(layer, ResolvedLayer::GlobalAvgPool) {
+        if matches!(
+            layer,
+            ResolvedLayer::GlobalAvgPool
+                | ResolvedLayer::TokenPool {
+                    mode: crate::spec::Pooling::Mean
+                }
+        ) {
             let next = out[i + 1..]
                 .iter()
                 .find(|l| !matches!(l, ResolvedLayer::Flatten | ResolvedLayer::Dropout { .. }));
             if !matches!(next, Some(ResolvedLayer::Linear { .. })) {
                 return Err(TrainError::config(
-                    format!("model.layers[{i}] (global_avg_pool)"),
-                    "must be followed by a linear layer",
+                    format!("model.layers[{i}]"),
+                    "a global or mean pool must be followed by a linear layer",
                 ));
             }
         }
@@ -390,7 +562,7 @@ mod tests {
     }
 
     fn error(text: &str) -> String {
-        resolve(&list(text), [1, 8, 8], 10, 1.0)
+        resolve(&list(text), ListInput::Image([1, 8, 8]), 10, 1.0)
             .unwrap_err()
             .to_string()
     }
@@ -404,7 +576,7 @@ mod tests {
                { type = "flatten" }, { type = "linear", features = 32 }, { type = "relu" },
                { type = "dropout", rate = 0.1 }, { type = "linear" }"#,
         );
-        let r = resolve(&layers, [1, 8, 8], 10, 0.5).unwrap();
+        let r = resolve(&layers, ListInput::Image([1, 8, 8]), 10, 0.5).unwrap();
         assert!(
             matches!(&r[0], ResolvedLayer::Conv2d { name, out_channels: 4, out_hw: [8, 8], batch_norm: true, position: Position::First, .. } if name == "conv1")
         );

@@ -9,8 +9,8 @@ mod resnet;
 mod sequential;
 
 pub use layer_list::{
-    parse_layer_list, read_layer_list, resolve as resolve_layers, LayerListFile, LayerSpec,
-    ResolvedLayer,
+    embedding_buckets, list_input, parse_layer_list, read_layer_list, resolve as resolve_layers,
+    LayerListFile, LayerSpec, ListInput, ResolvedLayer,
 };
 pub use lenet::Lenet;
 pub use mlp::Mlp;
@@ -71,8 +71,7 @@ impl Model {
             ModelFamily::Layers { layers } => {
                 let resolved = resolve_layers(
                     layers,
-                    spec.image_shape()
-                        .expect("validated: layer lists read images"),
+                    list_input(&spec.input),
                     spec.classes,
                     spec.width_multiplier,
                 )?;
@@ -89,6 +88,7 @@ impl Model {
             (Model::Resnet(m), ModelInput::Image(x)) => m.forward(x),
             (Model::Nlu(m), ModelInput::Tokens(ids, mask)) => m.forward(ids, mask),
             (Model::Layers(m), ModelInput::Image(x)) => m.forward(x),
+            (Model::Layers(m), ModelInput::Tokens(ids, mask)) => m.forward_tokens(ids, mask),
             _ => panic!("input kind does not match the model; ModelSpec::validate rules this out"),
         }
     }

@@ -255,11 +255,14 @@ impl ModelPlan {
                     1,
                 );
             }
-            (ModelFamily::Layers { layers }, InputShape::Image { .. }) => {
-                let input = spec.image_shape().expect("an image input");
-                let resolved =
-                    super::layer_list::resolve(layers, input, spec.classes, spec.width_multiplier)
-                        .expect("ModelSpec::validate resolved the list");
+            (ModelFamily::Layers { layers }, input) => {
+                let resolved = super::layer_list::resolve(
+                    layers,
+                    super::layer_list::list_input(input),
+                    spec.classes,
+                    spec.width_multiplier,
+                )
+                .expect("ModelSpec::validate resolved the list");
                 for layer in resolved {
                     match layer {
                         super::ResolvedLayer::Conv2d {
@@ -291,6 +294,36 @@ impl ModelPlan {
                             position,
                             ..
                         } => push(name, position, linear(in_features, out_features), 1),
+                        super::ResolvedLayer::Embedding {
+                            name,
+                            rows,
+                            dim,
+                            tokens,
+                        } => push(
+                            name,
+                            Position::First,
+                            LayerOp::Embedding { rows, dim, tokens },
+                            1,
+                        ),
+                        super::ResolvedLayer::Conv1d {
+                            name,
+                            in_channels,
+                            out_channels,
+                            kernel,
+                            tokens,
+                            position,
+                        } => push(
+                            name,
+                            position,
+                            LayerOp::Conv1d {
+                                in_channels,
+                                out_channels,
+                                kernel,
+                                out_len: tokens,
+                                bias: true,
+                            },
+                            1,
+                        ),
                         super::ResolvedLayer::BatchNorm { channels } => {
                             batch_norm_channels += channels as u64
                         }

@@ -3,13 +3,16 @@
 
 use super::layer_list::ResolvedLayer;
 use super::plan::ModelPlan;
-use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
+use crate::layers::{
+    PactActivation, ParamInit, QuantConv1d, QuantConv2d, QuantEmbedding, QuantLinear,
+};
 use crate::spec::ModelSpec;
+use crate::spec::Pooling;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
 use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Int, Tensor};
 
 /// A pooling window.
 #[derive(Module, Debug)]
@@ -28,6 +31,12 @@ pub enum SequentialLayer {
     Conv(QuantConv2d),
     /// Quantized linear layer.
     Linear(QuantLinear),
+    /// Quantized embedding table.
+    Embedding(QuantEmbedding),
+    /// Quantized 1-D convolution over tokens.
+    Conv1d(QuantConv1d),
+    /// Pooling over real tokens: `true` for the mean, `false` for the max.
+    TokenPool(bool),
     /// BatchNorm after a convolution.
     BatchNorm(BatchNorm),
     /// PACT activation.
@@ -53,6 +62,8 @@ pub struct Sequential {
 enum Flow {
     Image(Tensor<4>),
     Flat(Tensor<2>),
+    /// `[batch, tokens, features]`.
+    TokenFeatures(Tensor<3>),
 }
 
 impl Sequential {
@@ -79,6 +90,19 @@ impl Sequential {
                     last_quantized = Some(p);
                     SequentialLayer::Linear(p.linear(init, device))
                 }
+                ResolvedLayer::Embedding { .. } => {
+                    let p = quantized.next().expect("the plan lists the embedding");
+                    last_quantized = Some(p);
+                    SequentialLayer::Embedding(p.embedding(init, device))
+                }
+                ResolvedLayer::Conv1d { .. } => {
+                    let p = quantized.next().expect("the plan lists every conv1d");
+                    last_quantized = Some(p);
+                    SequentialLayer::Conv1d(p.conv1d(init, device))
+                }
+                ResolvedLayer::TokenPool { mode } => {
+                    SequentialLayer::TokenPool(*mode == Pooling::Mean)
+                }
                 ResolvedLayer::BatchNorm { channels } => {
                     SequentialLayer::BatchNorm(BatchNormConfig::new(*channels).init(device))
                 }
@@ -101,10 +125,22 @@ impl Sequential {
         Self { layers }
     }
 
-    /// Logits.
+    /// Logits of images `[batch, channels, height, width]`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut flow = Flow::Image(x);
-        for layer in &self.layers {
+        self.run(Flow::Image(x), None)
+    }
+
+    /// Logits of token ids `[batch, tokens]` with their mask (1 = real token).
+    pub fn forward_tokens(&self, ids: Tensor<2, Int>, mask: Tensor<2>) -> Tensor<2> {
+        let SequentialLayer::Embedding(embedding) = &self.layers[0] else {
+            unreachable!("layer_list::resolve puts the embedding first for text")
+        };
+        self.run(Flow::TokenFeatures(embedding.forward(ids)), Some(mask))
+    }
+
+    fn run(&self, mut flow: Flow, mask: Option<Tensor<2>>) -> Tensor<2> {
+        let skip = usize::from(matches!(flow, Flow::TokenFeatures(_)));
+        for layer in &self.layers[skip..] {
             flow = match (layer, flow) {
                 (SequentialLayer::Conv(conv), Flow::Image(x)) => Flow::Image(conv.forward(x)),
                 (SequentialLayer::BatchNorm(bn), Flow::Image(x)) => Flow::Image(bn.forward(x)),
@@ -122,12 +158,48 @@ impl Sequential {
                 (SequentialLayer::Dropout(d), Flow::Image(x)) => Flow::Image(d.forward(x)),
                 (SequentialLayer::Dropout(d), Flow::Flat(x)) => Flow::Flat(d.forward(x)),
                 (SequentialLayer::Linear(fc), Flow::Flat(x)) => Flow::Flat(fc.forward(x)),
+                (SequentialLayer::Conv1d(conv), Flow::TokenFeatures(h)) => {
+                    Flow::TokenFeatures(conv.forward(h.swap_dims(1, 2)).swap_dims(1, 2))
+                }
+                (SequentialLayer::Relu(act), Flow::TokenFeatures(h)) => {
+                    Flow::TokenFeatures(act.forward(h))
+                }
+                (SequentialLayer::Dropout(d), Flow::TokenFeatures(h)) => {
+                    Flow::TokenFeatures(d.forward(h))
+                }
+                (SequentialLayer::TokenPool(mean), Flow::TokenFeatures(h)) => {
+                    let mask = mask.clone().expect("token inputs come with a mask");
+                    Flow::Flat(pool_tokens(h, mask, *mean))
+                }
                 _ => unreachable!("layer_list::resolve checks every layer's input kind"),
             };
         }
         match flow {
             Flow::Flat(logits) => logits,
-            Flow::Image(_) => unreachable!("a layer list ends with a linear classifier"),
+            Flow::Image(_) | Flow::TokenFeatures(_) => {
+                unreachable!("a layer list ends with a linear classifier")
+            }
         }
+    }
+}
+
+/// Pooling over real tokens, as the NLU family pools (masked mean, or max with padding
+/// pushed far below every activation).
+fn pool_tokens(h: Tensor<3>, mask: Tensor<2>, mean: bool) -> Tensor<2> {
+    let [batch, tokens, d] = h.dims();
+    let m = mask
+        .clone()
+        .reshape([batch, tokens, 1])
+        .expand([batch, tokens, d]);
+    if mean {
+        let count = mask
+            .sum_dim(1)
+            .clamp_min(1.0)
+            .reshape([batch, 1])
+            .expand([batch, d]);
+        (h * m).sum_dim(1).reshape([batch, d]).div(count)
+    } else {
+        let neg = (m.clone() - 1.0).mul_scalar(1e4);
+        (h * m + neg).max_dim(1).reshape([batch, d])
     }
 }

@@ -106,6 +106,19 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// The hash buckets of the tokenizer: a layer list's embedding's, else `--buckets`.
+    pub fn token_buckets(&self) -> Result<usize> {
+        if let Some(ModelName::Layers(path)) =
+            self.model.as_deref().map(ModelName::parse).transpose()?
+        {
+            let layers = qfront_train::models::read_layer_list(&path)?;
+            if let Some(buckets) = qfront_train::models::embedding_buckets(&layers) {
+                return Ok(buckets);
+            }
+        }
+        Ok(self.buckets)
+    }
+
     /// The model family these options name, given whether the data is text.
     pub fn model_name(&self, text: bool) -> Result<ModelName> {
         let name = match &self.model {
@@ -113,6 +126,9 @@ impl ModelArgs {
             None if text => ModelName::Nlu,
             None => ModelName::Mlp,
         };
+        if matches!(name, ModelName::Layers(_)) {
+            return Ok(name); // a layer list reads text when it starts with an embedding
+        }
         if text != (name == ModelName::Nlu) {
             bail!(
                 "--model {} cannot read {} data: use --model nlu for text and mlp, lenet or resnet20 for images",

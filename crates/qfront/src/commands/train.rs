@@ -109,7 +109,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let options = DataOptions {
         data_dir: args.data.data_dir.clone(),
         tokenizer: HashingTokenizer {
-            buckets: args.model.buckets,
+            buckets: args.model.token_buckets()?,
             max_tokens: args.model.max_tokens,
         },
     };
