@@ -232,6 +232,9 @@ fn sized_layers(layers: &[LayerSpec], settings: &Settings) -> Result<Vec<LayerSp
             match layer {
                 LayerSpec::Conv2d {
                     name: n, channels, ..
+                }
+                | LayerSpec::Conv1d {
+                    name: n, channels, ..
                 } => {
                     convs += 1;
                     let own = n.clone().unwrap_or_else(|| format!("conv{convs}"));
@@ -259,7 +262,7 @@ fn sized_layers(layers: &[LayerSpec], settings: &Settings) -> Result<Vec<LayerSp
                 format!(
                     "the layer list has no {} named '{target}'",
                     if is_conv {
-                        "conv2d layer"
+                        "convolution"
                     } else {
                         "hidden linear layer"
                     }

@@ -163,13 +163,15 @@ impl Recipe {
 
     /// The validated spec of this recipe on inputs of `input` with `classes` classes.
     pub fn spec(&self, input: InputShape, classes: usize) -> Result<ModelSpec> {
-        if self.family.is_text() != matches!(input, InputShape::Tokens { .. }) {
+        // A layer list reads text or images by its first layer (checked when it resolves).
+        let text = matches!(input, InputShape::Tokens { .. });
+        if self.family != FamilyName::Layers && self.family.is_text() != text {
             return Err(TrainError::config(
                 "family",
                 format!(
                     "{} cannot read {} data: use nlu for text and mlp, lenet, resnet20 or a layer list for images",
                     self.family.name(),
-                    if matches!(input, InputShape::Tokens { .. }) { "text" } else { "image" }
+                    if text { "text" } else { "image" }
                 ),
             ));
         }

@@ -177,7 +177,7 @@ fn train_on_image_folders_with_a_cnn() {
 }
 
 #[test]
-fn a_study_on_a_user_csv_runs_from_another_directory() {
+fn a_study_on_a_user_csv_with_a_layer_list_runs_from_another_directory() {
     let dir = temp_dir("study");
     let (train, _) = snips_csv(&dir);
     // A small slice keeps the study fast: every 20th row.
@@ -194,7 +194,7 @@ fn a_study_on_a_user_csv_runs_from_another_directory() {
         dir.join("project/study.toml"),
         r#"
 name = "my-intents"
-family = "nlu"
+family = "layers"
 objectives = ["accuracy", "-size_kb"]
 optimizer = "sobol"
 budget = 2
@@ -202,13 +202,23 @@ budget = 2
 path = "intents.csv"
 text_column = "utterance"
 label_column = "intent"
+[model]
+layers = [
+  { type = "embedding", dim = 32, buckets = 512 },
+  { type = "conv1d", name = "mix", channels = 32, kernel = 3 }, { type = "relu" },
+  { type = "token_pool", mode = "max" },
+  { type = "linear" },
+]
 [fixed]
 epochs = 1
-buckets = 512
 [[parameter]]
 name = "wbits"
 type = "ordered"
 values = [2, 4]
+[[parameter]]
+name = "channels.mix"
+type = "ordered"
+values = [16, 48]
 "#,
     )
     .unwrap();
@@ -544,7 +554,7 @@ values = [2, 4]
             dir.join("typo-runs").to_str().unwrap(),
         ],
         1,
-        &["channels.cnov2", "no conv2d layer named 'cnov2'"],
+        &["channels.cnov2", "no convolution named 'cnov2'"],
     );
     // A list the runtime cannot run names the layer and the rule.
     std::fs::write(
