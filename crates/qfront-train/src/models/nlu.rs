@@ -83,25 +83,7 @@ impl Nlu {
                 }
             };
         }
-        let d = h.dims()[2];
-        let m = mask
-            .clone()
-            .reshape([batch, tokens, 1])
-            .expand([batch, tokens, d]);
-        let pooled: Tensor<2> = match self.pooling {
-            Pooling::Mean => {
-                let count = mask
-                    .sum_dim(1)
-                    .clamp_min(1.0)
-                    .reshape([batch, 1])
-                    .expand([batch, d]);
-                (h * m).sum_dim(1).reshape([batch, d]).div(count)
-            }
-            Pooling::Max => {
-                let neg = (m.clone() - 1.0).mul_scalar(1e4);
-                (h * m + neg).max_dim(1).reshape([batch, d])
-            }
-        };
+        let pooled = super::sequential::pool_tokens(h, mask, self.pooling == Pooling::Mean);
         self.classifier.forward(self.dropout.forward(pooled))
     }
 }

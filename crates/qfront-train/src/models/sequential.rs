@@ -183,9 +183,10 @@ impl Sequential {
     }
 }
 
-/// Pooling over real tokens, as the NLU family pools (masked mean, or max with padding
-/// pushed far below every activation).
-fn pool_tokens(h: Tensor<3>, mask: Tensor<2>, mean: bool) -> Tensor<2> {
+/// Pooling over real tokens `[batch, tokens, d]` → `[batch, d]` with the mask `[batch,
+/// tokens]` (1 = real token): the masked mean, or the max with padding pushed far below every
+/// activation. The NLU family and text layer lists share it.
+pub(crate) fn pool_tokens(h: Tensor<3>, mask: Tensor<2>, mean: bool) -> Tensor<2> {
     let [batch, tokens, d] = h.dims();
     let m = mask
         .clone()
