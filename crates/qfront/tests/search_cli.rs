@@ -343,8 +343,7 @@ fn two_workers_share_a_sqlite_study() {
 
 #[test]
 fn two_workers_share_a_postgres_study() {
-    let Ok(url) = std::env::var("QFRONT_TEST_POSTGRES") else {
-        eprintln!("skipped: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
+    let Some(url) = common::postgres_url() else {
         return;
     };
     let stamp = std::time::SystemTime::now()

@@ -47,8 +47,7 @@ fn the_store_bench_runs_on_sqlite_with_one_and_several_workers() {
 
 #[test]
 fn the_store_bench_runs_on_postgres_and_cleans_up() {
-    let Ok(url) = std::env::var("QFRONT_TEST_POSTGRES") else {
-        eprintln!("skipped: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
+    let Some(url) = common::postgres_url() else {
         return;
     };
     check(

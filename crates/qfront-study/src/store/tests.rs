@@ -17,6 +17,9 @@ fn unique(prefix: &str) -> String {
 pub(crate) fn postgres() -> Option<StorageLocation> {
     match std::env::var("QFRONT_TEST_POSTGRES") {
         Ok(url) if !url.is_empty() => Some(StorageLocation::parse(&url).unwrap()),
+        _ if std::env::var_os("QFRONT_REQUIRE_POSTGRES").is_some() => {
+            panic!("QFRONT_REQUIRE_POSTGRES is set but QFRONT_TEST_POSTGRES is not: the PostgreSQL server did not start")
+        }
         _ => {
             eprintln!("skipped the PostgreSQL half: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
             None

@@ -35,3 +35,20 @@ pub fn qfront_ok(args: &[&str]) -> Output {
     );
     out
 }
+
+/// The PostgreSQL server of `.ci/postgres.sh` (`QFRONT_TEST_POSTGRES`), or `None` with the
+/// reason printed. With `QFRONT_REQUIRE_POSTGRES` set (CI sets it), a missing server fails the
+/// test instead, so PostgreSQL tests cannot silently skip there.
+#[allow(dead_code)] // not every test file needs it
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("QFRONT_TEST_POSTGRES") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ if std::env::var_os("QFRONT_REQUIRE_POSTGRES").is_some() => {
+            panic!("QFRONT_REQUIRE_POSTGRES is set but QFRONT_TEST_POSTGRES is not: the PostgreSQL server did not start")
+        }
+        _ => {
+            eprintln!("skipped: QFRONT_TEST_POSTGRES is not set (start a server with `export QFRONT_TEST_POSTGRES=$(bash .ci/postgres.sh)`)");
+            None
+        }
+    }
+}
