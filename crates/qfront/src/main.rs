@@ -74,6 +74,10 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    if let Err(message) = qfront_rt::KernelSet::check_environment() {
+        eprintln!("error: {message}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::Train(args) => commands::train::run(*args),
         Command::Search(args) => commands::search::run(*args),

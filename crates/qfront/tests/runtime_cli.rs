@@ -181,3 +181,18 @@ fn lut_and_kernel_benches_report_their_figures() {
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r["gops"].as_f64().unwrap() > 0.0));
 }
+
+#[test]
+fn an_unknown_kernel_set_is_a_usage_error() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_qfront"))
+        .args(["trials", "--dir", "/nonexistent/qfront-study"])
+        .env("QFRONT_KERNELS", "avx3")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("QFRONT_KERNELS='avx3'") && err.contains("reference, avx2"),
+        "{err}"
+    );
+}

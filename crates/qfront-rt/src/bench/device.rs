@@ -17,10 +17,16 @@ use std::process::Command;
 /// Figures parsed from a device tool: metric name → value.
 pub type DeviceFigures = BTreeMap<String, f64>;
 
-/// Substitutes `{model}`, `{batch}` and `{threads}` in `template`.
+/// Quotes `text` for a POSIX shell: single quotes, each inner `'` written as `'\''`.
+pub fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// Substitutes `{model}` (shell-quoted, so a path with spaces or `;` stays one argument and
+/// runs nothing), `{batch}` and `{threads}` in `template`.
 pub fn expand_template(template: &str, model: &str, batch: usize, threads: usize) -> String {
     template
-        .replace("{model}", model)
+        .replace("{model}", &shell_quote(model))
         .replace("{batch}", &batch.to_string())
         .replace("{threads}", &threads.to_string())
 }
@@ -137,5 +143,24 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("no latency figures"));
+    }
+}
+
+#[cfg(test)]
+mod quoting_tests {
+    use super::*;
+
+    #[test]
+    fn a_model_path_cannot_inject_a_command() {
+        let cmd = expand_template("cat {model}", "/tmp/a b; touch /tmp/pwned'x.qfm", 1, 1);
+        assert_eq!(cmd, "cat '/tmp/a b; touch /tmp/pwned'\\''x.qfm'");
+        let out = std::process::Command::new("sh")
+            .args([
+                "-c",
+                &expand_template("printf %s {model}", "a b;'c\"$d", 1, 1),
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "a b;'c\"$d");
     }
 }

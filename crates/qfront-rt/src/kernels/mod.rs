@@ -24,6 +24,20 @@ pub enum KernelSet {
 }
 
 impl KernelSet {
+    /// Checks `QFRONT_KERNELS` once, at a program's start: unset, `reference`, `avx2` or
+    /// `avx512-vnni` (the fastest anyway). Returns the message naming the value and the
+    /// choices otherwise, so a typo is not silently ignored by [`KernelSet::detect`].
+    pub fn check_environment() -> Result<(), String> {
+        match std::env::var("QFRONT_KERNELS") {
+            Err(std::env::VarError::NotPresent) => Ok(()),
+            Ok(v) if ["reference", "avx2", "avx512-vnni"].contains(&v.as_str()) => Ok(()),
+            Ok(v) => Err(format!(
+                "QFRONT_KERNELS='{v}' is not one of reference, avx2, avx512-vnni (unset it to use the fastest kernels)"
+            )),
+            Err(e) => Err(format!("QFRONT_KERNELS: {e}")),
+        }
+    }
+
     /// The fastest set this CPU supports; `QFRONT_KERNELS=reference|avx2` forces a slower one.
     pub fn detect() -> Self {
         match std::env::var("QFRONT_KERNELS").as_deref() {
