@@ -175,6 +175,11 @@ values = ["adam", "sgd"]
         9,
         "header + 8 trials"
     );
+    // The budget is honoured: a ninth ask is refused with the way out.
+    let ninth = qfront(&["study", "ask", "--dir", d]);
+    assert_eq!(ninth.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&ninth.stderr);
+    assert!(err.contains("budget (8)"), "{err}");
     let search = qfront(&[
         "search",
         "--config",

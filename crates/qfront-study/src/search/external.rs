@@ -30,8 +30,22 @@ pub fn ask_external(
             l.claim(waiting.number, EXTERNAL_WORKER, false)?;
             out.push((waiting.number, waiting.params.clone()));
         }
-        if out.len() < n {
-            for trial in l.optimizer.ask(n - out.len())? {
+        // The budget counts trials that were not re-queued (their retries count instead).
+        let trials = l.trials()?;
+        let counted = trials.iter().filter(|t| t.retried_as.is_none()).count();
+        let left = study.config.budget.saturating_sub(counted);
+        if out.is_empty() && left == 0 {
+            return Err(StudyError::config(
+                "budget",
+                format!(
+                    "every trial of the study's budget ({}) has been asked; tell the running ones, or raise the budget (`qfront search --resume --budget N` with the same config)",
+                    study.config.budget
+                ),
+            ));
+        }
+        let wanted = (n - out.len()).min(left);
+        if wanted > 0 {
+            for trial in l.optimizer.ask(wanted)? {
                 let params = params_json(study, &trial.params);
                 let seed = trial_seed(study, trial.id);
                 l.insert_trial(trial.id, &params, seed, Some(EXTERNAL_WORKER), false)?;
