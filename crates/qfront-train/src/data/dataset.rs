@@ -233,7 +233,7 @@ impl Dataset {
                 return Err(TrainError::MissingData {
                     what: format!("dataset '{}'", name.name()),
                     path: PathBuf::from("--data-dir"),
-                    hint: format!("{} is not shipped with qfront; pass --data-dir DIR where DIR/{folder}/ holds its files (a copy is in shared/data/{folder})", name.name()),
+                    hint: format!("{} is not shipped with qfront; pass --data-dir DIR where DIR/{folder}/ holds its files (layout and sources: docs/datasets.md)", name.name()),
                 });
             };
             let nested = dir.join(folder);

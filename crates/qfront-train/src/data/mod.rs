@@ -1,6 +1,6 @@
 //! Datasets: digits and SNIPS ship inside the binary; MNIST, Fashion-MNIST, HWU64, CLINC150
-//! and Banking77 are read from `--data-dir` (the layout of `shared/data`: one folder per
-//! dataset, or the dataset's own folder); the user's own data is read from files
+//! and Banking77 are read from `--data-dir` (one folder per dataset, or the dataset's own
+//! folder; layout in `docs/datasets.md`); the user's own data is read from files
 //! ([`FileDataset`]: CSV/TSV and JSON Lines text, image class folders, NumPy arrays). Splits
 //! that the source lacks are made with a fixed seed ([`SPLIT_SEED`]) that does not depend on
 //! the training seed, so every run sees the same validation and test examples.
