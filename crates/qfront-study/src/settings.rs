@@ -18,7 +18,7 @@
 
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
-use qfront_train::models::LayerSpec;
+use qfront_train::models::{set_layer_size, LayerSpec};
 use qfront_train::quantize::WeightQuantizer;
 use qfront_train::recipe::{FamilyName, Recipe};
 use qfront_train::spec::{InputShape, LayerBitsOverride, ModelSpec, NluBlock, Pooling};
@@ -216,8 +216,8 @@ pub fn build(
 /// Applies `channels.<layer>` and `features.<layer>` settings to a layer list.
 fn sized_layers(layers: &[LayerSpec], settings: &Settings) -> Result<Vec<LayerSpec>> {
     let mut out = layers.to_vec();
-    for (name, _) in settings.iter() {
-        let (target, is_conv) = match (
+    for name in settings.keys() {
+        let (layer, channels) = match (
             name.strip_prefix("channels."),
             name.strip_prefix("features."),
         ) {
@@ -226,49 +226,8 @@ fn sized_layers(layers: &[LayerSpec], settings: &Settings) -> Result<Vec<LayerSp
             _ => continue,
         };
         let value = positive(settings, name, 1)?;
-        let (mut convs, mut linears) = (0, 0);
-        let mut found = false;
-        for layer in out.iter_mut() {
-            match layer {
-                LayerSpec::Conv2d {
-                    name: n, channels, ..
-                }
-                | LayerSpec::Conv1d {
-                    name: n, channels, ..
-                } => {
-                    convs += 1;
-                    let own = n.clone().unwrap_or_else(|| format!("conv{convs}"));
-                    if is_conv && own == target {
-                        *channels = value;
-                        found = true;
-                    }
-                }
-                LayerSpec::Linear {
-                    name: n, features, ..
-                } => {
-                    linears += 1;
-                    let own = n.clone().unwrap_or_else(|| format!("fc{linears}"));
-                    if !is_conv && own == target && features.is_some() {
-                        *features = Some(value);
-                        found = true;
-                    }
-                }
-                _ => {}
-            }
-        }
-        if !found {
-            return Err(StudyError::config(
-                name,
-                format!(
-                    "the layer list has no {} named '{target}'",
-                    if is_conv {
-                        "convolution"
-                    } else {
-                        "hidden linear layer"
-                    }
-                ),
-            ));
-        }
+        set_layer_size(&mut out, layer, channels, value)
+            .map_err(|e| StudyError::config(name, e.to_string()))?;
     }
     Ok(out)
 }

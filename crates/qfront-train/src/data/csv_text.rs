@@ -2,6 +2,7 @@
 //! named (`text_column`, `label_column`); other columns are ignored. Streamed record by record
 //! (the `csv` crate, one reused record buffer), tokenized as it is read.
 
+use super::dataset::io_error;
 use super::text_sink::{RowProblem, TextSink};
 use crate::{Result, TrainError};
 use std::path::Path;
@@ -81,25 +82,9 @@ pub(crate) fn open_rows(
     sink: &mut TextSink<'_>,
     bytes_per_row: u64,
 ) -> Result<std::fs::File> {
-    let file = std::fs::File::open(path).map_err(|e| open_error(path, "data file", e))?;
+    let file = std::fs::File::open(path).map_err(|e| io_error(path, "data file", e))?;
     if let Ok(meta) = file.metadata() {
         sink.reserve((meta.len() / bytes_per_row) as usize);
     }
     Ok(file)
-}
-
-/// An I/O error on `path`: missing (naming `what`), or the OS's reason.
-pub(crate) fn open_error(path: &Path, what: &str, e: std::io::Error) -> TrainError {
-    if e.kind() == std::io::ErrorKind::NotFound {
-        TrainError::MissingData {
-            what: what.into(),
-            path: path.to_path_buf(),
-            hint: "check the path".into(),
-        }
-    } else {
-        TrainError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        }
-    }
 }

@@ -264,20 +264,24 @@ impl Dataset {
 }
 
 pub(crate) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            TrainError::MissingData {
-                what: what.to_string(),
-                path: path.to_path_buf(),
-                hint: "the file is missing; check the data directory".into(),
-            }
-        } else {
-            TrainError::Io {
-                path: path.to_path_buf(),
-                source: e,
-            }
+    std::fs::read(path).map_err(|e| io_error(path, what, e))
+}
+
+/// An I/O error on `path`: `MissingData` naming `what` when it does not exist, else the OS's
+/// reason.
+pub(crate) fn io_error(path: &Path, what: &str, e: std::io::Error) -> TrainError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        TrainError::MissingData {
+            what: what.to_string(),
+            path: path.to_path_buf(),
+            hint: "the file is missing; check the path".into(),
         }
-    })
+    } else {
+        TrainError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        }
+    }
 }
 
 pub(crate) fn gunzip(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {

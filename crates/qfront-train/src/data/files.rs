@@ -50,6 +50,28 @@ pub fn load_files(spec: &FileDataset, tokenizer: &HashingTokenizer) -> Result<Da
     Ok(dataset)
 }
 
+/// The validation and test rows: each from its own file when the spec names one, else split
+/// off `train` with the seeded fractions (validation always; test only when neither file is
+/// named), else none.
+fn other_splits<T: Copy>(
+    spec: &FileDataset,
+    train: &mut Rows<T>,
+    mut read: impl FnMut(&Path) -> Result<Rows<T>>,
+) -> Result<(Rows<T>, Rows<T>)> {
+    let (split_val, split_test) = split_single_source(spec, train);
+    let val = match (&spec.validation, split_val) {
+        (Some(path), _) => read(path)?,
+        (None, Some(rows)) => rows,
+        (None, None) => unreachable!("validation is split off when no file gives it"),
+    };
+    let test = match (&spec.test, split_test) {
+        (Some(path), _) => read(path)?,
+        (None, Some(rows)) => rows,
+        (None, None) => Rows::new(train.width),
+    };
+    Ok((val, test))
+}
+
 /// Splits off validation (and test) rows when no file gives them.
 fn split_single_source<T: Copy>(
     spec: &FileDataset,
@@ -106,19 +128,7 @@ fn load_text(
     };
     let mut train = read(&spec.path, &mut labels)?;
     labels.freeze();
-    let (split_val, split_test) = split_single_source(spec, &mut train);
-    let val = match (&spec.validation, split_val) {
-        (Some(path), _) => read(path, &mut labels)?,
-        (None, Some(rows)) => rows,
-        (None, None) => {
-            unreachable!("split_single_source splits validation off when no file gives it")
-        }
-    };
-    let test = match (&spec.test, split_test) {
-        (Some(path), _) => read(path, &mut labels)?,
-        (None, Some(rows)) => rows,
-        (None, None) => Rows::new(tokenizer.max_tokens),
-    };
+    let (val, test) = other_splits(spec, &mut train, |path| read(path, &mut labels))?;
     Ok(Dataset {
         name: spec.path.display().to_string(),
         classes: labels.into_names(),
@@ -151,22 +161,12 @@ fn load_folders(spec: &FileDataset) -> Result<Dataset> {
     };
     let mut ignored = train.ignored_files;
     let mut train_rows = train.rows;
-    let (split_val, split_test) = split_single_source(spec, &mut train_rows);
-    let mut read = |path: &Path| -> Result<Rows<f32>> {
+    let read = |path: &Path| -> Result<Rows<f32>> {
         let images = read_image_folder(path, &spec.path, &mut labels, geometry)?;
         ignored += images.ignored_files;
         Ok(images.rows)
     };
-    let val = match (&spec.validation, split_val) {
-        (Some(path), _) => read(path)?,
-        (None, Some(rows)) => rows,
-        (None, None) => unreachable!("validation is split off when no folder gives it"),
-    };
-    let test = match (&spec.test, split_test) {
-        (Some(path), _) => read(path)?,
-        (None, Some(rows)) => rows,
-        (None, None) => Rows::new(channels * height * width),
-    };
+    let (val, test) = other_splits(spec, &mut train_rows, read)?;
     if ignored > 0 {
         tracing::warn!(
             ignored,
@@ -255,7 +255,6 @@ fn load_arrays(spec: &FileDataset) -> Result<Dataset> {
     let floats = matches!(train.pixels, Pixels::F32(_));
     let mut train_rows = planar_rows(&train, &classes, &spec.path)?;
     drop(train);
-    let (split_val, split_test) = split_single_source(spec, &mut train_rows);
     let read = |path: &Path| -> Result<Rows<f32>> {
         let arrays = read_arrays(path)?;
         if arrays.image != [height, width, channels] {
@@ -278,16 +277,7 @@ fn load_arrays(spec: &FileDataset) -> Result<Dataset> {
         }
         planar_rows(&arrays, &classes, path)
     };
-    let mut val = match (&spec.validation, split_val) {
-        (Some(path), _) => read(path)?,
-        (None, Some(rows)) => rows,
-        (None, None) => unreachable!("validation is split off when no file gives it"),
-    };
-    let mut test = match (&spec.test, split_test) {
-        (Some(path), _) => read(path)?,
-        (None, Some(rows)) => rows,
-        (None, None) => Rows::new(channels * height * width),
-    };
+    let (mut val, mut test) = other_splits(spec, &mut train_rows, read)?;
     let normalization = if floats {
         let norm = InputNormalization::fit(&train_rows.values).ok_or_else(|| {
             TrainError::bad_entry(

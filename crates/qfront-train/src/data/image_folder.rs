@@ -5,7 +5,7 @@
 //! sub-directories in name order; hidden files are ignored and other files are counted and
 //! reported.
 
-use super::csv_text::open_error;
+use super::dataset::io_error;
 use super::labels::LabelSet;
 use super::rows::Rows;
 use crate::{Result, TrainError};
@@ -45,7 +45,7 @@ fn is_hidden(path: &Path) -> bool {
 }
 
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>> {
-    let entries = std::fs::read_dir(dir).map_err(|e| open_error(dir, "image folder", e))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| io_error(dir, "image folder", e))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok())
         .map(|e| e.path())

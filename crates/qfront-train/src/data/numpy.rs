@@ -4,7 +4,7 @@
 //! `y` holds `N` non-negative integers. Arrays are parsed with `npyz`, archives opened with
 //! `zip`.
 
-use super::csv_text::open_error;
+use super::dataset::io_error;
 use crate::{Result, TrainError};
 use npyz::{NpyFile, TypeChar};
 use std::io::Read;
@@ -52,7 +52,7 @@ pub fn read_arrays(path: &Path) -> Result<ImageArrays> {
         };
         (read("x.npy")?, read("y.npy")?)
     } else {
-        let file = std::fs::File::open(path).map_err(|e| open_error(path, "data file", e))?;
+        let file = std::fs::File::open(path).map_err(|e| io_error(path, "data file", e))?;
         let mut archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
             TrainError::bad_entry(
                 path,

@@ -43,43 +43,57 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Splits an utterance into lower-case words (steps 1–2).
-pub fn words(text: &str) -> Vec<String> {
-    let lower = text.to_lowercase();
-    let chars: Vec<char> = lower.chars().collect();
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for (i, &c) in chars.iter().enumerate() {
+/// Lower-cases `text` into `lower` (step 1), with an allocation-free path for ASCII.
+fn lower_case_into(text: &str, lower: &mut String) {
+    lower.clear();
+    if text.is_ascii() {
+        lower.push_str(text);
+        lower.make_ascii_lowercase();
+    } else {
+        lower.push_str(&text.to_lowercase());
+    }
+}
+
+/// Calls `emit` with each word of the lower-cased `lower` (step 2), built in `word`.
+fn for_each_word(lower: &str, word: &mut String, mut emit: impl FnMut(&str)) {
+    word.clear();
+    let mut chars = lower.chars().peekable();
+    while let Some(c) = chars.next() {
         let inner_apostrophe = (c == '\'' || c == '’')
-            && !cur.is_empty()
-            && chars.get(i + 1).is_some_and(|n| n.is_alphanumeric());
+            && !word.is_empty()
+            && chars.peek().is_some_and(|n| n.is_alphanumeric());
         if c.is_alphanumeric() || inner_apostrophe {
-            cur.push(if c == '’' { '\'' } else { c });
-        } else if !cur.is_empty() {
-            out.push(std::mem::take(&mut cur));
+            word.push(if c == '’' { '\'' } else { c });
+        } else if !word.is_empty() {
+            emit(word);
+            word.clear();
         }
     }
-    if !cur.is_empty() {
-        out.push(cur);
+    if !word.is_empty() {
+        emit(word);
     }
+}
+
+/// Splits an utterance into lower-case words (steps 1–2).
+pub fn words(text: &str) -> Vec<String> {
+    let (mut lower, mut word) = (String::new(), String::new());
+    lower_case_into(text, &mut lower);
+    let mut out = Vec::new();
+    for_each_word(&lower, &mut word, |w| out.push(w.to_string()));
     out
 }
 
 impl HashingTokenizer {
     /// Token ids of one utterance, padded to `max_tokens`.
     pub fn encode(&self, text: &str) -> Vec<i64> {
-        let mut ids: Vec<i64> = words(text)
-            .iter()
-            .take(self.max_tokens)
-            .map(|w| 1 + (fnv1a64(w.as_bytes()) % self.buckets as u64) as i64)
-            .collect();
-        ids.resize(self.max_tokens, 0);
+        let mut ids = Vec::with_capacity(self.max_tokens);
+        self.encode_into(text, &mut EncodeScratch::default(), &mut ids);
         ids
     }
 
-    /// Appends the `max_tokens` ids of `text` to `out` (the same ids as [`Self::encode`]) and
-    /// returns how many words the text has. `scratch` is reused between calls so that
-    /// streaming a large file allocates nothing per row.
+    /// Appends the `max_tokens` ids of `text` to `out` (steps 1–4) and returns how many words
+    /// the text has. `scratch` is reused between calls so that streaming a large file
+    /// allocates nothing per row.
     pub fn encode_into(
         &self,
         text: &str,
@@ -87,37 +101,15 @@ impl HashingTokenizer {
         out: &mut Vec<i64>,
     ) -> usize {
         let EncodeScratch { lower, word } = scratch;
-        lower.clear();
-        if text.is_ascii() {
-            lower.push_str(text);
-            lower.make_ascii_lowercase();
-        } else {
-            lower.push_str(&text.to_lowercase());
-        }
+        lower_case_into(text, lower);
         let start = out.len();
         let mut count = 0;
-        let mut emit = |word: &str, out: &mut Vec<i64>| {
+        for_each_word(lower, word, |w| {
             if count < self.max_tokens {
-                out.push(1 + (fnv1a64(word.as_bytes()) % self.buckets as u64) as i64);
+                out.push(1 + (fnv1a64(w.as_bytes()) % self.buckets as u64) as i64);
             }
             count += 1;
-        };
-        word.clear();
-        let mut chars = lower.chars().peekable();
-        while let Some(c) = chars.next() {
-            let inner_apostrophe = (c == '\'' || c == '’')
-                && !word.is_empty()
-                && chars.peek().is_some_and(|n| n.is_alphanumeric());
-            if c.is_alphanumeric() || inner_apostrophe {
-                word.push(if c == '’' { '\'' } else { c });
-            } else if !word.is_empty() {
-                emit(word, out);
-                word.clear();
-            }
-        }
-        if !word.is_empty() {
-            emit(word, out);
-        }
+        });
         out.resize(start + self.max_tokens, 0);
         count
     }
@@ -162,7 +154,7 @@ mod tests {
     }
 
     #[test]
-    fn encode_into_equals_encode() {
+    fn encode_into_hashes_the_first_words_and_counts_them_all() {
         let t = HashingTokenizer {
             buckets: 97,
             max_tokens: 5,
@@ -176,10 +168,18 @@ mod tests {
             "one two three four five six seven",
             "l’été",
         ] {
+            let all = words(text);
+            let mut expected: Vec<i64> = all
+                .iter()
+                .take(5)
+                .map(|w| 1 + (fnv1a64(w.as_bytes()) % 97) as i64)
+                .collect();
+            expected.resize(5, 0);
             let mut out = vec![-1];
             let n = t.encode_into(text, &mut scratch, &mut out);
-            assert_eq!(out[1..], t.encode(text)[..], "{text}");
-            assert_eq!(n, words(text).len(), "{text}");
+            assert_eq!(out[1..], expected[..], "{text}");
+            assert_eq!(n, all.len(), "{text}");
+            assert_eq!(t.encode(text), expected, "{text}");
         }
     }
 }

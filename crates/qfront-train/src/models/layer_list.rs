@@ -24,126 +24,11 @@
 //! multiplier, except the classifier's. Unnamed layers are `conv1`, `conv2`, …, `fc1`, … and
 //! `classifier`, the names per-layer bits use (`wbits.conv2`).
 
+use super::layer_spec::{layer_names, LayerSpec, DEFAULT_BUCKETS};
 use crate::spec::Position;
 use crate::{Result, TrainError};
 use qfront_quant::accounting::ChannelRounding;
 use std::collections::BTreeSet;
-
-/// One layer as written.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-pub enum LayerSpec {
-    /// 2-D convolution, square kernel, weights quantized.
-    Conv2d {
-        /// Name (default `conv<i>`).
-        #[serde(default)]
-        name: Option<String>,
-        /// Output channels at width multiplier 1.
-        channels: usize,
-        /// Kernel size.
-        kernel: usize,
-        /// Stride (default 1).
-        #[serde(default = "one")]
-        stride: usize,
-        /// Zero padding on each side (default `kernel / 2`).
-        #[serde(default)]
-        padding: Option<usize>,
-    },
-    /// Fully connected layer, weights quantized.
-    Linear {
-        /// Name (default `fc<i>`, or `classifier` for the last).
-        #[serde(default)]
-        name: Option<String>,
-        /// Output features at width multiplier 1 (the class count for the last layer).
-        #[serde(default)]
-        features: Option<usize>,
-    },
-    /// Hashed word embeddings of token ids (the first layer of a text model); its rows are
-    /// the tokenizer's buckets plus the padding row.
-    Embedding {
-        /// Name (default `embedding`).
-        #[serde(default)]
-        name: Option<String>,
-        /// Embedding dimension at width multiplier 1.
-        dim: usize,
-        /// Hash buckets (default 4096); the data is tokenized with the same count.
-        #[serde(default)]
-        buckets: Option<usize>,
-    },
-    /// 1-D convolution over tokens ("same" padding), weights quantized, with a bias.
-    Conv1d {
-        /// Name (default `conv<i>`).
-        #[serde(default)]
-        name: Option<String>,
-        /// Output channels at width multiplier 1.
-        channels: usize,
-        /// Kernel (odd).
-        kernel: usize,
-    },
-    /// Pooling over the real (non-padding) tokens: `max` or `mean`.
-    TokenPool {
-        /// `max` or `mean`.
-        mode: crate::spec::Pooling,
-    },
-    /// BatchNorm after a convolution (folded into its requantization at export).
-    BatchNorm,
-    /// ReLU, trained as PACT: clipped at a learned α and quantized.
-    Relu,
-    /// Max pooling without padding.
-    MaxPool {
-        /// Window.
-        kernel: usize,
-        /// Stride (default: the window).
-        #[serde(default)]
-        stride: Option<usize>,
-    },
-    /// Mean over the spatial positions, one value per channel.
-    GlobalAvgPool,
-    /// `[c, h, w]` → `[c·h·w]`.
-    Flatten,
-    /// Dropout (training only).
-    Dropout {
-        /// Drop probability in `[0, 1)`.
-        rate: f64,
-    },
-}
-
-fn one() -> usize {
-    1
-}
-
-/// A layer-list file: `[model] layers = [...]`.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LayerListFile {
-    /// The `[model]` table.
-    pub model: LayerListTable,
-}
-
-/// The `[model]` table of a layer-list file.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LayerListTable {
-    /// The layers in order.
-    pub layers: Vec<LayerSpec>,
-}
-
-/// Parses a layer-list TOML text; errors name the offending key.
-pub fn parse_layer_list(text: &str) -> Result<Vec<LayerSpec>> {
-    toml::from_str::<LayerListFile>(text)
-        .map(|f| f.model.layers)
-        .map_err(|e| TrainError::config("model file", e.message().to_string()))
-}
-
-/// Reads a layer-list TOML file.
-pub fn read_layer_list(path: &std::path::Path) -> Result<Vec<LayerSpec>> {
-    let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })?;
-    parse_layer_list(&text)
-        .map_err(|e| TrainError::config(path.display().to_string(), e.to_string()))
-}
 
 /// A layer with its shapes resolved.
 #[derive(Debug, Clone, PartialEq)]
@@ -278,17 +163,6 @@ pub fn list_input(input: &crate::spec::InputShape) -> ListInput {
     }
 }
 
-/// The hash buckets a layer list's embedding uses (`None`: it has none).
-pub fn embedding_buckets(layers: &[LayerSpec]) -> Option<usize> {
-    layers.iter().find_map(|l| match l {
-        LayerSpec::Embedding { buckets, .. } => Some(buckets.unwrap_or(DEFAULT_BUCKETS)),
-        _ => None,
-    })
-}
-
-/// Default hash buckets of an `embedding` layer (the tokenizer's default).
-pub const DEFAULT_BUCKETS: usize = 4096;
-
 fn bad(index: usize, layer: &LayerSpec, reason: impl Into<String>) -> TrainError {
     TrainError::config(
         format!("model.layers[{index}] ({})", kind(layer)),
@@ -348,8 +222,8 @@ pub fn resolve(
     }
     let scale = |c: usize| ChannelRounding::Nearest.scale(c, width);
     let mut out = Vec::with_capacity(layers.len());
-    let mut names = BTreeSet::new();
-    let (mut convs, mut linears) = (0, 0);
+    let mut seen = BTreeSet::new();
+    let names = layer_names(layers);
     let mut shape = match input {
         ListInput::Image(image) => Shape::Image(image),
         ListInput::Tokens(tokens) => Shape::Tokens(tokens),
@@ -381,7 +255,7 @@ pub fn resolve(
             }
         }
         let resolved = match layer {
-            LayerSpec::Conv2d { name, channels, kernel, stride, padding } => {
+            LayerSpec::Conv2d { channels, kernel, stride, padding, .. } => {
                 let Shape::Image([c, h, w]) = shape else {
                     return Err(bad(i, layer, "reads an image, but its input is already flat"));
                 };
@@ -393,8 +267,7 @@ pub fn resolve(
                 let (Some(oh), Some(ow)) = (out_size(h), out_size(w)) else {
                     return Err(bad(i, layer, format!("a {kernel}×{kernel} kernel does not fit the {h}×{w} input with padding {padding}")));
                 };
-                convs += 1;
-                let name = name.clone().unwrap_or_else(|| format!("conv{convs}"));
+                let name = names[i].clone().expect("a convolution has a name");
                 let out_channels = scale(*channels);
                 shape = Shape::Image([out_channels, oh, ow]);
                 raw = Some((name.clone(), true, false));
@@ -410,7 +283,7 @@ pub fn resolve(
                     position,
                 }
             }
-            LayerSpec::Embedding { name, dim, buckets } => {
+            LayerSpec::Embedding { dim, buckets, .. } => {
                 let Shape::Tokens(tokens) = shape else {
                     return Err(bad(i, layer, "is the first layer of a text model"));
                 };
@@ -421,21 +294,20 @@ pub fn resolve(
                 let dim = scale(*dim);
                 shape = Shape::TokenFeatures { tokens, features: dim };
                 ResolvedLayer::Embedding {
-                    name: name.clone().unwrap_or_else(|| "embedding".into()),
+                    name: names[i].clone().expect("an embedding has a name"),
                     rows: buckets + 1,
                     dim,
                     tokens,
                 }
             }
-            LayerSpec::Conv1d { name, channels, kernel } => {
+            LayerSpec::Conv1d { channels, kernel, .. } => {
                 let Shape::TokenFeatures { tokens, features } = shape else {
                     return Err(bad(i, layer, "reads token features (after the embedding), before token_pool"));
                 };
                 if *channels == 0 || kernel % 2 == 0 {
                     return Err(bad(i, layer, "channels must be positive and the kernel odd"));
                 }
-                convs += 1;
-                let name = name.clone().unwrap_or_else(|| format!("conv{convs}"));
+                let name = names[i].clone().expect("a convolution has a name");
                 let out_channels = scale(*channels);
                 shape = Shape::TokenFeatures { tokens, features: out_channels };
                 raw = Some((name.clone(), false, false));
@@ -448,7 +320,7 @@ pub fn resolve(
                 shape = Shape::Vector { features, from: None };
                 ResolvedLayer::TokenPool { mode: *mode }
             }
-            LayerSpec::Linear { name, features } => {
+            LayerSpec::Linear { features, .. } => {
                 let Shape::Vector { features: in_features, from } = shape else {
                     return Err(bad(i, layer, "reads a vector: put flatten or global_avg_pool before it"));
                 };
@@ -462,10 +334,7 @@ pub fn resolve(
                     (Some(f), false) => scale(*f),
                     (None, false) => return Err(bad(i, layer, "give its features (only the last linear layer takes the class count)")),
                 };
-                linears += 1;
-                let name = name.clone().unwrap_or_else(|| {
-                    if is_last { "classifier".to_string() } else { format!("fc{linears}") }
-                });
+                let name = names[i].clone().expect("a linear layer has a name");
                 shape = Shape::Vector { features: out_features, from: None };
                 if !is_last {
                     raw = Some((name.clone(), false, false));
@@ -523,7 +392,7 @@ pub fn resolve(
         | ResolvedLayer::Embedding { name, .. }
         | ResolvedLayer::Linear { name, .. } = &resolved
         {
-            if !names.insert(name.clone()) {
+            if !seen.insert(name.clone()) {
                 return Err(bad(i, layer, format!("the name '{name}' is used twice")));
             }
         }
@@ -555,6 +424,7 @@ pub fn resolve(
 
 #[cfg(test)]
 mod tests {
+    use super::super::layer_spec::parse_layer_list;
     use super::*;
 
     fn list(text: &str) -> Vec<LayerSpec> {

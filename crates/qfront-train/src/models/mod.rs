@@ -1,6 +1,7 @@
 //! The model families, built from a [`ModelSpec`](crate::spec::ModelSpec).
 
 mod layer_list;
+mod layer_spec;
 mod lenet;
 mod mlp;
 mod nlu;
@@ -8,9 +9,10 @@ mod plan;
 mod resnet;
 mod sequential;
 
-pub use layer_list::{
-    embedding_buckets, list_input, parse_layer_list, read_layer_list, resolve as resolve_layers,
-    LayerListFile, LayerSpec, ListInput, ResolvedLayer,
+pub use layer_list::{list_input, resolve as resolve_layers, ListInput, ResolvedLayer};
+pub use layer_spec::{
+    embedding_buckets, layer_names, parse_layer_list, read_layer_list, set_layer_size,
+    LayerListFile, LayerListTable, LayerSpec,
 };
 pub use lenet::Lenet;
 pub use mlp::Mlp;

@@ -75,30 +75,35 @@ impl Sequential {
         init: &mut ParamInit,
         device: &Device,
     ) -> Self {
-        let mut quantized = plan.layers.iter();
-        let mut last_quantized = None;
-        let layers = resolved
-            .iter()
-            .map(|layer| match layer {
-                ResolvedLayer::Conv2d { .. } => {
-                    let p = quantized.next().expect("the plan lists every conv2d");
-                    last_quantized = Some(p);
-                    SequentialLayer::Conv(p.conv2d(init, device))
-                }
+        // The plan lists the layers with weights in list order; each relu belongs to the one
+        // before it.
+        let mut planned = plan.layers.iter();
+        let mut current = None;
+        let mut layers = Vec::with_capacity(resolved.len());
+        for layer in resolved {
+            if matches!(
+                layer,
+                ResolvedLayer::Conv2d { .. }
+                    | ResolvedLayer::Linear { .. }
+                    | ResolvedLayer::Embedding { .. }
+                    | ResolvedLayer::Conv1d { .. }
+            ) {
+                current = planned.next();
+            }
+            let plan = || current.expect("the plan lists every layer with weights, in order");
+            layers.push(match layer {
+                ResolvedLayer::Conv2d { .. } => SequentialLayer::Conv(plan().conv2d(init, device)),
                 ResolvedLayer::Linear { .. } => {
-                    let p = quantized.next().expect("the plan lists every linear layer");
-                    last_quantized = Some(p);
-                    SequentialLayer::Linear(p.linear(init, device))
+                    SequentialLayer::Linear(plan().linear(init, device))
                 }
                 ResolvedLayer::Embedding { .. } => {
-                    let p = quantized.next().expect("the plan lists the embedding");
-                    last_quantized = Some(p);
-                    SequentialLayer::Embedding(p.embedding(init, device))
+                    SequentialLayer::Embedding(plan().embedding(init, device))
                 }
                 ResolvedLayer::Conv1d { .. } => {
-                    let p = quantized.next().expect("the plan lists every conv1d");
-                    last_quantized = Some(p);
-                    SequentialLayer::Conv1d(p.conv1d(init, device))
+                    SequentialLayer::Conv1d(plan().conv1d(init, device))
+                }
+                ResolvedLayer::Relu { .. } => {
+                    SequentialLayer::Relu(plan().activation(spec, device))
                 }
                 ResolvedLayer::TokenPool { mode } => {
                     SequentialLayer::TokenPool(*mode == Pooling::Mean)
@@ -106,11 +111,6 @@ impl Sequential {
                 ResolvedLayer::BatchNorm { channels } => {
                     SequentialLayer::BatchNorm(BatchNormConfig::new(*channels).init(device))
                 }
-                ResolvedLayer::Relu { .. } => SequentialLayer::Relu(
-                    last_quantized
-                        .expect("resolve puts a quantized layer before every relu")
-                        .activation(spec, device),
-                ),
                 ResolvedLayer::MaxPool { kernel, stride } => SequentialLayer::MaxPool(PoolWindow {
                     kernel: *kernel,
                     stride: *stride,
@@ -120,8 +120,8 @@ impl Sequential {
                 ResolvedLayer::Dropout { rate } => {
                     SequentialLayer::Dropout(DropoutConfig::new(*rate).init())
                 }
-            })
-            .collect();
+            });
+        }
         Self { layers }
     }
 

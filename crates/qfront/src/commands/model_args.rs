@@ -11,14 +11,8 @@ use qfront_train::spec::{InputShape, ModelSpec, NluBlock};
 /// The model on the command line: a built-in family or a layer-list TOML file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ModelName {
-    /// Multi-layer perceptron (images).
-    Mlp,
-    /// LeNet-style CNN (images).
-    Lenet,
-    /// ResNet-20-style CNN with a width multiplier (images).
-    Resnet20,
-    /// On-device NLU intent model (text).
-    Nlu,
+    /// A built-in family (`mlp`, `lenet`, `resnet20`, `nlu`).
+    Family(FamilyName),
     /// A layer list (`[model] layers = [...]`) read from this file.
     Layers(std::path::PathBuf),
 }
@@ -26,25 +20,29 @@ pub enum ModelName {
 impl ModelName {
     /// Parses `--model`: a family name, or the path of a `.toml` layer list.
     pub fn parse(text: &str) -> Result<Self> {
-        Ok(match text {
-            "mlp" => ModelName::Mlp,
-            "lenet" => ModelName::Lenet,
-            "resnet20" => ModelName::Resnet20,
-            "nlu" => ModelName::Nlu,
-            path if path.ends_with(".toml") => ModelName::Layers(path.into()),
-            other => bail!(
-                "--model '{other}' is not mlp, lenet, resnet20, nlu or a layer-list .toml file"
+        if text.ends_with(".toml") {
+            return Ok(ModelName::Layers(text.into()));
+        }
+        match FamilyName::parse(text) {
+            Ok(FamilyName::Layers) | Err(_) => bail!(
+                "--model '{text}' is not mlp, lenet, resnet20, nlu or a layer-list .toml file"
             ),
-        })
+            Ok(family) => Ok(ModelName::Family(family)),
+        }
+    }
+
+    /// The family it builds.
+    pub fn family(&self) -> FamilyName {
+        match self {
+            ModelName::Family(family) => *family,
+            ModelName::Layers(_) => FamilyName::Layers,
+        }
     }
 
     /// The name as typed on the command line.
     pub fn cli_name(&self) -> String {
         match self {
-            ModelName::Mlp => "mlp".into(),
-            ModelName::Lenet => "lenet".into(),
-            ModelName::Resnet20 => "resnet20".into(),
-            ModelName::Nlu => "nlu".into(),
+            ModelName::Family(family) => family.name().into(),
             ModelName::Layers(path) => path.display().to_string(),
         }
     }
@@ -54,7 +52,7 @@ impl ModelName {
 #[derive(Debug, Args)]
 pub struct ModelArgs {
     /// Model: mlp, lenet, resnet20 (images), nlu (text), or a layer-list TOML file
-    /// (`[model] layers = [...]`, images). Default: mlp for images, nlu for text.
+    /// (`[model] layers = [...]`, images or text). Default: mlp for images, nlu for text.
     #[arg(long)]
     pub model: Option<String>,
     /// Weight bits of the middle layers: 2..=8, or 32 for full precision.
@@ -123,13 +121,14 @@ impl ModelArgs {
     pub fn model_name(&self, text: bool) -> Result<ModelName> {
         let name = match &self.model {
             Some(m) => ModelName::parse(m)?,
-            None if text => ModelName::Nlu,
-            None => ModelName::Mlp,
+            None if text => ModelName::Family(FamilyName::Nlu),
+            None => ModelName::Family(FamilyName::Mlp),
         };
         if matches!(name, ModelName::Layers(_)) {
             return Ok(name); // a layer list reads text when it starts with an embedding
         }
-        if text != (name == ModelName::Nlu) {
+        // Checked before the data is loaded (the recipe checks again on the real input).
+        if text != name.family().is_text() {
             bail!(
                 "--model {} cannot read {} data: use --model nlu for text and mlp, lenet or resnet20 for images",
                 name.cli_name(),
@@ -148,14 +147,7 @@ impl ModelArgs {
         classes: usize,
     ) -> Result<ModelSpec> {
         let args = self;
-        let family = match model {
-            ModelName::Mlp => FamilyName::Mlp,
-            ModelName::Lenet => FamilyName::Lenet,
-            ModelName::Resnet20 => FamilyName::Resnet20,
-            ModelName::Nlu => FamilyName::Nlu,
-            ModelName::Layers(_) => FamilyName::Layers,
-        };
-        let mut recipe = Recipe::new(family);
+        let mut recipe = Recipe::new(model.family());
         let pick = |n: usize, what: &str| -> Result<Option<Vec<usize>>> {
             match &args.hidden {
                 Some(v) if v.len() != n => bail!(
@@ -165,8 +157,8 @@ impl ModelArgs {
                 other => Ok(other.clone()),
             }
         };
-        match model {
-            ModelName::Layers(path) => {
+        match (model, recipe.family) {
+            (ModelName::Layers(path), _) => {
                 if args.hidden.is_some() {
                     bail!(
                         "--hidden does not apply to a layer list; sizes are in {}",
@@ -175,19 +167,20 @@ impl ModelArgs {
                 }
                 recipe.layers = Some(qfront_train::models::read_layer_list(path)?);
             }
-            ModelName::Mlp => recipe.mlp_hidden = args.hidden.clone(),
-            ModelName::Lenet => {
+            (_, FamilyName::Layers) => unreachable!("a layer list comes with its file"),
+            (_, FamilyName::Mlp) => recipe.mlp_hidden = args.hidden.clone(),
+            (_, FamilyName::Lenet) => {
                 if let Some(v) = pick(3, "lenet (c1,c2,fc)")? {
                     recipe.lenet_channels = [Some(v[0]), Some(v[1])];
                     recipe.hidden = Some(v[2]);
                 }
             }
-            ModelName::Resnet20 => {
+            (_, FamilyName::Resnet20) => {
                 if let Some(v) = pick(3, "resnet20 (s1,s2,s3)")? {
                     recipe.stage_channels = [Some(v[0]), Some(v[1]), Some(v[2])];
                 }
             }
-            ModelName::Nlu => {
+            (_, FamilyName::Nlu) => {
                 if let Some(v) = pick(2, "nlu (embedding,hidden)")? {
                     recipe.embedding_dim = Some(v[0]);
                     recipe.hidden = Some(v[1]);
