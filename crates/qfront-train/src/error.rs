@@ -67,6 +67,16 @@ pub enum TrainError {
     /// The runtime rejected the exported model.
     #[error(transparent)]
     Runtime(#[from] qfront_rt::RtError),
+    /// An ONNX model that cannot be imported.
+    #[error("cannot import {path}, {node}: {reason}")]
+    OnnxImport {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The node (`Conv2d 'conv2d3'`) or `the model`.
+        node: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {
         /// The checkpoint file or directory.

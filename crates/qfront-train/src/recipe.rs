@@ -84,6 +84,8 @@ pub struct Recipe {
     pub family: FamilyName,
     /// The layer list (family `layers`).
     pub layers: Option<Vec<crate::models::LayerSpec>>,
+    /// The trained weights a layer list starts from (an imported ONNX model).
+    pub pretrained: Option<crate::models::PretrainedSource>,
     /// MLP hidden widths.
     pub mlp_hidden: Option<Vec<usize>>,
     /// LeNet conv channels.
@@ -136,6 +138,7 @@ impl Recipe {
         Self {
             family,
             layers: None,
+            pretrained: None,
             mlp_hidden: None,
             lenet_channels: [None; 2],
             hidden: None,
@@ -202,6 +205,7 @@ impl Recipe {
                         "the layers family needs a layer list ([model] layers = [...])",
                     )
                 })?,
+                pretrained: self.pretrained.clone(),
             },
             FamilyName::Nlu => ModelFamily::Nlu {
                 buckets: self.buckets.unwrap_or(HashingTokenizer::default().buckets),

@@ -78,6 +78,9 @@ pub enum ModelFamily {
     Layers {
         /// The layers in order; the last is the linear classifier.
         layers: Vec<crate::models::LayerSpec>,
+        /// The trained float weights QAT starts from (an imported ONNX model).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pretrained: Option<crate::models::PretrainedSource>,
     },
     /// On-device intent classifier: hashed word embeddings, `blocks` conv or MLP blocks,
     /// pooling over tokens, a classifier.
@@ -283,7 +286,7 @@ impl ModelSpec {
                 }
                 Ok(())
             }
-            (ModelFamily::Layers { layers }, input) => {
+            (ModelFamily::Layers { layers, .. }, input) => {
                 crate::models::resolve_layers(layers, crate::models::list_input(input), self.classes, self.width_multiplier).map(|_| ())
             }
             (ModelFamily::Nlu { .. }, _) => Err(TrainError::config("model", "the nlu model needs a text dataset (snips, hwu64, clinc150, banking77)")),

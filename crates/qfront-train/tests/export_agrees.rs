@@ -208,12 +208,45 @@ layers = [
     .unwrap();
     let a = train_and_compare(
         DatasetName::Digits,
-        ModelFamily::Layers { layers },
+        ModelFamily::Layers {
+            layers,
+            pretrained: None,
+        },
         quant(4, 4, "sawb"),
         12,
     );
     assert!(a.fake_accuracy > 0.85, "{}", a.fake_accuracy);
     assert_agrees("digits layer list W4A4", a);
+}
+
+/// Residual blocks in a layer list: identity shortcuts added inside the second convolution's
+/// requantization, a stride-2 transition, global pooling.
+#[test]
+fn digits_layer_list_residual_w4a4() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu", name = "stem" },
+  { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "add", from = "stem" }, { type = "relu" },
+  { type = "conv2d", channels = 16, kernel = 3, stride = 2 }, { type = "batch_norm" }, { type = "relu", name = "down" },
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "relu" },
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "add", from = "down" }, { type = "relu" },
+  { type = "global_avg_pool" }, { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    let a = train_and_compare(
+        DatasetName::Digits,
+        ModelFamily::Layers {
+            layers,
+            pretrained: None,
+        },
+        quant(4, 4, "sawb"),
+        10,
+    );
+    assert!(a.fake_accuracy > 0.85, "{}", a.fake_accuracy);
+    assert_agrees("digits layer list residual W4A4", a);
 }
 
 /// A strided convolution into global average pooling and the classifier, at 3 bits.
@@ -232,7 +265,10 @@ layers = [
         "digits layer list global pool W3A3",
         train_and_compare(
             DatasetName::Digits,
-            ModelFamily::Layers { layers },
+            ModelFamily::Layers {
+                layers,
+                pretrained: None,
+            },
             quant(3, 3, "min-max"),
             10,
         ),
@@ -254,7 +290,10 @@ layers = [
     .unwrap();
     let a = train_and_compare(
         DatasetName::Snips,
-        ModelFamily::Layers { layers },
+        ModelFamily::Layers {
+            layers,
+            pretrained: None,
+        },
         quant(4, 4, "sawb"),
         2,
     );
@@ -280,7 +319,10 @@ layers = [
         "snips layer list max hidden W2A4",
         train_and_compare(
             DatasetName::Snips,
-            ModelFamily::Layers { layers },
+            ModelFamily::Layers {
+                layers,
+                pretrained: None,
+            },
             quant(2, 4, "sawb"),
             2,
         ),

@@ -179,7 +179,7 @@ fn export_layer_list(
 ) -> Result<()> {
     use crate::models::{resolve_layers, ResolvedLayer, SequentialLayer};
     use crate::spec::{ModelFamily, Position};
-    let ModelFamily::Layers { layers } = &spec.family else {
+    let ModelFamily::Layers { layers, .. } = &spec.family else {
         unreachable!("a Sequential model comes from a layer-list spec")
     };
     let resolved = resolve_layers(
@@ -197,10 +197,12 @@ fn export_layer_list(
     };
     let mut h = input;
     let mut i = 0;
+    // The graph node holding each relu's output, by list index (what an add reads).
+    let mut activation_nodes = std::collections::BTreeMap::new();
     while i < resolved.len() {
         match (&resolved[i], &modules[i]) {
             (ResolvedLayer::Conv2d { name, .. }, SequentialLayer::Conv(conv)) => {
-                let (real, next) = match modules.get(i + 1) {
+                let (real, mut next) = match modules.get(i + 1) {
                     Some(SequentialLayer::BatchNorm(bn)) => (batch_norm(bn), i + 2),
                     _ => {
                         let bias = conv
@@ -214,7 +216,18 @@ fn export_layer_list(
                         )
                     }
                 };
-                h = conv2d(b, name, h, None, conv, &real, relu_after(next, name)?)?;
+                let residual =
+                    match modules.get(next) {
+                        Some(SequentialLayer::Add(from)) => {
+                            next += 1;
+                            Some(*activation_nodes.get(from).expect(
+                                "resolve points an add at an earlier relu, exported by then",
+                            ))
+                        }
+                        _ => None,
+                    };
+                h = conv2d(b, name, h, residual, conv, &real, relu_after(next, name)?)?;
+                activation_nodes.insert(next, h);
                 i = next + 1;
             }
             (
@@ -232,6 +245,7 @@ fn export_layer_list(
                     i += 1;
                 } else {
                     h = linear(b, name, h, fc, order.as_deref(), relu_after(i + 1, name)?)?;
+                    activation_nodes.insert(i + 1, h);
                     i += 2;
                 }
             }

@@ -24,7 +24,7 @@
 //! multiplier, except the classifier's. Unnamed layers are `conv1`, `conv2`, …, `fc1`, … and
 //! `classifier`, the names per-layer bits use (`wbits.conv2`).
 
-use super::layer_spec::{layer_names, LayerSpec, DEFAULT_BUCKETS};
+use super::layer_spec::{activation_names, layer_names, LayerSpec, DEFAULT_BUCKETS};
 use crate::spec::Position;
 use crate::{Result, TrainError};
 use qfront_quant::accounting::ChannelRounding;
@@ -108,6 +108,13 @@ pub enum ResolvedLayer {
     Relu {
         /// The layer whose output it quantizes.
         after: String,
+        /// Its own name (what an `add` refers to).
+        name: String,
+    },
+    /// A residual added to the convolution before it (inside its requantization).
+    Add {
+        /// Index, in the resolved list, of the `relu` whose output is added.
+        from: usize,
     },
     /// Max pooling.
     MaxPool {
@@ -140,6 +147,15 @@ enum Shape {
         features: usize,
         from: Option<[usize; 3]>,
     },
+}
+
+fn shape_text(shape: Shape) -> String {
+    match shape {
+        Shape::Image([c, h, w]) => format!("{c}×{h}×{w}"),
+        Shape::Vector { features, .. } => format!("{features}"),
+        Shape::Tokens(t) => format!("{t} tokens"),
+        Shape::TokenFeatures { tokens, features } => format!("{tokens}×{features}"),
+    }
 }
 
 /// What a layer list reads.
@@ -178,7 +194,8 @@ fn kind(layer: &LayerSpec) -> &'static str {
         LayerSpec::Conv1d { .. } => "conv1d",
         LayerSpec::TokenPool { .. } => "token_pool",
         LayerSpec::BatchNorm => "batch_norm",
-        LayerSpec::Relu => "relu",
+        LayerSpec::Relu { .. } => "relu",
+        LayerSpec::Add { .. } => "add",
         LayerSpec::MaxPool { .. } => "max_pool",
         LayerSpec::GlobalAvgPool => "global_avg_pool",
         LayerSpec::Flatten => "flatten",
@@ -241,6 +258,10 @@ pub fn resolve(
     }
     // The quantized layer whose output still waits for its ReLU (and whether BN came).
     let mut raw: Option<(String, bool, bool)> = None; // (name, is_conv, has_batch_norm)
+                                                      // Whether that layer already has its residual added; the relus seen, by name.
+    let mut added = false;
+    let mut relus: std::collections::BTreeMap<String, (usize, Shape)> = Default::default();
+    let relu_names = activation_names(layers);
     for (i, layer) in layers.iter().enumerate() {
         let position = if i == first {
             Position::First
@@ -250,8 +271,11 @@ pub fn resolve(
             Position::Middle
         };
         if let Some((name, _, _)) = &raw {
-            if !matches!(layer, LayerSpec::Relu | LayerSpec::BatchNorm) {
-                return Err(bad(i, layer, format!("'{name}' must be followed by relu (after an optional batch_norm) before anything else: the runtime requantizes its output onto the activation grid")));
+            if !matches!(
+                layer,
+                LayerSpec::Relu { .. } | LayerSpec::BatchNorm | LayerSpec::Add { .. }
+            ) {
+                return Err(bad(i, layer, format!("'{name}' must be followed by relu (after an optional batch_norm and add) before anything else: the runtime requantizes its output onto the activation grid")));
             }
         }
         let resolved = match layer {
@@ -342,17 +366,37 @@ pub fn resolve(
                 ResolvedLayer::Linear { name, in_features, out_features, flattened_from: from, position }
             }
             LayerSpec::BatchNorm => match (&mut raw, out.last_mut()) {
-                (Some((_, true, bn @ false)), Some(ResolvedLayer::Conv2d { out_channels, batch_norm, .. })) => {
+                (Some((_, true, bn @ false)), Some(ResolvedLayer::Conv2d { out_channels, batch_norm, .. })) if !added => {
                     *bn = true;
                     *batch_norm = true;
                     ResolvedLayer::BatchNorm { channels: *out_channels }
                 }
                 _ => return Err(bad(i, layer, "goes directly after a conv2d (BatchNorm is folded into the convolution's requantization)")),
             },
-            LayerSpec::Relu => match raw.take() {
-                Some((after, _, _)) => ResolvedLayer::Relu { after },
+            LayerSpec::Relu { .. } => match raw.take() {
+                Some((after, _, _)) => {
+                    added = false;
+                    let name = relu_names[i].clone().expect("a relu has a name");
+                    if relus.insert(name.clone(), (out.len(), shape)).is_some() {
+                        return Err(bad(i, layer, format!("the name '{name}' is used twice")));
+                    }
+                    ResolvedLayer::Relu { after, name }
+                }
                 None => return Err(bad(i, layer, "follows a conv2d, batch_norm or linear layer (one activation per quantized layer)")),
             },
+            LayerSpec::Add { from } => {
+                if !matches!(raw, Some((_, true, _))) || added {
+                    return Err(bad(i, layer, "goes after a conv2d (and its batch_norm), before its relu: the runtime adds the residual inside the convolution's requantization"));
+                }
+                let Some(&(index, from_shape)) = relus.get(from) else {
+                    return Err(bad(i, layer, format!("there is no earlier relu named '{from}'; relus are named by `name` or relu1, relu2, … in order")));
+                };
+                if from_shape != shape {
+                    return Err(bad(i, layer, format!("'{from}' has shape {} but the convolution before the add has {}; the shapes must match", shape_text(from_shape), shape_text(shape))));
+                }
+                added = true;
+                ResolvedLayer::Add { from: index }
+            }
             LayerSpec::MaxPool { kernel, stride } => {
                 let Shape::Image([c, h, w]) = shape else {
                     return Err(bad(i, layer, "pools an image, but its input is flat"));

@@ -62,7 +62,17 @@ pub enum LayerSpec {
     /// BatchNorm after a convolution (folded into its requantization at export).
     BatchNorm,
     /// ReLU, trained as PACT: clipped at a learned α and quantized.
-    Relu,
+    Relu {
+        /// Name (default `relu<i>`), the one an `add` refers to.
+        #[serde(default)]
+        name: Option<String>,
+    },
+    /// Residual connection: adds the output of an earlier `relu` (named by `from`) to the
+    /// convolution (and BatchNorm) before it; a `relu` follows. The shapes must match.
+    Add {
+        /// The name of the earlier `relu` whose output is added.
+        from: String,
+    },
     /// Max pooling without padding.
     MaxPool {
         /// Window.
@@ -190,6 +200,22 @@ pub fn read_layer_list(path: &std::path::Path) -> Result<Vec<LayerSpec>> {
     })?;
     parse_layer_list(&text)
         .map_err(|e| TrainError::config(path.display().to_string(), e.to_string()))
+}
+
+/// The name each `relu` goes by, the one an `add` names in `from`: its own, or `relu<i>`
+/// counting relus from 1. `None` for other layers.
+pub fn activation_names(layers: &[LayerSpec]) -> Vec<Option<String>> {
+    let mut relus = 0;
+    layers
+        .iter()
+        .map(|layer| match layer {
+            LayerSpec::Relu { name } => {
+                relus += 1;
+                Some(name.clone().unwrap_or_else(|| format!("relu{relus}")))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// The hash buckets a layer list's embedding uses (`None`: it has none).

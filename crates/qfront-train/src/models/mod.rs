@@ -4,20 +4,26 @@ mod layer_list;
 mod layer_spec;
 mod lenet;
 mod mlp;
+mod model_file;
 mod nlu;
+mod onnx_import;
 mod plan;
+mod pretrained;
 mod resnet;
 mod sequential;
 
 pub use layer_list::{list_input, resolve as resolve_layers, ListInput, ResolvedLayer};
 pub use layer_spec::{
-    embedding_buckets, layer_names, parse_layer_list, read_layer_list, set_layer_size,
-    LayerListFile, LayerListTable, LayerSpec,
+    activation_names, embedding_buckets, layer_names, parse_layer_list, read_layer_list,
+    set_layer_size, LayerListFile, LayerListTable, LayerSpec,
 };
 pub use lenet::Lenet;
 pub use mlp::Mlp;
+pub use model_file::{is_onnx, read_model_file, ModelFile, PretrainedSource};
 pub use nlu::{Nlu, TokenBlock};
+pub use onnx_import::{import_onnx, ImportedModel, SUPPORTED_OPERATORS};
 pub use plan::{model_cost, LayerPlan, ModelPlan};
+pub use pretrained::{BatchNormWeights, LayerWeights, PretrainedWeights};
 pub use resnet::Resnet;
 pub use sequential::{PoolWindow, Sequential, SequentialLayer};
 
@@ -57,9 +63,48 @@ pub enum Model {
 }
 
 impl Model {
-    /// Builds a freshly initialised model from a validated spec; every initial weight comes
-    /// from `seed`.
+    /// Builds the model QAT starts from: freshly initialised from `seed`, then, for a layer
+    /// list imported from ONNX, with the source's trained weights copied in (the file must
+    /// still be the one pinned).
     pub fn build(spec: &ModelSpec, seed: u64, device: &Device) -> Result<Self> {
+        let model = Self::build_untrained(spec, seed, device)?;
+        match (&spec.family, model) {
+            (
+                ModelFamily::Layers {
+                    layers,
+                    pretrained: Some(source),
+                },
+                Model::Layers(sequential),
+            ) => {
+                let imported = source.import()?;
+                if let crate::spec::InputShape::Image {
+                    channels,
+                    height,
+                    width,
+                } = spec.input
+                {
+                    ModelFile {
+                        layers: Vec::new(),
+                        pretrained: None,
+                        input: Some(imported.input),
+                    }
+                    .check_input([channels, height, width])?;
+                }
+                let loaded = imported.weights.apply(
+                    sequential,
+                    &layer_names(layers),
+                    &activation_names(layers),
+                    device,
+                )?;
+                Ok(Model::Layers(loaded))
+            }
+            (_, model) => Ok(model),
+        }
+    }
+
+    /// Builds a freshly initialised model from a validated spec; every initial weight comes
+    /// from `seed` (pretrained weights are not read: for restoring a checkpoint).
+    pub fn build_untrained(spec: &ModelSpec, seed: u64, device: &Device) -> Result<Self> {
         spec.validate()?;
         let mut init = ParamInit::new(seed);
         let plan = ModelPlan::of(spec);
@@ -70,7 +115,7 @@ impl Model {
                 Model::Resnet(Resnet::new(spec, &plan, &mut init, device))
             }
             ModelFamily::Nlu { .. } => Model::Nlu(Nlu::new(spec, &plan, &mut init, device)),
-            ModelFamily::Layers { layers } => {
+            ModelFamily::Layers { layers, .. } => {
                 let resolved = resolve_layers(
                     layers,
                     list_input(&spec.input),

@@ -255,7 +255,7 @@ impl ModelPlan {
                     1,
                 );
             }
-            (ModelFamily::Layers { layers }, input) => {
+            (ModelFamily::Layers { layers, .. }, input) => {
                 let resolved = super::layer_list::resolve(
                     layers,
                     super::layer_list::list_input(input),

@@ -49,6 +49,8 @@ pub enum SequentialLayer {
     Flatten(bool),
     /// Dropout.
     Dropout(Dropout),
+    /// Adds the output of the layer at this index (a relu) to the flow.
+    Add(usize),
 }
 
 /// A model built from a layer list.
@@ -120,6 +122,7 @@ impl Sequential {
                 ResolvedLayer::Dropout { rate } => {
                     SequentialLayer::Dropout(DropoutConfig::new(*rate).init())
                 }
+                ResolvedLayer::Add { from } => SequentialLayer::Add(*from),
             });
         }
         Self { layers }
@@ -140,8 +143,26 @@ impl Sequential {
 
     fn run(&self, mut flow: Flow, mask: Option<Tensor<2>>) -> Tensor<2> {
         let skip = usize::from(matches!(flow, Flow::TokenFeatures(_)));
-        for layer in &self.layers[skip..] {
+        // The outputs residual adds read later, by layer index.
+        let sources: Vec<usize> = self
+            .layers
+            .iter()
+            .filter_map(|l| match l {
+                SequentialLayer::Add(from) => Some(*from),
+                _ => None,
+            })
+            .collect();
+        let mut saved: Vec<(usize, Tensor<4>)> = Vec::with_capacity(sources.len());
+        for (index, layer) in self.layers.iter().enumerate().skip(skip) {
             flow = match (layer, flow) {
+                (SequentialLayer::Add(from), Flow::Image(x)) => {
+                    let residual = saved
+                        .iter()
+                        .find(|(i, _)| i == from)
+                        .map(|(_, t)| t.clone())
+                        .expect("layer_list::resolve points an add at an earlier relu");
+                    Flow::Image(x + residual)
+                }
                 (SequentialLayer::Conv(conv), Flow::Image(x)) => Flow::Image(conv.forward(x)),
                 (SequentialLayer::BatchNorm(bn), Flow::Image(x)) => Flow::Image(bn.forward(x)),
                 (SequentialLayer::Relu(act), Flow::Image(x)) => Flow::Image(act.forward(x)),
@@ -173,6 +194,11 @@ impl Sequential {
                 }
                 _ => unreachable!("layer_list::resolve checks every layer's input kind"),
             };
+            if sources.contains(&index) {
+                if let Flow::Image(x) = &flow {
+                    saved.push((index, x.clone()));
+                }
+            }
         }
         match flow {
             Flow::Flat(logits) => logits,

@@ -75,7 +75,7 @@ pub fn load_checkpoint(dir: &Path, device: &Device) -> Result<(Model, ModelSpec)
         )
     })?;
     let spec: ModelSpec = serde_json::from_str(&text).map_err(|e| err(&spec_path, e))?;
-    let model = Model::build(&spec, 0, device)?;
+    let model = Model::build_untrained(&spec, 0, device)?;
     let weights = dir.join(CHECKPOINT_MODEL_FILE);
     if !weights.exists() {
         return Err(err(&weights, "missing weights file"));

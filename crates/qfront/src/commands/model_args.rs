@@ -20,12 +20,12 @@ pub enum ModelName {
 impl ModelName {
     /// Parses `--model`: a family name, or the path of a `.toml` layer list.
     pub fn parse(text: &str) -> Result<Self> {
-        if text.ends_with(".toml") {
+        if text.ends_with(".toml") || qfront_train::models::is_onnx(std::path::Path::new(text)) {
             return Ok(ModelName::Layers(text.into()));
         }
         match FamilyName::parse(text) {
             Ok(FamilyName::Layers) | Err(_) => bail!(
-                "--model '{text}' is not mlp, lenet, resnet20, nlu or a layer-list .toml file"
+                "--model '{text}' is not mlp, lenet, resnet20, nlu, a layer-list .toml file or an .onnx model"
             ),
             Ok(family) => Ok(ModelName::Family(family)),
         }
@@ -109,7 +109,7 @@ impl ModelArgs {
         if let Some(ModelName::Layers(path)) =
             self.model.as_deref().map(ModelName::parse).transpose()?
         {
-            let layers = qfront_train::models::read_layer_list(&path)?;
+            let layers = qfront_train::models::read_model_file(&path)?.layers;
             if let Some(buckets) = qfront_train::models::embedding_buckets(&layers) {
                 return Ok(buckets);
             }
@@ -165,7 +165,17 @@ impl ModelArgs {
                         path.display()
                     );
                 }
-                recipe.layers = Some(qfront_train::models::read_layer_list(path)?);
+                let file = qfront_train::models::read_model_file(path)?;
+                if let InputShape::Image {
+                    channels,
+                    height,
+                    width,
+                } = input
+                {
+                    file.check_input([channels, height, width])?;
+                }
+                recipe.layers = Some(file.layers);
+                recipe.pretrained = file.pretrained;
             }
             (_, FamilyName::Layers) => unreachable!("a layer list comes with its file"),
             (_, FamilyName::Mlp) => recipe.mlp_hidden = args.hidden.clone(),

@@ -1,0 +1,527 @@
+//! Import of a float ONNX model (e.g. from `torch.onnx.export`) as a layer list with its
+//! trained weights, the starting point of QAT.
+//!
+//! The file is parsed by burn's `onnx-ir` (typed operators, constants lifted, shapes
+//! inferred for opsets 1–24; `docs/design-notes.md` says why that crate). The graph must be a
+//! chain the runtime can execute, with residual `Add`s reading an earlier ReLU:
+//!
+//! | ONNX | layer list |
+//! |---|---|
+//! | `Conv` (2-D, square kernel, symmetric padding, groups 1) | `conv2d` |
+//! | `BatchNormalization` after a `Conv` | `batch_norm` (a conv bias folds into its mean) |
+//! | `Relu`, `Clip(min = 0, max)` | `relu` (PACT; `max` is the initial α) |
+//! | `Add` of a conv output and an earlier `Relu` output | `add` (residual) |
+//! | `Gemm`, `MatMul` (+ `Add` bias) with constant weights | `linear` |
+//! | `MaxPool` (no padding) | `max_pool` |
+//! | `GlobalAveragePool`, `ReduceMean` over H and W | `global_avg_pool` |
+//! | `Flatten`, `Reshape` to `[batch, features]` | `flatten` |
+//! | `Dropout`, `Identity`; a final `Softmax`/`LogSoftmax` | dropped (argmax unchanged) |
+//!
+//! Layers get qfront's default names (`conv1`, …, `fc1`, …, `classifier`, `relu1`, …), the
+//! ones per-layer settings use; `onnx-ir` renames nodes to `<operator><count>`
+//! (`conv2d3`), the names errors quote.
+
+use super::layer_spec::LayerSpec;
+use super::pretrained::{BatchNormWeights, LayerWeights, PretrainedWeights};
+use crate::{Result, TrainError};
+use burn::tensor::TensorData;
+use onnx_ir::node::padding::PaddingConfig2d;
+use onnx_ir::{ArgType, Argument, Node, OnnxGraphBuilder};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The operators the importer maps, for error messages.
+pub const SUPPORTED_OPERATORS: &str = "Conv, BatchNormalization, Relu, Clip(min 0), Add (residual or bias), Gemm, MatMul, MaxPool, GlobalAveragePool, ReduceMean (over H, W), Flatten, Reshape (to [batch, features]), Dropout, Identity, and a final Softmax/LogSoftmax";
+
+/// burn's BatchNorm ε; a source ε is carried by shifting the variance.
+const BURN_BATCH_NORM_EPSILON: f64 = 1e-5;
+
+/// An imported model: the layer list, the `[channels, height, width]` images it reads, and
+/// its trained weights.
+#[derive(Debug, Clone)]
+pub struct ImportedModel {
+    /// The layers.
+    pub layers: Vec<LayerSpec>,
+    /// The input images `[channels, height, width]`.
+    pub input: [usize; 3],
+    /// The trained weights by layer name.
+    pub weights: PretrainedWeights,
+}
+
+/// What a graph value is, for the chain check.
+#[derive(Debug, Clone)]
+enum Value {
+    /// The graph input.
+    Input,
+    /// The output of `layers[index]`.
+    Layer(usize),
+    /// The output of the relu named so.
+    Relu(String),
+}
+
+struct Importer<'a> {
+    path: &'a Path,
+    layers: Vec<LayerSpec>,
+    weights: Vec<Option<LayerWeights>>,
+    alphas: BTreeMap<String, f32>,
+    values: BTreeMap<String, Value>,
+    current: String,
+    relus: usize,
+}
+
+fn op_name(node: &Node) -> String {
+    format!("{:?}", node.node_type())
+}
+
+impl Importer<'_> {
+    fn fail(&self, node: &Node, reason: impl Into<String>) -> TrainError {
+        TrainError::OnnxImport {
+            path: self.path.to_path_buf(),
+            node: format!("{} '{}'", op_name(node), node.name()),
+            reason: reason.into(),
+        }
+    }
+
+    fn constant(&self, node: &Node, arg: Option<&Argument>, what: &str) -> Result<TensorData> {
+        arg.and_then(Argument::value)
+            .ok_or_else(|| self.fail(node, format!("its {what} must be a constant initializer")))
+    }
+
+    fn floats(&self, node: &Node, arg: Option<&Argument>, what: &str) -> Result<Vec<f32>> {
+        self.constant(node, arg, what)?
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| self.fail(node, format!("its {what} is not a float tensor: {e:?}")))
+    }
+
+    /// The node's data input must be the chain's current value.
+    fn check_chain(&self, node: &Node) -> Result<()> {
+        match node.inputs().first() {
+            Some(arg) if arg.name == self.current => Ok(()),
+            _ => Err(self.fail(node, "it does not read the output of the node before it; qfront imports chains of layers (with residual adds), not branching graphs")),
+        }
+    }
+
+    fn push(&mut self, node: &Node, layer: LayerSpec, weights: Option<LayerWeights>) {
+        self.layers.push(layer);
+        self.weights.push(weights);
+        self.advance(node, Value::Layer(self.layers.len() - 1));
+    }
+
+    fn advance(&mut self, node: &Node, value: Value) {
+        if let Some(out) = node.outputs().first() {
+            self.current = out.name.clone();
+            self.values.insert(out.name.clone(), value);
+        }
+    }
+
+    /// The last layer, if the current value is its output.
+    fn current_layer(&self) -> Option<usize> {
+        match self.values.get(&self.current) {
+            Some(Value::Layer(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn last_weighted(&mut self) -> Option<&mut LayerWeights> {
+        self.weights.iter_mut().rev().find_map(Option::as_mut)
+    }
+
+    fn relu(&mut self, node: &Node, alpha: Option<f32>) {
+        self.relus += 1;
+        let name = format!("relu{}", self.relus);
+        if let Some(alpha) = alpha {
+            self.alphas.insert(name.clone(), alpha);
+        }
+        self.layers.push(LayerSpec::Relu { name: None });
+        self.weights.push(None);
+        self.advance(node, Value::Relu(name));
+    }
+
+    fn conv(&mut self, node: &Node) -> Result<()> {
+        let Node::Conv2d(conv) = node else {
+            unreachable!()
+        };
+        let c = &conv.config;
+        if c.groups != 1 {
+            return Err(self.fail(
+                node,
+                format!(
+                    "grouped convolutions (groups = {}) are not supported yet; use groups = 1",
+                    c.groups
+                ),
+            ));
+        }
+        if c.dilation != [1, 1] {
+            return Err(self.fail(
+                node,
+                "dilated convolutions are not supported; use dilation 1",
+            ));
+        }
+        if c.kernel_size[0] != c.kernel_size[1] || c.stride[0] != c.stride[1] {
+            return Err(self.fail(
+                node,
+                format!(
+                    "kernel {:?} and stride {:?} must be square",
+                    c.kernel_size, c.stride
+                ),
+            ));
+        }
+        let padding = match c.padding {
+            PaddingConfig2d::Valid => 0,
+            PaddingConfig2d::Explicit(a, b, d, e) if a == b && b == d && d == e => a,
+            PaddingConfig2d::Explicit(..) => {
+                return Err(self.fail(
+                    node,
+                    format!("padding {:?} must be the same on every side", c.padding),
+                ))
+            }
+        };
+        let weight = self.constant(node, node.inputs().get(1), "weight")?;
+        let channels = weight.shape()[0];
+        let bias = match node.inputs().get(2) {
+            Some(arg) if !arg.name.is_empty() || arg.value().is_some() => {
+                Some(self.floats(node, Some(arg), "bias")?)
+            }
+            _ => None,
+        };
+        self.push(
+            node,
+            LayerSpec::Conv2d {
+                name: None,
+                channels,
+                kernel: c.kernel_size[0],
+                stride: c.stride[0],
+                padding: Some(padding),
+            },
+            Some(LayerWeights {
+                weight,
+                bias,
+                batch_norm: None,
+            }),
+        );
+        Ok(())
+    }
+
+    fn batch_norm(&mut self, node: &Node) -> Result<()> {
+        let Node::BatchNormalization(bn) = node else {
+            unreachable!()
+        };
+        let epsilon = match &bn.config {
+            onnx_ir::node::batch_norm::BatchNormConfig::Static(c) => c.epsilon,
+            onnx_ir::node::batch_norm::BatchNormConfig::Runtime(c) => c.epsilon,
+        };
+        let inputs = node.inputs();
+        let gamma = self.floats(node, inputs.get(1), "scale")?;
+        let beta = self.floats(node, inputs.get(2), "bias")?;
+        let mut mean = self.floats(node, inputs.get(3), "mean")?;
+        let variance = self.floats(node, inputs.get(4), "variance")?;
+        let Some(index) = self
+            .current_layer()
+            .filter(|&i| matches!(self.layers[i], LayerSpec::Conv2d { .. }))
+        else {
+            return Err(self.fail(node, "BatchNormalization must directly follow a Conv"));
+        };
+        let weights = self.weights[index].as_mut().expect("a conv has weights");
+        // A conv bias before BatchNorm shifts the mean: BN(x + b) = BN'(x) with μ' = μ − b.
+        if let Some(bias) = weights.bias.take() {
+            for (m, b) in mean.iter_mut().zip(bias) {
+                *m -= b;
+            }
+        }
+        let shift = (epsilon - BURN_BATCH_NORM_EPSILON) as f32;
+        weights.batch_norm = Some(BatchNormWeights {
+            gamma,
+            beta,
+            mean,
+            variance: variance.iter().map(|v| v + shift).collect(),
+        });
+        self.push(node, LayerSpec::BatchNorm, None);
+        Ok(())
+    }
+
+    fn linear(
+        &mut self,
+        node: &Node,
+        weight: TensorData,
+        transposed: bool,
+        bias: Option<Vec<f32>>,
+    ) -> Result<()> {
+        // qfront's layout is [out, in]; MatMul's constant is [in, out].
+        let weight = if transposed {
+            weight
+        } else {
+            let [rows, cols] = [weight.shape()[0], weight.shape()[1]];
+            let v = weight
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .map_err(|e| self.fail(node, format!("weight: {e:?}")))?;
+            let mut t = vec![0.0f32; v.len()];
+            for r in 0..rows {
+                for c in 0..cols {
+                    t[c * rows + r] = v[r * cols + c];
+                }
+            }
+            TensorData::new(t, [cols, rows])
+        };
+        if weight.shape().len() != 2 {
+            return Err(self.fail(
+                node,
+                format!("its weight has shape {:?}, not [out, in]", weight.shape()),
+            ));
+        }
+        let features = weight.shape()[0];
+        self.push(
+            node,
+            LayerSpec::Linear {
+                name: None,
+                features: Some(features),
+            },
+            Some(LayerWeights {
+                weight,
+                bias,
+                batch_norm: None,
+            }),
+        );
+        Ok(())
+    }
+
+    fn optional_bias(&self, node: &Node) -> Result<Option<Vec<f32>>> {
+        match node.inputs().get(2) {
+            Some(arg) if arg.value().is_some() => Ok(Some(self.floats(node, Some(arg), "bias")?)),
+            _ => Ok(None),
+        }
+    }
+
+    fn add(&mut self, node: &Node) -> Result<()> {
+        let inputs = node.inputs();
+        if inputs.len() != 2 {
+            return Err(self.fail(node, "Add takes two inputs"));
+        }
+        // A constant operand: the bias of a MatMul before it.
+        if let Some(constant) = inputs.iter().position(|a| a.value().is_some()) {
+            let other = &inputs[1 - constant];
+            let is_linear = other.name == self.current
+                && self
+                    .current_layer()
+                    .is_some_and(|i| matches!(self.layers[i], LayerSpec::Linear { .. }));
+            if !is_linear {
+                return Err(self.fail(
+                    node,
+                    "adding a constant is only supported as the bias of a MatMul",
+                ));
+            }
+            let bias = self.floats(node, Some(&inputs[constant]), "bias")?;
+            let weights = self.last_weighted().expect("a linear layer has weights");
+            match &mut weights.bias {
+                Some(b) if b.len() == bias.len() => {
+                    b.iter_mut().zip(&bias).for_each(|(x, y)| *x += y)
+                }
+                slot => *slot = Some(bias),
+            }
+            if let Some(out) = node.outputs().first() {
+                let value = self.values[&self.current].clone();
+                self.current = out.name.clone();
+                self.values.insert(out.name.clone(), value);
+            }
+            return Ok(());
+        }
+        let (main, residual) = if inputs[0].name == self.current {
+            (&inputs[0], &inputs[1])
+        } else {
+            (&inputs[1], &inputs[0])
+        };
+        if main.name != self.current {
+            return Err(self.fail(node, "neither input is the output of the node before it"));
+        }
+        let after_conv = self.current_layer().is_some_and(|i| {
+            matches!(
+                self.layers[i],
+                LayerSpec::Conv2d { .. } | LayerSpec::BatchNorm
+            )
+        });
+        if !after_conv {
+            return Err(self.fail(node, "a residual Add must add to the output of a Conv (or its BatchNormalization), before the ReLU"));
+        }
+        let Some(Value::Relu(from)) = self.values.get(&residual.name).cloned() else {
+            return Err(self.fail(node, format!("its residual input '{}' is not the output of an earlier Relu; qfront supports identity shortcuts (projection shortcuts are not supported yet)", residual.name)));
+        };
+        self.push(node, LayerSpec::Add { from }, None);
+        Ok(())
+    }
+
+    fn node(&mut self, node: &Node, last: bool) -> Result<()> {
+        let passthrough = |s: &mut Self| {
+            let value = s.values[&s.current].clone();
+            s.advance(node, value);
+        };
+        if !matches!(node, Node::Add(_)) {
+            self.check_chain(node)?;
+        }
+        match node {
+            Node::Conv2d(_) => self.conv(node)?,
+            Node::BatchNormalization(_) => self.batch_norm(node)?,
+            Node::Relu(_) => self.relu(node, None),
+            Node::Clip(clip) => {
+                let value = |v: &Option<onnx_ir::node::clip::ClipInput>| match v {
+                    Some(onnx_ir::node::clip::ClipInput::Static(x)) => Ok(Some(*x)),
+                    None => Ok(None),
+                    Some(_) => Err(self.fail(node, "its bounds must be constants")),
+                };
+                let (min, max) = (value(&clip.config.min)?, value(&clip.config.max)?);
+                if min != Some(0.0) {
+                    return Err(self.fail(
+                        node,
+                        format!(
+                            "only Clip with min 0 (a clipped ReLU) is supported, not min {min:?}"
+                        ),
+                    ));
+                }
+                self.relu(
+                    node,
+                    max.filter(|m| m.is_finite() && *m > 0.0).map(|m| m as f32),
+                );
+            }
+            Node::Add(_) => self.add(node)?,
+            Node::Linear(linear) => {
+                let weight = self.constant(node, node.inputs().get(1), "weight")?;
+                let bias = self.optional_bias(node)?;
+                self.linear(node, weight, linear.config.transpose_weight, bias)?
+            }
+            Node::Gemm(gemm) => {
+                let c = &gemm.config;
+                if c.alpha != 1.0 || c.beta != 1.0 || c.trans_a != 0 {
+                    return Err(self.fail(
+                        node,
+                        "only Gemm with alpha = beta = 1 and transA = 0 is supported",
+                    ));
+                }
+                let weight = self.constant(node, node.inputs().get(1), "weight")?;
+                let bias = self.optional_bias(node)?;
+                self.linear(node, weight, c.trans_b != 0, bias)?
+            }
+            Node::MatMul(_) => {
+                let weight =
+                    self.constant(node, node.inputs().get(1), "second input (the weight)")?;
+                self.linear(node, weight, false, None)?
+            }
+            Node::MaxPool2d(pool) => {
+                let c = &pool.config;
+                if !matches!(
+                    c.padding,
+                    PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+                ) || c.dilation != [1, 1]
+                    || c.ceil_mode
+                {
+                    return Err(self.fail(
+                        node,
+                        "only MaxPool without padding, dilation or ceil_mode is supported",
+                    ));
+                }
+                if c.kernel_size[0] != c.kernel_size[1] || c.strides[0] != c.strides[1] {
+                    return Err(self.fail(node, "the window and stride must be square"));
+                }
+                self.push(
+                    node,
+                    LayerSpec::MaxPool {
+                        kernel: c.kernel_size[0],
+                        stride: Some(c.strides[0]),
+                    },
+                    None,
+                );
+            }
+            Node::GlobalAveragePool(_) => self.push(node, LayerSpec::GlobalAvgPool, None),
+            Node::ReduceMean(reduce) => {
+                let spatial = matches!(&reduce.config.axes, onnx_ir::node::reduce::ReduceAxes::Static(a) if a == &[2, 3]);
+                if !spatial || node.inputs()[0].ty.rank() != 4 {
+                    return Err(self.fail(node, "ReduceMean is supported over the spatial axes [2, 3] of an image (global average pooling)"));
+                }
+                self.push(node, LayerSpec::GlobalAvgPool, None);
+            }
+            Node::Flatten(_) | Node::Reshape(_) => {
+                let flat = node.outputs().first().is_some_and(|o| o.ty.rank() == 2);
+                if !flat {
+                    return Err(self.fail(node, "only a flatten to [batch, features] is supported"));
+                }
+                self.push(node, LayerSpec::Flatten, None);
+            }
+            Node::Dropout(_) | Node::Identity(_) => passthrough(self),
+            Node::Softmax(_) | Node::LogSoftmax(_) if last => passthrough(self),
+            _ => {
+                return Err(self.fail(
+                    node,
+                    format!("this operator is not supported; qfront imports {SUPPORTED_OPERATORS}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Imports the float ONNX model at `path`.
+pub fn import_onnx(path: &Path) -> Result<ImportedModel> {
+    let fail = |reason: String| TrainError::OnnxImport {
+        path: path.to_path_buf(),
+        node: "the model".into(),
+        reason,
+    };
+    if !path.is_file() {
+        return Err(TrainError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such ONNX file"),
+        });
+    }
+    let graph = OnnxGraphBuilder::new()
+        .parse_file(path)
+        .map_err(|e| fail(format!("not a readable ONNX model: {e}")))?;
+    let [input] = graph.inputs.as_slice() else {
+        return Err(fail(format!(
+            "it has {} inputs; qfront imports models with one image input",
+            graph.inputs.len()
+        )));
+    };
+    let shape = match &input.ty {
+        ArgType::Tensor(t) if t.rank == 4 => t.static_shape.clone().unwrap_or_default(),
+        other => return Err(fail(format!("its input '{}' is {other:?}; qfront imports models reading images [batch, channels, height, width]", input.name))),
+    };
+    let input_shape = match shape.as_slice() {
+        [_, Some(c), Some(h), Some(w)] => [*c, *h, *w],
+        _ => return Err(fail(format!("its input '{}' has no static [channels, height, width] ({shape:?}); export with a fixed image size", input.name))),
+    };
+    let mut importer = Importer {
+        path,
+        layers: Vec::new(),
+        weights: Vec::new(),
+        alphas: BTreeMap::new(),
+        values: BTreeMap::from([(input.name.clone(), Value::Input)]),
+        current: input.name.clone(),
+        relus: 0,
+    };
+    let count = graph.nodes.len();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        importer.node(node, i + 1 == count)?;
+    }
+    match graph.outputs.as_slice() {
+        [output] if output.name == importer.current => {}
+        outputs => {
+            return Err(fail(format!(
+                "its output must be the logits of the last node; it has {} outputs",
+                outputs.len()
+            )))
+        }
+    }
+    let names = super::layer_spec::layer_names(&importer.layers);
+    let layers = names
+        .into_iter()
+        .zip(importer.weights)
+        .filter_map(|(name, w)| Some((name?, w?)))
+        .collect();
+    Ok(ImportedModel {
+        layers: importer.layers,
+        input: input_shape,
+        weights: PretrainedWeights {
+            layers,
+            alphas: importer.alphas,
+        },
+    })
+}
