@@ -247,7 +247,7 @@ fn builtin_shape(name: DatasetName) -> (qfront_train::spec::InputShape, usize) {
 /// shape, so that a bad fixed value fails before any trial, naming its key.
 pub(crate) fn probe_settings(
     family: &str,
-    layers: Option<&[qfront_train::models::LayerSpec]>,
+    layers: Option<&qfront_train::models::ModelFile>,
     input: &qfront_train::spec::InputShape,
     classes: usize,
     fixed: &Settings,
@@ -376,7 +376,7 @@ impl StudyConfig {
             }
         }
         let layers = match (self.family.as_deref(), &self.model) {
-            (Some("layers"), Some(model)) => Some(model.layers()?),
+            (Some("layers"), Some(model)) => Some(model.model_file()?),
             (Some("layers"), None) => {
                 return Err(StudyError::config(
                     "model",
@@ -490,7 +490,7 @@ impl StudyConfig {
             let (input, classes) = builtin_shape(*name);
             probe_settings(
                 family,
-                layers.as_deref(),
+                layers.as_ref(),
                 &input,
                 classes,
                 &fixed,

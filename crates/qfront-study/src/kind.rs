@@ -24,15 +24,17 @@ pub struct PipelineSource {
     pub dataset: DatasetSource,
     /// The model family (`mlp`, `lenet`, `resnet20`, `nlu`, `layers`).
     pub family: String,
-    /// The layer list of the `layers` family.
-    pub layers: Option<Vec<qfront_train::models::LayerSpec>>,
+    /// The model of the `layers` family: its layer list, and for an imported ONNX model the
+    /// weights it starts from.
+    pub layers: Option<qfront_train::models::ModelFile>,
 }
 
-/// The model of a `layers` study as written: a layer-list file, or the list itself.
+/// The model of a `layers` study as written: a layer-list TOML or ONNX file, or the list
+/// itself.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(untagged)]
 pub enum StudyModel {
-    /// `model = "net.toml"` (relative to the study file).
+    /// `model = "net.toml"` or `model = "net.onnx"` (relative to the study file).
     File(std::path::PathBuf),
     /// `[model] layers = [...]`.
     Inline {
@@ -42,11 +44,13 @@ pub enum StudyModel {
 }
 
 impl StudyModel {
-    /// The layers, read from the file if need be.
-    pub fn layers(&self) -> Result<Vec<qfront_train::models::LayerSpec>> {
+    /// The model, read (or imported) from the file if need be.
+    pub fn model_file(&self) -> Result<qfront_train::models::ModelFile> {
         match self {
-            StudyModel::File(path) => Ok(qfront_train::models::read_layer_list(path)?),
-            StudyModel::Inline { layers } => Ok(layers.clone()),
+            StudyModel::File(path) => Ok(qfront_train::models::read_model_file(path)?),
+            StudyModel::Inline { layers } => Ok(qfront_train::models::ModelFile::from_layers(
+                layers.clone(),
+            )),
         }
     }
 }

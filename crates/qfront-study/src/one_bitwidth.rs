@@ -137,7 +137,7 @@ pub fn run_one_bitwidth(
     let source = probe.pipeline()?;
     let (spec, _) = build_model(
         &source.family,
-        source.layers.as_deref(),
+        source.layers.as_ref(),
         data_input,
         classes,
         &reference,

@@ -55,8 +55,8 @@ impl TrialRunner {
         };
         if let Some(buckets) = source
             .layers
-            .as_deref()
-            .and_then(qfront_train::models::embedding_buckets)
+            .as_ref()
+            .and_then(|m| qfront_train::models::embedding_buckets(&m.layers))
         {
             options.tokenizer.buckets = buckets;
         }
@@ -81,7 +81,7 @@ impl TrialRunner {
         }
         crate::config::probe_settings(
             &source.family,
-            source.layers.as_deref(),
+            source.layers.as_ref(),
             &data.input,
             data.classes.len(),
             &study.fixed,
@@ -136,11 +136,11 @@ impl TrialRunner {
     }
 
     /// The layer list of a `layers` study.
-    fn layers(&self) -> Option<&[qfront_train::models::LayerSpec]> {
+    fn layers(&self) -> Option<&qfront_train::models::ModelFile> {
         self.study
             .pipeline
             .as_ref()
-            .and_then(|p| p.layers.as_deref())
+            .and_then(|p| p.layers.as_ref())
     }
 
     /// The study.

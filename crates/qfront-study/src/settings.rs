@@ -236,7 +236,7 @@ fn sized_layers(layers: &[LayerSpec], settings: &Settings) -> Result<Vec<LayerSp
 /// `layers` family.
 pub fn build_model(
     family: &str,
-    layers: Option<&[LayerSpec]>,
+    layers: Option<&qfront_train::models::ModelFile>,
     input: &InputShape,
     classes: usize,
     settings: &Settings,
@@ -252,10 +252,19 @@ pub fn build_model(
     };
     match recipe.family {
         FamilyName::Layers => {
-            let layers = layers.ok_or_else(|| {
+            let file = layers.ok_or_else(|| {
                 StudyError::config("model", "family 'layers' needs a layer list: [model] layers = [...] or model = \"net.toml\"")
             })?;
-            recipe.layers = Some(sized_layers(layers, settings)?);
+            if let InputShape::Image {
+                channels,
+                height,
+                width,
+            } = input
+            {
+                file.check_input([*channels, *height, *width])?;
+            }
+            recipe.layers = Some(sized_layers(&file.layers, settings)?);
+            recipe.pretrained = file.pretrained.clone();
         }
         FamilyName::Mlp => {
             // `layers` hidden layers of `hidden` units; the recipe's default otherwise.

@@ -80,9 +80,6 @@ impl TrainConfig {
                 format!("{} must be ≥ 0", self.weight_decay),
             ));
         }
-        if self.epochs == 0 {
-            return Err(TrainError::config("epochs", "must be at least 1"));
-        }
         if self.batch_size == 0 {
             return Err(TrainError::config("batch size", "must be at least 1"));
         }
@@ -139,8 +136,15 @@ mod tests {
         assert!((c.learning_rate_at(0, 0, 10) - 0.1).abs() < 1e-12);
         assert!((c.learning_rate_at(0, 5, 10) - 0.05).abs() < 1e-12);
         assert!(c.learning_rate_at(0, 10, 10).abs() < 1e-12);
+        // Zero epochs is valid: the starting model is evaluated untrained.
         assert!(TrainConfig {
             epochs: 0,
+            ..TrainConfig::default()
+        }
+        .validate()
+        .is_ok());
+        assert!(TrainConfig {
+            batch_size: 0,
             ..TrainConfig::default()
         }
         .validate()

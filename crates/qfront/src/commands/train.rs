@@ -46,7 +46,8 @@ pub struct TrainArgs {
     /// The model: family, sizes and precision.
     #[command(flatten)]
     model: ModelArgs,
-    /// Epochs (default depends on the dataset).
+    /// Epochs (default depends on the dataset); 0 evaluates (and with --qfm exports) the
+    /// starting model untrained, e.g. an imported ONNX model.
     #[arg(long)]
     epochs: Option<usize>,
     /// Batch size.
@@ -221,7 +222,10 @@ pub fn run(args: TrainArgs) -> Result<()> {
         },
     )?;
     bar.finish_and_clear();
-    let val_accuracy = report.epochs.last().map(|e| e.val_accuracy).unwrap_or(0.0);
+    let val_accuracy = match report.epochs.last() {
+        Some(e) => e.val_accuracy,
+        None => accuracy(&model, &data.val, 256), // --epochs 0
+    };
     let test_accuracy = (!data.test.is_empty()).then(|| accuracy(&model, &data.test, 256));
     let runtime = match &args.qfm {
         Some(path) => Some(export_and_check(&model, &spec, &data, path)?),

@@ -1,0 +1,164 @@
+//! `qfront train --model net.onnx` and a study with `model = "net.onnx"`, as a user meets
+//! them: an imported PyTorch model (fixtures from `bench/onnx/make_fixtures.py`) fine-tuned
+//! with QAT, exported and searched; a model that cannot be imported answered with exit code 1
+//! and a message naming the problem, never a panic.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+mod common;
+use common::qfront;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../qfront-train/tests/fixtures/onnx")
+        .join(name)
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qfront-onnx-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn record(out: &Output) -> Value {
+    assert!(out.status.success(), "qfront failed: {}", stderr(out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(text.lines().last().expect("a record")).expect("JSON")
+}
+
+#[test]
+fn an_imported_model_is_fine_tuned_exported_and_searched() {
+    let dir = temp_dir("train");
+    let qfm = dir.join("mlp.qfm");
+    let model = fixture("mlp.onnx");
+    // The float import as it stands (no training): PACT clips far above every activation.
+    let float = record(&qfront(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        model.to_str().unwrap(),
+        "--wbits",
+        "32",
+        "--abits",
+        "32",
+        "--alpha-init",
+        "1e6",
+        "--epochs",
+        "0",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(float["epochs"], 0);
+    assert!(float["test_accuracy"].as_f64().unwrap() >= 0.0);
+    let r = record(&qfront(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--model",
+        model.to_str().unwrap(),
+        "--wbits",
+        "4",
+        "--abits",
+        "4",
+        "--epochs",
+        "10",
+        "--qfm",
+        qfm.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert!(r["test_accuracy"].as_f64().unwrap() > 0.8, "{r}");
+    assert_eq!(r["runtime_agreement"], 1.0, "{r}");
+
+    // A study over the imported model's hidden width and bits; the file sits beside it.
+    std::fs::copy(&model, dir.join("net.onnx")).unwrap();
+    std::fs::write(
+        dir.join("study.toml"),
+        r#"
+name = "digits-onnx"
+family = "layers"
+model = "net.onnx"
+dataset = "digits"
+objectives = ["accuracy", "-size_kb"]
+optimizer = "sobol"
+budget = 2
+[fixed]
+epochs = 2
+[[parameter]]
+name = "features.fc1"
+type = "ordered"
+values = [8, 24]
+[[parameter]]
+name = "wbits"
+type = "ordered"
+values = [2, 4]
+"#,
+    )
+    .unwrap();
+    let runs = dir.join("runs");
+    let out = qfront(&[
+        "search",
+        "--config",
+        dir.join("study.toml").to_str().unwrap(),
+        "--dir",
+        runs.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let trials = qfront(&[
+        "trials",
+        "--dir",
+        runs.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let text = String::from_utf8_lossy(&trials.stdout);
+    assert_eq!(text.matches("\"complete\"").count(), 2, "{text}");
+}
+
+fn fails(args: &[&str], needles: &[&str]) {
+    let out = qfront(args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "qfront {}: {err}", args.join(" "));
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in needles {
+        assert!(err.contains(needle), "'{needle}' not in: {err}");
+    }
+}
+
+#[test]
+fn models_that_cannot_be_imported_are_named_with_the_fix() {
+    let dir = temp_dir("bad");
+    let train = |model: &Path| {
+        vec![
+            "train".to_string(),
+            "--dataset".into(),
+            "digits".into(),
+            "--model".into(),
+            model.to_str().unwrap().into(),
+            "--epochs".into(),
+            "1".into(),
+        ]
+    };
+    let run = |model: &Path, needles: &[&str]| {
+        let args = train(model);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        fails(&args, needles);
+    };
+    // Exported for 28×28 images, run on 8×8 digits.
+    run(&fixture("cnn.onnx"), &["28×28", "8×8", "--image-size"]);
+    run(&fixture("sigmoid.onnx"), &["Sigmoid", "not supported", "Gemm"]);
+    run(&fixture("depthwise.onnx"), &["groups = 4"]);
+    let bytes = std::fs::read(fixture("mlp.onnx")).unwrap();
+    let truncated = dir.join("truncated.onnx");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 2]).unwrap();
+    run(&truncated, &["truncated.onnx"]);
+    run(&dir.join("absent.onnx"), &["absent.onnx"]);
+}
