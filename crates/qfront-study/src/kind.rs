@@ -48,9 +48,9 @@ impl StudyModel {
     pub fn model_file(&self) -> Result<qfront_train::models::ModelFile> {
         match self {
             StudyModel::File(path) => Ok(qfront_train::models::read_model_file(path)?),
-            StudyModel::Inline { layers } => Ok(qfront_train::models::ModelFile::from_layers(
-                layers.clone(),
-            )),
+            StudyModel::Inline { layers } => {
+                Ok(qfront_train::models::ModelFile::from_layers(layers.clone()))
+            }
         }
     }
 }

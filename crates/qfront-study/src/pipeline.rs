@@ -137,10 +137,7 @@ impl TrialRunner {
 
     /// The layer list of a `layers` study.
     fn layers(&self) -> Option<&qfront_train::models::ModelFile> {
-        self.study
-            .pipeline
-            .as_ref()
-            .and_then(|p| p.layers.as_ref())
+        self.study.pipeline.as_ref().and_then(|p| p.layers.as_ref())
     }
 
     /// The study.

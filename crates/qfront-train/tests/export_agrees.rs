@@ -249,6 +249,34 @@ layers = [
     assert_agrees("digits layer list residual W4A4", a);
 }
 
+/// A depthwise-separable block (MobileNet style): a 3×3 depthwise convolution, then a 1×1
+/// pointwise one, and a grouped 3×3 convolution.
+#[test]
+fn digits_layer_list_depthwise_and_grouped_w4a4() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "conv2d", channels = 16, kernel = 3, groups = "depthwise" }, { type = "batch_norm" }, { type = "relu" },
+  { type = "conv2d", channels = 32, kernel = 1 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "conv2d", channels = 32, kernel = 3, stride = 2, groups = 4 }, { type = "relu" },
+  { type = "global_avg_pool" }, { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    let a = train_and_compare(
+        DatasetName::Digits,
+        ModelFamily::Layers {
+            layers,
+            pretrained: None,
+        },
+        quant(4, 4, "sawb"),
+        10,
+    );
+    assert!(a.fake_accuracy > 0.8, "{}", a.fake_accuracy);
+    assert_agrees("digits layer list depthwise + grouped W4A4", a);
+}
+
 /// A strided convolution into global average pooling and the classifier, at 3 bits.
 #[test]
 fn digits_layer_list_global_pool_w3a3() {

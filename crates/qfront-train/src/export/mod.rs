@@ -133,7 +133,7 @@ fn conv2d(
         kernel: [kh, kw],
         stride: [conv.stride; 2],
         padding: [conv.padding; 2],
-        groups: 1,
+        groups: conv.groups,
     };
     Ok(b.conv2d(name, input, residual, geometry, &w, real, out)?)
 }

@@ -22,10 +22,14 @@ pub struct QuantConv2d {
     /// Zero padding on each side.
     #[module(skip)]
     pub padding: usize,
+    /// Channel groups (1 = dense); the weight is `[out, in/groups, k, k]`.
+    #[module(skip)]
+    pub groups: usize,
 }
 
 impl QuantConv2d {
-    /// A new square-kernel convolution.
+    /// A new square-kernel convolution with `groups` channel groups (validated: dividing
+    /// both channel counts).
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         in_channels: usize,
@@ -33,16 +37,17 @@ impl QuantConv2d {
         kernel: usize,
         stride: usize,
         padding: usize,
+        groups: usize,
         bias: bool,
         quantizer: WeightQuantizer,
         bits: BitWidth,
         init: &mut ParamInit,
         device: &Device,
     ) -> Self {
-        let fan_in = in_channels * kernel * kernel;
+        let fan_in = in_channels / groups * kernel * kernel;
         Self {
             weight: QuantWeight::init(
-                [out_channels, in_channels, kernel, kernel],
+                [out_channels, in_channels / groups, kernel, kernel],
                 fan_in,
                 quantizer,
                 bits,
@@ -58,12 +63,13 @@ impl QuantConv2d {
             }),
             stride,
             padding,
+            groups,
         }
     }
 
     /// `[batch, in, h, w] → [batch, out, h', w']`.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], 1);
+        let options = ConvOptions::new([self.stride; 2], [self.padding; 2], [1, 1], self.groups);
         conv2d(
             x,
             self.weight.quantized(),

@@ -24,7 +24,9 @@
 //! multiplier, except the classifier's. Unnamed layers are `conv1`, `conv2`, …, `fc1`, … and
 //! `classifier`, the names per-layer bits use (`wbits.conv2`).
 
-use super::layer_spec::{activation_names, layer_names, LayerSpec, DEFAULT_BUCKETS};
+use super::layer_spec::{
+    activation_names, layer_names, Groups, GroupsName, LayerSpec, DEFAULT_BUCKETS,
+};
 use crate::spec::Position;
 use crate::{Result, TrainError};
 use qfront_quant::accounting::ChannelRounding;
@@ -49,6 +51,8 @@ pub enum ResolvedLayer {
         padding: usize,
         /// Output `[h, w]`.
         out_hw: [usize; 2],
+        /// Channel groups (1 = dense).
+        groups: usize,
         /// Whether BatchNorm follows (then there is no bias).
         batch_norm: bool,
         /// First, middle or last.
@@ -279,7 +283,7 @@ pub fn resolve(
             }
         }
         let resolved = match layer {
-            LayerSpec::Conv2d { channels, kernel, stride, padding, .. } => {
+            LayerSpec::Conv2d { channels, kernel, stride, padding, groups, .. } => {
                 let Shape::Image([c, h, w]) = shape else {
                     return Err(bad(i, layer, "reads an image, but its input is already flat"));
                 };
@@ -293,6 +297,19 @@ pub fn resolve(
                 };
                 let name = names[i].clone().expect("a convolution has a name");
                 let out_channels = scale(*channels);
+                let groups = match groups {
+                    None => 1,
+                    Some(Groups::Count(g)) => *g,
+                    Some(Groups::Named(GroupsName::Depthwise)) => {
+                        if out_channels != c {
+                            return Err(bad(i, layer, format!("a depthwise convolution keeps its input's {c} channels, but channels gives {out_channels}; set channels to the input's")));
+                        }
+                        c
+                    }
+                };
+                if groups == 0 || c % groups != 0 || out_channels % groups != 0 {
+                    return Err(bad(i, layer, format!("{groups} groups must divide the {c} input and {out_channels} output channels")));
+                }
                 shape = Shape::Image([out_channels, oh, ow]);
                 raw = Some((name.clone(), true, false));
                 ResolvedLayer::Conv2d {
@@ -303,6 +320,7 @@ pub fn resolve(
                     stride: *stride,
                     padding,
                     out_hw: [oh, ow],
+                    groups,
                     batch_norm: false,
                     position,
                 }
@@ -536,6 +554,26 @@ mod tests {
             (
                 r#"{ type = "max_pool", kernel = 2 }"#,
                 "no conv2d or linear",
+            ),
+            (
+                r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "relu" }, { type = "conv2d", channels = 8, kernel = 3, groups = 3 }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,
+                "3 groups must divide",
+            ),
+            (
+                r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "relu" }, { type = "conv2d", channels = 16, kernel = 3, groups = "depthwise" }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,
+                "keeps its input's 8 channels",
+            ),
+            (
+                r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "relu", name = "a" }, { type = "conv2d", channels = 16, kernel = 3 }, { type = "add", from = "a" }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,
+                "shapes must match",
+            ),
+            (
+                r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "relu" }, { type = "conv2d", channels = 8, kernel = 3 }, { type = "add", from = "nope" }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,
+                "no earlier relu named 'nope'",
+            ),
+            (
+                r#"{ type = "flatten" }, { type = "linear", features = 8 }, { type = "add", from = "relu1" }, { type = "relu" }, { type = "linear" }"#,
+                "goes after a conv2d",
             ),
         ] {
             let message = error(text);

@@ -22,6 +22,10 @@ pub enum LayerSpec {
         /// Zero padding on each side (default `kernel / 2`).
         #[serde(default)]
         padding: Option<usize>,
+        /// Channel groups (default 1): a number dividing the input and output channels, or
+        /// `"depthwise"` (one group per input channel; `channels` equals the input's).
+        #[serde(default)]
+        groups: Option<Groups>,
     },
     /// Fully connected layer, weights quantized.
     Linear {
@@ -90,6 +94,24 @@ pub enum LayerSpec {
         /// Drop probability in `[0, 1)`.
         rate: f64,
     },
+}
+
+/// The channel groups of a convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Groups {
+    /// This many groups.
+    Count(usize),
+    /// One group per input channel.
+    Named(GroupsName),
+}
+
+/// Named group counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupsName {
+    /// One group per input channel (MobileNet's depthwise convolution).
+    Depthwise,
 }
 
 fn one() -> usize {

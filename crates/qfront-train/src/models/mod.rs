@@ -15,7 +15,7 @@ mod sequential;
 pub use layer_list::{list_input, resolve as resolve_layers, ListInput, ResolvedLayer};
 pub use layer_spec::{
     activation_names, embedding_buckets, layer_names, parse_layer_list, read_layer_list,
-    set_layer_size, LayerListFile, LayerListTable, LayerSpec,
+    set_layer_size, Groups, GroupsName, LayerListFile, LayerListTable, LayerSpec,
 };
 pub use lenet::Lenet;
 pub use mlp::Mlp;

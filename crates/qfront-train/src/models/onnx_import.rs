@@ -7,7 +7,7 @@
 //!
 //! | ONNX | layer list |
 //! |---|---|
-//! | `Conv` (2-D, square kernel, symmetric padding, groups 1) | `conv2d` |
+//! | `Conv` (2-D, square kernel, symmetric padding, any groups) | `conv2d` (`groups`) |
 //! | `BatchNormalization` after a `Conv` | `batch_norm` (a conv bias folds into its mean) |
 //! | `Relu`, `Clip(min = 0, max)` | `relu` (PACT; `max` is the initial α) |
 //! | `Add` of a conv output and an earlier `Relu` output | `add` (residual) |
@@ -21,7 +21,7 @@
 //! ones per-layer settings use; `onnx-ir` renames nodes to `<operator><count>`
 //! (`conv2d3`), the names errors quote.
 
-use super::layer_spec::LayerSpec;
+use super::layer_spec::{Groups, GroupsName, LayerSpec};
 use super::pretrained::{BatchNormWeights, LayerWeights, PretrainedWeights};
 use crate::{Result, TrainError};
 use burn::tensor::TensorData;
@@ -143,15 +143,6 @@ impl Importer<'_> {
             unreachable!()
         };
         let c = &conv.config;
-        if c.groups != 1 {
-            return Err(self.fail(
-                node,
-                format!(
-                    "grouped convolutions (groups = {}) are not supported yet; use groups = 1",
-                    c.groups
-                ),
-            ));
-        }
         if c.dilation != [1, 1] {
             return Err(self.fail(
                 node,
@@ -179,6 +170,12 @@ impl Importer<'_> {
         };
         let weight = self.constant(node, node.inputs().get(1), "weight")?;
         let channels = weight.shape()[0];
+        let in_channels = weight.shape()[1] * c.groups;
+        let groups = match c.groups {
+            1 => None,
+            g if g == in_channels && g == channels => Some(Groups::Named(GroupsName::Depthwise)),
+            g => Some(Groups::Count(g)),
+        };
         let bias = match node.inputs().get(2) {
             Some(arg) if !arg.name.is_empty() || arg.value().is_some() => {
                 Some(self.floats(node, Some(arg), "bias")?)
@@ -193,6 +190,7 @@ impl Importer<'_> {
                 kernel: c.kernel_size[0],
                 stride: c.stride[0],
                 padding: Some(padding),
+                groups,
             },
             Some(LayerWeights {
                 weight,

@@ -273,6 +273,7 @@ impl ModelPlan {
                             stride,
                             padding,
                             out_hw,
+                            groups,
                             batch_norm,
                             position,
                         } => {
@@ -280,7 +281,7 @@ impl ModelPlan {
                                 in_channels,
                                 out_channels,
                                 kernel: [kernel; 2],
-                                groups: 1,
+                                groups,
                                 out_hw,
                                 bias: !batch_norm,
                             };
@@ -417,6 +418,7 @@ impl LayerPlan {
             out_channels,
             kernel,
             bias,
+            groups,
             ..
         } = self.op
         else {
@@ -428,6 +430,7 @@ impl LayerPlan {
             kernel[0],
             self.stride,
             self.padding.unwrap_or(kernel[0] / 2),
+            groups,
             bias,
             self.precision.weight_quantizer,
             self.precision.weight_bits,
