@@ -277,6 +277,34 @@ layers = [
     assert_agrees("digits layer list depthwise + grouped W4A4", a);
 }
 
+/// Windowed average pooling, rounded onto the activation grid in training as in the runtime,
+/// at two widths (a 2×2 window, count 4, and a 3×3 one with stride 1, count 9).
+#[test]
+fn digits_layer_list_avg_pool_w3a3() {
+    let layers = qfront_train::models::parse_layer_list(
+        r#"[model]
+layers = [
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
+  { type = "avg_pool", kernel = 2 },
+  { type = "conv2d", channels = 16, kernel = 3 }, { type = "relu" },
+  { type = "avg_pool", kernel = 3, stride = 1 },
+  { type = "flatten" }, { type = "linear" },
+]"#,
+    )
+    .unwrap();
+    let a = train_and_compare(
+        DatasetName::Digits,
+        ModelFamily::Layers {
+            layers,
+            pretrained: None,
+        },
+        quant(3, 3, "sawb"),
+        10,
+    );
+    assert!(a.fake_accuracy > 0.8, "{}", a.fake_accuracy);
+    assert_agrees("digits layer list avg pool W3A3", a);
+}
+
 /// A strided convolution into global average pooling and the classifier, at 3 bits.
 #[test]
 fn digits_layer_list_global_pool_w3a3() {

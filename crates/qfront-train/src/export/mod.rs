@@ -272,6 +272,10 @@ fn export_layer_list(
                 h = b.max_pool(&format!("pool{i}"), h, [*kernel; 2], [*stride; 2])?;
                 i += 1;
             }
+            (ResolvedLayer::AvgPool { kernel, stride, .. }, _) => {
+                h = b.avg_pool(&format!("pool{i}"), h, [*kernel; 2], [*stride; 2])?;
+                i += 1;
+            }
             (ResolvedLayer::GlobalAvgPool, _) => {
                 h = b.global_avg_pool(&format!("global_pool{i}"), h)?;
                 i += 1;

@@ -127,6 +127,15 @@ pub enum ResolvedLayer {
         /// Stride.
         stride: usize,
     },
+    /// Average pooling onto the grid of the relu at index `grid`.
+    AvgPool {
+        /// Window.
+        kernel: usize,
+        /// Stride.
+        stride: usize,
+        /// Index, in the resolved list, of the relu whose activation grid the input is on.
+        grid: usize,
+    },
     /// Global average pooling.
     GlobalAvgPool,
     /// Flatten (a no-op after global pooling).
@@ -201,6 +210,7 @@ fn kind(layer: &LayerSpec) -> &'static str {
         LayerSpec::Relu { .. } => "relu",
         LayerSpec::Add { .. } => "add",
         LayerSpec::MaxPool { .. } => "max_pool",
+        LayerSpec::AvgPool { .. } => "avg_pool",
         LayerSpec::GlobalAvgPool => "global_avg_pool",
         LayerSpec::Flatten => "flatten",
         LayerSpec::Dropout { .. } => "dropout",
@@ -266,6 +276,8 @@ pub fn resolve(
     let mut added = false;
     let mut relus: std::collections::BTreeMap<String, (usize, Shape)> = Default::default();
     let relu_names = activation_names(layers);
+    // The relu whose activation grid the current value is on (pooling keeps the grid).
+    let mut grid: Option<usize> = None;
     for (i, layer) in layers.iter().enumerate() {
         let position = if i == first {
             Position::First
@@ -415,7 +427,7 @@ pub fn resolve(
                 added = true;
                 ResolvedLayer::Add { from: index }
             }
-            LayerSpec::MaxPool { kernel, stride } => {
+            LayerSpec::MaxPool { kernel, stride } | LayerSpec::AvgPool { kernel, stride } => {
                 let Shape::Image([c, h, w]) = shape else {
                     return Err(bad(i, layer, "pools an image, but its input is flat"));
                 };
@@ -424,7 +436,15 @@ pub fn resolve(
                     return Err(bad(i, layer, format!("a {kernel}×{kernel} window with stride {stride} does not fit the {h}×{w} input")));
                 }
                 shape = Shape::Image([c, (h - kernel) / stride + 1, (w - kernel) / stride + 1]);
-                ResolvedLayer::MaxPool { kernel: *kernel, stride }
+                match layer {
+                    LayerSpec::AvgPool { .. } => {
+                        let Some(grid) = grid else {
+                            return Err(bad(i, layer, "averages activations: put it after a relu (and any max_pool), where the runtime knows the grid to round the mean onto"));
+                        };
+                        ResolvedLayer::AvgPool { kernel: *kernel, stride, grid }
+                    }
+                    _ => ResolvedLayer::MaxPool { kernel: *kernel, stride },
+                }
             }
             LayerSpec::GlobalAvgPool => {
                 let Shape::Image([c, _, _]) = shape else {
@@ -458,6 +478,16 @@ pub fn resolve(
                 return Err(bad(i, layer, format!("the name '{name}' is used twice")));
             }
         }
+        grid = match (&resolved, grid) {
+            (ResolvedLayer::Relu { .. }, _) => Some(out.len()),
+            (
+                ResolvedLayer::MaxPool { .. }
+                | ResolvedLayer::AvgPool { .. }
+                | ResolvedLayer::Flatten,
+                g,
+            ) => g,
+            _ => None,
+        };
         out.push(resolved);
     }
     // A global or mean token pool must feed a linear layer directly (the runtime hands it
@@ -554,6 +584,10 @@ mod tests {
             (
                 r#"{ type = "max_pool", kernel = 2 }"#,
                 "no conv2d or linear",
+            ),
+            (
+                r#"{ type = "avg_pool", kernel = 2 }, { type = "flatten" }, { type = "linear" }"#,
+                "put it after a relu",
             ),
             (
                 r#"{ type = "conv2d", channels = 8, kernel = 3 }, { type = "relu" }, { type = "conv2d", channels = 8, kernel = 3, groups = 3 }, { type = "relu" }, { type = "flatten" }, { type = "linear" }"#,

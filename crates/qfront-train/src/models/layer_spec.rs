@@ -85,6 +85,15 @@ pub enum LayerSpec {
         #[serde(default)]
         stride: Option<usize>,
     },
+    /// Average pooling without padding, reading activations (after a `relu`): the mean is
+    /// rounded half up onto the activation grid, in training as in the runtime.
+    AvgPool {
+        /// Window.
+        kernel: usize,
+        /// Stride (default: the window).
+        #[serde(default)]
+        stride: Option<usize>,
+    },
     /// Mean over the spatial positions, one value per channel.
     GlobalAvgPool,
     /// `[c, h, w]` → `[c·h·w]`.

@@ -25,7 +25,7 @@ pub use onnx_import::{import_onnx, ImportedModel, SUPPORTED_OPERATORS};
 pub use plan::{model_cost, LayerPlan, ModelPlan};
 pub use pretrained::{BatchNormWeights, LayerWeights, PretrainedWeights};
 pub use resnet::Resnet;
-pub use sequential::{PoolWindow, Sequential, SequentialLayer};
+pub use sequential::{GridPool, PoolWindow, Sequential, SequentialLayer};
 
 use crate::layers::ParamInit;
 use crate::spec::{ModelFamily, ModelSpec};

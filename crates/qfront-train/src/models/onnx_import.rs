@@ -12,7 +12,7 @@
 //! | `Relu`, `Clip(min = 0, max)` | `relu` (PACT; `max` is the initial α) |
 //! | `Add` of a conv output and an earlier `Relu` output | `add` (residual) |
 //! | `Gemm`, `MatMul` (+ `Add` bias) with constant weights | `linear` |
-//! | `MaxPool` (no padding) | `max_pool` |
+//! | `MaxPool`, `AveragePool` (no padding) | `max_pool`, `avg_pool` |
 //! | `GlobalAveragePool`, `ReduceMean` over H and W | `global_avg_pool` |
 //! | `Flatten`, `Reshape` to `[batch, features]` | `flatten` |
 //! | `Dropout`, `Identity`; a final `Softmax`/`LogSoftmax` | dropped (argmax unchanged) |
@@ -31,7 +31,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The operators the importer maps, for error messages.
-pub const SUPPORTED_OPERATORS: &str = "Conv, BatchNormalization, Relu, Clip(min 0), Add (residual or bias), Gemm, MatMul, MaxPool, GlobalAveragePool, ReduceMean (over H, W), Flatten, Reshape (to [batch, features]), Dropout, Identity, and a final Softmax/LogSoftmax";
+pub const SUPPORTED_OPERATORS: &str = "Conv, BatchNormalization, Relu, Clip(min 0), Add (residual or bias), Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, ReduceMean (over H, W), Flatten, Reshape (to [batch, features]), Dropout, Identity, and a final Softmax/LogSoftmax";
 
 /// burn's BatchNorm ε; a source ε is carried by shifting the variance.
 const BURN_BATCH_NORM_EPSILON: f64 = 1e-5;
@@ -284,6 +284,32 @@ impl Importer<'_> {
         Ok(())
     }
 
+    /// `[kernel, stride]` of a square pooling window without padding, dilation or ceil mode.
+    fn pool_window(
+        &self,
+        node: &Node,
+        kernel: [usize; 2],
+        strides: [usize; 2],
+        padding: &PaddingConfig2d,
+        dilation: [usize; 2],
+        ceil_mode: bool,
+    ) -> Result<[usize; 2]> {
+        let unpadded = matches!(
+            padding,
+            PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
+        );
+        if !unpadded || dilation != [1, 1] || ceil_mode {
+            return Err(self.fail(
+                node,
+                "only pooling without padding, dilation or ceil_mode is supported",
+            ));
+        }
+        if kernel[0] != kernel[1] || strides[0] != strides[1] {
+            return Err(self.fail(node, "the window and stride must be square"));
+        }
+        Ok([kernel[0], strides[0]])
+    }
+
     fn optional_bias(&self, node: &Node) -> Result<Option<Vec<f32>>> {
         match node.inputs().get(2) {
             Some(arg) if arg.value().is_some() => Ok(Some(self.floats(node, Some(arg), "bias")?)),
@@ -405,25 +431,38 @@ impl Importer<'_> {
             }
             Node::MaxPool2d(pool) => {
                 let c = &pool.config;
-                if !matches!(
-                    c.padding,
-                    PaddingConfig2d::Valid | PaddingConfig2d::Explicit(0, 0, 0, 0)
-                ) || c.dilation != [1, 1]
-                    || c.ceil_mode
-                {
-                    return Err(self.fail(
-                        node,
-                        "only MaxPool without padding, dilation or ceil_mode is supported",
-                    ));
-                }
-                if c.kernel_size[0] != c.kernel_size[1] || c.strides[0] != c.strides[1] {
-                    return Err(self.fail(node, "the window and stride must be square"));
-                }
+                let window = self.pool_window(
+                    node,
+                    c.kernel_size,
+                    c.strides,
+                    &c.padding,
+                    c.dilation,
+                    c.ceil_mode,
+                )?;
                 self.push(
                     node,
                     LayerSpec::MaxPool {
-                        kernel: c.kernel_size[0],
-                        stride: Some(c.strides[0]),
+                        kernel: window[0],
+                        stride: Some(window[1]),
+                    },
+                    None,
+                );
+            }
+            Node::AveragePool2d(pool) => {
+                let c = &pool.config;
+                let window = self.pool_window(
+                    node,
+                    c.kernel_size,
+                    c.strides,
+                    &c.padding,
+                    c.dilation,
+                    c.ceil_mode,
+                )?;
+                self.push(
+                    node,
+                    LayerSpec::AvgPool {
+                        kernel: window[0],
+                        stride: Some(window[1]),
                     },
                     None,
                 );

@@ -10,8 +10,8 @@ use crate::spec::ModelSpec;
 use crate::spec::Pooling;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
-use burn::tensor::module::{adaptive_avg_pool2d, max_pool2d};
-use burn::tensor::ops::MaxPoolOptions;
+use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
+use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
 use burn::tensor::{Device, Int, Tensor};
 
 /// A pooling window.
@@ -21,6 +21,15 @@ pub struct PoolWindow {
     pub kernel: usize,
     /// Stride.
     pub stride: usize,
+}
+
+/// Average pooling onto the activation grid of the relu at index `grid`.
+#[derive(Module, Debug)]
+pub struct GridPool {
+    /// The window.
+    pub window: PoolWindow,
+    /// Index of the relu (in the model's layers) whose grid the input is on.
+    pub grid: usize,
 }
 
 /// One layer of a [`Sequential`] model. Layers without parameters carry a placeholder flag
@@ -43,6 +52,8 @@ pub enum SequentialLayer {
     Relu(PactActivation),
     /// Max pooling.
     MaxPool(PoolWindow),
+    /// Average pooling rounded onto a relu's activation grid.
+    AvgPool(GridPool),
     /// Global average pooling.
     GlobalAvgPool(bool),
     /// Flatten.
@@ -117,6 +128,17 @@ impl Sequential {
                     kernel: *kernel,
                     stride: *stride,
                 }),
+                ResolvedLayer::AvgPool {
+                    kernel,
+                    stride,
+                    grid,
+                } => SequentialLayer::AvgPool(GridPool {
+                    window: PoolWindow {
+                        kernel: *kernel,
+                        stride: *stride,
+                    },
+                    grid: *grid,
+                }),
                 ResolvedLayer::GlobalAvgPool => SequentialLayer::GlobalAvgPool(true),
                 ResolvedLayer::Flatten => SequentialLayer::Flatten(true),
                 ResolvedLayer::Dropout { rate } => {
@@ -171,6 +193,12 @@ impl Sequential {
                     x,
                     MaxPoolOptions::new([w.kernel; 2]).with_stride([w.stride; 2]),
                 )),
+                (SequentialLayer::AvgPool(pool), Flow::Image(x)) => {
+                    let SequentialLayer::Relu(act) = &self.layers[pool.grid] else {
+                        unreachable!("layer_list::resolve points an avg_pool at a relu")
+                    };
+                    Flow::Image(avg_pool_on_grid(x, &pool.window, act))
+                }
                 (SequentialLayer::GlobalAvgPool(_), Flow::Image(x)) => {
                     Flow::Flat(adaptive_avg_pool2d(x, [1, 1]).flatten(1, 3))
                 }
@@ -229,4 +257,30 @@ pub(crate) fn pool_tokens(h: Tensor<3>, mask: Tensor<2>, mean: bool) -> Tensor<2
         let neg = (m.clone() - 1.0).mul_scalar(1e4);
         (h * m + neg).max_dim(1).reshape([batch, d])
     }
+}
+
+/// Average pooling of activations on `act`'s PACT grid (step `s = α/(2^k − 1)`), rounded
+/// as the runtime rounds: in codes, `⌊(Σ u + ⌊n/2⌋) / n⌋` over the `n` window positions. The
+/// rounding is off the tape (straight-through gradient); at full precision it is the plain
+/// mean. Each code sum is recovered exactly as `round(mean · n / s)`.
+fn avg_pool_on_grid(x: Tensor<4>, window: &PoolWindow, act: &PactActivation) -> Tensor<4> {
+    let pooled = avg_pool2d(
+        x,
+        AvgPoolOptions::new([window.kernel; 2]).with_stride([window.stride; 2]),
+    );
+    if act.bits.is_full_precision() {
+        return pooled;
+    }
+    let step = act.alpha_value() as f64 / act.bits.unsigned_steps() as f64;
+    let count = (window.kernel * window.kernel) as f64;
+    let detached = pooled.clone().detach();
+    let rounded = detached
+        .clone()
+        .mul_scalar(count / step)
+        .round()
+        .add_scalar((count / 2.0).floor())
+        .div_scalar(count)
+        .floor()
+        .mul_scalar(step);
+    pooled + (rounded - detached)
 }
