@@ -56,6 +56,17 @@ pub struct LatencySection {
     pub device_cmd: Option<String>,
 }
 
+/// How a validated study measures latency: the `[latency]` section, checked once.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LatencyPlan {
+    /// The runtime on this machine.
+    Local,
+    /// A per-layer latency table (read when the trials start).
+    Table(PathBuf),
+    /// A device command template.
+    Device(String),
+}
+
 /// How a trial's latency is obtained.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -197,6 +208,8 @@ pub struct Study {
     pub fixed: Settings,
     /// The optimizer's config.
     pub optimizer: OptimizerConfig,
+    /// How latency is measured.
+    pub latency: LatencyPlan,
 }
 
 impl Study {
@@ -345,6 +358,12 @@ impl StudyConfig {
 
     /// Checks every value and resolves the study.
     pub fn validate(self) -> Result<Study> {
+        if self.one_bitwidth.is_some() {
+            return Err(StudyError::config(
+                "one_bitwidth",
+                "this config compares two studies (one bit width everywhere against the mixed search) and runs only as a whole: use `qfront search` with it; `study create`, `ask` and `tell` work on single studies",
+            ));
+        }
         if self.name.is_empty() || self.name.contains(['/', '\\']) {
             return Err(StudyError::config(
                 "name",
@@ -443,21 +462,26 @@ impl StudyConfig {
                 ));
             }
         }
-        match self.latency.mode {
-            LatencyMode::Lut if self.latency.table.is_none() => {
-                return Err(StudyError::config(
+        let latency =
+            match (
+                self.latency.mode,
+                &self.latency.table,
+                &self.latency.device_cmd,
+            ) {
+                (LatencyMode::Local, _, _) => LatencyPlan::Local,
+                (LatencyMode::Lut, Some(table), _) => LatencyPlan::Table(table.clone()),
+                (LatencyMode::Lut, None, _) => return Err(StudyError::config(
                     "latency.table",
                     "mode 'lut' needs a table (write one with `qfront bench lut --out table.json`)",
-                ))
-            }
-            LatencyMode::Device if self.latency.device_cmd.is_none() => {
-                return Err(StudyError::config(
-                    "latency.device_cmd",
-                    "mode 'device' needs a command template",
-                ))
-            }
-            _ => {}
-        }
+                )),
+                (LatencyMode::Device, _, Some(template)) => LatencyPlan::Device(template.clone()),
+                (LatencyMode::Device, _, None) => {
+                    return Err(StudyError::config(
+                        "latency.device_cmd",
+                        "mode 'device' needs a command template",
+                    ))
+                }
+            };
         // Measurement time becomes a Duration: finite, positive, and at most an hour.
         let max_time = self.latency.max_time;
         if self.latency.batch == 0 || !(max_time > 0.0 && max_time <= 3600.0) {
@@ -544,6 +568,7 @@ impl StudyConfig {
             constraints,
             fixed,
             optimizer,
+            latency,
         })
     }
 }

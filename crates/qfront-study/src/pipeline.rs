@@ -2,7 +2,7 @@
 //! validation accuracy → `.qfm` export → latency (local runtime, latency table, or a device
 //! command) → size and BOPs from the accountant. Artifacts go to the trial's directory.
 
-use crate::config::{LatencyMode, Study};
+use crate::config::{LatencyPlan, Study};
 use crate::settings::{build_model, Settings};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
@@ -88,9 +88,9 @@ impl TrialRunner {
             &study.optimizer.space,
             c.seed,
         )?;
-        let latency = match (c.latency.mode, &c.latency.table, &c.latency.device_cmd) {
-            (LatencyMode::Local, _, _) => LatencySource::Local,
-            (LatencyMode::Lut, Some(path), _) => {
+        let latency = match &study.latency {
+            LatencyPlan::Local => LatencySource::Local,
+            LatencyPlan::Table(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| StudyError::Io {
                     path: path.clone(),
                     error: e,
@@ -99,19 +99,7 @@ impl TrialRunner {
                     StudyError::config("latency.table", format!("{}: {e}", path.display()))
                 })?))
             }
-            (LatencyMode::Device, _, Some(template)) => LatencySource::Device(template.clone()),
-            (LatencyMode::Lut, None, _) => {
-                return Err(StudyError::config(
-                    "latency.table",
-                    "mode 'lut' needs a table",
-                ))
-            }
-            (LatencyMode::Device, _, None) => {
-                return Err(StudyError::config(
-                    "latency.device_cmd",
-                    "mode 'device' needs a command template",
-                ))
-            }
+            LatencyPlan::Device(template) => LatencySource::Device(template.clone()),
         };
         Ok(Self {
             study: study.clone(),
