@@ -82,7 +82,7 @@ fn load_batch_norm(bn: &mut BatchNorm, w: &BatchNormWeights, device: &Device) {
 }
 
 fn replace<const D: usize>(weight: &mut QuantWeight<D>, values: Tensor<D>, device: &Device) {
-    *weight = QuantWeight::new(values, weight.quantizer.clone(), weight.bits, device);
+    *weight = QuantWeight::new(values, weight.quantizer, weight.bits, device);
 }
 
 impl PretrainedWeights {
