@@ -139,6 +139,66 @@ class Depthwise(nn.Module):
         return self.fc(torch.flatten(x, 1))
 
 
+class Text(nn.Module):
+    """A text model on qfront's hashed token ids (1024 buckets + the padding row 0):
+    embedding, a 1-D convolution over tokens, ReLU, max over tokens, linear."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(1025, 16, padding_idx=0)
+        self.conv = nn.Conv1d(16, 24, 3, padding=1)
+        self.fc = nn.Linear(24, 7)
+
+    def forward(self, ids):
+        h = torch.relu(self.conv(self.embedding(ids).transpose(1, 2)))
+        return self.fc(h.amax(dim=2))
+
+
+class TextMean(Text):
+    """The same with the mean over tokens."""
+
+    def forward(self, ids):
+        h = torch.relu(self.conv(self.embedding(ids).transpose(1, 2)))
+        return self.fc(h.mean(dim=2))
+
+
+def export_text(model: nn.Module, tokens: int, path: pathlib.Path) -> None:
+    """Exports a text model reading `[batch, tokens]` int64 ids; the reference inputs fill
+    every position with a real token (ids 1..=1024), since qfront pools over real tokens
+    only while `ReduceMax`/`ReduceMean` pool over every position."""
+    model.eval()
+    program = torch.onnx.export(
+        model,
+        (torch.ones(1, tokens, dtype=torch.int64),),
+        dynamo=True,
+        opset_version=18,
+        input_names=["ids"],
+        output_names=["logits"],
+        dynamic_shapes={"ids": {0: torch.export.Dim("batch")}},
+    )
+    program.save(str(path))
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    ids = np.random.default_rng(11).integers(1, 1025, size=(8, tokens)).astype(np.int64)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"ids": ids})[0]
+    with torch.no_grad():
+        reference = model(torch.from_numpy(ids)).numpy()
+    gap = float(np.abs(reference - logits).max())
+    assert gap < 1e-5, f"{path.name}: PyTorch and ONNX Runtime differ by {gap}"
+    record = {
+        "made_with": {
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": ort.__version__,
+        },
+        "tokens": tokens,
+        "ids": ids.tolist(),
+        "logits": logits.tolist(),
+    }
+    path.with_suffix(".json").write_text(json.dumps(record) + "\n")
+    print(f"{path}: {path.stat().st_size} bytes, torch vs ORT max diff {gap:.2e}")
+
+
 def export(model: nn.Module, shape, path: pathlib.Path) -> None:
     """Exports `model` (eval mode) to `path` and writes the reference outputs beside it."""
     model.eval()
@@ -192,6 +252,8 @@ def main() -> None:
             if isinstance(module, nn.BatchNorm2d):
                 seeded_batch_norm(module, generator)
         export(model, shape, out / f"{name}.onnx")
+    export_text(Text(), 12, out / "text_max.onnx")
+    export_text(TextMean(), 12, out / "text_mean.onnx")
 
 
 if __name__ == "__main__":

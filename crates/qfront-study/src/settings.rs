@@ -255,14 +255,7 @@ pub fn build_model(
             let file = layers.ok_or_else(|| {
                 StudyError::config("model", "family 'layers' needs a layer list: [model] layers = [...] or model = \"net.toml\"")
             })?;
-            if let InputShape::Image {
-                channels,
-                height,
-                width,
-            } = input
-            {
-                file.check_input([*channels, *height, *width])?;
-            }
+            file.check_input(input)?;
             recipe.layers = Some(sized_layers(&file.layers, settings)?);
             recipe.pretrained = file.pretrained.clone();
         }

@@ -123,6 +123,43 @@ values = [2, 4]
     assert_eq!(text.matches("\"complete\"").count(), 2, "{text}");
 }
 
+#[test]
+fn an_imported_text_model_is_fine_tuned_on_snips() {
+    let dir = temp_dir("text");
+    let qfm = dir.join("text.qfm");
+    let model = fixture("text_max.onnx");
+    let r = record(&qfront(&[
+        "train",
+        "--dataset",
+        "snips",
+        "--model",
+        model.to_str().unwrap(),
+        "--max-tokens",
+        "12",
+        "--epochs",
+        "2",
+        "--qfm",
+        qfm.to_str().unwrap(),
+        "--format",
+        "json",
+    ]));
+    assert!(r["test_accuracy"].as_f64().unwrap() > 0.8, "{r}");
+    assert_eq!(r["runtime_agreement"], 1.0, "{r}");
+    // The tokenizer's default 32 tokens against a model exported for 12.
+    fails(
+        &[
+            "train",
+            "--dataset",
+            "snips",
+            "--model",
+            model.to_str().unwrap(),
+            "--epochs",
+            "1",
+        ],
+        &["12 tokens", "--max-tokens 12"],
+    );
+}
+
 fn fails(args: &[&str], needles: &[&str]) {
     let out = qfront(args);
     let err = stderr(&out);

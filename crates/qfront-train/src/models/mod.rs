@@ -21,7 +21,7 @@ pub use lenet::Lenet;
 pub use mlp::Mlp;
 pub use model_file::{is_onnx, read_model_file, ModelFile, PretrainedSource};
 pub use nlu::{Nlu, TokenBlock};
-pub use onnx_import::{import_onnx, ImportedModel, SUPPORTED_OPERATORS};
+pub use onnx_import::{import_onnx, ImportedInput, ImportedModel, SUPPORTED_OPERATORS};
 pub use plan::{model_cost, LayerPlan, ModelPlan};
 pub use pretrained::{BatchNormWeights, LayerWeights, PretrainedWeights};
 pub use resnet::Resnet;
@@ -77,19 +77,12 @@ impl Model {
                 Model::Layers(sequential),
             ) => {
                 let imported = source.import()?;
-                if let crate::spec::InputShape::Image {
-                    channels,
-                    height,
-                    width,
-                } = spec.input
-                {
-                    ModelFile {
-                        layers: Vec::new(),
-                        pretrained: None,
-                        input: Some(imported.input),
-                    }
-                    .check_input([channels, height, width])?;
+                ModelFile {
+                    layers: Vec::new(),
+                    pretrained: None,
+                    input: Some(imported.input),
                 }
+                .check_input(&spec.input)?;
                 let loaded = imported.weights.apply(
                     sequential,
                     &layer_names(layers),

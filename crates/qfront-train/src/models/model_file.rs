@@ -2,7 +2,8 @@
 //! imported with its trained weights), read into one type the CLI and studies share.
 
 use super::layer_spec::{read_layer_list, LayerSpec};
-use super::onnx_import::{import_onnx, ImportedModel};
+use super::onnx_import::{import_onnx, ImportedInput, ImportedModel};
+use crate::spec::InputShape;
 use crate::{Result, TrainError};
 use sha2::Digest;
 use std::path::{Path, PathBuf};
@@ -65,8 +66,8 @@ pub struct ModelFile {
     pub layers: Vec<LayerSpec>,
     /// The pretrained weights' source (ONNX models).
     pub pretrained: Option<PretrainedSource>,
-    /// The `[channels, height, width]` an ONNX model reads.
-    pub input: Option<[usize; 3]>,
+    /// What an ONNX model was exported to read.
+    pub input: Option<ImportedInput>,
 }
 
 impl ModelFile {
@@ -79,18 +80,44 @@ impl ModelFile {
         }
     }
 
-    /// Checks that the data's images (`[channels, height, width]`) are the ones an ONNX
-    /// model was exported for.
-    pub fn check_input(&self, data: [usize; 3]) -> Result<()> {
-        match self.input {
-            Some(model) if model != data => Err(TrainError::config(
-                "model",
-                format!(
-                    "the ONNX model reads {}×{}×{} images but the data has {}×{}×{}; resize the data (--image-size {}x{}, --channels {}) or export the model for the data's size",
-                    model[0], model[1], model[2], data[0], data[1], data[2], model[1], model[2], model[0]
-                ),
-            )),
-            _ => Ok(()),
+    /// Checks that the data is what an ONNX model was exported for: images of the same
+    /// `[channels, height, width]`, or the same number of tokens.
+    pub fn check_input(&self, data: &InputShape) -> Result<()> {
+        let mismatch = |reason: String| Err(TrainError::config("model", reason));
+        match (self.input, data) {
+            (None, _) => Ok(()),
+            (
+                Some(ImportedInput::Image(model)),
+                InputShape::Image {
+                    channels,
+                    height,
+                    width,
+                },
+            ) => {
+                if model == [*channels, *height, *width] {
+                    Ok(())
+                } else {
+                    mismatch(format!(
+                        "the ONNX model reads {}×{}×{} images but the data has {channels}×{height}×{width}; resize the data (--image-size {}x{}, --channels {}) or export the model for the data's size",
+                        model[0], model[1], model[2], model[1], model[2], model[0]
+                    ))
+                }
+            }
+            (Some(ImportedInput::Tokens(model)), InputShape::Tokens { max_tokens }) => {
+                if model == *max_tokens {
+                    Ok(())
+                } else {
+                    mismatch(format!(
+                        "the ONNX model reads {model} tokens per example but the data keeps {max_tokens}; set --max-tokens {model} (fixed.max_tokens in a study) or export the model for {max_tokens} tokens"
+                    ))
+                }
+            }
+            (Some(ImportedInput::Image(_)), InputShape::Tokens { .. }) => {
+                mismatch("the ONNX model reads images but the data is text".into())
+            }
+            (Some(ImportedInput::Tokens(_)), InputShape::Image { .. }) => {
+                mismatch("the ONNX model reads token ids but the data is images".into())
+            }
         }
     }
 }

@@ -15,6 +15,10 @@
 //! | `MaxPool`, `AveragePool` (no padding) | `max_pool`, `avg_pool` |
 //! | `GlobalAveragePool`, `ReduceMean` over H and W | `global_avg_pool` |
 //! | `Flatten`, `Reshape` to `[batch, features]` | `flatten` |
+//! | `Gather` of a constant table by the token-id input | `embedding` (`buckets` = rows − 1) |
+//! | `Transpose` [0, 2, 1] of token features | (layout only) |
+//! | `Conv` 1-D over tokens (odd kernel, "same" padding) | `conv1d` |
+//! | `ReduceMax`, `ReduceMean` over the token axis | `token_pool` (`max`, `mean`) |
 //! | `Dropout`, `Identity`; a final `Softmax`/`LogSoftmax` | dropped (argmax unchanged) |
 //!
 //! Layers get qfront's default names (`conv1`, …, `fc1`, …, `classifier`, `relu1`, …), the
@@ -31,19 +35,27 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The operators the importer maps, for error messages.
-pub const SUPPORTED_OPERATORS: &str = "Conv, BatchNormalization, Relu, Clip(min 0), Add (residual or bias), Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, ReduceMean (over H, W), Flatten, Reshape (to [batch, features]), Dropout, Identity, and a final Softmax/LogSoftmax";
+pub const SUPPORTED_OPERATORS: &str = "Conv (2-D, or 1-D over tokens), Gather (embedding), Transpose (tokens ↔ features), ReduceMax (over tokens), BatchNormalization, Relu, Clip(min 0), Add (residual or bias), Gemm, MatMul, MaxPool, AveragePool, GlobalAveragePool, ReduceMean (over H, W or tokens), Flatten, Reshape (to [batch, features]), Dropout, Identity, and a final Softmax/LogSoftmax";
 
 /// burn's BatchNorm ε; a source ε is carried by shifting the variance.
 const BURN_BATCH_NORM_EPSILON: f64 = 1e-5;
 
-/// An imported model: the layer list, the `[channels, height, width]` images it reads, and
-/// its trained weights.
+/// What an imported model reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportedInput {
+    /// Images `[channels, height, width]`.
+    Image([usize; 3]),
+    /// Token ids, this many per example.
+    Tokens(usize),
+}
+
+/// An imported model: the layer list, what it reads, and its trained weights.
 #[derive(Debug, Clone)]
 pub struct ImportedModel {
     /// The layers.
     pub layers: Vec<LayerSpec>,
-    /// The input images `[channels, height, width]`.
-    pub input: [usize; 3],
+    /// The input.
+    pub input: ImportedInput,
     /// The trained weights by layer name.
     pub weights: PretrainedWeights,
 }
@@ -57,6 +69,14 @@ enum Value {
     Layer(usize),
     /// The output of the relu named so.
     Relu(String),
+    /// Token features `[batch, tokens, features]` (`features_first`: `[batch, features,
+    /// tokens]`, after a transpose) from `layers[index]`.
+    Tokens {
+        /// The layer.
+        index: usize,
+        /// Whether the features come before the tokens.
+        features_first: bool,
+    },
 }
 
 struct Importer<'a> {
@@ -118,9 +138,128 @@ impl Importer<'_> {
     /// The last layer, if the current value is its output.
     fn current_layer(&self) -> Option<usize> {
         match self.values.get(&self.current) {
-            Some(Value::Layer(i)) => Some(*i),
+            Some(Value::Layer(i)) | Some(Value::Tokens { index: i, .. }) => Some(*i),
             _ => None,
         }
+    }
+
+    /// Whether the current value is token features, and their layout.
+    fn token_layout(&self) -> Option<bool> {
+        match self.values.get(&self.current) {
+            Some(Value::Tokens { features_first, .. }) => Some(*features_first),
+            _ => None,
+        }
+    }
+
+    fn embedding(&mut self, node: &Node) -> Result<()> {
+        let inputs = node.inputs();
+        let (Some(table), Some(ids)) = (inputs.first(), inputs.get(1)) else {
+            return Err(self.fail(node, "Gather takes a table and indices"));
+        };
+        if ids.name != self.current || !matches!(self.values.get(&ids.name), Some(Value::Input)) {
+            return Err(self.fail(
+                node,
+                "only an embedding lookup of the model's token-id input is supported",
+            ));
+        }
+        let weight = self.constant(node, Some(table), "table")?;
+        let shape = weight.shape().to_vec();
+        if shape.len() != 2 || shape[0] < 2 {
+            return Err(self.fail(
+                node,
+                format!("its table has shape {shape:?}, not [rows, dim]"),
+            ));
+        }
+        self.layers.push(LayerSpec::Embedding {
+            name: None,
+            dim: shape[1],
+            buckets: Some(shape[0] - 1),
+        });
+        self.weights.push(Some(LayerWeights {
+            weight,
+            bias: None,
+            batch_norm: None,
+        }));
+        let index = self.layers.len() - 1;
+        self.advance(
+            node,
+            Value::Tokens {
+                index,
+                features_first: false,
+            },
+        );
+        Ok(())
+    }
+
+    fn conv1d(&mut self, node: &Node) -> Result<()> {
+        let Node::Conv1d(conv) = node else {
+            unreachable!()
+        };
+        let c = &conv.config;
+        if self.token_layout() != Some(true) {
+            return Err(self.fail(node, "a 1-D convolution reads token features as [batch, features, tokens] (a Transpose after the embedding)"));
+        }
+        let padding = match c.padding {
+            onnx_ir::node::padding::PaddingConfig1d::Explicit(a, b) if a == b => a,
+            onnx_ir::node::padding::PaddingConfig1d::Valid => 0,
+            _ => usize::MAX,
+        };
+        if c.stride != 1
+            || c.dilation != 1
+            || c.groups != 1
+            || c.kernel_size % 2 == 0
+            || padding != c.kernel_size / 2
+        {
+            return Err(self.fail(node, format!("qfront's 1-D convolution over tokens has an odd kernel, \"same\" padding (kernel/2), stride 1, dilation 1 and groups 1; this one has kernel {}, padding {:?}, stride {}, dilation {}, groups {}", c.kernel_size, c.padding, c.stride, c.dilation, c.groups)));
+        }
+        let weight = self.constant(node, node.inputs().get(1), "weight")?;
+        let channels = weight.shape()[0];
+        let bias = Some(match self.optional_bias(node)? {
+            Some(b) => b,
+            None => vec![0.0; channels],
+        });
+        self.layers.push(LayerSpec::Conv1d {
+            name: None,
+            channels,
+            kernel: c.kernel_size,
+        });
+        self.weights.push(Some(LayerWeights {
+            weight,
+            bias,
+            batch_norm: None,
+        }));
+        let index = self.layers.len() - 1;
+        self.advance(
+            node,
+            Value::Tokens {
+                index,
+                features_first: true,
+            },
+        );
+        Ok(())
+    }
+
+    fn token_pool(
+        &mut self,
+        node: &Node,
+        axes: &onnx_ir::node::reduce::ReduceAxes,
+        keepdims: bool,
+        mode: crate::spec::Pooling,
+    ) -> Result<()> {
+        let Some(features_first) = self.token_layout() else {
+            return Err(self.fail(node, "ReduceMax is supported over the tokens of token features; ReduceMean over the tokens or over an image's H and W"));
+        };
+        let token_axis = if features_first { 2 } else { 1 };
+        if !matches!(axes, onnx_ir::node::reduce::ReduceAxes::Static(a) if a == &[token_axis])
+            || keepdims
+        {
+            return Err(self.fail(
+                node,
+                format!("pooling over tokens reduces axis {token_axis} without keepdims"),
+            ));
+        }
+        self.push(node, LayerSpec::TokenPool { mode }, None);
+        Ok(())
     }
 
     fn last_weighted(&mut self) -> Option<&mut LayerWeights> {
@@ -133,9 +272,23 @@ impl Importer<'_> {
         if let Some(alpha) = alpha {
             self.alphas.insert(name.clone(), alpha);
         }
+        let tokens = self.values.get(&self.current).cloned();
         self.layers.push(LayerSpec::Relu { name: None });
         self.weights.push(None);
-        self.advance(node, Value::Relu(name));
+        match tokens {
+            // Token features keep their layout through the activation.
+            Some(Value::Tokens { features_first, .. }) => {
+                let index = self.layers.len() - 1;
+                self.advance(
+                    node,
+                    Value::Tokens {
+                        index,
+                        features_first,
+                    },
+                )
+            }
+            _ => self.advance(node, Value::Relu(name)),
+        }
     }
 
     fn conv(&mut self, node: &Node) -> Result<()> {
@@ -379,10 +532,51 @@ impl Importer<'_> {
             let value = s.values[&s.current].clone();
             s.advance(node, value);
         };
-        if !matches!(node, Node::Add(_)) {
-            self.check_chain(node)?;
+        match node {
+            // Constants feed other nodes by name (`Argument::value`); they are not layers.
+            Node::Constant(_) => return Ok(()),
+            Node::Add(_) | Node::Gather(_) => {}
+            _ => self.check_chain(node)?,
         }
         match node {
+            Node::Gather(_) => self.embedding(node)?,
+            Node::Conv1d(_) => self.conv1d(node)?,
+            Node::Transpose(transpose) => {
+                let Some(features_first) = self.token_layout() else {
+                    return Err(self.fail(node, "a Transpose is supported only to swap the tokens and features of token features"));
+                };
+                if transpose.config.perm != [0, 2, 1] {
+                    return Err(self.fail(
+                        node,
+                        format!(
+                            "only the permutation [0, 2, 1] is supported, not {:?}",
+                            transpose.config.perm
+                        ),
+                    ));
+                }
+                let index = self
+                    .current_layer()
+                    .expect("token features come from a layer");
+                self.advance(
+                    node,
+                    Value::Tokens {
+                        index,
+                        features_first: !features_first,
+                    },
+                );
+            }
+            Node::ReduceMax(reduce) => self.token_pool(
+                node,
+                &reduce.config.axes,
+                reduce.config.keepdims,
+                crate::spec::Pooling::Max,
+            )?,
+            Node::ReduceMean(reduce) if self.token_layout().is_some() => self.token_pool(
+                node,
+                &reduce.config.axes,
+                reduce.config.keepdims,
+                crate::spec::Pooling::Mean,
+            )?,
             Node::Conv2d(_) => self.conv(node)?,
             Node::BatchNormalization(_) => self.batch_norm(node)?,
             Node::Relu(_) => self.relu(node, None),
@@ -513,17 +707,23 @@ pub fn import_onnx(path: &Path) -> Result<ImportedModel> {
         .map_err(|e| fail(format!("not a readable ONNX model: {e}")))?;
     let [input] = graph.inputs.as_slice() else {
         return Err(fail(format!(
-            "it has {} inputs; qfront imports models with one image input",
+            "it has {} inputs; qfront imports models with one input (images or token ids)",
             graph.inputs.len()
         )));
     };
-    let shape = match &input.ty {
-        ArgType::Tensor(t) if t.rank == 4 => t.static_shape.clone().unwrap_or_default(),
-        other => return Err(fail(format!("its input '{}' is {other:?}; qfront imports models reading images [batch, channels, height, width]", input.name))),
+    let (rank, shape) = match &input.ty {
+        ArgType::Tensor(t) => (t.rank, t.static_shape.clone().unwrap_or_default()),
+        other => {
+            return Err(fail(format!(
+                "its input '{}' is {other:?}, not a tensor",
+                input.name
+            )))
+        }
     };
-    let input_shape = match shape.as_slice() {
-        [_, Some(c), Some(h), Some(w)] => [*c, *h, *w],
-        _ => return Err(fail(format!("its input '{}' has no static [channels, height, width] ({shape:?}); export with a fixed image size", input.name))),
+    let input_shape = match (rank, shape.as_slice()) {
+        (4, [_, Some(c), Some(h), Some(w)]) => ImportedInput::Image([*c, *h, *w]),
+        (2, [_, Some(tokens)]) => ImportedInput::Tokens(*tokens),
+        _ => return Err(fail(format!("its input '{}' is neither images [batch, channels, height, width] nor token ids [batch, tokens] with static sizes ({shape:?}); export with a fixed image size or token count", input.name))),
     };
     let mut importer = Importer {
         path,

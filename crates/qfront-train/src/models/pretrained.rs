@@ -140,6 +140,36 @@ impl PretrainedWeights {
                     let bias = w.bias.clone().unwrap_or_else(|| vec![0.0; target[0]]);
                     fc.bias = Param::from_tensor(vector(&bias, target[0], device));
                 }
+                (SequentialLayer::Embedding(table), Some(name)) => {
+                    let w = self.layers.get(&name).ok_or_else(|| missing(&name))?;
+                    let target = table.weight.weight.val().dims();
+                    if w.weight.shape()[0] != target[0] {
+                        return Err(TrainError::config(
+                            format!("pretrained weights of '{name}'"),
+                            format!(
+                                "the table has {} rows but the tokenizer gives {} (buckets + padding); keep the embedding's buckets",
+                                w.weight.shape()[0],
+                                target[0]
+                            ),
+                        ));
+                    }
+                    replace(
+                        &mut table.weight,
+                        slice_to(&name, &w.weight, target, device)?,
+                        device,
+                    );
+                }
+                (SequentialLayer::Conv1d(conv), Some(name)) => {
+                    let w = self.layers.get(&name).ok_or_else(|| missing(&name))?;
+                    let target = conv.weight.weight.val().dims();
+                    replace(
+                        &mut conv.weight,
+                        slice_to(&name, &w.weight, target, device)?,
+                        device,
+                    );
+                    let bias = w.bias.clone().unwrap_or_else(|| vec![0.0; target[0]]);
+                    conv.bias = Param::from_tensor(vector(&bias, target[0], device));
+                }
                 (SequentialLayer::Relu(act), _) => {
                     if let Some(alpha) = relu_names
                         .get(i)

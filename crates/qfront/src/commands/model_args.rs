@@ -166,14 +166,7 @@ impl ModelArgs {
                     );
                 }
                 let file = qfront_train::models::read_model_file(path)?;
-                if let InputShape::Image {
-                    channels,
-                    height,
-                    width,
-                } = input
-                {
-                    file.check_input([channels, height, width])?;
-                }
+                file.check_input(&input)?;
                 recipe.layers = Some(file.layers);
                 recipe.pretrained = file.pretrained;
             }
