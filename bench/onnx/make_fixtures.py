@@ -1,7 +1,8 @@
 """Writes the ONNX fixtures of `qfront-train`'s import tests and their reference outputs.
 
-Made with PyTorch 2.15.0 (torch.onnx.export, dynamo exporter, opset 18), onnx 1.23.2 and
-ONNX Runtime 1.32.0 on CPU:
+Made with PyTorch 2.15.0 (torch.onnx.export: the dynamo exporter at opset 18, and for
+`resnet_opset13` the TorchScript exporter at opset 13 without constant folding, which keeps
+the BatchNormalization nodes), onnx 1.23.2 and ONNX Runtime 1.32.0 on CPU:
 
     python bench/onnx/make_fixtures.py crates/qfront-train/tests/fixtures/onnx
 
@@ -199,20 +200,37 @@ def export_text(model: nn.Module, tokens: int, path: pathlib.Path) -> None:
     print(f"{path}: {path.stat().st_size} bytes, torch vs ORT max diff {gap:.2e}")
 
 
-def export(model: nn.Module, shape, path: pathlib.Path) -> None:
-    """Exports `model` (eval mode) to `path` and writes the reference outputs beside it."""
+def export(model: nn.Module, shape, path: pathlib.Path, legacy_opset=None) -> None:
+    """Exports `model` (eval mode) to `path` and writes the reference outputs beside it.
+
+    `legacy_opset`: use the TorchScript exporter at that opset without constant folding,
+    which keeps `BatchNormalization` nodes, `GlobalAveragePool` and `Flatten` (the dynamo
+    exporter folds BatchNorm into the convolutions and emits `ReduceMean` and `Reshape`)."""
     model.eval()
     example = torch.zeros(1, *shape)
-    program = torch.onnx.export(
-        model,
-        (example,),
-        dynamo=True,
-        opset_version=18,
-        input_names=["image"],
-        output_names=["logits"],
-        dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
-    )
-    program.save(str(path))
+    if legacy_opset is None:
+        program = torch.onnx.export(
+            model,
+            (example,),
+            dynamo=True,
+            opset_version=18,
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_shapes={"x": {0: torch.export.Dim("batch")}},
+        )
+        program.save(str(path))
+    else:
+        torch.onnx.export(
+            model,
+            (example,),
+            str(path),
+            dynamo=False,
+            opset_version=legacy_opset,
+            do_constant_folding=False,
+            input_names=["image"],
+            output_names=["logits"],
+            dynamic_axes={"image": {0: "batch"}},
+        )
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     generator = np.random.default_rng(7)
     x = generator.integers(0, 256, size=(8, *shape)).astype(np.float32) / 255.0
@@ -252,6 +270,11 @@ def main() -> None:
             if isinstance(module, nn.BatchNorm2d):
                 seeded_batch_norm(module, generator)
         export(model, shape, out / f"{name}.onnx")
+    model = ResNet(widths=(8, 12, 16))
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            seeded_batch_norm(module, generator)
+    export(model, (1, 16, 16), out / "resnet_opset13.onnx", legacy_opset=13)
     export_text(Text(), 12, out / "text_max.onnx")
     export_text(TextMean(), 12, out / "text_mean.onnx")
 

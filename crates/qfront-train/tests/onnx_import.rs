@@ -98,6 +98,25 @@ fn imported_resnet_matches_onnx_runtime() {
     assert!(gap <= 1e-4, "resnet: max |Δlogit| = {gap}");
 }
 
+/// The TorchScript exporter at opset 13 keeps BatchNormalization nodes (folded into the
+/// import's batch_norm layers), GlobalAveragePool and Flatten.
+#[test]
+fn imported_opset13_resnet_with_batch_norm_matches_onnx_runtime() {
+    let gap = largest_difference("resnet_opset13");
+    assert!(gap <= 1e-4, "resnet_opset13: max |Δlogit| = {gap}");
+    let imported = import_onnx(&fixture("resnet_opset13.onnx")).unwrap();
+    let norms = imported
+        .layers
+        .iter()
+        .filter(|l| matches!(l, LayerSpec::BatchNorm))
+        .count();
+    assert_eq!(norms, 9);
+    assert!(imported
+        .layers
+        .iter()
+        .any(|l| matches!(l, LayerSpec::GlobalAvgPool)));
+}
+
 #[test]
 fn imported_mlp_matches_onnx_runtime() {
     let gap = largest_difference("mlp");
