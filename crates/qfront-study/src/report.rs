@@ -35,8 +35,20 @@ fn plot_error(what: &str, e: impl std::fmt::Display) -> StudyError {
 }
 
 /// Complete trials with their objective values in the study's units.
-fn complete(trials: &[StoredTrial]) -> Vec<&StoredTrial> {
-    trials.iter().filter(|t| t.state == "complete").collect()
+/// Complete trials with every objective reported (finite): the ones plots can place.
+fn complete<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
+    trials
+        .iter()
+        .filter(|t| {
+            t.state == "complete" && crate::search::objective_point(study, &t.metrics).is_some()
+        })
+        .collect()
+}
+
+/// A metric of a trial `complete` kept (NaN if absent, which `complete` rules out for
+/// objectives).
+fn metric(t: &StoredTrial, name: &str) -> f64 {
+    t.metrics.get(name).copied().unwrap_or(f64::NAN)
 }
 
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
@@ -60,7 +72,7 @@ fn scatter<DB: DrawingBackend>(
     b: usize,
 ) -> std::result::Result<(), String> {
     let (xa, xb) = (&study.objectives[a].metric, &study.objectives[b].metric);
-    let all = complete(trials);
+    let all = complete(study, trials);
     let front: Vec<usize> = pareto_trials(study, trials)
         .iter()
         .map(|t| t.number)
@@ -109,7 +121,7 @@ fn front_3d<DB: DrawingBackend>(
     trials: &[StoredTrial],
 ) -> std::result::Result<(), String> {
     let names: Vec<&String> = study.objectives.iter().take(3).map(|o| &o.metric).collect();
-    let all = complete(trials);
+    let all = complete(study, trials);
     let front: Vec<usize> = pareto_trials(study, trials)
         .iter()
         .map(|t| t.number)
@@ -169,10 +181,10 @@ pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f
         study
             .objectives
             .iter()
-            .map(|o| o.signed(t.metrics[&o.metric]))
+            .map(|o| o.signed(metric(t, &o.metric)))
             .collect()
     };
-    let all = complete(trials);
+    let all = complete(study, trials);
     let m = study.objectives.len();
     let reference: Vec<f64> = (0..m)
         .map(|i| {
@@ -288,7 +300,7 @@ fn parallel<DB: DrawingBackend>(
         .label_style(("sans-serif", 12))
         .draw()
         .map_err(|e| e.to_string())?;
-    for t in complete(trials) {
+    for t in complete(study, trials) {
         if let Some(u) = unit_params(study, t) {
             let color = if front.contains(&t.number) {
                 RED.stroke_width(2)
@@ -309,7 +321,7 @@ fn parallel<DB: DrawingBackend>(
 /// SAAS importance (normalized inverse median lengthscale, summed over a parameter's encoded
 /// dimensions) of each parameter for each objective; `None` with fewer than 4 complete trials.
 pub fn importance(study: &Study, trials: &[StoredTrial]) -> Option<Vec<Vec<f64>>> {
-    let rows: Vec<(Vec<f64>, &StoredTrial)> = complete(trials)
+    let rows: Vec<(Vec<f64>, &StoredTrial)> = complete(study, trials)
         .into_iter()
         .filter_map(|t| {
             let values: Vec<ParamValue> = study
@@ -337,7 +349,7 @@ pub fn importance(study: &Study, trials: &[StoredTrial]) -> Option<Vec<Vec<f64>>
         .objectives
         .iter()
         .map(|o| {
-            let y: Vec<f64> = rows.iter().map(|r| r.1.metrics[&o.metric]).collect();
+            let y: Vec<f64> = rows.iter().map(|r| metric(r.1, &o.metric)).collect();
             let mean = y.iter().sum::<f64>() / y.len() as f64;
             let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / y.len() as f64)
                 .sqrt()
@@ -455,7 +467,7 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
     })?;
     let mut figures: Vec<(String, String)> = Vec::new();
     let m = study.objectives.len();
-    if complete(trials).is_empty() {
+    if complete(study, trials).is_empty() {
         return Err(StudyError::config(
             "report",
             "the study has no complete trial yet",
@@ -542,7 +554,7 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
     for t in &front {
         rows += &format!("<tr><td>{}</td>", t.number);
         for o in &study.objectives {
-            rows += &format!("<td>{:.5}</td>", t.metrics[&o.metric]);
+            rows += &format!("<td>{:.5}</td>", metric(t, &o.metric));
         }
         rows += &format!(
             "<td>{:.4}</td><td><code>{}</code></td></tr>\n",

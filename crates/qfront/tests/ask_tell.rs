@@ -60,6 +60,21 @@ fn a_python_trainer_drives_a_study() {
         &["--values", "{\"accuracy\": 0.9, \"latency_ms\": \"fast\"}"],
     );
     assert_eq!(not_a_number.status.code(), Some(1));
+    // An extra metric out of range (1e999 reads as infinity) is refused, not stored as null.
+    let infinite = tell(
+        &n,
+        &[
+            "--values",
+            "{\"accuracy\": 0.9, \"latency_ms\": 1, \"extra\": 1e999}",
+        ],
+    );
+    assert_eq!(infinite.status.code(), Some(1));
+    let listed = qfront(&["trials", "--dir", d, "--format", "json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
     let unknown = tell("999", &["--failed", "x"]);
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("999"));
     std::fs::remove_dir_all(&dir).ok();

@@ -214,10 +214,13 @@ impl CpuLogpFunc for SaasDensity<'_> {
 
 /// Samples the SAAS posterior of `(x, y)` with NUTS and keeps every `thinning`-th draw.
 pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<SaasGp> {
-    if options.samples == 0 || options.thinning == 0 {
+    if options.samples == 0 || options.thinning == 0 || options.samples < options.thinning {
         return Err(BoError::input(
             "SAAS",
-            "samples and thinning must be positive",
+            format!(
+                "samples ({}) and thinning ({}) must be positive, with samples ≥ thinning so that at least one draw is kept",
+                options.samples, options.thinning
+            ),
         ));
     }
     // Standardize exactly as ExactGp does, so the kept hyperparameters apply to it.
@@ -264,6 +267,23 @@ pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<Saas
 mod tests {
     use super::*;
     use crate::sampling::SobolSampler;
+
+    #[test]
+    fn fewer_samples_than_thinning_is_an_error_not_a_panic() {
+        let x = SobolSampler::new(2, 3).unwrap().draw(6).unwrap();
+        let y: Vec<f64> = x.iter().map(|p| p[0] - p[1]).collect();
+        let options = SaasOptions {
+            warmup: 4,
+            samples: 4,
+            thinning: 16,
+            ..SaasOptions::default()
+        };
+        let message = match fit_saas(&x, &y, &options) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("no draw can be kept"),
+        };
+        assert!(message.contains("samples ≥ thinning"), "{message}");
+    }
 
     #[test]
     fn log_density_gradient_matches_finite_differences() {

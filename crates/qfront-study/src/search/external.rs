@@ -58,6 +58,13 @@ pub fn ask_external(
 
 /// Checks that `metrics` holds a finite value for every objective and constraint.
 fn check_metrics(study: &Study, metrics: &Metrics) -> Result<()> {
+    // Every value is stored; a non-finite one would be stored as JSON null.
+    if let Some((name, v)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(StudyError::config(
+            format!("values.{name}"),
+            format!("{v} is not finite; tell a failure instead"),
+        ));
+    }
     let needed: Vec<&str> = study
         .objectives
         .iter()
@@ -130,7 +137,7 @@ pub fn tell_external(
         match &outcome {
             Ok(metrics) => {
                 l.optimizer
-                    .tell(number, Ok(optimizer_values(study, metrics)))?;
+                    .tell(number, Ok(optimizer_values(study, metrics)?))?;
                 l.finish(number, Ok(metrics))
             }
             Err(reason) => {

@@ -64,27 +64,48 @@ pub(crate) fn settings_of(study: &Study, params: &[ParamValue]) -> Settings {
         .collect()
 }
 
-/// The values the optimizer maximizes: signed objectives, then constraint slacks.
-pub fn optimizer_values(study: &Study, metrics: &Metrics) -> Vec<f64> {
-    let mut v: Vec<f64> = study
+/// The values the optimizer maximizes: signed objectives, then constraint slacks; an error
+/// names a metric the trial did not report.
+pub fn optimizer_values(study: &Study, metrics: &Metrics) -> crate::Result<Vec<f64>> {
+    let value = |name: &str| {
+        metrics.get(name).copied().ok_or_else(|| {
+            crate::StudyError::config(
+                "metrics",
+                format!("the trial reported no '{name}', which the study's objectives or constraints need"),
+            )
+        })
+    };
+    let mut v = Vec::with_capacity(study.objectives.len() + study.constraints.len());
+    for o in &study.objectives {
+        v.push(o.signed(value(&o.metric)?));
+    }
+    for c in &study.constraints {
+        v.push(c.slack(value(&c.metric)?));
+    }
+    Ok(v)
+}
+
+/// The signed objective values of a trial's metrics; `None` when one is missing or not
+/// finite (such a trial cannot be placed on a front).
+pub fn objective_point(study: &Study, metrics: &Metrics) -> Option<Vec<f64>> {
+    study
         .objectives
         .iter()
-        .map(|o| o.signed(metrics[&o.metric]))
-        .collect();
-    v.extend(
-        study
-            .constraints
-            .iter()
-            .map(|c| c.slack(metrics[&c.metric])),
-    );
-    v
+        .map(|o| {
+            metrics
+                .get(&o.metric)
+                .copied()
+                .filter(|v| v.is_finite())
+                .map(|v| o.signed(v))
+        })
+        .collect()
 }
 
 /// The feasible, non-dominated complete trials.
 pub fn pareto_trials<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
     let feasible: Vec<&StoredTrial> = trials
         .iter()
-        .filter(|t| t.state == "complete")
+        .filter(|t| t.state == "complete" && objective_point(study, &t.metrics).is_some())
         .filter(|t| {
             study
                 .constraints
@@ -98,7 +119,7 @@ pub fn pareto_trials<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a St
             study
                 .objectives
                 .iter()
-                .map(|o| o.signed(t.metrics[&o.metric]))
+                .map(|o| o.signed(t.metrics.get(&o.metric).copied().unwrap_or(f64::NAN)))
                 .collect()
         })
         .collect();

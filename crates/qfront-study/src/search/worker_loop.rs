@@ -186,24 +186,14 @@ fn next(
 /// A measurement that is not a finite number (a device command printing NaN, say) fails
 /// the trial rather than the study.
 fn check_finite(study: &Study, number: usize, metrics: Metrics) -> Result<Metrics> {
-    let values = optimizer_values(study, &metrics);
-    match values.iter().position(|v| !v.is_finite()) {
-        None => Ok(metrics),
-        Some(i) => Err(StudyError::config(
+    if let Some((name, v)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
+        return Err(StudyError::config(
             "metrics",
-            format!(
-                "trial {number}: measured value {} of {} is not finite",
-                values[i],
-                study
-                    .objectives
-                    .iter()
-                    .map(|o| o.label())
-                    .chain(study.constraints.iter().map(|c| c.label()))
-                    .nth(i)
-                    .unwrap_or_default()
-            ),
-        )),
+            format!("trial {number}: measured {name} = {v} is not finite"),
+        ));
     }
+    optimizer_values(study, &metrics)?;
+    Ok(metrics)
 }
 
 /// Trials finished for the budget by every worker (re-queued ones not counted).
@@ -314,7 +304,7 @@ fn store_outcome(
         match result {
             Ok(metrics) => {
                 l.optimizer
-                    .tell(number, Ok(optimizer_values(study, metrics)))?;
+                    .tell(number, Ok(optimizer_values(study, metrics)?))?;
                 l.finish(number, Ok(metrics))?;
             }
             Err(e) => {

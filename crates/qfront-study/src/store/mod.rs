@@ -117,6 +117,21 @@ fn schema(postgres: bool) -> Vec<String> {
 const TRIAL_COLUMNS: &str =
     "number, params, state, metrics, error, seed, worker, started, finished, heartbeat, retried_as";
 
+/// A trial's metrics from their JSON column. A value that is not a number (a `null` written
+/// for a NaN by an older version, say) is left out, and a column that is not an object reads
+/// as no metrics, rather than making the whole study unreadable.
+fn metrics_from_json(
+    value: serde_json::Value,
+) -> std::result::Result<crate::pipeline::Metrics, String> {
+    let serde_json::Value::Object(map) = value else {
+        return Ok(Default::default());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(name, v)| v.as_f64().map(|v| (name, v)))
+        .collect())
+}
+
 fn trial_from_row(row: &[Value]) -> std::result::Result<StoredTrial, String> {
     let json = |v: &Value| -> std::result::Result<Option<serde_json::Value>, String> {
         v.text()
@@ -130,7 +145,7 @@ fn trial_from_row(row: &[Value]) -> std::result::Result<StoredTrial, String> {
         number: row[0].int().ok_or("trial without a number")? as usize,
         params: serde_json::from_value(params).map_err(|e| e.to_string())?,
         state: row[2].text().unwrap_or_default().to_string(),
-        metrics: serde_json::from_value(metrics).map_err(|e| e.to_string())?,
+        metrics: metrics_from_json(metrics)?,
         error: row[4].text().map(str::to_string),
         seed: row[5].int().unwrap_or(0) as u64,
         worker: row[6].text().map(str::to_string),

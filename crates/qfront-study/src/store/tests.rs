@@ -286,3 +286,56 @@ fn a_store_of_another_schema_is_refused_untouched() {
     assert_eq!(tables, 2, "nothing was added to the old file");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Rows written by hand with every odd kind of metrics column (a `null` where an older
+/// version stored a NaN, a string, a non-object) leave the study readable: the odd values
+/// are left out and the report's front skips trials without their objectives.
+#[test]
+fn odd_metrics_rows_leave_the_study_readable() {
+    let name = unique("odd-rows");
+    let dir = std::env::temp_dir().join(unique("qfront-odd"));
+    let location = StorageLocation::in_dir(&dir);
+    let mut store = Store::open(&location).unwrap();
+    store
+        .create_study(&name, "name = \"s\"", &optimizer())
+        .unwrap();
+    let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]);
+    let metrics = BTreeMap::from([("accuracy".to_string(), 0.5)]);
+    store
+        .locked(|l| {
+            for t in l.optimizer.ask(4)? {
+                l.insert_trial(t.id, &params, t.id as u64, Some("w"), true)?;
+                l.optimizer.tell(t.id, Ok(vec![0.5]))?;
+                l.finish(t.id, Ok(&metrics))?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    drop(store);
+    let c = rusqlite::Connection::open(dir.join("study.db")).unwrap();
+    for (number, column) in [
+        (0, r#"{"accuracy": null, "loss": 0.25}"#),
+        (1, r#"{"accuracy": "high", "ok": 1.5}"#),
+        (2, "[1, 2]"),
+        (3, "17"),
+    ] {
+        c.execute(
+            "UPDATE qfront_trials SET metrics = ?1 WHERE number = ?2",
+            rusqlite::params![column, number],
+        )
+        .unwrap();
+    }
+    drop(c);
+    let mut store = Store::open(&location).unwrap();
+    store.select_study(Some(&name)).unwrap().unwrap();
+    let trials = store.trials().unwrap();
+    assert_eq!(trials.len(), 4);
+    assert_eq!(
+        trials[0].metrics,
+        BTreeMap::from([("loss".to_string(), 0.25)])
+    );
+    assert_eq!(trials[1].metrics, BTreeMap::from([("ok".to_string(), 1.5)]));
+    assert!(trials[2].metrics.is_empty() && trials[3].metrics.is_empty());
+    store.optimizer().unwrap();
+    std::fs::remove_dir_all(dir).ok();
+}
