@@ -18,6 +18,12 @@
 //! [latency]                          # how latency is measured
 //! mode = "local"                     # local | lut | device
 //!
+//! [saas]                             # NUTS of the SAAS GP (qnehvi-saas, qlognehvi-saas)
+//! warmup = 256                       # defaults: 256 warm-up, 128 draws, every 16th kept,
+//! samples = 128                      #   tree depth 6 (BoTorch: 512/256/16/6; studies are
+//! thinning = 16                      #   tens of trials, so a lighter chain)
+//! max_tree_depth = 6
+//!
 //! [[parameter]]                      # the search space (qfront-bo parameter kinds)
 //! name = "wbits"
 //! type = "ordered"
@@ -54,6 +60,50 @@ pub struct LatencySection {
     /// The command template (mode `device`), e.g. `ssh board qfront bench latency {model}`.
     #[serde(default)]
     pub device_cmd: Option<String>,
+}
+
+/// NUTS settings of the SAAS GP (`[saas]`). The defaults are lighter than BoTorch's
+/// 512 / 256 / 16 / 6 because a study has tens of trials, where the chain mixes quickly;
+/// `qfront bench mobo` uses BoTorch's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaasSection {
+    /// Warm-up (tuning) draws.
+    #[serde(default = "saas_warmup")]
+    pub warmup: u64,
+    /// Draws after warm-up.
+    #[serde(default = "saas_samples")]
+    pub samples: u64,
+    /// Keep every n-th draw.
+    #[serde(default = "saas_thinning")]
+    pub thinning: u64,
+    /// Maximum NUTS tree depth.
+    #[serde(default = "saas_depth")]
+    pub max_tree_depth: u64,
+}
+
+fn saas_warmup() -> u64 {
+    256
+}
+fn saas_samples() -> u64 {
+    128
+}
+fn saas_thinning() -> u64 {
+    16
+}
+fn saas_depth() -> u64 {
+    6
+}
+
+impl Default for SaasSection {
+    fn default() -> Self {
+        Self {
+            warmup: saas_warmup(),
+            samples: saas_samples(),
+            thinning: saas_thinning(),
+            max_tree_depth: saas_depth(),
+        }
+    }
 }
 
 /// How a validated study measures latency: the `[latency]` section, checked once.
@@ -180,6 +230,9 @@ pub struct StudyConfig {
     /// The one-bitwidth comparison (preset `one-bitwidth`).
     #[serde(default)]
     pub one_bitwidth: Option<OneBitwidthSection>,
+    /// NUTS settings of the SAAS GP.
+    #[serde(default)]
+    pub saas: SaasSection,
     /// Settings every trial uses.
     #[serde(default)]
     pub fixed: BTreeMap<String, toml::Value>,
@@ -549,9 +602,26 @@ impl StudyConfig {
                     .collect(),
             );
         }
-        // Studies are small (tens of trials): lighter NUTS than BoTorch's defaults.
-        optimizer.saas.warmup = 256;
-        optimizer.saas.samples = 128;
+        let saas = self.saas;
+        if saas.samples == 0
+            || saas.thinning == 0
+            || saas.samples < saas.thinning
+            || !(1..=12).contains(&saas.max_tree_depth)
+            || saas.warmup > 100_000
+            || saas.samples > 100_000
+        {
+            return Err(StudyError::config(
+                "saas",
+                format!(
+                    "samples ({}) must be at least thinning ({}) and both positive, max_tree_depth ({}) in 1..=12, warmup and samples at most 100000",
+                    saas.samples, saas.thinning, saas.max_tree_depth
+                ),
+            ));
+        }
+        optimizer.saas.warmup = saas.warmup;
+        optimizer.saas.samples = saas.samples;
+        optimizer.saas.thinning = saas.thinning;
+        optimizer.saas.max_tree_depth = saas.max_tree_depth;
         let pipeline = match (&self.dataset, &self.family) {
             (Some(dataset), Some(family)) if !external => Some(PipelineSource {
                 dataset: dataset.clone(),

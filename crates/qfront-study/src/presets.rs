@@ -45,4 +45,40 @@ mod tests {
         );
         assert!(preset("nope").is_err());
     }
+
+    #[test]
+    fn saas_settings_are_study_settings_with_documented_defaults() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/presets/digits-cnn.toml"
+        ))
+        .unwrap();
+        let study = StudyConfig::from_toml(&text).unwrap().validate().unwrap();
+        let saas = &study.optimizer.saas;
+        assert_eq!(
+            (
+                saas.warmup,
+                saas.samples,
+                saas.thinning,
+                saas.max_tree_depth
+            ),
+            (256, 128, 16, 6)
+        );
+        let custom = StudyConfig::from_toml(&format!(
+            "{text}\n[saas]\nwarmup = 64\nsamples = 32\nthinning = 8\n"
+        ))
+        .unwrap()
+        .validate()
+        .unwrap();
+        let saas = &custom.optimizer.saas;
+        assert_eq!((saas.warmup, saas.samples, saas.thinning), (64, 32, 8));
+        let refused =
+            StudyConfig::from_toml(&format!("{text}\n[saas]\nsamples = 4\nthinning = 16\n"))
+                .unwrap()
+                .validate()
+                .unwrap_err()
+                .to_string();
+        assert!(refused.contains("saas"), "{refused}");
+        assert!(StudyConfig::from_toml(&format!("{text}\n[saas]\nwarm_up = 4\n")).is_err());
+    }
 }
