@@ -1,5 +1,5 @@
-//! Every fast kernel against the scalar reference, on random shapes and codes of every bit
-//! width (property tests).
+//! Every kernel set the CPU has (not only the best one) against the scalar reference, on
+//! random shapes and codes of every bit width (property tests).
 
 use proptest::prelude::*;
 use qfront_quant::packing::code_range;
@@ -31,13 +31,15 @@ fn check(bits: u32, m_rows: usize, rows: usize, columns: usize, seed: u64, max_a
         .collect();
     let mut expected = vec![0i32; m_rows * rows];
     reference::gemm(&a, m_rows, columns, &w, rows, &mut expected);
-    let fast = PreparedWeights::new(w, rows, columns, bits, KernelSet::best_available());
-    let mut got = vec![0i32; m_rows * rows];
-    fast.matmul(&a, m_rows, &mut got, &mut Scratch::default());
-    assert_eq!(
-        got, expected,
-        "bits {bits}, {m_rows}×{columns} · {rows}×{columns}"
-    );
+    for kernels in KernelSet::available() {
+        let fast = PreparedWeights::new(w.clone(), rows, columns, bits, kernels);
+        let mut got = vec![0i32; m_rows * rows];
+        fast.matmul(&a, m_rows, &mut got, &mut Scratch::default());
+        assert_eq!(
+            got, expected,
+            "{kernels:?}: bits {bits}, {m_rows}×{columns} · {rows}×{columns}"
+        );
+    }
 }
 
 proptest! {
@@ -61,16 +63,19 @@ fn extreme_codes_do_not_saturate() {
     for bits in 2..=8 {
         let (lo, hi) = code_range(BitWidth::new(bits).unwrap());
         for code in [lo, hi] {
-            for m_rows in [1, 7] {
+            for (m_rows, kernels) in [1, 7]
+                .into_iter()
+                .flat_map(|m| KernelSet::available().into_iter().map(move |k| (m, k)))
+            {
                 let columns = 1000;
                 let w = vec![code as i8; 3 * columns];
                 let a = vec![255u8; m_rows * columns];
-                let fast = PreparedWeights::new(w, 3, columns, bits, KernelSet::best_available());
+                let fast = PreparedWeights::new(w, 3, columns, bits, kernels);
                 let mut got = vec![0; m_rows * 3];
                 fast.matmul(&a, m_rows, &mut got, &mut Scratch::default());
                 assert!(
                     got.iter().all(|&v| v == 255 * code * columns as i32),
-                    "bits {bits} code {code}: {got:?}"
+                    "{kernels:?}: bits {bits} code {code}: {got:?}"
                 );
             }
         }
