@@ -163,6 +163,28 @@ class TextMean(Text):
         return self.fc(h.mean(dim=2))
 
 
+def write_reference(model: nn.Module, path: pathlib.Path, input_name: str, inputs, fields) -> None:
+    """Runs `inputs` through ONNX Runtime and PyTorch (they must agree within 1e-5) and writes
+    `fields` with ORT's logits beside the model as JSON."""
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    logits = session.run(None, {input_name: inputs})[0]
+    with torch.no_grad():
+        reference = model(torch.from_numpy(inputs)).numpy()
+    gap = float(np.abs(reference - logits).max())
+    assert gap < 1e-5, f"{path.name}: PyTorch and ONNX Runtime differ by {gap}"
+    record = {
+        "made_with": {
+            "torch": torch.__version__,
+            "onnx": onnx.__version__,
+            "onnxruntime": ort.__version__,
+        },
+        **fields,
+        "logits": logits.tolist(),
+    }
+    path.with_suffix(".json").write_text(json.dumps(record) + "\n")
+    print(f"{path}: {path.stat().st_size} bytes, torch vs ORT max diff {gap:.2e}")
+
+
 def export_text(model: nn.Module, tokens: int, path: pathlib.Path) -> None:
     """Exports a text model reading `[batch, tokens]` int64 ids; the reference inputs fill
     every position with a real token (ids 1..=1024), since qfront pools over real tokens
@@ -180,24 +202,7 @@ def export_text(model: nn.Module, tokens: int, path: pathlib.Path) -> None:
     program.save(str(path))
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     ids = np.random.default_rng(11).integers(1, 1025, size=(8, tokens)).astype(np.int64)
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    logits = session.run(None, {"ids": ids})[0]
-    with torch.no_grad():
-        reference = model(torch.from_numpy(ids)).numpy()
-    gap = float(np.abs(reference - logits).max())
-    assert gap < 1e-5, f"{path.name}: PyTorch and ONNX Runtime differ by {gap}"
-    record = {
-        "made_with": {
-            "torch": torch.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-        },
-        "tokens": tokens,
-        "ids": ids.tolist(),
-        "logits": logits.tolist(),
-    }
-    path.with_suffix(".json").write_text(json.dumps(record) + "\n")
-    print(f"{path}: {path.stat().st_size} bytes, torch vs ORT max diff {gap:.2e}")
+    write_reference(model, path, "ids", ids, {"tokens": tokens, "ids": ids.tolist()})
 
 
 def export(model: nn.Module, shape, path: pathlib.Path, legacy_opset=None) -> None:
@@ -234,24 +239,8 @@ def export(model: nn.Module, shape, path: pathlib.Path, legacy_opset=None) -> No
     onnx.checker.check_model(onnx.load(str(path)), full_check=True)
     generator = np.random.default_rng(7)
     x = generator.integers(0, 256, size=(8, *shape)).astype(np.float32) / 255.0
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    logits = session.run(None, {"image": x})[0]
-    with torch.no_grad():
-        reference = model(torch.from_numpy(x)).numpy()
-    gap = float(np.abs(reference - logits).max())
-    assert gap < 1e-5, f"{path.name}: PyTorch and ONNX Runtime differ by {gap}"
-    record = {
-        "made_with": {
-            "torch": torch.__version__,
-            "onnx": onnx.__version__,
-            "onnxruntime": ort.__version__,
-        },
-        "input_shape": list(shape),
-        "pixels": np.rint(x * 255).astype(int).reshape(len(x), -1).tolist(),
-        "logits": logits.tolist(),
-    }
-    path.with_suffix(".json").write_text(json.dumps(record) + "\n")
-    print(f"{path}: {path.stat().st_size} bytes, torch vs ORT max diff {gap:.2e}")
+    pixels = np.rint(x * 255).astype(int).reshape(len(x), -1).tolist()
+    write_reference(model, path, "image", x, {"input_shape": list(shape), "pixels": pixels})
 
 
 def main() -> None:

@@ -623,43 +623,41 @@ impl Importer<'_> {
                     self.constant(node, node.inputs().get(1), "second input (the weight)")?;
                 self.linear(node, weight, false, None)?
             }
-            Node::MaxPool2d(pool) => {
-                let c = &pool.config;
-                let window = self.pool_window(
-                    node,
-                    c.kernel_size,
-                    c.strides,
-                    &c.padding,
-                    c.dilation,
-                    c.ceil_mode,
-                )?;
-                self.push(
-                    node,
-                    LayerSpec::MaxPool {
-                        kernel: window[0],
-                        stride: Some(window[1]),
-                    },
-                    None,
-                );
-            }
-            Node::AveragePool2d(pool) => {
-                let c = &pool.config;
-                let window = self.pool_window(
-                    node,
-                    c.kernel_size,
-                    c.strides,
-                    &c.padding,
-                    c.dilation,
-                    c.ceil_mode,
-                )?;
-                self.push(
-                    node,
-                    LayerSpec::AvgPool {
-                        kernel: window[0],
-                        stride: Some(window[1]),
-                    },
-                    None,
-                );
+            Node::MaxPool2d(_) | Node::AveragePool2d(_) => {
+                let (kernel, strides, padding, dilation, ceil_mode, average) = match node {
+                    Node::MaxPool2d(p) => {
+                        let c = &p.config;
+                        (
+                            c.kernel_size,
+                            c.strides,
+                            &c.padding,
+                            c.dilation,
+                            c.ceil_mode,
+                            false,
+                        )
+                    }
+                    Node::AveragePool2d(p) => {
+                        let c = &p.config;
+                        (
+                            c.kernel_size,
+                            c.strides,
+                            &c.padding,
+                            c.dilation,
+                            c.ceil_mode,
+                            true,
+                        )
+                    }
+                    _ => unreachable!("matched above"),
+                };
+                let [kernel, stride] =
+                    self.pool_window(node, kernel, strides, padding, dilation, ceil_mode)?;
+                let stride = Some(stride);
+                let layer = if average {
+                    LayerSpec::AvgPool { kernel, stride }
+                } else {
+                    LayerSpec::MaxPool { kernel, stride }
+                };
+                self.push(node, layer, None);
             }
             Node::GlobalAveragePool(_) => self.push(node, LayerSpec::GlobalAvgPool, None),
             Node::ReduceMean(reduce) => {

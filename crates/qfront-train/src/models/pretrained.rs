@@ -85,6 +85,26 @@ fn replace<const D: usize>(weight: &mut QuantWeight<D>, values: Tensor<D>, devic
     *weight = QuantWeight::new(values, weight.quantizer, weight.bits, device);
 }
 
+/// Copies a layer's weight (sliced to the layer's shape) and its bias (zeros if the source
+/// has none).
+fn load_with_bias<const D: usize>(
+    name: &str,
+    source: &LayerWeights,
+    weight: &mut QuantWeight<D>,
+    bias: &mut Param<Tensor<1>>,
+    device: &Device,
+) -> Result<()> {
+    let target = weight.weight.val().dims();
+    replace(
+        weight,
+        slice_to(name, &source.weight, target, device)?,
+        device,
+    );
+    let values = source.bias.clone().unwrap_or_else(|| vec![0.0; target[0]]);
+    *bias = Param::from_tensor(vector(&values, target[0], device));
+    Ok(())
+}
+
 impl PretrainedWeights {
     /// Copies the weights into `model`, whose weighted layers are named `names` (in list
     /// order, as [`super::layer_names`] gives them). Every weighted layer must have weights.
@@ -131,14 +151,7 @@ impl PretrainedWeights {
                 }
                 (SequentialLayer::Linear(fc), Some(name)) => {
                     let w = self.layers.get(&name).ok_or_else(|| missing(&name))?;
-                    let target = fc.weight.weight.val().dims();
-                    replace(
-                        &mut fc.weight,
-                        slice_to(&name, &w.weight, target, device)?,
-                        device,
-                    );
-                    let bias = w.bias.clone().unwrap_or_else(|| vec![0.0; target[0]]);
-                    fc.bias = Param::from_tensor(vector(&bias, target[0], device));
+                    load_with_bias(&name, w, &mut fc.weight, &mut fc.bias, device)?;
                 }
                 (SequentialLayer::Embedding(table), Some(name)) => {
                     let w = self.layers.get(&name).ok_or_else(|| missing(&name))?;
@@ -161,14 +174,7 @@ impl PretrainedWeights {
                 }
                 (SequentialLayer::Conv1d(conv), Some(name)) => {
                     let w = self.layers.get(&name).ok_or_else(|| missing(&name))?;
-                    let target = conv.weight.weight.val().dims();
-                    replace(
-                        &mut conv.weight,
-                        slice_to(&name, &w.weight, target, device)?,
-                        device,
-                    );
-                    let bias = w.bias.clone().unwrap_or_else(|| vec![0.0; target[0]]);
-                    conv.bias = Param::from_tensor(vector(&bias, target[0], device));
+                    load_with_bias(&name, w, &mut conv.weight, &mut conv.bias, device)?;
                 }
                 (SequentialLayer::Relu(act), _) => {
                     if let Some(alpha) = relu_names
