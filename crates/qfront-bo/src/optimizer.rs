@@ -514,6 +514,27 @@ impl Optimizer {
         Ok(out)
     }
 
+    /// Like [`Optimizer::ask`], but a failing model (a GP or NUTS fit, the acquisition) does
+    /// not fail the call: the trials still missing are drawn from the Sobol stream, and the
+    /// error is returned beside them so the caller can log and record it. The next ask fits
+    /// again with a seed that moves with the trial count, so a numerical failure is not
+    /// simply repeated. This is what a long-running study uses: one bad fit must not stop it.
+    pub fn ask_or_sobol(&mut self, n: usize) -> (Vec<Trial>, Option<BoError>) {
+        let before = self.trials.len();
+        match self.ask(n) {
+            Ok(trials) => (trials, None),
+            Err(error) => {
+                // Trials a failing ask already pushed stay; the rest come from Sobol.
+                let mut out: Vec<Trial> = self.trials[before..].to_vec();
+                while out.len() < n {
+                    let x = self.next_sobol_point(0x0fa1_1bac);
+                    out.push(self.push_trial(x));
+                }
+                (out, Some(error))
+            }
+        }
+    }
+
     /// Fails pending trial `id` with `reason` and asks it again: a new pending trial at the
     /// same point (no de-duplication), returned. This is how a study re-queues a trial whose
     /// worker died: the lost run counts as failed, and the configuration is not lost.
@@ -588,6 +609,36 @@ impl Optimizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failing_model_falls_back_to_sobol_points() {
+        let space = SearchSpace::new(vec![
+            crate::space::Parameter::float("a", 0.0, 1.0),
+            crate::space::Parameter::float("b", 0.0, 1.0),
+        ])
+        .unwrap();
+        let mut config = OptimizerConfig::new(space, 1, Method::QnehviSaas, 5);
+        config.initial_points = Some(3);
+        // No NUTS draw can be kept: every SAAS fit fails.
+        config.saas.samples = 2;
+        config.saas.thinning = 8;
+        config.saas.warmup = 2;
+        let mut opt = Optimizer::new(config).unwrap();
+        for t in opt.ask(3).unwrap() {
+            let y = t.x[0] - t.x[1];
+            opt.tell(t.id, Ok(vec![y])).unwrap();
+        }
+        assert!(
+            opt.clone().ask(2).is_err(),
+            "the strict ask reports the failure"
+        );
+        let (trials, error) = opt.ask_or_sobol(2);
+        assert_eq!(trials.len(), 2);
+        assert_eq!(trials[0].id, 3);
+        assert!(error.unwrap().to_string().contains("thinning"));
+        assert!(trials.iter().all(|t| t.state == TrialState::Pending));
+        assert_eq!(opt.trials().len(), 5);
+    }
     use crate::problems::{BraninCurrin, Problem};
 
     fn evaluate(p: &dyn Problem, x: &[f64]) -> Vec<f64> {

@@ -45,7 +45,7 @@ pub fn ask_external(
         }
         let wanted = (n - out.len()).min(left);
         if wanted > 0 {
-            for trial in l.optimizer.ask(wanted)? {
+            for trial in super::ask_or_sobol(l, wanted) {
                 let params = params_json(study, &trial.params);
                 let seed = trial_seed(study, trial.id);
                 l.insert_trial(trial.id, &params, seed, Some(EXTERNAL_WORKER), false)?;

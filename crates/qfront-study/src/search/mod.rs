@@ -64,6 +64,25 @@ pub(crate) fn settings_of(study: &Study, params: &[ParamValue]) -> Settings {
         .collect()
 }
 
+/// `n` new trials from the optimizer; when its model fails (a GP or NUTS fit, the
+/// acquisition), Sobol points instead, with a warning: one bad fit never stops a study, and
+/// the next ask fits again (`qfront_bo::Optimizer::ask_or_sobol`).
+pub(crate) fn ask_or_sobol(
+    locked: &mut crate::store::Locked<'_>,
+    n: usize,
+) -> Vec<qfront_bo::Trial> {
+    let (trials, error) = locked.optimizer.ask_or_sobol(n);
+    if let Some(error) = error {
+        let numbers: Vec<usize> = trials.iter().map(|t| t.id).collect();
+        tracing::warn!(
+            %error,
+            trials = ?numbers,
+            "the optimizer's model failed; these trials are Sobol points instead (the next ask fits again)"
+        );
+    }
+    trials
+}
+
 /// The values the optimizer maximizes: signed objectives, then constraint slacks; an error
 /// names a metric the trial did not report.
 pub fn optimizer_values(study: &Study, metrics: &Metrics) -> crate::Result<Vec<f64>> {

@@ -5,7 +5,7 @@
 //! way; a worker that finds every trial asked waits for the others' running trials, so the
 //! study finishes as long as one worker is alive.
 
-use super::{optimizer_values, params_json, settings_of, trial_seed, Observer};
+use super::{ask_or_sobol, optimizer_values, params_json, settings_of, trial_seed, Observer};
 use crate::config::Study;
 use crate::pipeline::{Metrics, TrialRunner};
 use crate::store::{is_dead_local_worker, now, worker_id, Heartbeat, Locked, Store, StoredTrial};
@@ -150,9 +150,7 @@ fn next(
     let counted = trials.iter().filter(|t| t.retried_as.is_none()).count();
     let budget = study.config.budget;
     if counted < budget {
-        let asked = locked
-            .optimizer
-            .ask(study.config.batch_size.min(budget - counted))?;
+        let asked = ask_or_sobol(locked, study.config.batch_size.min(budget - counted));
         for (i, trial) in asked.iter().enumerate() {
             let params = params_json(study, &trial.params);
             let owner = (i == 0).then_some(worker);
