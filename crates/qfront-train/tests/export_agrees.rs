@@ -191,196 +191,163 @@ fn every_weight_quantizer_exports() {
     }
 }
 
+/// Trains the layer list `toml` on `dataset`, checks the runtime's agreement, and that the
+/// fake-quantized accuracy exceeds `min_accuracy`.
+fn layer_list_agrees(
+    what: &str,
+    dataset: DatasetName,
+    toml: &str,
+    quant: QuantSpec,
+    epochs: usize,
+    min_accuracy: f64,
+) {
+    let layers =
+        qfront_train::models::parse_layer_list(&format!("[model]\nlayers = [{toml}]")).unwrap();
+    let family = ModelFamily::Layers {
+        layers,
+        pretrained: None,
+    };
+    let a = train_and_compare(dataset, family, quant, epochs);
+    assert!(
+        a.fake_accuracy > min_accuracy,
+        "{what}: {}",
+        a.fake_accuracy
+    );
+    assert_agrees(what, a);
+}
+
 /// A layer list with BatchNorm, a biased convolution without BatchNorm, max pooling, a hidden
 /// linear layer and dropout.
 #[test]
 fn digits_layer_list_w4a4() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "digits layer list W4A4",
+        DatasetName::Digits,
+        r#"
   { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
   { type = "max_pool", kernel = 2 },
   { type = "conv2d", channels = 16, kernel = 3, padding = 0 }, { type = "relu" },
   { type = "flatten" }, { type = "linear", features = 32 }, { type = "relu" },
-  { type = "dropout", rate = 0.1 }, { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    let a = train_and_compare(
-        DatasetName::Digits,
-        ModelFamily::Layers {
-            layers,
-            pretrained: None,
-        },
+  { type = "dropout", rate = 0.1 }, { type = "linear" }
+"#,
         quant(4, 4, "sawb"),
         12,
+        0.85,
     );
-    assert!(a.fake_accuracy > 0.85, "{}", a.fake_accuracy);
-    assert_agrees("digits layer list W4A4", a);
 }
 
 /// Residual blocks in a layer list: identity shortcuts added inside the second convolution's
 /// requantization, a stride-2 transition, global pooling.
 #[test]
 fn digits_layer_list_residual_w4a4() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "digits layer list residual W4A4",
+        DatasetName::Digits,
+        r#"
   { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu", name = "stem" },
   { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
   { type = "conv2d", channels = 8, kernel = 3 }, { type = "batch_norm" }, { type = "add", from = "stem" }, { type = "relu" },
   { type = "conv2d", channels = 16, kernel = 3, stride = 2 }, { type = "batch_norm" }, { type = "relu", name = "down" },
   { type = "conv2d", channels = 16, kernel = 3 }, { type = "relu" },
   { type = "conv2d", channels = 16, kernel = 3 }, { type = "add", from = "down" }, { type = "relu" },
-  { type = "global_avg_pool" }, { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    let a = train_and_compare(
-        DatasetName::Digits,
-        ModelFamily::Layers {
-            layers,
-            pretrained: None,
-        },
+  { type = "global_avg_pool" }, { type = "linear" }
+"#,
         quant(4, 4, "sawb"),
         10,
+        0.85,
     );
-    assert!(a.fake_accuracy > 0.85, "{}", a.fake_accuracy);
-    assert_agrees("digits layer list residual W4A4", a);
 }
 
 /// A depthwise-separable block (MobileNet style): a 3×3 depthwise convolution, then a 1×1
 /// pointwise one, and a grouped 3×3 convolution.
 #[test]
 fn digits_layer_list_depthwise_and_grouped_w4a4() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "digits layer list depthwise + grouped W4A4",
+        DatasetName::Digits,
+        r#"
   { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
   { type = "conv2d", channels = 16, kernel = 3, groups = "depthwise" }, { type = "batch_norm" }, { type = "relu" },
   { type = "conv2d", channels = 32, kernel = 1 }, { type = "batch_norm" }, { type = "relu" },
   { type = "conv2d", channels = 32, kernel = 3, stride = 2, groups = 4 }, { type = "relu" },
-  { type = "global_avg_pool" }, { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    let a = train_and_compare(
-        DatasetName::Digits,
-        ModelFamily::Layers {
-            layers,
-            pretrained: None,
-        },
+  { type = "global_avg_pool" }, { type = "linear" }
+"#,
         quant(4, 4, "sawb"),
         10,
+        0.8,
     );
-    assert!(a.fake_accuracy > 0.8, "{}", a.fake_accuracy);
-    assert_agrees("digits layer list depthwise + grouped W4A4", a);
 }
 
 /// Windowed average pooling, rounded onto the activation grid in training as in the runtime,
 /// at two widths (a 2×2 window, count 4, and a 3×3 one with stride 1, count 9).
 #[test]
 fn digits_layer_list_avg_pool_w3a3() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "digits layer list avg pool W3A3",
+        DatasetName::Digits,
+        r#"
   { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
   { type = "avg_pool", kernel = 2 },
   { type = "conv2d", channels = 16, kernel = 3 }, { type = "relu" },
   { type = "avg_pool", kernel = 3, stride = 1 },
-  { type = "flatten" }, { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    let a = train_and_compare(
-        DatasetName::Digits,
-        ModelFamily::Layers {
-            layers,
-            pretrained: None,
-        },
+  { type = "flatten" }, { type = "linear" }
+"#,
         quant(3, 3, "sawb"),
         10,
+        0.8,
     );
-    assert!(a.fake_accuracy > 0.8, "{}", a.fake_accuracy);
-    assert_agrees("digits layer list avg pool W3A3", a);
 }
 
 /// A strided convolution into global average pooling and the classifier, at 3 bits.
 #[test]
 fn digits_layer_list_global_pool_w3a3() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "digits layer list global pool W3A3",
+        DatasetName::Digits,
+        r#"
   { type = "conv2d", channels = 16, kernel = 3, stride = 2 }, { type = "batch_norm" }, { type = "relu" },
   { type = "conv2d", channels = 16, kernel = 3 }, { type = "batch_norm" }, { type = "relu" },
-  { type = "global_avg_pool" }, { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    assert_agrees(
-        "digits layer list global pool W3A3",
-        train_and_compare(
-            DatasetName::Digits,
-            ModelFamily::Layers {
-                layers,
-                pretrained: None,
-            },
-            quant(3, 3, "min-max"),
-            10,
-        ),
+  { type = "global_avg_pool" }, { type = "linear" }
+"#,
+        quant(3, 3, "min-max"),
+        10,
+        0.0,
     );
 }
 
 /// A text layer list: embedding, a 1-D convolution, mean pooling over tokens, classifier.
 #[test]
 fn snips_layer_list_conv1d_mean_w4a4() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "snips layer list conv1d mean W4A4",
+        DatasetName::Snips,
+        r#"
   { type = "embedding", dim = 32 },
   { type = "conv1d", channels = 64, kernel = 3 }, { type = "relu" },
   { type = "token_pool", mode = "mean" },
-  { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    let a = train_and_compare(
-        DatasetName::Snips,
-        ModelFamily::Layers {
-            layers,
-            pretrained: None,
-        },
+  { type = "linear" }
+"#,
         quant(4, 4, "sawb"),
         2,
+        0.9,
     );
-    assert!(a.fake_accuracy > 0.9, "{}", a.fake_accuracy);
-    assert_agrees("snips layer list conv1d mean W4A4", a);
 }
 
 /// Max pooling over tokens into a hidden linear layer, at 2-bit weights.
 #[test]
 fn snips_layer_list_max_hidden_w2a4() {
-    let layers = qfront_train::models::parse_layer_list(
-        r#"[model]
-layers = [
+    layer_list_agrees(
+        "snips layer list max hidden W2A4",
+        DatasetName::Snips,
+        r#"
   { type = "embedding", dim = 32 },
   { type = "conv1d", channels = 48, kernel = 5 }, { type = "relu" },
   { type = "token_pool", mode = "max" },
   { type = "linear", features = 32 }, { type = "relu" },
-  { type = "linear" },
-]"#,
-    )
-    .unwrap();
-    assert_agrees(
-        "snips layer list max hidden W2A4",
-        train_and_compare(
-            DatasetName::Snips,
-            ModelFamily::Layers {
-                layers,
-                pretrained: None,
-            },
-            quant(2, 4, "sawb"),
-            2,
-        ),
+  { type = "linear" }
+"#,
+        quant(2, 4, "sawb"),
+        2,
+        0.0,
     );
 }
