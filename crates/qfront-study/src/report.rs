@@ -178,11 +178,8 @@ fn front_3d<DB: DrawingBackend>(
 /// each objective (maximization frame).
 pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f64)> {
     let points = |t: &StoredTrial| -> Vec<f64> {
-        study
-            .objectives
-            .iter()
-            .map(|o| o.signed(metric(t, &o.metric)))
-            .collect()
+        crate::search::objective_point(study, &t.metrics)
+            .expect("complete() keeps only trials with every objective")
     };
     let all = complete(study, trials);
     let m = study.objectives.len();

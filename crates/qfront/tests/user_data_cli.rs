@@ -518,23 +518,10 @@ values = [2, 4]
     )
     .unwrap();
     let runs = dir.join("runs");
-    let out = qfront(&[
-        "search",
-        "--config",
-        dir.join("study.toml").to_str().unwrap(),
-        "--dir",
-        runs.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let trials = qfront(&[
-        "trials",
-        "--dir",
-        runs.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
-    let text = String::from_utf8_lossy(&trials.stdout);
-    assert_eq!(text.matches("\"complete\"").count(), 2, "{text}");
+    assert_eq!(
+        common::search_completed_trials(&dir.join("study.toml"), &runs),
+        2
+    );
 
     // A typo in a layer name is refused before anything runs.
     std::fs::write(

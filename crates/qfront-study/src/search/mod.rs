@@ -122,26 +122,17 @@ pub fn objective_point(study: &Study, metrics: &Metrics) -> Option<Vec<f64>> {
 
 /// The feasible, non-dominated complete trials.
 pub fn pareto_trials<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
-    let feasible: Vec<&StoredTrial> = trials
+    let (feasible, points): (Vec<&StoredTrial>, Vec<Vec<f64>>) = trials
         .iter()
-        .filter(|t| t.state == "complete" && objective_point(study, &t.metrics).is_some())
+        .filter(|t| t.state == "complete")
         .filter(|t| {
             study
                 .constraints
                 .iter()
                 .all(|c| t.metrics.get(&c.metric).is_some_and(|&v| c.slack(v) >= 0.0))
         })
-        .collect();
-    let points: Vec<Vec<f64>> = feasible
-        .iter()
-        .map(|t| {
-            study
-                .objectives
-                .iter()
-                .map(|o| o.signed(t.metrics.get(&o.metric).copied().unwrap_or(f64::NAN)))
-                .collect()
-        })
-        .collect();
+        .filter_map(|t| objective_point(study, &t.metrics).map(|point| (t, point)))
+        .unzip();
     is_non_dominated(&points)
         .into_iter()
         .zip(feasible)

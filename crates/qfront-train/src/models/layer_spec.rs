@@ -242,11 +242,16 @@ pub fn activation_names(layers: &[LayerSpec]) -> Vec<Option<String>> {
         .map(|layer| match layer {
             LayerSpec::Relu { name } => {
                 relus += 1;
-                Some(name.clone().unwrap_or_else(|| format!("relu{relus}")))
+                Some(name.clone().unwrap_or_else(|| default_relu_name(relus)))
             }
             _ => None,
         })
         .collect()
+}
+
+/// The default name of the `count`-th relu (from 1): `relu<count>`.
+pub(crate) fn default_relu_name(count: usize) -> String {
+    format!("relu{count}")
 }
 
 /// The hash buckets a layer list's embedding uses (`None`: it has none).

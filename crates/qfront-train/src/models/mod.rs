@@ -77,12 +77,7 @@ impl Model {
                 Model::Layers(sequential),
             ) => {
                 let imported = source.import()?;
-                ModelFile {
-                    layers: Vec::new(),
-                    pretrained: None,
-                    input: Some(imported.input),
-                }
-                .check_input(&spec.input)?;
+                imported.input.check(&spec.input)?;
                 let loaded = imported.weights.apply(
                     sequential,
                     &layer_names(layers),

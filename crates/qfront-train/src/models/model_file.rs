@@ -33,7 +33,9 @@ impl PretrainedSource {
         })
     }
 
-    /// Imports the file again, checking it is the one pinned.
+    /// Imports the file again, checking it is the one pinned. (Hashing reads the file once
+    /// more than parsing does; onnx-ir parses from the path so that models with external
+    /// weight files, which it resolves next to the model, still load.)
     pub fn import(&self) -> Result<ImportedModel> {
         let now = Self::pin(&self.path)?;
         if now.sha256 != self.sha256 {
@@ -80,14 +82,22 @@ impl ModelFile {
         }
     }
 
-    /// Checks that the data is what an ONNX model was exported for: images of the same
-    /// `[channels, height, width]`, or the same number of tokens.
+    /// Checks that the data is what an ONNX model was exported for (nothing to check for a
+    /// TOML layer list).
     pub fn check_input(&self, data: &InputShape) -> Result<()> {
+        self.input.map_or(Ok(()), |input| input.check(data))
+    }
+}
+
+impl ImportedInput {
+    /// Checks that the data is what the model was exported for: images of the same
+    /// `[channels, height, width]`, or the same number of tokens; the error names the flag
+    /// that fixes it.
+    pub fn check(&self, data: &InputShape) -> Result<()> {
         let mismatch = |reason: String| Err(TrainError::config("model", reason));
-        match (self.input, data) {
-            (None, _) => Ok(()),
+        match (*self, data) {
             (
-                Some(ImportedInput::Image(model)),
+                ImportedInput::Image(model),
                 InputShape::Image {
                     channels,
                     height,
@@ -103,7 +113,7 @@ impl ModelFile {
                     ))
                 }
             }
-            (Some(ImportedInput::Tokens(model)), InputShape::Tokens { max_tokens }) => {
+            (ImportedInput::Tokens(model), InputShape::Tokens { max_tokens }) => {
                 if model == *max_tokens {
                     Ok(())
                 } else {
@@ -112,10 +122,10 @@ impl ModelFile {
                     ))
                 }
             }
-            (Some(ImportedInput::Image(_)), InputShape::Tokens { .. }) => {
+            (ImportedInput::Image(_), InputShape::Tokens { .. }) => {
                 mismatch("the ONNX model reads images but the data is text".into())
             }
-            (Some(ImportedInput::Tokens(_)), InputShape::Image { .. }) => {
+            (ImportedInput::Tokens(_), InputShape::Image { .. }) => {
                 mismatch("the ONNX model reads token ids but the data is images".into())
             }
         }

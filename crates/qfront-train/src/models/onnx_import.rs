@@ -25,7 +25,7 @@
 //! ones per-layer settings use; `onnx-ir` renames nodes to `<operator><count>`
 //! (`conv2d3`), the names errors quote.
 
-use super::layer_spec::{Groups, GroupsName, LayerSpec};
+use super::layer_spec::{default_relu_name, Groups, GroupsName, LayerSpec};
 use super::pretrained::{BatchNormWeights, LayerWeights, PretrainedWeights};
 use crate::{Result, TrainError};
 use burn::tensor::TensorData;
@@ -69,14 +69,9 @@ enum Value {
     Layer(usize),
     /// The output of the relu named so.
     Relu(String),
-    /// Token features `[batch, tokens, features]` (`features_first`: `[batch, features,
-    /// tokens]`, after a transpose) from `layers[index]`.
-    Tokens {
-        /// The layer.
-        index: usize,
-        /// Whether the features come before the tokens.
-        features_first: bool,
-    },
+    /// Token features `[batch, tokens, features]`, or with `true` `[batch, features,
+    /// tokens]` (after a transpose).
+    Tokens(bool),
 }
 
 struct Importer<'a> {
@@ -123,9 +118,21 @@ impl Importer<'_> {
     }
 
     fn push(&mut self, node: &Node, layer: LayerSpec, weights: Option<LayerWeights>) {
+        let value = Value::Layer(self.layers.len());
+        self.push_as(node, layer, weights, value);
+    }
+
+    /// Appends a layer whose output is `value`.
+    fn push_as(
+        &mut self,
+        node: &Node,
+        layer: LayerSpec,
+        weights: Option<LayerWeights>,
+        value: Value,
+    ) {
         self.layers.push(layer);
         self.weights.push(weights);
-        self.advance(node, Value::Layer(self.layers.len() - 1));
+        self.advance(node, value);
     }
 
     fn advance(&mut self, node: &Node, value: Value) {
@@ -138,7 +145,7 @@ impl Importer<'_> {
     /// The last layer, if the current value is its output.
     fn current_layer(&self) -> Option<usize> {
         match self.values.get(&self.current) {
-            Some(Value::Layer(i)) | Some(Value::Tokens { index: i, .. }) => Some(*i),
+            Some(Value::Layer(i)) => Some(*i),
             _ => None,
         }
     }
@@ -146,7 +153,7 @@ impl Importer<'_> {
     /// Whether the current value is token features, and their layout.
     fn token_layout(&self) -> Option<bool> {
         match self.values.get(&self.current) {
-            Some(Value::Tokens { features_first, .. }) => Some(*features_first),
+            Some(Value::Tokens(features_first)) => Some(*features_first),
             _ => None,
         }
     }
@@ -170,24 +177,17 @@ impl Importer<'_> {
                 format!("its table has shape {shape:?}, not [rows, dim]"),
             ));
         }
-        self.layers.push(LayerSpec::Embedding {
+        let layer = LayerSpec::Embedding {
             name: None,
             dim: shape[1],
             buckets: Some(shape[0] - 1),
-        });
-        self.weights.push(Some(LayerWeights {
+        };
+        let weights = LayerWeights {
             weight,
             bias: None,
             batch_norm: None,
-        }));
-        let index = self.layers.len() - 1;
-        self.advance(
-            node,
-            Value::Tokens {
-                index,
-                features_first: false,
-            },
-        );
+        };
+        self.push_as(node, layer, Some(weights), Value::Tokens(false));
         Ok(())
     }
 
@@ -214,28 +214,17 @@ impl Importer<'_> {
         }
         let weight = self.constant(node, node.inputs().get(1), "weight")?;
         let channels = weight.shape()[0];
-        let bias = Some(match self.optional_bias(node)? {
-            Some(b) => b,
-            None => vec![0.0; channels],
-        });
-        self.layers.push(LayerSpec::Conv1d {
+        let layer = LayerSpec::Conv1d {
             name: None,
             channels,
             kernel: c.kernel_size,
-        });
-        self.weights.push(Some(LayerWeights {
+        };
+        let weights = LayerWeights {
             weight,
-            bias,
+            bias: self.optional_bias(node)?,
             batch_norm: None,
-        }));
-        let index = self.layers.len() - 1;
-        self.advance(
-            node,
-            Value::Tokens {
-                index,
-                features_first: true,
-            },
-        );
+        };
+        self.push_as(node, layer, Some(weights), Value::Tokens(true));
         Ok(())
     }
 
@@ -268,27 +257,16 @@ impl Importer<'_> {
 
     fn relu(&mut self, node: &Node, alpha: Option<f32>) {
         self.relus += 1;
-        let name = format!("relu{}", self.relus);
+        let name = default_relu_name(self.relus);
         if let Some(alpha) = alpha {
             self.alphas.insert(name.clone(), alpha);
         }
-        let tokens = self.values.get(&self.current).cloned();
-        self.layers.push(LayerSpec::Relu { name: None });
-        self.weights.push(None);
-        match tokens {
-            // Token features keep their layout through the activation.
-            Some(Value::Tokens { features_first, .. }) => {
-                let index = self.layers.len() - 1;
-                self.advance(
-                    node,
-                    Value::Tokens {
-                        index,
-                        features_first,
-                    },
-                )
-            }
-            _ => self.advance(node, Value::Relu(name)),
-        }
+        // Token features keep their layout through the activation.
+        let value = match self.token_layout() {
+            Some(features_first) => Value::Tokens(features_first),
+            None => Value::Relu(name),
+        };
+        self.push_as(node, LayerSpec::Relu { name: None }, None, value);
     }
 
     fn conv(&mut self, node: &Node) -> Result<()> {
@@ -329,12 +307,7 @@ impl Importer<'_> {
             g if g == in_channels && g == channels => Some(Groups::Named(GroupsName::Depthwise)),
             g => Some(Groups::Count(g)),
         };
-        let bias = match node.inputs().get(2) {
-            Some(arg) if !arg.name.is_empty() || arg.value().is_some() => {
-                Some(self.floats(node, Some(arg), "bias")?)
-            }
-            _ => None,
-        };
+        let bias = self.optional_bias(node)?;
         self.push(
             node,
             LayerSpec::Conv2d {
@@ -463,9 +436,13 @@ impl Importer<'_> {
         Ok([kernel[0], strides[0]])
     }
 
+    /// The third input, a bias: absent (no argument, or ONNX's empty name for an omitted
+    /// optional input), or a constant; a computed bias is refused.
     fn optional_bias(&self, node: &Node) -> Result<Option<Vec<f32>>> {
         match node.inputs().get(2) {
-            Some(arg) if arg.value().is_some() => Ok(Some(self.floats(node, Some(arg), "bias")?)),
+            Some(arg) if !arg.name.is_empty() || arg.value().is_some() => {
+                Ok(Some(self.floats(node, Some(arg), "bias")?))
+            }
             _ => Ok(None),
         }
     }
@@ -554,16 +531,7 @@ impl Importer<'_> {
                         ),
                     ));
                 }
-                let index = self
-                    .current_layer()
-                    .expect("token features come from a layer");
-                self.advance(
-                    node,
-                    Value::Tokens {
-                        index,
-                        features_first: !features_first,
-                    },
-                );
+                self.advance(node, Value::Tokens(!features_first));
             }
             Node::ReduceMax(reduce) => self.token_pool(
                 node,

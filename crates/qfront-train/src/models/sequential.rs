@@ -69,6 +69,10 @@ pub enum SequentialLayer {
 pub struct Sequential {
     /// The layers, in order.
     pub layers: Vec<SequentialLayer>,
+    /// Indices of the layers whose outputs a residual `add` reads later (kept during the
+    /// forward pass).
+    #[module(skip)]
+    pub residual_sources: Vec<usize>,
 }
 
 /// What flows between layers.
@@ -147,7 +151,17 @@ impl Sequential {
                 ResolvedLayer::Add { from } => SequentialLayer::Add(*from),
             });
         }
-        Self { layers }
+        let residual_sources = resolved
+            .iter()
+            .filter_map(|l| match l {
+                ResolvedLayer::Add { from } => Some(*from),
+                _ => None,
+            })
+            .collect();
+        Self {
+            layers,
+            residual_sources,
+        }
     }
 
     /// Logits of images `[batch, channels, height, width]`.
@@ -166,15 +180,7 @@ impl Sequential {
     fn run(&self, mut flow: Flow, mask: Option<Tensor<2>>) -> Tensor<2> {
         let skip = usize::from(matches!(flow, Flow::TokenFeatures(_)));
         // The outputs residual adds read later, by layer index.
-        let sources: Vec<usize> = self
-            .layers
-            .iter()
-            .filter_map(|l| match l {
-                SequentialLayer::Add(from) => Some(*from),
-                _ => None,
-            })
-            .collect();
-        let mut saved: Vec<(usize, Tensor<4>)> = Vec::with_capacity(sources.len());
+        let mut saved: Vec<(usize, Tensor<4>)> = Vec::with_capacity(self.residual_sources.len());
         for (index, layer) in self.layers.iter().enumerate().skip(skip) {
             flow = match (layer, flow) {
                 (SequentialLayer::Add(from), Flow::Image(x)) => {
@@ -222,7 +228,7 @@ impl Sequential {
                 }
                 _ => unreachable!("layer_list::resolve checks every layer's input kind"),
             };
-            if sources.contains(&index) {
+            if self.residual_sources.contains(&index) {
                 if let Flow::Image(x) = &flow {
                     saved.push((index, x.clone()));
                 }

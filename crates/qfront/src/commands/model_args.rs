@@ -4,24 +4,36 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use qfront_quant::quantizers::pact::PactGradient;
+use qfront_train::models::ModelFile;
 use qfront_train::quantize::WeightQuantizer;
 use qfront_train::recipe::{FamilyName, Recipe};
 use qfront_train::spec::{InputShape, ModelSpec, NluBlock};
 
-/// The model on the command line: a built-in family or a layer-list TOML file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The model on the command line: a built-in family, or a layer-list TOML or ONNX file
+/// (read once, here).
+#[derive(Debug, Clone, PartialEq)]
 pub enum ModelName {
     /// A built-in family (`mlp`, `lenet`, `resnet20`, `nlu`).
     Family(FamilyName),
-    /// A layer list (`[model] layers = [...]`) read from this file.
-    Layers(std::path::PathBuf),
+    /// A layer list read from `path` (`[model] layers = [...]`, or an imported ONNX model).
+    Layers {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What it holds.
+        file: ModelFile,
+    },
 }
 
 impl ModelName {
-    /// Parses `--model`: a family name, or the path of a `.toml` layer list.
+    /// Parses `--model`: a family name, or the path of a `.toml` layer list or `.onnx` model
+    /// (which is read).
     pub fn parse(text: &str) -> Result<Self> {
-        if text.ends_with(".toml") || qfront_train::models::is_onnx(std::path::Path::new(text)) {
-            return Ok(ModelName::Layers(text.into()));
+        let path = std::path::Path::new(text);
+        if text.ends_with(".toml") || qfront_train::models::is_onnx(path) {
+            return Ok(ModelName::Layers {
+                path: path.to_path_buf(),
+                file: qfront_train::models::read_model_file(path)?,
+            });
         }
         match FamilyName::parse(text) {
             Ok(FamilyName::Layers) | Err(_) => bail!(
@@ -35,7 +47,7 @@ impl ModelName {
     pub fn family(&self) -> FamilyName {
         match self {
             ModelName::Family(family) => *family,
-            ModelName::Layers(_) => FamilyName::Layers,
+            ModelName::Layers { .. } => FamilyName::Layers,
         }
     }
 
@@ -43,7 +55,7 @@ impl ModelName {
     pub fn cli_name(&self) -> String {
         match self {
             ModelName::Family(family) => family.name().into(),
-            ModelName::Layers(path) => path.display().to_string(),
+            ModelName::Layers { path, .. } => path.display().to_string(),
         }
     }
 }
@@ -105,16 +117,13 @@ pub struct ModelArgs {
 
 impl ModelArgs {
     /// The hash buckets of the tokenizer: a layer list's embedding's, else `--buckets`.
-    pub fn token_buckets(&self) -> Result<usize> {
-        if let Some(ModelName::Layers(path)) =
-            self.model.as_deref().map(ModelName::parse).transpose()?
-        {
-            let layers = qfront_train::models::read_model_file(&path)?.layers;
-            if let Some(buckets) = qfront_train::models::embedding_buckets(&layers) {
-                return Ok(buckets);
+    pub fn token_buckets(&self, model: &ModelName) -> usize {
+        match model {
+            ModelName::Layers { file, .. } => {
+                qfront_train::models::embedding_buckets(&file.layers).unwrap_or(self.buckets)
             }
+            ModelName::Family(_) => self.buckets,
         }
-        Ok(self.buckets)
     }
 
     /// The model family these options name, given whether the data is text.
@@ -124,7 +133,7 @@ impl ModelArgs {
             None if text => ModelName::Family(FamilyName::Nlu),
             None => ModelName::Family(FamilyName::Mlp),
         };
-        if matches!(name, ModelName::Layers(_)) {
+        if matches!(name, ModelName::Layers { .. }) {
             return Ok(name); // a layer list reads text when it starts with an embedding
         }
         // Checked before the data is loaded (the recipe checks again on the real input).
@@ -158,17 +167,16 @@ impl ModelArgs {
             }
         };
         match (model, recipe.family) {
-            (ModelName::Layers(path), _) => {
+            (ModelName::Layers { path, file }, _) => {
                 if args.hidden.is_some() {
                     bail!(
                         "--hidden does not apply to a layer list; sizes are in {}",
                         path.display()
                     );
                 }
-                let file = qfront_train::models::read_model_file(path)?;
                 file.check_input(&input)?;
-                recipe.layers = Some(file.layers);
-                recipe.pretrained = file.pretrained;
+                recipe.layers = Some(file.layers.clone());
+                recipe.pretrained = file.pretrained.clone();
             }
             (_, FamilyName::Layers) => unreachable!("a layer list comes with its file"),
             (_, FamilyName::Mlp) => recipe.mlp_hidden = args.hidden.clone(),

@@ -110,7 +110,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let options = DataOptions {
         data_dir: args.data.data_dir.clone(),
         tokenizer: HashingTokenizer {
-            buckets: args.model.token_buckets()?,
+            buckets: args.model.token_buckets(&model_name),
             max_tokens: args.model.max_tokens,
         },
     };
@@ -140,7 +140,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
             {
                 bail!("--init-from {}: the checkpoint's architecture differs from this run's; pass the same --model/--hidden/--width", dir.display());
             }
-            let fresh = Model::build(&spec, args.seed, &device)?;
+            // The checkpoint's weights replace the fresh ones: no pretrained import needed.
+            let fresh = Model::build_untrained(&spec, args.seed, &device)?;
             let record = qfront_train::burn::module::Module::into_record(model);
             let model = qfront_train::burn::module::Module::try_load_record(fresh, record)
                 .map_err(|e| {

@@ -52,3 +52,26 @@ pub fn postgres_url() -> Option<String> {
         }
     }
 }
+
+/// Runs `qfront search --config config --dir runs` (which must succeed) and returns how many
+/// of the stored trials completed.
+#[allow(dead_code)] // not every test file runs a study
+pub fn search_completed_trials(config: &std::path::Path, runs: &std::path::Path) -> usize {
+    qfront_ok(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        runs.to_str().unwrap(),
+    ]);
+    let trials = qfront_ok(&[
+        "trials",
+        "--dir",
+        runs.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    String::from_utf8_lossy(&trials.stdout)
+        .matches("\"complete\"")
+        .count()
+}
