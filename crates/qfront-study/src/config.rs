@@ -298,7 +298,11 @@ fn builtin_shape(name: DatasetName) -> (qfront_train::spec::InputShape, usize) {
         height: side,
         width: side,
     };
-    let tokens = InputShape::Tokens { max_tokens: 32 };
+    // Ids' range unknown (0): the model's own buckets are taken as the data's.
+    let tokens = InputShape::Tokens {
+        max_tokens: 32,
+        vocabulary: 0,
+    };
     match name {
         DatasetName::Digits => (image(8), 10),
         DatasetName::Mnist | DatasetName::FashionMnist => (image(28), 10),
@@ -365,10 +369,21 @@ impl StudyConfig {
         if let Some(DatasetSource::Files(files)) = &mut self.dataset {
             files.resolve_relative_to(base);
         }
-        if let Some(StudyModel::File(path)) = &mut self.model {
+        let absolute = |path: &mut std::path::PathBuf| {
             if path.is_relative() {
                 *path = base.join(&*path);
             }
+        };
+        match &mut self.model {
+            Some(StudyModel::File(path)) => absolute(path),
+            Some(StudyModel::WithVocabulary { file, vocabulary }) => {
+                absolute(file);
+                absolute(vocabulary);
+            }
+            Some(StudyModel::Inline { layers }) => {
+                qfront_train::models::resolve_vocabulary_paths(layers, base)
+            }
+            None => {}
         }
     }
 
@@ -562,8 +577,22 @@ impl StudyConfig {
         // Built-in datasets have known shapes: build one model from the fixed settings and the
         // first value of each parameter, so bad fixed values fail now, naming their key,
         // rather than in every trial. The user's files are read (and the same check made) when
-        // the study's trial runner loads them.
-        if let (Some(DatasetSource::Builtin(name)), Some(family)) = (&self.dataset, &self.family) {
+        // the study's trial runner loads them, as it does for a vocabulary embedding (whose
+        // size depends on the data).
+        let vocabulary = layers.as_ref().is_some_and(|m| {
+            m.layers.iter().any(|l| {
+                matches!(
+                    l,
+                    qfront_train::models::LayerSpec::Embedding {
+                        vocabulary: Some(_),
+                        ..
+                    }
+                )
+            })
+        });
+        if let (Some(DatasetSource::Builtin(name)), Some(family), false) =
+            (&self.dataset, &self.family, vocabulary)
+        {
             let (input, classes) = builtin_shape(*name);
             probe_settings(
                 family,

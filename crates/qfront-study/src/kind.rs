@@ -41,6 +41,14 @@ pub enum StudyModel {
         /// The layers.
         layers: Vec<qfront_train::models::LayerSpec>,
     },
+    /// `[model] file = "net.onnx"` with `vocabulary = "vocab.txt"`: the word vocabulary the
+    /// model's embedding was trained with (both relative to the study file).
+    WithVocabulary {
+        /// The model file.
+        file: std::path::PathBuf,
+        /// The vocabulary file, one token per line.
+        vocabulary: std::path::PathBuf,
+    },
 }
 
 impl StudyModel {
@@ -50,6 +58,11 @@ impl StudyModel {
             StudyModel::File(path) => Ok(qfront_train::models::read_model_file(path)?),
             StudyModel::Inline { layers } => {
                 Ok(qfront_train::models::ModelFile::from_layers(layers.clone()))
+            }
+            StudyModel::WithVocabulary { file, vocabulary } => {
+                let mut model = qfront_train::models::read_model_file(file)?;
+                model.use_vocabulary(vocabulary)?;
+                Ok(model)
             }
         }
     }

@@ -3,6 +3,7 @@
 //! command) → size and BOPs from the accountant. Artifacts go to the trial's directory.
 
 use crate::config::{LatencyPlan, Study};
+use crate::kind::PipelineSource;
 use crate::settings::{build_model, Settings};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
@@ -11,6 +12,8 @@ use qfront_rt::bench::lut::LatencyTable;
 use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
 use qfront_rt::{KernelSet, Session};
 use qfront_train::burn::tensor::Device;
+use qfront_train::data::token_encoder::TextEncoding;
+use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::data::{DataOptions, Dataset};
 use qfront_train::export::{check_exportable, export_model, ExportOptions};
 use qfront_train::models::{model_cost, Model};
@@ -34,6 +37,47 @@ enum LatencySource {
     Device(String),
 }
 
+/// How the study's text is encoded: as the layer list's embedding says, else hashed words;
+/// `fixed.max_tokens` (default 32) words kept, `fixed.buckets` hash buckets.
+fn text_encoding(source: &PipelineSource, fixed: &Settings) -> Result<TextEncoding> {
+    let size = |key: &str| -> Result<Option<usize>> {
+        fixed
+            .get(key)
+            .map(|v| {
+                v.as_f64()
+                    .filter(|b| *b >= 1.0 && b.fract() == 0.0)
+                    .map(|b| b as usize)
+                    .ok_or_else(|| {
+                        StudyError::config(format!("fixed.{key}"), "must be a positive integer")
+                    })
+            })
+            .transpose()
+    };
+    let max_tokens = size("max_tokens")?.unwrap_or(HashingTokenizer::default().max_tokens);
+    let listed = match &source.layers {
+        Some(model) => qfront_train::models::text_encoding(&model.layers, max_tokens)?,
+        None => None,
+    };
+    let mut text = listed.unwrap_or_else(|| {
+        TextEncoding::Hashed(HashingTokenizer {
+            max_tokens,
+            ..HashingTokenizer::default()
+        })
+    });
+    if let Some(buckets) = size("buckets")? {
+        match &mut text {
+            TextEncoding::Hashed(tokenizer) => tokenizer.buckets = buckets,
+            TextEncoding::Vocabulary { .. } => {
+                return Err(StudyError::config(
+                    "fixed.buckets",
+                    "the model's embedding uses a word vocabulary, not hash buckets",
+                ))
+            }
+        }
+    }
+    Ok(text)
+}
+
 /// Everything trials share: the study, its data, the latency table.
 #[derive(Debug)]
 pub struct TrialRunner {
@@ -53,24 +97,14 @@ impl TrialRunner {
             data_dir: c.data_dir.clone(),
             ..DataOptions::default()
         };
-        if let Some(buckets) = source
-            .layers
-            .as_ref()
-            .and_then(|m| qfront_train::models::embedding_buckets(&m.layers))
-        {
-            options.tokenizer.buckets = buckets;
-        }
-        if let Some(v) = study.fixed.get("buckets") {
-            options.tokenizer.buckets =
-                v.as_f64().filter(|b| *b >= 1.0).ok_or_else(|| {
-                    StudyError::config("fixed.buckets", "must be a positive integer")
-                })? as usize;
-        }
-        if c.parameters.iter().any(|p| p.name == "buckets") {
-            return Err(StudyError::config(
-                "parameter 'buckets'",
-                "the data is tokenized once per study; fix buckets in [fixed]",
-            ));
+        options.text = text_encoding(source, &study.fixed)?;
+        for key in ["buckets", "max_tokens"] {
+            if c.parameters.iter().any(|p| p.name == key) {
+                return Err(StudyError::config(
+                    format!("parameter '{key}'"),
+                    format!("the data is tokenized once per study; fix {key} in [fixed]"),
+                ));
+            }
         }
         let data = Dataset::from_source(&source.dataset, &options)?;
         if data.skipped_rows > 0 {
@@ -194,11 +228,7 @@ impl TrialRunner {
         let test_accuracy =
             (!self.data.test.is_empty()).then(|| accuracy(&model, &self.data.test, 256));
         let dir = self.trial_dir(number);
-        let options = ExportOptions {
-            pixel_scale: self.data.pixel_scale.unwrap_or(1.0),
-            name: "qfront-study",
-            labels: self.data.classes.clone(),
-        };
+        let options = ExportOptions::for_data(&self.data, "qfront-study");
         let file = export_model(&model, &spec, options)?;
         let qfm = dir.join("model.qfm");
         file.write(&qfm)?;

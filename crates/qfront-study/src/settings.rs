@@ -154,7 +154,9 @@ fn family_settings(family: &str) -> &'static [&'static str] {
             "block",
             "pooling",
             "buckets",
+            "max_tokens",
         ],
+        "layers" => &["max_tokens"],
         _ => &[],
     }
 }
@@ -364,7 +366,10 @@ mod tests {
 
     #[test]
     fn builds_each_family_from_named_settings() {
-        let tokens = InputShape::Tokens { max_tokens: 32 };
+        let tokens = InputShape::Tokens {
+            max_tokens: 32,
+            vocabulary: 4097,
+        };
         let s = settings(&[
             ("embedding_dim", ParamValue::Int(16)),
             ("hidden", ParamValue::Int(48)),
@@ -447,7 +452,10 @@ mod tests {
                 .to_string();
             assert!(err.contains(expected), "{name}: {err}");
         }
-        let tokens = InputShape::Tokens { max_tokens: 32 };
+        let tokens = InputShape::Tokens {
+            max_tokens: 32,
+            vocabulary: 4097,
+        };
         for (name, expected) in [
             ("block", "'lstm' is not conv or mlp"),
             ("pooling", "'lstm' is not mean or max"),

@@ -21,10 +21,14 @@ pub enum InputShape {
         /// Width.
         width: usize,
     },
-    /// Hashed token ids `[max_tokens]`, 0 = padding.
+    /// Token ids `[max_tokens]`, 0 = padding, each below `vocabulary`.
     Tokens {
         /// Tokens kept per utterance.
         max_tokens: usize,
+        /// Distinct ids, the rows of the embedding table: hash buckets + 1, or the size of a
+        /// word vocabulary. (0 in specs written before vocabularies: hashed ids.)
+        #[serde(default)]
+        vocabulary: usize,
     },
 }
 
@@ -276,8 +280,9 @@ impl ModelSpec {
                 stage_channels.iter().try_for_each(|&c| positive(c, "resnet stage channels"))?;
                 positive(*blocks_per_stage, "resnet blocks per stage")
             }
-            (ModelFamily::Nlu { buckets, embedding_dim, blocks: _, hidden, kernel, .. }, InputShape::Tokens { max_tokens }) => {
+            (ModelFamily::Nlu { buckets, embedding_dim, blocks: _, hidden, kernel, .. }, InputShape::Tokens { max_tokens, vocabulary }) => {
                 positive(*buckets, "nlu buckets")?;
+                crate::models::check_hashed_rows(*buckets, *vocabulary)?;
                 positive(*embedding_dim, "nlu embedding dim")?;
                 positive(*hidden, "nlu hidden")?;
                 positive(*max_tokens, "max tokens")?;

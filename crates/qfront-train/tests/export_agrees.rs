@@ -22,7 +22,18 @@ fn train_and_compare(
     quant: QuantSpec,
     epochs: usize,
 ) -> Agreement {
-    let data = Dataset::load(dataset, &DataOptions::default()).unwrap();
+    // The text encoding a layer list's embedding asks for (hashed words or a vocabulary).
+    let text = match &family {
+        ModelFamily::Layers { layers, .. } => qfront_train::models::text_encoding(layers, 32)
+            .unwrap()
+            .unwrap_or_default(),
+        _ => Default::default(),
+    };
+    let options = DataOptions {
+        text,
+        ..DataOptions::default()
+    };
+    let data = Dataset::load(dataset, &options).unwrap();
     let spec = ModelSpec {
         family,
         width_multiplier: 1.0,
@@ -41,12 +52,18 @@ fn train_and_compare(
     let (model, _) = fit(model, &data, &config, |_, _| {}, |_| {}).unwrap();
     let options = ExportOptions {
         pixel_scale: pixel_scale(dataset).unwrap_or(1.0),
-        name: "test",
-        labels: data.classes.clone(),
+        ..ExportOptions::for_data(&data, "test")
     };
     let file = export_model(&model, &spec, options).unwrap();
     // Through bytes, as a deployed model would be.
     let file = QfmFile::from_bytes(&file.to_bytes()).unwrap();
+    if let Some(vocabulary) = &data.vocabulary {
+        // The deployed model carries the words its ids index.
+        let qfront_rt::format::InputSpec::Tokens { words, .. } = &file.model.input else {
+            panic!("a text model reads tokens");
+        };
+        assert_eq!(words, vocabulary.words());
+    }
     let fake = predict(&model, &data.test, 256);
     let mut results = Vec::new();
     for kernels in KernelSet::available() {
@@ -349,5 +366,24 @@ fn snips_layer_list_max_hidden_w2a4() {
         quant(2, 4, "sawb"),
         2,
         0.0,
+    );
+}
+
+/// A vocabulary embedding built from the SNIPS training split (words seen twice or more),
+/// mean pooling over tokens: the exported model carries the vocabulary and agrees.
+#[test]
+fn snips_layer_list_vocabulary_mean_w4a4() {
+    layer_list_agrees(
+        "snips layer list vocabulary W4A4",
+        DatasetName::Snips,
+        r#"
+  { type = "embedding", dim = 32, vocabulary = { min_count = 2 } },
+  { type = "conv1d", channels = 64, kernel = 3 }, { type = "relu" },
+  { type = "token_pool", mode = "mean" },
+  { type = "linear" }
+"#,
+        quant(4, 4, "sawb"),
+        2,
+        0.9,
     );
 }

@@ -2,6 +2,7 @@
 //! their splits, label sets, normalisation and every bad input the loaders must name.
 
 use npyz::WriterBuilder;
+use qfront_train::data::token_encoder::{TextEncoding, VocabularyPlan};
 use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::data::{DataOptions, Dataset, DatasetSource, Features, FileDataset, FileFormat};
 use std::io::Write;
@@ -95,6 +96,72 @@ fn csv_single_source_splits_by_seeded_fractions_and_keeps_first_seen_labels() {
     // The split is fixed by SPLIT_SEED, not by the training seed: loading again is identical.
     let again = load(files).unwrap();
     assert_eq!(tokens(&again.val), tokens(&data.val));
+}
+
+/// A vocabulary built from a single source is the words seen at least `min_count` times in
+/// the training rows, most frequent first; held-out rows use the same ids.
+#[test]
+fn a_vocabulary_is_built_from_the_training_split_only() {
+    let dir = temp_dir("csv-vocabulary");
+    let path = dir.join("intents.csv");
+    let mut text = String::from("text,label\n");
+    for i in 0..60 {
+        text += &format!(
+            "play song {} loud,music\nrain in city {} today,weather\n",
+            i % 7,
+            i % 5
+        );
+    }
+    write(&path, &text);
+    let files = FileDataset::new(&path);
+    let build = qfront_train::data::vocabulary::VocabularyBuild {
+        min_count: 2,
+        max_words: 100,
+    };
+    let options = DataOptions {
+        text: TextEncoding::Vocabulary {
+            max_tokens: 8,
+            vocabulary: VocabularyPlan::Build(build),
+        },
+        ..DataOptions::default()
+    };
+    let data = Dataset::from_source(&DatasetSource::Files(Box::new(files)), &options).unwrap();
+    let vocabulary = data.vocabulary.clone().expect("a vocabulary");
+    assert_eq!(
+        data.input,
+        qfront_train::spec::InputShape::Tokens {
+            max_tokens: 8,
+            vocabulary: vocabulary.len()
+        }
+    );
+    // Count each word over the training rows by hand: the vocabulary is exactly the words
+    // seen twice or more, most frequent first.
+    let words = vocabulary.words();
+    assert_eq!(&words[..2], ["<pad>", "<unk>"]);
+    let mut counts = std::collections::HashMap::<String, usize>::new();
+    for row in tokens(&data.train) {
+        for id in row.into_iter().filter(|&id| id > 1) {
+            *counts.entry(words[id as usize].clone()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        counts.len(),
+        words.len() - 2,
+        "every vocabulary word occurs in training"
+    );
+    assert!(counts.values().all(|&c| c >= 2));
+    let frequency: Vec<usize> = words[2..].iter().map(|w| counts[w]).collect();
+    assert!(frequency.windows(2).all(|p| p[0] >= p[1]), "{frequency:?}");
+    for w in ["play", "song", "loud", "rain", "in", "city", "today"] {
+        assert!(words.iter().any(|v| v == w), "{w}");
+    }
+    // Validation and test rows use the same ids (decoded back, they are real words or unk).
+    for split in [&data.val, &data.test] {
+        for row in tokens(split) {
+            assert!(row.iter().all(|&id| (id as usize) < words.len()));
+            assert!(row[0] > 1, "'play' and 'rain' are in the vocabulary");
+        }
+    }
 }
 
 #[test]

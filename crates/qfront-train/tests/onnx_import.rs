@@ -160,6 +160,7 @@ fn largest_text_difference(name: &str) -> f32 {
     let mut spec = float_spec(name, [1, 1, 1], reference.logits[0].len());
     spec.input = InputShape::Tokens {
         max_tokens: reference.tokens,
+        vocabulary: 1025,
     };
     let device = Device::flex();
     let model = Model::build(&spec, 0, &device).unwrap();

@@ -92,6 +92,7 @@ pub fn synthetic_input(input: &InputSpec, batch: usize) -> SyntheticInput {
         InputSpec::Tokens {
             max_tokens,
             vocabulary,
+            ..
         } => {
             let mut ids = Vec::with_capacity(batch * max_tokens);
             for _ in 0..batch {

@@ -436,6 +436,7 @@ pub fn random_model(seed: u64) -> Result<QfmFile> {
             let input = InputSpec::Tokens {
                 max_tokens: 32,
                 vocabulary: 4097,
+                words: Vec::new(),
             };
             let mut b = ModelBuilder::new("nlu", "qfront bench lut", input)?;
             let dim = pick(&[32, 64, 128]);

@@ -292,6 +292,7 @@ impl Session {
         let InputSpec::Tokens {
             max_tokens,
             vocabulary,
+            ..
         } = self.input
         else {
             return Err(RtError::input("this model reads images, not token ids"));

@@ -58,6 +58,11 @@ pub enum InputSpec {
         max_tokens: usize,
         /// Rows of the embedding table.
         vocabulary: usize,
+        /// The word of each row when the ids index a word vocabulary (row 0 padding, one
+        /// row the unknown word); empty when the ids are hashed words (`1 + FNV-1a-64(word)
+        /// mod (vocabulary − 1)`, see `docs/qfm-format.md`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        words: Vec<String>,
     },
 }
 

@@ -367,11 +367,18 @@ pub(crate) fn validate_prefix(model: &QfmModel, blob_len: usize) -> Result<Vec<V
                 InputSpec::Tokens {
                     max_tokens,
                     vocabulary,
+                    words,
                 } => {
                     c.ensure(*max_tokens >= 1 && *max_tokens <= 1 << 16, || {
                         format!("max_tokens {max_tokens} outside 1..=65536")
                     })?;
                     c.ensure(*vocabulary >= 1, || "vocabulary is empty".into())?;
+                    c.ensure(words.is_empty() || words.len() == *vocabulary, || {
+                        format!(
+                            "{} vocabulary words for {vocabulary} embedding rows",
+                            words.len()
+                        )
+                    })?;
                     ValueType::Tokens { count: *max_tokens }
                 }
             },

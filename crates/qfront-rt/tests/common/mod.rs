@@ -152,6 +152,7 @@ pub fn token_model(seed: u64, pooling: TokenPooling) -> QfmFile {
         InputSpec::Tokens {
             max_tokens: 6,
             vocabulary: 20,
+            words: Vec::new(),
         },
     )
     .unwrap();

@@ -1,10 +1,12 @@
 //! The in-memory dataset and the loader entry point.
 
 use super::source::DatasetSource;
-use super::tokenizer::HashingTokenizer;
+use super::token_encoder::TextEncoding;
+use super::vocabulary::Vocabulary;
 use crate::spec::InputShape;
 use crate::{Result, TrainError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The datasets qfront knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -97,7 +99,7 @@ pub enum Features {
         /// `[channels, height, width]`.
         shape: [usize; 3],
     },
-    /// Hashed token ids `[n, max_tokens]`, 0 = padding.
+    /// Token ids `[n, max_tokens]` (hashed words or vocabulary rows), 0 = padding.
     Tokens {
         /// Ids.
         ids: Vec<i64>,
@@ -176,6 +178,8 @@ pub struct Dataset {
     pub normalization: Option<InputNormalization>,
     /// Rows dropped by `skip_bad_rows`.
     pub skipped_rows: usize,
+    /// The word vocabulary of text ids (`None`: hashed words, or images).
+    pub vocabulary: Option<Arc<Vocabulary>>,
 }
 
 /// What a trained model needs to know of its data, saved beside it (`data.json`): where it
@@ -194,6 +198,9 @@ pub struct DatasetInfo {
     pub examples: [usize; 3],
     /// Rows dropped by `skip_bad_rows`.
     pub skipped_rows: usize,
+    /// The word vocabulary, row by row (text models with a vocabulary embedding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vocabulary: Option<Vec<String>>,
 }
 
 /// Loader options.
@@ -201,8 +208,8 @@ pub struct DatasetInfo {
 pub struct DataOptions {
     /// Directory of the datasets that do not ship with qfront.
     pub data_dir: Option<PathBuf>,
-    /// Tokenizer for text sets.
-    pub tokenizer: HashingTokenizer,
+    /// How text becomes token ids.
+    pub text: TextEncoding,
 }
 
 impl Dataset {
@@ -210,7 +217,7 @@ impl Dataset {
     pub fn from_source(source: &DatasetSource, options: &DataOptions) -> Result<Self> {
         match source {
             DatasetSource::Builtin(name) => Self::load(*name, options),
-            DatasetSource::Files(files) => super::files::load_files(files, &options.tokenizer),
+            DatasetSource::Files(files) => super::files::load_files(files, &options.text),
         }
     }
 
@@ -223,6 +230,7 @@ impl Dataset {
             normalization: self.normalization,
             examples: [self.train.len(), self.val.len(), self.test.len()],
             skipped_rows: self.skipped_rows,
+            vocabulary: self.vocabulary.as_ref().map(|v| v.words().to_vec()),
         }
     }
 
@@ -249,15 +257,15 @@ impl Dataset {
         };
         match name {
             DatasetName::Digits => super::digits::load(),
-            DatasetName::Snips => super::text::load_snips(&options.tokenizer),
+            DatasetName::Snips => super::text::load_snips(&options.text),
             DatasetName::Mnist => super::idx::load(name, &external("mnist")?),
             DatasetName::FashionMnist => super::idx::load(name, &external("fashion-mnist")?),
-            DatasetName::Hwu64 => super::text::load_hwu64(&external("hwu64")?, &options.tokenizer),
+            DatasetName::Hwu64 => super::text::load_hwu64(&external("hwu64")?, &options.text),
             DatasetName::Clinc150 => {
-                super::text::load_clinc150(&external("clinc150")?, &options.tokenizer)
+                super::text::load_clinc150(&external("clinc150")?, &options.text)
             }
             DatasetName::Banking77 => {
-                super::text::load_banking77(&external("banking77")?, &options.tokenizer)
+                super::text::load_banking77(&external("banking77")?, &options.text)
             }
         }
     }

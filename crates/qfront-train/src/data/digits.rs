@@ -90,5 +90,6 @@ pub fn load() -> Result<Dataset> {
         pixel_scale: Some(1.0 / 16.0),
         normalization: None,
         skipped_rows: 0,
+        vocabulary: None,
     })
 }

@@ -12,14 +12,14 @@ use super::numpy::{read_arrays, ImageArrays, Pixels};
 use super::rows::{split_sizes, Rows};
 use super::source::{FileDataset, FileFormat};
 use super::text_sink::TextSink;
-use super::tokenizer::HashingTokenizer;
+use super::token_encoder::TextEncoding;
 use crate::spec::InputShape;
 use crate::{Result, TrainError};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-/// Loads `spec` (text sources tokenized with `tokenizer`).
-pub fn load_files(spec: &FileDataset, tokenizer: &HashingTokenizer) -> Result<Dataset> {
+/// Loads `spec` (text sources encoded with `encoding`).
+pub fn load_files(spec: &FileDataset, encoding: &TextEncoding) -> Result<Dataset> {
     spec.validate()?;
     let format = spec.resolved_format()?;
     for (path, flag) in [(&spec.validation, "validation"), (&spec.test, "test")] {
@@ -40,9 +40,7 @@ pub fn load_files(spec: &FileDataset, tokenizer: &HashingTokenizer) -> Result<Da
         }
     }
     let dataset = match format {
-        FileFormat::Csv | FileFormat::Tsv | FileFormat::Jsonl => {
-            load_text(spec, format, tokenizer)?
-        }
+        FileFormat::Csv | FileFormat::Tsv | FileFormat::Jsonl => load_text(spec, format, encoding)?,
         FileFormat::ImageFolder => load_folders(spec)?,
         FileFormat::Npz | FileFormat::Npy => load_arrays(spec)?,
     };
@@ -98,15 +96,12 @@ fn split_single_source<T: Copy>(
     )
 }
 
-fn load_text(
-    spec: &FileDataset,
-    format: FileFormat,
-    tokenizer: &HashingTokenizer,
-) -> Result<Dataset> {
+fn load_text(spec: &FileDataset, format: FileFormat, encoding: &TextEncoding) -> Result<Dataset> {
     let mut labels = LabelSet::new();
     let mut skipped = 0;
+    let mut encoder = encoding.encoder();
     let mut read = |path: &Path, labels: &mut LabelSet| -> Result<Rows<i64>> {
-        let mut sink = TextSink::new(path, &spec.path, tokenizer, labels, spec.skip_bad_rows);
+        let mut sink = TextSink::new(path, &spec.path, &mut encoder, labels, spec.skip_bad_rows);
         match format {
             FileFormat::Jsonl => {
                 read_jsonl(path, &spec.text_column, &spec.label_column, &mut sink)?
@@ -128,7 +123,8 @@ fn load_text(
     };
     let mut train = read(&spec.path, &mut labels)?;
     labels.freeze();
-    let (val, test) = other_splits(spec, &mut train, |path| read(path, &mut labels))?;
+    let (mut val, mut test) = other_splits(spec, &mut train, |path| read(path, &mut labels))?;
+    let space = encoder.finish(&mut train.values, &mut [&mut val.values, &mut test.values])?;
     Ok(Dataset {
         name: spec.path.display().to_string(),
         classes: labels.into_names(),
@@ -136,11 +132,13 @@ fn load_text(
         val: val.into_token_split(),
         test: test.into_token_split(),
         input: InputShape::Tokens {
-            max_tokens: tokenizer.max_tokens,
+            max_tokens: encoding.max_tokens(),
+            vocabulary: space.rows,
         },
         pixel_scale: None,
         normalization: None,
         skipped_rows: skipped,
+        vocabulary: space.vocabulary,
     })
 }
 
@@ -187,6 +185,7 @@ fn load_folders(spec: &FileDataset) -> Result<Dataset> {
         pixel_scale: Some(1.0 / 255.0),
         normalization: None,
         skipped_rows: 0,
+        vocabulary: None,
     })
 }
 
@@ -311,6 +310,7 @@ fn load_arrays(spec: &FileDataset) -> Result<Dataset> {
         pixel_scale: Some(1.0 / 255.0),
         normalization,
         skipped_rows: 0,
+        vocabulary: None,
     })
 }
 

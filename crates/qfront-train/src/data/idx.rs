@@ -143,5 +143,6 @@ pub fn load(name: DatasetName, dir: &Path) -> Result<Dataset> {
         pixel_scale: Some(1.0 / 255.0),
         normalization: None,
         skipped_rows: 0,
+        vocabulary: None,
     })
 }

@@ -20,7 +20,9 @@ mod source;
 mod split;
 mod text;
 mod text_sink;
+pub mod token_encoder;
 pub mod tokenizer;
+pub mod vocabulary;
 
 pub use dataset::{
     DataOptions, Dataset, DatasetInfo, DatasetName, Features, InputNormalization, Split,

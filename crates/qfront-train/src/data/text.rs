@@ -1,4 +1,4 @@
-//! Intent datasets: utterances tokenized by [`HashingTokenizer`] into fixed-length id rows.
+//! Intent datasets: utterances encoded ([`TextEncoding`]) into fixed-length id rows.
 //!
 //! * SNIPS (built in, CC0 original JSON): train on `train_<Intent>_full.json` less 100
 //!   held-out utterances per intent (validation, seeded), test on the 700 `validate_*` ones.
@@ -10,7 +10,7 @@
 use super::builtin::{display_path, read_builtin, SNIPS_INTENTS};
 use super::dataset::{read_file, Dataset, DatasetName, Features, Split};
 use super::split::hold_out;
-use super::tokenizer::HashingTokenizer;
+use super::token_encoder::TextEncoding;
 use crate::spec::InputShape;
 use crate::{Result, TrainError};
 use std::collections::BTreeMap;
@@ -33,7 +33,7 @@ fn build(
     train: Examples,
     val: Examples,
     test: Examples,
-    tokenizer: &HashingTokenizer,
+    encoding: &TextEncoding,
 ) -> Result<Dataset> {
     let mut classes: Vec<String> = train.iter().map(|(_, l)| l.clone()).collect();
     classes.sort();
@@ -43,8 +43,10 @@ fn build(
         .enumerate()
         .map(|(i, c)| (c.as_str(), i))
         .collect();
-    let encode = |examples: &Examples, split: &str| -> Result<Split> {
-        let mut ids = Vec::with_capacity(examples.len() * tokenizer.max_tokens);
+    let max_tokens = encoding.max_tokens();
+    let mut encoder = encoding.encoder();
+    let mut encode = |examples: &Examples, split: &str| -> Result<(Vec<i64>, Vec<usize>)> {
+        let mut ids = Vec::with_capacity(examples.len() * max_tokens);
         let mut labels = Vec::with_capacity(examples.len());
         for (text, label) in examples {
             let Some(&l) = index.get(label.as_str()) else {
@@ -54,22 +56,22 @@ fn build(
                     reason: format!("label '{label}' does not occur in the training split"),
                 });
             };
-            ids.extend(tokenizer.encode(text));
+            encoder.encode_into(text, &mut ids);
             labels.push(l);
         }
-        Ok(Split {
-            features: Features::Tokens {
-                ids,
-                max_tokens: tokenizer.max_tokens,
-            },
-            labels,
-        })
+        Ok((ids, labels))
     };
-    let (train, val, test) = (
+    let (mut train, mut val, mut test) = (
         encode(&train, "train")?,
         encode(&val, "validation")?,
         encode(&test, "test")?,
     );
+    let space = encoder.finish(&mut train.0, &mut [&mut val.0, &mut test.0])?;
+    let split = |(ids, labels): (Vec<i64>, Vec<usize>)| Split {
+        features: Features::Tokens { ids, max_tokens },
+        labels,
+    };
+    let (train, val, test) = (split(train), split(val), split(test));
     Ok(Dataset {
         name: name.name().into(),
         classes,
@@ -77,11 +79,13 @@ fn build(
         val,
         test,
         input: InputShape::Tokens {
-            max_tokens: tokenizer.max_tokens,
+            max_tokens,
+            vocabulary: space.rows,
         },
         pixel_scale: None,
         normalization: None,
         skipped_rows: 0,
+        vocabulary: space.vocabulary,
     })
 }
 
@@ -120,7 +124,7 @@ fn snips_file(relative: &str, intent: &str) -> Result<Vec<String>> {
 }
 
 /// SNIPS intents (built in).
-pub fn load_snips(tokenizer: &HashingTokenizer) -> Result<Dataset> {
+pub fn load_snips(encoding: &TextEncoding) -> Result<Dataset> {
     let root = "snips/2017-06-custom-intent-engines";
     let (mut train, mut val, mut test) = (Vec::new(), Vec::new(), Vec::new());
     for intent in SNIPS_INTENTS {
@@ -144,7 +148,7 @@ pub fn load_snips(tokenizer: &HashingTokenizer) -> Result<Dataset> {
         train,
         val,
         test,
-        tokenizer,
+        encoding,
     )
 }
 
@@ -191,7 +195,7 @@ fn hwu_folder(dir: &Path) -> Result<Examples> {
 }
 
 /// HWU64.
-pub fn load_hwu64(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
+pub fn load_hwu64(dir: &Path, encoding: &TextEncoding) -> Result<Dataset> {
     let (train, val) = split_off(hwu_folder(&dir.join("train"))?, 0.1);
     build(
         DatasetName::Hwu64,
@@ -199,12 +203,12 @@ pub fn load_hwu64(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
         train,
         val,
         hwu_folder(&dir.join("test"))?,
-        tokenizer,
+        encoding,
     )
 }
 
 /// CLINC150 (in-scope intents).
-pub fn load_clinc150(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
+pub fn load_clinc150(dir: &Path, encoding: &TextEncoding) -> Result<Dataset> {
     let path = dir.join("data_full.json");
     let doc: serde_json::Value =
         serde_json::from_slice(&read_file(&path, "CLINC150 data_full.json")?)
@@ -236,7 +240,7 @@ pub fn load_clinc150(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset
         split("train")?,
         split("val")?,
         split("test")?,
-        tokenizer,
+        encoding,
     )
 }
 
@@ -259,7 +263,7 @@ fn banking_csv(path: &Path) -> Result<Examples> {
 }
 
 /// Banking77.
-pub fn load_banking77(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Dataset> {
+pub fn load_banking77(dir: &Path, encoding: &TextEncoding) -> Result<Dataset> {
     let (train, val) = split_off(banking_csv(&dir.join("train.csv"))?, 0.1);
     build(
         DatasetName::Banking77,
@@ -267,6 +271,6 @@ pub fn load_banking77(dir: &Path, tokenizer: &HashingTokenizer) -> Result<Datase
         train,
         val,
         banking_csv(&dir.join("test.csv"))?,
-        tokenizer,
+        encoding,
     )
 }

@@ -5,7 +5,7 @@
 
 use super::labels::LabelSet;
 use super::rows::Rows;
-use super::tokenizer::{EncodeScratch, HashingTokenizer};
+use super::token_encoder::TokenEncoder;
 use crate::{Result, TrainError};
 use std::path::{Path, PathBuf};
 
@@ -26,12 +26,11 @@ pub enum RowProblem {
 
 /// Accumulates the token rows of one text file.
 pub struct TextSink<'a> {
-    tokenizer: &'a HashingTokenizer,
+    encoder: &'a mut TokenEncoder,
     labels: &'a mut LabelSet,
     skip_bad_rows: bool,
     path: &'a Path,
     training_path: PathBuf,
-    scratch: EncodeScratch,
     /// Rows accepted so far.
     pub rows: Rows<i64>,
     /// Rows dropped (only with `skip_bad_rows`).
@@ -43,25 +42,25 @@ impl<'a> TextSink<'a> {
     pub fn new(
         path: &'a Path,
         training_path: &Path,
-        tokenizer: &'a HashingTokenizer,
+        encoder: &'a mut TokenEncoder,
         labels: &'a mut LabelSet,
         skip_bad_rows: bool,
     ) -> Self {
+        let width = encoder.max_tokens();
         Self {
-            tokenizer,
+            encoder,
             labels,
             skip_bad_rows,
             path,
             training_path: training_path.to_path_buf(),
-            scratch: EncodeScratch::default(),
-            rows: Rows::new(tokenizer.max_tokens),
+            rows: Rows::new(width),
             skipped: 0,
         }
     }
 
     /// Reserves room for about `rows` more rows.
     pub fn reserve(&mut self, rows: usize) {
-        self.rows.values.reserve(rows * self.tokenizer.max_tokens);
+        self.rows.values.reserve(rows * self.rows.width);
         self.rows.labels.reserve(rows);
     }
 
@@ -74,11 +73,9 @@ impl<'a> TextSink<'a> {
         let Some(class) = self.labels.lookup(label) else {
             return self.reject(entry, RowProblem::UnseenLabel(label.to_string()));
         };
-        let words = self
-            .tokenizer
-            .encode_into(text, &mut self.scratch, &mut self.rows.values);
+        let words = self.encoder.encode_into(text, &mut self.rows.values);
         if words == 0 {
-            let end = self.rows.values.len() - self.tokenizer.max_tokens;
+            let end = self.rows.values.len() - self.rows.width;
             self.rows.values.truncate(end);
             return self.reject(entry, RowProblem::EmptyText);
         }

@@ -11,8 +11,8 @@
 /// Reusable buffers of [`HashingTokenizer::encode_into`].
 #[derive(Debug, Default)]
 pub struct EncodeScratch {
-    lower: String,
-    word: String,
+    pub(crate) lower: String,
+    pub(crate) word: String,
 }
 
 /// The tokenizer's settings.
@@ -44,7 +44,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// Lower-cases `text` into `lower` (step 1), with an allocation-free path for ASCII.
-fn lower_case_into(text: &str, lower: &mut String) {
+pub(crate) fn lower_case_into(text: &str, lower: &mut String) {
     lower.clear();
     if text.is_ascii() {
         lower.push_str(text);
@@ -55,7 +55,7 @@ fn lower_case_into(text: &str, lower: &mut String) {
 }
 
 /// Calls `emit` with each word of the lower-cased `lower` (step 2), built in `word`.
-fn for_each_word(lower: &str, word: &mut String, mut emit: impl FnMut(&str)) {
+pub(crate) fn for_each_word(lower: &str, word: &mut String, mut emit: impl FnMut(&str)) {
     word.clear();
     let mut chars = lower.chars().peekable();
     while let Some(c) = chars.next() {

@@ -37,6 +37,24 @@ pub struct ExportOptions {
     /// Class names stored in the file (index = class), so predictions map back to the
     /// user's labels; empty when unknown.
     pub labels: Vec<String>,
+    /// The word of each embedding row for a vocabulary text model (empty: hashed words).
+    pub vocabulary: Vec<String>,
+}
+
+impl ExportOptions {
+    /// The options of a model trained on `data`: its pixel grid, class names and vocabulary.
+    pub fn for_data(data: &crate::data::Dataset, name: &'static str) -> Self {
+        Self {
+            pixel_scale: data.pixel_scale.unwrap_or(1.0),
+            name,
+            labels: data.classes.clone(),
+            vocabulary: data
+                .vocabulary
+                .as_ref()
+                .map(|v| v.words().to_vec())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 fn fail(layer: &str, reason: impl Into<String>) -> TrainError {
@@ -361,7 +379,7 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
             scale: options.pixel_scale,
             zero_point: 0,
         },
-        crate::spec::InputShape::Tokens { max_tokens } => {
+        crate::spec::InputShape::Tokens { max_tokens, .. } => {
             let table = match &model {
                 Model::Nlu(nlu) => &nlu.embedding,
                 Model::Layers(list) => match list.layers.first() {
@@ -370,9 +388,20 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
                 },
                 _ => unreachable!("validated: token input ⇒ NLU or a text layer list"),
             };
+            let rows = table.weight.weight.val().dims()[0];
+            if !options.vocabulary.is_empty() && options.vocabulary.len() != rows {
+                return Err(fail(
+                    "embedding",
+                    format!(
+                        "the table has {rows} rows but the vocabulary {} words",
+                        options.vocabulary.len()
+                    ),
+                ));
+            }
             InputSpec::Tokens {
                 max_tokens: *max_tokens,
-                vocabulary: table.weight.weight.val().dims()[0],
+                vocabulary: rows,
+                words: options.vocabulary.clone(),
             }
         }
     };

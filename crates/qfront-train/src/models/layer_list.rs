@@ -176,8 +176,13 @@ fn shape_text(shape: Shape) -> String {
 pub enum ListInput {
     /// `[channels, height, width]` images.
     Image([usize; 3]),
-    /// Token ids, this many per example.
-    Tokens(usize),
+    /// Token ids.
+    Tokens {
+        /// Tokens per example.
+        tokens: usize,
+        /// Distinct ids (the data's vocabulary or hash buckets + 1; 0 when unknown).
+        vocabulary: usize,
+    },
 }
 
 /// What a model with input `input` reads, as a layer list sees it.
@@ -188,8 +193,29 @@ pub fn list_input(input: &crate::spec::InputShape) -> ListInput {
             height,
             width,
         } => ListInput::Image([*channels, *height, *width]),
-        crate::spec::InputShape::Tokens { max_tokens } => ListInput::Tokens(*max_tokens),
+        crate::spec::InputShape::Tokens {
+            max_tokens,
+            vocabulary,
+        } => ListInput::Tokens {
+            tokens: *max_tokens,
+            vocabulary: *vocabulary,
+        },
     }
+}
+
+/// Checks that hashed ids from `buckets` buckets are what the data holds (`data_rows`
+/// distinct ids; 0 = not recorded).
+pub fn check_hashed_rows(buckets: usize, data_rows: usize) -> Result<()> {
+    if data_rows != 0 && data_rows != buckets + 1 {
+        return Err(TrainError::config(
+            "buckets",
+            format!(
+                "the model hashes words into {buckets} buckets ({} ids with padding) but the data's ids take {data_rows} values; encode the data with the model's tokenizer",
+                buckets + 1
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn bad(index: usize, layer: &LayerSpec, reason: impl Into<String>) -> TrainError {
@@ -255,9 +281,9 @@ pub fn resolve(
     let mut out = Vec::with_capacity(layers.len());
     let mut seen = BTreeSet::new();
     let names = layer_names(layers);
-    let mut shape = match input {
-        ListInput::Image(image) => Shape::Image(image),
-        ListInput::Tokens(tokens) => Shape::Tokens(tokens),
+    let (mut shape, data_rows) = match input {
+        ListInput::Image(image) => (Shape::Image(image), 0),
+        ListInput::Tokens { tokens, vocabulary } => (Shape::Tokens(tokens), vocabulary),
     };
     if matches!(shape, Shape::Tokens(_))
         != matches!(layers.first(), Some(LayerSpec::Embedding { .. }))
@@ -337,19 +363,40 @@ pub fn resolve(
                     position,
                 }
             }
-            LayerSpec::Embedding { dim, buckets, .. } => {
+            LayerSpec::Embedding {
+                dim,
+                buckets,
+                vocabulary,
+                ..
+            } => {
                 let Shape::Tokens(tokens) = shape else {
                     return Err(bad(i, layer, "is the first layer of a text model"));
                 };
-                let buckets = buckets.unwrap_or(DEFAULT_BUCKETS);
-                if *dim == 0 || buckets == 0 {
+                if *dim == 0 || *buckets == Some(0) {
                     return Err(bad(i, layer, "dim and buckets must be positive"));
                 }
+                let rows = match (vocabulary, buckets) {
+                    (Some(_), Some(_)) => {
+                        return Err(bad(i, layer, "give either buckets (hashed words) or a vocabulary, not both"))
+                    }
+                    (Some(_), None) => {
+                        if data_rows < 2 {
+                            return Err(bad(i, layer, "a vocabulary embedding needs text encoded with its vocabulary"));
+                        }
+                        data_rows
+                    }
+                    (None, buckets) => {
+                        let buckets = buckets.unwrap_or(DEFAULT_BUCKETS);
+                        check_hashed_rows(buckets, data_rows)
+                            .map_err(|e| bad(i, layer, e.to_string()))?;
+                        buckets + 1
+                    }
+                };
                 let dim = scale(*dim);
                 shape = Shape::TokenFeatures { tokens, features: dim };
                 ResolvedLayer::Embedding {
                     name: names[i].clone().expect("an embedding has a name"),
-                    rows: buckets + 1,
+                    rows,
                     dim,
                     tokens,
                 }

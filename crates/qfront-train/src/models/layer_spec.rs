@@ -1,7 +1,12 @@
 //! The layers of a layer-list model as written (`[model] layers = [...]` in TOML, see
 //! [`super::layer_list`]), the names they go by, and reading them from a file.
 
+use crate::data::token_encoder::{TextEncoding, VocabularyPlan};
+use crate::data::tokenizer::HashingTokenizer;
+use crate::data::vocabulary::{Vocabulary, VocabularyBuild};
 use crate::{Result, TrainError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One layer as written.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -36,17 +41,24 @@ pub enum LayerSpec {
         #[serde(default)]
         features: Option<usize>,
     },
-    /// Hashed word embeddings of token ids (the first layer of a text model); its rows are
-    /// the tokenizer's buckets plus the padding row.
+    /// Word embeddings of token ids (the first layer of a text model): hashed words (rows =
+    /// buckets + the padding row) or a word vocabulary (one row per word).
     Embedding {
         /// Name (default `embedding`).
         #[serde(default)]
         name: Option<String>,
         /// Embedding dimension at width multiplier 1.
         dim: usize,
-        /// Hash buckets (default 4096); the data is tokenized with the same count.
+        /// Hash buckets (default 4096 when no vocabulary is given); the data is tokenized
+        /// with the same count.
         #[serde(default)]
         buckets: Option<usize>,
+        /// A word vocabulary instead of hashing: built from the training split
+        /// (`vocabulary = { min_count = 2, max_words = 20000 }`, `{}` for the defaults) or
+        /// read from a file of one token per line (`vocabulary = "vocab.txt"`, relative to
+        /// the model file).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        vocabulary: Option<VocabularySpec>,
     },
     /// 1-D convolution over tokens ("same" padding), weights quantized, with a bias.
     Conv1d {
@@ -224,13 +236,15 @@ pub fn parse_layer_list(text: &str) -> Result<Vec<LayerSpec>> {
 }
 
 /// Reads a layer-list TOML file.
-pub fn read_layer_list(path: &std::path::Path) -> Result<Vec<LayerSpec>> {
+pub fn read_layer_list(path: &Path) -> Result<Vec<LayerSpec>> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainError::Io {
         path: path.to_path_buf(),
         source: e,
     })?;
-    parse_layer_list(&text)
-        .map_err(|e| TrainError::config(path.display().to_string(), e.to_string()))
+    let mut layers = parse_layer_list(&text)
+        .map_err(|e| TrainError::config(path.display().to_string(), e.to_string()))?;
+    resolve_vocabulary_paths(&mut layers, path.parent().unwrap_or_else(|| Path::new(".")));
+    Ok(layers)
 }
 
 /// The name each `relu` goes by, the one an `add` names in `from`: its own, or `relu<i>`
@@ -254,12 +268,62 @@ pub(crate) fn default_relu_name(count: usize) -> String {
     format!("relu{count}")
 }
 
-/// The hash buckets a layer list's embedding uses (`None`: it has none).
-pub fn embedding_buckets(layers: &[LayerSpec]) -> Option<usize> {
-    layers.iter().find_map(|l| match l {
-        LayerSpec::Embedding { buckets, .. } => Some(buckets.unwrap_or(DEFAULT_BUCKETS)),
+/// Where a vocabulary embedding's words come from, as written.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum VocabularySpec {
+    /// A file of one token per line, line `k` naming row `k` (see [`Vocabulary::read`]).
+    File(PathBuf),
+    /// Built from the training split.
+    Build(VocabularyBuild),
+}
+
+/// How a layer list's text input is encoded, keeping `max_tokens` words: its embedding's
+/// hash buckets or vocabulary (`None`: the list has no embedding).
+pub fn text_encoding(layers: &[LayerSpec], max_tokens: usize) -> Result<Option<TextEncoding>> {
+    let Some((buckets, vocabulary)) = layers.iter().find_map(|l| match l {
+        LayerSpec::Embedding {
+            buckets,
+            vocabulary,
+            ..
+        } => Some((buckets, vocabulary)),
         _ => None,
-    })
+    }) else {
+        return Ok(None);
+    };
+    Ok(Some(match vocabulary {
+        None => TextEncoding::Hashed(HashingTokenizer {
+            buckets: buckets.unwrap_or(DEFAULT_BUCKETS),
+            max_tokens,
+        }),
+        Some(VocabularySpec::Build(build)) => {
+            build.validate("embedding vocabulary")?;
+            TextEncoding::Vocabulary {
+                max_tokens,
+                vocabulary: VocabularyPlan::Build(*build),
+            }
+        }
+        Some(VocabularySpec::File(path)) => TextEncoding::Vocabulary {
+            max_tokens,
+            vocabulary: VocabularyPlan::Given(Arc::new(Vocabulary::read(path)?)),
+        },
+    }))
+}
+
+/// Makes the embedding's vocabulary file path absolute against `base` (the folder of the file
+/// that names it).
+pub fn resolve_vocabulary_paths(layers: &mut [LayerSpec], base: &Path) {
+    for layer in layers {
+        if let LayerSpec::Embedding {
+            vocabulary: Some(VocabularySpec::File(path)),
+            ..
+        } = layer
+        {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+    }
 }
 
 /// Default hash buckets of an `embedding` layer (the tokenizer's default).

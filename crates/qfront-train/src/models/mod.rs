@@ -12,10 +12,13 @@ mod pretrained;
 mod resnet;
 mod sequential;
 
-pub use layer_list::{list_input, resolve as resolve_layers, ListInput, ResolvedLayer};
+pub use layer_list::{
+    check_hashed_rows, list_input, resolve as resolve_layers, ListInput, ResolvedLayer,
+};
 pub use layer_spec::{
-    activation_names, embedding_buckets, layer_names, parse_layer_list, read_layer_list,
-    set_layer_size, Groups, GroupsName, LayerListFile, LayerListTable, LayerSpec,
+    activation_names, layer_names, parse_layer_list, read_layer_list, resolve_vocabulary_paths,
+    set_layer_size, text_encoding, Groups, GroupsName, LayerListFile, LayerListTable, LayerSpec,
+    VocabularySpec,
 };
 pub use lenet::Lenet;
 pub use mlp::Mlp;

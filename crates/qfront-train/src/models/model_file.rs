@@ -1,8 +1,9 @@
 //! A user's model file: a layer-list TOML (`net.toml`) or a float ONNX model (`net.onnx`,
 //! imported with its trained weights), read into one type the CLI and studies share.
 
-use super::layer_spec::{read_layer_list, LayerSpec};
+use super::layer_spec::{read_layer_list, LayerSpec, VocabularySpec};
 use super::onnx_import::{import_onnx, ImportedInput, ImportedModel};
+use crate::data::vocabulary::Vocabulary;
 use crate::spec::InputShape;
 use crate::{Result, TrainError};
 use sha2::Digest;
@@ -82,6 +83,44 @@ impl ModelFile {
         }
     }
 
+    /// Gives the model's embedding the word vocabulary in `path` (one token per line) in
+    /// place of hashed words. For an imported model the file must have one token per row of
+    /// the trained table.
+    pub fn use_vocabulary(&mut self, path: &Path) -> Result<()> {
+        let vocabulary = Vocabulary::read(path)?;
+        let imported = self.pretrained.is_some();
+        let Some(LayerSpec::Embedding {
+            buckets,
+            vocabulary: words,
+            ..
+        }) = self
+            .layers
+            .iter_mut()
+            .find(|l| matches!(l, LayerSpec::Embedding { .. }))
+        else {
+            return Err(TrainError::config(
+                "vocabulary",
+                "the model has no embedding; a vocabulary is for text models",
+            ));
+        };
+        if let (true, Some(b)) = (imported, *buckets) {
+            if b + 1 != vocabulary.len() {
+                return Err(TrainError::config(
+                    format!("vocabulary file {}", path.display()),
+                    format!(
+                        "it has {} tokens but the model's embedding table has {} rows; give the vocabulary the model was trained with (line k = row k)",
+                        vocabulary.len(),
+                        b + 1
+                    ),
+                ));
+            }
+        }
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        *buckets = None;
+        *words = Some(VocabularySpec::File(path));
+        Ok(())
+    }
+
     /// Checks that the data is what an ONNX model was exported for (nothing to check for a
     /// TOML layer list).
     pub fn check_input(&self, data: &InputShape) -> Result<()> {
@@ -113,7 +152,7 @@ impl ImportedInput {
                     ))
                 }
             }
-            (ImportedInput::Tokens(model), InputShape::Tokens { max_tokens }) => {
+            (ImportedInput::Tokens(model), InputShape::Tokens { max_tokens, .. }) => {
                 if model == *max_tokens {
                     Ok(())
                 } else {

@@ -181,6 +181,7 @@ impl Importer<'_> {
             name: None,
             dim: shape[1],
             buckets: Some(shape[0] - 1),
+            vocabulary: None,
         };
         let weights = LayerWeights {
             weight,

@@ -218,7 +218,7 @@ impl ModelPlan {
                     kernel,
                     ..
                 },
-                InputShape::Tokens { max_tokens },
+                InputShape::Tokens { max_tokens, .. },
             ) => {
                 let dim = spec.scaled(*embedding_dim);
                 let width = spec.scaled(*hidden);

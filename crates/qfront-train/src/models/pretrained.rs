@@ -160,7 +160,7 @@ impl PretrainedWeights {
                         return Err(TrainError::config(
                             format!("pretrained weights of '{name}'"),
                             format!(
-                                "the table has {} rows but the tokenizer gives {} (buckets + padding); keep the embedding's buckets",
+                                "the table has {} rows but the data's token ids take {} values (hash buckets + padding, or vocabulary rows); keep the embedding's buckets, or give the vocabulary the model was trained with (--vocabulary FILE)",
                                 w.weight.shape()[0],
                                 target[0]
                             ),

@@ -87,9 +87,12 @@ pub fn run(command: BenchCommand) -> Result<()> {
     }
 }
 
-fn parse_input(text: &str, max_tokens: usize) -> Result<InputShape> {
+fn parse_input(text: &str, max_tokens: usize, buckets: usize) -> Result<InputShape> {
     if text == "tokens" {
-        return Ok(InputShape::Tokens { max_tokens });
+        return Ok(InputShape::Tokens {
+            max_tokens,
+            vocabulary: buckets + 1,
+        });
     }
     let dims: Vec<usize> = text
         .split('x')
@@ -108,8 +111,8 @@ fn parse_input(text: &str, max_tokens: usize) -> Result<InputShape> {
 }
 
 /// A seeded random batch of the given shape: pixels uniform in [0, 1) or token ids uniform in
-/// `1..buckets` (no padding); labels uniform.
-fn random_batch(input: &InputShape, classes: usize, n: usize, buckets: usize) -> Split {
+/// `1..vocabulary` (no padding); labels uniform.
+fn random_batch(input: &InputShape, classes: usize, n: usize) -> Split {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let features = match input {
         InputShape::Image {
@@ -122,9 +125,12 @@ fn random_batch(input: &InputShape, classes: usize, n: usize, buckets: usize) ->
                 .collect(),
             shape: [*channels, *height, *width],
         },
-        InputShape::Tokens { max_tokens } => Features::Tokens {
+        InputShape::Tokens {
+            max_tokens,
+            vocabulary,
+        } => Features::Tokens {
             ids: (0..n * max_tokens)
-                .map(|_| rng.gen_range(1..buckets as i64))
+                .map(|_| rng.gen_range(1..*vocabulary as i64))
                 .collect(),
             max_tokens: *max_tokens,
         },
@@ -150,7 +156,7 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
             .build_global()
             .context("cannot size the worker pool (--threads)")?;
     }
-    let input = parse_input(&args.input, args.model.max_tokens)?;
+    let input = parse_input(&args.input, args.model.max_tokens, args.model.buckets)?;
     let model_name = args
         .model
         .model_name(matches!(input, InputShape::Tokens { .. }))?;
@@ -175,7 +181,7 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
     let device = Device::flex().autodiff();
     device.seed(0);
     let mut model = Model::build(&spec, 0, &device)?;
-    let batch = random_batch(&input, args.classes, args.batch_size, args.model.buckets);
+    let batch = random_batch(&input, args.classes, args.batch_size);
     let rows: Vec<usize> = (0..args.batch_size).collect();
     let mut stepper = TrainStep::new(&config, args.classes);
     let mut times = Vec::with_capacity(args.steps);

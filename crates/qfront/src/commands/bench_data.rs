@@ -5,6 +5,7 @@
 use super::data_args::DataArgs;
 use anyhow::Result;
 use clap::Args;
+use qfront_train::data::token_encoder::TextEncoding;
 use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::data::{DataOptions, Dataset, Features, Split};
 use std::time::Instant;
@@ -48,10 +49,10 @@ pub fn run(args: DataBenchArgs) -> Result<()> {
     let source = args.data.source()?;
     let options = DataOptions {
         data_dir: args.data.data_dir.clone(),
-        tokenizer: HashingTokenizer {
+        text: TextEncoding::Hashed(HashingTokenizer {
             buckets: args.buckets,
             max_tokens: args.max_tokens,
-        },
+        }),
     };
     let rss_before = peak_rss_bytes();
     let start = Instant::now();

@@ -7,7 +7,9 @@ use anyhow::{bail, Result};
 use clap::Args;
 use qfront_rt::format::InputSpec;
 use qfront_rt::{KernelSet, QfmFile, Session};
+use qfront_train::data::token_encoder::{TextEncoding, VocabularyPlan};
 use qfront_train::data::tokenizer::HashingTokenizer;
+use qfront_train::data::vocabulary::Vocabulary;
 use qfront_train::data::{DataOptions, Dataset, Features};
 use qfront_train::export::runtime_predict;
 use std::path::PathBuf;
@@ -58,17 +60,31 @@ pub fn run(args: EvalArgs) -> Result<()> {
     if let InputSpec::Tokens {
         max_tokens,
         vocabulary,
-    } = file.model.input
+        words,
+    } = &file.model.input
     {
-        if vocabulary < 2 {
-            bail!(
-                "{}: the model's token vocabulary has {vocabulary} row(s); a hashed-token model needs the padding row and at least one bucket",
-                args.model.display()
-            );
-        }
-        options.tokenizer = HashingTokenizer {
-            buckets: vocabulary - 1,
-            max_tokens,
+        options.text = if words.is_empty() {
+            if *vocabulary < 2 {
+                bail!(
+                    "{}: the model's token vocabulary has {vocabulary} row(s); a hashed-token model needs the padding row and at least one bucket",
+                    args.model.display()
+                );
+            }
+            TextEncoding::Hashed(HashingTokenizer {
+                buckets: vocabulary - 1,
+                max_tokens: *max_tokens,
+            })
+        } else {
+            let vocabulary = Vocabulary::from_words(words.clone()).map_err(|reason| {
+                anyhow::anyhow!(
+                    "{}: the model's vocabulary is unusable: {reason}",
+                    args.model.display()
+                )
+            })?;
+            TextEncoding::Vocabulary {
+                max_tokens: *max_tokens,
+                vocabulary: VocabularyPlan::Given(std::sync::Arc::new(vocabulary)),
+            }
         };
     }
     let data = Dataset::from_source(&source, &options)?;

@@ -30,24 +30,28 @@ pub struct ExportArgs {
     pub pixel_scale: Option<f32>,
 }
 
-/// What a checkpoint's `train.json` records of its data: the pixel grid step and the class
-/// names (`data`, written since file datasets exist; older checkpoints name a built-in
-/// dataset in `result.dataset`).
-fn checkpoint_data(dir: &Path) -> (Option<f32>, Vec<String>) {
+/// What a checkpoint's `train.json` records of its data: the pixel grid step, the class
+/// names and a text model's vocabulary (`data`, written since file datasets exist; older
+/// checkpoints name a built-in dataset in `result.dataset`).
+fn checkpoint_data(dir: &Path) -> (Option<f32>, Vec<String>, Vec<String>) {
     let Some(value) = std::fs::read_to_string(dir.join("train.json"))
         .ok()
         .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
     else {
-        return (None, Vec::new());
+        return (None, Vec::new(), Vec::new());
     };
     if let Ok(info) = serde_json::from_value::<DatasetInfo>(value["data"].clone()) {
-        return (info.pixel_scale, info.classes);
+        return (
+            info.pixel_scale,
+            info.classes,
+            info.vocabulary.unwrap_or_default(),
+        );
     }
     let scale = value["result"]["dataset"]
         .as_str()
         .and_then(|name| DatasetName::parse(name).ok())
         .and_then(pixel_scale);
-    (scale, Vec::new())
+    (scale, Vec::new(), Vec::new())
 }
 
 /// Writes `file` and reports it on stderr.
@@ -114,7 +118,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
         ),
     };
     let (model, spec) = load_checkpoint(&checkpoint, &Device::flex())?;
-    let (recorded_scale, labels) = checkpoint_data(&checkpoint);
+    let (recorded_scale, labels, vocabulary) = checkpoint_data(&checkpoint);
     let scale = match (args.pixel_scale, spec.input.clone()) {
         (Some(s), _) => s,
         (None, qfront_train::spec::InputShape::Tokens { .. }) => 1.0,
@@ -131,6 +135,7 @@ pub fn run(args: ExportArgs) -> Result<()> {
             pixel_scale: scale,
             name: "qfront",
             labels,
+            vocabulary,
         },
     )?;
     write_model(&file, &output)?;

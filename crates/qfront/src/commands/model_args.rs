@@ -4,6 +4,8 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use qfront_quant::quantizers::pact::PactGradient;
+use qfront_train::data::token_encoder::TextEncoding;
+use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::models::ModelFile;
 use qfront_train::quantize::WeightQuantizer;
 use qfront_train::recipe::{FamilyName, Recipe};
@@ -107,23 +109,36 @@ pub struct ModelArgs {
     /// NLU: hash buckets.
     #[arg(long, default_value_t = 4096)]
     pub buckets: usize,
-    /// NLU: words kept per utterance.
+    /// Text: words kept per utterance.
     #[arg(long, default_value_t = 32)]
     pub max_tokens: usize,
+    /// Text: the word vocabulary of a model file's embedding, one token per line (line k =
+    /// row k; row 0 `<pad>`, one row `<unk>`), as the imported model was trained with.
+    #[arg(long)]
+    pub vocabulary: Option<std::path::PathBuf>,
     /// Dropout before the classifier.
     #[arg(long, default_value_t = 0.0)]
     pub dropout: f64,
 }
 
 impl ModelArgs {
-    /// The hash buckets of the tokenizer: a layer list's embedding's, else `--buckets`.
-    pub fn token_buckets(&self, model: &ModelName) -> usize {
-        match model {
-            ModelName::Layers { file, .. } => {
-                qfront_train::models::embedding_buckets(&file.layers).unwrap_or(self.buckets)
-            }
-            ModelName::Family(_) => self.buckets,
+    /// How text is encoded for `model`: as its embedding says (hash buckets or a
+    /// vocabulary), else hashed into `--buckets`, keeping `--max-tokens` words.
+    pub fn text_encoding(&self, model: &ModelName) -> Result<TextEncoding> {
+        if self.buckets == 0 || self.max_tokens == 0 {
+            bail!("--buckets and --max-tokens must be positive");
         }
+        let hashed = TextEncoding::Hashed(HashingTokenizer {
+            buckets: self.buckets,
+            max_tokens: self.max_tokens,
+        });
+        Ok(match model {
+            ModelName::Layers { file, .. } => {
+                qfront_train::models::text_encoding(&file.layers, self.max_tokens)?
+                    .unwrap_or(hashed)
+            }
+            ModelName::Family(_) => hashed,
+        })
     }
 
     /// The model family these options name, given whether the data is text.
@@ -133,8 +148,14 @@ impl ModelArgs {
             None if text => ModelName::Family(FamilyName::Nlu),
             None => ModelName::Family(FamilyName::Mlp),
         };
-        if matches!(name, ModelName::Layers { .. }) {
-            return Ok(name); // a layer list reads text when it starts with an embedding
+        if let ModelName::Layers { mut file, path } = name {
+            if let Some(vocabulary) = &self.vocabulary {
+                file.use_vocabulary(vocabulary)?;
+            }
+            return Ok(ModelName::Layers { path, file }); // text when it starts with an embedding
+        }
+        if self.vocabulary.is_some() {
+            bail!("--vocabulary names the words of a model file's embedding (--model net.onnx or net.toml); the built-in nlu model hashes words (--buckets)");
         }
         // Checked before the data is loaded (the recipe checks again on the real input).
         if text != name.family().is_text() {

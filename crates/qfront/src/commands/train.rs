@@ -7,7 +7,6 @@ use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qfront_train::burn::tensor::Device;
-use qfront_train::data::tokenizer::HashingTokenizer;
 use qfront_train::data::{DataOptions, Dataset, DatasetName, DatasetSource};
 use qfront_train::models::{model_cost, Model};
 use qfront_train::training::{
@@ -109,14 +108,8 @@ pub fn run(args: TrainArgs) -> Result<()> {
     let model_name = args.model.model_name(source.is_text()?)?;
     let options = DataOptions {
         data_dir: args.data.data_dir.clone(),
-        tokenizer: HashingTokenizer {
-            buckets: args.model.token_buckets(&model_name),
-            max_tokens: args.model.max_tokens,
-        },
+        text: args.model.text_encoding(&model_name)?,
     };
-    if args.model.buckets == 0 || args.model.max_tokens == 0 {
-        bail!("--buckets and --max-tokens must be positive");
-    }
     let data = Dataset::from_source(&source, &options)?;
     tracing::info!(
         dataset = %dataset,
@@ -313,11 +306,7 @@ fn export_and_check(
         &data.test
     };
     let fake = predict(model, split, 256);
-    let options = qfront_train::export::ExportOptions {
-        pixel_scale: data.pixel_scale.unwrap_or(1.0),
-        name: "qfront",
-        labels: data.classes.clone(),
-    };
+    let options = qfront_train::export::ExportOptions::for_data(data, "qfront");
     let file = qfront_train::export::export_model(model, spec, options)?;
     super::export::write_model(&file, path)?;
     let mut session = qfront_rt::Session::new(&file, qfront_rt::KernelSet::detect());
