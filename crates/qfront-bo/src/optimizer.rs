@@ -561,6 +561,30 @@ impl Optimizer {
         Ok(retry)
     }
 
+    /// Records a trial chosen elsewhere (another sampler, an earlier process): its parameter
+    /// values, pending until told. It takes the next trial number and the next point of the
+    /// Sobol stream, so an optimizer rebuilt from its history (as an Optuna sampler is, at
+    /// every trial) continues the initial design rather than repeating its first point.
+    pub fn observe(&mut self, params: &[ParamValue]) -> Result<usize> {
+        let x = self.config.space.encode(params)?;
+        let id = self.trials.len();
+        self.sobol_drawn += 1;
+        self.trials.push(Trial {
+            id,
+            params: self.config.space.decode(&x),
+            x,
+            state: TrialState::Pending,
+        });
+        Ok(id)
+    }
+
+    /// Skips `n` points of the Sobol stream: trials that other processes are choosing at the
+    /// same time and that this optimizer cannot observe yet, so that two processes rebuilding
+    /// the same history do not draw the same initial-design point.
+    pub fn skip_sobol_points(&mut self, n: usize) {
+        self.sobol_drawn += n;
+    }
+
     /// Records the outcome of trial `id`: `Ok(values)` (one finite value per objective) or
     /// `Err(reason)` for a failure. Telling a trial twice is an error.
     pub fn tell(
@@ -609,6 +633,31 @@ impl Optimizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_optimizer_rebuilt_from_observed_trials_continues_its_design() {
+        let space = SearchSpace::new(vec![
+            crate::space::Parameter::float("a", 0.0, 1.0),
+            crate::space::Parameter::int("b", 1, 9, crate::space::Scale::Linear),
+        ])
+        .unwrap();
+        let config = OptimizerConfig::new(space, 1, Method::Sobol, 11);
+        let mut whole = Optimizer::new(config.clone()).unwrap();
+        let asked = whole.ask(4).unwrap();
+        // Rebuilt at every trial from what was asked before, as an Optuna sampler is.
+        for k in 0..4 {
+            let mut rebuilt = Optimizer::new(config.clone()).unwrap();
+            for t in &asked[..k] {
+                let id = rebuilt.observe(&t.params).unwrap();
+                rebuilt.tell(id, Ok(vec![t.x[0]])).unwrap();
+            }
+            let next = rebuilt.ask(1).unwrap().remove(0);
+            assert_eq!(next.params, asked[k].params, "trial {k}");
+            assert_eq!(next.id, k);
+        }
+        let mut bad = Optimizer::new(config).unwrap();
+        assert!(bad.observe(&[ParamValue::Float(0.5)]).is_err());
+    }
 
     #[test]
     fn a_failing_model_falls_back_to_sobol_points() {

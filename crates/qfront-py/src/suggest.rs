@@ -1,0 +1,87 @@
+//! One new trial from a history, on qfront's optimizer: the engine of the Optuna sampler.
+//!
+//! The optimizer is rebuilt from the history at every call (as Optuna's own `GPSampler`
+//! refits at every trial): each past trial is observed with its parameters
+//! ([`qfront_bo::Optimizer::observe`]), complete ones told their values, failed ones told as
+//! failures, running ones left pending (so the new point avoids them, qNEHVI's pending
+//! points); then one trial is asked. Structures cross the boundary as JSON text in the
+//! `qfront_bo` serde formats, which `qfront/optuna.py` writes.
+
+use pyo3::prelude::*;
+use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
+use qfront_bo::{Method, Optimizer, OptimizerConfig};
+
+/// One past trial as the sampler describes it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PastTrial {
+    /// One value per parameter, in the space's order.
+    params: Vec<ParamValue>,
+    /// Objective values (maximized) then constraint slacks (feasible when ≥ 0); absent while
+    /// the trial runs.
+    #[serde(default)]
+    values: Option<Vec<f64>>,
+    /// Whether it failed (pruned or crashed): kept out of the model.
+    #[serde(default)]
+    failed: bool,
+}
+
+/// One new trial, as JSON: `{"params": [value, ...] (in the space's order), "warning": text or
+/// null}`; the warning says why a model-based ask fell back to a Sobol point.
+///
+/// * `parameters`: JSON list of `qfront_bo::space::Parameter`
+///   (`{"name": "x", "type": "float", "low": 0, "high": 1, "scale": "log"}`, `int`,
+///   `ordered` with `values`, `categorical` with `values`);
+/// * `trials`: JSON list of `{"params": [...], "values": [...] | null, "failed": bool}`;
+/// * `method`: `sobol`, `qnehvi`, `qnehvi-saas`, `qparego`, `qlognehvi`, `qlognehvi-saas`;
+/// * `initial_points`: Sobol trials before the model (default `2(d + 1)`);
+/// * `trial_number`: the new trial's number in its study, when trials before it are not all
+///   in `trials` (others still choosing their parameters): the Sobol stream continues from
+///   it, so concurrent processes draw different initial points.
+#[pyfunction]
+#[pyo3(signature = (parameters, trials, method, seed, num_objectives, num_constraints=0, initial_points=None, trial_number=None))]
+#[allow(clippy::too_many_arguments)]
+pub fn suggest(
+    py: Python<'_>,
+    parameters: &str,
+    trials: &str,
+    method: &str,
+    seed: u64,
+    num_objectives: usize,
+    num_constraints: usize,
+    initial_points: Option<usize>,
+    trial_number: Option<usize>,
+) -> PyResult<String> {
+    let parameters: Vec<Parameter> =
+        serde_json::from_str(parameters).map_err(|e| crate::error(format!("parameters: {e}")))?;
+    let trials: Vec<PastTrial> =
+        serde_json::from_str(trials).map_err(|e| crate::error(format!("trials: {e}")))?;
+    let method = Method::from_name(method).map_err(crate::error)?;
+    let space = SearchSpace::new(parameters).map_err(crate::error)?;
+    let mut config = OptimizerConfig::new(space, num_objectives, method, seed);
+    config.num_constraints = num_constraints;
+    config.initial_points = initial_points;
+    let (params, warning) = py
+        .detach(|| -> qfront_bo::Result<(Vec<ParamValue>, Option<String>)> {
+            let mut optimizer = Optimizer::new(config)?;
+            let unseen = trial_number.map_or(0, |n| n.saturating_sub(trials.len()));
+            for trial in trials {
+                let id = optimizer.observe(&trial.params)?;
+                match (trial.failed, trial.values) {
+                    (true, _) => optimizer.tell(id, Err("failed".into()))?,
+                    (false, Some(values)) => optimizer.tell(id, Ok(values))?,
+                    (false, None) => {}
+                }
+            }
+            optimizer.skip_sobol_points(unseen);
+            // A model that cannot be fitted gives a Sobol point instead, as the CLI's studies
+            // do; the reason goes back as a warning.
+            let (mut asked, fallback) = optimizer.ask_or_sobol(1);
+            let warning = fallback
+                .map(|e| format!("the model-based ask failed ({e}); this trial is a Sobol point"));
+            Ok((asked.remove(0).params, warning))
+        })
+        .map_err(crate::error)?;
+    serde_json::to_string(&serde_json::json!({"params": params, "warning": warning}))
+        .map_err(crate::error)
+}

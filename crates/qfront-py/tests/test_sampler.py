@@ -1,0 +1,178 @@
+"""QfrontSampler against the patterns of Optuna's own sampler tests: every distribution kind,
+fixed (single-value) parameters, categorical choices of any type, single and several
+objectives, constraints, running trials as pending points, failures, several processes on one
+RDB storage, and bad settings."""
+
+import math
+import multiprocessing
+import warnings
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.trial import TrialState
+
+import qfront
+from qfront.optuna import METHODS, QfrontSampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def branin_currin(trial):
+    x1 = trial.suggest_float("x1", 0, 1)
+    x2 = trial.suggest_float("x2", 0, 1)
+    a, b = 15 * x1 - 5, 15 * x2
+    branin = (b - 5.1 / (4 * math.pi**2) * a * a + 5 / math.pi * a - 6) ** 2 + 10 * (1 - 1 / (8 * math.pi)) * math.cos(a) + 10
+    currin = (1 - math.exp(-1 / (2 * x2 + 1e-9))) * (2300 * x1**3 + 1900 * x1**2 + 2092 * x1 + 60) / (100 * x1**3 + 500 * x1**2 + 4 * x1 + 20)
+    return branin, currin
+
+
+def front_hypervolume(study, reference=(-18.0, -6.0)):
+    points = [[-v for v in t.values] for t in study.trials if t.state == TrialState.COMPLETE]
+    return qfront.hypervolume(points, list(reference))
+
+
+def test_every_distribution_kind_is_sampled_inside_it():
+    distributions = {
+        "f": FloatDistribution(-2.0, 3.0),
+        "flog": FloatDistribution(1e-5, 1e-1, log=True),
+        "fstep": FloatDistribution(0.0, 1.0, step=0.25),
+        "i": IntDistribution(-3, 7),
+        "ilog": IntDistribution(1, 1024, log=True),
+        "istep": IntDistribution(2, 20, step=3),
+        "c": CategoricalDistribution([None, 1, 2.5, "relu", True]),
+        "fixed": FloatDistribution(0.5, 0.5),
+    }
+    sampler = QfrontSampler(seed=1, n_startup_trials=4)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial):
+        values = {name: trial._suggest(name, d) for name, d in distributions.items()}
+        for name, d in distributions.items():
+            assert d._contains(d.to_internal_repr(values[name])), (name, values[name])
+        assert values["fstep"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+        assert (values["istep"] - 2) % 3 == 0
+        assert isinstance(values["i"], int) and isinstance(values["ilog"], int)
+        assert values["fixed"] == 0.5
+        return values["f"] ** 2 + (values["i"] - 2) ** 2 + (0.0 if values["c"] == "relu" else 1.0)
+
+    study.optimize(objective, n_trials=14)
+    assert len(study.trials) == 14
+    # Model-based trials came from the relative space (the fixed parameter is left out of it).
+    space = sampler.infer_relative_search_space(study, study.trials[-1])
+    assert "fixed" not in space and len(space) == 7
+    # The search found the categorical optimum and a small value.
+    assert study.best_value < 3.0
+
+
+def test_single_objective_beats_its_own_sobol_baseline():
+    def quadratic(trial):
+        x = trial.suggest_float("x", -5, 5)
+        y = trial.suggest_float("y", -5, 5)
+        return (x - 1.3) ** 2 + (y + 0.7) ** 2
+
+    bo = optuna.create_study(sampler=QfrontSampler(seed=0))
+    bo.optimize(quadratic, n_trials=20)
+    sobol = optuna.create_study(sampler=QfrontSampler(method="sobol", seed=0))
+    sobol.optimize(quadratic, n_trials=20)
+    assert bo.best_value < 0.05 < sobol.best_value
+
+
+def test_two_objectives_reach_a_larger_front_than_random_search():
+    bo = optuna.create_study(directions=["minimize", "minimize"], sampler=QfrontSampler(seed=2))
+    bo.optimize(branin_currin, n_trials=30)
+    rnd = optuna.create_study(directions=["minimize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=2))
+    rnd.optimize(branin_currin, n_trials=30)
+    assert front_hypervolume(bo) > front_hypervolume(rnd)
+
+
+def test_directions_mix_maximize_and_minimize():
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        return x, x * x  # maximize x, minimize x²: every point is on the front
+
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=QfrontSampler(seed=3))
+    study.optimize(objective, n_trials=12)
+    assert len(study.best_trials) == 12
+
+
+def test_constraints_keep_the_search_feasible():
+    def constraints(trial):
+        return (trial.params["x1"] + trial.params["x2"] - 0.9,)  # feasible when x1 + x2 ≤ 0.9
+
+    sampler = QfrontSampler(seed=4, constraints_func=constraints)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(branin_currin, n_trials=24)
+    for trial in study.trials:
+        assert trial.system_attrs["constraints"] == (trial.params["x1"] + trial.params["x2"] - 0.9,)
+    model_based = study.trials[6:]
+    feasible = sum(t.system_attrs["constraints"][0] <= 0 for t in model_based)
+    assert feasible >= 0.7 * len(model_based), feasible
+    # Optuna's own front honours the constraints the sampler stored.
+    assert all(t.system_attrs["constraints"][0] <= 0 for t in study.best_trials)
+
+
+def test_running_trials_are_pending_points():
+    study = optuna.create_study(sampler=QfrontSampler(seed=5, n_startup_trials=2))
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2, n_trials=6)
+    # Two trials asked together (both running): the second must not repeat the first.
+    first, second = study.ask(), study.ask()
+    a = first.suggest_float("x", 0, 1)
+    b = second.suggest_float("x", 0, 1)
+    assert abs(a - b) > 1e-6
+    study.tell(first, (a - 0.3) ** 2)
+    study.tell(second, (b - 0.3) ** 2)
+
+
+def test_failed_and_pruned_trials_are_left_out_of_the_model():
+    def objective(trial):
+        x = trial.suggest_float("x", 0, 1)
+        if trial.number % 3 == 1:
+            raise optuna.TrialPruned()
+        if trial.number % 3 == 2:
+            return float("nan")  # Optuna records a failure
+        return (x - 0.6) ** 2
+
+    study = optuna.create_study(sampler=QfrontSampler(seed=6, n_startup_trials=3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(objective, n_trials=15, catch=(ValueError,))
+    states = {t.state for t in study.trials}
+    assert TrialState.PRUNED in states and TrialState.FAIL in states
+    assert study.best_value < 0.01
+
+
+def _worker(url, n, seed):
+    study = optuna.load_study(study_name="shared", storage=url, sampler=QfrontSampler(seed=seed))
+    study.optimize(lambda t: (t.suggest_float("x", -1, 1) - 0.25) ** 2 + t.suggest_int("k", 0, 4), n_trials=n)
+
+
+def test_several_processes_share_an_rdb_storage(tmp_path):
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    optuna.create_study(study_name="shared", storage=url)
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_worker, args=(url, 8, seed)) for seed in (7, 8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=300)
+        assert w.exitcode == 0
+    study = optuna.load_study(study_name="shared", storage=url)
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == 16
+    # Both processes contributed and the shared history steered both.
+    assert study.best_value < 0.05, study.best_params
+    # Points chosen at the same moment by two processes cannot see each other (neither has
+    # parameters yet while the other samples), so repeats are possible, as with Optuna's own
+    # samplers; most points are still distinct.
+    assert len({(t.params["x"], t.params["k"]) for t in complete}) >= 10
+
+
+def test_bad_settings_raise():
+    with pytest.raises(ValueError, match="qnehvi"):
+        QfrontSampler(method="tpe")
+    with pytest.raises(ValueError, match="n_startup_trials"):
+        QfrontSampler(n_startup_trials=-1)
+    assert set(METHODS) >= {"qnehvi", "qnehvi-saas", "qparego", "sobol"}
+    with pytest.raises(qfront.QfrontError, match="method"):
+        qfront._native.suggest("[]", "[]", "nope", 0, 1)
