@@ -240,7 +240,7 @@ impl TrialRunner {
         )?;
         let latency = &self.study.config.latency;
         let latency_ms = match &self.latency {
-            LatencySource::Table(table) => table.predict(&file, latency.batch),
+            LatencySource::Table(table) => table.predict(&file, latency.batch)?,
             LatencySource::Device(template) => {
                 let figures = run_device_command(&expand_template(
                     template,

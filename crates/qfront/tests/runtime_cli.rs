@@ -160,9 +160,23 @@ fn bad_models_and_mismatched_datasets_fail_clearly() {
 
 #[test]
 fn lut_and_kernel_benches_report_their_figures() {
-    let lut = lines(&qfront(&["bench", "lut", "--models", "6", "--check", "3"]));
-    assert_eq!(metric(&lut, "lut_models_checked"), 3.0);
-    assert!(metric(&lut, "lut_median_abs_error").is_finite());
+    let lut = lines(&qfront(&["bench", "lut", "--models", "12", "--check", "3"]));
+    // Every held-out model is predicted or refused (an op the table never measured), for
+    // widths on and off the table's menus.
+    for label in ["lut", "lut_off_menu"] {
+        let refused = metric(&lut, &format!("{label}_models_refused"));
+        let name = format!("{label}_models_checked");
+        let checked = if lut.iter().any(|l| l["metric"] == name) {
+            metric(&lut, &name)
+        } else {
+            0.0
+        };
+        assert_eq!(checked + refused, 3.0, "{label}");
+        if checked > 0.0 {
+            assert!(metric(&lut, &format!("{label}_median_abs_error")).is_finite());
+        }
+    }
+    assert!(lut.iter().any(|l| l["widths"] == "lut_off_menu"));
     let kernel = lines(&qfront(&[
         "bench",
         "kernel",

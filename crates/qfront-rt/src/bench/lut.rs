@@ -8,15 +8,12 @@
 //! weights). The prediction of a model is the sum over its nodes.
 
 use super::latency::{run_once, synthetic_input, LatencyOptions};
-use crate::format::{
-    ActivationSpec, ConvGeometry, InputSpec, LayerOutput, ModelBuilder, Op, QfmFile,
-    QuantizedWeights, RealAffine, TokenPooling, ValueType,
-};
-use crate::{Result, Session};
-use qfront_quant::packing::code_range;
-use qfront_quant::BitWidth;
+use crate::format::{Op, QfmFile, TokenPooling, ValueType};
+use crate::{Result, RtError, Session};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+
+pub use super::random_models::{random_model, Widths};
 
 /// What a layer's cost depends on.
 #[derive(
@@ -289,192 +286,45 @@ impl LatencyTable {
             .collect();
     }
 
-    /// Predicted latency (ms per run) of a model: measured layers where known, fitted lines
-    /// elsewhere.
-    pub fn predict(&self, file: &QfmFile, batch: usize) -> f64 {
-        layer_keys(file, batch)
-            .into_iter()
-            .map(|(key, work)| {
-                if let Some(e) = self.entries.iter().find(|e| e.key == key) {
-                    return e.ms;
-                }
-                self.lines
-                    .get(&line_name(&key))
-                    .map_or(0.0, |l| l.intercept_ms + l.slope_ms * work)
-            })
-            .sum()
-    }
-}
-
-/// Random model families for building and checking a table: the shapes a study searches
-/// (MLP, LeNet-style CNN, NLU conv model), with widths from fixed menus and per-layer weight
-/// and activation bits in 2..=8. Weights are random: latency does not depend on their values.
-pub fn random_model(seed: u64) -> Result<QfmFile> {
-    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
-    let mut next = move || {
-        state = state
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (state >> 33) as usize
-    };
-    let mut pick = |menu: &[usize]| menu[next() % menu.len()];
-    let bits_menu = [2, 3, 4, 5, 8];
-    let family = pick(&[0, 1, 2]);
-    let weights = |rows: usize, columns: usize, bits: usize, codes_seed: usize| {
-        let (lo, hi) = code_range(BitWidth::new(bits as u32).expect("menu bits"));
-        let span = (hi - lo + 1) as usize;
-        QuantizedWeights {
-            codes: (0..rows * columns)
-                .map(|i| (lo + ((i * 7919 + codes_seed) % span) as i32) as i8)
-                .collect(),
-            rows,
-            columns,
-            bits: bits as u32,
-            scale: vec![0.02],
-            zero_point_x2: vec![0],
-        }
-    };
-    let real = |rows: usize| RealAffine::bias_only(vec![0.01; rows]);
-    let act = |bits: usize| {
-        LayerOutput::Activation(ActivationSpec {
-            bits: bits as u32,
-            scale: 0.05,
-            zero_point: 0,
-        })
-    };
-    let file = match family {
-        0 => {
-            let input = InputSpec::Image {
-                height: 28,
-                width: 28,
-                channels: 1,
-                scale: 1.0 / 255.0,
-                zero_point: 0,
-            };
-            let mut b = ModelBuilder::new("mlp", "qfront bench lut", input)?;
-            let mut h = b.flatten("flatten", 0)?;
-            let mut features = 784;
-            let layers = pick(&[1, 2, 3]);
-            for i in 0..layers {
-                let width = pick(&[64, 128, 256, 512]);
-                let bits = if i == 0 { 8 } else { pick(&bits_menu) };
-                h = b.linear(
-                    &format!("fc{i}"),
-                    h,
-                    &weights(width, features, bits, i),
-                    &real(width),
-                    act(pick(&bits_menu)),
-                )?;
-                features = width;
+    /// Predicted latency (ms per run) of a model: the sum over its nodes of the measured time
+    /// of a layer the table holds, else the fitted line of its op, weight bits and input
+    /// rank, else the line of the same op and rank at the nearest measured weight width (a
+    /// kernel's cost per multiply-add changes little between neighbouring widths). A layer
+    /// whose op the table never measured is refused, naming it, rather than costed 0 ms.
+    pub fn predict(&self, file: &QfmFile, batch: usize) -> Result<f64> {
+        let mut total = 0.0;
+        for (node, (key, work)) in file.model.nodes.iter().zip(layer_keys(file, batch)) {
+            if let Some(e) = self.entries.iter().find(|e| e.key == key) {
+                total += e.ms;
+                continue;
             }
-            b.linear(
-                "classifier",
-                h,
-                &weights(10, features, 8, 99),
-                &real(10),
-                LayerOutput::Logits,
-            )?;
-            b.finish()?
+            let line = self.lines.get(&line_name(&key)).or_else(|| {
+                (1..=8u32)
+                    .flat_map(|gap| [key.weight_bits + gap, key.weight_bits.wrapping_sub(gap)])
+                    .filter(|bits| (2..=8).contains(bits))
+                    .find_map(|bits| {
+                        self.lines.get(&line_name(&LayerKey {
+                            weight_bits: bits,
+                            ..key.clone()
+                        }))
+                    })
+            });
+            let Some(line) = line else {
+                return Err(RtError::Parameter {
+                    name: "latency table",
+                    reason: format!(
+                        "node '{}' is a {} layer{}, which the table ({}) never measured; rebuild it with `qfront bench lut` over more models (--models), or measure latency locally",
+                        node.name,
+                        key.op,
+                        if key.weight_bits > 0 { format!(" with {}-bit weights", key.weight_bits) } else { String::new() },
+                        self.machine
+                    ),
+                });
+            };
+            total += line.intercept_ms + line.slope_ms * work;
         }
-        1 => {
-            let input = InputSpec::Image {
-                height: 28,
-                width: 28,
-                channels: 1,
-                scale: 1.0 / 255.0,
-                zero_point: 0,
-            };
-            let mut b = ModelBuilder::new("lenet", "qfront bench lut", input)?;
-            let k = pick(&[3, 5]);
-            let geometry = ConvGeometry {
-                kernel: [k, k],
-                stride: [1, 1],
-                padding: [k / 2, k / 2],
-                groups: 1,
-            };
-            let c1 = pick(&[8, 16, 32]);
-            let c2 = pick(&[16, 32, 64]);
-            let fc = pick(&[64, 128, 256]);
-            let h = b.conv2d(
-                "conv1",
-                0,
-                None,
-                geometry,
-                &weights(c1, k * k, 8, 1),
-                &real(c1),
-                act(pick(&bits_menu)),
-            )?;
-            let h = b.max_pool("pool1", h, [2, 2], [2, 2])?;
-            let h = b.conv2d(
-                "conv2",
-                h,
-                None,
-                geometry,
-                &weights(c2, k * k * c1, pick(&bits_menu), 2),
-                &real(c2),
-                act(pick(&bits_menu)),
-            )?;
-            let h = b.max_pool("pool2", h, [2, 2], [2, 2])?;
-            let h = b.flatten("flatten", h)?;
-            let h = b.linear(
-                "fc",
-                h,
-                &weights(fc, 49 * c2, pick(&bits_menu), 3),
-                &real(fc),
-                act(pick(&bits_menu)),
-            )?;
-            b.linear(
-                "classifier",
-                h,
-                &weights(10, fc, 8, 4),
-                &real(10),
-                LayerOutput::Logits,
-            )?;
-            b.finish()?
-        }
-        _ => {
-            let input = InputSpec::Tokens {
-                max_tokens: 32,
-                vocabulary: 4097,
-                words: Vec::new(),
-            };
-            let mut b = ModelBuilder::new("nlu", "qfront bench lut", input)?;
-            let dim = pick(&[32, 64, 128]);
-            let hidden = pick(&[64, 128, 256]);
-            let k = pick(&[1, 3, 5]);
-            let e = b.embedding("embedding", 0, &weights(4097, dim, 8, 5))?;
-            let geometry = ConvGeometry {
-                kernel: [1, k],
-                stride: [1, 1],
-                padding: [0, k / 2],
-                groups: 1,
-            };
-            let h = b.conv2d(
-                "block0",
-                e,
-                None,
-                geometry,
-                &weights(hidden, k * dim, pick(&bits_menu), 6),
-                &real(hidden),
-                act(pick(&bits_menu)),
-            )?;
-            let mode = if pick(&[0, 1]) == 0 {
-                TokenPooling::Mean
-            } else {
-                TokenPooling::Max
-            };
-            let p = b.token_pool("pool", h, mode)?;
-            b.linear(
-                "classifier",
-                p,
-                &weights(7, hidden, 8, 7),
-                &real(7),
-                LayerOutput::Logits,
-            )?;
-            b.finish()?
-        }
-    };
-    Ok(file)
+        Ok(total)
+    }
 }
 
 /// Options of a table-building run with a short time budget per model.
@@ -485,5 +335,83 @@ pub fn quick_options(batch: usize) -> LatencyOptions {
         max_loops: 2000,
         max_time: Duration::from_millis(300),
         batch,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(intercept_ms: f64, slope_ms: f64) -> CostLine {
+        CostLine {
+            intercept_ms,
+            slope_ms,
+        }
+    }
+
+    /// An MLP among the random models.
+    fn mlp(widths: Widths) -> QfmFile {
+        (0..)
+            .map(|seed| random_model(seed, widths).unwrap())
+            .find(|f| f.model.name == "mlp")
+            .unwrap()
+    }
+
+    #[test]
+    fn unmeasured_widths_take_the_nearest_measured_line() {
+        let mut table = LatencyTable::new("test".into());
+        table.lines.insert("input/w0/r0".into(), line(0.01, 0.0));
+        table.lines.insert("flatten/w0/r0".into(), line(0.002, 0.0));
+        table.lines.insert("linear/w8/r1".into(), line(0.1, 1e-6));
+        table.lines.insert("linear/w2/r1".into(), line(0.3, 1e-6));
+        let file = mlp(Widths::OffMenu);
+        let mut expected = 0.0;
+        for (key, work) in layer_keys(&file, 1) {
+            expected += match key.op.as_str() {
+                "input" => 0.01,
+                "flatten" => 0.002,
+                // 2..=4 bits are nearer 2; 5 is 3 from both and takes 8's line (the search
+                // tries the wider width first at equal distance).
+                _ if key.weight_bits <= 4 => 0.3 + 1e-6 * work,
+                _ => 0.1 + 1e-6 * work,
+            };
+        }
+        let predicted = table.predict(&file, 1).unwrap();
+        assert!(
+            (predicted - expected).abs() < 1e-12,
+            "{predicted} vs {expected}"
+        );
+    }
+
+    #[test]
+    fn an_op_the_table_never_measured_is_refused_by_name() {
+        let mut table = LatencyTable::new("test machine".into());
+        let options = LatencyOptions {
+            warmup_loops: 1,
+            max_loops: 3,
+            max_time: Duration::from_millis(5),
+            ..quick_options(1)
+        };
+        let file = mlp(Widths::Menu);
+        table
+            .add_model(
+                &file,
+                &mut Session::new(&file, crate::KernelSet::Reference),
+                &options,
+            )
+            .unwrap();
+        table.fit();
+        assert!(table.predict(&mlp(Widths::OffMenu), 1).unwrap() > 0.0);
+        let resnet = (0..)
+            .map(|seed| random_model(seed, Widths::Menu).unwrap())
+            .find(|f| f.model.name == "resnet")
+            .unwrap();
+        let err = table.predict(&resnet, 1).unwrap_err().to_string();
+        assert!(
+            err.contains("conv2d")
+                && err.contains("never measured")
+                && err.contains("test machine"),
+            "{err}"
+        );
     }
 }

@@ -5,6 +5,7 @@ pub mod device;
 pub mod latency;
 pub mod lut;
 pub mod peak;
+pub mod random_models;
 
 pub use device::{expand_template, parse_device_output, run_device_command, DeviceFigures};
 pub use latency::{

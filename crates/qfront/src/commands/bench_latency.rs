@@ -4,7 +4,7 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use qfront_rt::bench::lut::{quick_options, random_model, LatencyTable};
+use qfront_rt::bench::lut::{quick_options, random_model, LatencyTable, Widths};
 use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
 use qfront_rt::{KernelSet, QfmFile, Session};
 use serde_json::json;
@@ -170,7 +170,10 @@ pub fn run_lut(args: LutArgs) -> Result<()> {
     ));
     let options = quick_options(args.batch);
     for i in 0..args.models as u64 {
-        let file = random_model(args.seed.wrapping_mul(1_000_003).wrapping_add(i))?;
+        let file = random_model(
+            args.seed.wrapping_mul(1_000_003).wrapping_add(i),
+            Widths::Menu,
+        )?;
         let mut session = Session::new(&file, kernels);
         table.add_model(&file, &mut session, &options)?;
     }
@@ -180,43 +183,61 @@ pub fn run_lut(args: LutArgs) -> Result<()> {
         lines = table.lines.len(),
         "latency table built"
     );
-    let mut errors = Vec::new();
-    for j in 0..args.check as u64 {
-        // Held-out seeds: disjoint from the table's.
-        let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(500_000 + j);
-        let file = random_model(seed)?;
-        let mut session = Session::new(&file, kernels);
-        let measured = measure_latency(
-            &mut session,
-            &LatencyOptions {
-                max_time: Duration::from_millis(500),
-                ..options
-            },
-        )?
-        .median_ms;
-        let predicted = table.predict(&file, args.batch);
-        let error = (predicted - measured) / measured;
-        errors.push(error.abs());
+    // Held-out models: seeds disjoint from the table's, with widths from the table's menus
+    // and, separately, widths drawn anywhere in their ranges (layers never measured).
+    for (widths, label) in [(Widths::Menu, "lut"), (Widths::OffMenu, "lut_off_menu")] {
+        let (mut errors, mut refused) = (Vec::new(), 0);
+        for j in 0..args.check as u64 {
+            let seed = args.seed.wrapping_mul(1_000_003).wrapping_add(500_000 + j);
+            let file = random_model(seed, widths)?;
+            let mut session = Session::new(&file, kernels);
+            let measured = measure_latency(
+                &mut session,
+                &LatencyOptions {
+                    max_time: Duration::from_millis(500),
+                    ..options
+                },
+            )?
+            .median_ms;
+            let predicted = match table.predict(&file, args.batch) {
+                Ok(ms) => ms,
+                Err(e) => {
+                    // An op the table never measured: refused, and counted.
+                    refused += 1;
+                    println!(
+                        "{}",
+                        json!({"model": file.model.name, "seed": seed, "widths": label, "measured_ms": measured, "refused": e.to_string()})
+                    );
+                    continue;
+                }
+            };
+            let error = (predicted - measured) / measured;
+            errors.push(error.abs());
+            println!(
+                "{}",
+                json!({"model": file.model.name, "seed": seed, "widths": label, "measured_ms": measured, "predicted_ms": predicted, "relative_error": error})
+            );
+        }
         println!(
             "{}",
-            json!({"model": file.model.name, "seed": seed, "measured_ms": measured, "predicted_ms": predicted, "relative_error": error})
+            json!({"metric": format!("{label}_models_refused"), "value": refused})
         );
-    }
-    if !errors.is_empty() {
-        errors.sort_by(f64::total_cmp);
-        let median = errors[errors.len() / 2];
-        println!(
-            "{}",
-            json!({"metric": "lut_median_abs_error", "value": median})
-        );
-        println!(
-            "{}",
-            json!({"metric": "lut_max_abs_error", "value": errors[errors.len() - 1]})
-        );
-        println!(
-            "{}",
-            json!({"metric": "lut_models_checked", "value": errors.len()})
-        );
+        if !errors.is_empty() {
+            errors.sort_by(f64::total_cmp);
+            let median = errors[errors.len() / 2];
+            println!(
+                "{}",
+                json!({"metric": format!("{label}_median_abs_error"), "value": median})
+            );
+            println!(
+                "{}",
+                json!({"metric": format!("{label}_max_abs_error"), "value": errors[errors.len() - 1]})
+            );
+            println!(
+                "{}",
+                json!({"metric": format!("{label}_models_checked"), "value": errors.len()})
+            );
+        }
     }
     println!("{machine_line}");
     if let Some(path) = &args.out {
