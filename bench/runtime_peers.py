@@ -1,8 +1,11 @@
 #!/usr/bin/env python3
-"""qfront-rt against ONNX Runtime and tract, side by side in one run (1 thread).
+"""qfront-rt against ONNX Runtime and tract, side by side in one run.
 
 Usage: python3 bench/runtime_peers.py --qfront target/release/qfront \
-           --lenet LENET_W8A8.qfm --nlu NLU_W8A8.qfm [--seconds 2]
+           --lenet LENET_W8A8.qfm --nlu NLU_W8A8.qfm [--seconds 2] [--threads 1,2]
+
+Every figure is measured at each thread count of --threads (default 1): ORT's
+intra_op_num_threads and qfront's --threads.
 
 Needs: pip install onnxruntime onnx tract numpy (versions are printed).
 
@@ -55,9 +58,9 @@ def qfm_header(path):
     return json.loads(data[32:32 + length])
 
 
-def ort_session(path):
+def ort_session(path, threads=1):
     so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
+    so.intra_op_num_threads = threads
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -215,7 +218,9 @@ def main():
     ap.add_argument("--lenet")
     ap.add_argument("--nlu")
     ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--threads", default="1", help="comma list of thread counts")
     args = ap.parse_args()
+    args.threads = [int(t) for t in args.threads.split(",")]
     emit(versions={"onnxruntime": ort.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
                    "tract": tract.version() if tract else None})
     directory = tempfile.mkdtemp(prefix="qfront-peers-")
@@ -240,17 +245,19 @@ def main():
                               [init("b", b), init("a_zero", np.array(0, np.uint8)), init("b_zero", np.array(0, np.int8))])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    s = ort_session(save(model, directory, "gemm.onnx"))
     a = rng.integers(0, 256, (m, k), dtype=np.uint8)
-    t_ort = median_seconds(lambda: s.run(None, {"a": a}), args.seconds)
+    path = save(model, directory, "gemm.onnx")
     ops = 2.0 * m * n * k
-    lines = qfront_lines(args.qfront, "bench", "kernel", "--m", str(m), "--k", str(k), "--n", str(n),
-                         "--bits", "8", "--max-time", str(args.seconds))
-    ours = next(l for l in lines if "gops" in l)
-    peak = next(l["value"] for l in lines if l.get("metric") == "int8_peak_gops")
-    emit(figure="gemm_int8_256x1024x1024", kernels=ours["kernels"], ort_gops=ops / t_ort / 1e9,
-         qfront_gops=ours["gops"], ratio=ours["gops"] / (ops / t_ort / 1e9), int8_peak_gops=peak,
-         qfront_fraction_of_peak=ours["gops"] / peak if peak else None, ort_fraction_of_peak=ops / t_ort / 1e9 / peak if peak else None)
+    for threads in args.threads:
+        s = ort_session(path, threads)
+        t_ort = median_seconds(lambda: s.run(None, {"a": a}), args.seconds)
+        lines = qfront_lines(args.qfront, "bench", "kernel", "--m", str(m), "--k", str(k), "--n", str(n),
+                             "--bits", "8", "--max-time", str(args.seconds), "--threads", str(threads))
+        ours = next(l for l in lines if "gops" in l)
+        peak = next(l["value"] for l in lines if l.get("metric") == "int8_peak_gops")
+        emit(figure="gemm_int8_256x1024x1024", threads=threads, kernels=ours["kernels"], ort_gops=ops / t_ort / 1e9,
+             qfront_gops=ours["gops"], ratio=ours["gops"] / (ops / t_ort / 1e9), int8_peak_gops=peak,
+             qfront_fraction_of_peak=ours["gops"] / peak if peak else None, ort_fraction_of_peak=ops / t_ort / 1e9 / peak if peak else None)
 
     # 2. Networks at batch 1.
     for label, path, build in [("lenet", args.lenet, lenet_onnx), ("nlu", args.nlu, nlu_onnx)]:

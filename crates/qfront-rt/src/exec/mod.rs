@@ -76,6 +76,7 @@ pub struct Session {
     padded_bytes: Vec<u8>,
     pool_sums: Vec<u32>,
     kernels: KernelSet,
+    threads: usize,
     classes: usize,
     profiling: bool,
     node_seconds: Vec<f64>,
@@ -214,9 +215,50 @@ impl Session {
             padded_bytes: Vec::new(),
             pool_sums: Vec::new(),
             kernels,
+            threads: 1,
             profiling: false,
             node_seconds: Vec::new(),
         }
+    }
+
+    /// Like [`Session::new`], with the GEMMs of large layers split over `threads` threads (a
+    /// pool made once here; 1 = everything on the caller's thread). Small products and batch-1
+    /// matrix–vector products stay on one thread (see
+    /// [`PARALLEL_MIN_MACS`](crate::kernels::PARALLEL_MIN_MACS)); results are identical for
+    /// every thread count.
+    pub fn with_threads(file: &QfmFile, kernels: KernelSet, threads: usize) -> Result<Self> {
+        if threads == 0 || threads > 256 {
+            return Err(RtError::Parameter {
+                name: "threads",
+                reason: format!("{threads}: give 1..=256"),
+            });
+        }
+        let mut session = Self::new(file, kernels);
+        if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .thread_name(|i| format!("qfront-rt-{i}"))
+                .build()
+                .map_err(|e| RtError::Parameter {
+                    name: "threads",
+                    reason: format!("cannot start {threads} threads: {e}"),
+                })?;
+            let pool = std::sync::Arc::new(pool);
+            for prepared in &mut session.prepared {
+                if let Prepared::Linear(layer) | Prepared::Conv { layer, .. } = prepared {
+                    for weights in &mut layer.groups {
+                        weights.set_thread_pool(Some(pool.clone()));
+                    }
+                }
+            }
+        }
+        session.threads = threads;
+        Ok(session)
+    }
+
+    /// Threads the GEMMs may use.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Times every node of each run (for the latency look-up table); see [`Session::node_seconds`].

@@ -10,7 +10,9 @@ pub mod avx512;
 pub mod reference;
 pub mod requant;
 
-use std::sync::OnceLock;
+#[cfg(target_arch = "x86_64")]
+use rayon::prelude::*;
+use std::sync::{Arc, OnceLock};
 
 /// Which kernels run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,11 @@ pub fn byte_sum(bytes: &[u8]) -> i32 {
 /// the GEMM (weights repacked into panels once, on first use).
 pub const GEMM_MIN_ROWS: usize = 4;
 
+/// Multiply-adds of one GEMM call below which it stays on one thread even when the session
+/// has several: handing a small product to a second core costs more than it saves (at batch
+/// 1 every call is a matrix–vector product and stays on one thread).
+pub const PARALLEL_MIN_MACS: usize = 1 << 20;
+
 /// Widened AVX2 GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
 pub const WIDENED_ROW_MULTIPLE: usize = 6;
 
@@ -142,6 +149,7 @@ pub struct PreparedWeights {
     vnni_panels: OnceLock<avx512::gemm::VnniPanels>,
     #[cfg(not(target_arch = "x86_64"))]
     _panels: OnceLock<()>,
+    pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl PreparedWeights {
@@ -189,7 +197,29 @@ impl PreparedWeights {
             vnni_panels: OnceLock::new(),
             #[cfg(not(target_arch = "x86_64"))]
             _panels: OnceLock::new(),
+            pool: None,
         }
+    }
+
+    /// Splits large GEMM calls (≥ [`PARALLEL_MIN_MACS`], at least two kernel row blocks per
+    /// thread) over `pool`'s threads by rows of activations; `None` keeps every call on the
+    /// caller's thread. The threads write disjoint rows of the output, so results are
+    /// identical to the single-threaded ones.
+    pub fn set_thread_pool(&mut self, pool: Option<Arc<rayon::ThreadPool>>) {
+        self.pool = pool;
+    }
+
+    /// The pool and the rows per chunk (a multiple of `multiple`) when a call of `m_rows`
+    /// rows is split over threads.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn split(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
+        let pool = self.pool.as_deref()?;
+        let threads = pool.current_num_threads();
+        let macs = m_rows * self.rows * self.columns;
+        if threads < 2 || macs < PARALLEL_MIN_MACS || m_rows < 2 * multiple {
+            return None;
+        }
+        Some((pool, m_rows.div_ceil(threads).div_ceil(multiple) * multiple))
     }
 
     /// The kernel set it was prepared for.
@@ -258,8 +288,30 @@ impl PreparedWeights {
                 widened.len()
                     >= m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE * pairs
             );
-            // SAFETY: AVX2 present (checked by takes_widened); sizes asserted.
-            unsafe { avx2::gemm::gemm_widened(widened, m_rows, pairs, panels, out) };
+            let rows = self.rows;
+            match self.split(m_rows, WIDENED_ROW_MULTIPLE) {
+                Some((pool, chunk)) => pool.install(|| {
+                    out[..m_rows * rows]
+                        .par_chunks_mut(chunk * rows)
+                        .enumerate()
+                        .for_each(|(i, out)| {
+                            let first = i * chunk;
+                            // SAFETY: as below; each chunk starts at a multiple of 6 rows, so
+                            // its zero-padded tail is inside `widened`.
+                            unsafe {
+                                avx2::gemm::gemm_widened(
+                                    &widened[first * pairs..],
+                                    out.len() / rows,
+                                    pairs,
+                                    panels,
+                                    out,
+                                )
+                            }
+                        })
+                }),
+                // SAFETY: AVX2 present (checked by takes_widened); sizes asserted.
+                None => unsafe { avx2::gemm::gemm_widened(widened, m_rows, pairs, panels, out) },
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (widened, out);
@@ -283,8 +335,29 @@ impl PreparedWeights {
                         * PADDED_ROW_MULTIPLE
                         * self.padded_columns()
             );
-            // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted.
-            unsafe { avx512::gemm::gemm_padded(rows_u8, m_rows, panels, out) };
+            let (rows, columns) = (self.rows, self.padded_columns());
+            match self.split(m_rows, PADDED_ROW_MULTIPLE) {
+                Some((pool, chunk)) => pool.install(|| {
+                    out[..m_rows * rows]
+                        .par_chunks_mut(chunk * rows)
+                        .enumerate()
+                        .for_each(|(i, out)| {
+                            let first = i * chunk;
+                            // SAFETY: as below; each chunk starts at a multiple of 8 rows, so
+                            // its zero-padded tail is inside `rows_u8`.
+                            unsafe {
+                                avx512::gemm::gemm_padded(
+                                    &rows_u8[first * columns..],
+                                    out.len() / rows,
+                                    panels,
+                                    out,
+                                )
+                            }
+                        })
+                }),
+                // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted.
+                None => unsafe { avx512::gemm::gemm_padded(rows_u8, m_rows, panels, out) },
+            }
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (rows_u8, out);
@@ -304,8 +377,32 @@ impl PreparedWeights {
                 let panels = self
                     .panels
                     .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
-                // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
-                unsafe { avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed) };
+                match self.split(m_rows, WIDENED_ROW_MULTIPLE) {
+                    Some((pool, chunk)) => pool.install(|| {
+                        out[..m_rows * rows]
+                            .par_chunks_mut(chunk * rows)
+                            .enumerate()
+                            .for_each(|(i, out)| {
+                                let first = i * chunk;
+                                let mut packed = Vec::new();
+                                // SAFETY: as below, on this chunk's rows.
+                                unsafe {
+                                    avx2::gemm::gemm(
+                                        &a[first * columns..],
+                                        out.len() / rows,
+                                        columns,
+                                        panels,
+                                        out,
+                                        &mut packed,
+                                    )
+                                }
+                            })
+                    }),
+                    // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
+                    None => unsafe {
+                        avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed)
+                    },
+                }
             }
             return;
         }

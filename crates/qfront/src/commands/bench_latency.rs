@@ -16,7 +16,8 @@ use std::time::Duration;
 pub struct LatencyArgs {
     /// The `.qfm` model.
     pub model: PathBuf,
-    /// Worker threads (the executor runs on one).
+    /// Threads of the executor's large GEMMs (1..=256; small and batch-1 products stay on
+    /// one thread).
     #[arg(long, default_value_t = 1)]
     pub threads: usize,
     /// Untimed warm-up runs at most.
@@ -80,8 +81,8 @@ fn seconds(name: &str, value: f64) -> Result<Duration> {
 
 /// Runs `qfront bench latency`.
 pub fn run_latency(args: LatencyArgs) -> Result<()> {
-    if args.threads != 1 {
-        bail!("--threads {}: the executor runs on one thread (multi-threaded kernels are not implemented yet); use --threads 1", args.threads);
+    if args.threads == 0 || args.threads > 256 {
+        bail!("--threads {}: give 1..=256", args.threads);
     }
     if args.batch == 0 || args.max_loops == 0 {
         bail!("--batch and --max-loops must be at least 1");
@@ -107,7 +108,7 @@ pub fn run_latency(args: LatencyArgs) -> Result<()> {
     } else {
         KernelSet::detect()
     };
-    let mut session = Session::new(&file, kernels);
+    let mut session = Session::with_threads(&file, kernels, args.threads)?;
     let options = LatencyOptions {
         warmup_loops: args.warmup_loops,
         warmup_time: seconds("warmup-time", args.warmup_time)?,
@@ -268,6 +269,9 @@ pub struct KernelArgs {
     /// Use the scalar reference kernels.
     #[arg(long)]
     pub reference_kernels: bool,
+    /// Threads (comma list): each width is measured at each count.
+    #[arg(long, default_value = "1", value_delimiter = ',')]
+    pub threads: Vec<usize>,
 }
 
 /// Runs `qfront bench kernel`: `m×k` u8 activations times `n×k` weights of each width; one JSON
@@ -292,14 +296,28 @@ pub fn run_kernel(args: KernelArgs) -> Result<()> {
     };
     let activations: Vec<u8> = (0..args.m * args.k).map(|_| next() as u8).collect();
     let peak = qfront_rt::bench::peak::int8_peak_gops(kernels);
-    for &bits in &args.bits {
+    if args.threads.iter().any(|&t| t == 0 || t > 256) {
+        bail!("--threads takes counts in 1..=256");
+    }
+    for (&bits, &threads) in args
+        .bits
+        .iter()
+        .flat_map(|b| args.threads.iter().map(move |t| (b, t)))
+    {
         let width = qfront_quant::BitWidth::new(bits)?;
         let (lo, hi) = qfront_quant::packing::code_range(width);
         let span = (hi - lo + 1) as u32;
         let codes: Vec<i8> = (0..args.n * args.k)
             .map(|_| (lo + (next() % span) as i32) as i8)
             .collect();
-        let weights = PreparedWeights::new(codes, args.n, args.k, bits, kernels);
+        let mut weights = PreparedWeights::new(codes, args.n, args.k, bits, kernels);
+        if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
+            weights.set_thread_pool(Some(std::sync::Arc::new(pool)));
+        }
         let mut out = vec![0i32; args.m * args.n];
         let mut scratch = Scratch::default();
         weights.matmul(&activations, args.m, &mut out, &mut scratch);
@@ -317,7 +335,7 @@ pub fn run_kernel(args: KernelArgs) -> Result<()> {
         println!(
             "{}",
             json!({"kernel": "matmul", "m": args.m, "k": args.k, "n": args.n, "bits": bits,
-                   "kernels": kernels.name(), "median_ms": median * 1e3, "gops": gops,
+                   "kernels": kernels.name(), "threads": threads, "median_ms": median * 1e3, "gops": gops,
                    "fraction_of_peak": peak.map(|p| gops / p),
                    "weight_bytes_streamed": weights.streamed_bytes(), "loops": samples.len()})
         );
