@@ -165,14 +165,16 @@ impl Model {
     }
 
     /// Latency of one batch on synthetic inputs, as `qfront bench latency` measures it: a dict
-    /// of `median_ms`, `p90_ms`, `p99_ms`, `mean_ms` and `loops`.
-    #[pyo3(signature = (batch=1, max_time=1.0, warmup_time=0.2))]
+    /// of `median_ms`, `p90_ms`, `p99_ms`, `mean_ms` and `loops`. `threads` > 1 splits the
+    /// large GEMMs as `--threads` does.
+    #[pyo3(signature = (batch=1, max_time=1.0, warmup_time=0.2, threads=1))]
     pub fn latency(
         &self,
         py: Python<'_>,
         batch: usize,
         max_time: f64,
         warmup_time: f64,
+        threads: usize,
     ) -> PyResult<std::collections::BTreeMap<String, f64>> {
         let seconds = |name: &str, v: f64| {
             if (0.0..=3600.0).contains(&v) {
@@ -189,7 +191,15 @@ impl Model {
             warmup_time: seconds("warmup_time", warmup_time)?,
             ..LatencyOptions::default()
         };
-        let (report, _) = self.run(py, |session| measure_latency(session, &options))?;
+        let report = if threads == 1 {
+            self.run(py, |session| measure_latency(session, &options))?
+                .0
+        } else {
+            let mut session = Session::with_threads(&self.file, KernelSet::detect(), threads)
+                .map_err(crate::error)?;
+            py.detach(|| measure_latency(&mut session, &options))
+                .map_err(crate::error)?
+        };
         Ok([
             ("median_ms", report.median_ms),
             ("p90_ms", report.p90_ms),

@@ -63,8 +63,12 @@ def test_latency_reports_the_bench_figures(digits_model):
     assert set(figures) == {"median_ms", "p90_ms", "p99_ms", "mean_ms", "loops"}
     assert 0 < figures["median_ms"] <= figures["p99_ms"]
     assert figures["loops"] >= 1
+    two = model.latency(batch=32, max_time=0.05, warmup_time=0.01, threads=2)
+    assert two["median_ms"] > 0
     with pytest.raises(qfront.QfrontError, match="max_time"):
         model.latency(max_time=-1)
+    with pytest.raises(qfront.QfrontError, match="1..=256"):
+        model.latency(threads=0)
 
 
 def test_bad_inputs_and_files_raise_with_the_reason(digits_model, tmp_path):

@@ -54,6 +54,9 @@ pub struct LatencySection {
     /// Measurement time per trial, seconds (local).
     #[serde(default = "default_time")]
     pub max_time: f64,
+    /// Threads of the runtime's large GEMMs (local), and `{threads}` of a device command.
+    #[serde(default = "one")]
+    pub threads: usize,
     /// The table (mode `lut`).
     #[serde(default)]
     pub table: Option<PathBuf>,
@@ -145,6 +148,7 @@ impl Default for LatencySection {
             mode: LatencyMode::Local,
             batch: 1,
             max_time: default_time(),
+            threads: 1,
             table: None,
             device_cmd: None,
         }
@@ -556,6 +560,12 @@ impl StudyConfig {
             return Err(StudyError::config(
                 "latency",
                 format!("batch must be ≥ 1 and max_time in (0, 3600] seconds (got {max_time})"),
+            ));
+        }
+        if !(1..=256).contains(&self.latency.threads) {
+            return Err(StudyError::config(
+                "latency.threads",
+                format!("{} is not in 1..=256", self.latency.threads),
             ));
         }
         if let Some(kb) = self.align_size_kb {

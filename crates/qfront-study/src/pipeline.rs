@@ -246,7 +246,7 @@ impl TrialRunner {
                     template,
                     &qfm.to_string_lossy(),
                     latency.batch,
-                    1,
+                    latency.threads,
                 ))?;
                 *figures
                     .get("median_ms")
@@ -259,7 +259,8 @@ impl TrialRunner {
                     })?
             }
             LatencySource::Local => {
-                let mut session = Session::new(&file, KernelSet::detect());
+                let mut session =
+                    Session::with_threads(&file, KernelSet::detect(), latency.threads)?;
                 let options = LatencyOptions {
                     batch: latency.batch,
                     max_time: Duration::from_secs_f64(latency.max_time),

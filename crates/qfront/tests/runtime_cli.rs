@@ -153,8 +153,9 @@ fn bad_models_and_mismatched_datasets_fail_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--abits ≤ 8"));
     assert!(started.elapsed().as_secs() < 5, "refused before training");
-    let out = qfront(&["bench", "latency", path.to_str().unwrap(), "--threads", "4"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads"));
+    let out = qfront(&["bench", "latency", path.to_str().unwrap(), "--threads", "0"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--threads 0: give 1..=256"));
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -135,6 +135,7 @@ fn bad_configs_name_the_key() {
         (format!("{head}{space}[[parameter]]\nname = \"depthh\"\ntype = \"int\"\nlow = 1\nhigh = 3\n"), "depthh"),
         (format!("{head}[fixed]\nabits = 33\n{space}"), "fixed.abits"),
         (format!("{}{space}", head.replace("\"-latency_ms\"", "\"-speed\"")), "speed"),
+        (format!("{head}{space}[latency]\nthreads = 0\n"), "latency.threads"),
     ] {
         std::fs::write(&path, &text).unwrap();
         let out = qfront(&["search", "--config", path.to_str().unwrap(), "--dir", dir.join("run").to_str().unwrap()]);

@@ -29,7 +29,7 @@ class Model:
         """Logits ``[batch, classes]``: images float32 ``[batch, C, H, W]`` in [0, 1], or
         integer token ids ``[batch, max_tokens]``."""
     def latency(
-        self, batch: int = 1, max_time: float = 1.0, warmup_time: float = 0.2
+        self, batch: int = 1, max_time: float = 1.0, warmup_time: float = 0.2, threads: int = 1
     ) -> Dict[str, float]:
         """``median_ms``, ``p90_ms``, ``p99_ms``, ``mean_ms``, ``loops`` of one batch."""
 
