@@ -4,7 +4,8 @@
 //!   initial design, then qNEHVI / SAAS-qNEHVI / qLogNEHVI / qNParEGO), the engine of
 //!   `qfront.optuna.QfrontSampler`;
 //! * [`model::Model`]: a `.qfm` model run by qfront's integer runtime on NumPy arrays;
-//! * [`front::hypervolume`] and [`front::pareto_front`].
+//! * [`front::hypervolume`] and [`front::pareto_front`];
+//! * `study_*`: qfront's own studies in their stores (wrapped by `qfront.Study`).
 //!
 //! Every error becomes `qfront.QfrontError` (a `ValueError`) carrying the library's message;
 //! the GIL is released while the optimizer fits and while the runtime runs.
@@ -13,6 +14,7 @@ use pyo3::prelude::*;
 
 mod front;
 mod model;
+mod study;
 mod suggest;
 
 pyo3::create_exception!(
@@ -35,6 +37,15 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(front::hypervolume, m)?)?;
     m.add_function(wrap_pyfunction!(front::pareto_front, m)?)?;
     m.add_class::<model::Model>()?;
+    for f in [
+        wrap_pyfunction!(study::study_create, m)?,
+        wrap_pyfunction!(study::study_load, m)?,
+        wrap_pyfunction!(study::study_ask, m)?,
+        wrap_pyfunction!(study::study_tell, m)?,
+        wrap_pyfunction!(study::study_trials, m)?,
+    ] {
+        m.add_function(f)?;
+    }
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
