@@ -35,11 +35,13 @@ struct PastTrial {
 /// * `trials`: JSON list of `{"params": [...], "values": [...] | null, "failed": bool}`;
 /// * `method`: `sobol`, `qnehvi`, `qnehvi-saas`, `qparego`, `qlognehvi`, `qlognehvi-saas`;
 /// * `initial_points`: Sobol trials before the model (default `2(d + 1)`);
+/// * `reference_point`: the hypervolume reference point in the maximized frame (default:
+///   inferred from the observed front at every ask, as BoTorch does);
 /// * `trial_number`: the new trial's number in its study, when trials before it are not all
 ///   in `trials` (others still choosing their parameters): the Sobol stream continues from
 ///   it, so concurrent processes draw different initial points.
 #[pyfunction]
-#[pyo3(signature = (parameters, trials, method, seed, num_objectives, num_constraints=0, initial_points=None, trial_number=None))]
+#[pyo3(signature = (parameters, trials, method, seed, num_objectives, num_constraints=0, initial_points=None, trial_number=None, reference_point=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn suggest(
     py: Python<'_>,
@@ -51,6 +53,7 @@ pub fn suggest(
     num_constraints: usize,
     initial_points: Option<usize>,
     trial_number: Option<usize>,
+    reference_point: Option<Vec<f64>>,
 ) -> PyResult<String> {
     let parameters: Vec<Parameter> =
         serde_json::from_str(parameters).map_err(|e| crate::error(format!("parameters: {e}")))?;
@@ -61,6 +64,7 @@ pub fn suggest(
     let mut config = OptimizerConfig::new(space, num_objectives, method, seed);
     config.num_constraints = num_constraints;
     config.initial_points = initial_points;
+    config.reference_point = reference_point;
     let (params, warning) = py
         .detach(|| -> qfront_bo::Result<(Vec<ParamValue>, Option<String>)> {
             let mut optimizer = Optimizer::new(config)?;

@@ -176,3 +176,15 @@ def test_bad_settings_raise():
     assert set(METHODS) >= {"qnehvi", "qnehvi-saas", "qparego", "sobol"}
     with pytest.raises(qfront.QfrontError, match="method"):
         qfront._native.suggest("[]", "[]", "nope", 0, 1)
+
+
+def test_a_reference_point_is_taken_in_the_study_directions():
+    sampler = QfrontSampler(seed=4, reference_point=[1.1, 1.1], n_startup_trials=4)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(branin_currin, n_trials=8)
+    assert len(study.trials) == 8
+    with pytest.raises(ValueError, match="2 objectives"):
+        bad = optuna.create_study(directions=["minimize", "minimize"], sampler=QfrontSampler(seed=0, reference_point=[1.0], n_startup_trials=1))
+        bad.optimize(branin_currin, n_trials=3)
+    with pytest.raises(ValueError, match="finite"):
+        QfrontSampler(reference_point=[1.0, float("inf")])

@@ -48,5 +48,6 @@ def suggest(
     num_constraints: int = 0,
     initial_points: Optional[int] = None,
     trial_number: Optional[int] = None,
+    reference_point: Optional[Sequence[float]] = None,
 ) -> str:
     """One new trial as JSON ``{"params": [...], "warning": str | None}``."""

@@ -116,6 +116,9 @@ class QfrontSampler(BaseSampler):
             acquisition weighs points by their probability of feasibility.
         independent_sampler: Sampler of parameters outside the relative search space
             (default: ``RandomSampler(seed)``).
+        reference_point: The hypervolume reference point, one value per objective in the
+            study's own directions (a value no useful trial is worse than). Default:
+            inferred from the observed front at every trial, as BoTorch does.
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class QfrontSampler(BaseSampler):
         n_startup_trials: Optional[int] = None,
         constraints_func: Optional[Callable[[FrozenTrial], Sequence[float]]] = None,
         independent_sampler: Optional[BaseSampler] = None,
+        reference_point: Optional[Sequence[float]] = None,
     ) -> None:
         if method not in METHODS:
             raise ValueError(f"method {method!r} is not one of {', '.join(METHODS)}")
@@ -135,6 +139,9 @@ class QfrontSampler(BaseSampler):
         self._n_startup_trials = n_startup_trials
         self._constraints_func = constraints_func
         self._independent_sampler = independent_sampler or RandomSampler(seed=seed)
+        if reference_point is not None and not all(math.isfinite(float(r)) for r in reference_point):
+            raise ValueError(f"reference_point {list(reference_point)} must hold finite values")
+        self._reference_point = None if reference_point is None else [float(r) for r in reference_point]
         self._search_space = IntersectionSearchSpace(include_pruned=True)
 
     def reseed_rng(self) -> None:
@@ -211,11 +218,20 @@ class QfrontSampler(BaseSampler):
                 constraints,
                 self._n_startup_trials,
                 trial.number,
+                self._maximized_reference(study),
             )
         )
         if answer.get("warning"):
             warnings.warn(f"QfrontSampler: {answer['warning']}", RuntimeWarning, stacklevel=2)
         return {p.name: p.from_qfront(v) for p, v in zip(params, answer["params"])}
+
+    def _maximized_reference(self, study: Study) -> Optional[List[float]]:
+        """The reference point in qfront's maximized frame (minimized objectives negated)."""
+        if self._reference_point is None:
+            return None
+        if len(self._reference_point) != len(study.directions):
+            raise ValueError(f"reference_point has {len(self._reference_point)} values for {len(study.directions)} objectives")
+        return [r if d == StudyDirection.MAXIMIZE else -r for r, d in zip(self._reference_point, study.directions)]
 
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
