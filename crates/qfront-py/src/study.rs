@@ -12,6 +12,18 @@ use qfront_study::search::{
 use qfront_study::store::StorageLocation;
 use std::collections::BTreeMap;
 
+/// What `qfront.Study` keeps of a study: JSON `{"name", "objectives", "constraints",
+/// "parameters"}`.
+fn describe(study: &qfront_study::Study) -> String {
+    serde_json::json!({
+        "name": study.config.name,
+        "objectives": study.config.objectives,
+        "constraints": study.config.constraints,
+        "parameters": study.parameter_names(),
+    })
+    .to_string()
+}
+
 fn location(storage: &str) -> PyResult<StorageLocation> {
     StorageLocation::parse(storage).map_err(crate::error)
 }
@@ -36,13 +48,7 @@ pub fn study_create(
     let study = py
         .detach(|| open_study(config, &location, load_if_exists).map(|(study, _)| study))
         .map_err(crate::error)?;
-    Ok(serde_json::json!({
-        "name": study.config.name,
-        "objectives": study.config.objectives,
-        "constraints": study.config.constraints,
-        "parameters": study.parameter_names(),
-    })
-    .to_string())
+    Ok(describe(&study))
 }
 
 /// The stored study `name` (or the store's only one): its description, as
@@ -54,13 +60,7 @@ pub fn study_load(py: Python<'_>, storage: &str, name: Option<String>) -> PyResu
     let study = py
         .detach(|| load_stored(&location, name.as_deref()).map(|(study, _)| study))
         .map_err(crate::error)?;
-    Ok(serde_json::json!({
-        "name": study.config.name,
-        "objectives": study.config.objectives,
-        "constraints": study.config.constraints,
-        "parameters": study.parameter_names(),
-    })
-    .to_string())
+    Ok(describe(&study))
 }
 
 /// Asks for `n` trials: JSON `[{"trial": number, "params": {...}}, ...]`.

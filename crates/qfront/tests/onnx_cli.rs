@@ -159,18 +159,7 @@ fn an_imported_text_model_is_fine_tuned_on_snips() {
 }
 
 fn fails(args: &[&str], needles: &[&str]) {
-    let out = qfront(args);
-    let err = stderr(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "qfront {}: {err}",
-        args.join(" ")
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "'{needle}' not in: {err}");
-    }
+    common::qfront_fails(args, 1, needles);
 }
 
 #[test]

@@ -279,22 +279,7 @@ fn built_in_data_works_from_any_directory() {
 /// Runs `qfront args` and checks it failed with `code` (never 101, never "panicked") and a
 /// message holding every one of `needles`.
 fn fails(args: &[&str], code: i32, needles: &[&str]) {
-    let out = qfront(args);
-    let err = stderr(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "qfront {}: {err}",
-        args.join(" ")
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    for needle in needles {
-        assert!(
-            err.contains(needle),
-            "qfront {}: '{needle}' not in: {err}",
-            args.join(" ")
-        );
-    }
+    common::qfront_fails(args, code, needles);
 }
 
 #[test]

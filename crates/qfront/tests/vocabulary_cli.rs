@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{qfront, qfront_ok};
+use common::qfront_ok;
 
 fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("qfront-vocab-{}-{name}", std::process::id()));
@@ -53,18 +53,7 @@ fn write_intents(path: &Path) {
 }
 
 fn fails(args: &[&str], needles: &[&str]) {
-    let out = qfront(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "qfront {}: {err}",
-        args.join(" ")
-    );
-    assert!(!err.contains("panicked"), "{err}");
-    for needle in needles {
-        assert!(err.contains(needle), "'{needle}' not in: {err}");
-    }
+    common::qfront_fails(args, 1, needles);
 }
 
 #[test]

@@ -10,7 +10,6 @@ pub mod avx512;
 pub mod reference;
 pub mod requant;
 
-#[cfg(target_arch = "x86_64")]
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
 
@@ -209,17 +208,37 @@ impl PreparedWeights {
         self.pool = pool;
     }
 
-    /// The pool and the rows per chunk (a multiple of `multiple`) when a call of `m_rows`
-    /// rows is split over threads.
+    /// Runs `gemm(first_row, rows, out_rows)` over the output rows `out[..m_rows·rows]`: in
+    /// chunks of a multiple of `multiple` rows on the pool's threads when the call is large
+    /// enough (see [`PreparedWeights::set_thread_pool`]), else once on this thread.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
-    fn split(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
-        let pool = self.pool.as_deref()?;
-        let threads = pool.current_num_threads();
-        let macs = m_rows * self.rows * self.columns;
-        if threads < 2 || macs < PARALLEL_MIN_MACS || m_rows < 2 * multiple {
-            return None;
-        }
-        Some((pool, m_rows.div_ceil(threads).div_ceil(multiple) * multiple))
+    fn over_row_chunks(
+        &self,
+        m_rows: usize,
+        multiple: usize,
+        out: &mut [i32],
+        gemm: impl Fn(usize, usize, &mut [i32]) + Sync,
+    ) {
+        let rows = self.rows;
+        let macs = m_rows * rows * self.columns;
+        let pool = self
+            .pool
+            .as_deref()
+            .filter(|p| p.current_num_threads() >= 2)
+            .filter(|_| macs >= PARALLEL_MIN_MACS && m_rows >= 2 * multiple);
+        let Some(pool) = pool else {
+            return gemm(0, m_rows, out);
+        };
+        let chunk = m_rows
+            .div_ceil(pool.current_num_threads())
+            .div_ceil(multiple)
+            * multiple;
+        pool.install(|| {
+            out[..m_rows * rows]
+                .par_chunks_mut(chunk * rows)
+                .enumerate()
+                .for_each(|(i, out)| gemm(i * chunk, out.len() / rows, out))
+        });
     }
 
     /// The kernel set it was prepared for.
@@ -288,30 +307,11 @@ impl PreparedWeights {
                 widened.len()
                     >= m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE * pairs
             );
-            let rows = self.rows;
-            match self.split(m_rows, WIDENED_ROW_MULTIPLE) {
-                Some((pool, chunk)) => pool.install(|| {
-                    out[..m_rows * rows]
-                        .par_chunks_mut(chunk * rows)
-                        .enumerate()
-                        .for_each(|(i, out)| {
-                            let first = i * chunk;
-                            // SAFETY: as below; each chunk starts at a multiple of 6 rows, so
-                            // its zero-padded tail is inside `widened`.
-                            unsafe {
-                                avx2::gemm::gemm_widened(
-                                    &widened[first * pairs..],
-                                    out.len() / rows,
-                                    pairs,
-                                    panels,
-                                    out,
-                                )
-                            }
-                        })
-                }),
-                // SAFETY: AVX2 present (checked by takes_widened); sizes asserted.
-                None => unsafe { avx2::gemm::gemm_widened(widened, m_rows, pairs, panels, out) },
-            }
+            // SAFETY: AVX2 present (checked by takes_widened); sizes asserted, and every chunk
+            // starts at a multiple of 6 rows, so its zero-padded tail is inside `widened`.
+            self.over_row_chunks(m_rows, WIDENED_ROW_MULTIPLE, out, |first, m, out| unsafe {
+                avx2::gemm::gemm_widened(&widened[first * pairs..], m, pairs, panels, out)
+            });
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (widened, out);
@@ -335,29 +335,12 @@ impl PreparedWeights {
                         * PADDED_ROW_MULTIPLE
                         * self.padded_columns()
             );
-            let (rows, columns) = (self.rows, self.padded_columns());
-            match self.split(m_rows, PADDED_ROW_MULTIPLE) {
-                Some((pool, chunk)) => pool.install(|| {
-                    out[..m_rows * rows]
-                        .par_chunks_mut(chunk * rows)
-                        .enumerate()
-                        .for_each(|(i, out)| {
-                            let first = i * chunk;
-                            // SAFETY: as below; each chunk starts at a multiple of 8 rows, so
-                            // its zero-padded tail is inside `rows_u8`.
-                            unsafe {
-                                avx512::gemm::gemm_padded(
-                                    &rows_u8[first * columns..],
-                                    out.len() / rows,
-                                    panels,
-                                    out,
-                                )
-                            }
-                        })
-                }),
-                // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted.
-                None => unsafe { avx512::gemm::gemm_padded(rows_u8, m_rows, panels, out) },
-            }
+            let columns = self.padded_columns();
+            // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted, and every
+            // chunk starts at a multiple of 8 rows, so its zero-padded tail is inside `rows_u8`.
+            self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
+                avx512::gemm::gemm_padded(&rows_u8[first * columns..], m, panels, out)
+            });
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (rows_u8, out);
@@ -377,31 +360,22 @@ impl PreparedWeights {
                 let panels = self
                     .panels
                     .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
-                match self.split(m_rows, WIDENED_ROW_MULTIPLE) {
-                    Some((pool, chunk)) => pool.install(|| {
-                        out[..m_rows * rows]
-                            .par_chunks_mut(chunk * rows)
-                            .enumerate()
-                            .for_each(|(i, out)| {
-                                let first = i * chunk;
-                                let mut packed = Vec::new();
-                                // SAFETY: as below, on this chunk's rows.
-                                unsafe {
-                                    avx2::gemm::gemm(
-                                        &a[first * columns..],
-                                        out.len() / rows,
-                                        columns,
-                                        panels,
-                                        out,
-                                        &mut packed,
-                                    )
-                                }
-                            })
-                    }),
+                if self.pool.is_none() {
                     // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
-                    None => unsafe {
+                    unsafe {
                         avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed)
-                    },
+                    };
+                } else {
+                    // SAFETY: as above, on each chunk's rows (each with its own packing buffer).
+                    self.over_row_chunks(
+                        m_rows,
+                        WIDENED_ROW_MULTIPLE,
+                        out,
+                        |first, m, out| unsafe {
+                            let a = &a[first * columns..];
+                            avx2::gemm::gemm(a, m, columns, panels, out, &mut Vec::new())
+                        },
+                    );
                 }
             }
             return;

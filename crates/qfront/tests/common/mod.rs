@@ -23,6 +23,28 @@ pub fn spawn_qfront(args: &[&str]) -> Child {
         .expect("the qfront binary starts")
 }
 
+/// Runs `qfront args` and checks that it failed with exit code `code` (never 101, never
+/// "panicked") and a message holding every one of `needles`.
+#[allow(dead_code)] // not every test file needs it
+pub fn qfront_fails(args: &[&str], code: i32, needles: &[&str]) {
+    let out = qfront(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "qfront {}: {err}",
+        args.join(" ")
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    for needle in needles {
+        assert!(
+            err.contains(needle),
+            "qfront {}: '{needle}' not in: {err}",
+            args.join(" ")
+        );
+    }
+}
+
 /// Runs `qfront` and checks that it succeeded (the failure message carries its stderr).
 #[allow(dead_code)] // not every test file needs it
 pub fn qfront_ok(args: &[&str]) -> Output {
