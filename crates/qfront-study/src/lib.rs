@@ -17,6 +17,7 @@ pub mod kind;
 pub mod objectives;
 pub mod one_bitwidth;
 pub mod pipeline;
+mod plot_axis;
 pub mod presets;
 pub mod report;
 pub mod search;

@@ -5,6 +5,7 @@
 //! licence, `assets/DejaVuSans-LICENSE.txt`), so no system font is needed.
 
 use crate::config::Study;
+use crate::plot_axis::Axis;
 use crate::search::pareto_trials;
 use crate::store::StoredTrial;
 use crate::{Result, StudyError};
@@ -78,8 +79,11 @@ fn scatter<DB: DrawingBackend>(
         .map(|t| t.number)
         .collect();
     root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let x = range(all.iter().map(|t| t.metrics[xa]));
-    let y = range(all.iter().map(|t| t.metrics[xb]));
+    let x_axis = Axis::for_values(all.iter().map(|t| t.metrics[xa]));
+    let y_axis = Axis::for_values(all.iter().map(|t| t.metrics[xb]));
+    let point = |t: &StoredTrial| (x_axis.to_plot(t.metrics[xa]), y_axis.to_plot(t.metrics[xb]));
+    let x = range(all.iter().map(|t| point(t).0));
+    let y = range(all.iter().map(|t| point(t).1));
     let mut chart = ChartBuilder::on(&root)
         .caption(format!("{xa} vs {xb} (front in red)"), ("sans-serif", 20))
         .margin(12)
@@ -87,26 +91,30 @@ fn scatter<DB: DrawingBackend>(
         .y_label_area_size(70)
         .build_cartesian_2d(x.0..x.1, y.0..y.1)
         .map_err(|e| e.to_string())?;
+    let (x_label, y_label) = (|t: &f64| Axis::log_label(*t), |t: &f64| Axis::log_label(*t));
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_axis.describe(xa))
+        .y_desc(y_axis.describe(xb))
+        .label_style(("sans-serif", 13));
+    // Linear axes keep plotters' own tick labels, which show as many digits as the range needs.
+    if x_axis == Axis::Log {
+        mesh.x_label_formatter(&x_label);
+    }
+    if y_axis == Axis::Log {
+        mesh.y_label_formatter(&y_label);
+    }
+    mesh.draw().map_err(|e| e.to_string())?;
     chart
-        .configure_mesh()
-        .x_desc(xa.as_str())
-        .y_desc(xb.as_str())
-        .label_style(("sans-serif", 13))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    chart
-        .draw_series(all.iter().filter(|t| !front.contains(&t.number)).map(|t| {
-            Circle::new(
-                (t.metrics[xa], t.metrics[xb]),
-                4,
-                RGBColor(150, 150, 150).filled(),
-            )
-        }))
+        .draw_series(
+            all.iter()
+                .filter(|t| !front.contains(&t.number))
+                .map(|t| Circle::new(point(t), 4, RGBColor(150, 150, 150).filled())),
+        )
         .map_err(|e| e.to_string())?;
     let mut on_front: Vec<(f64, f64)> = all
         .iter()
         .filter(|t| front.contains(&t.number))
-        .map(|t| (t.metrics[xa], t.metrics[xb]))
+        .map(|t| point(t))
         .collect();
     on_front.sort_by(|p, q| p.0.total_cmp(&q.0));
     chart
