@@ -2,7 +2,8 @@
 """qfront-rt against ONNX Runtime and tract, side by side in one run.
 
 Usage: python3 bench/runtime_peers.py --qfront target/release/qfront \
-           --lenet LENET_W8A8.qfm --nlu NLU_W8A8.qfm [--seconds 2] [--threads 1,2]
+           --lenet LENET_W8A8.qfm --nlu NLU_W8A8.qfm [--seconds 2] [--threads 1,2] \
+           [--lenet-batch 1,32]
 
 Every figure is measured at each thread count of --threads (default 1): ORT's
 intra_op_num_threads and qfront's --threads.
@@ -93,8 +94,8 @@ def linear_onnx(op, name, x, nodes, inits):
     return name + ".y"
 
 
-def lenet_onnx(header):
-    """The .qfm image graph as an ONNX float model (NCHW)."""
+def lenet_onnx(header, batch=1):
+    """The .qfm image graph as an ONNX float model (NCHW), reading `batch` images."""
     inp = header["input"]
     c, h, w = inp["channels"], inp["height"], inp["width"]
     nodes, inits, x, shape = [], [], "x", [c, h, w]
@@ -123,14 +124,14 @@ def lenet_onnx(header):
                 x = name + ".a"
         else:
             raise SystemExit(f"image op {op['op']} is not mapped to ONNX here")
-    graph = helper.make_graph(nodes, "lenet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, c, h, w])],
-                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [1, classes(header)])], inits)
+    graph = helper.make_graph(nodes, "lenet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [batch, c, h, w])],
+                              [helper.make_tensor_value_info(x, TensorProto.FLOAT, [batch, classes(header)])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    return model, lambda: {"x": rng.random((1, c, h, w), dtype=np.float32)}
+    return model, lambda: {"x": rng.random((batch, c, h, w), dtype=np.float32)}
 
 
-def nlu_onnx(header):
+def nlu_onnx(header, batch=1):
     """The .qfm token graph as an ONNX float model: Gather, Conv1d blocks, masked pooling, Gemm."""
     inp = header["input"]
     t, vocab = inp["max_tokens"], inp["vocabulary"]
@@ -219,8 +220,10 @@ def main():
     ap.add_argument("--nlu")
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--threads", default="1", help="comma list of thread counts")
+    ap.add_argument("--lenet-batch", default="1", help="comma list of LeNet batch sizes")
     args = ap.parse_args()
     args.threads = [int(t) for t in args.threads.split(",")]
+    args.lenet_batch = [int(b) for b in args.lenet_batch.split(",")]
     emit(versions={"onnxruntime": ort.__version__, "onnx": onnx.__version__, "numpy": np.__version__,
                    "tract": tract.version() if tract else None})
     directory = tempfile.mkdtemp(prefix="qfront-peers-")
@@ -259,36 +262,39 @@ def main():
              qfront_gops=ours["gops"], ratio=ours["gops"] / (ops / t_ort / 1e9), int8_peak_gops=peak,
              qfront_fraction_of_peak=ours["gops"] / peak if peak else None, ort_fraction_of_peak=ops / t_ort / 1e9 / peak if peak else None)
 
-    # 2. Networks at batch 1.
-    for label, path, build in [("lenet", args.lenet, lenet_onnx), ("nlu", args.nlu, nlu_onnx)]:
+    # 2. Networks: batch 1, and the LeNet also at each --lenet-batch, at each thread count.
+    jobs = [("lenet", args.lenet, lenet_onnx, b) for b in args.lenet_batch] + [("nlu", args.nlu, nlu_onnx, 1)]
+    for label, path, build, batch in jobs:
         if not path:
             continue
         header = qfm_header(path)
-        model, feed = build(header)
-        f32 = save(model, directory, f"{label}_f32.onnx")
+        model, feed = build(header, batch)
+        f32 = save(model, directory, f"{label}_b{batch}_f32.onnx")
         onnx.checker.check_model(model)
-        int8 = os.path.join(directory, f"{label}_int8.onnx")
+        int8 = os.path.join(directory, f"{label}_b{batch}_int8.onnx")
         quantize_static(f32, int8, Calibration(feed), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
         x = feed()
-        row = {}
-        for name, p in [("ort_f32", f32), ("ort_int8", int8)]:
-            s = ort_session(p)
-            row[name] = median_seconds(lambda: s.run(None, x), args.seconds) * 1e3
-            row[name + "_corrected"] = row[name] - ort_overhead * 1e3
-        if tract:
-            tm = tract_runnable(f32)
-            inputs = list(x.values())
-            row["tract_f32"] = median_seconds(lambda: tm.run(inputs), args.seconds) * 1e3
-            row["tract_f32_corrected"] = row["tract_f32"] - tract_overhead * 1e3
-        ours = {l["metric"]: l["value"] for l in qfront_lines(args.qfront, "bench", "latency", path, "--max-time",
-                                                                str(args.seconds)) if "metric" in l}
-        row["qfront_rt"] = ours["median_ms"]
-        best_ort = min(row["ort_f32_corrected"], row["ort_int8_corrected"])
-        row["ratio_to_best_ort"] = ours["median_ms"] / best_ort
-        if tract:
-            row["ratio_to_tract_f32"] = ours["median_ms"] / row["tract_f32_corrected"]
-        emit(figure=f"{label}_batch1_ms", **row)
+        for threads in args.threads:
+            row = {"batch": batch, "threads": threads}
+            for name, p in [("ort_f32", f32), ("ort_int8", int8)]:
+                s = ort_session(p, threads)
+                row[name] = median_seconds(lambda: s.run(None, x), args.seconds) * 1e3
+                row[name + "_corrected"] = row[name] - ort_overhead * 1e3
+            if tract and threads == 1:
+                tm = tract_runnable(f32)
+                inputs = list(x.values())
+                row["tract_f32"] = median_seconds(lambda: tm.run(inputs), args.seconds) * 1e3
+                row["tract_f32_corrected"] = row["tract_f32"] - tract_overhead * 1e3
+            ours = {l["metric"]: l["value"] for l in qfront_lines(args.qfront, "bench", "latency", path, "--max-time",
+                                                                    str(args.seconds), "--batch", str(batch),
+                                                                    "--threads", str(threads)) if "metric" in l}
+            row["qfront_rt"] = ours["median_ms"]
+            best_ort = min(row["ort_f32_corrected"], row["ort_int8_corrected"])
+            row["ratio_to_best_ort"] = ours["median_ms"] / best_ort
+            if "tract_f32_corrected" in row:
+                row["ratio_to_tract_f32"] = ours["median_ms"] / row["tract_f32_corrected"]
+            emit(figure=f"{label}_ms", **row)
 
 
 if __name__ == "__main__":
