@@ -3,6 +3,7 @@ fixed (single-value) parameters, categorical choices of any type, single and sev
 objectives, constraints, running trials as pending points, failures, several processes on one
 RDB storage, and bad settings."""
 
+import json
 import math
 import multiprocessing
 import warnings
@@ -113,15 +114,27 @@ def test_constraints_keep_the_search_feasible():
 
 
 def test_running_trials_are_pending_points():
-    study = optuna.create_study(sampler=QfrontSampler(seed=5, n_startup_trials=2))
+    # The sampler hands qfront a running trial with its parameters and no values...
+    sampler = QfrontSampler(seed=5, n_startup_trials=2)
+    study = optuna.create_study(sampler=sampler)
     study.optimize(lambda t: (t.suggest_float("x", 0, 1) - 0.3) ** 2, n_trials=6)
-    # Two trials asked together (both running): the second must not repeat the first.
     first, second = study.ask(), study.ask()
     a = first.suggest_float("x", 0, 1)
-    b = second.suggest_float("x", 0, 1)
-    assert abs(a - b) > 1e-6
-    study.tell(first, (a - 0.3) ** 2)
-    study.tell(second, (b - 0.3) ** 2)
+    params = [qfront.optuna._Param("x", FloatDistribution(0, 1))]
+    history, _ = sampler._history(study, study._storage.get_trial(second._trial_id), params)
+    assert {"params": [a]} in history
+    assert sum("values" in entry for entry in history) == 6
+    # ...and qfront's ask conditions on it: the same history and seed with the point it
+    # would choose marked pending gives another point.
+    space = json.dumps([{"name": "x", "type": "float", "low": 0.0, "high": 1.0}])
+    done = [{"params": [x], "values": [-((x - 0.3) ** 2)]} for x in (0.05, 0.2, 0.45, 0.6, 0.8, 0.95)]
+
+    def ask(trials):
+        return json.loads(qfront._native.suggest(space, json.dumps(trials), "qnehvi", 9, 1, 0, 2, 6))["params"][0]
+
+    alone = ask(done)
+    with_pending = ask(done + [{"params": [alone]}])
+    assert abs(alone - with_pending) > 1e-3, (alone, with_pending)
 
 
 def test_failed_and_pruned_trials_are_left_out_of_the_model():

@@ -4,7 +4,7 @@
 
 use crate::config::{LatencyPlan, Study};
 use crate::kind::PipelineSource;
-use crate::settings::{build_model, Settings};
+use crate::settings::{build_model, positive, Settings};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
 use qfront_quant::accounting::{largest_width_within, WidthSearch};
@@ -40,20 +40,16 @@ enum LatencySource {
 /// How the study's text is encoded: as the layer list's embedding says, else hashed words;
 /// `fixed.max_tokens` (default 32) words kept, `fixed.buckets` hash buckets.
 fn text_encoding(source: &PipelineSource, fixed: &Settings) -> Result<TextEncoding> {
-    let size = |key: &str| -> Result<Option<usize>> {
-        fixed
-            .get(key)
-            .map(|v| {
-                v.as_f64()
-                    .filter(|b| *b >= 1.0 && b.fract() == 0.0)
-                    .map(|b| b as usize)
-                    .ok_or_else(|| {
-                        StudyError::config(format!("fixed.{key}"), "must be a positive integer")
-                    })
-            })
-            .transpose()
+    // A bad value is named as the study wrote it, under [fixed].
+    let size = |key: &str, default: usize| {
+        positive(fixed, key, default).map_err(|e| match e {
+            StudyError::Config { key, reason } => {
+                StudyError::config(format!("fixed.{key}"), reason)
+            }
+            other => other,
+        })
     };
-    let max_tokens = size("max_tokens")?.unwrap_or(HashingTokenizer::default().max_tokens);
+    let max_tokens = size("max_tokens", HashingTokenizer::default().max_tokens)?;
     let listed = match &source.layers {
         Some(model) => qfront_train::models::text_encoding(&model.layers, max_tokens)?,
         None => None,
@@ -64,7 +60,8 @@ fn text_encoding(source: &PipelineSource, fixed: &Settings) -> Result<TextEncodi
             ..HashingTokenizer::default()
         })
     });
-    if let Some(buckets) = size("buckets")? {
+    if fixed.contains_key("buckets") {
+        let buckets = size("buckets", 1)?;
         match &mut text {
             TextEncoding::Hashed(tokenizer) => tokenizer.buckets = buckets,
             TextEncoding::Vocabulary { .. } => {

@@ -69,7 +69,8 @@ fn int(settings: &Settings, name: &str, default: i64) -> Result<i64> {
     }
 }
 
-fn positive(settings: &Settings, name: &str, default: usize) -> Result<usize> {
+/// The setting `name` as an integer ≥ 1 (default `default`).
+pub(crate) fn positive(settings: &Settings, name: &str, default: usize) -> Result<usize> {
     let v = int(settings, name, default as i64)?;
     if v < 1 {
         return Err(StudyError::config(name, format!("{v} must be at least 1")));

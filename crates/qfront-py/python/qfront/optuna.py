@@ -155,10 +155,12 @@ class QfrontSampler(BaseSampler):
             if not distribution.single()
         }
 
-    def _history(self, study: Study, trial: FrozenTrial, params: List[_Param]) -> List[Dict[str, Any]]:
-        """Every other trial with all of ``params``, in qfront's form."""
+    def _history(self, study: Study, trial: FrozenTrial, params: List[_Param]) -> Tuple[List[Dict[str, Any]], int]:
+        """Every other trial with all of ``params``, in qfront's form, and how many constraint
+        values each complete one carries (0 without ``constraints_func``)."""
         signs = [1.0 if d == StudyDirection.MAXIMIZE else -1.0 for d in study.directions]
         history = []
+        counts = set()
         for past in study.get_trials(deepcopy=False):
             if past.number == trial.number or any(p.name not in past.params for p in params):
                 continue
@@ -172,6 +174,7 @@ class QfrontSampler(BaseSampler):
                     if constraints is None:
                         entry["failed"] = True  # feasibility unknown
                     else:
+                        counts.add(len(constraints))
                         values += [-float(c) for c in constraints]
                 if len(values) < len(signs) or not all(math.isfinite(v) for v in values):
                     entry["failed"] = True
@@ -182,7 +185,9 @@ class QfrontSampler(BaseSampler):
             elif past.state != TrialState.RUNNING:
                 continue  # waiting trials have no point yet
             history.append(entry)
-        return history
+        if len(counts) > 1:
+            raise ValueError(f"constraints_func returned {sorted(counts)} values on different trials; it must return as many on every trial")
+        return history, counts.pop() if counts else 0
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: Dict[str, BaseDistribution]
@@ -190,22 +195,7 @@ class QfrontSampler(BaseSampler):
         if not search_space:
             return {}
         params = [_Param(name, distribution) for name, distribution in search_space.items()]
-        history = self._history(study, trial, params)
-        constraints = 0
-        if self._constraints_func is not None:
-            counts = {
-                len(t.system_attrs[CONSTRAINTS_KEY])
-                for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-                if CONSTRAINTS_KEY in t.system_attrs
-            }
-            if len(counts) > 1:
-                raise ValueError(f"constraints_func returned {sorted(counts)} values on different trials; it must return as many on every trial")
-            constraints = counts.pop() if counts else 0
-            if constraints == 0:
-                # No constraint values yet: model the objectives alone.
-                for entry in history:
-                    if "values" in entry:
-                        entry["values"] = entry["values"][: len(study.directions)]
+        history, constraints = self._history(study, trial, params)
         answer = json.loads(
             _native.suggest(
                 json.dumps([p.spec for p in params]),

@@ -13,8 +13,6 @@ use crate::{Result, RtError, Session};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-pub use super::random_models::{random_model, Widths};
-
 /// What a layer's cost depends on.
 #[derive(
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -298,8 +296,10 @@ impl LatencyTable {
                 total += e.ms;
                 continue;
             }
+            // Ops without weights have one line (bits 0): no other width to fall back to.
             let line = self.lines.get(&line_name(&key)).or_else(|| {
                 (1..=8u32)
+                    .filter(|_| key.weight_bits > 0)
                     .flat_map(|gap| [key.weight_bits + gap, key.weight_bits.wrapping_sub(gap)])
                     .filter(|bits| (2..=8).contains(bits))
                     .find_map(|bits| {
@@ -341,6 +341,7 @@ pub fn quick_options(batch: usize) -> LatencyOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench::random_models::{random_model, Widths};
 
     fn line(intercept_ms: f64, slope_ms: f64) -> CostLine {
         CostLine {

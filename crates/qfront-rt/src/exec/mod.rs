@@ -234,20 +234,15 @@ impl Session {
             });
         }
         let mut session = Self::new(file, kernels);
-        if threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .thread_name(|i| format!("qfront-rt-{i}"))
-                .build()
-                .map_err(|e| RtError::Parameter {
-                    name: "threads",
-                    reason: format!("cannot start {threads} threads: {e}"),
-                })?;
-            let pool = std::sync::Arc::new(pool);
+        let pool = crate::kernels::thread_pool(threads).map_err(|reason| RtError::Parameter {
+            name: "threads",
+            reason,
+        })?;
+        if pool.is_some() {
             for prepared in &mut session.prepared {
                 if let Prepared::Linear(layer) | Prepared::Conv { layer, .. } = prepared {
                     for weights in &mut layer.groups {
-                        weights.set_thread_pool(Some(pool.clone()));
+                        weights.set_thread_pool(pool.clone());
                     }
                 }
             }

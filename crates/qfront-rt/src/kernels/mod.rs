@@ -105,6 +105,20 @@ pub const GEMM_MIN_ROWS: usize = 4;
 /// 1 every call is a matrix–vector product and stays on one thread).
 pub const PARALLEL_MIN_MACS: usize = 1 << 20;
 
+/// The pool that splits GEMMs over `threads` threads (`None` for 1), made once per session
+/// (see [`PreparedWeights::set_thread_pool`]), never per call.
+pub fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, String> {
+    if threads <= 1 {
+        return Ok(None);
+    }
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("qfront-rt-{i}"))
+        .build()
+        .map(|pool| Some(Arc::new(pool)))
+        .map_err(|e| format!("cannot start {threads} threads: {e}"))
+}
+
 /// Widened AVX2 GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
 pub const WIDENED_ROW_MULTIPLE: usize = 6;
 
@@ -208,9 +222,44 @@ impl PreparedWeights {
         self.pool = pool;
     }
 
-    /// Runs `gemm(first_row, rows, out_rows)` over the output rows `out[..m_rows·rows]`: in
-    /// chunks of a multiple of `multiple` rows on the pool's threads when the call is large
-    /// enough (see [`PreparedWeights::set_thread_pool`]), else once on this thread.
+    /// The pool and the rows per chunk (a multiple of `multiple`) when a call of `m_rows` rows
+    /// is large enough to split (see [`PreparedWeights::set_thread_pool`]); `None` otherwise.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn split_rows(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
+        let pool = self.pool.as_deref()?;
+        let macs = m_rows * self.rows * self.columns;
+        if macs < PARALLEL_MIN_MACS || m_rows < 2 * multiple {
+            return None;
+        }
+        let chunk = m_rows
+            .div_ceil(pool.current_num_threads())
+            .div_ceil(multiple)
+            * multiple;
+        Some((pool, chunk))
+    }
+
+    /// Runs `gemm(first_row, rows, out_rows)` on each chunk of `chunk` output rows of
+    /// `out[..m_rows·rows]`, on `pool`'s threads.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    fn run_chunks(
+        &self,
+        pool: &rayon::ThreadPool,
+        chunk: usize,
+        m_rows: usize,
+        out: &mut [i32],
+        gemm: impl Fn(usize, usize, &mut [i32]) + Sync,
+    ) {
+        let rows = self.rows;
+        pool.install(|| {
+            out[..m_rows * rows]
+                .par_chunks_mut(chunk * rows)
+                .enumerate()
+                .for_each(|(i, out)| gemm(i * chunk, out.len() / rows, out))
+        });
+    }
+
+    /// Runs `gemm(first_row, rows, out_rows)` over the output rows `out[..m_rows·rows]`: split
+    /// over the pool's threads when [`PreparedWeights::split_rows`] says so, else once here.
     #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     fn over_row_chunks(
         &self,
@@ -219,26 +268,10 @@ impl PreparedWeights {
         out: &mut [i32],
         gemm: impl Fn(usize, usize, &mut [i32]) + Sync,
     ) {
-        let rows = self.rows;
-        let macs = m_rows * rows * self.columns;
-        let pool = self
-            .pool
-            .as_deref()
-            .filter(|p| p.current_num_threads() >= 2)
-            .filter(|_| macs >= PARALLEL_MIN_MACS && m_rows >= 2 * multiple);
-        let Some(pool) = pool else {
-            return gemm(0, m_rows, out);
-        };
-        let chunk = m_rows
-            .div_ceil(pool.current_num_threads())
-            .div_ceil(multiple)
-            * multiple;
-        pool.install(|| {
-            out[..m_rows * rows]
-                .par_chunks_mut(chunk * rows)
-                .enumerate()
-                .for_each(|(i, out)| gemm(i * chunk, out.len() / rows, out))
-        });
+        match self.split_rows(m_rows, multiple) {
+            Some((pool, chunk)) => self.run_chunks(pool, chunk, m_rows, out, gemm),
+            None => gemm(0, m_rows, out),
+        }
     }
 
     /// The kernel set it was prepared for.
@@ -360,22 +393,18 @@ impl PreparedWeights {
                 let panels = self
                     .panels
                     .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
-                if self.pool.is_none() {
+                match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
                     // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
-                    unsafe {
+                    None => unsafe {
                         avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed)
-                    };
-                } else {
+                    },
                     // SAFETY: as above, on each chunk's rows (each with its own packing buffer).
-                    self.over_row_chunks(
-                        m_rows,
-                        WIDENED_ROW_MULTIPLE,
-                        out,
-                        |first, m, out| unsafe {
+                    Some((pool, chunk)) => {
+                        self.run_chunks(pool, chunk, m_rows, out, |first, m, out| unsafe {
                             let a = &a[first * columns..];
                             avx2::gemm::gemm(a, m, columns, panels, out, &mut Vec::new())
-                        },
-                    );
+                        })
+                    }
                 }
             }
             return;

@@ -124,7 +124,7 @@ fn load_text(spec: &FileDataset, format: FileFormat, encoding: &TextEncoding) ->
     let mut train = read(&spec.path, &mut labels)?;
     labels.freeze();
     let (mut val, mut test) = other_splits(spec, &mut train, |path| read(path, &mut labels))?;
-    let space = encoder.finish(&mut train.values, &mut [&mut val.values, &mut test.values])?;
+    let space = encoder.finish(&mut train.values, &mut [&mut val.values, &mut test.values]);
     Ok(Dataset {
         name: spec.path.display().to_string(),
         classes: labels.into_names(),

@@ -66,7 +66,7 @@ fn build(
         encode(&val, "validation")?,
         encode(&test, "test")?,
     );
-    let space = encoder.finish(&mut train.0, &mut [&mut val.0, &mut test.0])?;
+    let space = encoder.finish(&mut train.0, &mut [&mut val.0, &mut test.0]);
     let split = |(ids, labels): (Vec<i64>, Vec<usize>)| Split {
         features: Features::Tokens { ids, max_tokens },
         labels,

@@ -8,9 +8,8 @@
 //! builds the vocabulary from those counts alone (validation and test words never enter it)
 //! and rewrites every row's ids in place. Nothing of the text is kept but the distinct words.
 
-use super::tokenizer::{for_each_word, lower_case_into, EncodeScratch, HashingTokenizer};
+use super::tokenizer::{encode_words, EncodeScratch, HashingTokenizer};
 use super::vocabulary::{Vocabulary, VocabularyBuild};
-use crate::Result;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -50,15 +49,6 @@ impl TextEncoding {
             TextEncoding::Hashed(t) => t.max_tokens,
             TextEncoding::Vocabulary { max_tokens, .. } => *max_tokens,
         }
-    }
-
-    /// The same encoding keeping `max_tokens` words.
-    pub fn with_max_tokens(mut self, max_tokens: usize) -> Self {
-        match &mut self {
-            TextEncoding::Hashed(t) => t.max_tokens = max_tokens,
-            TextEncoding::Vocabulary { max_tokens: m, .. } => *m = max_tokens,
-        }
-        self
     }
 
     /// A fresh encoder for one load.
@@ -125,49 +115,38 @@ impl TokenEncoder {
     /// Appends the `max_tokens` ids of `text` to `out` (the first words, padded with 0) and
     /// returns how many words the text has.
     pub fn encode_into(&mut self, text: &str, out: &mut Vec<i64>) -> usize {
-        let mode = &mut self.mode;
-        if let Mode::Hashed(tokenizer) = mode {
-            return tokenizer.encode_into(text, &mut self.scratch, out);
-        }
-        let EncodeScratch { lower, word } = &mut self.scratch;
-        lower_case_into(text, lower);
-        let start = out.len();
-        let mut count = 0;
-        let max_tokens = self.max_tokens;
-        for_each_word(lower, word, |w| {
-            if count < max_tokens {
-                out.push(match mode {
-                    Mode::Hashed(_) => unreachable!("hashed text returned above"),
-                    Mode::Lookup(vocabulary) => vocabulary.id(w),
-                    Mode::Collect { ids, words, .. } => match ids.get(w) {
-                        Some(&id) => id,
-                        None => {
-                            words.push(w.to_string());
-                            let id = words.len() as i64;
-                            ids.insert(w.to_string(), id);
-                            id
-                        }
-                    },
-                });
+        let scratch = &mut self.scratch;
+        match &mut self.mode {
+            Mode::Hashed(tokenizer) => tokenizer.encode_into(text, scratch, out),
+            Mode::Lookup(vocabulary) => {
+                encode_words(text, self.max_tokens, scratch, out, |w| vocabulary.id(w))
             }
-            count += 1;
-        });
-        out.resize(start + max_tokens, 0);
-        count
+            Mode::Collect { ids, words, .. } => {
+                encode_words(text, self.max_tokens, scratch, out, |w| {
+                    if let Some(&id) = ids.get(w) {
+                        return id;
+                    }
+                    words.push(w.to_string());
+                    let id = words.len() as i64;
+                    ids.insert(w.to_string(), id);
+                    id
+                })
+            }
+        }
     }
 
     /// Ends the load: for a vocabulary built from the data, builds it from the provisional
     /// ids of `train` and rewrites `train` and every row of `others` to vocabulary rows.
-    pub fn finish(self, train: &mut [i64], others: &mut [&mut [i64]]) -> Result<TokenSpace> {
+    pub fn finish(self, train: &mut [i64], others: &mut [&mut [i64]]) -> TokenSpace {
         match self.mode {
-            Mode::Hashed(tokenizer) => Ok(TokenSpace {
+            Mode::Hashed(tokenizer) => TokenSpace {
                 rows: tokenizer.buckets + 1,
                 vocabulary: None,
-            }),
-            Mode::Lookup(vocabulary) => Ok(TokenSpace {
+            },
+            Mode::Lookup(vocabulary) => TokenSpace {
                 rows: vocabulary.len(),
                 vocabulary: Some(vocabulary),
-            }),
+            },
             Mode::Collect { build, words, .. } => {
                 let mut counts = vec![0usize; words.len()];
                 for &id in train.iter().filter(|&&id| id > 0) {
@@ -188,10 +167,10 @@ impl TokenEncoder {
                     min_count = build.min_count,
                     "built the vocabulary from the training split"
                 );
-                Ok(TokenSpace {
+                TokenSpace {
                     rows: vocabulary.len(),
                     vocabulary: Some(Arc::new(vocabulary)),
-                })
+                }
             }
         }
     }
@@ -234,7 +213,7 @@ mod tests {
         for text in ["secret secret secret", "play secret"] {
             encoder.encode_into(text, &mut test);
         }
-        let space = encoder.finish(&mut train, &mut [&mut test]).unwrap();
+        let space = encoder.finish(&mut train, &mut [&mut test]);
         let vocabulary = space.vocabulary.unwrap();
         // Counts: play 3, jazz 2, now 2, rock 1 (below min_count).
         assert_eq!(
@@ -259,7 +238,7 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(encoder.encode_into("Weather in Paris", &mut out), 3);
         assert_eq!(out, [1, 2, 2, 0]);
-        let space = encoder.finish(&mut out, &mut []).unwrap();
+        let space = encoder.finish(&mut out, &mut []);
         assert_eq!(space.rows, 3);
     }
 }

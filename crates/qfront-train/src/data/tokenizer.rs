@@ -11,8 +11,8 @@
 /// Reusable buffers of [`HashingTokenizer::encode_into`].
 #[derive(Debug, Default)]
 pub struct EncodeScratch {
-    pub(crate) lower: String,
-    pub(crate) word: String,
+    lower: String,
+    word: String,
 }
 
 /// The tokenizer's settings.
@@ -44,7 +44,7 @@ pub fn fnv1a64(bytes: &[u8]) -> u64 {
 }
 
 /// Lower-cases `text` into `lower` (step 1), with an allocation-free path for ASCII.
-pub(crate) fn lower_case_into(text: &str, lower: &mut String) {
+fn lower_case_into(text: &str, lower: &mut String) {
     lower.clear();
     if text.is_ascii() {
         lower.push_str(text);
@@ -55,7 +55,7 @@ pub(crate) fn lower_case_into(text: &str, lower: &mut String) {
 }
 
 /// Calls `emit` with each word of the lower-cased `lower` (step 2), built in `word`.
-pub(crate) fn for_each_word(lower: &str, word: &mut String, mut emit: impl FnMut(&str)) {
+fn for_each_word(lower: &str, word: &mut String, mut emit: impl FnMut(&str)) {
     word.clear();
     let mut chars = lower.chars().peekable();
     while let Some(c) = chars.next() {
@@ -100,19 +100,35 @@ impl HashingTokenizer {
         scratch: &mut EncodeScratch,
         out: &mut Vec<i64>,
     ) -> usize {
-        let EncodeScratch { lower, word } = scratch;
-        lower_case_into(text, lower);
-        let start = out.len();
-        let mut count = 0;
-        for_each_word(lower, word, |w| {
-            if count < self.max_tokens {
-                out.push(1 + (fnv1a64(w.as_bytes()) % self.buckets as u64) as i64);
-            }
-            count += 1;
-        });
-        out.resize(start + self.max_tokens, 0);
-        count
+        let buckets = self.buckets as u64;
+        encode_words(text, self.max_tokens, scratch, out, |w| {
+            1 + (fnv1a64(w.as_bytes()) % buckets) as i64
+        })
     }
+}
+
+/// Steps 1, 2 and 4 with any word → id map (step 3): appends the ids of the first
+/// `max_tokens` words of `text` to `out`, padded with 0, and returns how many words the text
+/// has. The hashing tokenizer and the vocabulary encoder share it.
+pub(crate) fn encode_words(
+    text: &str,
+    max_tokens: usize,
+    scratch: &mut EncodeScratch,
+    out: &mut Vec<i64>,
+    mut id: impl FnMut(&str) -> i64,
+) -> usize {
+    let EncodeScratch { lower, word } = scratch;
+    lower_case_into(text, lower);
+    let start = out.len();
+    let mut count = 0;
+    for_each_word(lower, word, |w| {
+        if count < max_tokens {
+            out.push(id(w));
+        }
+        count += 1;
+    });
+    out.resize(start + max_tokens, 0);
+    count
 }
 
 #[cfg(test)]

@@ -401,7 +401,7 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
             InputSpec::Tokens {
                 max_tokens: *max_tokens,
                 vocabulary: rows,
-                words: options.vocabulary.clone(),
+                words: options.vocabulary,
             }
         }
     };
@@ -424,7 +424,7 @@ pub fn export_model(model: &Model, spec: &ModelSpec, options: ExportOptions) -> 
         ));
     }
     let mut b = ModelBuilder::new(options.name, producer, input)?;
-    b.labels(options.labels.clone());
+    b.labels(options.labels);
     let x = 0;
     match &model {
         Model::Mlp(m) => {

@@ -4,7 +4,8 @@
 
 use anyhow::{bail, Result};
 use clap::Args;
-use qfront_rt::bench::lut::{quick_options, random_model, LatencyTable, Widths};
+use qfront_rt::bench::lut::{quick_options, LatencyTable};
+use qfront_rt::bench::random_models::{random_model, Widths};
 use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
 use qfront_rt::{KernelSet, QfmFile, Session};
 use serde_json::json;
@@ -311,13 +312,9 @@ pub fn run_kernel(args: KernelArgs) -> Result<()> {
             .map(|_| (lo + (next() % span) as i32) as i8)
             .collect();
         let mut weights = PreparedWeights::new(codes, args.n, args.k, bits, kernels);
-        if threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| anyhow::anyhow!("cannot start {threads} threads: {e}"))?;
-            weights.set_thread_pool(Some(std::sync::Arc::new(pool)));
-        }
+        weights.set_thread_pool(
+            qfront_rt::kernels::thread_pool(threads).map_err(|e| anyhow::anyhow!(e))?,
+        );
         let mut out = vec![0i32; args.m * args.n];
         let mut scratch = Scratch::default();
         weights.matmul(&activations, args.m, &mut out, &mut scratch);
