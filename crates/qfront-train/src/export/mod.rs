@@ -11,6 +11,7 @@
 //!   convolution of the block; global average pooling and NLU mean pooling pass sums to the
 //!   classifier, which divides.
 
+pub mod onnx;
 mod weights;
 
 use crate::layers::{PactActivation, QuantConv1d, QuantConv2d, QuantLinear};

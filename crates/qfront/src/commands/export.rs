@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 /// Options of `qfront export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// `CHECKPOINT_DIR OUT.qfm` (a directory written by `qfront train --save`), or just
-    /// `OUT.qfm` with `--trial`.
+    /// `CHECKPOINT_DIR OUT` (a directory written by `qfront train --save`), `MODEL.qfm OUT`
+    /// (convert an exported model), or just `OUT` with `--trial`. `OUT` ending in `.onnx`
+    /// writes ONNX.
     #[arg(num_args = 1..=2, required = true)]
     pub paths: Vec<PathBuf>,
     /// Export trial N of a study (with `--dir`, or `--storage` and `--study`) instead of a
@@ -24,10 +25,35 @@ pub struct ExportArgs {
     /// Where the study of `--trial` is (its models are under DIR/trials/<n>/).
     #[command(flatten)]
     pub storage: StorageArgs,
+    /// What to write: `qfm` (qfront's runtime) or `onnx` (a standard QDQ graph for ONNX
+    /// Runtime and its converters, see docs/onnx-export.md). Default: `onnx` when the output
+    /// ends in `.onnx`, else `qfm`.
+    #[arg(long, value_enum)]
+    pub format: Option<ModelFormat>,
     /// Step of the input pixel grid (default: from the dataset recorded in the checkpoint;
     /// 1/16 for digits, 1/255 for MNIST-style images).
     #[arg(long)]
     pub pixel_scale: Option<f32>,
+}
+
+/// The file formats `qfront export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelFormat {
+    /// qfront's packed integer model.
+    Qfm,
+    /// ONNX (opset 25) with QuantizeLinear/DequantizeLinear nodes and integer weights.
+    Onnx,
+}
+
+impl ModelFormat {
+    /// The format asked for, or the one the output's extension names.
+    fn resolve(asked: Option<Self>, output: &Path) -> Self {
+        asked.unwrap_or(if output.extension().is_some_and(|e| e == "onnx") {
+            Self::Onnx
+        } else {
+            Self::Qfm
+        })
+    }
 }
 
 /// What a checkpoint's `train.json` records of its data: the pixel grid step, the class
@@ -59,6 +85,36 @@ pub fn write_model(file: &qfront_rt::QfmFile, path: &Path) -> Result<()> {
     file.write(path)?;
     tracing::info!(path = %path.display(), bytes = file.to_bytes().len(), nodes = file.model.nodes.len(), "wrote .qfm model");
     Ok(())
+}
+
+/// Writes `file` in `format` to `path`; returns the JSON line describing it (stdout).
+fn write_as(
+    file: &qfront_rt::QfmFile,
+    format: ModelFormat,
+    path: &Path,
+) -> Result<serde_json::Value> {
+    match format {
+        ModelFormat::Qfm => {
+            write_model(file, path)?;
+            Ok(
+                serde_json::json!({"model": path, "format": "qfm", "bytes": file.to_bytes().len(), "nodes": file.model.nodes.len()}),
+            )
+        }
+        ModelFormat::Onnx => {
+            let onnx = qfront_train::export::onnx::to_onnx(file)?;
+            std::fs::write(path, &onnx.bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            tracing::info!(path = %path.display(), bytes = onnx.bytes.len(), "wrote ONNX model");
+            Ok(serde_json::json!({
+                "model": path,
+                "format": "onnx",
+                "opset": qfront_train::export::onnx::OPSET,
+                "input": onnx.input,
+                "bytes": onnx.bytes.len(),
+                "weights": onnx.weights,
+            }))
+        }
+    }
 }
 
 /// The model trial `n` of a study exported (read, and so validated). When it is missing, the
@@ -102,10 +158,18 @@ pub fn run(args: ExportArgs) -> Result<()> {
     let (checkpoint, output) = match (args.trial, &args.paths[..]) {
         (Some(n), [output]) => {
             let file = trial_model(&args.storage, n)?;
-            write_model(&file, output)?;
+            let mut line = write_as(&file, ModelFormat::resolve(args.format, output), output)?;
+            line["trial"] = n.into();
+            println!("{line}");
+            return Ok(());
+        }
+        (None, [source, output]) if source.is_file() => {
+            // An already exported `.qfm` model, converted (to ONNX) or copied.
+            let file = qfront_rt::QfmFile::read(source)
+                .with_context(|| format!("{} is not a readable .qfm model", source.display()))?;
             println!(
                 "{}",
-                serde_json::json!({"model": output, "trial": n, "bytes": file.to_bytes().len(), "nodes": file.model.nodes.len()})
+                write_as(&file, ModelFormat::resolve(args.format, output), output)?
             );
             return Ok(());
         }
@@ -138,10 +202,9 @@ pub fn run(args: ExportArgs) -> Result<()> {
             vocabulary,
         },
     )?;
-    write_model(&file, &output)?;
     println!(
         "{}",
-        serde_json::json!({"model": output, "bytes": file.to_bytes().len(), "nodes": file.model.nodes.len()})
+        write_as(&file, ModelFormat::resolve(args.format, &output), &output)?
     );
     Ok(())
 }

@@ -1,0 +1,390 @@
+//! Export of a `.qfm` model to ONNX as a standard QDQ graph, so a front model runs in ONNX
+//! Runtime, and through its converters, TensorRT, OpenVINO and mobile runtimes.
+//!
+//! * Weights are integer initializers at their width (INT2, INT4, INT8; opset 25, IR 13)
+//!   behind `DequantizeLinear` with per-channel scales and zero points (`weights.rs`).
+//! * Every activation is rounded to its PACT grid by a `QuantizeLinear`/`DequantizeLinear`
+//!   pair (UINT8 codes, after a `Clip` to the grid for widths below 8), so the float graph holds
+//!   exactly the runtime's codes as real values (`layers.rs`).
+//! * Scales and biases are derived from the `.qfm`'s fixed-point multipliers, so ONNX
+//!   Runtime computes what `qfront-rt` computes up to float rounding
+//!   (`docs/onnx-export.md`).
+//!
+//! Inputs: `image` float `[N, C, H, W]` (the training layout, quantized to the input grid in
+//! the graph) or `tokens` int64 `[N, T]` (ids as `qfront-rt` reads them, 0 = padding).
+//! Output: `logits` float `[N, classes]`. Class names, the vocabulary and the input grid are
+//! stored as metadata.
+//!
+//! The protobuf messages are the official `onnx.proto` bindings that `onnx-ir` (already used
+//! for import) generates; nothing is written by hand at the byte level.
+
+mod graph;
+mod layers;
+mod pooling;
+mod weights;
+
+pub use weights::WeightStorage;
+
+use crate::{Result, TrainError};
+use graph::{Attribute, ElementType, GraphWriter};
+use layers::{fake_quantize, Convolution, Layout, Value, WeightedLayer};
+use onnx_ir::{Message, ModelProto, TensorShapeProto, ValueInfoProto};
+use qfront_quant::packing::unpack_codes;
+use qfront_quant::BitWidth;
+use qfront_rt::format::{
+    embedding_activation, ActivationSpec, InputSpec, Op, TokenPooling, ValueType, WeightSpec,
+};
+use qfront_rt::QfmFile;
+
+/// The ONNX operator set the graph uses (25: INT2/UINT2 in `DequantizeLinear`).
+pub const OPSET: i64 = 25;
+/// The IR version of opset 25 (ONNX 1.20).
+pub const IR_VERSION: i64 = 13;
+
+/// An exported model and how its weights were stored.
+#[derive(Debug, Clone)]
+pub struct OnnxExport {
+    /// The serialized `ModelProto`.
+    pub bytes: Vec<u8>,
+    /// One entry per weighted layer and embedding.
+    pub weights: Vec<WeightStorage>,
+    /// Name of the graph input (`image` or `tokens`).
+    pub input: &'static str,
+}
+
+fn fail(layer: &str, reason: impl Into<String>) -> TrainError {
+    TrainError::Export {
+        layer: layer.into(),
+        reason: reason.into(),
+    }
+}
+
+fn codes(weights: &WeightSpec, blob: &[u8], layer: &str) -> Result<Vec<i8>> {
+    let start = weights.data.offset as usize;
+    let bytes = blob
+        .get(start..start + weights.data.length as usize)
+        .ok_or_else(|| fail(layer, "weights outside the blob"))?;
+    let bits = BitWidth::new(weights.bits).map_err(|e| fail(layer, e.to_string()))?;
+    unpack_codes(bytes, weights.rows * weights.columns, bits)
+        .map_err(|e| fail(layer, e.to_string()))
+}
+
+fn tensor_type(element: ElementType, dims: &[Option<usize>]) -> onnx_ir::TypeProto {
+    let mut value_type = onnx_ir::TypeProto::new();
+    let tensor = value_type.mut_tensor_type();
+    tensor.elem_type = element as i32;
+    let mut shape = TensorShapeProto::new();
+    for dim in dims {
+        shape.dim.push(Default::default());
+        let last = shape.dim.last_mut().expect("pushed");
+        match dim {
+            Some(d) => last.set_dim_value(*d as i64),
+            None => last.set_dim_param("batch".into()),
+        }
+    }
+    tensor.shape = Some(shape).into();
+    value_type
+}
+
+fn value_info(name: &str, element: ElementType, dims: &[Option<usize>]) -> ValueInfoProto {
+    let mut info = ValueInfoProto::new();
+    info.name = name.to_string();
+    info.type_ = Some(tensor_type(element, dims)).into();
+    info
+}
+
+/// Converts a validated `.qfm` model to an ONNX QDQ model.
+pub fn to_onnx(file: &QfmFile) -> Result<OnnxExport> {
+    let layout = file.layout();
+    let model = &file.model;
+    let mut graph = GraphWriter::default();
+    graph.graph.name = model.name.clone();
+    let mut values: Vec<Option<Value>> = Vec::with_capacity(model.nodes.len());
+    let mut storage = Vec::new();
+    let (input_name, ids) = match &model.input {
+        InputSpec::Image {
+            height,
+            width,
+            channels,
+            ..
+        } => {
+            graph.graph.input.push(value_info(
+                "image",
+                ElementType::Float,
+                &[None, Some(*channels), Some(*height), Some(*width)],
+            ));
+            ("image", None)
+        }
+        InputSpec::Tokens { max_tokens, .. } => {
+            graph.graph.input.push(value_info(
+                "tokens",
+                ElementType::Int64,
+                &[None, Some(*max_tokens)],
+            ));
+            ("tokens", Some("tokens".to_string()))
+        }
+    };
+    for (index, node) in model.nodes.iter().enumerate() {
+        let input = node.inputs.first().and_then(|&j| values[j].clone());
+        let need = |value: Option<Value>| {
+            value.ok_or_else(|| {
+                fail(
+                    &node.name,
+                    "reads the token ids directly; only an embedding can",
+                )
+            })
+        };
+        let value = match &node.op {
+            Op::Input => match &model.input {
+                InputSpec::Image {
+                    height,
+                    width,
+                    channels,
+                    scale,
+                    zero_point,
+                } => {
+                    let spec = ActivationSpec {
+                        bits: 8,
+                        scale: *scale,
+                        zero_point: *zero_point,
+                    };
+                    Some(Value {
+                        name: fake_quantize(&mut graph, "image", &spec, "input"),
+                        layout: Layout::Image {
+                            channels: *channels,
+                            height: *height,
+                            width: *width,
+                        },
+                        scale: *scale,
+                        zero_point: *zero_point,
+                    })
+                }
+                InputSpec::Tokens { .. } => None,
+            },
+            Op::Linear { params } | Op::Conv2d { params, .. } => {
+                let input = need(input)?;
+                let codes = codes(&params.weights, &file.blob, &node.name)?;
+                let convolution = match &node.op {
+                    Op::Conv2d {
+                        kernel,
+                        stride,
+                        padding,
+                        groups,
+                        ..
+                    } => Some(Convolution {
+                        kernel: *kernel,
+                        stride: *stride,
+                        padding: *padding,
+                        groups: *groups,
+                    }),
+                    _ => None,
+                };
+                let residual = node.inputs.get(1).and_then(|&j| values[j].clone());
+                let (value, stored) = layers::weighted_layer(
+                    &mut graph,
+                    WeightedLayer {
+                        name: &node.name,
+                        params,
+                        codes: &codes,
+                        convolution,
+                    },
+                    &input,
+                    residual.as_ref(),
+                );
+                storage.push(stored);
+                Some(value)
+            }
+            Op::MaxPool2d { kernel, stride } => Some(pooling::spatial_pool(
+                &mut graph,
+                &need(input)?,
+                *kernel,
+                *stride,
+                false,
+            )),
+            Op::AvgPool2d { kernel, stride } => Some(pooling::spatial_pool(
+                &mut graph,
+                &need(input)?,
+                *kernel,
+                *stride,
+                true,
+            )),
+            Op::GlobalAvgPool => Some(pooling::global_average(&mut graph, &need(input)?)),
+            Op::PadChannels { extra } => {
+                let input = need(input)?;
+                let Layout::Image {
+                    channels,
+                    height,
+                    width,
+                } = input.layout
+                else {
+                    return Err(fail(&node.name, "channel padding of a non-image value"));
+                };
+                let pads = graph.int64s("pads", &[0, 0, 0, 0, 0, *extra as i64, 0, 0]);
+                Some(Value {
+                    name: graph.node("Pad", "padded_channels", &[&input.name, &pads], &[]),
+                    layout: Layout::Image {
+                        channels: channels + extra,
+                        height,
+                        width,
+                    },
+                    ..input
+                })
+            }
+            Op::Flatten => {
+                let input = need(input)?;
+                // The runtime flattens `[h, w, c]` (channels last) and `[tokens, features]`.
+                let (source, features) = match input.layout {
+                    Layout::Image {
+                        channels,
+                        height,
+                        width,
+                    } => (
+                        graph.node(
+                            "Transpose",
+                            "channels_last",
+                            &[&input.name],
+                            &[("perm", Attribute::Ints(vec![0, 2, 3, 1]))],
+                        ),
+                        channels * height * width,
+                    ),
+                    Layout::Sequence { tokens, features } => {
+                        (input.name.clone(), tokens * features)
+                    }
+                    Layout::Vector { features } => (input.name.clone(), features),
+                };
+                Some(Value {
+                    name: graph.node(
+                        "Flatten",
+                        "flat",
+                        &[&source],
+                        &[("axis", Attribute::Int(1))],
+                    ),
+                    layout: Layout::Vector { features },
+                    ..input
+                })
+            }
+            Op::Embedding { weights } => {
+                let ids = ids
+                    .as_deref()
+                    .ok_or_else(|| fail(&node.name, "an embedding in an image model"))?;
+                let mapping = embedding_activation(weights)
+                    .ok_or_else(|| fail(&node.name, "embedding codes do not fit 8 bits"))?;
+                let codes = codes(weights, &file.blob, &node.name)?;
+                let rows = weights.rows;
+                let scale = if weights.scale.len() == 1 {
+                    vec![weights.scale[0]; rows]
+                } else {
+                    weights.scale.clone()
+                };
+                let zero_point_x2 = if weights.zero_point_x2.len() == 1 {
+                    vec![weights.zero_point_x2[0]; rows]
+                } else {
+                    weights.zero_point_x2.clone()
+                };
+                let (table, stored) = weights::dequantized_weight(
+                    &mut graph,
+                    weights::WeightTensor {
+                        layer: &node.name,
+                        bits: weights.bits,
+                        codes,
+                        dims: vec![rows, weights.columns],
+                        axis: 0,
+                        scale,
+                        zero_point_x2,
+                    },
+                );
+                storage.push(stored);
+                let ValueType::Quantized { shape, .. } = &layout.values[index] else {
+                    return Err(fail(&node.name, "an embedding without a token sequence"));
+                };
+                Some(Value {
+                    name: graph.node(
+                        "Gather",
+                        "embedded",
+                        &[&table, ids],
+                        &[("axis", Attribute::Int(0))],
+                    ),
+                    layout: Layout::Sequence {
+                        tokens: shape[0],
+                        features: weights.columns,
+                    },
+                    scale: mapping.activation.scale,
+                    zero_point: mapping.activation.zero_point,
+                })
+            }
+            Op::TokenPool { mode } => {
+                let input = need(input)?;
+                let ids = ids
+                    .as_deref()
+                    .ok_or_else(|| fail(&node.name, "token pooling in an image model"))?;
+                let InputSpec::Tokens { max_tokens, .. } = model.input else {
+                    unreachable!("ids exist only for token inputs")
+                };
+                if !matches!(input.layout, Layout::Sequence { tokens, .. } if tokens == max_tokens)
+                {
+                    return Err(fail(
+                        &node.name,
+                        format!(
+                            "pools a sequence whose length is not the input's {max_tokens} tokens"
+                        ),
+                    ));
+                }
+                Some(pooling::token_pool(
+                    &mut graph,
+                    &input,
+                    ids,
+                    *mode == TokenPooling::Mean,
+                ))
+            }
+        };
+        values.push(value);
+    }
+    let classes = layout.classes();
+    let last = values
+        .last()
+        .cloned()
+        .flatten()
+        .ok_or_else(|| fail("output", "the model has no output value"))?;
+    graph.node_to("Identity", &[&last.name], "logits", &[]);
+    graph.graph.output.push(value_info(
+        "logits",
+        ElementType::Float,
+        &[None, Some(classes)],
+    ));
+
+    let mut proto = ModelProto::new();
+    proto.ir_version = IR_VERSION;
+    proto.producer_name = "qfront".into();
+    proto.producer_version = env!("CARGO_PKG_VERSION").into();
+    proto.doc_string = format!(
+        "{}: quantized model exported from qfront (.qfm by {})",
+        model.name, model.producer
+    );
+    proto.opset_import.push(Default::default());
+    proto.opset_import[0].version = OPSET;
+    let mut metadata = vec![(
+        "qfront.input".to_string(),
+        serde_json::to_string(&model.input).expect("serialises"),
+    )];
+    if !model.labels.is_empty() {
+        metadata.push((
+            "qfront.labels".into(),
+            serde_json::to_string(&model.labels).expect("serialises"),
+        ));
+    }
+    for (key, value) in metadata {
+        proto.metadata_props.push(Default::default());
+        let entry = proto.metadata_props.last_mut().expect("pushed");
+        entry.key = key;
+        entry.value = value;
+    }
+    proto.graph = Some(graph.graph).into();
+    let bytes = proto
+        .write_to_bytes()
+        .map_err(|e| fail("model", format!("protobuf encoding failed: {e}")))?;
+    Ok(OnnxExport {
+        bytes,
+        weights: storage,
+        input: input_name,
+    })
+}
