@@ -243,6 +243,10 @@ pub struct StudyConfig {
     /// Latency measurement.
     #[serde(default)]
     pub latency: LatencySection,
+    /// Also write every trial's model as ONNX (`trials/<n>/model.onnx`, a QDQ graph for ONNX
+    /// Runtime and its converters; see `docs/onnx-export.md`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub onnx: bool,
     /// The search space.
     #[serde(default, rename = "parameter")]
     pub parameters: Vec<Parameter>,

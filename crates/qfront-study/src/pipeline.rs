@@ -229,6 +229,14 @@ impl TrialRunner {
         let file = export_model(&model, &spec, options)?;
         let qfm = dir.join("model.qfm");
         file.write(&qfm)?;
+        let onnx_bytes = if self.study.config.onnx {
+            let onnx = qfront_train::export::onnx::to_onnx(&file)?;
+            let path = dir.join("model.onnx");
+            std::fs::write(&path, &onnx.bytes).map_err(|error| StudyError::Io { path, error })?;
+            Some(onnx.bytes.len())
+        } else {
+            None
+        };
         save_checkpoint(
             &model,
             &spec,
@@ -278,6 +286,9 @@ impl TrialRunner {
         metrics.insert("macs".into(), cost.macs as f64);
         metrics.insert("train_seconds".into(), report.train_seconds);
         metrics.insert("qfm_bytes".into(), file.to_bytes().len() as f64);
+        if let Some(bytes) = onnx_bytes {
+            metrics.insert("onnx_bytes".into(), bytes as f64);
+        }
         metrics.insert("width_multiplier".into(), spec.width_multiplier);
         std::fs::write(
             dir.join("metrics.json"),
