@@ -7,7 +7,7 @@
 //! half step (`s·(c − ⌊z₂/2⌋) − s/2 = s·(c − z₂/2)` for odd `z₂`). Runtimes fold the `Add`
 //! of two constants at load time.
 
-use super::graph::{pack_integers, ElementType, GraphWriter};
+use super::graph::{pack_integers, Attribute, ElementType, GraphWriter};
 use serde::Serialize;
 
 /// How one layer's weights were stored in the ONNX file.
@@ -87,18 +87,32 @@ pub fn dequantized_weight(
         &weights.dims,
         pack_integers(&codes, element),
     );
-    let scale = graph.floats(&format!("{stem}_weight_scale"), &[channels], &weights.scale);
+    // One scale and zero point for the tensor when every channel shares them (an embedding
+    // table, per-tensor quantizers), else one per channel along `axis`.
+    let shared = weights.scale.iter().all(|&v| v == weights.scale[0])
+        && floor_zero.iter().all(|&z| z == floor_zero[0]);
+    let (scale_values, zero_values, dims): (&[f32], &[i32], &[usize]) = if shared {
+        (&weights.scale[..1], &floor_zero[..1], &[])
+    } else {
+        (&weights.scale, &floor_zero, &[channels])
+    };
+    let scale = graph.floats(&format!("{stem}_weight_scale"), dims, scale_values);
     let zero = graph.raw_tensor(
         &format!("{stem}_weight_zero_point"),
         element,
-        &[channels],
-        pack_integers(&floor_zero, element),
+        dims,
+        pack_integers(zero_values, element),
     );
+    let attributes = if shared {
+        Vec::new()
+    } else {
+        vec![("axis", Attribute::Int(weights.axis as i64))]
+    };
     let mut value = graph.node(
         "DequantizeLinear",
         &format!("{stem}_weight"),
         &[&data, &scale, &zero],
-        &[("axis", super::graph::Attribute::Int(weights.axis as i64))],
+        &attributes,
     );
     if half_step {
         let offsets: Vec<f32> = weights
