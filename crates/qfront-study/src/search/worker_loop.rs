@@ -8,7 +8,7 @@
 use super::{ask_or_sobol, optimizer_values, params_json, settings_of, trial_seed, Observer};
 use crate::config::Study;
 use crate::pipeline::{Metrics, TrialRunner};
-use crate::store::{is_dead_local_worker, now, worker_id, Heartbeat, Locked, Store, StoredTrial};
+use crate::store::{is_dead_local_worker, worker_id, Heartbeat, Locked, Store, StoredTrial};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
 use std::collections::BTreeMap;
@@ -61,7 +61,9 @@ pub(crate) fn requeue_stale(
     trials: &[StoredTrial],
     stale_after: Duration,
 ) -> Result<Vec<Requeued>> {
-    let now = now();
+    // The database's clock: the heartbeats were stamped with it, whatever this machine's
+    // clock says.
+    let now = locked.clock()?;
     let mut requeued = Vec::new();
     for trial in trials.iter().filter(|t| t.state == "running") {
         let (Some(worker), Some(heartbeat)) = (&trial.worker, trial.heartbeat) else {
@@ -318,7 +320,7 @@ fn store_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::StorageLocation;
+    use crate::store::{now, StorageLocation};
     use qfront_bo::space::{Parameter, SearchSpace};
     use qfront_bo::{Method, Optimizer, OptimizerConfig, TrialState};
 
@@ -393,6 +395,83 @@ mod tests {
         assert_eq!(optimizer.trials()[2].state, TrialState::Pending);
         assert_eq!(optimizer.trials()[2].x, optimizer.trials()[0].x);
         std::fs::remove_dir_all(dir).ok();
+    }
+
+    /// Workers whose clocks are 5 minutes apart: one stamps a trial while its clock is 5
+    /// minutes behind, the other judges it while 5 minutes ahead (a 10-minute gap against a
+    /// 60 s grace period), and the other way round. Stamps and comparisons are on the
+    /// database's clock, so the live trial stays; a heartbeat really 2 minutes old on that
+    /// clock is still found.
+    fn skewed_clocks_do_not_fail_live_trials(location: &StorageLocation) {
+        let mut store = Store::open(location).unwrap();
+        let name = format!("skew-{}-{:x}", std::process::id(), (now() * 1e6) as u64);
+        let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
+        let optimizer = Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap();
+        store.create_study(&name, "", &optimizer).unwrap();
+        let grace = Duration::from_secs(60);
+        let skew = |seconds: f64| crate::store::tests::CLOCK_SKEW.with(|s| s.set(seconds));
+        let requeue = |store: &mut Store| {
+            store
+                .locked(|l| {
+                    let trials = l.trials()?;
+                    requeue_stale(l, &trials, grace)
+                })
+                .unwrap()
+        };
+        for (stamped, judged) in [(-300.0, 300.0), (300.0, -300.0)] {
+            skew(stamped);
+            let number = store
+                .locked(|l| {
+                    let t = l.optimizer.ask(1)?.remove(0);
+                    l.insert_trial(t.id, &BTreeMap::new(), 0, Some("other-host@0:1:0"), true)?;
+                    Ok(t.id)
+                })
+                .unwrap();
+            skew(judged);
+            assert!(
+                requeue(&mut store).is_empty(),
+                "stamped at {stamped:+} s, judged at {judged:+} s"
+            );
+            let trial = store
+                .trials()
+                .unwrap()
+                .into_iter()
+                .find(|t| t.number == number);
+            assert_eq!(trial.unwrap().state, "running");
+        }
+        skew(0.0);
+        // Age one heartbeat by 2 minutes on the database's own clock.
+        store
+            .locked(|l| {
+                let clock = l.clock()?;
+                l.set_heartbeat_for_tests(0, clock - 120.0)
+            })
+            .unwrap();
+        let requeued = requeue(&mut store);
+        assert_eq!(requeued.len(), 1, "{requeued:?}");
+        assert!(
+            requeued[0].2.contains("no heartbeat for 120 s"),
+            "{:?}",
+            requeued[0]
+        );
+    }
+
+    #[test]
+    fn skewed_clocks_do_not_fail_live_trials_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!(
+            "qfront-skew-{}-{:x}",
+            std::process::id(),
+            (now() * 1e6) as u64
+        ));
+        skewed_clocks_do_not_fail_live_trials(&StorageLocation::in_dir(&dir));
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn skewed_clocks_do_not_fail_live_trials_on_postgres() {
+        if let Some(location) = crate::store::tests::postgres() {
+            skewed_clocks_do_not_fail_live_trials(&location);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! and committed when the lock is released (see [`Store::locked`](super::Store::locked)).
 
 use super::sql::{Tx, Value};
-use super::{now, trial_from_row, StoredTrial, TRIAL_COLUMNS};
+use super::{trial_from_row, StoredTrial, TRIAL_COLUMNS};
 use crate::{Result, StudyError};
 use qfront_bo::Optimizer;
 use std::collections::BTreeMap;
@@ -44,6 +44,27 @@ impl Locked<'_> {
             .map_err(|e| self.fail(e))
     }
 
+    /// The database's clock now, Unix seconds: the one clock every stamp of the study is on.
+    pub fn clock(&mut self) -> Result<f64> {
+        let result = self.tx.clock();
+        result.map_err(|e| self.fail(e))
+    }
+
+    /// Overwrites trial `number`'s heartbeat (tests age a heartbeat with it).
+    #[cfg(test)]
+    pub(crate) fn set_heartbeat_for_tests(&mut self, number: usize, heartbeat: f64) -> Result<()> {
+        let params = [
+            Value::Real(heartbeat),
+            Value::Int(self.study),
+            Value::Int(number as i64),
+        ];
+        self.execute(
+            "UPDATE qfront_trials SET heartbeat = ?1 WHERE study = ?2 AND number = ?3",
+            &params,
+        )
+        .map(|_| ())
+    }
+
     fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64> {
         let result = self.tx.execute(sql, params);
         result.map_err(|e| self.fail(e))
@@ -77,16 +98,13 @@ impl Locked<'_> {
 
     /// Hands waiting trial `number` to `worker`: it is `running` from now.
     pub fn claim(&mut self, number: usize, worker: &str, heartbeat: bool) -> Result<()> {
-        let sql = if heartbeat {
-            "UPDATE qfront_trials SET state = 'running', worker = ?1, started = ?2, heartbeat = ?2 WHERE study = ?3 AND number = ?4 AND state = 'waiting'"
-        } else {
-            "UPDATE qfront_trials SET state = 'running', worker = ?1, started = ?2, heartbeat = NULL WHERE study = ?3 AND number = ?4 AND state = 'waiting'"
-        };
+        let clock = self.tx.clock_sql();
+        let heartbeat = if heartbeat { clock } else { "NULL" };
+        let sql = format!("UPDATE qfront_trials SET state = 'running', worker = ?1, started = {clock}, heartbeat = {heartbeat} WHERE study = ?2 AND number = ?3 AND state = 'waiting'");
         let changed = self.execute(
-            sql,
+            &sql,
             &[
                 Value::Text(worker.into()),
-                Value::Real(now()),
                 Value::Int(self.study),
                 Value::Int(number as i64),
             ],
@@ -103,17 +121,18 @@ impl Locked<'_> {
         number: usize,
         outcome: std::result::Result<&BTreeMap<String, f64>, &str>,
     ) -> Result<()> {
+        let clock = self.tx.clock_sql();
         let changed = match outcome {
             Ok(metrics) => {
                 let m = serde_json::to_string(metrics).map_err(|e| self.fail(e.to_string()))?;
                 self.execute(
-                    "UPDATE qfront_trials SET state = 'complete', metrics = ?1, error = NULL, finished = ?2 WHERE study = ?3 AND number = ?4 AND state = 'running'",
-                    &[Value::Text(m), Value::Real(now()), Value::Int(self.study), Value::Int(number as i64)],
+                    &format!("UPDATE qfront_trials SET state = 'complete', metrics = ?1, error = NULL, finished = {clock} WHERE study = ?2 AND number = ?3 AND state = 'running'"),
+                    &[Value::Text(m), Value::Int(self.study), Value::Int(number as i64)],
                 )?
             }
             Err(error) => self.execute(
-                "UPDATE qfront_trials SET state = 'failed', error = ?1, finished = ?2 WHERE study = ?3 AND number = ?4 AND state = 'running'",
-                &[Value::Text(error.into()), Value::Real(now()), Value::Int(self.study), Value::Int(number as i64)],
+                &format!("UPDATE qfront_trials SET state = 'failed', error = ?1, finished = {clock} WHERE study = ?2 AND number = ?3 AND state = 'running'"),
+                &[Value::Text(error.into()), Value::Int(self.study), Value::Int(number as i64)],
             )?,
         };
         if changed != 1 {
@@ -125,11 +144,11 @@ impl Locked<'_> {
     /// Fails running trial `number` (its worker was lost, `reason` says how) and records
     /// that trial `retry` re-runs it.
     pub fn mark_retried(&mut self, number: usize, reason: &str, retry: usize) -> Result<()> {
+        let clock = self.tx.clock_sql();
         let changed = self.execute(
-            "UPDATE qfront_trials SET state = 'failed', error = ?1, finished = ?2, retried_as = ?3 WHERE study = ?4 AND number = ?5 AND state = 'running'",
+            &format!("UPDATE qfront_trials SET state = 'failed', error = ?1, finished = {clock}, retried_as = ?2 WHERE study = ?3 AND number = ?4 AND state = 'running'"),
             &[
                 Value::Text(reason.into()),
-                Value::Real(now()),
                 Value::Int(retry as i64),
                 Value::Int(self.study),
                 Value::Int(number as i64),

@@ -14,12 +14,14 @@ mod location;
 mod locked;
 mod sql;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod worker;
 
 pub use location::StorageLocation;
 pub use locked::Locked;
-pub use worker::{host_name, is_dead_local_worker, worker_id, Heartbeat};
+pub use worker::{
+    host_name, is_dead_local_worker, machine_name, worker_host, worker_id, Heartbeat,
+};
 
 use crate::{Result, StudyError};
 use qfront_bo::Optimizer;
@@ -67,12 +69,16 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Unix seconds now.
+/// Unix seconds now on this process's clock (names and the study's creation date; every
+/// stamp of a trial is on the database's clock instead, see [`Locked::clock`]).
 pub fn now() -> f64 {
-    SystemTime::now()
+    let seconds = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+        .unwrap_or(0.0);
+    #[cfg(test)]
+    let seconds = seconds + tests::CLOCK_SKEW.with(|skew| skew.get());
+    seconds
 }
 
 /// The schema's version; a store written with another version is refused, not altered.

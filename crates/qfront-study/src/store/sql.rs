@@ -245,6 +245,27 @@ impl Tx<'_> {
         }
     }
 
+    /// SQL for the database's clock in Unix seconds. Every stamp a study keeps (start,
+    /// heartbeat, finish) and every staleness comparison uses it, so workers on machines whose
+    /// clocks disagree still judge each other's heartbeats on one clock: PostgreSQL's
+    /// `clock_timestamp()` (the server's), and on SQLite, whose studies live on one machine's
+    /// disk, that machine's clock as SQLite reads it.
+    pub(crate) fn clock_sql(&self) -> &'static str {
+        match self {
+            Tx::Sqlite(_) => "((julianday('now') - 2440587.5) * 86400.0)",
+            Tx::Postgres(_) => "(EXTRACT(EPOCH FROM clock_timestamp())::DOUBLE PRECISION)",
+        }
+    }
+
+    /// The database's clock now (see [`Tx::clock_sql`]).
+    pub(crate) fn clock(&mut self) -> Result<f64, String> {
+        let sql = format!("SELECT {}", self.clock_sql());
+        self.query(&sql, &[])?
+            .first()
+            .and_then(|row| row.first().and_then(Value::real))
+            .ok_or_else(|| "the database did not report its clock".to_string())
+    }
+
     /// Commits.
     pub(crate) fn commit(self) -> Result<(), String> {
         match self {

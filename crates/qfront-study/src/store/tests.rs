@@ -4,6 +4,11 @@ use super::*;
 use qfront_bo::space::{Parameter, SearchSpace};
 use qfront_bo::{Method, OptimizerConfig, TrialState};
 
+thread_local! {
+    /// Seconds added to this thread's [`now`]: a machine whose clock is off.
+    pub(crate) static CLOCK_SKEW: std::cell::Cell<f64> = const { std::cell::Cell::new(0.0) };
+}
+
 fn optimizer() -> Optimizer {
     let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
     Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap()

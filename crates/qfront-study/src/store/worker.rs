@@ -1,8 +1,14 @@
 //! Workers and their heartbeats. Every process that runs trials is a worker with an id
-//! `host:pid:nonce`; while it runs a trial a background thread stamps the trial's heartbeat
-//! every few seconds on its own connection. A running trial is stale when its heartbeat is
-//! older than the study's grace period, or at once when its worker was a process on this host
-//! that no longer exists (a `kill -9`ed study resumed on the same machine need not wait).
+//! `host@machine:pid:nonce`; while it runs a trial a background thread stamps the trial's
+//! heartbeat (on the database's clock) every few seconds on its own connection. A running
+//! trial is stale when its heartbeat is older than the study's grace period, or at once when
+//! its worker was a process of this very machine that no longer exists (a `kill -9`ed study
+//! resumed on the same machine need not wait).
+//!
+//! "This very machine" is not the host name: two containers, or two hosts, may be named
+//! alike, and a pid means something only inside its pid namespace. The `machine` part is a
+//! hash of the host name, the kernel's boot id, the pid namespace and `/etc/machine-id`, so
+//! only processes that can see each other's pids share it.
 
 use super::location::StorageLocation;
 use super::sql::{Db, Value};
@@ -18,9 +24,50 @@ pub fn worker_id() -> String {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32))
             .unwrap_or(0);
-        format!("{}:{}:{nonce:08x}", host_name(), std::process::id())
+        format!("{}:{}:{nonce:08x}", machine_name(), std::process::id())
     })
     .clone()
+}
+
+/// This machine as worker ids name it: `host@key`, `key` 12 hex digits of FNV-1a-64 over the
+/// host name, the boot id (`/proc/sys/kernel/random/boot_id`), the pid namespace
+/// (`/proc/self/ns/pid`) and `/etc/machine-id`; whichever of those cannot be read counts as
+/// empty.
+pub fn machine_name() -> String {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let host = host_name();
+        let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+        let namespace = std::fs::read_link("/proc/self/ns/pid")
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let identity = [
+            host.clone(),
+            read("/proc/sys/kernel/random/boot_id"),
+            namespace,
+            read("/etc/machine-id"),
+        ]
+        .map(|part| part.trim().to_string())
+        .join("\n");
+        format!("{host}@{:012x}", fnv1a_64(identity.as_bytes()) >> 16)
+    })
+    .clone()
+}
+
+/// FNV-1a, 64 bits (a stable, dependency-free hash for identifiers; not for security).
+fn fnv1a_64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+        (hash ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The host name of a worker id (`host` of `host@key:pid:nonce`), for messages.
+pub fn worker_host(worker: &str) -> &str {
+    worker
+        .split(':')
+        .next()
+        .and_then(|machine| machine.split('@').next())
+        .unwrap_or(worker)
 }
 
 /// The machine's host name (`localhost` when it cannot be read).
@@ -42,14 +89,16 @@ pub fn host_name() -> String {
     "localhost".to_string()
 }
 
-/// Whether `worker` was a process on this host that has exited. `false` when unsure (another
-/// host, an unparsable id): then only the heartbeat's age can tell.
+/// Whether `worker` was a process of this machine (same [`machine_name`]) that has exited.
+/// `false` when unsure (another machine, a container named like this one, an id from an
+/// older qfront without the machine key, an unparsable id): then only the heartbeat's age can
+/// tell.
 pub fn is_dead_local_worker(worker: &str) -> bool {
     let mut parts = worker.rsplitn(3, ':');
     let (Some(_nonce), Some(pid), Some(host)) = (parts.next(), parts.next(), parts.next()) else {
         return false;
     };
-    if host != host_name() {
+    if host != machine_name() {
         return false;
     }
     let Ok(pid) = pid.parse::<u32>() else {
@@ -149,10 +198,10 @@ impl Heartbeat {
 
 fn beat(db: &mut Db, study_id: i64, number: usize, worker: &str) -> Result<(), String> {
     let mut tx = db.transaction()?;
+    let clock = tx.clock_sql();
     tx.execute(
-        "UPDATE qfront_trials SET heartbeat = ?1 WHERE study = ?2 AND number = ?3 AND worker = ?4 AND state = 'running'",
+        &format!("UPDATE qfront_trials SET heartbeat = {clock} WHERE study = ?1 AND number = ?2 AND worker = ?3 AND state = 'running'"),
         &[
-            Value::Real(super::now()),
             Value::Int(study_id),
             Value::Int(number as i64),
             Value::Text(worker.to_string()),
@@ -179,7 +228,25 @@ mod tests {
     fn local_workers_are_dead_only_when_their_process_is_gone() {
         let me = worker_id();
         assert!(!is_dead_local_worker(&me));
-        let host = host_name();
+        let host = machine_name();
+        assert!(host.starts_with(&format!("{}@", host_name())));
+        assert!(me.starts_with(&format!("{host}:")));
+        assert_eq!(worker_host(&me), host_name());
+        // A container or host with the same name but another machine key (another boot, pid
+        // namespace or machine id): its processes are not ours to judge, even when their pid
+        // is free here, and neither are ids from before the key existed.
+        let free_pid = {
+            let mut child = std::process::Command::new("true").spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let twin = format!("{}@000000000000:{free_pid}:0", host_name());
+        assert!(!is_dead_local_worker(&twin));
+        assert!(!is_dead_local_worker(&format!(
+            "{}:{free_pid}:0",
+            host_name()
+        )));
         // An earlier process that had our pid.
         assert!(is_dead_local_worker(&format!(
             "{host}:{}:deadbeef",
