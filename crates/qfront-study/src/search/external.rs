@@ -45,10 +45,14 @@ pub fn ask_external(
         }
         let wanted = (n - out.len()).min(left);
         if wanted > 0 {
-            for trial in super::ask_or_sobol(l, wanted) {
+            let (asked, note) = super::ask_or_sobol(l, wanted);
+            for trial in asked {
                 let params = params_json(study, &trial.params);
                 let seed = trial_seed(study, trial.id);
                 l.insert_trial(trial.id, &params, seed, Some(EXTERNAL_WORKER), false)?;
+                if let Some(note) = &note {
+                    l.set_note(trial.id, note)?;
+                }
                 out.push((trial.id, params));
             }
         }

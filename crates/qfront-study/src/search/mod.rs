@@ -67,20 +67,23 @@ pub(crate) fn settings_of(study: &Study, params: &[ParamValue]) -> Settings {
 /// `n` new trials from the optimizer; when its model fails (a GP or NUTS fit, the
 /// acquisition), Sobol points instead, with a warning: one bad fit never stops a study, and
 /// the next ask fits again (`qfront_bo::Optimizer::ask_or_sobol`).
+///
+/// Returns the trials and, after a failure, the note to record on each of their rows.
 pub(crate) fn ask_or_sobol(
     locked: &mut crate::store::Locked<'_>,
     n: usize,
-) -> Vec<qfront_bo::Trial> {
+) -> (Vec<qfront_bo::Trial>, Option<String>) {
     let (trials, error) = locked.optimizer.ask_or_sobol(n);
-    if let Some(error) = error {
+    let note = error.map(|error| {
         let numbers: Vec<usize> = trials.iter().map(|t| t.id).collect();
         tracing::warn!(
             %error,
             trials = ?numbers,
             "the optimizer's model failed; these trials are Sobol points instead (the next ask fits again)"
         );
-    }
-    trials
+        format!("Sobol point: the optimizer's model failed ({error})")
+    });
+    (trials, note)
 }
 
 /// The values the optimizer maximizes: signed objectives, then constraint slacks; an error

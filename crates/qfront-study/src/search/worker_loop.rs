@@ -152,11 +152,14 @@ fn next(
     let counted = trials.iter().filter(|t| t.retried_as.is_none()).count();
     let budget = study.config.budget;
     if counted < budget {
-        let asked = ask_or_sobol(locked, study.config.batch_size.min(budget - counted));
+        let (asked, note) = ask_or_sobol(locked, study.config.batch_size.min(budget - counted));
         for (i, trial) in asked.iter().enumerate() {
             let params = params_json(study, &trial.params);
             let owner = (i == 0).then_some(worker);
             locked.insert_trial(trial.id, &params, trial_seed(study, trial.id), owner, true)?;
+            if let Some(note) = &note {
+                locked.set_note(trial.id, note)?;
+            }
         }
         let first = &asked[0];
         return Ok((

@@ -141,6 +141,20 @@ impl Locked<'_> {
         Ok(())
     }
 
+    /// Records `note` on trial `number` (what else happened to it).
+    pub fn set_note(&mut self, number: usize, note: &str) -> Result<()> {
+        let params = [
+            Value::Text(note.into()),
+            Value::Int(self.study),
+            Value::Int(number as i64),
+        ];
+        self.execute(
+            "UPDATE qfront_trials SET note = ?1 WHERE study = ?2 AND number = ?3",
+            &params,
+        )
+        .map(|_| ())
+    }
+
     /// Fails running trial `number` (its worker was lost, `reason` says how) and records
     /// that trial `retry` re-runs it.
     pub fn mark_retried(&mut self, number: usize, reason: &str, retry: usize) -> Result<()> {

@@ -54,6 +54,10 @@ pub struct StoredTrial {
     pub heartbeat: Option<f64>,
     /// The trial that re-runs this one after its worker was lost.
     pub retried_as: Option<usize>,
+    /// What else happened to it: e.g. the optimizer's model failed and this trial is a Sobol
+    /// point instead (with the error).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// An open store.
@@ -81,8 +85,10 @@ pub fn now() -> f64 {
     seconds
 }
 
-/// The schema's version; a store written with another version is refused, not altered.
-const SCHEMA_VERSION: i64 = 1;
+/// The schema's version. Version 1 (no `note` column) is migrated in place when opened (one
+/// `ALTER TABLE ... ADD COLUMN`, in the transaction that records the new version); any other
+/// version is refused, not altered.
+const SCHEMA_VERSION: i64 = 2;
 
 /// The schema, in the dialect of each database (types and the study id's generator differ).
 fn schema(postgres: bool) -> Vec<String> {
@@ -115,13 +121,14 @@ fn schema(postgres: bool) -> Vec<String> {
                 finished {real},
                 heartbeat {real},
                 retried_as {int},
+                note TEXT,
                 PRIMARY KEY (study, number))"
         ),
     ]
 }
 
 const TRIAL_COLUMNS: &str =
-    "number, params, state, metrics, error, seed, worker, started, finished, heartbeat, retried_as";
+    "number, params, state, metrics, error, seed, worker, started, finished, heartbeat, retried_as, note";
 
 /// A trial's metrics from their JSON column. A value that is not a number (a `null` written
 /// for a NaN by an older version, say) is left out, and a column that is not an object reads
@@ -159,6 +166,7 @@ fn trial_from_row(row: &[Value]) -> std::result::Result<StoredTrial, String> {
         finished: row[8].real(),
         heartbeat: row[9].real(),
         retried_as: row[10].int().map(|v| v as usize),
+        note: row[11].text().map(str::to_string),
     })
 }
 
@@ -190,12 +198,13 @@ impl Store {
                     study_id: None,
                 })
             }
-            Some(other) => {
+            Some(other) if other != 1 => {
                 return Err(fail(format!(
                     "holds schema version {other}, this qfront reads version {SCHEMA_VERSION}; use a qfront of that version or a new store"
                 )))
             }
-            None => {}
+            // Version 1 is migrated below, under the write lock.
+            _ => {}
         }
         if !postgres {
             // A file from before this schema (a single `study` table) is refused untouched.
@@ -245,6 +254,17 @@ impl Store {
                 .map_err(fail)?;
             }
             Some(SCHEMA_VERSION) => {}
+            Some(1) => {
+                // Written by the qfront before trial notes: add the column, nothing else.
+                tx.execute("ALTER TABLE qfront_trials ADD COLUMN note TEXT", &[])
+                    .map_err(fail)?;
+                tx.execute(
+                    "UPDATE qfront_schema SET version = ?1",
+                    &[Value::Int(SCHEMA_VERSION)],
+                )
+                .map_err(fail)?;
+                tracing::info!(store = %location, "store migrated from schema version 1 to {SCHEMA_VERSION} (trial notes)");
+            }
             Some(other) => {
                 return Err(fail(format!(
                     "holds schema version {other}, this qfront reads version {SCHEMA_VERSION}; use a qfront of that version or a new store"

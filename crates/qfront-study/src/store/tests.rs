@@ -292,6 +292,115 @@ fn a_store_of_another_schema_is_refused_untouched() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+/// A store of schema version 1 (before trial notes) is migrated in place when opened: its
+/// trials stay readable and gain notes; a store of a later version is refused untouched.
+#[test]
+fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
+    let name = unique("migrate");
+    let dir = std::env::temp_dir().join(unique("qfront-migrate"));
+    let location = StorageLocation::in_dir(&dir);
+    let mut store = Store::open(&location).unwrap();
+    store
+        .create_study(&name, "name = \"s\"", &optimizer())
+        .unwrap();
+    let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]);
+    store
+        .locked(|l| {
+            let t = l.optimizer.ask(1)?.remove(0);
+            l.insert_trial(t.id, &params, 7, Some("w"), true)
+        })
+        .unwrap();
+    drop(store);
+    let path = dir.join("study.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch(
+        "ALTER TABLE qfront_trials DROP COLUMN note; UPDATE qfront_schema SET version = 1;",
+    )
+    .unwrap();
+    drop(c);
+    let mut store = Store::open(&location).unwrap();
+    store.select_study(Some(&name)).unwrap().unwrap();
+    let trials = store.trials().unwrap();
+    assert_eq!(
+        (trials[0].seed, &trials[0].params, &trials[0].note),
+        (7, &params, &None)
+    );
+    store.locked(|l| l.set_note(0, "a note")).unwrap();
+    assert_eq!(store.trials().unwrap()[0].note.as_deref(), Some("a note"));
+    drop(store);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c
+        .query_row("SELECT version FROM qfront_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 2);
+    c.execute_batch("UPDATE qfront_schema SET version = 3;")
+        .unwrap();
+    drop(c);
+    let e = Store::open(&location).unwrap_err();
+    assert!(e.to_string().contains("schema version 3"), "{e}");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = c
+        .query_row("SELECT version FROM qfront_schema", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3, "left untouched");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// When the optimizer's model fails, the Sobol points asked instead say so on their rows.
+#[test]
+fn a_sobol_fallback_is_recorded_on_its_trials() {
+    let name = unique("fallback");
+    let dir = std::env::temp_dir().join(unique("qfront-fallback"));
+    let location = StorageLocation::in_dir(&dir);
+    let space = SearchSpace::new(vec![
+        Parameter::float("a", 0.0, 1.0),
+        Parameter::float("b", 0.0, 1.0),
+    ])
+    .unwrap();
+    let mut config = OptimizerConfig::new(space, 1, Method::QnehviSaas, 5);
+    config.initial_points = Some(3);
+    // No NUTS draw can be kept: every SAAS fit fails.
+    config.saas.samples = 2;
+    config.saas.thinning = 8;
+    config.saas.warmup = 2;
+    let mut store = Store::open(&location).unwrap();
+    store
+        .create_study(&name, "name = \"s\"", &Optimizer::new(config).unwrap())
+        .unwrap();
+    store
+        .locked(|l| {
+            for t in l.optimizer.ask(3)? {
+                l.insert_trial(t.id, &BTreeMap::new(), 0, Some("w"), true)?;
+                l.optimizer.tell(t.id, Ok(vec![t.x[0] - t.x[1]]))?;
+                l.finish(
+                    t.id,
+                    Ok(&BTreeMap::from([("y".to_string(), t.x[0] - t.x[1])])),
+                )?;
+            }
+            let (asked, note) = crate::search::ask_or_sobol(l, 2);
+            for t in &asked {
+                l.insert_trial(t.id, &BTreeMap::new(), 0, None, false)?;
+                if let Some(note) = &note {
+                    l.set_note(t.id, note)?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    let trials = store.trials().unwrap();
+    assert_eq!(trials.len(), 5);
+    assert!(trials[..3].iter().all(|t| t.note.is_none()));
+    for t in &trials[3..] {
+        let note = t.note.as_deref().unwrap();
+        assert!(
+            note.starts_with("Sobol point: the optimizer's model failed"),
+            "{note}"
+        );
+        assert!(note.contains("thinning"), "{note}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
 /// Rows written by hand with every odd kind of metrics column (a `null` where an older
 /// version stored a NaN, a string, a non-object) leave the study readable: the odd values
 /// are left out and the report's front skips trials without their objectives.
