@@ -241,6 +241,72 @@ impl Optimizer {
         })
     }
 
+    /// The optimizer without its trials: what a store keeps in one place while each trial
+    /// lives in a row of its own (see [`Optimizer::with_trials`]).
+    pub fn without_trials(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            trials: Vec::new(),
+            sobol_drawn: self.sobol_drawn,
+            last_timing: self.last_timing,
+        }
+    }
+
+    /// Takes the head of `other` (config, Sobol position, timings: what
+    /// [`Optimizer::without_trials`] keeps) and keeps this optimizer's trials: a process that
+    /// holds the trials brings them up to date with a stored head.
+    pub fn adopt_head(&mut self, other: Self) {
+        self.config = other.config;
+        self.sobol_drawn = other.sobol_drawn;
+        self.last_timing = other.last_timing;
+    }
+
+    /// This optimizer with `trials` (by id, from 0, each of the space's dimension) in place of
+    /// its own: the inverse of [`Optimizer::without_trials`] plus the stored rows.
+    pub fn with_trials(mut self, trials: Vec<Trial>) -> Result<Self> {
+        self.trials = Vec::with_capacity(trials.len());
+        for trial in trials {
+            self.put_trial(trial)?;
+        }
+        Ok(self)
+    }
+
+    /// Puts `trial` in place: it replaces the trial with its id, or comes next when its id is
+    /// the number of trials. A stored row read back uses it.
+    pub fn put_trial(&mut self, trial: Trial) -> Result<()> {
+        let dimension = self.config.space.dim();
+        let parameters = self.config.space.parameters().len();
+        if trial.x.len() != dimension || trial.params.len() != parameters {
+            return Err(BoError::input(
+                "trial",
+                format!(
+                    "trial {} has {} coordinates and {} values for a space of {dimension} coordinates and {parameters} parameters",
+                    trial.id,
+                    trial.x.len(),
+                    trial.params.len()
+                ),
+            ));
+        }
+        match trial.id.cmp(&self.trials.len()) {
+            std::cmp::Ordering::Less => {
+                let id = trial.id;
+                self.trials[id] = trial;
+            }
+            std::cmp::Ordering::Equal => self.trials.push(trial),
+            std::cmp::Ordering::Greater => {
+                return Err(BoError::input(
+                    "trial",
+                    format!(
+                        "trial {} comes after only {} trials",
+                        trial.id,
+                        self.trials.len()
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+
     /// The config.
     pub fn config(&self) -> &OptimizerConfig {
         &self.config
@@ -339,10 +405,14 @@ impl Optimizer {
             .iter()
             .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
             .count();
-        let (x_done, y_done) = self.completed();
+        let complete = self
+            .trials
+            .iter()
+            .filter(|t| matches!(t.state, TrialState::Complete { .. }))
+            .count();
         let model_ready = self.config.method != Method::Sobol
             && usable >= self.config.initial_design()
-            && x_done.len() >= 2;
+            && complete >= 2;
         if !model_ready {
             for _ in 0..n {
                 let x = self.next_sobol_point(0);
@@ -350,6 +420,7 @@ impl Optimizer {
             }
             return Ok(out);
         }
+        let (x_done, y_done) = self.completed();
         let started = Instant::now();
         let m = self.config.num_objectives;
         let outcomes = m + self.config.num_constraints;

@@ -12,6 +12,7 @@
 
 mod location;
 mod locked;
+mod optimizer_rows;
 mod sql;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -65,6 +66,8 @@ pub struct Store {
     db: Db,
     location: StorageLocation,
     study_id: Option<i64>,
+    /// The optimizer's trials as this process last saw them (see `optimizer_rows.rs`).
+    cache: Option<optimizer_rows::CachedOptimizer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -85,10 +88,10 @@ pub fn now() -> f64 {
     seconds
 }
 
-/// The schema's version. Version 1 (no `note` column) is migrated in place when opened (one
-/// `ALTER TABLE ... ADD COLUMN`, in the transaction that records the new version); any other
-/// version is refused, not altered.
-const SCHEMA_VERSION: i64 = 2;
+/// The schema's version. Versions 1 (no trial notes) and 2 (the whole optimizer in the study's
+/// row) are migrated in place when opened, in the transaction that records the new version;
+/// any other version is refused, not altered.
+const SCHEMA_VERSION: i64 = 3;
 
 /// The schema, in the dialect of each database (types and the study id's generator differ).
 fn schema(postgres: bool) -> Vec<String> {
@@ -105,7 +108,8 @@ fn schema(postgres: bool) -> Vec<String> {
                 name TEXT NOT NULL UNIQUE,
                 config TEXT NOT NULL,
                 optimizer TEXT NOT NULL,
-                created {real} NOT NULL)"
+                created {real} NOT NULL,
+                revision {int} NOT NULL DEFAULT 0)"
         ),
         format!(
             "CREATE TABLE IF NOT EXISTS qfront_trials (
@@ -122,10 +126,16 @@ fn schema(postgres: bool) -> Vec<String> {
                 heartbeat {real},
                 retried_as {int},
                 note TEXT,
+                optimizer_trial TEXT,
+                revision {int} NOT NULL DEFAULT 0,
                 PRIMARY KEY (study, number))"
         ),
     ]
 }
+
+/// Indexes, created once the columns exist (after a migration too).
+const INDEXES: &str =
+    "CREATE INDEX IF NOT EXISTS qfront_trials_by_revision ON qfront_trials (study, revision)";
 
 const TRIAL_COLUMNS: &str =
     "number, params, state, metrics, error, seed, worker, started, finished, heartbeat, retried_as, note";
@@ -196,14 +206,15 @@ impl Store {
                     db,
                     location: location.clone(),
                     study_id: None,
+                    cache: None,
                 })
             }
-            Some(other) if other != 1 => {
+            Some(other) if other != 1 && other != 2 => {
                 return Err(fail(format!(
                     "holds schema version {other}, this qfront reads version {SCHEMA_VERSION}; use a qfront of that version or a new store"
                 )))
             }
-            // Version 1 is migrated below, under the write lock.
+            // Versions 1 and 2 are migrated below, under the write lock.
             _ => {}
         }
         if !postgres {
@@ -254,16 +265,29 @@ impl Store {
                 .map_err(fail)?;
             }
             Some(SCHEMA_VERSION) => {}
-            Some(1) => {
-                // Written by the qfront before trial notes: add the column, nothing else.
-                tx.execute("ALTER TABLE qfront_trials ADD COLUMN note TEXT", &[])
-                    .map_err(fail)?;
+            Some(old @ (1 | 2)) => {
+                let int = if postgres { "BIGINT" } else { "INTEGER" };
+                let mut columns = Vec::new();
+                if old == 1 {
+                    columns.push("ALTER TABLE qfront_trials ADD COLUMN note TEXT".to_string());
+                }
+                columns.push(format!(
+                    "ALTER TABLE qfront_studies ADD COLUMN revision {int} NOT NULL DEFAULT 0"
+                ));
+                columns.push("ALTER TABLE qfront_trials ADD COLUMN optimizer_trial TEXT".into());
+                columns.push(format!(
+                    "ALTER TABLE qfront_trials ADD COLUMN revision {int} NOT NULL DEFAULT 0"
+                ));
+                for statement in columns {
+                    tx.execute(&statement, &[]).map_err(fail)?;
+                }
+                optimizer_rows::migrate_studies(&mut tx).map_err(fail)?;
                 tx.execute(
                     "UPDATE qfront_schema SET version = ?1",
                     &[Value::Int(SCHEMA_VERSION)],
                 )
                 .map_err(fail)?;
-                tracing::info!(store = %location, "store migrated from schema version 1 to {SCHEMA_VERSION} (trial notes)");
+                tracing::info!(store = %location, "store migrated from schema version {old} to {SCHEMA_VERSION} (the optimizer's trials in rows of their own)");
             }
             Some(other) => {
                 return Err(fail(format!(
@@ -271,11 +295,13 @@ impl Store {
                 )))
             }
         }
+        tx.execute(INDEXES, &[]).map_err(fail)?;
         tx.commit().map_err(fail)?;
         Ok(Self {
             db,
             location: location.clone(),
             study_id: None,
+            cache: None,
         })
     }
 
@@ -384,6 +410,9 @@ impl Store {
         config_toml: &str,
         optimizer: &Optimizer,
     ) -> Result<()> {
+        if !optimizer.trials().is_empty() {
+            return Err(self.fail("internal: a new study starts from an optimizer without trials"));
+        }
         let state = serde_json::to_string(optimizer).map_err(|e| self.fail(e))?;
         let one_per_file = !self.location.is_shared();
         let id = self.write(|tx| {
@@ -461,8 +490,10 @@ impl Store {
         })
     }
 
-    /// Runs `f` holding the study's lock, with the optimizer as stored; writes the optimizer
-    /// back and commits when `f` succeeds, changes nothing when it fails.
+    /// Runs `f` holding the study's lock, with the optimizer as stored; writes back the
+    /// optimizer's head and the trials `f` changed, and commits, when `f` succeeds; changes
+    /// nothing when it fails. Reads only the trial rows changed since this process's last
+    /// lock (see `optimizer_rows.rs`).
     pub fn locked<T>(&mut self, f: impl FnOnce(&mut Locked<'_>) -> Result<T>) -> Result<T> {
         let study = self.study_id()?;
         let location = self.location.to_string();
@@ -470,19 +501,31 @@ impl Store {
             path: location.clone(),
             reason,
         };
-        let lock = if self.db.is_postgres() {
-            "SELECT optimizer FROM qfront_studies WHERE id = ?1 FOR UPDATE"
-        } else {
-            "SELECT optimizer FROM qfront_studies WHERE id = ?1"
-        };
+        let postgres = self.db.is_postgres();
+        // Whatever happens below, the cache is only trusted again after a commit.
+        let cache = self.cache.take().filter(|c| c.study == study);
         let mut tx = self.db.transaction().map_err(fail)?;
-        let rows = tx.query(lock, &[Value::Int(study)]).map_err(fail)?;
-        let state = rows
-            .first()
-            .and_then(|r| r[0].text())
-            .ok_or_else(|| fail("the study is gone from the store".into()))?;
-        let optimizer: Optimizer = serde_json::from_str(state)
-            .map_err(|e| fail(format!("stored optimizer state is unreadable: {e}")))?;
+        let (head, revision) = optimizer_rows::read_head(&mut tx, study, postgres).map_err(fail)?;
+        let (mut optimizer, seen) = match cache {
+            Some(c) if c.revision <= revision => {
+                let mut optimizer = c.optimizer;
+                optimizer.adopt_head(head);
+                (optimizer, c.revision)
+            }
+            _ => (head, -1),
+        };
+        if seen < revision {
+            for trial in optimizer_rows::read_trials(&mut tx, study, seen).map_err(fail)? {
+                optimizer
+                    .put_trial(trial)
+                    .map_err(|e| fail(e.to_string()))?;
+            }
+        }
+        let tags: Vec<u8> = optimizer
+            .trials()
+            .iter()
+            .map(optimizer_rows::state_tag)
+            .collect();
         let mut locked = Locked {
             tx,
             study,
@@ -493,29 +536,28 @@ impl Store {
         let Locked {
             mut tx, optimizer, ..
         } = locked;
-        let state = serde_json::to_string(&optimizer).map_err(|e| fail(e.to_string()))?;
-        tx.execute(
-            "UPDATE qfront_studies SET optimizer = ?1 WHERE id = ?2",
-            &[Value::Text(state), Value::Int(study)],
-        )
-        .map_err(fail)?;
+        // Trials are only appended, and a stored trial changes only its state.
+        let changed: Vec<usize> = optimizer
+            .trials()
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| tags.get(*i) != Some(&optimizer_rows::state_tag(t)))
+            .map(|(i, _)| i)
+            .collect();
+        let next = revision + 1;
+        optimizer_rows::write_back(&mut tx, study, next, &optimizer, &changed).map_err(fail)?;
         tx.commit().map_err(fail)?;
+        self.cache = Some(optimizer_rows::CachedOptimizer {
+            study,
+            revision: next,
+            optimizer,
+        });
         Ok(out)
     }
 
     /// A snapshot of the stored optimizer (read only).
     pub fn optimizer(&mut self) -> Result<Optimizer> {
         let study = self.study_id()?;
-        let text = self.read(|tx| {
-            tx.query(
-                "SELECT optimizer FROM qfront_studies WHERE id = ?1",
-                &[Value::Int(study)],
-            )?
-            .first()
-            .and_then(|r| r[0].text().map(str::to_string))
-            .ok_or_else(|| "the study is gone from the store".to_string())
-        })?;
-        serde_json::from_str(&text)
-            .map_err(|e| self.fail(format!("stored optimizer state is unreadable: {e}")))
+        self.read(|tx| optimizer_rows::read_optimizer(tx, study))
     }
 }

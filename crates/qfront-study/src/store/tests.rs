@@ -292,58 +292,103 @@ fn a_store_of_another_schema_is_refused_untouched() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// A store of schema version 1 (before trial notes) is migrated in place when opened: its
-/// trials stay readable and gain notes; a store of a later version is refused untouched.
-#[test]
-fn a_version_1_store_is_migrated_and_a_newer_one_refused() {
-    let name = unique("migrate");
-    let dir = std::env::temp_dir().join(unique("qfront-migrate"));
-    let location = StorageLocation::in_dir(&dir);
-    let mut store = Store::open(&location).unwrap();
-    store
-        .create_study(&name, "name = \"s\"", &optimizer())
-        .unwrap();
-    let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]);
-    store
-        .locked(|l| {
-            let t = l.optimizer.ask(1)?.remove(0);
-            l.insert_trial(t.id, &params, 7, Some("w"), true)
-        })
-        .unwrap();
-    drop(store);
-    let path = dir.join("study.db");
-    let c = rusqlite::Connection::open(&path).unwrap();
-    c.execute_batch(
-        "ALTER TABLE qfront_trials DROP COLUMN note; UPDATE qfront_schema SET version = 1;",
+/// A store as qfront wrote it with schema version 1 (no trial notes) or 2: the whole
+/// optimizer in the study's row.
+fn old_store(path: &std::path::Path, version: i64, optimizer: &Optimizer) {
+    let note = if version >= 2 { "note TEXT," } else { "" };
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.execute_batch(&format!(
+        "CREATE TABLE qfront_schema (version INTEGER NOT NULL);
+         CREATE TABLE qfront_studies (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE,
+             config TEXT NOT NULL, optimizer TEXT NOT NULL, created REAL NOT NULL);
+         CREATE TABLE qfront_trials (study INTEGER NOT NULL REFERENCES qfront_studies (id),
+             number INTEGER NOT NULL, params TEXT NOT NULL,
+             state TEXT NOT NULL CHECK (state IN ('waiting', 'running', 'complete', 'failed')),
+             metrics TEXT, error TEXT, seed INTEGER NOT NULL, worker TEXT, started REAL,
+             finished REAL, heartbeat REAL, retried_as INTEGER, {note}
+             PRIMARY KEY (study, number));
+         INSERT INTO qfront_schema (version) VALUES ({version});"
+    ))
+    .unwrap();
+    c.execute(
+        "INSERT INTO qfront_studies (name, config, optimizer, created) VALUES ('old', 'name = \"s\"', ?1, 0)",
+        [serde_json::to_string(optimizer).unwrap()],
     )
     .unwrap();
-    drop(c);
-    let mut store = Store::open(&location).unwrap();
-    store.select_study(Some(&name)).unwrap().unwrap();
-    let trials = store.trials().unwrap();
-    assert_eq!(
-        (trials[0].seed, &trials[0].params, &trials[0].note),
-        (7, &params, &None)
-    );
-    store.locked(|l| l.set_note(0, "a note")).unwrap();
-    assert_eq!(store.trials().unwrap()[0].note.as_deref(), Some("a note"));
-    drop(store);
-    let c = rusqlite::Connection::open(&path).unwrap();
-    let version: i64 = c
-        .query_row("SELECT version FROM qfront_schema", [], |r| r.get(0))
+    for (number, state) in [(0, "complete"), (1, "failed"), (2, "running")] {
+        c.execute(
+            "INSERT INTO qfront_trials (study, number, params, state, metrics, seed, worker) VALUES (1, ?1, '{\"learning_rate\": 0.01}', ?2, '{\"y\": 0.5}', ?1, 'w')",
+            rusqlite::params![number, state],
+        )
         .unwrap();
-    assert_eq!(version, 2);
-    c.execute_batch("UPDATE qfront_schema SET version = 3;")
-        .unwrap();
-    drop(c);
-    let e = Store::open(&location).unwrap_err();
-    assert!(e.to_string().contains("schema version 3"), "{e}");
-    let c = rusqlite::Connection::open(&path).unwrap();
-    let version: i64 = c
-        .query_row("SELECT version FROM qfront_schema", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(version, 3, "left untouched");
-    std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+/// Stores of schema versions 1 and 2 are migrated in place when opened: the optimizer reads
+/// back equal, each trial's record moves to its row, the trials stay readable and gain
+/// notes, and the study goes on; a store of a later version is refused untouched.
+#[test]
+fn old_stores_are_migrated_and_a_newer_one_refused() {
+    let mut original = optimizer();
+    let asked = original.ask(3).unwrap();
+    original.tell(asked[0].id, Ok(vec![0.5])).unwrap();
+    original.tell(asked[1].id, Err("diverged".into())).unwrap();
+    for version in [1, 2] {
+        let dir = std::env::temp_dir().join(unique("qfront-migrate"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("study.db");
+        old_store(&path, version, &original);
+        let location = StorageLocation::Sqlite(path.clone());
+        let mut store = Store::open(&location).unwrap();
+        store.select_study(Some("old")).unwrap().unwrap();
+        assert_eq!(store.optimizer().unwrap(), original, "version {version}");
+        let trials = store.trials().unwrap();
+        let states: Vec<&str> = trials.iter().map(|t| t.state.as_str()).collect();
+        assert_eq!(states, ["complete", "failed", "running"]);
+        assert_eq!(trials[0].metrics["y"], 0.5);
+        assert!(trials.iter().all(|t| t.note.is_none()));
+        store.locked(|l| l.set_note(0, "a note")).unwrap();
+        assert_eq!(store.trials().unwrap()[0].note.as_deref(), Some("a note"));
+        // The study goes on: the running trial is told, one more is asked.
+        store
+            .locked(|l| {
+                l.optimizer.tell(2, Ok(vec![0.7]))?;
+                let t = l.optimizer.ask(1)?.remove(0);
+                l.insert_trial(t.id, &BTreeMap::new(), 3, None, false)
+            })
+            .unwrap();
+        let reopened = Store::open(&location).unwrap().optimizer_of("old");
+        assert_eq!(reopened.trials().len(), 4);
+        assert_eq!(
+            reopened.trials()[2].state,
+            TrialState::Complete { values: vec![0.7] }
+        );
+        drop(store);
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let version_now: i64 = c
+            .query_row("SELECT version FROM qfront_schema", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version_now, 3);
+        c.execute_batch("UPDATE qfront_schema SET version = 4;")
+            .unwrap();
+        drop(c);
+        let e = Store::open(&location).unwrap_err();
+        assert!(e.to_string().contains("schema version 4"), "{e}");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let version_now: i64 = c
+            .query_row("SELECT version FROM qfront_schema", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version_now, 4, "left untouched");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}
+
+impl Store {
+    /// The optimizer of study `name` (tests).
+    fn optimizer_of(mut self, name: &str) -> Optimizer {
+        self.select_study(Some(name)).unwrap().unwrap();
+        self.optimizer().unwrap()
+    }
 }
 
 /// When the optimizer's model fails, the Sobol points asked instead say so on their rows.
