@@ -23,16 +23,15 @@ pub fn ask_external(
     stale_after: Duration,
 ) -> Result<Vec<(usize, BTreeMap<String, serde_json::Value>)>> {
     store.locked(|l| {
-        let trials = l.trials()?;
-        requeue_stale(l, &trials, stale_after)?;
+        let open = l.open_trials()?;
+        requeue_stale(l, &open, stale_after)?;
         let mut out = Vec::with_capacity(n);
-        for waiting in l.trials()?.iter().filter(|t| t.state == "waiting").take(n) {
+        for waiting in l.open_trials()?.iter().filter(|t| t.state == "waiting").take(n) {
             l.claim(waiting.number, EXTERNAL_WORKER, false)?;
             out.push((waiting.number, waiting.params.clone()));
         }
         // The budget counts trials that were not re-queued (their retries count instead).
-        let trials = l.trials()?;
-        let counted = trials.iter().filter(|t| t.retried_as.is_none()).count();
+        let counted = l.counted_trials()?;
         let left = study.config.budget.saturating_sub(counted);
         if out.is_empty() && left == 0 {
             return Err(StudyError::config(

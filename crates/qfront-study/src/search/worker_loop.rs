@@ -99,7 +99,7 @@ pub fn release_running_trials(
     store.select_study_id(study_id);
     store.locked(|l| {
         let mut released = Vec::new();
-        for trial in l.trials()? {
+        for trial in l.open_trials()? {
             if trial.state != "running" || trial.worker.as_deref() != Some(worker.as_str()) {
                 continue;
             }
@@ -139,17 +139,17 @@ fn next(
     worker: &str,
     options: &WorkerOptions,
 ) -> Result<(Next, Vec<Requeued>)> {
-    let mut trials = locked.trials()?;
+    let mut trials = locked.open_trials()?;
     let requeued = requeue_stale(locked, &trials, options.stale_after)?;
     if !requeued.is_empty() {
-        trials = locked.trials()?;
+        trials = locked.open_trials()?;
     }
     if let Some(waiting) = trials.iter().find(|t| t.state == "waiting") {
         locked.claim(waiting.number, worker, true)?;
         return Ok((Next::Run(job(locked, waiting)?), requeued));
     }
     // Re-queued trials do not count: their retries do.
-    let counted = trials.iter().filter(|t| t.retried_as.is_none()).count();
+    let counted = locked.counted_trials()?;
     let budget = study.config.budget;
     if counted < budget {
         let (asked, note) = ask_or_sobol(locked, study.config.batch_size.min(budget - counted));

@@ -34,6 +34,32 @@ impl Locked<'_> {
             .map_err(|e| self.fail(e))
     }
 
+    /// The trials still open (waiting or running), by number: what a worker looks at on each
+    /// step, read through an index so its cost does not grow with the finished trials.
+    pub fn open_trials(&mut self) -> Result<Vec<StoredTrial>> {
+        let rows = self.tx.query(
+            &format!("SELECT {TRIAL_COLUMNS} FROM qfront_trials WHERE study = ?1 AND state IN ('waiting', 'running') ORDER BY number"),
+            &[Value::Int(self.study)],
+        );
+        rows.and_then(|rows| rows.iter().map(|r| trial_from_row(r)).collect())
+            .map_err(|e| self.fail(e))
+    }
+
+    /// How many trials count against the budget: all of them except those re-queued (their
+    /// retries count instead). Every trial of the optimizer has its row.
+    pub fn counted_trials(&mut self) -> Result<usize> {
+        let rows = self.tx.query(
+            "SELECT COUNT(*) FROM qfront_trials WHERE study = ?1 AND retried_as IS NOT NULL",
+            &[Value::Int(self.study)],
+        );
+        let retried = rows
+            .map_err(|e| self.fail(e))?
+            .first()
+            .and_then(|r| r[0].int())
+            .unwrap_or(0) as usize;
+        Ok(self.optimizer.trials().len().saturating_sub(retried))
+    }
+
     /// Trial `number`, if stored.
     pub fn trial(&mut self, number: usize) -> Result<Option<StoredTrial>> {
         let rows = self.tx.query(

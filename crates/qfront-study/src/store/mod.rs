@@ -133,9 +133,13 @@ fn schema(postgres: bool) -> Vec<String> {
     ]
 }
 
-/// Indexes, created once the columns exist (after a migration too).
-const INDEXES: &str =
-    "CREATE INDEX IF NOT EXISTS qfront_trials_by_revision ON qfront_trials (study, revision)";
+/// Indexes, created once the columns exist (after a migration too): changed rows, open
+/// trials and re-queued trials are found without reading the others.
+const INDEXES: [&str; 3] = [
+    "CREATE INDEX IF NOT EXISTS qfront_trials_by_revision ON qfront_trials (study, revision)",
+    "CREATE INDEX IF NOT EXISTS qfront_trials_by_state ON qfront_trials (study, state)",
+    "CREATE INDEX IF NOT EXISTS qfront_trials_by_retry ON qfront_trials (study, retried_as)",
+];
 
 const TRIAL_COLUMNS: &str =
     "number, params, state, metrics, error, seed, worker, started, finished, heartbeat, retried_as, note";
@@ -295,7 +299,9 @@ impl Store {
                 )))
             }
         }
-        tx.execute(INDEXES, &[]).map_err(fail)?;
+        for index in INDEXES {
+            tx.execute(index, &[]).map_err(fail)?;
+        }
         tx.commit().map_err(fail)?;
         Ok(Self {
             db,
