@@ -9,7 +9,7 @@ use crate::pipeline::TrialRunner;
 use crate::search::{open_study, run_study, Observer, WorkerOptions};
 use crate::settings::build_model;
 use crate::store::StorageLocation;
-use crate::store::StoredTrial;
+use crate::store::{StoredTrial, TrialRowState};
 use crate::{Result, StudyError};
 use qfront_bo::space::{ParamValue, Parameter};
 use qfront_train::models::model_cost;
@@ -81,7 +81,7 @@ fn sub_config(
 fn rows(kind: &str, trials: &[StoredTrial]) -> Vec<Row> {
     trials
         .iter()
-        .filter(|t| t.state == "complete")
+        .filter(|t| t.state == TrialRowState::Complete)
         .map(|t| {
             let bits: Vec<f64> = t.params.values().filter_map(|v| v.as_f64()).collect();
             Row {

@@ -7,7 +7,7 @@
 use crate::config::Study;
 use crate::plot_axis::Axis;
 use crate::search::pareto_trials;
-use crate::store::StoredTrial;
+use crate::store::{StoredTrial, TrialRowState};
 use crate::{Result, StudyError};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -41,7 +41,8 @@ fn complete<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial
     trials
         .iter()
         .filter(|t| {
-            t.state == "complete" && crate::search::objective_point(study, &t.metrics).is_some()
+            t.state == TrialRowState::Complete
+                && crate::search::objective_point(study, &t.metrics).is_some()
         })
         .collect()
 }
@@ -576,7 +577,10 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
         .iter()
         .map(|(name, caption)| format!("<figure><img src=\"{name}.svg\" alt=\"{c}\"><figcaption>{c} — <a href=\"{name}.png\">PNG</a>, <a href=\"{name}.svg\">SVG</a></figcaption></figure>\n", c = html_escape(caption)))
         .collect();
-    let failed = trials.iter().filter(|t| t.state == "failed").count();
+    let failed = trials
+        .iter()
+        .filter(|t| t.state == TrialRowState::Failed)
+        .count();
     let page = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>qfront study {name}</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}} figure{{display:inline-block;margin:8px}} img{{width:520px}}</style></head><body>\n<h1>Study {name}</h1>\n<p>{dataset}, {family}; optimizer {optimizer}; {n} trials ({failed} failed); objectives {objectives}; constraints {constraints}.</p>\n<h2>Pareto front ({f} trials)</h2>\n<p>Accuracy is validation accuracy (what the search optimized); test accuracy is reported for the front only.</p>\n<table><tr><th>trial</th>{header}<th>test accuracy</th><th>parameters</th></tr>\n{rows}</table>\n<h2>Figures</h2>\n{images}</body></html>\n",
         name = html_escape(&study.config.name),

@@ -6,7 +6,7 @@ use super::worker_loop::requeue_stale;
 use super::{optimizer_values, params_json, trial_seed};
 use crate::config::Study;
 use crate::pipeline::Metrics;
-use crate::store::Store;
+use crate::store::{Store, TrialRowState};
 use crate::{Result, StudyError};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -26,7 +26,12 @@ pub fn ask_external(
         let open = l.open_trials()?;
         requeue_stale(l, &open, stale_after)?;
         let mut out = Vec::with_capacity(n);
-        for waiting in l.open_trials()?.iter().filter(|t| t.state == "waiting").take(n) {
+        for waiting in l
+            .open_trials()?
+            .iter()
+            .filter(|t| t.state == TrialRowState::Waiting)
+            .take(n)
+        {
             l.claim(waiting.number, EXTERNAL_WORKER, false)?;
             out.push((waiting.number, waiting.params.clone()));
         }
@@ -44,16 +49,17 @@ pub fn ask_external(
         }
         let wanted = (n - out.len()).min(left);
         if wanted > 0 {
-            let (asked, note) = super::ask_or_sobol(l, wanted);
-            for trial in asked {
-                let params = params_json(study, &trial.params);
-                let seed = trial_seed(study, trial.id);
-                l.insert_trial(trial.id, &params, seed, Some(EXTERNAL_WORKER), false)?;
-                if let Some(note) = &note {
-                    l.set_note(trial.id, note)?;
-                }
-                out.push((trial.id, params));
-            }
+            let asked = l.ask(
+                wanted,
+                |trial| (params_json(study, &trial.params), trial_seed(study, trial.id)),
+                |_| Some(EXTERNAL_WORKER),
+                false,
+            )?;
+            out.extend(
+                asked
+                    .iter()
+                    .map(|trial| (trial.id, params_json(study, &trial.params))),
+            );
         }
         Ok(out)
     })
@@ -113,9 +119,9 @@ pub fn tell_external(
         let trial = l.trial(number)?.ok_or_else(|| {
             StudyError::config("trial", format!("there is no trial {number}; `qfront study ask` prints the numbers to tell"))
         })?;
-        match trial.state.as_str() {
-            "running" => {}
-            "waiting" => {
+        match trial.state {
+            TrialRowState::Running => {}
+            TrialRowState::Waiting => {
                 return Err(StudyError::config(
                     "trial",
                     format!("trial {number} is waiting to be handed out; `qfront study ask` gives it to a trainer first"),
@@ -138,15 +144,8 @@ pub fn tell_external(
             ));
         }
         match &outcome {
-            Ok(metrics) => {
-                l.optimizer
-                    .tell(number, Ok(optimizer_values(study, metrics)?))?;
-                l.finish(number, Ok(metrics))
-            }
-            Err(reason) => {
-                l.optimizer.tell(number, Err(reason.clone()))?;
-                l.finish(number, Err(reason))
-            }
+            Ok(metrics) => l.tell(number, Ok((metrics, optimizer_values(study, metrics)?))),
+            Err(reason) => l.tell(number, Err(reason)),
         }
     })
 }

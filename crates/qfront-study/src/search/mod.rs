@@ -10,7 +10,7 @@ pub use worker_loop::{finished_count, release_running_trials, run_study, WorkerO
 use crate::config::{Study, StudyConfig};
 use crate::pipeline::Metrics;
 use crate::settings::Settings;
-use crate::store::{StorageLocation, Store, StoredTrial};
+use crate::store::{StorageLocation, Store, StoredTrial, TrialRowState};
 use crate::{Result, StudyError};
 use qfront_bo::moo::is_non_dominated;
 use qfront_bo::space::ParamValue;
@@ -64,28 +64,6 @@ pub(crate) fn settings_of(study: &Study, params: &[ParamValue]) -> Settings {
         .collect()
 }
 
-/// `n` new trials from the optimizer; when its model fails (a GP or NUTS fit, the
-/// acquisition), Sobol points instead, with a warning: one bad fit never stops a study, and
-/// the next ask fits again (`qfront_bo::Optimizer::ask_or_sobol`).
-///
-/// Returns the trials and, after a failure, the note to record on each of their rows.
-pub(crate) fn ask_or_sobol(
-    locked: &mut crate::store::Locked<'_>,
-    n: usize,
-) -> (Vec<qfront_bo::Trial>, Option<String>) {
-    let (trials, error) = locked.optimizer.ask_or_sobol(n);
-    let note = error.map(|error| {
-        let numbers: Vec<usize> = trials.iter().map(|t| t.id).collect();
-        tracing::warn!(
-            %error,
-            trials = ?numbers,
-            "the optimizer's model failed; these trials are Sobol points instead (the next ask fits again)"
-        );
-        format!("Sobol point: the optimizer's model failed ({error})")
-    });
-    (trials, note)
-}
-
 /// The values the optimizer maximizes: signed objectives, then constraint slacks; an error
 /// names a metric the trial did not report.
 pub fn optimizer_values(study: &Study, metrics: &Metrics) -> crate::Result<Vec<f64>> {
@@ -127,7 +105,7 @@ pub fn objective_point(study: &Study, metrics: &Metrics) -> Option<Vec<f64>> {
 pub fn pareto_trials<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
     let (feasible, points): (Vec<&StoredTrial>, Vec<Vec<f64>>) = trials
         .iter()
-        .filter(|t| t.state == "complete")
+        .filter(|t| t.state == TrialRowState::Complete)
         .filter(|t| {
             study
                 .constraints

@@ -5,10 +5,12 @@
 //! way; a worker that finds every trial asked waits for the others' running trials, so the
 //! study finishes as long as one worker is alive.
 
-use super::{ask_or_sobol, optimizer_values, params_json, settings_of, trial_seed, Observer};
+use super::{optimizer_values, params_json, settings_of, trial_seed, Observer};
 use crate::config::Study;
 use crate::pipeline::{Metrics, TrialRunner};
-use crate::store::{is_dead_local_worker, worker_id, Heartbeat, Locked, Store, StoredTrial};
+use crate::store::{
+    is_dead_local_worker, worker_id, Heartbeat, Locked, Store, StoredTrial, TrialRowState,
+};
 use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
 use std::collections::BTreeMap;
@@ -65,7 +67,7 @@ pub(crate) fn requeue_stale(
     // clock says.
     let now = locked.clock()?;
     let mut requeued = Vec::new();
-    for trial in trials.iter().filter(|t| t.state == "running") {
+    for trial in trials.iter().filter(|t| t.state == TrialRowState::Running) {
         let (Some(worker), Some(heartbeat)) = (&trial.worker, trial.heartbeat) else {
             continue;
         };
@@ -79,10 +81,8 @@ pub(crate) fn requeue_stale(
         } else {
             continue;
         };
-        let retry = locked.optimizer.retry(trial.number, reason.clone())?;
-        locked.mark_retried(trial.number, &reason, retry.id)?;
-        locked.insert_trial(retry.id, &trial.params, trial.seed, None, false)?;
-        requeued.push((trial.number, retry.id, reason));
+        let retry = locked.requeue(trial, &reason)?;
+        requeued.push((trial.number, retry, reason));
     }
     Ok(requeued)
 }
@@ -100,14 +100,14 @@ pub fn release_running_trials(
     store.locked(|l| {
         let mut released = Vec::new();
         for trial in l.open_trials()? {
-            if trial.state != "running" || trial.worker.as_deref() != Some(worker.as_str()) {
+            if trial.state != TrialRowState::Running
+                || trial.worker.as_deref() != Some(worker.as_str())
+            {
                 continue;
             }
             let reason = format!("worker {worker} was interrupted; re-queued");
-            let retry = l.optimizer.retry(trial.number, reason.clone())?;
-            l.mark_retried(trial.number, &reason, retry.id)?;
-            l.insert_trial(retry.id, &trial.params, trial.seed, None, false)?;
-            released.push((trial.number, retry.id, reason));
+            let retry = l.requeue(&trial, &reason)?;
+            released.push((trial.number, retry, reason));
         }
         Ok(released)
     })
@@ -144,7 +144,7 @@ fn next(
     if !requeued.is_empty() {
         trials = locked.open_trials()?;
     }
-    if let Some(waiting) = trials.iter().find(|t| t.state == "waiting") {
+    if let Some(waiting) = trials.iter().find(|t| t.state == TrialRowState::Waiting) {
         locked.claim(waiting.number, worker, true)?;
         return Ok((Next::Run(job(locked, waiting)?), requeued));
     }
@@ -152,15 +152,18 @@ fn next(
     let counted = locked.counted_trials()?;
     let budget = study.config.budget;
     if counted < budget {
-        let (asked, note) = ask_or_sobol(locked, study.config.batch_size.min(budget - counted));
-        for (i, trial) in asked.iter().enumerate() {
-            let params = params_json(study, &trial.params);
-            let owner = (i == 0).then_some(worker);
-            locked.insert_trial(trial.id, &params, trial_seed(study, trial.id), owner, true)?;
-            if let Some(note) = &note {
-                locked.set_note(trial.id, note)?;
-            }
-        }
+        let asked = locked.ask(
+            study.config.batch_size.min(budget - counted),
+            |trial| {
+                (
+                    params_json(study, &trial.params),
+                    trial_seed(study, trial.id),
+                )
+            },
+            // The asking worker takes the first; the rest wait for others.
+            |i| (i == 0).then_some(worker),
+            true,
+        )?;
         let first = &asked[0];
         return Ok((
             Next::Run(Job {
@@ -174,7 +177,7 @@ fn next(
     }
     let running = trials
         .iter()
-        .filter(|t| t.state == "running" && t.heartbeat.is_some())
+        .filter(|t| t.state == TrialRowState::Running && t.heartbeat.is_some())
         .count();
     Ok((
         if running > 0 {
@@ -203,7 +206,7 @@ fn check_finite(study: &Study, number: usize, metrics: Metrics) -> Result<Metric
 pub fn finished_count(trials: &[StoredTrial]) -> usize {
     trials
         .iter()
-        .filter(|t| (t.state == "complete" || t.state == "failed") && t.retried_as.is_none())
+        .filter(|t| t.state.is_finished() && t.retried_as.is_none())
         .count()
 }
 
@@ -298,23 +301,15 @@ fn store_outcome(
     result: &Result<Metrics>,
 ) -> Result<bool> {
     store.locked(|l| {
-        let mine = l
-            .trial(number)?
-            .is_some_and(|t| t.state == "running" && t.worker.as_deref() == Some(worker));
+        let mine = l.trial(number)?.is_some_and(|t| {
+            t.state == TrialRowState::Running && t.worker.as_deref() == Some(worker)
+        });
         if !mine {
             return Ok(false);
         }
         match result {
-            Ok(metrics) => {
-                l.optimizer
-                    .tell(number, Ok(optimizer_values(study, metrics)?))?;
-                l.finish(number, Ok(metrics))?;
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                l.optimizer.tell(number, Err(reason.clone()))?;
-                l.finish(number, Err(&reason))?;
-            }
+            Ok(metrics) => l.tell(number, Ok((metrics, optimizer_values(study, metrics)?)))?,
+            Err(e) => l.tell(number, Err(&e.to_string()))?,
         }
         Ok(true)
     })

@@ -1,10 +1,15 @@
 //! A study held under its lock: the optimizer as stored and the trial rows, changed together
 //! and committed when the lock is released (see [`Store::locked`](super::Store::locked)).
+//!
+//! A trial's life is changed here and only here, the optimizer and the row in one step:
+//! [`Locked::ask`] (asked and stored, waiting or taken), [`Locked::claim`] (taken),
+//! [`Locked::tell`] (complete or failed) and [`Locked::requeue`] (its worker was lost: failed,
+//! and asked again with the same parameters and seed).
 
 use super::sql::{Tx, Value};
 use super::{trial_from_row, StoredTrial, TRIAL_COLUMNS};
 use crate::{Result, StudyError};
-use qfront_bo::Optimizer;
+use qfront_bo::{Optimizer, Trial};
 use std::collections::BTreeMap;
 
 /// The study, locked: the optimizer as stored, and the trial rows, changed together.
@@ -141,8 +146,71 @@ impl Locked<'_> {
         Ok(())
     }
 
-    /// Stores the outcome of running trial `number` (metrics, or an error).
-    pub fn finish(
+    /// Asks `n` trials of the optimizer and stores each: trial `i` is taken by `owner(i)`
+    /// (running, with a heartbeat stamp when `heartbeat`) or left waiting (`None`); `row` gives
+    /// the parameters and seed its row keeps. When the optimizer's model fails, the trials are
+    /// Sobol points instead, a warning is logged and each row's note says so: one bad fit never
+    /// stops a study, and the next ask fits again (`Optimizer::ask_or_sobol`).
+    pub fn ask<'w>(
+        &mut self,
+        n: usize,
+        row: impl Fn(&Trial) -> (BTreeMap<String, serde_json::Value>, u64),
+        owner: impl Fn(usize) -> Option<&'w str>,
+        heartbeat: bool,
+    ) -> Result<Vec<Trial>> {
+        let (trials, error) = self.optimizer.ask_or_sobol(n);
+        let note = error.map(|error| {
+            let numbers: Vec<usize> = trials.iter().map(|t| t.id).collect();
+            tracing::warn!(
+                %error,
+                trials = ?numbers,
+                "the optimizer's model failed; these trials are Sobol points instead (the next ask fits again)"
+            );
+            format!("Sobol point: the optimizer's model failed ({error})")
+        });
+        for (i, trial) in trials.iter().enumerate() {
+            let (params, seed) = row(trial);
+            self.insert_trial(trial.id, &params, seed, owner(i), heartbeat)?;
+            if let Some(note) = &note {
+                self.set_note(trial.id, note)?;
+            }
+        }
+        Ok(trials)
+    }
+
+    /// Tells the outcome of running trial `number`: on success the optimizer gets `values`
+    /// (objectives, then constraint slacks) and the row the metrics; on failure both get the
+    /// reason.
+    pub fn tell(
+        &mut self,
+        number: usize,
+        outcome: std::result::Result<(&BTreeMap<String, f64>, Vec<f64>), &str>,
+    ) -> Result<()> {
+        match outcome {
+            Ok((metrics, values)) => {
+                self.optimizer.tell(number, Ok(values))?;
+                self.finish(number, Ok(metrics))
+            }
+            Err(reason) => {
+                self.optimizer.tell(number, Err(reason.to_string()))?;
+                self.finish(number, Err(reason))
+            }
+        }
+    }
+
+    /// Re-queues running trial `trial`, whose worker was lost (`reason` says how): failed in
+    /// the optimizer and in its row, and asked again as a new waiting trial with the same
+    /// parameters and seed. Returns the new trial's number.
+    pub fn requeue(&mut self, trial: &StoredTrial, reason: &str) -> Result<usize> {
+        let retry = self.optimizer.retry(trial.number, reason.to_string())?;
+        self.mark_retried(trial.number, reason, retry.id)?;
+        self.insert_trial(retry.id, &trial.params, trial.seed, None, false)?;
+        Ok(retry.id)
+    }
+
+    /// Stores the outcome of running trial `number` (metrics, or an error) in its row only
+    /// (see [`Locked::tell`]).
+    pub(super) fn finish(
         &mut self,
         number: usize,
         outcome: std::result::Result<&BTreeMap<String, f64>, &str>,
@@ -181,9 +249,9 @@ impl Locked<'_> {
         .map(|_| ())
     }
 
-    /// Fails running trial `number` (its worker was lost, `reason` says how) and records
-    /// that trial `retry` re-runs it.
-    pub fn mark_retried(&mut self, number: usize, reason: &str, retry: usize) -> Result<()> {
+    /// Fails running trial `number`'s row (its worker was lost, `reason` says how) and records
+    /// that trial `retry` re-runs it (see [`Locked::requeue`]).
+    pub(super) fn mark_retried(&mut self, number: usize, reason: &str, retry: usize) -> Result<()> {
         let clock = self.tx.clock_sql();
         let changed = self.execute(
             &format!("UPDATE qfront_trials SET state = 'failed', error = ?1, finished = {clock}, retried_as = ?2 WHERE study = ?3 AND number = ?4 AND state = 'running'"),

@@ -16,10 +16,12 @@ mod optimizer_rows;
 mod sql;
 #[cfg(test)]
 pub(crate) mod tests;
+mod trial_state;
 mod worker;
 
 pub use location::StorageLocation;
 pub use locked::Locked;
+pub use trial_state::TrialRowState;
 pub use worker::{
     host_name, is_dead_local_worker, machine_name, worker_host, worker_id, Heartbeat,
 };
@@ -37,8 +39,8 @@ pub struct StoredTrial {
     pub number: usize,
     /// Parameters by name.
     pub params: BTreeMap<String, serde_json::Value>,
-    /// `waiting`, `running`, `complete` or `failed`.
-    pub state: String,
+    /// Where it is in its life.
+    pub state: TrialRowState,
     /// Every metric measured (complete trials).
     pub metrics: BTreeMap<String, f64>,
     /// Why it failed.
@@ -171,7 +173,10 @@ fn trial_from_row(row: &[Value]) -> std::result::Result<StoredTrial, String> {
     Ok(StoredTrial {
         number: row[0].int().ok_or("trial without a number")? as usize,
         params: serde_json::from_value(params).map_err(|e| e.to_string())?,
-        state: row[2].text().unwrap_or_default().to_string(),
+        state: row[2]
+            .text()
+            .and_then(TrialRowState::parse)
+            .ok_or_else(|| format!("trial with an unknown state {:?}", row[2]))?,
         metrics: metrics_from_json(metrics)?,
         error: row[4].text().map(str::to_string),
         seed: row[5].int().unwrap_or(0) as u64,

@@ -139,7 +139,7 @@ fn trial_model(storage: &StorageArgs, n: usize) -> Result<qfront_rt::QfmFile> {
             dir.display(),
             dir.display()
         ),
-        Some(t) if t.state != "complete" => format!("trial {n} is {}", t.state),
+        Some(t) if t.state != qfront_study::store::TrialRowState::Complete => format!("trial {n} is {}", t.state),
         Some(t) => match t.worker.as_deref().map(qfront_study::store::worker_host) {
             Some(host) if host != qfront_study::store::host_name() => format!(
                 "trial {n} ran on {host}; export it there, or copy that machine's trials/{n}/ into {}",

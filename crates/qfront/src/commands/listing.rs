@@ -95,7 +95,7 @@ pub fn print_trials(
                 .iter()
                 .map(|t| {
                     let values: BTreeMap<&str, Option<f64>> = study.objectives.iter().map(|o| (o.metric.as_str(), t.metrics.get(&o.metric).copied())).collect();
-                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error, "seed": t.seed, "worker": t.worker, "retried_as": t.retried_as})
+                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error, "seed": t.seed, "worker": t.worker, "retried_as": t.retried_as, "note": t.note})
                 })
                 .collect();
             println!("{}", serde_json::to_string(&list)?);
@@ -111,7 +111,7 @@ pub fn print_trials(
                 // A trial whose worker was lost shows where it re-runs.
                 let state = match t.retried_as {
                     Some(retry) => format!("->{retry}"),
-                    None => t.state.clone(),
+                    None => t.state.to_string(),
                 };
                 let mut line = format!("{:>5} {:>8}", t.number, state);
                 for o in &study.objectives {

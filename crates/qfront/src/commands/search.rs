@@ -238,7 +238,10 @@ pub fn run(args: SearchArgs) -> Result<()> {
     progress.study.finish_and_clear();
     progress.trial.finish_and_clear();
     let front = pareto_trials(&study, &trials);
-    let failed = trials.iter().filter(|t| t.state == "failed").count();
+    let failed = trials
+        .iter()
+        .filter(|t| t.state == qfront_study::store::TrialRowState::Failed)
+        .count();
     tracing::info!(trials = trials.len(), failed, front = front.len(), store = %location, "study finished");
     print_trials(&study, &front, args.format)?;
     match qfront_study::report::write_report(&study, &trials, &dir.join("report")) {

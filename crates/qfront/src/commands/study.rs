@@ -92,7 +92,7 @@ pub fn run(command: StudyCommand) -> Result<()> {
                 store.select_study(Some(&name))?;
                 let mut states: BTreeMap<String, usize> = BTreeMap::new();
                 for t in store.trials()? {
-                    *states.entry(t.state).or_default() += 1;
+                    *states.entry(t.state.to_string()).or_default() += 1;
                 }
                 println!("{}", serde_json::json!({"study": name, "trials": states}));
             }
