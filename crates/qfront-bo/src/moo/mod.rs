@@ -1,10 +1,12 @@
 //! Multi-objective building blocks, all in the **maximization** convention of BoTorch
 //! (methods-spec §4.5, §5.5): Pareto filtering, exact hypervolume, the box decomposition of
-//! the non-dominated region, hypervolume improvement, and reference-point inference.
+//! the non-dominated region, hypervolume improvement, reference-point inference, and the
+//! subset of a long history a model is fitted on.
 
 mod exclusive;
 mod hypervolume;
 mod improvement;
+mod model_subset;
 mod pareto;
 mod partition;
 mod reference_point;
@@ -14,6 +16,7 @@ pub use exclusive::{
 };
 pub use hypervolume::{hypervolume, hypervolume_2d, hypervolume_3d, hypervolume_wfg};
 pub use improvement::{hypervolume_improvement, BoxCell};
+pub use model_subset::model_subset;
 pub use pareto::{is_non_dominated, pareto_front};
 pub use partition::{non_dominated_cells, non_dominated_cells_2d};
 pub use reference_point::infer_reference_point;

@@ -36,6 +36,9 @@ pub enum BenchCommand {
     /// Time and peak memory of loading a dataset (your own files or a built-in one), against
     /// the size of the tensors it produces (JSON line).
     Data(Box<super::bench_data::DataBenchArgs>),
+    /// The time of one model-based ask after a long history of completed trials (JSON
+    /// lines, one per size).
+    Ask(Box<super::bench_ask::AskBenchArgs>),
     /// What the study store costs per trial (ask and tell, no training), on SQLite or
     /// PostgreSQL, with one or more workers (JSON line).
     Store(Box<super::bench_store::StoreBenchArgs>),
@@ -84,6 +87,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Data(args) => super::bench_data::run(*args),
         BenchCommand::Kernel(args) => super::bench_latency::run_kernel(*args),
         BenchCommand::Store(args) => super::bench_store::run(*args),
+        BenchCommand::Ask(args) => super::bench_ask::run(*args),
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_ask;
 pub mod bench_data;
 pub mod bench_latency;
 pub mod bench_mobo;
