@@ -11,23 +11,15 @@ exported file (default graph optimizations, intra_op_num_threads = 1, the Python
 measured on a one-op model and subtracted, which favours ONNX Runtime) and their ratio, plus
 the file sizes. Needs: pip install onnx onnxruntime numpy (versions are printed).
 """
-import argparse, json, statistics, subprocess, tempfile, time, os
+import argparse, json, os, subprocess, sys, tempfile
 
 import numpy as np
 import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-
-def median_seconds(fn, seconds):
-    for _ in range(20):
-        fn()
-    samples, start = [], time.perf_counter()
-    while time.perf_counter() - start < seconds or len(samples) < 5:
-        t = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from runtime_peers import median_seconds  # the same timing rule as the runtime comparison
 
 
 def session(model_bytes):

@@ -153,33 +153,8 @@ fn chaos(
     }
     let out = qfront_ok(&[&["trials", "--format", "json"], store].concat());
     let trials: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    let numbers: Vec<u64> = trials
-        .iter()
-        .map(|t| t["trial"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        numbers,
-        (0..trials.len() as u64).collect::<Vec<_>>(),
-        "{label} (seed {seed}): each number once"
-    );
+    common::check_exactly_once(&trials, budget());
     let complete = trials.iter().filter(|t| t["state"] == "complete").count();
-    assert_eq!(
-        complete,
-        budget(),
-        "{label} (seed {seed}): the budget, exactly"
-    );
-    for t in trials.iter().filter(|t| t["state"] != "complete") {
-        assert_eq!(t["state"], "failed", "{label} (seed {seed}): {t}");
-        let retry = &trials[t["retried_as"]
-            .as_u64()
-            .unwrap_or_else(|| panic!("{label} (seed {seed}): a lost trial is re-queued: {t}"))
-            as usize];
-        assert_eq!(
-            (&retry["params"], &retry["seed"]),
-            (&t["params"], &t["seed"]),
-            "{label} (seed {seed}): the re-run is the same trial"
-        );
-    }
     let lost = trials.len() - complete;
     eprintln!(
         "{label} (seed {seed}): {kills} kills, {} trials stored, {lost} lost to kills and re-run, {:.1} s",

@@ -186,7 +186,7 @@ fn a_killed_study_resumes_without_losing_or_repeating_trials() {
     assert!(before.len() < 7, "killed before the end");
     qfront_ok(&[&search[..], &["--resume"]].concat());
     let after = trials(&dir);
-    check_exactly_once(&after, 7);
+    common::check_exactly_once(&after, 7);
     for t in &before {
         let same = &after[t["trial"].as_u64().unwrap() as usize];
         assert_eq!(
@@ -260,32 +260,8 @@ fn ctrl_c_hands_the_running_trial_back_at_once() {
         "{}",
         String::from_utf8_lossy(&resumed.stderr)
     );
-    check_exactly_once(&trials(&dir), 4);
+    common::check_exactly_once(&trials(&dir), 4);
     std::fs::remove_dir_all(dir).ok();
-}
-
-/// Every trial of a budget-`budget` study is complete exactly once: the complete trials
-/// number `budget`, and each failed one was re-queued as a trial with its parameters and seed.
-fn check_exactly_once(trials: &[Value], budget: usize) {
-    let numbers: Vec<u64> = trials
-        .iter()
-        .map(|t| t["trial"].as_u64().unwrap())
-        .collect();
-    assert_eq!(
-        numbers,
-        (0..trials.len() as u64).collect::<Vec<u64>>(),
-        "each number once"
-    );
-    let complete = trials.iter().filter(|t| t["state"] == "complete").count();
-    assert_eq!(complete, budget, "the budget counts complete trials");
-    for t in trials.iter().filter(|t| t["state"] != "complete") {
-        assert_eq!(t["state"], "failed", "{t}");
-        let retry = &trials[t["retried_as"].as_u64().expect("a lost trial is re-queued") as usize];
-        assert_eq!(
-            (&retry["params"], &retry["seed"]),
-            (&t["params"], &t["seed"])
-        );
-    }
 }
 
 /// Runs `qfront search digits-cnn` as two workers of one study (`store` arguments, then each
@@ -329,7 +305,7 @@ fn two_workers(store: &[&str], own: [&[&str]; 2]) {
     }
     let out = qfront(&[&["trials", "--format", "json"], store].concat());
     let all: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    check_exactly_once(&all, 6);
+    common::check_exactly_once(&all, 6);
     let workers: std::collections::BTreeSet<&str> =
         all.iter().filter_map(|t| t["worker"].as_str()).collect();
     assert_eq!(workers.len(), 2, "both workers ran trials: {workers:?}");

@@ -97,3 +97,28 @@ pub fn search_completed_trials(config: &std::path::Path, runs: &std::path::Path)
         .matches("\"complete\"")
         .count()
 }
+
+/// Every trial of a budget-`budget` study is complete exactly once: the complete trials
+/// number `budget`, and each failed one was re-queued as a trial with its parameters and seed.
+#[allow(dead_code)] // not every test file needs it
+pub fn check_exactly_once(trials: &[serde_json::Value], budget: usize) {
+    let numbers: Vec<u64> = trials
+        .iter()
+        .map(|t| t["trial"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (0..trials.len() as u64).collect::<Vec<u64>>(),
+        "each number once"
+    );
+    let complete = trials.iter().filter(|t| t["state"] == "complete").count();
+    assert_eq!(complete, budget, "the budget counts complete trials");
+    for t in trials.iter().filter(|t| t["state"] != "complete") {
+        assert_eq!(t["state"], "failed", "{t}");
+        let retry = &trials[t["retried_as"].as_u64().expect("a lost trial is re-queued") as usize];
+        assert_eq!(
+            (&retry["params"], &retry["seed"]),
+            (&t["params"], &t["seed"])
+        );
+    }
+}
