@@ -51,7 +51,7 @@ pub fn ask_external(
         if wanted > 0 {
             let asked = l.ask(
                 wanted,
-                |trial| (params_json(study, &trial.params), trial_seed(study, trial.id)),
+                |trial| trial_seed(study, trial.id),
                 |_| Some(EXTERNAL_WORKER),
                 false,
             )?;

@@ -154,12 +154,7 @@ fn next(
     if counted < budget {
         let asked = locked.ask(
             study.config.batch_size.min(budget - counted),
-            |trial| {
-                (
-                    params_json(study, &trial.params),
-                    trial_seed(study, trial.id),
-                )
-            },
+            |trial| trial_seed(study, trial.id),
             // The asking worker takes the first; the rest wait for others.
             |i| (i == 0).then_some(worker),
             true,
@@ -338,13 +333,12 @@ mod tests {
     #[test]
     fn a_remote_worker_silent_past_the_grace_period_loses_its_trial() {
         let (mut store, dir) = store();
-        let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.02))]);
         store
             .locked(|l| {
                 let asked = l.optimizer.ask(2)?;
                 // A worker on another machine (heartbeats), and an outside trainer (none).
-                l.insert_trial(asked[0].id, &params, 11, Some("far-away:4242:0"), true)?;
-                l.insert_trial(asked[1].id, &params, 12, Some("external"), false)
+                l.insert_trial(asked[0].id, 11, Some("far-away:4242:0"), true)?;
+                l.insert_trial(asked[1].id, 12, Some("external"), false)
             })
             .unwrap();
         let requeue = |store: &mut Store, grace: Duration| {
@@ -383,7 +377,7 @@ mod tests {
         );
         assert_eq!(
             (trials[2].state.as_str(), trials[2].seed, &trials[2].params),
-            ("waiting", 11, &params)
+            ("waiting", 11, &trials[0].params)
         );
         let optimizer = store.optimizer().unwrap();
         assert!(matches!(
@@ -421,7 +415,7 @@ mod tests {
             let number = store
                 .locked(|l| {
                     let t = l.optimizer.ask(1)?.remove(0);
-                    l.insert_trial(t.id, &BTreeMap::new(), 0, Some("other-host@0:1:0"), true)?;
+                    l.insert_trial(t.id, 0, Some("other-host@0:1:0"), true)?;
                     Ok(t.id)
                 })
                 .unwrap();
@@ -479,7 +473,7 @@ mod tests {
         store
             .locked(|l| {
                 let t = l.optimizer.ask(1)?.remove(0);
-                l.insert_trial(t.id, &BTreeMap::new(), 0, Some(&worker), true)
+                l.insert_trial(t.id, 0, Some(&worker), true)
             })
             .unwrap();
         let first = store.trials().unwrap()[0].heartbeat.unwrap();
@@ -524,8 +518,7 @@ mod tests {
         store
             .locked(|l| {
                 for t in l.optimizer.ask(2)? {
-                    let params = params_json(&study, &t.params);
-                    l.insert_trial(t.id, &params, 0, Some(me), true)?;
+                    l.insert_trial(t.id, 0, Some(me), true)?;
                 }
                 Ok(())
             })

@@ -101,17 +101,19 @@ impl Locked<'_> {
         result.map_err(|e| self.fail(e))
     }
 
-    /// Records a new trial: `waiting` when `worker` is `None`, else `running` for `worker`
-    /// (with a heartbeat stamp when `heartbeat`).
+    /// Records optimizer trial `number` as a row: `waiting` when `worker` is `None`, else
+    /// `running` for `worker` (with a heartbeat stamp when `heartbeat`). The row's `params`
+    /// (by name, for people and outside trainers) are written from the optimizer's record of
+    /// the trial, so a trial's parameters have one source.
     pub fn insert_trial(
         &mut self,
         number: usize,
-        params: &BTreeMap<String, serde_json::Value>,
         seed: u64,
         worker: Option<&str>,
         heartbeat: bool,
     ) -> Result<()> {
-        let p = serde_json::to_string(params).map_err(|e| self.fail(e.to_string()))?;
+        let params = self.named_params(number)?;
+        let p = serde_json::to_string(&params).map_err(|e| self.fail(e.to_string()))?;
         self.execute(
             "INSERT INTO qfront_trials (study, number, params, state, seed) VALUES (?1, ?2, ?3, 'waiting', ?4)",
             &[
@@ -125,6 +127,27 @@ impl Locked<'_> {
             Some(worker) => self.claim(number, worker, heartbeat),
             None => Ok(()),
         }
+    }
+
+    /// The parameter values of optimizer trial `number`, by the search space's names.
+    pub fn named_params(&self, number: usize) -> Result<BTreeMap<String, serde_json::Value>> {
+        let trial = self.optimizer.trials().get(number).ok_or_else(|| {
+            self.fail(format!(
+                "internal: trial {number} is not the optimizer's; ask it first"
+            ))
+        })?;
+        self.optimizer
+            .config()
+            .space
+            .parameters()
+            .iter()
+            .zip(&trial.params)
+            .map(|(p, v)| {
+                serde_json::to_value(v)
+                    .map(|v| (p.name.clone(), v))
+                    .map_err(|e| self.fail(e.to_string()))
+            })
+            .collect()
     }
 
     /// Hands waiting trial `number` to `worker`: it is `running` from now.
@@ -147,14 +170,14 @@ impl Locked<'_> {
     }
 
     /// Asks `n` trials of the optimizer and stores each: trial `i` is taken by `owner(i)`
-    /// (running, with a heartbeat stamp when `heartbeat`) or left waiting (`None`); `row` gives
-    /// the parameters and seed its row keeps. When the optimizer's model fails, the trials are
+    /// (running, with a heartbeat stamp when `heartbeat`) or left waiting (`None`); `seed`
+    /// gives the seed its row keeps. When the optimizer's model fails, the trials are
     /// Sobol points instead, a warning is logged and each row's note says so: one bad fit never
     /// stops a study, and the next ask fits again (`Optimizer::ask_or_sobol`).
     pub fn ask<'w>(
         &mut self,
         n: usize,
-        row: impl Fn(&Trial) -> (BTreeMap<String, serde_json::Value>, u64),
+        seed: impl Fn(&Trial) -> u64,
         owner: impl Fn(usize) -> Option<&'w str>,
         heartbeat: bool,
     ) -> Result<Vec<Trial>> {
@@ -169,8 +192,7 @@ impl Locked<'_> {
             format!("Sobol point: the optimizer's model failed ({error})")
         });
         for (i, trial) in trials.iter().enumerate() {
-            let (params, seed) = row(trial);
-            self.insert_trial(trial.id, &params, seed, owner(i), heartbeat)?;
+            self.insert_trial(trial.id, seed(trial), owner(i), heartbeat)?;
             if let Some(note) = &note {
                 self.set_note(trial.id, note)?;
             }
@@ -204,7 +226,7 @@ impl Locked<'_> {
     pub fn requeue(&mut self, trial: &StoredTrial, reason: &str) -> Result<usize> {
         let retry = self.optimizer.retry(trial.number, reason.to_string())?;
         self.mark_retried(trial.number, reason, retry.id)?;
-        self.insert_trial(retry.id, &trial.params, trial.seed, None, false)?;
+        self.insert_trial(retry.id, trial.seed, None, false)?;
         Ok(retry.id)
     }
 

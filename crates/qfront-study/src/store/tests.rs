@@ -45,11 +45,10 @@ fn trials_round_trip(location: &StorageLocation) {
     store
         .create_study(&name, "name = \"s\"", &optimizer())
         .unwrap();
-    let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]);
     store
         .locked(|l| {
             for t in l.optimizer.ask(3)? {
-                l.insert_trial(t.id, &params, 7 + t.id as u64, Some("w"), true)?;
+                l.insert_trial(t.id, 7 + t.id as u64, Some("w"), true)?;
             }
             Ok(())
         })
@@ -63,7 +62,7 @@ fn trials_round_trip(location: &StorageLocation) {
             l.finish(1, Err("boom"))?;
             let retry = l.optimizer.retry(2, "lost".into())?;
             l.mark_retried(2, "lost", retry.id)?;
-            l.insert_trial(retry.id, &params, 9, None, false)
+            l.insert_trial(retry.id, 9, None, false)
         })
         .unwrap();
     // A failing closure changes nothing, the optimizer included.
@@ -106,6 +105,14 @@ fn trials_round_trip(location: &StorageLocation) {
             (3, "waiting", 9, None)
         ]
     );
+    // A row's parameters are the optimizer's, by name; a re-run has its trial's.
+    for (row, trial) in trials.iter().zip(optimizer.trials()) {
+        assert_eq!(
+            row.params["learning_rate"],
+            serde_json::to_value(&trial.params[0]).unwrap()
+        );
+    }
+    assert_eq!(trials[3].params, trials[2].params);
     assert_eq!(trials[0].metrics["accuracy"], 0.5);
     assert_eq!(trials[1].error.as_deref(), Some("boom"));
     assert_eq!(trials[0].worker.as_deref(), Some("w"));
@@ -156,13 +163,7 @@ fn concurrent_asks_are_serialized(location: &StorageLocation) {
                     let number = store
                         .locked(|l| {
                             let t = l.optimizer.ask(1)?.remove(0);
-                            l.insert_trial(
-                                t.id,
-                                &BTreeMap::new(),
-                                0,
-                                Some(&format!("w{w}")),
-                                true,
-                            )?;
+                            l.insert_trial(t.id, 0, Some(&format!("w{w}")), true)?;
                             Ok(t.id)
                         })
                         .unwrap();
@@ -230,7 +231,7 @@ fn readers_do_not_wait_for_the_lock(location: &StorageLocation) {
             store
                 .locked(|l| {
                     let t = l.optimizer.ask(1)?.remove(0);
-                    l.insert_trial(t.id, &BTreeMap::new(), 0, Some("w"), true)?;
+                    l.insert_trial(t.id, 0, Some("w"), true)?;
                     locked_tx.send(()).unwrap();
                     // Hold the lock until the reader is done (or 60 s).
                     done_rx
@@ -354,7 +355,7 @@ fn old_stores_are_migrated_and_a_newer_one_refused() {
             .locked(|l| {
                 l.optimizer.tell(2, Ok(vec![0.7]))?;
                 let t = l.optimizer.ask(1)?.remove(0);
-                l.insert_trial(t.id, &BTreeMap::new(), 3, None, false)
+                l.insert_trial(t.id, 3, None, false)
             })
             .unwrap();
         let reopened = Store::open(&location).unwrap().optimizer_of("old");
@@ -415,11 +416,11 @@ fn a_sobol_fallback_is_recorded_on_its_trials() {
     store
         .locked(|l| {
             for t in l.optimizer.ask(3)? {
-                l.insert_trial(t.id, &BTreeMap::new(), 0, Some("w"), true)?;
+                l.insert_trial(t.id, 0, Some("w"), true)?;
                 let y = t.x[0] - t.x[1];
                 l.tell(t.id, Ok((&BTreeMap::from([("y".to_string(), y)]), vec![y])))?;
             }
-            let asked = l.ask(2, |_| (BTreeMap::new(), 0), |_| None, false)?;
+            let asked = l.ask(2, |_| 0, |_| None, false)?;
             assert_eq!(asked.len(), 2);
             Ok(())
         })
@@ -450,12 +451,11 @@ fn odd_metrics_rows_leave_the_study_readable() {
     store
         .create_study(&name, "name = \"s\"", &optimizer())
         .unwrap();
-    let params = BTreeMap::from([("learning_rate".to_string(), serde_json::json!(0.01))]);
     let metrics = BTreeMap::from([("accuracy".to_string(), 0.5)]);
     store
         .locked(|l| {
             for t in l.optimizer.ask(4)? {
-                l.insert_trial(t.id, &params, t.id as u64, Some("w"), true)?;
+                l.insert_trial(t.id, t.id as u64, Some("w"), true)?;
                 l.optimizer.tell(t.id, Ok(vec![0.5]))?;
                 l.finish(t.id, Ok(&metrics))?;
             }

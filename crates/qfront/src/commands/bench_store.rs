@@ -72,13 +72,7 @@ pub fn run(args: StoreBenchArgs) -> Result<()> {
                             return Ok(None);
                         }
                         let t = l.optimizer.ask(1)?.remove(0);
-                        let params: BTreeMap<String, serde_json::Value> = t
-                            .params
-                            .iter()
-                            .enumerate()
-                            .map(|(i, v)| (format!("x{i}"), serde_json::to_value(v).unwrap()))
-                            .collect();
-                        l.insert_trial(t.id, &params, 0, Some(&worker), true)?;
+                        l.insert_trial(t.id, 0, Some(&worker), true)?;
                         Ok(Some(t))
                     })?;
                     let Some(trial) = asked else { return Ok(()) };
