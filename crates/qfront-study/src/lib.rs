@@ -20,6 +20,7 @@ pub mod pipeline;
 mod plot_axis;
 pub mod presets;
 pub mod report;
+mod report_page;
 pub mod search;
 pub mod settings;
 pub mod store;

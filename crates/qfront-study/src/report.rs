@@ -199,22 +199,39 @@ pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
-    let mut trace = Vec::new();
-    for t in trials {
-        let seen: Vec<StoredTrial> = trials
-            .iter()
-            .filter(|s| s.number <= t.number)
-            .cloned()
-            .collect();
-        let front: Vec<Vec<f64>> = pareto_trials(study, &seen)
-            .iter()
-            .map(|s| points(s))
-            .collect();
-        let hv = if front.is_empty() || reference.iter().any(|r| !r.is_finite()) {
-            0.0
-        } else {
-            hypervolume(&front, &reference).unwrap_or(0.0)
-        };
+    // The front of the trials numbered up to each trial, kept incrementally (a new point
+    // either is weakly dominated and changes nothing, or joins and drops what it dominates),
+    // so the trace costs O(n·front) rather than a Pareto filter per trial.
+    let feasible = |t: &StoredTrial| {
+        t.state == TrialRowState::Complete
+            && study
+                .constraints
+                .iter()
+                .all(|c| t.metrics.get(&c.metric).is_some_and(|&v| c.slack(v) >= 0.0))
+    };
+    let mut order: Vec<&StoredTrial> = trials.iter().collect();
+    order.sort_by_key(|t| t.number);
+    let mut front: Vec<Vec<f64>> = Vec::new();
+    let mut hv = 0.0;
+    let mut trace = Vec::with_capacity(order.len());
+    for t in order {
+        let point = feasible(t)
+            .then(|| crate::search::objective_point(study, &t.metrics))
+            .flatten();
+        if let Some(p) = point {
+            if !front
+                .iter()
+                .any(|q| qfront_bo::moo::weakly_dominates(q, &p))
+            {
+                front.retain(|q| !qfront_bo::moo::weakly_dominates(&p, q));
+                front.push(p);
+                hv = if reference.iter().any(|r| !r.is_finite()) {
+                    0.0
+                } else {
+                    hypervolume(&front, &reference).unwrap_or(0.0)
+                };
+            }
+        }
         trace.push((t.number, hv));
     }
     trace
@@ -324,8 +341,13 @@ fn parallel<DB: DrawingBackend>(
     root.present().map_err(|e| e.to_string())
 }
 
+/// Most trials the importance fit reads (a subset chosen as the optimizer chooses its own
+/// past 256 trials: the best half by non-dominated sorting and a seeded sample).
+const IMPORTANCE_MAX_TRIALS: usize = 128;
+
 /// SAAS importance (normalized inverse median lengthscale, summed over a parameter's encoded
-/// dimensions) of each parameter for each objective; `None` with fewer than 4 complete trials.
+/// dimensions) of each parameter for each objective, on at most 128 trials; `None` with fewer
+/// than 4 complete trials.
 pub fn importance(study: &Study, trials: &[StoredTrial]) -> Option<Vec<Vec<f64>>> {
     let rows: Vec<(Vec<f64>, &StoredTrial)> = complete(study, trials)
         .into_iter()
@@ -343,6 +365,19 @@ pub fn importance(study: &Study, trials: &[StoredTrial]) -> Option<Vec<Vec<f64>>
     if rows.len() < 4 {
         return None;
     }
+    // A long study is summarised on a subset (the same rule the optimizer fits on), since
+    // the NUTS fit costs O(n³) per step.
+    let points: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|r| crate::search::objective_point(study, &r.1.metrics).unwrap_or_default())
+        .collect();
+    let keep = qfront_bo::moo::model_subset(
+        &points,
+        study.objectives.len(),
+        IMPORTANCE_MAX_TRIALS,
+        study.config.seed,
+    );
+    let rows: Vec<&(Vec<f64>, &StoredTrial)> = keep.iter().map(|&i| &rows[i]).collect();
     let x: Vec<Vec<f64>> = rows.iter().map(|r| r.0.clone()).collect();
     let options = SaasOptions {
         warmup: 128,
@@ -582,8 +617,15 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
         .filter(|t| t.state == TrialRowState::Failed)
         .count();
     let page = format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>qfront study {name}</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}} figure{{display:inline-block;margin:8px}} img{{width:520px}}</style></head><body>\n<h1>Study {name}</h1>\n<p>{dataset}, {family}; optimizer {optimizer}; {n} trials ({failed} failed); objectives {objectives}; constraints {constraints}.</p>\n<h2>Pareto front ({f} trials)</h2>\n<p>Accuracy is validation accuracy (what the search optimized); test accuracy is reported for the front only.</p>\n<table><tr><th>trial</th>{header}<th>test accuracy</th><th>parameters</th></tr>\n{rows}</table>\n<h2>Figures</h2>\n{images}</body></html>\n",
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>qfront study {name}</title>\n<style>body{{font-family:sans-serif;max-width:1100px;margin:auto}} table{{border-collapse:collapse}} td,th{{border:1px solid #ccc;padding:3px 6px}} figure{{display:inline-block;margin:8px}} img{{width:520px}} {style}</style></head><body>\n<h1>Study {name}</h1>\n<p>{dataset}, {family}; optimizer {optimizer}; {n} trials ({failed} failed); objectives {objectives}; constraints {constraints}.</p>\n{interactive}<h2>Pareto front ({f} trials)</h2>\n<p>Accuracy is validation accuracy (what the search optimized); test accuracy is reported for the front only.</p>\n<table><tr><th>trial</th>{header}<th>test accuracy</th><th>parameters</th></tr>\n{rows}</table>\n<h2>Figures</h2>\n{images}</body></html>\n",
         name = html_escape(&study.config.name),
+        style = crate::report_page::STYLE,
+        interactive = crate::report_page::interactive_section(
+            study,
+            trials,
+            &front,
+            out_dir.parent().unwrap_or(out_dir),
+        ),
         dataset = html_escape(&study.config.dataset_name()),
         family = html_escape(study.config.family.as_deref().unwrap_or("-")),
         optimizer = html_escape(&study.config.optimizer),
@@ -672,4 +714,102 @@ pub fn plot_one_bitwidth(
         |r| figure(r, comparison),
     )?;
     Ok(dir.join("one-bitwidth.svg"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::StudyConfig;
+    use std::collections::BTreeMap;
+
+    /// The trace by its definition: the hypervolume of the Pareto front of the trials
+    /// numbered up to each one (a Pareto filter per trial).
+    fn slow_trace(study: &Study, trials: &[StoredTrial], reference: &[f64]) -> Vec<f64> {
+        trials
+            .iter()
+            .map(|t| {
+                let seen: Vec<StoredTrial> = trials
+                    .iter()
+                    .filter(|s| s.number <= t.number)
+                    .cloned()
+                    .collect();
+                let front: Vec<Vec<f64>> = pareto_trials(study, &seen)
+                    .iter()
+                    .filter_map(|s| crate::search::objective_point(study, &s.metrics))
+                    .collect();
+                if front.is_empty() {
+                    0.0
+                } else {
+                    hypervolume(&front, reference).unwrap()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_incremental_hypervolume_trace_matches_its_definition() {
+        let study = StudyConfig::from_toml(
+            "name = \"t\"\nobjectives = [\"-loss\", \"acc\", \"-ms\"]\nconstraints = [\"ms <= 0.8\"]\nbudget = 200\n\
+             [[parameter]]\nname = \"x\"\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n",
+        )
+        .unwrap()
+        .validate()
+        .unwrap();
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let trials: Vec<StoredTrial> = (0..150)
+            .map(|i| {
+                let failed = next() < 0.1;
+                StoredTrial {
+                    number: i,
+                    params: BTreeMap::new(),
+                    state: if failed {
+                        TrialRowState::Failed
+                    } else {
+                        TrialRowState::Complete
+                    },
+                    metrics: BTreeMap::from([
+                        ("loss".to_string(), next()),
+                        ("acc".to_string(), next()),
+                        ("ms".to_string(), next()),
+                    ]),
+                    error: None,
+                    seed: 0,
+                    worker: None,
+                    started: None,
+                    finished: None,
+                    heartbeat: None,
+                    retried_as: None,
+                    note: None,
+                }
+            })
+            .collect();
+        let fast: Vec<f64> = hypervolume_trace(&study, &trials)
+            .into_iter()
+            .map(|(_, hv)| hv)
+            .collect();
+        // The reference the trace uses: the worst observed value of each objective.
+        let all = complete(&study, &trials);
+        let reference: Vec<f64> = (0..3)
+            .map(|i| {
+                all.iter()
+                    .map(|t| crate::search::objective_point(&study, &t.metrics).unwrap()[i])
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        let slow = slow_trace(&study, &trials, &reference);
+        assert_eq!(fast.len(), slow.len());
+        for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
+            assert!(
+                (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+                "trial {i}: {a} vs {b}"
+            );
+        }
+        assert!(slow.last().unwrap() > &0.0);
+    }
 }
