@@ -150,10 +150,22 @@ pub struct ReportArgs {
     /// Where to write the page (default DIR/report).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Serve the page over HTTP and keep it current while the study runs (Ctrl-C stops).
+    #[arg(long)]
+    pub serve: bool,
+    /// Port to serve on (0: any free port; the URL is printed).
+    #[arg(long, default_value_t = 8765, requires = "serve")]
+    pub port: u16,
+    /// Address to serve on (loopback by default; 0.0.0.0 serves every interface).
+    #[arg(long, default_value = "127.0.0.1", requires = "serve")]
+    pub host: String,
 }
 
 /// Runs `qfront report`: writes the HTML page and prints its path on stdout.
 pub fn run_report(args: ReportArgs) -> Result<()> {
+    if args.serve {
+        return super::report_server::serve(&args.storage, args.out, &args.host, args.port);
+    }
     let (study, mut store, dir) = args.storage.open_stored()?;
     let trials = store.trials()?;
     let out = args.out.unwrap_or_else(|| dir.join("report"));

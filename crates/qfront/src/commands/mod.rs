@@ -12,6 +12,7 @@ pub mod export;
 pub mod listing;
 pub mod model_args;
 pub mod quant;
+pub mod report_server;
 pub mod search;
 pub mod storage;
 pub mod study;
