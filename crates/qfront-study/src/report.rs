@@ -578,12 +578,13 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
             ),
         ));
     }
-    if let Some(values) = importance(study, trials) {
+    let importance_values = importance(study, trials);
+    if let Some(values) = &importance_values {
         both(
             out_dir,
             "importance",
-            |r| importance_plot(r, study, &values),
-            |r| importance_plot(r, study, &values),
+            |r| importance_plot(r, study, values),
+            |r| importance_plot(r, study, values),
         )?;
         figures.push((
             "importance".into(),
@@ -625,6 +626,8 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
             trials,
             &front,
             out_dir.parent().unwrap_or(out_dir),
+            &trace,
+            importance_values.as_deref(),
         ),
         dataset = html_escape(&study.config.dataset_name()),
         family = html_escape(study.config.family.as_deref().unwrap_or("-")),

@@ -2,8 +2,10 @@
 //! script written for it (`page.js`, no library, nothing fetched at view time) that draws a
 //! scatter plot of every pair of objectives (front highlighted and drawn as a step line, log
 //! axes past a 30× span), shows a trial on hover, opens its panel on click (parameters,
-//! metrics, the export command, links to its model files), and lists every trial in a
-//! sortable, filterable table, with the failed ones and their errors.
+//! metrics, the export command, links to its model files), parallel coordinates of the
+//! parameters and objectives with brushing, the hypervolume trace and the SAAS importance,
+//! and lists every trial in a sortable, filterable table (following the brush), with the
+//! failed ones and their errors.
 
 use crate::config::Study;
 use crate::store::StoredTrial;
@@ -23,7 +25,8 @@ pub(crate) const STYLE: &str = "\
 padding:4px 6px;font:12px monospace;pointer-events:none;z-index:10} \
 #selected{border:1px solid #ccc;padding:6px 10px;margin:8px 0;min-height:40px} \
 .sortable{cursor:pointer} .front-row{background:#fdecea} #trials tr[data-trial]{cursor:pointer} \
-.error{color:#a00}";
+.error{color:#a00} .chart{margin:6px;background:#fff} .chart .frame{fill:none;stroke:#999} \
+.chart text{font-size:11px;fill:#333} .chart .label{font-size:12px} .pc-line{fill:none;stroke:#7a9cc6;stroke-opacity:.5;cursor:pointer} .pc-line.front{stroke:#d62728;stroke-opacity:.9} .pc-line.dimmed{stroke-opacity:.04} .brush{fill:#000;fill-opacity:0;cursor:ns-resize} .brush-range{fill:#ffd54f;fill-opacity:.5} .importance{display:inline-table;margin:6px} .bar{display:inline-block;height:10px;background:#7a9cc6}";
 
 /// Serialises `value` for a `<script>` element: JSON with `</` escaped so no string in it
 /// can close the element.
@@ -40,7 +43,31 @@ pub(crate) fn interactive_section(
     trials: &[StoredTrial],
     front: &[&StoredTrial],
     study_dir: &Path,
+    hypervolume: &[(usize, f64)],
+    importance: Option<&[Vec<f64>]>,
 ) -> String {
+    let names: Vec<&str> = study
+        .optimizer
+        .space
+        .parameters()
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
+    let importance = importance.map(|per_objective| {
+        study
+            .objectives
+            .iter()
+            .zip(per_objective)
+            .map(|(o, values)| {
+                let pairs: Vec<serde_json::Value> = names
+                    .iter()
+                    .zip(values)
+                    .map(|(n, v)| serde_json::json!([n, v]))
+                    .collect();
+                (o.metric.clone(), serde_json::Value::Array(pairs))
+            })
+            .collect::<serde_json::Map<String, serde_json::Value>>()
+    });
     let on_front: BTreeSet<usize> = front.iter().map(|t| t.number).collect();
     let data = serde_json::json!({
         "name": study.config.name,
@@ -62,11 +89,16 @@ pub(crate) fn interactive_section(
             shell_quote(&study_dir.to_string_lossy())
         ),
         "onnx": study.config.onnx,
+        "hypervolume": hypervolume,
+        "importance": importance,
     });
     format!(
         "<h2>Explore the trials</h2>\n<p>Hover a point to see its trial, click it to open it below. \
 Red: the Pareto front over all objectives.</p>\n<div id=\"plots\"></div>\n\
 <div id=\"selected\"><p>Click a point or a row to see its trial.</p></div>\n\
+<h2>Parameters and objectives</h2>\n<p>Drag along an axis to keep the trials in that range \
+(the table follows); double-click the axis to clear it.</p>\n<div id=\"parallel-box\"></div>\n\
+<div id=\"trace-box\"></div><div id=\"importance-box\"></div>\n\
 <h2>All trials</h2>\n<p><input id=\"filter\" placeholder=\"filter (any text)\" size=\"40\"> \
 <span id=\"trial-count\"></span></p>\n<table id=\"trials\"></table>\n\
 <h2>Failed trials</h2>\n<ul id=\"failed\"></ul>\n\

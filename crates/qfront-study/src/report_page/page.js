@@ -156,6 +156,9 @@
     return root;
   }
 
+  // Trials inside every brushed range of the parallel coordinates (null: no brush).
+  let brushed = null;
+
   // The table of all trials.
   let sortKey = "number", sortUp = true;
   function cell(t, key) {
@@ -175,7 +178,8 @@
       th.addEventListener("click", () => { sortUp = k === sortKey ? !sortUp : true; sortKey = k; renderTable(); });
       head.appendChild(th);
     }
-    const rows = S.trials.filter((t) => !filter || JSON.stringify(t).toLowerCase().includes(filter));
+    const rows = S.trials.filter((t) => (!filter || JSON.stringify(t).toLowerCase().includes(filter)) &&
+      (!brushed || brushed.has(t.number)));
     rows.sort((a, b) => {
       const x = cell(a, sortKey), y = cell(b, sortKey);
       const c = x === undefined ? 1 : y === undefined ? -1 : x < y ? -1 : x > y ? 1 : 0;
@@ -192,6 +196,114 @@
     $("trial-count").textContent = `${rows.length} of ${S.trials.length} trials`;
   }
 
+  // Parallel coordinates of the parameters and objectives, with brushing: drag along an
+  // axis to keep the trials inside that range (the lines and the table follow), double-click
+  // an axis to clear its range.
+  function parallel() {
+    const names = Object.keys(S.trials.find((t) => t.state === "complete")?.params || {});
+    const dims = [...names.map((n) => ({ name: n, get: (t) => t.params[n] })),
+      ...S.objectives.map((o) => ({ name: o.metric, get: (t) => t.metrics[o.metric] }))];
+    if (!dims.length || !complete.length) return;
+    for (const d of dims) {
+      const values = complete.map(d.get);
+      d.categorical = values.some((v) => typeof v !== "number");
+      if (d.categorical) {
+        d.levels = [...new Set(values.map(String))].sort();
+        d.pos = (v) => d.levels.length === 1 ? 0.5 : d.levels.indexOf(String(v)) / (d.levels.length - 1);
+      } else {
+        const lo = Math.min(...values), hi = Math.max(...values);
+        d.pos = (v) => hi === lo ? 0.5 : (v - lo) / (hi - lo);
+        d.lo = lo; d.hi = hi;
+      }
+    }
+    const W = Math.max(460, 120 * dims.length), H = 300, T = 30, B = 30, L = 50;
+    const gap = (W - 2 * L) / Math.max(dims.length - 1, 1);
+    const y = (p) => H - B - p * (H - T - B);
+    const root = svg("svg", { width: W, height: H, id: "parallel", class: "chart" });
+    const lines = complete.map((t) => {
+      const pts = dims.map((d, i) => `${L + i * gap},${y(d.pos(d.get(t)))}`).join(" ");
+      const line = svg("polyline", { points: pts, class: "pc-line" + (t.front ? " front" : ""), "data-trial": t.number });
+      line.addEventListener("click", () => select(t.number));
+      root.appendChild(line);
+      return [t, line];
+    });
+    const brushes = new Map();
+    function apply() {
+      brushed = brushes.size ? new Set() : null;
+      for (const [t, line] of lines) {
+        const inside = [...brushes].every(([i, [a, b]]) => {
+          const p = dims[i].pos(dims[i].get(t));
+          return p >= a && p <= b;
+        });
+        line.classList.toggle("dimmed", !inside);
+        if (brushed && inside) brushed.add(t.number);
+      }
+      renderTable();
+    }
+    dims.forEach((d, i) => {
+      const x = L + i * gap;
+      root.appendChild(svg("line", { x1: x, x2: x, y1: T, y2: H - B, class: "tick" }));
+      const label = svg("text", { x, y: T - 10, "text-anchor": "middle", class: "label" });
+      label.textContent = d.name; root.appendChild(label);
+      const low = svg("text", { x: x + 4, y: H - B + 14 }); low.textContent = d.categorical ? d.levels[0] : fmt(d.lo);
+      const high = svg("text", { x: x + 4, y: T + 4 }); high.textContent = d.categorical ? d.levels[d.levels.length - 1] : fmt(d.hi);
+      root.append(low, high);
+      const band = svg("rect", { x: x - 6, y: T, width: 12, height: H - T - B, class: "brush", "data-axis": i });
+      const sel = svg("rect", { x: x - 8, y: T, width: 16, height: 0, class: "brush-range" });
+      let start = null;
+      const at = (e) => { const r = root.getBoundingClientRect(); return Math.min(1, Math.max(0, (H - B - (e.clientY - r.top)) / (H - T - B))); };
+      band.addEventListener("mousedown", (e) => { start = at(e); e.preventDefault(); });
+      root.addEventListener("mousemove", (e) => {
+        if (start === null) return;
+        const now = at(e), a = Math.min(start, now), b = Math.max(start, now);
+        sel.setAttribute("y", y(b)); sel.setAttribute("height", y(a) - y(b));
+      });
+      root.addEventListener("mouseup", (e) => {
+        if (start === null) return;
+        const now = at(e), a = Math.min(start, now), b = Math.max(start, now);
+        start = null;
+        if (b - a > 0.01) brushes.set(i, [a, b]); else { brushes.delete(i); sel.setAttribute("height", 0); }
+        apply();
+      });
+      band.addEventListener("dblclick", () => { brushes.delete(i); sel.setAttribute("height", 0); apply(); });
+      root.append(sel, band);
+    });
+    $("parallel-box").appendChild(root);
+  }
+
+  // The hypervolume after each trial.
+  function trace() {
+    const points = S.hypervolume || [];
+    if (points.length < 2) return;
+    const W = 460, H = 220, L = 64, R = 16, T = 16, B = 36;
+    const n = points.length, hi = Math.max(...points.map((p) => p[1])) || 1;
+    const px = (i) => L + i / (n - 1) * (W - L - R), py = (v) => H - B - v / hi * (H - T - B);
+    const root = svg("svg", { width: W, height: H, id: "hypervolume", class: "chart" });
+    root.appendChild(svg("rect", { x: L, y: T, width: W - L - R, height: H - T - B, class: "frame" }));
+    root.appendChild(svg("polyline", { points: points.map((p, i) => `${px(i)},${py(p[1])}`).join(" "), class: "front-line" }));
+    const xl = svg("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle", class: "label" });
+    xl.textContent = `trials (0..${points[n - 1][0]}); hypervolume up to ${fmt(hi)}`; root.appendChild(xl);
+    $("trace-box").appendChild(root);
+  }
+
+  // The SAAS importance of each parameter per objective, as bars.
+  function importance() {
+    if (!S.importance) return;
+    const box = $("importance-box");
+    for (const [objective, values] of Object.entries(S.importance)) {
+      const table = el("table", { class: "importance" });
+      table.appendChild(el("tr", {})).append(el("th", {}, objective), el("th", {}, "importance"));
+      const top = Math.max(...values.map((v) => v[1])) || 1;
+      for (const [name, v] of values) {
+        const bar = el("td", {});
+        bar.appendChild(el("span", { class: "bar", style: `width:${Math.round(120 * v / top)}px` }));
+        bar.append(" " + fmt(v));
+        table.appendChild(el("tr", {})).append(el("td", {}, name), bar);
+      }
+      box.appendChild(table);
+    }
+  }
+
   const plots = $("plots");
   for (let i = 0; i < S.objectives.length; i++) {
     for (let j = i + 1; j < S.objectives.length; j++) plots.appendChild(scatter(S.objectives[i], S.objectives[j]));
@@ -199,6 +311,9 @@
   if (S.objectives.length === 1) plots.appendChild(el("p", {}, "One objective: see the table."));
   $("filter").addEventListener("input", renderTable);
   renderTable();
+  parallel();
+  trace();
+  importance();
   const failed = S.trials.filter((t) => t.state === "failed");
   const list = $("failed");
   for (const t of failed) list.appendChild(el("li", {}, `trial ${t.number}: ${t.error || "(no error recorded)"}`));

@@ -61,6 +61,20 @@ def main():
         assert params, "the selected trial shows no parameters"
         command = browser.find_element(By.ID, "export-command").text
         assert f"--trial {number}" in command, command
+        # Parallel coordinates: one line per complete trial; brushing the top half of the first
+        # axis keeps only the trials there, and the table follows.
+        lines = browser.find_elements(By.CSS_SELECTOR, "#parallel polyline.pc-line")
+        assert len(lines) == expected, f"{len(lines)} parallel-coordinate lines, expected {expected}"
+        band = browser.find_element(By.CSS_SELECTOR, "#parallel rect.brush[data-axis='0']")
+        height = band.size["height"]
+        ActionChains(browser).move_to_element_with_offset(band, 0, -height // 2 + 1).click_and_hold() \
+            .move_to_element_with_offset(band, 0, 0).release().perform()
+        kept = len(browser.find_elements(By.CSS_SELECTOR, "#parallel polyline.pc-line:not(.dimmed)"))
+        rows_brushed = len(browser.find_elements(By.CSS_SELECTOR, "#trials tr[data-trial]"))
+        # The brush keeps complete trials only, and the table shows exactly those.
+        assert rows_brushed == kept <= expected, (rows_brushed, kept, expected)
+        ActionChains(browser).double_click(band).perform()
+        assert not browser.find_elements(By.CSS_SELECTOR, "#parallel polyline.dimmed"), "the brush cleared"
         # The table: one row per trial, sortable, filterable.
         table_rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#trials tr[data-trial]")
         everyone = len(table_rows())
@@ -74,7 +88,7 @@ def main():
         print(json.dumps({"plots": len(plots), "points_per_plot": counts[0], "hovered_trial": int(number),
                           "tooltip": tooltip.splitlines()[0], "selected_params": params,
                           "table_rows": everyone, "first_after_sort": int(first),
-                          "rows_after_filter": filtered, "load_s": round(loaded, 3),
+                          "rows_after_filter": filtered, "brushed_lines": kept, "brushed_rows": rows_brushed, "load_s": round(loaded, 3),
                           "hover_ms": round(hover_ms, 1), "hover_handler_ms": round(handler_ms, 2), "screenshot": shot}))
     finally:
         browser.quit()
