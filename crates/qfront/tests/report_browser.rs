@@ -136,6 +136,17 @@ high = 64
         .map(|p| p.as_str().unwrap())
         .collect();
     assert_eq!(params, ["hidden", "wbits"]);
+    // The trial's layers, read from its .qfm: the MLP's hidden layer and classifier.
+    let layers: Vec<&str> = report["selected_layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert!(
+        layers.len() >= 2 && layers.contains(&"classifier"),
+        "{layers:?}"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 

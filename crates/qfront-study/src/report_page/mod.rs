@@ -83,6 +83,9 @@ pub(crate) fn interactive_section(
             "error": t.error,
             "note": t.note,
             "front": on_front.contains(&t.number),
+            "layers": (t.state == crate::store::TrialRowState::Complete)
+                .then(|| layer_summary(&study_dir.join("trials").join(t.number.to_string()).join("model.qfm")))
+                .flatten(),
         })).collect::<Vec<_>>(),
         "export_command": format!(
             "qfront export --trial {{trial}} --dir {} trial-{{trial}}.qfm",
@@ -105,6 +108,56 @@ Red: the Pareto front over all objectives.</p>\n<div id=\"plots\"></div>\n\
 <script>window.STUDY = {};</script>\n<script>{}</script>\n",
         script_json(&data),
         SCRIPT
+    )
+}
+
+/// The layers of a trial's `.qfm` as the panel shows them: name, operation, weight bits,
+/// output activation bits (none for the logits) and outputs (channels or features). Reads only
+/// the file's prefix and JSON header, not its weights; `None` when the file is missing or
+/// unreadable (the panel then shows no layer table).
+fn layer_summary(path: &Path) -> Option<Vec<serde_json::Value>> {
+    use qfront_rt::format::{Op, OutputStage, PREFIX_LEN, QFM_MAGIC};
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut prefix = [0u8; PREFIX_LEN];
+    file.read_exact(&mut prefix).ok()?;
+    if prefix[0..4] != QFM_MAGIC {
+        return None;
+    }
+    let length = u64::from_le_bytes(prefix[8..16].try_into().ok()?);
+    if length > 64 << 20 {
+        return None;
+    }
+    let mut header = vec![0u8; length as usize];
+    file.read_exact(&mut header).ok()?;
+    let model: qfront_rt::QfmModel = serde_json::from_slice(&header).ok()?;
+    Some(
+        model
+            .nodes
+            .iter()
+            .filter_map(|node| {
+                let (kind, params) = match &node.op {
+                    Op::Linear { params } => ("linear", params),
+                    Op::Conv2d { params, groups, .. } if *groups > 1 => ("grouped conv", params),
+                    Op::Conv2d { params, .. } => ("conv", params),
+                    Op::Embedding { weights } => {
+                        return Some(serde_json::json!({
+                            "name": node.name, "op": "embedding", "weight_bits": weights.bits,
+                            "activation_bits": 8, "outputs": weights.columns,
+                        }))
+                    }
+                    _ => return None,
+                };
+                let activation = match &params.output {
+                    OutputStage::Requantize { output, .. } => Some(output.bits),
+                    OutputStage::Logits { .. } => None,
+                };
+                Some(serde_json::json!({
+                    "name": node.name, "op": kind, "weight_bits": params.weights.bits,
+                    "activation_bits": activation, "outputs": params.weights.rows,
+                }))
+            })
+            .collect(),
     )
 }
 

@@ -62,6 +62,16 @@
       metrics.appendChild(el("tr", {})).append(el("td", {}, k), el("td", {}, fmt(v)));
     }
     panel.appendChild(metrics);
+    if (t.layers && t.layers.length) {
+      const layers = el("table", { id: "selected-layers" });
+      layers.appendChild(el("tr", {})).append(...["layer", "op", "weight bits", "activation bits", "outputs"]
+        .map((h) => el("th", {}, h)));
+      for (const l of t.layers) {
+        layers.appendChild(el("tr", {})).append(el("td", {}, l.name), el("td", {}, l.op),
+          el("td", {}, l.weight_bits), el("td", {}, l.activation_bits ?? "float logits"), el("td", {}, l.outputs));
+      }
+      panel.appendChild(layers);
+    }
     if (t.error) panel.appendChild(el("p", { class: "error" }, `error: ${t.error}`));
     if (t.note) panel.appendChild(el("p", {}, `note: ${t.note}`));
     if (t.state === "complete") {
