@@ -271,7 +271,26 @@ impl TrialRunner {
                     max_time: Duration::from_secs_f64(latency.max_time),
                     ..LatencyOptions::default()
                 };
-                measure_latency(&mut session, &options)?.median_ms
+                let median = measure_latency(&mut session, &options)?.median_ms;
+                // Where the time goes, node by node (for the report's trial panel), measured
+                // for a quarter of the time; kept beside the model.
+                let profile = LatencyOptions {
+                    max_time: options.max_time / 4,
+                    warmup_loops: 3,
+                    ..options
+                };
+                let nodes = qfront_rt::bench::lut::profile_nodes(&file, &mut session, &profile)?;
+                let per_node: Vec<serde_json::Value> = file
+                    .model
+                    .nodes
+                    .iter()
+                    .zip(nodes)
+                    .map(|(node, ms)| serde_json::json!({"node": node.name, "median_ms": ms}))
+                    .collect();
+                let path = dir.join("latency_nodes.json");
+                std::fs::write(&path, serde_json::to_string(&per_node).expect("serialises"))
+                    .map_err(|error| StudyError::Io { path, error })?;
+                median
             }
         };
         let cost = model_cost(&spec);

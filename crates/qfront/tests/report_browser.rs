@@ -147,6 +147,8 @@ high = 64
         layers.len() >= 2 && layers.contains(&"classifier"),
         "{layers:?}"
     );
+    // Measured on this machine node by node: one row per node of the model.
+    assert!(report["latency_nodes"].as_u64().unwrap() >= layers.len() as u64);
     std::fs::remove_dir_all(dir).ok();
 }
 

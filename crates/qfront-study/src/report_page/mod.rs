@@ -86,6 +86,11 @@ pub(crate) fn interactive_section(
             "layers": (t.state == crate::store::TrialRowState::Complete)
                 .then(|| layer_summary(&study_dir.join("trials").join(t.number.to_string()).join("model.qfm")))
                 .flatten(),
+            // Per-node latency where the study measured it on this machine.
+            "latency_nodes": (t.state == crate::store::TrialRowState::Complete)
+                .then(|| std::fs::read_to_string(study_dir.join("trials").join(t.number.to_string()).join("latency_nodes.json")).ok())
+                .flatten()
+                .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok()),
         })).collect::<Vec<_>>(),
         "export_command": format!(
             "qfront export --trial {{trial}} --dir {} trial-{{trial}}.qfm",

@@ -72,6 +72,15 @@
       }
       panel.appendChild(layers);
     }
+    if (Array.isArray(t.latency_nodes) && t.latency_nodes.length) {
+      const nodes = el("table", { id: "selected-latency" });
+      nodes.appendChild(el("tr", {})).append(el("th", {}, "node"), el("th", {}, "median ms"));
+      for (const n of t.latency_nodes) {
+        nodes.appendChild(el("tr", {})).append(el("td", {}, n.node), el("td", {}, fmt(n.median_ms)));
+      }
+      panel.appendChild(el("p", {}, "Latency per node (this machine, node 0: input quantization):"));
+      panel.appendChild(nodes);
+    }
     if (t.error) panel.appendChild(el("p", { class: "error" }, `error: ${t.error}`));
     if (t.note) panel.appendChild(el("p", {}, `note: ${t.note}`));
     if (t.state === "complete") {

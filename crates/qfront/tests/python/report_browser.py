@@ -61,6 +61,7 @@ def main():
         assert params, "the selected trial shows no parameters"
         layers = [r.find_elements(By.TAG_NAME, "td")[0].text
                   for r in browser.find_elements(By.CSS_SELECTOR, "#selected-layers tr")[1:]]
+        latency_nodes = len(browser.find_elements(By.CSS_SELECTOR, "#selected-latency tr")) - 1
         command = browser.find_element(By.ID, "export-command").text
         assert f"--trial {number}" in command, command
         # Parallel coordinates: one line per complete trial; brushing the top half of the first
@@ -88,7 +89,7 @@ def main():
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors
         print(json.dumps({"plots": len(plots), "points_per_plot": counts[0], "hovered_trial": int(number),
-                          "tooltip": tooltip.splitlines()[0], "selected_params": params, "selected_layers": layers,
+                          "tooltip": tooltip.splitlines()[0], "selected_params": params, "selected_layers": layers, "latency_nodes": max(latency_nodes, 0),
                           "table_rows": everyone, "first_after_sort": int(first),
                           "rows_after_filter": filtered, "brushed_lines": kept, "brushed_rows": rows_brushed, "load_s": round(loaded, 3),
                           "hover_ms": round(hover_ms, 1), "hover_handler_ms": round(handler_ms, 2), "screenshot": shot}))
