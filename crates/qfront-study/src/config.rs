@@ -60,7 +60,9 @@ pub struct LatencySection {
     /// The table (mode `lut`).
     #[serde(default)]
     pub table: Option<PathBuf>,
-    /// The command template (mode `device`), e.g. `ssh board qfront bench latency {model}`.
+    /// The command template (mode `device`), e.g. `ssh board qfront bench latency {model}`;
+    /// `{onnx}` is the trial's ONNX file (with `onnx = true`), e.g. for
+    /// `onnxruntime_perf_test {onnx}` on the device.
     #[serde(default)]
     pub device_cmd: Option<String>,
 }
@@ -550,6 +552,14 @@ impl StudyConfig {
                     "latency.table",
                     "mode 'lut' needs a table (write one with `qfront bench lut --out table.json`)",
                 )),
+                (LatencyMode::Device, _, Some(template))
+                    if template.contains("{onnx}") && !self.onnx =>
+                {
+                    return Err(StudyError::config(
+                        "latency.device_cmd",
+                        "the template uses {onnx}: set `onnx = true` so every trial writes one",
+                    ))
+                }
                 (LatencyMode::Device, _, Some(template)) => LatencyPlan::Device(template.clone()),
                 (LatencyMode::Device, _, None) => {
                     return Err(StudyError::config(

@@ -9,7 +9,9 @@ use crate::{Result, StudyError};
 use qfront_bo::space::ParamValue;
 use qfront_quant::accounting::{largest_width_within, WidthSearch};
 use qfront_rt::bench::lut::LatencyTable;
-use qfront_rt::bench::{expand_template, measure_latency, run_device_command, LatencyOptions};
+use qfront_rt::bench::{
+    expand_template, measure_latency, run_device_command, shell_quote, LatencyOptions,
+};
 use qfront_rt::{KernelSet, Session};
 use qfront_train::burn::tensor::Device;
 use qfront_train::data::token_encoder::TextEncoding;
@@ -247,12 +249,17 @@ impl TrialRunner {
         let latency_ms = match &self.latency {
             LatencySource::Table(table) => table.predict(&file, latency.batch)?,
             LatencySource::Device(template) => {
-                let figures = run_device_command(&expand_template(
+                let command = expand_template(
                     template,
                     &qfm.to_string_lossy(),
                     latency.batch,
                     latency.threads,
-                ))?;
+                )
+                .replace(
+                    "{onnx}",
+                    &shell_quote(&dir.join("model.onnx").to_string_lossy()),
+                );
+                let figures = run_device_command(&command)?;
                 *figures
                     .get("median_ms")
                     .or_else(|| figures.get("mean_ms"))

@@ -168,3 +168,69 @@ values = [2, 4]
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_device_command_can_time_each_trials_onnx_file() {
+    let dir = temp("device");
+    let config = dir.join("study.toml");
+    let study = |onnx: bool| {
+        format!(
+            r#"name = "onnx-device"
+dataset = "digits"
+family = "mlp"
+objectives = ["accuracy", "-latency_ms"]
+budget = 2
+onnx = {onnx}
+
+[fixed]
+epochs = 1
+
+[latency]
+mode = "device"
+device_cmd = "test -s {{onnx}} && echo 'Average inference time cost: 0.375 ms'"
+
+[[parameter]]
+name = "wbits"
+type = "ordered"
+values = [2, 4]
+"#
+        )
+    };
+    // Without ONNX files the template cannot work: refused before anything runs.
+    std::fs::write(&config, study(false)).unwrap();
+    let run = dir.join("run");
+    qfront_fails(
+        &[
+            "search",
+            "--config",
+            config.to_str().unwrap(),
+            "--dir",
+            run.to_str().unwrap(),
+        ],
+        1,
+        &["latency.device_cmd", "onnx = true"],
+    );
+    // With them, each trial's file is handed to the command, whose ONNX Runtime-style output
+    // (`onnxruntime_perf_test`) is the trial's latency.
+    std::fs::write(&config, study(true)).unwrap();
+    qfront_ok(&[
+        "search",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        run.to_str().unwrap(),
+    ]);
+    for trial in 0..2 {
+        let metrics: Value = serde_json::from_str(
+            &std::fs::read_to_string(
+                run.join("trials")
+                    .join(trial.to_string())
+                    .join("metrics.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(metrics["latency_ms"].as_f64().unwrap(), 0.375);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -9,6 +9,7 @@
 //! * ExecuTorch `executor_runner`: `Model executed successfully N time(s) in X ms.`
 //!   (X/N → mean_ms);
 //! * PyTorch `speed_benchmark_torch`: `Main run finished. Microseconds per iter: X.`
+//! * ONNX Runtime `onnxruntime_perf_test`: `Average inference time cost: X ms`.
 
 use crate::{Result, RtError};
 use std::collections::BTreeMap;
@@ -73,6 +74,10 @@ pub fn parse_device_output(stdout: &str) -> Option<DeviceFigures> {
         figures.insert("mean_ms".into(), us / 1e3);
         return Some(figures);
     }
+    if let Some((ms, _)) = number_after(stdout, "Average inference time cost:") {
+        figures.insert("mean_ms".into(), ms);
+        return Some(figures);
+    }
     None
 }
 
@@ -98,7 +103,7 @@ pub fn run_device_command(command: &str) -> Result<DeviceFigures> {
     }
     parse_device_output(&stdout).ok_or_else(|| {
         fail(format!(
-            "`{command}` printed no latency figures (expected qfront JSON lines, TFLite, ExecuTorch or PyTorch benchmark output)"
+            "`{command}` printed no latency figures (expected qfront JSON lines, TFLite, ExecuTorch, PyTorch or ONNX Runtime benchmark output)"
         ))
     })
 }
@@ -118,6 +123,11 @@ mod tests {
             parse_device_output("I 00:00:01 Model executed successfully 20 time(s) in 5.5 ms.\n")
                 .unwrap();
         assert!((e["mean_ms"] - 0.275).abs() < 1e-12);
+        let o = parse_device_output(
+            "Session creation time cost: 0.0101 s\nTotal inference time cost: 0.46 s\nTotal inference requests: 10000\nAverage inference time cost: 0.0463 ms\n",
+        )
+        .unwrap();
+        assert!((o["mean_ms"] - 0.0463).abs() < 1e-12);
         let p = parse_device_output(
             "Main run finished. Microseconds per iter: 1234.5. Iters per second: 810.0\n",
         )

@@ -7,7 +7,9 @@ pub mod lut;
 pub mod peak;
 pub mod random_models;
 
-pub use device::{expand_template, parse_device_output, run_device_command, DeviceFigures};
+pub use device::{
+    expand_template, parse_device_output, run_device_command, shell_quote, DeviceFigures,
+};
 pub use latency::{
     measure_latency, synthetic_input, LatencyOptions, LatencyReport, SyntheticInput,
 };
