@@ -16,6 +16,18 @@ fn round_trips_through_bytes_and_files() {
     let path = dir.join("m.qfm");
     file.write(&path).unwrap();
     assert_eq!(QfmFile::read(&path).unwrap(), file);
+    // The graph alone reads back equal; a file cut inside its prefix or header does not.
+    assert_eq!(QfmFile::read_graph(&path).unwrap(), file.model);
+    let header_end = bytes.len() - file.blob.len();
+    for len in [0, PREFIX_LEN - 1, PREFIX_LEN, header_end - 1] {
+        let cut = dir.join(format!("cut-{len}.qfm"));
+        std::fs::write(&cut, &bytes[..len]).unwrap();
+        let err = QfmFile::read_graph(&cut).unwrap_err().to_string();
+        assert!(
+            err.contains("truncated") && err.contains("cut-"),
+            "{len}: {err}"
+        );
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -203,11 +203,7 @@ pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f
     // either is weakly dominated and changes nothing, or joins and drops what it dominates),
     // so the trace costs O(n·front) rather than a Pareto filter per trial.
     let feasible = |t: &StoredTrial| {
-        t.state == TrialRowState::Complete
-            && study
-                .constraints
-                .iter()
-                .all(|c| t.metrics.get(&c.metric).is_some_and(|&v| c.slack(v) >= 0.0))
+        t.state == TrialRowState::Complete && crate::search::is_feasible(study, &t.metrics)
     };
     let mut order: Vec<&StoredTrial> = trials.iter().collect();
     order.sort_by_key(|t| t.number);

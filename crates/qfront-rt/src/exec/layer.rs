@@ -7,8 +7,6 @@ use crate::format::{LayerParams, OutputStage, WeightSpec};
 use crate::kernels::byte_sum;
 use crate::kernels::requant::{requantize_one, requantize_scalar, RequantParams};
 use crate::kernels::{KernelSet, PreparedWeights, Scratch};
-use qfront_quant::packing::unpack_codes;
-use qfront_quant::BitWidth;
 
 /// Makes `buffer` at least `len` long without clearing it (every kernel writes each output it
 /// is asked for, so old values never leak).
@@ -29,10 +27,7 @@ pub(crate) fn per_row<T: Copy>(values: &[T], rows: usize) -> Vec<T> {
 
 /// Unpacks a validated weight matrix from the blob.
 pub(crate) fn unpack(weights: &WeightSpec, blob: &[u8]) -> Vec<i8> {
-    let start = weights.data.offset as usize;
-    let bytes = &blob[start..start + weights.data.length as usize];
-    let bits = BitWidth::new(weights.bits).expect("validated");
-    unpack_codes(bytes, weights.rows * weights.columns, bits).expect("validated length")
+    crate::format::unpack_weights(weights, blob)
 }
 
 /// Patches already in a GEMM's input form.

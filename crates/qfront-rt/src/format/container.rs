@@ -144,6 +144,45 @@ impl QfmFile {
         })
     }
 
+    /// The signed codes of `weights` (a matrix of this file's graph), `[rows, columns]` row by
+    /// row. Cannot fail on a validated file: its ranges and lengths were checked.
+    pub fn weight_codes(&self, weights: &super::WeightSpec) -> Vec<i8> {
+        unpack_weights(weights, &self.blob)
+    }
+
+    /// Reads only the graph of the file at `path` (its prefix and JSON header, not the
+    /// weights): what a listing needs, without the blob's size or checksum. The magic bytes,
+    /// version and header length are checked; the graph is not validated against the blob.
+    pub fn read_graph(path: &Path) -> Result<QfmModel> {
+        use std::io::Read;
+        let io = |e| RtError::Io {
+            path: path.to_path_buf(),
+            error: e,
+        };
+        let fail = |reason: String| RtError::format(format!("{}: {reason}", path.display()));
+        let mut file = std::fs::File::open(path).map_err(io)?;
+        let mut prefix = [0u8; PREFIX_LEN];
+        file.read_exact(&mut prefix)
+            .map_err(|_| fail("shorter than the prefix; truncated or not a .qfm file".into()))?;
+        if prefix[0..4] != QFM_MAGIC {
+            return Err(fail("bad magic bytes; this is not a .qfm file".into()));
+        }
+        let version = u32::from_le_bytes(prefix[4..8].try_into().expect("4 bytes"));
+        if version != FORMAT_VERSION {
+            return Err(fail(format!(
+                "format version {version}; this qfront reads version {FORMAT_VERSION}"
+            )));
+        }
+        let length = u64::from_le_bytes(prefix[8..16].try_into().expect("8 bytes"));
+        if length > MAX_HEADER_LEN {
+            return Err(fail(format!("a header of {length} bytes is implausible")));
+        }
+        let mut header = vec![0u8; length as usize];
+        file.read_exact(&mut header)
+            .map_err(|_| fail("the header is truncated".into()))?;
+        serde_json::from_slice(&header).map_err(|e| fail(format!("malformed header: {e}")))
+    }
+
     /// Writes through a temporary file renamed into place, so an interrupted write never
     /// leaves a half file under `path`.
     pub fn write(&self, path: &Path) -> Result<()> {
@@ -162,4 +201,13 @@ impl QfmFile {
         std::fs::write(&tmp, self.to_bytes()).map_err(io)?;
         std::fs::rename(&tmp, path).map_err(io)
     }
+}
+
+/// Unpacks a validated weight matrix from `blob` (see [`QfmFile::weight_codes`]).
+pub(crate) fn unpack_weights(weights: &super::WeightSpec, blob: &[u8]) -> Vec<i8> {
+    let start = weights.data.offset as usize;
+    let bytes = &blob[start..start + weights.data.length as usize];
+    let bits = qfront_quant::BitWidth::new(weights.bits).expect("validated");
+    qfront_quant::packing::unpack_codes(bytes, weights.rows * weights.columns, bits)
+        .expect("validated length")
 }

@@ -117,25 +117,12 @@ Red: the Pareto front over all objectives.</p>\n<div id=\"plots\"></div>\n\
 }
 
 /// The layers of a trial's `.qfm` as the panel shows them: name, operation, weight bits,
-/// output activation bits (none for the logits) and outputs (channels or features). Reads only
-/// the file's prefix and JSON header, not its weights; `None` when the file is missing or
-/// unreadable (the panel then shows no layer table).
+/// output activation bits (none for the logits) and outputs (channels or features), from the
+/// file's graph alone (`QfmFile::read_graph`); `None` when the file is missing or unreadable
+/// (the panel then shows no layer table).
 fn layer_summary(path: &Path) -> Option<Vec<serde_json::Value>> {
-    use qfront_rt::format::{Op, OutputStage, PREFIX_LEN, QFM_MAGIC};
-    use std::io::Read;
-    let mut file = std::fs::File::open(path).ok()?;
-    let mut prefix = [0u8; PREFIX_LEN];
-    file.read_exact(&mut prefix).ok()?;
-    if prefix[0..4] != QFM_MAGIC {
-        return None;
-    }
-    let length = u64::from_le_bytes(prefix[8..16].try_into().ok()?);
-    if length > 64 << 20 {
-        return None;
-    }
-    let mut header = vec![0u8; length as usize];
-    file.read_exact(&mut header).ok()?;
-    let model: qfront_rt::QfmModel = serde_json::from_slice(&header).ok()?;
+    use qfront_rt::format::{Op, OutputStage};
+    let model = qfront_rt::QfmFile::read_graph(path).ok()?;
     Some(
         model
             .nodes

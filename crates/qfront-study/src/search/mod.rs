@@ -101,17 +101,19 @@ pub fn objective_point(study: &Study, metrics: &Metrics) -> Option<Vec<f64>> {
         .collect()
 }
 
+/// Whether `metrics` meet every outcome constraint of the study (a missing metric does not).
+pub fn is_feasible(study: &Study, metrics: &Metrics) -> bool {
+    study
+        .constraints
+        .iter()
+        .all(|c| metrics.get(&c.metric).is_some_and(|&v| c.slack(v) >= 0.0))
+}
+
 /// The feasible, non-dominated complete trials.
 pub fn pareto_trials<'a>(study: &Study, trials: &'a [StoredTrial]) -> Vec<&'a StoredTrial> {
     let (feasible, points): (Vec<&StoredTrial>, Vec<Vec<f64>>) = trials
         .iter()
-        .filter(|t| t.state == TrialRowState::Complete)
-        .filter(|t| {
-            study
-                .constraints
-                .iter()
-                .all(|c| t.metrics.get(&c.metric).is_some_and(|&v| c.slack(v) >= 0.0))
-        })
+        .filter(|t| t.state == TrialRowState::Complete && is_feasible(study, &t.metrics))
         .filter_map(|t| objective_point(study, &t.metrics).map(|point| (t, point)))
         .unzip();
     is_non_dominated(&points)

@@ -81,10 +81,16 @@ def main():
         # The table: one row per trial, sortable, filterable.
         table_rows = lambda: browser.find_elements(By.CSS_SELECTOR, "#trials tr[data-trial]")
         everyone = len(table_rows())
+        numbers = [int(r.get_attribute("data-trial")) for r in table_rows()]
+        # The table starts sorted by number ascending; a click on that header reverses it.
+        assert numbers == sorted(numbers), numbers[:10]
         browser.find_element(By.CSS_SELECTOR, "#trials th[data-key='number']").click()
         first = table_rows()[0].get_attribute("data-trial")
+        assert int(first) == max(numbers), (first, max(numbers))
+        # Filtering on "complete" keeps exactly the complete trials.
         browser.find_element(By.ID, "filter").send_keys("complete")
         filtered = len(table_rows())
+        assert filtered == expected, (filtered, expected)
         browser.save_screenshot(shot)
         errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert not errors, errors

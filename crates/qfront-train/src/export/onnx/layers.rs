@@ -131,7 +131,8 @@ pub fn fake_quantize(
     graph.node("Clip", &format!("{stem}_real"), &[&real, &lo, &hi], &[])
 }
 
-fn per_row<T: Copy>(values: &[T], rows: usize) -> Vec<T> {
+/// One value per row from a per-row list or a single shared value.
+pub(super) fn per_row<T: Copy>(values: &[T], rows: usize) -> Vec<T> {
     if values.len() == 1 {
         vec![values[0]; rows]
     } else {

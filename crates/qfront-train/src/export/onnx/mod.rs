@@ -29,10 +29,8 @@ use crate::{Result, TrainError};
 use graph::{Attribute, ElementType, GraphWriter};
 use layers::{fake_quantize, Convolution, Layout, Value, WeightedLayer};
 use onnx_ir::{Message, ModelProto, TensorShapeProto, ValueInfoProto};
-use qfront_quant::packing::unpack_codes;
-use qfront_quant::BitWidth;
 use qfront_rt::format::{
-    embedding_activation, ActivationSpec, InputSpec, Op, TokenPooling, ValueType, WeightSpec,
+    embedding_activation, ActivationSpec, InputSpec, Op, TokenPooling, ValueType,
 };
 use qfront_rt::QfmFile;
 
@@ -57,16 +55,6 @@ fn fail(layer: &str, reason: impl Into<String>) -> TrainError {
         layer: layer.into(),
         reason: reason.into(),
     }
-}
-
-fn codes(weights: &WeightSpec, blob: &[u8], layer: &str) -> Result<Vec<i8>> {
-    let start = weights.data.offset as usize;
-    let bytes = blob
-        .get(start..start + weights.data.length as usize)
-        .ok_or_else(|| fail(layer, "weights outside the blob"))?;
-    let bits = BitWidth::new(weights.bits).map_err(|e| fail(layer, e.to_string()))?;
-    unpack_codes(bytes, weights.rows * weights.columns, bits)
-        .map_err(|e| fail(layer, e.to_string()))
 }
 
 fn tensor_type(element: ElementType, dims: &[Option<usize>]) -> onnx_ir::TypeProto {
@@ -163,7 +151,7 @@ pub fn to_onnx(file: &QfmFile) -> Result<OnnxExport> {
             },
             Op::Linear { params } | Op::Conv2d { params, .. } => {
                 let input = need(input)?;
-                let codes = codes(&params.weights, &file.blob, &node.name)?;
+                let codes = file.weight_codes(&params.weights);
                 let convolution = match &node.op {
                     Op::Conv2d {
                         kernel,
@@ -269,18 +257,10 @@ pub fn to_onnx(file: &QfmFile) -> Result<OnnxExport> {
                     .ok_or_else(|| fail(&node.name, "an embedding in an image model"))?;
                 let mapping = embedding_activation(weights)
                     .ok_or_else(|| fail(&node.name, "embedding codes do not fit 8 bits"))?;
-                let codes = codes(weights, &file.blob, &node.name)?;
+                let codes = file.weight_codes(weights);
                 let rows = weights.rows;
-                let scale = if weights.scale.len() == 1 {
-                    vec![weights.scale[0]; rows]
-                } else {
-                    weights.scale.clone()
-                };
-                let zero_point_x2 = if weights.zero_point_x2.len() == 1 {
-                    vec![weights.zero_point_x2[0]; rows]
-                } else {
-                    weights.zero_point_x2.clone()
-                };
+                let scale = layers::per_row(&weights.scale, rows);
+                let zero_point_x2 = layers::per_row(&weights.zero_point_x2, rows);
                 let (table, stored) = weights::dequantized_weight(
                     &mut graph,
                     weights::WeightTensor {
