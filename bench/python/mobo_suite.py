@@ -1,0 +1,246 @@
+"""qfront's MOBO engine against its peers on problems outside its own suite.
+
+    python bench/python/mobo_suite.py run [--half dev|held-out|all] [--methods ...] [--seeds 10]
+        [--trials 40] [--jobs 2] [--out bench/results/mobo_suite.jsonl]
+    python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
+
+Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
+2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
+qfront infers its own from what it has seen, exactly as `qfront study ask/tell` does. The
+scoring reference point and the attainable hypervolume come from `mobo_problems.py`; the
+hypervolume after every evaluation is recorded, with the seconds each ask took (the sampler's
+time; the objectives are cheap closed forms). `run` appends one JSON line per (problem,
+method, seed) and skips runs already in the output, so it resumes. `summary` prints, per
+problem, every method's mean ± sd, median and worst seed, and checks the goals of issue #17:
+qfront's mean ≥ the best peer's mean, and no qfront seed below 80% of the best peer's median.
+
+Methods: qfront (`QfrontSampler`, qNEHVI), Optuna 5's `GPSampler` (log-EHVI), `TPESampler`
+(multivariate), `NSGAIISampler` (population 10: the default 50 would make a 40-trial run
+random search), Sobol (`QMCSampler`), and BoTorch qNEHVI / qLogNEHVI (`botorch_loop.py`; slow:
+opt in with `--methods`).
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+import mobo_problems  # noqa: E402
+
+DEFAULT_METHODS = ["qfront", "optuna-gp", "optuna-tpe", "optuna-nsga2", "sobol"]
+ALL_METHODS = DEFAULT_METHODS + ["botorch-qnehvi", "botorch-qlognehvi"]
+
+
+def make_sampler(method, seed, startup):
+    import optuna
+
+    if method == "qfront":
+        from qfront.optuna import QfrontSampler
+
+        return QfrontSampler(method="qnehvi", seed=seed, n_startup_trials=startup)
+    if method == "optuna-gp":
+        return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
+    if method == "optuna-tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, n_startup_trials=startup)
+    if method == "optuna-nsga2":
+        return optuna.samplers.NSGAIISampler(seed=seed, population_size=10)
+    if method == "sobol":
+        return optuna.samplers.QMCSampler(qmc_type="sobol", scramble=True, seed=seed)
+    raise ValueError(f"unknown method {method}")
+
+
+def suggest(trial, params):
+    out = {}
+    for spec in params:
+        if spec[0] == "float":
+            out[spec[1]] = trial.suggest_float(spec[1], spec[2], spec[3], log=spec[4])
+        elif spec[0] == "int":
+            out[spec[1]] = trial.suggest_int(spec[1], spec[2], spec[3])
+        else:
+            out[spec[1]] = trial.suggest_categorical(spec[1], spec[2])
+    return out
+
+
+def run_one(job):
+    """One (problem, method, seed) run; returns its JSON record."""
+    name, method, seed, trials = job
+    problem = mobo_problems.BY_NAME[name]
+    startup = 2 * (len(problem["params"]) + 1)
+    noise_rng = np.random.default_rng(seed * 7919 + 17)
+    if method.startswith("botorch"):
+        import botorch_loop
+
+        history, ask_seconds = botorch_loop.run(problem, method, seed, trials, startup, noise_rng)
+    else:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        study = optuna.create_study(
+            directions=["minimize"] * len(problem["reference"]),
+            sampler=make_sampler(method, seed, startup),
+        )
+        history, ask_seconds = [], []
+        for _ in range(trials):
+            started = time.perf_counter()
+            trial = study.ask()
+            params = suggest(trial, problem["params"])
+            ask_seconds.append(time.perf_counter() - started)
+            values = mobo_problems.evaluate(problem, params, noise_rng)
+            study.tell(trial, values)
+            history.append(problem["f"](params))  # scored noise-free
+    reference = problem["reference"]
+    hv = []
+    seen = []
+    for values in history:
+        seen.append(values)
+        hv.append(mobo_problems.hypervolume(seen, reference) if any(
+            all(v < r for v, r in zip(p, reference)) for p in seen) else 0.0)
+    return {
+        "problem": name, "method": method, "seed": seed, "trials": trials,
+        "hypervolume": hv, "ask_seconds": ask_seconds, "final": hv[-1],
+    }
+
+
+def load(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def selected(half, names):
+    problems = [p for p in mobo_problems.SUITE if half == "all" or p["half"] == half]
+    if names:
+        wanted = names.split(",")
+        problems = [p for p in problems if p["name"] in wanted]
+    return problems
+
+
+def command_run(args):
+    done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in load(args.out)}
+    methods = args.methods.split(",")
+    for m in methods:
+        if m not in ALL_METHODS:
+            raise SystemExit(f"unknown method {m}; choose from {', '.join(ALL_METHODS)}")
+    jobs = [
+        (p["name"], m, seed, args.trials)
+        for p in selected(args.half, args.problems)
+        for m in methods
+        for seed in range(args.seeds)
+        if (p["name"], m, seed, args.trials) not in done
+    ]
+    print(f"{len(jobs)} runs to do", file=sys.stderr)
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool, open(args.out, "a") as out:
+        for record in pool.map(run_one, jobs):
+            out.write(json.dumps(record) + "\n")
+            out.flush()
+            print(f"{record['problem']:24} {record['method']:16} seed {record['seed']}: "
+                  f"HV {record['final']:.5g}, {statistics.median(record['ask_seconds']):.3f} s/ask",
+                  file=sys.stderr)
+
+
+def command_summary(args):
+    records = [r for r in load(args.out) if r["trials"] == args.trials]
+    goals_met = True
+    lines = []
+    for problem in selected(args.half, args.problems):
+        by_method = {}
+        for r in records:
+            if r["problem"] == problem["name"]:
+                by_method.setdefault(r["method"], []).append(r)
+        if not by_method:
+            continue
+        attainable = mobo_problems.attainable_hypervolume(problem)
+        lines.append(f"\n{problem['name']} ({problem['half']}; attainable ≈ {attainable:.5g})")
+        lines.append(f"  {'method':18} {'seeds':>5} {'mean':>10} {'sd':>9} {'median':>10} {'worst':>10} {'% att.':>7} {'s/ask@end':>9}")
+        stats = {}
+        for method in ALL_METHODS:
+            runs = by_method.get(method)
+            if not runs:
+                continue
+            finals = [r["final"] for r in runs]
+            late = [s for r in runs for s in r["ask_seconds"][-5:]]
+            stats[method] = (statistics.mean(finals), statistics.median(finals), min(finals))
+            lines.append(
+                f"  {method:18} {len(finals):5d} {statistics.mean(finals):10.5g} "
+                f"{(statistics.stdev(finals) if len(finals) > 1 else 0):9.3g} {statistics.median(finals):10.5g} "
+                f"{min(finals):10.5g} {100 * statistics.mean(finals) / attainable:6.1f}% {statistics.median(late):9.3f}")
+        if "qfront" in stats:
+            peers = {m: s for m, s in stats.items() if m not in ("qfront", "sobol")}
+            if peers:
+                best_mean = max(s[0] for s in peers.values())
+                best_median = max(s[1] for s in peers.values())
+                mean_ok = stats["qfront"][0] >= best_mean
+                worst_ok = stats["qfront"][2] >= 0.8 * best_median
+                goals_met &= mean_ok and worst_ok
+                lines.append(
+                    f"  goal: mean {stats['qfront'][0]:.5g} vs best peer {best_mean:.5g} "
+                    f"({'met' if mean_ok else 'MISSED'}); worst seed {stats['qfront'][2]:.5g} vs 0.8 × best peer median "
+                    f"{0.8 * best_median:.5g} ({'met' if worst_ok else 'MISSED'})")
+        if args.figures:
+            figure(problem, by_method, attainable, args.figures)
+    print("\n".join(lines))
+    print(f"\nall goals met: {goals_met}")
+
+
+COLOURS = {"qfront": "C3", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
+           "botorch-qnehvi": "C1", "botorch-qlognehvi": "C5"}
+
+
+def figure(problem, by_method, attainable, folder):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=110)
+    for method in ALL_METHODS:
+        runs = by_method.get(method)
+        if not runs:
+            continue
+        curves = np.array([r["hypervolume"] for r in runs]) / attainable
+        x = np.arange(1, curves.shape[1] + 1)
+        ax.plot(x, curves.mean(axis=0), color=COLOURS[method], label=f"{method} (mean)")
+        ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=COLOURS[method], alpha=0.12, linewidth=0)
+    ax.set_xlabel("evaluations")
+    ax.set_ylabel("hypervolume / attainable")
+    ax.set_title(f"{problem['name']} ({problem['half']}): mean, band = worst..best seed", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    os.makedirs(folder, exist_ok=True)
+    fig.savefig(os.path.join(folder, f"mobo-suite-{problem['name']}.png"))
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["run", "summary"])
+    parser.add_argument("--half", default="dev", choices=["dev", "held-out", "all"])
+    parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
+    parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--trials", type=int, default=40)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--out", default="bench/results/mobo_suite.jsonl")
+    parser.add_argument("--figures", default="")
+    args = parser.parse_args()
+    command_run(args) if args.command == "run" else command_summary(args)
+
+
+if __name__ == "__main__":
+    main()
