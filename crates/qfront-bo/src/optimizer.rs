@@ -11,8 +11,10 @@ use crate::acq::{
     optimize_acquisition, prune_baseline, sample_simplex, Acquisition, AcquisitionOptimizerOptions,
     Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi, QnehviOptions,
 };
+use crate::gp::YeoJohnson;
 use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
-use crate::moo::{infer_reference_point, pareto_front};
+use crate::moo::infer_reference_point;
+use crate::sampling::maximin_point;
 use crate::sampling::SobolSampler;
 use crate::space::{ParamValue, SearchSpace};
 use crate::{BoError, Result};
@@ -91,8 +93,12 @@ pub struct OptimizerConfig {
     pub space: SearchSpace,
     /// Number of objectives (all maximized).
     pub num_objectives: usize,
-    /// Reference point (maximization frame). `None`: inferred from the observed Pareto front as
-    /// `nadir − 0.1·(ideal − nadir)` at every ask (BoTorch `infer_reference_point`).
+    /// Reference point (maximization frame). `None`: inferred at every ask from **every**
+    /// feasible observation as `worst − 0.1·(best − worst)` per objective (the rule of
+    /// `moo::infer_reference_point` applied to all points, close to Optuna's `GPSampler`),
+    /// not from the observed Pareto front as BoTorch does: a front-based point cuts off the
+    /// parts of the front that lie beyond the current front's nadir, and seeds stall
+    /// (issue #17; design notes "The inferred reference point").
     pub reference_point: Option<Vec<f64>>,
     /// Method.
     pub method: Method,
@@ -126,7 +132,33 @@ pub struct OptimizerConfig {
     /// length on two cores (`qfront bench ask`).
     #[serde(default = "default_max_model_points")]
     pub max_model_points: usize,
+    /// Every this many model-based trials, one is an exploration step instead: the point
+    /// farthest from every trial so far (`sampling::maximin_point`), so a narrow feature the
+    /// model is confidently wrong about cannot stay unseen for a whole study (issue #17;
+    /// design notes "Exploration steps"). 0 turns the steps off.
+    #[serde(default = "default_exploration_every")]
+    pub exploration_every: usize,
+    /// Fit each objective's GP on its Yeo–Johnson warp (`gp::YeoJohnson`: standardized, then
+    /// the power transform of maximum likelihood), so an objective spanning orders of
+    /// magnitude does not crush the front's differences; the acquisition measures
+    /// improvement in the warped frame (issue #17; design notes "Outcome warping").
+    #[serde(default = "default_outcome_warp")]
+    pub outcome_warp: bool,
 }
+
+fn default_outcome_warp() -> bool {
+    true
+}
+
+fn default_exploration_every() -> usize {
+    EXPLORATION_EVERY
+}
+
+/// Sobol candidates an exploration step chooses among.
+const EXPLORATION_CANDIDATES: usize = 2048;
+
+/// The default of [`OptimizerConfig::exploration_every`].
+pub const EXPLORATION_EVERY: usize = 10;
 
 fn default_max_model_points() -> usize {
     256
@@ -150,6 +182,8 @@ impl OptimizerConfig {
             num_constraints: 0,
             saas: SaasOptions::default(),
             max_model_points: default_max_model_points(),
+            exploration_every: default_exploration_every(),
+            outcome_warp: default_outcome_warp(),
         }
     }
 
@@ -453,6 +487,14 @@ impl Optimizer {
         let started = Instant::now();
         let m = self.config.num_objectives;
         let outcomes = m + self.config.num_constraints;
+        // Each objective's GP is fitted on its Yeo–Johnson warp and answers in the objective's
+        // own units (the warp undone on every sample), so the acquisition measures
+        // hypervolume as the user does. Constraint slacks are not warped.
+        let warps: Option<Vec<YeoJohnson>> = self.config.outcome_warp.then(|| {
+            (0..m)
+                .map(|j| YeoJohnson::fit(&y_done.iter().map(|v| v[j]).collect::<Vec<_>>()))
+                .collect()
+        });
         // Feasible objective values (all of them when none is feasible yet).
         let mut y_front: Vec<Vec<f64>> = y_done
             .iter()
@@ -481,7 +523,12 @@ impl Optimizer {
             seed: self.config.seed ^ self.trials.len() as u64,
             ..GpFitOptions::default()
         };
-        let column = |j: usize| -> Vec<f64> { y_done.iter().map(|v| v[j]).collect() };
+        let column = |j: usize| -> Vec<f64> {
+            match warps.as_ref().and_then(|w| w.get(j)) {
+                Some(warp) => y_done.iter().map(|v| warp.apply(v[j])).collect(),
+                None => y_done.iter().map(|v| v[j]).collect(),
+            }
+        };
         let mut saas_free: Option<Vec<bool>> = None;
         let saas = matches!(
             self.config.method,
@@ -522,18 +569,35 @@ impl Optimizer {
             saas_free = Some(active);
             let kept = fits.iter().map(|f| f.samples.len()).min().unwrap_or(0);
             (0..kept)
-                .map(|s| fits.iter().map(|f| f.samples[s].clone()).collect())
+                .map(|s| {
+                    fits.iter()
+                        .enumerate()
+                        .map(|(j, f)| {
+                            let gp = f.samples[s].clone();
+                            match warps.as_ref().and_then(|w| w.get(j)) {
+                                Some(warp) => gp.with_output_warp(*warp),
+                                None => gp,
+                            }
+                        })
+                        .collect()
+                })
                 .collect()
         } else {
             vec![(0..outcomes)
-                .map(|j| ExactGp::fit(&x_done, &column(j), &fit_options))
+                .map(|j| {
+                    let gp = ExactGp::fit(&x_done, &column(j), &fit_options)?;
+                    Ok(match warps.as_ref().and_then(|w| w.get(j)) {
+                        Some(warp) => gp.with_output_warp(*warp),
+                        None => gp,
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?]
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
         let reference = match &self.config.reference_point {
             Some(r) => r.clone(),
-            None => infer_reference_point(&pareto_front(&y_front), 0.1)?,
+            None => infer_reference_point(&y_front, 0.1)?,
         };
         let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
         let mut baseline: Vec<Vec<f64>> = if prune {
@@ -561,6 +625,24 @@ impl Optimizer {
             self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
         );
         for i in 0..n {
+            let position = self.trials.len();
+            let every = self.config.exploration_every;
+            if every > 0
+                && position >= self.config.initial_design()
+                && (position - self.config.initial_design()) % every == every - 1
+            {
+                let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
+                let x = maximin_point(
+                    &tried,
+                    self.config.space.dim(),
+                    EXPLORATION_CANDIDATES,
+                    self.config.seed ^ (position as u64).wrapping_mul(0x6578_706c),
+                )?;
+                let trial = self.push_trial(x);
+                baseline.push(trial.x.clone());
+                out.push(trial);
+                continue;
+            }
             let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
             let log = matches!(
                 self.config.method,
@@ -739,6 +821,7 @@ impl Optimizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::moo::pareto_front;
 
     #[test]
     fn an_optimizer_rebuilt_from_observed_trials_continues_its_design() {

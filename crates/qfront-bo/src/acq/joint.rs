@@ -90,9 +90,9 @@ impl<'a> JointSamples<'a> {
             .map(|a| {
                 (0..m)
                     .map(|j| {
-                        let (off, scale) = self.models[member][j].output_scale();
-                        off + scale
-                            * self.baselines[member][j].sample_at(a, &z[j * nb..(j + 1) * nb])
+                        let latent =
+                            self.baselines[member][j].sample_at(a, &z[j * nb..(j + 1) * nb]);
+                        self.models[member][j].to_output(latent).0
                     })
                     .collect()
             })
@@ -138,11 +138,11 @@ impl<'a> JointSamples<'a> {
                 .collect();
             for (t, z) in self.base_samples.iter().enumerate() {
                 for (j, term) in terms.iter().enumerate() {
-                    let (off, scale) = models[j].output_scale();
                     let zb = &z[j * nb..(j + 1) * nb];
                     let zx = z[m * nb + j];
                     let wz: f64 = term.w.iter().zip(zb).map(|(a, b)| a * b).sum();
-                    y[j] = off + scale * (term.mean + wz + term.sd * zx);
+                    let (value, scale) = models[j].to_output(term.mean + wz + term.sd * zx);
+                    y[j] = value;
                     if with_gradient {
                         for dd in 0..d {
                             let mut g = term.mean_grad[dd] + term.sd_grad[dd] * zx;

@@ -35,9 +35,8 @@ pub fn prune_baseline(
     for z in sobol.draw_normal(samples)? {
         let mut values = vec![vec![0.0; m]; n];
         for (j, (gp, post)) in member.iter().zip(&posteriors).enumerate() {
-            let (off, scale) = gp.output_scale();
             for a in 0..n {
-                values[a][j] = off + scale * post.sample_at(a, &z[j * n..(j + 1) * n]);
+                values[a][j] = gp.to_output(post.sample_at(a, &z[j * n..(j + 1) * n])).0;
             }
         }
         // Infeasible points (any slack after the objectives < 0) cannot be on the front.

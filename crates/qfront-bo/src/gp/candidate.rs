@@ -57,6 +57,21 @@ impl ExactGp {
         (self.y_offset, self.y_scale)
     }
 
+    /// A standardized latent sample as an output, with `∂output/∂latent`: `offset +
+    /// scale·latent`, then the inverse of the output warp where the GP has one
+    /// ([`ExactGp::with_output_warp`]). Every Monte-Carlo acquisition forms its samples here.
+    #[inline]
+    pub fn to_output(&self, latent: f64) -> (f64, f64) {
+        let value = self.y_offset + self.y_scale * latent;
+        match &self.output_warp {
+            None => (value, self.y_scale),
+            Some(warp) => {
+                let (raw, derivative) = warp.invert(value);
+                (raw, derivative * self.y_scale)
+            }
+        }
+    }
+
     /// Prepares the joint posterior with `baseline` (its mean and covariance factor).
     pub fn baseline_posterior(&self, baseline: &[Vec<f64>]) -> Result<BaselinePosterior> {
         let (n, nb) = (self.x.len(), baseline.len());

@@ -121,6 +121,9 @@ pub struct ExactGp {
     pub(super) inv_lengthscales: Vec<f64>,
     pub(super) cholesky: Cholesky,
     pub(super) alpha: Vec<f64>,
+    /// The warp the training values went through, undone on every sample
+    /// ([`ExactGp::to_output`]); `None` for a GP of the values themselves.
+    pub(super) output_warp: Option<super::YeoJohnson>,
 }
 
 /// The data after standardization, shared by the objective.
@@ -320,7 +323,15 @@ impl ExactGp {
             inv_lengthscales,
             cholesky,
             alpha,
+            output_warp: None,
         })
+    }
+
+    /// This GP, fitted on `warp.apply(y)`, now answers in the units of `y`: every sample
+    /// [`ExactGp::to_output`] maps is passed back through `warp`'s inverse.
+    pub fn with_output_warp(mut self, warp: super::YeoJohnson) -> Self {
+        self.output_warp = Some(warp);
+        self
     }
 
     /// The fitted hyperparameters (standardized scale).

@@ -1,11 +1,13 @@
 //! Gaussian-process surrogates: the Matérn-5/2 ARD kernel, priors, a Cholesky with jitter
-//! retries, and the exact GP fitted by MAP (BoTorch's `SingleTaskGP` recipe).
+//! retries, the exact GP fitted by MAP (BoTorch's `SingleTaskGP` recipe) and the Yeo–Johnson
+//! outcome warp applied before it.
 
 mod candidate;
 mod cholesky;
 mod exact;
 mod kernel;
 mod likelihood;
+mod outcome_warp;
 mod priors;
 mod saas;
 
@@ -13,5 +15,6 @@ pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{ExactGp, GpFitOptions, Hyperparameters, Posterior};
 pub use kernel::{matern52, matern52_matrix};
+pub use outcome_warp::{yeo_johnson, YeoJohnson};
 pub use priors::{GammaPrior, LogNormalPrior};
 pub use saas::{fit_saas, SaasGp, SaasOptions};

@@ -1,0 +1,122 @@
+//! Diagnoses one ask on a recorded history: the GP fit per objective (lengthscales, output
+//! scale, noise, log marginal likelihood), the posterior at probe points, and qNEHVI at the
+//! point the acquisition optimizer chose against its value at the probes.
+//!
+//!     cargo run --release -p qfront-bo --example diagnose_ask < history.json
+//!
+//! `history.json`: `{"x": [[u, ...], ...], "y": [[maximized objectives], ...],
+//! "reference": [..] or null, "probes": [[u, ...], ...]}` with `x` in the unit cube.
+
+use qfront_bo::acq::{
+    optimize_acquisition, Acquisition, AcquisitionOptimizerOptions, Qnehvi, QnehviOptions,
+};
+use qfront_bo::gp::{ExactGp, GpFitOptions, YeoJohnson};
+use qfront_bo::moo::{hypervolume, infer_reference_point};
+use std::io::Read;
+
+fn main() {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .expect("read stdin");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let rows = |k: &str| -> Vec<Vec<f64>> {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|r| {
+                        r.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|x| x.as_f64().unwrap())
+                            .collect()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (x, y, probes) = (rows("x"), rows("y"), rows("probes"));
+    let m = y[0].len();
+    let d = x[0].len();
+    let reference: Vec<f64> = match v["reference"].as_array() {
+        Some(r) => r.iter().map(|x| x.as_f64().unwrap()).collect(),
+        None => infer_reference_point(&y, 0.1).unwrap(),
+    };
+    println!("n = {}, d = {d}, reference = {reference:?}", x.len());
+    let inside: Vec<Vec<f64>> = y
+        .iter()
+        .filter(|p| p.iter().zip(&reference).all(|(a, r)| a > r))
+        .cloned()
+        .collect();
+    println!(
+        "observed HV against it: {:.5}",
+        if inside.is_empty() {
+            0.0
+        } else {
+            hypervolume(&inside, &reference).unwrap()
+        }
+    );
+    let options = GpFitOptions {
+        seed: x.len() as u64,
+        ..GpFitOptions::default()
+    };
+    let models: Vec<ExactGp> = (0..m)
+        .map(|j| {
+            // As `Optimizer::ask` does: the GP of the Yeo–Johnson-warped values, answering in
+            // the objective's own units.
+            let column: Vec<f64> = y.iter().map(|r| r[j]).collect();
+            let warp = YeoJohnson::fit(&column);
+            println!("objective {j}: Yeo–Johnson λ = {:.3}", warp.lambda);
+            let warped: Vec<f64> = column.iter().map(|v| warp.apply(*v)).collect();
+            ExactGp::fit(&x, &warped, &options)
+                .unwrap()
+                .with_output_warp(warp)
+        })
+        .collect();
+    for (j, gp) in models.iter().enumerate() {
+        let h = gp.hyperparameters();
+        println!(
+            "objective {j}: lengthscales {:?} outputscale {:.3} noise {:.2e} mean {:.3}",
+            h.lengthscales
+                .iter()
+                .map(|l| (l * 1000.0).round() / 1000.0)
+                .collect::<Vec<_>>(),
+            h.outputscale,
+            h.noise,
+            h.mean
+        );
+        let (mean, var) = gp.predict(&probes);
+        for (p, (mu, s2)) in probes.iter().zip(mean.iter().zip(&var)) {
+            println!(
+                "   probe {p:?}: warped-frame mean {mu:.4} sd {:.4}",
+                s2.sqrt()
+            );
+        }
+    }
+    let ensemble = vec![models];
+    let acquisition = Qnehvi::new(
+        &ensemble,
+        &x,
+        &reference,
+        &QnehviOptions {
+            mc_samples: 128,
+            seed: 7,
+            constraints: 0,
+        },
+    )
+    .unwrap();
+    let (best, value) = optimize_acquisition(
+        &acquisition,
+        d,
+        &[],
+        &AcquisitionOptimizerOptions::default(),
+    )
+    .unwrap();
+    println!("acquisition optimum {value:.5e} at {best:?}");
+    for p in &probes {
+        println!(
+            "   qNEHVI at probe {p:?}: {:.5e}",
+            acquisition.evaluate(p, false).0
+        );
+    }
+}
