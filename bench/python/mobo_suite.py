@@ -3,6 +3,8 @@
     python bench/python/mobo_suite.py run [--half dev|held-out|all] [--methods ...] [--seeds 10]
         [--trials 40] [--jobs 2] [--out bench/results/mobo_suite.jsonl]
     python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
+    python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
+        [--methods qfront,optuna-gp,botorch-qlognehvi]
 
 Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
 2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
@@ -18,6 +20,9 @@ Methods: qfront (`QfrontSampler`, qNEHVI), Optuna 5's `GPSampler` (log-EHVI), `T
 (multivariate), `NSGAIISampler` (population 10: the default 50 would make a 40-trial run
 random search), Sobol (`QMCSampler`), and BoTorch qNEHVI / qLogNEHVI (`botorch_loop.py`; slow:
 opt in with `--methods`).
+
+`timing` measures one ask after a history of N quasi-random evaluations (`--history 40,200`),
+each method in turn in the same process, the median of `--repeats` asks.
 """
 
 import argparse
@@ -197,6 +202,47 @@ def command_summary(args):
     print(f"\nall goals met: {goals_met}")
 
 
+def command_timing(args):
+    """Seconds of one ask after a history of N quasi-random evaluations, per method."""
+    import optuna
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    methods = [m for m in args.methods.split(",") if m in ("qfront", "optuna-gp") or m.startswith("botorch")]
+    for problem in selected(args.half, args.problems):
+        for n in [int(v) for v in args.history.split(",")]:
+            directions = ["minimize"] * len(problem["reference"])
+            base = optuna.create_study(directions=directions, sampler=optuna.samplers.QMCSampler(seed=0))
+            rng = np.random.default_rng(0)
+            for _ in range(n):
+                trial = base.ask()
+                base.tell(trial, mobo_problems.evaluate(problem, suggest(trial, problem["params"]), rng))
+            row = {"problem": problem["name"], "history": n}
+            for method in methods:
+                seconds = []
+                for repeat in range(args.repeats):
+                    if method.startswith("botorch"):
+                        import torch
+
+                        import botorch_loop
+
+                        torch.set_num_threads(1)
+                        xs = [botorch_loop.reencode(problem["params"], t.params, torch.double) for t in base.trials]
+                        ys = [list(t.values) for t in base.trials]
+                        started = time.perf_counter()
+                        botorch_loop.propose(xs, ys, method, repeat)
+                        seconds.append(time.perf_counter() - started)
+                    else:
+                        study = optuna.create_study(directions=directions, sampler=make_sampler(method, repeat, 0))
+                        study.add_trials(base.trials)
+                        started = time.perf_counter()
+                        suggest(study.ask(), problem["params"])
+                        seconds.append(time.perf_counter() - started)
+                row[method] = statistics.median(seconds)
+            print(json.dumps(row), flush=True)
+
+
 COLOURS = {"qfront": "C3", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
            "botorch-qnehvi": "C1", "botorch-qlognehvi": "C5"}
 
@@ -229,7 +275,7 @@ def figure(problem, by_method, attainable, folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "summary"])
+    parser.add_argument("command", choices=["run", "summary", "timing"])
     parser.add_argument("--half", default="dev", choices=["dev", "held-out", "all"])
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
@@ -238,8 +284,10 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="bench/results/mobo_suite.jsonl")
     parser.add_argument("--figures", default="")
+    parser.add_argument("--history", default="40,200", help="timing: history sizes")
+    parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
     args = parser.parse_args()
-    command_run(args) if args.command == "run" else command_summary(args)
+    {"run": command_run, "summary": command_summary, "timing": command_timing}[args.command](args)
 
 
 if __name__ == "__main__":

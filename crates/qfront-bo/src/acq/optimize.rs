@@ -32,6 +32,9 @@ pub struct AcquisitionOptimizerOptions {
     pub seed: u64,
     /// Local raw samples per anchor (see the module notes).
     pub perturbations_per_anchor: usize,
+    /// At most this many local raw samples in all (at least one per anchor): past
+    /// `max_local_samples / perturbations_per_anchor` anchors each gets fewer.
+    pub max_local_samples: usize,
     /// Coordinates the local searches may move (`None`: all). The others keep their start
     /// values: a SAAS model's inactive coordinates stay where a start point put them.
     pub free_dimensions: Option<Vec<bool>>,
@@ -48,6 +51,7 @@ impl Default for AcquisitionOptimizerOptions {
             },
             seed: 0,
             perturbations_per_anchor: 32,
+            max_local_samples: 512,
             free_dimensions: None,
         }
     }
@@ -66,8 +70,17 @@ pub fn optimize_acquisition(
     let sobol_count = raw.len();
     let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x7065_7274);
     let probability = (20.0 / dim as f64).min(1.0);
+    // The local raw samples share one budget, as BoTorch's raw samples do: a 4-objective
+    // front of a hundred points would otherwise add thousands of evaluations per ask.
+    let per_anchor = if anchors.is_empty() {
+        0
+    } else {
+        options
+            .perturbations_per_anchor
+            .min((options.max_local_samples / anchors.len()).max(1))
+    };
     for anchor in anchors {
-        for _ in 0..options.perturbations_per_anchor {
+        for _ in 0..per_anchor {
             let mut x = anchor.clone();
             let mut moved = false;
             for v in x.iter_mut() {
