@@ -154,6 +154,9 @@ fn default_exploration_every() -> usize {
     EXPLORATION_EVERY
 }
 
+/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`.
+const ONE_START_POINTS: usize = 128;
+
 /// Sobol candidates an exploration step chooses among.
 const EXPLORATION_CANDIDATES: usize = 2048;
 
@@ -513,9 +516,10 @@ impl Optimizer {
             (x_front, y_front)
         };
         let fit_options = GpFitOptions {
-            // On a subset of a long history the likelihood is sharply peaked: one start
-            // (from the prior medians) is enough, and the fit is most of an ask's time.
-            restarts: if subsampled {
+            // With more than ONE_START_POINTS points (or a subset of a long history) the
+            // likelihood is sharply peaked: one start (from the prior medians) is enough, and
+            // the fit is most of an ask's time.
+            restarts: if subsampled || x_done.len() > ONE_START_POINTS {
                 1
             } else {
                 self.config.gp_restarts
@@ -601,10 +605,22 @@ impl Optimizer {
         };
         let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
         let mut baseline: Vec<Vec<f64>> = if prune {
-            prune_baseline(&models, &x_done, &reference, 2048, self.config.seed)?
-                .into_iter()
-                .map(|i| x_done[i].clone())
-                .collect()
+            prune_baseline(
+                &models,
+                &x_done,
+                &reference,
+                // BoTorch's 2048 joint samples cost O(n²) each; past ONE_START_POINTS
+                // points 512 still find every point with a fair chance of being optimal.
+                if x_done.len() > ONE_START_POINTS {
+                    512
+                } else {
+                    2048
+                },
+                self.config.seed,
+            )?
+            .into_iter()
+            .map(|i| x_done[i].clone())
+            .collect()
         } else {
             x_done.clone()
         };
