@@ -707,6 +707,11 @@ impl Optimizer {
                     ..AcquisitionOptimizerOptions::default()
                 },
             )?;
+            // In a mixed space, the acquisition also chooses how the maximum is rounded.
+            let x = self
+                .config
+                .space
+                .best_rounding(&x, |p| acquisition.evaluate(p, false).0);
             let trial = self.push_trial(x);
             baseline.push(trial.x.clone());
             out.push(trial);

@@ -2,6 +2,7 @@
 //! back (with rounding) into values a trial can use.
 
 mod encoding;
+mod neighbours;
 mod parameter;
 
 pub use encoding::SearchSpace;
