@@ -253,7 +253,7 @@ def figure(problem, by_method, attainable, folder):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=110)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6), dpi=90)
     for method in ALL_METHODS:
         runs = by_method.get(method)
         if not runs:
@@ -261,7 +261,7 @@ def figure(problem, by_method, attainable, folder):
         curves = np.array([r["hypervolume"] for r in runs]) / attainable
         x = np.arange(1, curves.shape[1] + 1)
         ax.plot(x, curves.mean(axis=0), color=COLOURS[method], label=f"{method} (mean)")
-        ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=COLOURS[method], alpha=0.12, linewidth=0)
+        ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=COLOURS[method], alpha=0.08, linewidth=0)
     ax.set_xlabel("evaluations")
     ax.set_ylabel("hypervolume / attainable")
     ax.set_title(f"{problem['name']} ({problem['half']}): mean, band = worst..best seed", fontsize=9)
