@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import mobo_problems  # noqa: E402
 
 DEFAULT_METHODS = ["qfront", "optuna-gp", "optuna-tpe", "optuna-nsga2", "sobol"]
-ALL_METHODS = DEFAULT_METHODS + ["botorch-qnehvi", "botorch-qlognehvi"]
+ALL_METHODS = DEFAULT_METHODS + ["qfront-qlognehvi", "botorch-qnehvi", "botorch-qlognehvi"]
 
 
 def make_sampler(method, seed, startup):
@@ -53,6 +53,10 @@ def make_sampler(method, seed, startup):
         from qfront.optuna import QfrontSampler
 
         return QfrontSampler(method="qnehvi", seed=seed, n_startup_trials=startup)
+    if method == "qfront-qlognehvi":
+        from qfront.optuna import QfrontSampler
+
+        return QfrontSampler(method="qlognehvi", seed=seed, n_startup_trials=startup)
     if method == "optuna-gp":
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=startup)
     if method == "optuna-tpe":
@@ -185,7 +189,7 @@ def command_summary(args):
                 f"{(statistics.stdev(finals) if len(finals) > 1 else 0):9.3g} {statistics.median(finals):10.5g} "
                 f"{min(finals):10.5g} {100 * statistics.mean(finals) / attainable:6.1f}% {statistics.median(late):9.3f}")
         if "qfront" in stats:
-            peers = {m: s for m, s in stats.items() if m not in ("qfront", "sobol")}
+            peers = {m: s for m, s in stats.items() if not m.startswith("qfront") and m != "sobol"}
             if peers:
                 best_mean = max(s[0] for s in peers.values())
                 best_median = max(s[1] for s in peers.values())
@@ -200,6 +204,31 @@ def command_summary(args):
             figure(problem, by_method, attainable, args.figures)
     print("\n".join(lines))
     print(f"\nall goals met: {goals_met}")
+    if args.markdown:
+        print(markdown_table(records, selected(args.half, args.problems)))
+
+
+def markdown_table(records, problems):
+    """One row per problem: every method's mean (worst seed) and qfront's goal check."""
+    present = [m for m in ALL_METHODS if any(r["method"] == m for r in records)]
+    head = "| problem (attainable) | " + " | ".join(present) + " | goals |"
+    rows = [head, "|" + "---|" * (len(present) + 2)]
+    for problem in problems:
+        finals = {m: [r["final"] for r in records if r["problem"] == problem["name"] and r["method"] == m] for m in present}
+        if not finals.get("qfront"):
+            continue
+        cells = []
+        for m in present:
+            v = finals[m]
+            cells.append(f"{statistics.mean(v):.4g} ({min(v):.4g}){'' if len(v) == 10 else f' [{len(v)} seeds]'}" if v else "—")
+        peers = {m: v for m, v in finals.items() if v and not m.startswith("qfront") and m != "sobol"}
+        best_mean = max(statistics.mean(v) for v in peers.values())
+        best_median = max(statistics.median(v) for v in peers.values())
+        mean_ok = statistics.mean(finals["qfront"]) >= best_mean
+        worst_ok = min(finals["qfront"]) >= 0.8 * best_median
+        goal = f"mean {'✓' if mean_ok else '✗'}, worst {'✓' if worst_ok else '✗'}"
+        rows.append(f"| {problem['name']} ({mobo_problems.attainable_hypervolume(problem):.4g}) | " + " | ".join(cells) + f" | {goal} |")
+    return "\n".join(rows)
 
 
 def command_timing(args):
@@ -243,7 +272,7 @@ def command_timing(args):
             print(json.dumps(row), flush=True)
 
 
-COLOURS = {"qfront": "C3", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
+COLOURS = {"qfront": "C3", "qfront-qlognehvi": "C8", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
            "botorch-qnehvi": "C1", "botorch-qlognehvi": "C5"}
 
 
@@ -284,6 +313,7 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="bench/results/mobo_suite.jsonl")
     parser.add_argument("--figures", default="")
+    parser.add_argument("--markdown", action="store_true", help="summary: also print a markdown table")
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
     args = parser.parse_args()
