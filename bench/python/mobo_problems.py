@@ -12,7 +12,7 @@ modes; the **held-out** half was looked at only once, at the end (`--half held-o
 
 Sources: DTLZ2/DTLZ7 (Deb, Thiele, Laumanns, Zitzler 2002), ZDT2/ZDT3 (Zitzler, Deb, Thiele
 2000), Viennet's 3-objective problem (Viennet, Fonteix, Marc 1996), Kursawe (1991),
-Fonseca–Fleming (1995), Poloni (2000), BraninCurrin and VehicleSafety/CarSideImpact as in
+Fonseca–Fleming (1995), Poloni (2000), BraninCurrin and VehicleSafety as in
 BoTorch's `test_functions.multi_objective` (Daulton et al. 2020; Tanabe & Ishibuchi 2020).
 """
 
@@ -102,30 +102,6 @@ def vehicle_safety(x):
     f3 = (-0.0551 + 0.0181 * x1 + 0.1024 * x2 + 0.0421 * x3 - 0.0073 * x1 * x2 + 0.024 * x2 * x3 - 0.0118 * x2 * x4
           - 0.0204 * x3 * x4 - 0.008 * x3 * x5 - 0.0241 * x2 * x2 + 0.0109 * x4 * x4)
     return [f1, f2, f3]
-
-
-def car_side_impact(x):
-    x1, x2, x3, x4, x5, x6, x7 = x
-    f1 = 1.98 + 4.9 * x1 + 6.67 * x2 + 6.98 * x3 + 4.01 * x4 + 1.78 * x5 + 1e-5 * x6 + 2.73 * x7
-    f2 = 4.72 - 0.5 * x4 - 0.19 * x2 * x3
-    v_mbp = 10.58 - 0.674 * x1 * x2 - 0.67275 * x2
-    v_fd = 16.45 - 0.489 * x3 * x7 - 0.843 * x5 * x6
-    f3 = 0.5 * (v_mbp + v_fd)
-    g = [
-        1.0 - 1.16 + 0.3717 * x2 * x4 + 0.0092928 * x3,
-        0.32 - 0.261 + 0.0159 * x1 * x2 + 0.06486 * x1 + 0.019 * x2 * x7 - 0.0144 * x3 * x5 - 0.0154464 * x6,
-        0.32 - 0.214 - 0.00817 * x5 + 0.045195 * x1 + 0.0135168 * x1 - 0.03099 * x2 * x6 + 0.018 * x2 * x7
-        - 0.007176 * x3 - 0.023232 * x3 + 0.00364 * x5 * x6 + 0.018 * x2 * x2,
-        0.32 - 0.74 + 0.61 * x2 + 0.031296 * x3 + 0.031872 * x7 - 0.227 * x2 * x2,
-        32.0 - 28.98 - 3.818 * x3 + 4.2 * x1 * x2 - 1.27296 * x6 + 2.68065 * x7,
-        32.0 - 33.86 - 2.95 * x3 + 5.057 * x1 * x2 + 3.795 * x2 + 3.4431 * x7 - 1.45728,
-        32.0 - 46.36 + 9.9 * x2 + 4.4505 * x1,
-        4.0 - f2,
-        9.9 - v_mbp,
-        15.7 - v_fd,
-    ]
-    f4 = sum(-s for s in g if s < 0)
-    return [f1, f2, f3, f4]
 
 
 ACTIVATION_ERROR = {"relu": 0.1, "tanh": 0.3, "gelu": 0.0}
