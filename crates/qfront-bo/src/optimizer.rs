@@ -98,7 +98,7 @@ pub struct OptimizerConfig {
     /// `moo::infer_reference_point` applied to all points, close to Optuna's `GPSampler`),
     /// not from the observed Pareto front as BoTorch does: a front-based point cuts off the
     /// parts of the front that lie beyond the current front's nadir, and seeds stall
-    /// (issue #17; design notes "The inferred reference point").
+    /// (issue #17; design notes, "The MOBO engine on problems it has never seen").
     pub reference_point: Option<Vec<f64>>,
     /// Method.
     pub method: Method,
@@ -132,16 +132,19 @@ pub struct OptimizerConfig {
     /// length on two cores (`qfront bench ask`).
     #[serde(default = "default_max_model_points")]
     pub max_model_points: usize,
-    /// Every this many model-based trials, one is an exploration step instead: the point
+    /// Every this many model-based trials (failed ones not counted), one is an exploration
+    /// step instead: the point
     /// farthest from every trial so far (`sampling::maximin_point`), so a narrow feature the
     /// model is confidently wrong about cannot stay unseen for a whole study (issue #17;
-    /// design notes "Exploration steps"). 0 turns the steps off.
+    /// design notes, "The MOBO engine on problems it has never seen"). 0 turns the steps off.
     #[serde(default = "default_exploration_every")]
     pub exploration_every: usize,
     /// Fit each objective's GP on its Yeo–Johnson warp (`gp::YeoJohnson`: standardized, then
     /// the power transform of maximum likelihood), so an objective spanning orders of
-    /// magnitude does not crush the front's differences; the acquisition measures
-    /// improvement in the warped frame (issue #17; design notes "Outcome warping").
+    /// magnitude does not crush the front's differences. The GP answers in the objective's
+    /// units (every sample goes back through the inverse warp), so the acquisition measures
+    /// improvement as the user does (issue #17; design notes, "The MOBO engine on problems
+    /// it has never seen").
     #[serde(default = "default_outcome_warp")]
     pub outcome_warp: bool,
 }
@@ -641,7 +644,12 @@ impl Optimizer {
             self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
         );
         for i in 0..n {
-            let position = self.trials.len();
+            // Failed trials taught the model nothing, so they do not advance the clock.
+            let position = self
+                .trials
+                .iter()
+                .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
+                .count();
             let every = self.config.exploration_every;
             if every > 0
                 && position >= self.config.initial_design()

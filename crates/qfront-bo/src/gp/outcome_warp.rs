@@ -6,9 +6,10 @@
 //! Why: a GP with one output scale cannot fit an objective that spans orders of magnitude
 //! (a latency that explodes in part of the space, `exp(4·f)` in the suite's `dtlz2-warped`):
 //! the bad region's values set the scale and the front's differences vanish into noise. The
-//! warp is strictly increasing, so Pareto dominance is unchanged; qNEHVI then measures
-//! improvement in the warped frame, where the front is not crushed against one axis. On
-//! near-Gaussian objectives the fitted λ is close to 1 and the warp close to the identity.
+//! warp is strictly increasing, so Pareto dominance is unchanged. The GP is fitted on the
+//! warped values and its samples are mapped back ([`YeoJohnson::invert`],
+//! `ExactGp::with_output_warp`), so qNEHVI still measures improvement in the objective's own
+//! units. A warp is kept only when a likelihood-ratio test says the values are not Gaussian.
 //!
 //! `ψ_λ(z) = ((z + 1)^λ − 1)/λ` for `z ≥ 0` (`ln(z + 1)` at λ = 0) and
 //! `ψ_λ(z) = −((1 − z)^(2−λ) − 1)/(2 − λ)` for `z < 0` (`−ln(1 − z)` at λ = 2), with the

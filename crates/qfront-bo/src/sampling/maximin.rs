@@ -5,8 +5,8 @@
 //! Why an optimizer needs it: a GP fitted to a few dozen points interpolates confidently
 //! between them, so a narrow feature that no point has touched (a dip inside a ring of
 //! observations, a disconnected piece of the front) gets a small posterior variance and no
-//! acquisition value, and qNEHVI never goes there: whole seeds stall (issue #17, design
-//! notes "Exploration steps"). Spending a small, fixed share of the evaluations on the
+//! acquisition value, and qNEHVI never goes there: whole seeds stall (issue #17; design
+//! notes, "The MOBO engine on problems it has never seen"). Spending a small, fixed share of the evaluations on the
 //! largest hole left in the design bounds how long such a feature can stay unseen, whatever
 //! the model believes. This is the ε-greedy remedy of De Ath et al. (2021, "Greed is good:
 //! exploration and exploitation trade-offs in Bayesian optimisation"), with the exploratory
