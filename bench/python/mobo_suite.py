@@ -111,12 +111,7 @@ def run_one(job):
             study.tell(trial, values)
             history.append(problem["f"](params))  # scored noise-free
     reference = problem["reference"]
-    hv = []
-    seen = []
-    for values in history:
-        seen.append(values)
-        hv.append(mobo_problems.hypervolume(seen, reference) if any(
-            all(v < r for v, r in zip(p, reference)) for p in seen) else 0.0)
+    hv = [mobo_problems.hypervolume(history[:k + 1], reference) for k in range(len(history))]
     return {
         "problem": name, "method": method, "seed": seed, "trials": trials,
         "hypervolume": hv, "ask_seconds": ask_seconds, "final": hv[-1],

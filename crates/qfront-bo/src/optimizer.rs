@@ -455,6 +455,26 @@ impl Optimizer {
             .unwrap_or_else(|_| vec![0.5; self.config.space.dim()])
     }
 
+    /// Whether the trial that is the `position`-th non-failed one (0-based) is an exploration
+    /// step ([`OptimizerConfig::exploration_every`]). Failed trials taught the model nothing,
+    /// so they do not advance the count.
+    fn is_exploration_step(&self, position: usize) -> bool {
+        let (every, initial) = (self.config.exploration_every, self.config.initial_design());
+        every > 0 && position >= initial && (position - initial) % every == every - 1
+    }
+
+    /// Pushes the exploration step: the point farthest from every trial so far.
+    fn exploration_trial(&mut self) -> Result<Trial> {
+        let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
+        let x = maximin_point(
+            &tried,
+            self.config.space.dim(),
+            EXPLORATION_CANDIDATES,
+            self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c),
+        )?;
+        Ok(self.push_trial(x))
+    }
+
     /// `n` new trials (see the module notes).
     pub fn ask(&mut self, n: usize) -> Result<Vec<Trial>> {
         let mut out = Vec::with_capacity(n);
@@ -475,6 +495,17 @@ impl Optimizer {
             for _ in 0..n {
                 let x = self.next_sobol_point(0);
                 out.push(self.push_trial(x));
+            }
+            return Ok(out);
+        }
+        // Trial i of this ask is the (usable + i)-th non-failed trial; an ask made only of
+        // exploration steps needs no model.
+        let explores: Vec<bool> = (0..n)
+            .map(|i| self.is_exploration_step(usable + i))
+            .collect();
+        if explores.iter().all(|&e| e) {
+            for _ in 0..n {
+                out.push(self.exploration_trial()?);
             }
             return Ok(out);
         }
@@ -530,11 +561,17 @@ impl Optimizer {
             seed: self.config.seed ^ self.trials.len() as u64,
             ..GpFitOptions::default()
         };
+        // Objective j's warp (constraints, j ≥ m, have none).
+        let warp_of = |j: usize| warps.as_ref().and_then(|w| w.get(j)).copied();
         let column = |j: usize| -> Vec<f64> {
-            match warps.as_ref().and_then(|w| w.get(j)) {
+            match warp_of(j) {
                 Some(warp) => y_done.iter().map(|v| warp.apply(v[j])).collect(),
                 None => y_done.iter().map(|v| v[j]).collect(),
             }
+        };
+        let answering_in_units = |j: usize, gp: ExactGp| match warp_of(j) {
+            Some(warp) => gp.with_output_warp(warp),
+            None => gp,
         };
         let mut saas_free: Option<Vec<bool>> = None;
         let saas = matches!(
@@ -579,24 +616,17 @@ impl Optimizer {
                 .map(|s| {
                     fits.iter()
                         .enumerate()
-                        .map(|(j, f)| {
-                            let gp = f.samples[s].clone();
-                            match warps.as_ref().and_then(|w| w.get(j)) {
-                                Some(warp) => gp.with_output_warp(*warp),
-                                None => gp,
-                            }
-                        })
+                        .map(|(j, f)| answering_in_units(j, f.samples[s].clone()))
                         .collect()
                 })
                 .collect()
         } else {
             vec![(0..outcomes)
                 .map(|j| {
-                    let gp = ExactGp::fit(&x_done, &column(j), &fit_options)?;
-                    Ok(match warps.as_ref().and_then(|w| w.get(j)) {
-                        Some(warp) => gp.with_output_warp(*warp),
-                        None => gp,
-                    })
+                    Ok(answering_in_units(
+                        j,
+                        ExactGp::fit(&x_done, &column(j), &fit_options)?,
+                    ))
                 })
                 .collect::<Result<Vec<_>>>()?]
         };
@@ -613,7 +643,7 @@ impl Optimizer {
                 &x_done,
                 &reference,
                 // BoTorch's 2048 joint samples cost O(n²) each; past ONE_START_POINTS
-                // points 512 still find every point with a fair chance of being optimal.
+                // points 512 (a rarely optimal point may then be pruned).
                 if x_done.len() > ONE_START_POINTS {
                     512
                 } else {
@@ -644,25 +674,8 @@ impl Optimizer {
             self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
         );
         for i in 0..n {
-            // Failed trials taught the model nothing, so they do not advance the clock.
-            let position = self
-                .trials
-                .iter()
-                .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
-                .count();
-            let every = self.config.exploration_every;
-            if every > 0
-                && position >= self.config.initial_design()
-                && (position - self.config.initial_design()) % every == every - 1
-            {
-                let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
-                let x = maximin_point(
-                    &tried,
-                    self.config.space.dim(),
-                    EXPLORATION_CANDIDATES,
-                    self.config.seed ^ (position as u64).wrapping_mul(0x6578_706c),
-                )?;
-                let trial = self.push_trial(x);
+            if explores[i] {
+                let trial = self.exploration_trial()?;
                 baseline.push(trial.x.clone());
                 out.push(trial);
                 continue;
@@ -939,6 +952,47 @@ mod tests {
 
     fn evaluate(p: &dyn Problem, x: &[f64]) -> Vec<f64> {
         p.evaluate_unit(x).into_iter().map(|v| -v).collect()
+    }
+
+    /// Every 10th model-based trial (failed ones not counted) is the maximin point of the
+    /// trials before it; the others come from the acquisition.
+    #[test]
+    fn every_tenth_model_based_trial_explores() {
+        let space = SearchSpace::unit_cube(2).unwrap();
+        let mut config = OptimizerConfig::new(space, 2, Method::Qnehvi, 5);
+        config.initial_points = Some(4);
+        config.raw_samples = 32;
+        config.restarts = 2;
+        let mut opt = Optimizer::new(config).unwrap();
+        let mut explored = Vec::new();
+        for _ in 0..16 {
+            let before: Vec<Vec<f64>> = opt.trials().iter().map(|t| t.x.clone()).collect();
+            let t = opt.ask(1).unwrap().remove(0);
+            let maximin = maximin_point(
+                &before,
+                2,
+                EXPLORATION_CANDIDATES,
+                5 ^ (before.len() as u64).wrapping_mul(0x6578_706c),
+            )
+            .unwrap();
+            // (With no trials before it, trial 0 is the same Sobol point either way.)
+            if t.id >= 4 && t.x == maximin {
+                explored.push(t.id);
+            }
+            // Trial 6 fails: it does not count, so the step moves from 13 to 14.
+            let outcome = if t.id == 6 {
+                Err("diverged".to_string())
+            } else {
+                Ok(vec![-(t.x[0] - 0.3).powi(2), -(t.x[1] - 0.7).powi(2)])
+            };
+            opt.tell(t.id, outcome).unwrap();
+        }
+        assert_eq!(explored, vec![14]);
+        let mut off =
+            OptimizerConfig::new(SearchSpace::unit_cube(2).unwrap(), 2, Method::Qnehvi, 5);
+        off.exploration_every = 0;
+        let opt = Optimizer::new(off).unwrap();
+        assert!((0..40).all(|p| !opt.is_exploration_step(p)));
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{qfront_fails, qfront_ok};
+use common::{qfront_fails, qfront_ok, search_ok};
 use onnx_ir::{Message, ModelProto};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -147,13 +147,7 @@ values = [2, 4]
     )
     .unwrap();
     let run = dir.join("run");
-    qfront_ok(&[
-        "search",
-        "--config",
-        config.to_str().unwrap(),
-        "--dir",
-        run.to_str().unwrap(),
-    ]);
+    search_ok(&config, &run);
     for trial in 0..2 {
         let trial_dir = run.join("trials").join(trial.to_string());
         let model = read_model(&trial_dir.join("model.onnx"));
@@ -213,13 +207,7 @@ values = [2, 4]
     // With them, each trial's file is handed to the command, whose ONNX Runtime-style output
     // (`onnxruntime_perf_test`) is the trial's latency.
     std::fs::write(&config, study(true)).unwrap();
-    qfront_ok(&[
-        "search",
-        "--config",
-        config.to_str().unwrap(),
-        "--dir",
-        run.to_str().unwrap(),
-    ]);
+    search_ok(&config, &run);
     for trial in 0..2 {
         let metrics: Value = serde_json::from_str(
             &std::fs::read_to_string(

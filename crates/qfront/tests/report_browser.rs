@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::qfront_ok;
+use common::{qfront_ok, search_ok};
 use qfront_study::store::{StoredTrial, TrialRowState};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -108,13 +108,7 @@ high = 64
     )
     .unwrap();
     let run = dir.join("run");
-    qfront_ok(&[
-        "search",
-        "--config",
-        config.to_str().unwrap(),
-        "--dir",
-        run.to_str().unwrap(),
-    ]);
+    search_ok(&config, &run);
     let out = qfront_ok(&["trials", "--dir", run.to_str().unwrap(), "--format", "json"]);
     let trials: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let complete = trials.iter().filter(|t| t["state"] == "complete").count();

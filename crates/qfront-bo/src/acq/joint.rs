@@ -141,7 +141,7 @@ impl<'a> JointSamples<'a> {
                     let zb = &z[j * nb..(j + 1) * nb];
                     let zx = z[m * nb + j];
                     let wz: f64 = term.w.iter().zip(zb).map(|(a, b)| a * b).sum();
-                    let (value, scale) = models[j].to_output(term.mean + wz + term.sd * zx);
+                    let (value, derivative) = models[j].to_output(term.mean + wz + term.sd * zx);
                     y[j] = value;
                     if with_gradient {
                         for dd in 0..d {
@@ -149,7 +149,7 @@ impl<'a> JointSamples<'a> {
                             for (b, zbb) in zb.iter().enumerate() {
                                 g += term.w_grad[b * d + dd] * zbb;
                             }
-                            dy[j * d + dd] = scale * g;
+                            dy[j * d + dd] = derivative * g;
                         }
                     }
                 }

@@ -60,6 +60,13 @@ fn log_likelihood(z: &[f64], lambda: f64) -> f64 {
     -0.5 * n * variance.ln() + (lambda - 1.0) * jacobian
 }
 
+/// `(mean, sd, (values − mean)/sd)` (see `exact::standardization`).
+fn standardized(values: &[f64]) -> (f64, f64, Vec<f64>) {
+    let (offset, scale) = standardization(values);
+    let z = values.iter().map(|v| (v - offset) / scale).collect();
+    (offset, scale, z)
+}
+
 /// How far (in standard deviations of the fitted values) an inverted sample may lie.
 pub const INVERSE_LIMIT: f64 = 1e6;
 
@@ -127,8 +134,7 @@ impl YeoJohnson {
     /// Fits the warp to finite `values` (at least one). With fewer than three distinct
     /// values there is nothing to fit and λ = 1 (standardization only).
     pub fn fit(values: &[f64]) -> Self {
-        let (offset, scale) = standardization(values);
-        let z: Vec<f64> = values.iter().map(|v| (v - offset) / scale).collect();
+        let (offset, scale, z) = standardized(values);
         let mut distinct = z.clone();
         distinct.sort_by(f64::total_cmp);
         distinct.dedup();
@@ -153,9 +159,7 @@ impl YeoJohnson {
 
     /// The maximum-likelihood λ without the test (for diagnostics and the SciPy check).
     pub fn maximum_likelihood_lambda(values: &[f64]) -> f64 {
-        let (offset, scale) = standardization(values);
-        let z: Vec<f64> = values.iter().map(|v| (v - offset) / scale).collect();
-        golden_section_lambda(&z)
+        golden_section_lambda(&standardized(values).2)
     }
 
     /// The warped value of `y`.

@@ -64,11 +64,6 @@ pub fn hypervolume_improvement_single(
     if y.iter().zip(reference).any(|(a, r)| a <= r) {
         return (0.0, grad);
     }
-    // A point some front point weakly dominates adds nothing (and, with its gradient zero,
-    // needs no limited set): most Monte-Carlo samples of most candidates end here.
-    if front.iter().any(|p| super::weakly_dominates(p, y)) {
-        return (0.0, grad);
-    }
     let limited: Vec<Vec<f64>> = front
         .iter()
         .map(|p| {

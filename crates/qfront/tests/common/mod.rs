@@ -75,17 +75,22 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// Runs `qfront search --config config --dir runs` (which must succeed) and returns how many
-/// of the stored trials completed.
+/// Runs `qfront search --config config --dir runs`, which must succeed.
 #[allow(dead_code)] // not every test file runs a study
-pub fn search_completed_trials(config: &std::path::Path, runs: &std::path::Path) -> usize {
+pub fn search_ok(config: &std::path::Path, runs: &std::path::Path) -> Output {
     qfront_ok(&[
         "search",
         "--config",
         config.to_str().unwrap(),
         "--dir",
         runs.to_str().unwrap(),
-    ]);
+    ])
+}
+
+/// Runs [`search_ok`] and returns how many of the stored trials completed.
+#[allow(dead_code)] // not every test file runs a study
+pub fn search_completed_trials(config: &std::path::Path, runs: &std::path::Path) -> usize {
+    search_ok(config, runs);
     let trials = qfront_ok(&[
         "trials",
         "--dir",
