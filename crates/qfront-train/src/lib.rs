@@ -20,6 +20,7 @@
 pub mod data;
 mod error;
 pub mod export;
+pub mod kernels;
 pub mod layers;
 pub mod models;
 pub mod quantize;

@@ -2,9 +2,9 @@
 
 use super::init::ParamInit;
 use super::quant_weight::QuantWeight;
+use crate::kernels::conv2d;
 use crate::quantize::WeightQuantizer;
 use burn::module::{Module, Param};
-use burn::tensor::module::conv1d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 use qfront_quant::BitWidth;
@@ -51,9 +51,19 @@ impl QuantConv1d {
         }
     }
 
-    /// `[batch, in, len] → [batch, out, len]`.
+    /// `[batch, in, len] → [batch, out, len]`, as a `1×k` conv2d over a height-1 image (the
+    /// fused kernel's path; both reshapes are views).
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let options = ConvOptions::new([1], [self.kernel / 2], [1], 1);
-        conv1d(x, self.weight.quantized(), Some(self.bias.val()), options)
+        let [batch, channels, length] = x.dims();
+        let weight = self.weight.quantized();
+        let [out_channels, in_channels, kernel] = weight.dims();
+        let options = ConvOptions::new([1, 1], [0, self.kernel / 2], [1, 1], 1);
+        let output = conv2d(
+            x.reshape([batch, channels, 1, length]),
+            weight.reshape([out_channels, in_channels, 1, kernel]),
+            Some(self.bias.val()),
+            options,
+        );
+        output.reshape([batch, out_channels, length])
     }
 }

@@ -2,9 +2,9 @@
 
 use super::init::ParamInit;
 use super::quant_weight::QuantWeight;
+use crate::kernels::conv2d;
 use crate::quantize::WeightQuantizer;
 use burn::module::{Module, Param};
-use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor};
 use qfront_quant::BitWidth;

@@ -1,12 +1,11 @@
 //! LeNet-style CNN: `[conv k×k (same) → BN → PACT → maxpool 2] × 2 → FC → PACT → FC`.
 
 use super::plan::ModelPlan;
+use crate::kernels::max_pool2d;
 use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
 use crate::spec::ModelSpec;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
-use burn::tensor::module::max_pool2d;
-use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
 
 /// A small CNN in the LeNet mould, with quantized weights and PACT activations.
@@ -56,14 +55,15 @@ impl Lenet {
 
     /// Logits.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
-        let pool = MaxPoolOptions::new([2, 2]);
         let x = max_pool2d(
             self.act1.forward(self.bn1.forward(self.conv1.forward(x))),
-            pool.clone(),
+            2,
+            2,
         );
         let x = max_pool2d(
             self.act2.forward(self.bn2.forward(self.conv2.forward(x))),
-            pool,
+            2,
+            2,
         );
         let x: Tensor<2> = x.flatten(1, 3);
         let x = self.act3.forward(self.fc.forward(x));

@@ -3,6 +3,7 @@
 
 use super::layer_list::ResolvedLayer;
 use super::plan::ModelPlan;
+use crate::kernels::max_pool2d;
 use crate::layers::{
     PactActivation, ParamInit, QuantConv1d, QuantConv2d, QuantEmbedding, QuantLinear,
 };
@@ -10,8 +11,8 @@ use crate::spec::ModelSpec;
 use crate::spec::Pooling;
 use burn::module::Module;
 use burn::nn::{BatchNorm, BatchNormConfig, Dropout, DropoutConfig};
-use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d, max_pool2d};
-use burn::tensor::ops::{AvgPoolOptions, MaxPoolOptions};
+use burn::tensor::module::{adaptive_avg_pool2d, avg_pool2d};
+use burn::tensor::ops::AvgPoolOptions;
 use burn::tensor::{Device, Int, Tensor};
 
 /// A pooling window.
@@ -195,10 +196,9 @@ impl Sequential {
                 (SequentialLayer::BatchNorm(bn), Flow::Image(x)) => Flow::Image(bn.forward(x)),
                 (SequentialLayer::Relu(act), Flow::Image(x)) => Flow::Image(act.forward(x)),
                 (SequentialLayer::Relu(act), Flow::Flat(x)) => Flow::Flat(act.forward(x)),
-                (SequentialLayer::MaxPool(w), Flow::Image(x)) => Flow::Image(max_pool2d(
-                    x,
-                    MaxPoolOptions::new([w.kernel; 2]).with_stride([w.stride; 2]),
-                )),
+                (SequentialLayer::MaxPool(w), Flow::Image(x)) => {
+                    Flow::Image(max_pool2d(x, w.kernel, w.stride))
+                }
                 (SequentialLayer::AvgPool(pool), Flow::Image(x)) => {
                     let SequentialLayer::Relu(act) = &self.layers[pool.grid] else {
                         unreachable!("layer_list::resolve points an avg_pool at a relu")

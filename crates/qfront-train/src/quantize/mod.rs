@@ -9,5 +9,5 @@ mod pact_op;
 mod weight_ops;
 
 pub use config::{LayerPrecision, WeightQuantizer};
-pub use pact_op::pact_quantize;
+pub use pact_op::{pact_quantize, pact_quantize_composed};
 pub use weight_ops::{quantize_weight, WeightScale};

@@ -9,7 +9,32 @@ use qfront_quant::BitWidth;
 /// The clip is built with `mask_where`, so the x-gradient flows on `[0, α)` and the
 /// α-gradient on `[α, ∞)` — the paper partition (§1.2). The L2 decay of α comes from the
 /// optimizer's weight decay, which is applied to α like to every weight (§1.3).
+///
+/// The paper gradient (and the unquantized clip) runs as one fused kernel pass forward and
+/// one backward ([`crate::kernels::pact`]); PACT+ and non-f32 tensors take the composed form,
+/// [`pact_quantize_composed`].
 pub fn pact_quantize<const D: usize>(
+    x: Tensor<D>,
+    alpha: Tensor<1>,
+    bits: BitWidth,
+    gradient: PactGradient,
+) -> Tensor<D> {
+    let fused = crate::kernels::supports(x.dtype())
+        && (bits.is_full_precision() || gradient == PactGradient::Paper);
+    if fused {
+        let steps = if bits.is_full_precision() {
+            0
+        } else {
+            bits.unsigned_steps() as u32
+        };
+        return crate::kernels::fused_pact(x, alpha, steps);
+    }
+    pact_quantize_composed(x, alpha, bits, gradient)
+}
+
+/// PACT composed of burn tensor operations (the reference the fused kernel is tested against,
+/// and the PACT+ path): same values and gradients as [`pact_quantize`].
+pub fn pact_quantize_composed<const D: usize>(
     x: Tensor<D>,
     alpha: Tensor<1>,
     bits: BitWidth,

@@ -1,0 +1,164 @@
+//! The autodiff implementation of [`QatKernels`] over flex: each forward registers one
+//! backward step that calls the slice kernels (burn's `Backward` trait, compute-bound, with
+//! the inputs kept as the step's state).
+
+use super::conv::{conv2d_input_grad, conv2d_weight_grad, ConvGeometry};
+use super::flex::{contiguous, conv_geometry, pool_geometry, scalar, tensor, values};
+use super::max_pool::{max_pool_backward, max_pool_forward, PoolGeometry};
+use super::pact::pact_backward;
+use super::QatKernels;
+use burn::backend::autodiff::checkpoint::base::Checkpointer;
+use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
+use burn::backend::autodiff::grads::Gradients;
+use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
+use burn::backend::flex::FlexTensor;
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{Autodiff, Flex};
+use burn::tensor::Shape;
+use std::sync::Arc;
+
+/// PACT's backward step; state: the input and α.
+#[derive(Debug)]
+struct PactStep;
+
+impl Backward<Flex, 2> for PactStep {
+    type State = (FlexTensor, f32);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, alpha_node] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x, alpha) = ops.state;
+        let shape = x.layout().shape().clone();
+        let (grad_x, grad_alpha) = pact_backward(values(&x), values(&grad), alpha);
+        if let Some(node) = x_node {
+            grads.register::<Flex>(node.id, tensor(grad_x, shape));
+        }
+        if let Some(node) = alpha_node {
+            grads.register::<Flex>(node.id, tensor(vec![grad_alpha], Shape::new([1])));
+        }
+    }
+}
+
+/// The convolution's backward step; state: input, weight and geometry.
+#[derive(Debug)]
+struct Conv2dStep;
+
+impl Backward<Flex, 2> for Conv2dStep {
+    type State = (FlexTensor, FlexTensor, ConvGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, weight_node] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x, weight, g) = ops.state;
+        if let Some(node) = x_node {
+            let grad_x = conv2d_input_grad(values(&grad), values(&weight), &g);
+            grads.register::<Flex>(node.id, tensor(grad_x, x.layout().shape().clone()));
+        }
+        if let Some(node) = weight_node {
+            let grad_weight = conv2d_weight_grad(values(&x), values(&grad), &g);
+            grads.register::<Flex>(
+                node.id,
+                tensor(grad_weight, weight.layout().shape().clone()),
+            );
+        }
+    }
+}
+
+/// Max pooling's backward step; state: the argmax offsets, geometry and input shape.
+#[derive(Debug)]
+struct MaxPoolStep;
+
+impl Backward<Flex, 1> for MaxPoolStep {
+    type State = (Arc<Vec<u32>>, PoolGeometry, Shape);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (argmax, g, shape) = ops.state;
+        if let Some(node) = x_node {
+            let grad_x = max_pool_backward(values(&grad), &argmax, &g);
+            grads.register::<Flex>(node.id, tensor(grad_x, shape));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
+    fn pact(x: FloatTensor<Self>, alpha: FloatTensor<Self>, steps: u32) -> FloatTensor<Self> {
+        match PactStep
+            .prepare::<C>([x.node(), alpha.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let alpha_value = scalar(alpha.primitive());
+                let output = Flex::pact(x.clone(), alpha.into_primitive(), steps);
+                prep.finish((x, alpha_value), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::pact(
+                x.into_primitive(),
+                alpha.into_primitive(),
+                steps,
+            )),
+        }
+    }
+
+    fn conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+        padding_height: usize,
+        padding_width: usize,
+    ) -> FloatTensor<Self> {
+        match Conv2dStep
+            .prepare::<C>([x.node(), weight.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let weight = contiguous(weight.into_primitive());
+                let g = conv_geometry(&x, &weight, stride, padding_height, padding_width);
+                let output = Flex::conv2d(
+                    x.clone(),
+                    weight.clone(),
+                    stride,
+                    padding_height,
+                    padding_width,
+                );
+                prep.finish((x, weight, g), output)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(
+                x.into_primitive(),
+                weight.into_primitive(),
+                stride,
+                padding_height,
+                padding_width,
+            )),
+        }
+    }
+
+    fn max_pool2d(x: FloatTensor<Self>, kernel: usize, stride: usize) -> FloatTensor<Self> {
+        match MaxPoolStep
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => {
+                let x = contiguous(x.into_primitive());
+                let g = pool_geometry(&x, kernel, stride);
+                let shape = x.layout().shape().clone();
+                let [batch, channels, _, _] = shape.dims();
+                let (output, argmax) = max_pool_forward(values(&x), &g);
+                let output = tensor(
+                    output,
+                    Shape::new([batch, channels, g.out_height(), g.out_width()]),
+                );
+                prep.finish((Arc::new(argmax), g, shape), output)
+            }
+            OpsKind::UnTracked(prep) => {
+                prep.finish(Flex::max_pool2d(x.into_primitive(), kernel, stride))
+            }
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The flex implementation of [`QatKernels`]: tensors in, slice kernels, tensors out.
+
+use super::conv::{conv2d_forward, ConvGeometry};
+use super::max_pool::{max_pool_forward, PoolGeometry};
+use super::pact::pact_forward;
+use super::QatKernels;
+use burn::backend::flex::FlexTensor;
+use burn::backend::Flex;
+use burn::tensor::{Shape, TensorData};
+
+/// The tensor's elements as a contiguous f32 slice (copying only when it is a strided view).
+pub(super) fn contiguous(tensor: FlexTensor) -> FlexTensor {
+    if tensor.as_slice::<f32>().is_some() {
+        tensor
+    } else {
+        tensor.to_contiguous()
+    }
+}
+
+/// The f32 elements of a tensor made [`contiguous`].
+pub(super) fn values(tensor: &FlexTensor) -> &[f32] {
+    tensor
+        .as_slice::<f32>()
+        .expect("the fused kernels take contiguous f32 tensors (checked by the wrappers)")
+}
+
+/// A new flex tensor owning `data`.
+pub(super) fn tensor(data: Vec<f32>, shape: Shape) -> FlexTensor {
+    FlexTensor::from_data(TensorData::new(data, shape))
+}
+
+/// The single value of a one-element tensor.
+pub(super) fn scalar(tensor: &FlexTensor) -> f32 {
+    contiguous(tensor.clone()).as_slice::<f32>().expect("f32")[0]
+}
+
+/// The geometry of `x` (NCHW) convolved with `weight` (`[out, in, kh, kw]`).
+pub(super) fn conv_geometry(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    stride: usize,
+    padding_height: usize,
+    padding_width: usize,
+) -> ConvGeometry {
+    let [batch, in_channels, in_height, in_width] = x.layout().shape().dims();
+    let [out_channels, _, kernel_height, kernel_width] = weight.layout().shape().dims();
+    ConvGeometry {
+        batch,
+        in_channels,
+        in_height,
+        in_width,
+        out_channels,
+        kernel_height,
+        kernel_width,
+        stride_height: stride,
+        stride_width: stride,
+        pad_height: padding_height,
+        pad_width: padding_width,
+    }
+}
+
+/// The geometry of a square max pooling of `x` (NCHW).
+pub(super) fn pool_geometry(x: &FlexTensor, kernel: usize, stride: usize) -> PoolGeometry {
+    let [batch, channels, in_height, in_width] = x.layout().shape().dims();
+    PoolGeometry {
+        planes: batch * channels,
+        in_height,
+        in_width,
+        kernel,
+        stride,
+    }
+}
+
+impl QatKernels for Flex {
+    fn pact(x: FlexTensor, alpha: FlexTensor, steps: u32) -> FlexTensor {
+        let x = contiguous(x);
+        let shape = x.layout().shape().clone();
+        tensor(pact_forward(values(&x), scalar(&alpha), steps), shape)
+    }
+
+    fn conv2d(
+        x: FlexTensor,
+        weight: FlexTensor,
+        stride: usize,
+        padding_height: usize,
+        padding_width: usize,
+    ) -> FlexTensor {
+        let (x, weight) = (contiguous(x), contiguous(weight));
+        let g = conv_geometry(&x, &weight, stride, padding_height, padding_width);
+        let output = conv2d_forward(values(&x), values(&weight), &g);
+        let shape = Shape::new([g.batch, g.out_channels, g.out_height(), g.out_width()]);
+        tensor(output, shape)
+    }
+
+    fn max_pool2d(x: FlexTensor, kernel: usize, stride: usize) -> FlexTensor {
+        let x = contiguous(x);
+        let g = pool_geometry(&x, kernel, stride);
+        let [batch, channels, _, _] = x.layout().shape().dims();
+        let (output, _) = max_pool_forward(values(&x), &g);
+        tensor(
+            output,
+            Shape::new([batch, channels, g.out_height(), g.out_width()]),
+        )
+    }
+}

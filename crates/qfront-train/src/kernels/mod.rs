@@ -1,0 +1,105 @@
+//! Fused CPU kernels for the training hot path, plugged into burn as a backend extension.
+//!
+//! The composed burn forms of PACT, convolution and max pooling cost several full-size passes
+//! each on the flex backend (see each kernel's module for the profile that motivated it). Each
+//! operation here is one [`QatKernels`] method with a flex implementation ([`flex`]) over the
+//! slice kernels ([`conv`], [`pact`], [`max_pool`]) and an autodiff implementation
+//! ([`autodiff`]) with its own backward pass, following burn's backend-extension mechanism
+//! (`#[backend_extension]` + a handwritten `Autodiff<B, C>` implementation).
+//!
+//! The wrappers below take and return ordinary `Tensor`s and fall back to the composed burn
+//! operations when a case is outside what the kernels do (non-f32 data, grouped convolutions),
+//! so callers never need to know which path ran. The tests compare every kernel with the
+//! composed burn form, values and gradients, on random inputs.
+
+mod autodiff;
+pub mod conv;
+mod flex;
+pub mod max_pool;
+pub mod pact;
+
+use burn::backend::tensor::FloatTensor;
+use burn::backend::{backend_extension, Backend, Dispatch};
+use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
+use burn::tensor::{DType, Tensor};
+
+/// The fused training kernels as a burn backend extension (flex, and autodiff over flex).
+#[backend_extension(Flex, Autodiff)]
+pub trait QatKernels: Backend {
+    /// PACT on any tensor with a one-element clip `alpha`; `steps = 2ᵇ − 1`, 0 for no rounding.
+    fn pact(x: FloatTensor<Self>, alpha: FloatTensor<Self>, steps: u32) -> FloatTensor<Self>;
+
+    /// Dense 2-D convolution without bias, NCHW, `weight` `[out, in, kh, kw]`.
+    fn conv2d(
+        x: FloatTensor<Self>,
+        weight: FloatTensor<Self>,
+        stride: usize,
+        padding_height: usize,
+        padding_width: usize,
+    ) -> FloatTensor<Self>;
+
+    /// Square max pooling without padding on NCHW input.
+    fn max_pool2d(x: FloatTensor<Self>, kernel: usize, stride: usize) -> FloatTensor<Self>;
+}
+
+/// PACT through the fused kernel (paper gradient); `steps` as in [`QatKernels::pact`].
+/// The caller checks [`supports`] first.
+pub fn fused_pact<const D: usize>(x: Tensor<D>, alpha: Tensor<1>, steps: u32) -> Tensor<D> {
+    Tensor::from_dispatch(<Dispatch as QatKernels>::pact(
+        x.into_dispatch(),
+        alpha.into_dispatch(),
+        steps,
+    ))
+}
+
+/// Whether the fused kernels handle tensors of this data type (f32, the training type).
+pub fn supports(dtype: DType) -> bool {
+    dtype == DType::F32
+}
+
+/// 2-D convolution with optional bias: the fused kernel for dense, undilated, square-stride
+/// f32 convolutions, burn's `conv2d` otherwise.
+pub fn conv2d(
+    x: Tensor<4>,
+    weight: Tensor<4>,
+    bias: Option<Tensor<1>>,
+    options: ConvOptions<2>,
+) -> Tensor<4> {
+    let fused = supports(x.dtype())
+        && options.groups == 1
+        && options.dilation == [1, 1]
+        && options.stride[0] == options.stride[1]
+        && !options.is_asymmetric();
+    if !fused {
+        return burn::tensor::module::conv2d(x, weight, bias, options);
+    }
+    let output = Tensor::from_dispatch(<Dispatch as QatKernels>::conv2d(
+        x.into_dispatch(),
+        weight.into_dispatch(),
+        options.stride[0],
+        options.padding[0].0,
+        options.padding[1].0,
+    ));
+    match bias {
+        Some(bias) => {
+            let channels = bias.dims()[0];
+            output + bias.reshape([1, channels, 1, 1])
+        }
+        None => output,
+    }
+}
+
+/// Square max pooling without padding (floor mode): the fused kernel for f32, burn's
+/// `max_pool2d` otherwise.
+pub fn max_pool2d(x: Tensor<4>, kernel: usize, stride: usize) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    if !supports(x.dtype()) || kernel > height || kernel > width {
+        let options = MaxPoolOptions::new([kernel, kernel]).with_stride([stride, stride]);
+        return burn::tensor::module::max_pool2d(x, options);
+    }
+    Tensor::from_dispatch(<Dispatch as QatKernels>::max_pool2d(
+        x.into_dispatch(),
+        kernel,
+        stride,
+    ))
+}
