@@ -1,5 +1,6 @@
 //! The QAT training loop.
 
+use super::allocator::keep_freed_memory_for_training;
 use super::batches::batch_input;
 use super::config::{OptimizerKind, TrainConfig};
 use super::evaluate::accuracy;
@@ -63,7 +64,12 @@ pub struct TrainStep {
 impl TrainStep {
     /// An optimizer as `config` describes (SGD with momentum or Adam, decoupled from the
     /// schedule, which the caller applies through `lr`), for a `classes`-way classifier.
+    ///
+    /// The first call tunes the process allocator for training
+    /// ([`keep_freed_memory_for_training`]).
     pub fn new(config: &TrainConfig, classes: usize) -> Self {
+        static TUNE_ALLOCATOR: std::sync::Once = std::sync::Once::new();
+        TUNE_ALLOCATOR.call_once(keep_freed_memory_for_training);
         let decay =
             (config.weight_decay > 0.0).then(|| WeightDecayConfig::new(config.weight_decay as f32));
         let optimizer = match config.optimizer {
