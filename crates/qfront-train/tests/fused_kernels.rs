@@ -184,3 +184,63 @@ fn fused_pact_matches_the_composed_form() {
         assert_close(&format!("{what} dα"), &got[0].2, &got[1].2, 1e-5);
     }
 }
+
+#[test]
+fn fused_batch_norm_matches_burn() {
+    use burn::nn::BatchNormConfig;
+    use qfront_train::kernels::batch_norm;
+    let d = device();
+    for shape in [[6, 3, 5, 4], [2, 4, 1, 7], [16, 2, 3, 3]] {
+        let x_data = random(shape, 12, &d)
+            .mul_scalar(3.0)
+            .add_scalar(1.5)
+            .into_data();
+        let channels = shape[1];
+        let mut runs = Vec::new();
+        for fused in [true, false] {
+            let mut bn = BatchNormConfig::new(channels).init(&d);
+            // Non-trivial γ, β so that their gradients and the scale path are exercised.
+            bn.gamma = Param::from_tensor(random([channels], 13, &d).add_scalar(1.0));
+            bn.beta = Param::from_tensor(random([channels], 14, &d));
+            let x = Tensor::<4>::from_data(x_data.clone(), &d).require_grad();
+            // Two steps, so the running statistics are updated twice.
+            let first = if fused {
+                batch_norm(&bn, x.clone())
+            } else {
+                bn.forward(x.clone())
+            };
+            let y = if fused {
+                batch_norm(&bn, x.clone().mul_scalar(0.5))
+            } else {
+                bn.forward(x.clone().mul_scalar(0.5))
+            };
+            runs.push((first, y, x, bn));
+        }
+        let r = random(runs[0].1.dims(), 15, &d);
+        let mut got = Vec::new();
+        for (first, y, x, bn) in &runs {
+            let g = (y.clone() * r.clone() + first.clone() * r.clone().mul_scalar(0.3))
+                .sum()
+                .backward();
+            got.push([
+                values(y.clone()),
+                values(x.grad(&g).unwrap()),
+                values(bn.gamma.val().grad(&g).unwrap()),
+                values(bn.beta.val().grad(&g).unwrap()),
+                values(bn.running_mean.value_sync()),
+                values(bn.running_var.value_sync()),
+            ]);
+        }
+        for (i, part) in ["forward", "dx", "dγ", "dβ", "running mean", "running var"]
+            .iter()
+            .enumerate()
+        {
+            assert_close(
+                &format!("batch norm {shape:?} {part}"),
+                &got[0][i],
+                &got[1][i],
+                2e-5,
+            );
+        }
+    }
+}

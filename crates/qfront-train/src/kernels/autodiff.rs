@@ -2,8 +2,12 @@
 //! backward step that calls the slice kernels (burn's `Backward` trait, compute-bound, with
 //! the inputs kept as the step's state).
 
+use super::batch_norm::{batch_norm_backward, NormGeometry};
 use super::conv::{conv2d_input_grad, conv2d_weight_grad, ConvGeometry};
-use super::flex::{contiguous, conv_geometry, pool_geometry, scalar, tensor, values};
+use super::flex::{
+    batch_norm_train_flex, contiguous, conv_geometry, norm_geometry, pool_geometry, scalar, tensor,
+    values,
+};
 use super::max_pool::{max_pool_backward, max_pool_forward, PoolGeometry};
 use super::pact::pact_backward;
 use super::QatKernels;
@@ -13,7 +17,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{Backward, Ops, OpsKind};
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-use burn::backend::{Autodiff, Flex};
+use burn::backend::{Autodiff, AutodiffBackend, Flex};
 use burn::tensor::Shape;
 use std::sync::Arc;
 
@@ -82,7 +86,63 @@ impl Backward<Flex, 1> for MaxPoolStep {
     }
 }
 
+/// Batch norm's backward step; state: input, γ, the batch mean and `1/√(σ² + ε)`.
+#[derive(Debug)]
+struct BatchNormStep;
+
+impl Backward<Flex, 3> for BatchNormStep {
+    type State = (
+        FlexTensor,
+        FlexTensor,
+        Arc<(Vec<f32>, Vec<f32>)>,
+        NormGeometry,
+    );
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [x_node, gamma_node, beta_node] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (x, gamma, statistics, g) = ops.state;
+        let (mean, inv_std) = &*statistics;
+        let (grad_x, grad_gamma, grad_beta) =
+            batch_norm_backward(values(&x), values(&grad), values(&gamma), mean, inv_std, &g);
+        let per_channel = || Shape::new([g.channels]);
+        if let Some(node) = x_node {
+            grads.register::<Flex>(node.id, tensor(grad_x, x.layout().shape().clone()));
+        }
+        if let Some(node) = gamma_node {
+            grads.register::<Flex>(node.id, tensor(grad_gamma, per_channel()));
+        }
+        if let Some(node) = beta_node {
+            grads.register::<Flex>(node.id, tensor(grad_beta, per_channel()));
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
+    fn batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let prepared = BatchNormStep
+            .prepare::<C>([x.node(), gamma.node(), beta.node()])
+            .compute_bound()
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let gamma = contiguous(gamma.into_primitive());
+        let (output, mean, variance, inv_std) =
+            batch_norm_train_flex(&x, &gamma, beta.primitive(), epsilon);
+        let g = norm_geometry(&x);
+        let per_channel = |v: Vec<f32>| Self::from_inner(tensor(v, Shape::new([g.channels])));
+        let (mean_out, variance_out) = (per_channel(mean.clone()), per_channel(variance));
+        let output = match prepared {
+            OpsKind::Tracked(prep) => prep.finish((x, gamma, Arc::new((mean, inv_std)), g), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        };
+        (output, mean_out, variance_out)
+    }
+
     fn pact(x: FloatTensor<Self>, alpha: FloatTensor<Self>, steps: u32) -> FloatTensor<Self> {
         match PactStep
             .prepare::<C>([x.node(), alpha.node()])

@@ -1,5 +1,6 @@
 //! The flex implementation of [`QatKernels`]: tensors in, slice kernels, tensors out.
 
+use super::batch_norm::{batch_norm_forward, batch_statistics, inverse_std, NormGeometry};
 use super::conv::{conv2d_forward, ConvGeometry};
 use super::max_pool::{max_pool_forward, PoolGeometry};
 use super::pact::pact_forward;
@@ -71,6 +72,40 @@ pub(super) fn pool_geometry(x: &FlexTensor, kernel: usize, stride: usize) -> Poo
     }
 }
 
+/// The NCHW (or `[N, C, ...]`) layout batch norm sees in `x`.
+pub(super) fn norm_geometry(x: &FlexTensor) -> NormGeometry {
+    let shape = x.layout().shape();
+    let (batch, channels) = (shape[0], shape[1]);
+    NormGeometry {
+        batch,
+        channels,
+        plane: shape.num_elements() / (batch * channels).max(1),
+    }
+}
+
+/// Training-mode batch norm on flex tensors: `(output, mean, variance, 1/√(σ² + ε))`.
+pub(super) fn batch_norm_train_flex(
+    x: &FlexTensor,
+    gamma: &FlexTensor,
+    beta: &FlexTensor,
+    epsilon: f64,
+) -> (FlexTensor, Vec<f32>, Vec<f32>, Vec<f32>) {
+    let g = norm_geometry(x);
+    let (mean, variance) = batch_statistics(values(x), &g);
+    let inv_std = inverse_std(&variance, epsilon);
+    let (gamma, beta) = (contiguous(gamma.clone()), contiguous(beta.clone()));
+    let output = batch_norm_forward(
+        values(x),
+        values(&gamma),
+        values(&beta),
+        &mean,
+        &inv_std,
+        &g,
+    );
+    let output = tensor(output, x.layout().shape().clone());
+    (output, mean, variance, inv_std)
+}
+
 impl QatKernels for Flex {
     fn pact(x: FlexTensor, alpha: FlexTensor, steps: u32) -> FlexTensor {
         let x = contiguous(x);
@@ -90,6 +125,23 @@ impl QatKernels for Flex {
         let output = conv2d_forward(values(&x), values(&weight), &g);
         let shape = Shape::new([g.batch, g.out_channels, g.out_height(), g.out_width()]);
         tensor(output, shape)
+    }
+
+    fn batch_norm_train(
+        x: FlexTensor,
+        gamma: FlexTensor,
+        beta: FlexTensor,
+        epsilon: f64,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let x = contiguous(x);
+        let channels = x.layout().shape()[1];
+        let (output, mean, variance, _) = batch_norm_train_flex(&x, &gamma, &beta, epsilon);
+        let per_channel = || Shape::new([channels]);
+        (
+            output,
+            tensor(mean, per_channel()),
+            tensor(variance, per_channel()),
+        )
     }
 
     fn max_pool2d(x: FlexTensor, kernel: usize, stride: usize) -> FlexTensor {

@@ -13,6 +13,7 @@
 //! composed burn form, values and gradients, on random inputs.
 
 mod autodiff;
+pub mod batch_norm;
 pub mod conv;
 mod flex;
 pub mod max_pool;
@@ -20,6 +21,8 @@ pub mod pact;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{backend_extension, Backend, Dispatch};
+use burn::module::RunningState;
+use burn::nn::BatchNorm;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Tensor};
 
@@ -40,6 +43,15 @@ pub trait QatKernels: Backend {
 
     /// Square max pooling without padding on NCHW input.
     fn max_pool2d(x: FloatTensor<Self>, kernel: usize, stride: usize) -> FloatTensor<Self>;
+
+    /// Training-mode batch norm over `[N, C, ...]`: `(output, batch mean, biased variance)`;
+    /// only the output is differentiable.
+    fn batch_norm_train(
+        x: FloatTensor<Self>,
+        gamma: FloatTensor<Self>,
+        beta: FloatTensor<Self>,
+        epsilon: f64,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// PACT through the fused kernel (paper gradient); `steps` as in [`QatKernels::pact`].
@@ -87,6 +99,34 @@ pub fn conv2d(
         }
         None => output,
     }
+}
+
+/// `bn.forward(x)` with the training-mode normalization through the fused kernel: the same
+/// batch statistics, output, gradients and running-statistics update
+/// (`r ← (1 − m)·r + m·batch`) as burn's `BatchNorm::forward`; inference and non-f32 inputs
+/// go to burn's own.
+pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
+    if !(x.device().is_autodiff() && bn.training.is_enabled() && supports(x.dtype())) {
+        return bn.forward(x);
+    }
+    let device = x.device();
+    let (output, mean, variance) = <Dispatch as QatKernels>::batch_norm_train(
+        x.into_dispatch(),
+        bn.gamma.val().into_dispatch(),
+        bn.beta.val().into_dispatch(),
+        bn.epsilon,
+    );
+    let update = |running: &RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let value = running
+            .value_sync()
+            .to_device(&device)
+            .mul_scalar(1.0 - bn.momentum)
+            .add(batch.detach().mul_scalar(bn.momentum));
+        running.update(value.detach());
+    };
+    update(&bn.running_mean, Tensor::from_dispatch(mean));
+    update(&bn.running_var, Tensor::from_dispatch(variance));
+    Tensor::from_dispatch(output)
 }
 
 /// Square max pooling without padding (floor mode): the fused kernel for f32, burn's

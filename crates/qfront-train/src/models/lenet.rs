@@ -1,6 +1,7 @@
 //! LeNet-style CNN: `[conv k×k (same) → BN → PACT → maxpool 2] × 2 → FC → PACT → FC`.
 
 use super::plan::ModelPlan;
+use crate::kernels::batch_norm;
 use crate::kernels::max_pool2d;
 use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
 use crate::spec::ModelSpec;
@@ -56,12 +57,14 @@ impl Lenet {
     /// Logits.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let x = max_pool2d(
-            self.act1.forward(self.bn1.forward(self.conv1.forward(x))),
+            self.act1
+                .forward(batch_norm(&self.bn1, self.conv1.forward(x))),
             2,
             2,
         );
         let x = max_pool2d(
-            self.act2.forward(self.bn2.forward(self.conv2.forward(x))),
+            self.act2
+                .forward(batch_norm(&self.bn2, self.conv2.forward(x))),
             2,
             2,
         );

@@ -4,6 +4,7 @@
 //! parameters), global average pooling and a classifier.
 
 use super::plan::ModelPlan;
+use crate::kernels::batch_norm;
 use crate::layers::{PactActivation, ParamInit, QuantConv2d, QuantLinear};
 use crate::spec::ModelSpec;
 use burn::module::Module;
@@ -40,8 +41,8 @@ impl BasicBlock {
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let h = self
             .act1
-            .forward(self.bn1.forward(self.conv1.forward(x.clone())));
-        let h = self.bn2.forward(self.conv2.forward(h));
+            .forward(batch_norm(&self.bn1, self.conv1.forward(x.clone())));
+        let h = batch_norm(&self.bn2, self.conv2.forward(h));
         let mut shortcut = if self.stride > 1 {
             avg_pool2d(x, AvgPoolOptions::new([1, 1]).with_stride([self.stride; 2]))
         } else {
@@ -120,7 +121,7 @@ impl Resnet {
     pub fn forward(&self, x: Tensor<4>) -> Tensor<2> {
         let mut h = self
             .stem_act
-            .forward(self.stem_bn.forward(self.stem.forward(x)));
+            .forward(batch_norm(&self.stem_bn, self.stem.forward(x)));
         for block in &self.blocks {
             h = block.forward(h);
         }

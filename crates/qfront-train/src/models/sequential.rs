@@ -3,6 +3,7 @@
 
 use super::layer_list::ResolvedLayer;
 use super::plan::ModelPlan;
+use crate::kernels::batch_norm;
 use crate::kernels::max_pool2d;
 use crate::layers::{
     PactActivation, ParamInit, QuantConv1d, QuantConv2d, QuantEmbedding, QuantLinear,
@@ -193,7 +194,7 @@ impl Sequential {
                     Flow::Image(x + residual)
                 }
                 (SequentialLayer::Conv(conv), Flow::Image(x)) => Flow::Image(conv.forward(x)),
-                (SequentialLayer::BatchNorm(bn), Flow::Image(x)) => Flow::Image(bn.forward(x)),
+                (SequentialLayer::BatchNorm(bn), Flow::Image(x)) => Flow::Image(batch_norm(bn, x)),
                 (SequentialLayer::Relu(act), Flow::Image(x)) => Flow::Image(act.forward(x)),
                 (SequentialLayer::Relu(act), Flow::Flat(x)) => Flow::Flat(act.forward(x)),
                 (SequentialLayer::MaxPool(w), Flow::Image(x)) => {
