@@ -1,30 +1,44 @@
 #!/usr/bin/env bash
-# Training-step time of the LeNet-style CNN (batch 128, 2 threads), qfront against PyTorch in
-# the same run, float and QAT (W4A4, PACT + SAWB, first/last layer 8 bits). Prints both JSON
-# records per mode and the ratio qfront / PyTorch (below 1.0 means qfront is faster).
+# Training-step time, qfront against PyTorch in the same run: the LeNet-style CNN (batch 128,
+# 1x28x28, 10 classes) and the SNIPS NLU intent model (batch 64, 32 hashed tokens, 7 intents),
+# float and QAT (W4A4, PACT + SAWB, first/last layer 8-bit min-max), at the given thread count.
+# Prints both JSON records per case and one ratio record qfront / PyTorch (below 1.0 means
+# qfront is faster). The PyTorch models and recipe are in bench/train_step_torch.py.
 #
 # Needs: a release build (cargo build --release) and python3 with torch (pip install torch).
-# Usage: bench/train_step.sh [THREADS] [STEPS]
+# Usage: bench/train_step.sh [THREADS] [STEPS] [MODELS, default "lenet nlu"]
 set -euo pipefail
 threads=${1:-2}
 steps=${2:-30}
+models=${3:-lenet nlu}
 here=$(cd "$(dirname "$0")" && pwd)
 qfront=${QFRONT:-$here/../target/release/qfront}
+python=${PYTHON:-python3}
 [ -x "$qfront" ] || { echo "build first: cargo build --release (or set QFRONT=path/to/qfront)" >&2; exit 1; }
-python3 -c 'import torch' 2>/dev/null || { echo "PyTorch is missing: pip install torch" >&2; exit 1; }
-for bits in 32 4; do
-  ours=$("$qfront" bench train-step --model lenet --wbits "$bits" --abits "$bits" \
-         --batch-size 128 --threads "$threads" --steps "$steps" --format json 2>/dev/null)
-  theirs=$(python3 "$here/lenet_step_torch.py" --bits "$bits" --threads "$threads" --steps "$steps" 2>/dev/null)
-  echo "$ours"
-  echo "$theirs"
-  python3 - "$ours" "$theirs" <<'PY'
+"$python" -c 'import torch' 2>/dev/null || { echo "PyTorch is missing: pip install torch" >&2; exit 1; }
+for model in $models; do
+  case $model in
+    lenet) batch=128; shape=(--model lenet) ;;
+    nlu) batch=64; shape=(--model nlu --input tokens --classes 7) ;;
+    *) echo "unknown model '$model' (lenet or nlu)" >&2; exit 2 ;;
+  esac
+  for bits in 32 4; do
+    ours=$("$qfront" bench train-step "${shape[@]}" --wbits "$bits" --abits "$bits" \
+           --batch-size "$batch" --threads "$threads" --steps "$steps" --format json 2>/dev/null)
+    theirs=$("$python" "$here/train_step_torch.py" --model "$model" --bits "$bits" \
+             --batch-size "$batch" --threads "$threads" --steps "$steps" 2>/dev/null)
+    echo "$ours"
+    echo "$theirs"
+    "$python" - "$ours" "$theirs" <<'PY'
 import json, sys
 ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 mode = "float" if ours["wbits"] >= 32 else f"QAT W{ours['wbits']}A{ours['abits']}"
 ratio = ours["median_ms"] / theirs["median_ms"]
-print(json.dumps({"bench": "train-step-ratio", "mode": mode, "qfront_median_ms": round(ours["median_ms"], 2),
+print(json.dumps({"bench": "train-step-ratio", "model": ours["model"], "mode": mode,
+                  "batch_size": ours["batch_size"], "threads": ours["threads"],
+                  "qfront_median_ms": round(ours["median_ms"], 2),
                   "pytorch_median_ms": round(theirs["median_ms"], 2), "ratio": round(ratio, 3),
-                  "pytorch": theirs["framework"], "threads": ours["threads"]}))
+                  "pytorch": theirs["framework"]}))
 PY
+  done
 done
