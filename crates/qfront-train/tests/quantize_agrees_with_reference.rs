@@ -123,21 +123,27 @@ fn sawb_per_channel_matches() {
         .chain(W.iter().map(|v| v * 0.25).collect::<Vec<_>>().iter())
         .copied()
         .collect();
-    let w = Tensor::<2>::from_data(TensorData::new(rows.clone(), [2, 12]), &d);
-    let ema = RunningState::new(Tensor::<1>::zeros([2], &d));
-    let q = WeightQuantizer::Sawb {
-        grid: SawbGrid::ZeroAligned,
-        granularity: ScaleGranularity::PerOutputChannel,
-        gradient: SawbGradient::Clipped,
-    };
-    let y = quantize_weight(w, &q, BitWidth::new(4).unwrap(), &ema, None, true);
-    let reference = Sawb::new(4, SawbGrid::ZeroAligned, SawbGradient::Clipped).unwrap();
-    let mut expected = vec![0.0f32; 24];
-    reference
-        .forward_per_channel(&rows, 2, &mut expected)
-        .unwrap();
-    let got: Vec<f32> = y.into_data().iter::<f32>().collect();
-    close(&got, &expected, 2e-6);
+    // Clipped runs composed; pass-through runs the fused kernel (one scale per row).
+    for gradient in [SawbGradient::Clipped, SawbGradient::PassThrough] {
+        for grid in SawbGrid::ALL {
+            let w = Tensor::<2>::from_data(TensorData::new(rows.clone(), [2, 12]), &d);
+            let ema = RunningState::new(Tensor::<1>::zeros([2], &d));
+            let q = WeightQuantizer::Sawb {
+                grid,
+                granularity: ScaleGranularity::PerOutputChannel,
+                gradient,
+            };
+            let y = quantize_weight(w, &q, BitWidth::new(4).unwrap(), &ema, None, true);
+            let reference = Sawb::new(4, grid, gradient).unwrap();
+            let mut expected = vec![0.0f32; 24];
+            let scales = reference
+                .forward_per_channel(&rows, 2, &mut expected)
+                .unwrap();
+            let got: Vec<f32> = y.into_data().iter::<f32>().collect();
+            close(&got, &expected, 2e-6);
+            close(&values(ema.value_sync()), &scales, 1e-6);
+        }
+    }
 }
 
 #[test]

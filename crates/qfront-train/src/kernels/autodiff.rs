@@ -10,6 +10,7 @@ use super::flex::{
 };
 use super::max_pool::{max_pool_backward, max_pool_forward, PoolGeometry};
 use super::pact::pact_backward;
+use super::weight_quant::WeightRule;
 use super::QatKernels;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -118,7 +119,39 @@ impl Backward<Flex, 3> for BatchNormStep {
     }
 }
 
+/// The straight-through step of an identity-gradient weight quantizer.
+#[derive(Debug)]
+struct StraightThroughStep;
+
+impl Backward<Flex, 1> for StraightThroughStep {
+    type State = ();
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [weight_node] = ops.parents;
+        let grad = grads.consume::<Flex>(&ops.node);
+        if let Some(node) = weight_node {
+            grads.register::<Flex>(node.id, grad);
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
+    fn quantize_weight_ste(
+        weight: FloatTensor<Self>,
+        rule: WeightRule,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>) {
+        let prepared = StraightThroughStep
+            .prepare::<C>([weight.node()])
+            .compute_bound()
+            .stateful();
+        let (output, scales) = Flex::quantize_weight_ste(weight.into_primitive(), rule);
+        let output = match prepared {
+            OpsKind::Tracked(prep) => prep.finish((), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        };
+        (output, Self::from_inner(scales))
+    }
+
     fn batch_norm_train(
         x: FloatTensor<Self>,
         gamma: FloatTensor<Self>,

@@ -4,6 +4,7 @@ use super::batch_norm::{batch_norm_forward, batch_statistics, inverse_std, NormG
 use super::conv::{conv2d_forward, ConvGeometry};
 use super::max_pool::{max_pool_forward, PoolGeometry};
 use super::pact::pact_forward;
+use super::weight_quant::{quantize_weight_rule, WeightRule};
 use super::QatKernels;
 use burn::backend::flex::FlexTensor;
 use burn::backend::Flex;
@@ -141,6 +142,16 @@ impl QatKernels for Flex {
             output,
             tensor(mean, per_channel()),
             tensor(variance, per_channel()),
+        )
+    }
+
+    fn quantize_weight_ste(weight: FlexTensor, rule: WeightRule) -> (FlexTensor, FlexTensor) {
+        let weight = contiguous(weight);
+        let (output, scales) = quantize_weight_rule(values(&weight), rule);
+        let count = scales.len();
+        (
+            tensor(output, weight.layout().shape().clone()),
+            tensor(scales, Shape::new([count])),
         )
     }
 

@@ -34,7 +34,7 @@ pub fn pact_forward(input: &[f32], alpha: f32, steps: u32) -> Vec<f32> {
                 *y = if steps == 0 {
                     clipped
                 } else {
-                    let q = round_half_even_small(clipped * to_grid) * from_grid;
+                    let q = super::round_half_even_small(clipped * to_grid) * from_grid;
                     clipped + (q - clipped)
                 };
             }
@@ -60,15 +60,4 @@ pub fn pact_backward(input: &[f32], grad_output: &[f32], alpha: f32) -> (Vec<f32
         })
         .collect();
     (grad_input, partials.iter().sum())
-}
-
-/// `round_ties_even` for `0 ≤ v ≤ 2²²` by the float trick: adding `1.5·2²³` leaves no
-/// fraction bits, so the hardware rounds (to nearest, ties to even, the default mode) and the
-/// subtraction is exact. `f32::round_ties_even` compiles to a `rintf` call on baseline x86-64
-/// (no SSE4.1 `roundps`), one call per element, which profiled at 5.6% of a QAT step; this form
-/// vectorizes. Grid positions are at most `2⁸ − 1`, far inside the range.
-#[inline(always)]
-fn round_half_even_small(v: f32) -> f32 {
-    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³
-    (v + MAGIC) - MAGIC
 }

@@ -2,6 +2,7 @@
 //! evaluation), DoReFa, min-max and LSQ. The weight's first dimension is the output channel.
 
 use super::config::WeightQuantizer;
+use crate::kernels::{self, weight_quant::WeightRule};
 use burn::module::RunningState;
 use burn::tensor::Tensor;
 use qfront_quant::quantizers::minmax::MinMaxMode;
@@ -30,6 +31,15 @@ pub fn quantize_weight<const D: usize>(
     if bits.is_full_precision() {
         return w;
     }
+    if training && kernels::supports(w.dtype()) {
+        if let Some(rule) = identity_gradient_rule(quantizer, bits, w.dims()[0]) {
+            let (quantized, scales) = kernels::fused_quantize_weight(w, rule);
+            if let WeightRule::Sawb { .. } = rule {
+                update_sawb_ema(ema, scales);
+            }
+            return quantized;
+        }
+    }
     match *quantizer {
         WeightQuantizer::Sawb {
             grid,
@@ -53,15 +63,11 @@ pub fn quantize_weight<const D: usize>(
                 .clone()
                 .mask_where(formula.lower_equal_elem(0.0), max_abs)
                 .reshape([channels]);
-            let stored = ema.value_sync().to_device(&fresh.device());
             let alpha = if training {
-                let unset = stored.clone().equal_elem(0.0);
-                let updated = stored
-                    .mul_scalar(1.0 - SAWB_EMA_MOMENTUM)
-                    .add(fresh.clone().mul_scalar(SAWB_EMA_MOMENTUM));
-                ema.update(updated.mask_where(unset, fresh.clone()).detach());
+                update_sawb_ema(ema, fresh.clone());
                 fresh
             } else {
+                let stored = ema.value_sync().to_device(&fresh.device());
                 let unset = stored.clone().equal_elem(0.0);
                 stored.mask_where(unset, fresh)
             };
@@ -161,5 +167,54 @@ pub fn quantize_weight<const D: usize>(
             let rounded = v.clone() + (v.clone().round() - v).detach();
             rounded.mul(s)
         }
+    }
+}
+
+/// `ema ← (1 − m)·ema + m·fresh`, or `fresh` where the EMA is still unset (zero), as S2's
+/// `SAWB_rc` resets it on the first training step.
+fn update_sawb_ema(ema: &WeightScale, fresh: Tensor<1>) {
+    let stored = ema.value_sync().to_device(&fresh.device());
+    let unset = stored.clone().equal_elem(0.0);
+    let updated = stored
+        .mul_scalar(1.0 - SAWB_EMA_MOMENTUM)
+        .add(fresh.clone().mul_scalar(SAWB_EMA_MOMENTUM));
+    ema.update(updated.mask_where(unset, fresh.detach()).detach());
+}
+
+/// The fused kernel's rule for quantizers whose gradient is the identity (SAWB pass-through,
+/// min-max); `None` for the others (clipped SAWB, DoReFa, LSQ), which stay composed.
+fn identity_gradient_rule(
+    quantizer: &WeightQuantizer,
+    bits: BitWidth,
+    out_channels: usize,
+) -> Option<WeightRule> {
+    match *quantizer {
+        WeightQuantizer::Sawb {
+            grid,
+            granularity,
+            gradient: SawbGradient::PassThrough,
+        } => {
+            let coefficients = sawb_coefficients(grid, bits);
+            Some(WeightRule::Sawb {
+                c1: coefficients.c1,
+                c2: coefficients.c2,
+                steps: grid.steps(bits),
+                rows: match granularity {
+                    ScaleGranularity::PerTensor => 1,
+                    ScaleGranularity::PerOutputChannel => out_channels,
+                },
+            })
+        }
+        WeightQuantizer::MinMax {
+            mode: MinMaxMode::Symmetric,
+        } => Some(WeightRule::MinMaxSymmetric {
+            qmax: (1u32 << (bits.get() - 1)) - 1,
+        }),
+        WeightQuantizer::MinMax {
+            mode: MinMaxMode::Asymmetric,
+        } => Some(WeightRule::MinMaxAsymmetric {
+            qmax: bits.unsigned_steps() as u32,
+        }),
+        _ => None,
     }
 }

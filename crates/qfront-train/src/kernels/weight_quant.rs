@@ -1,0 +1,147 @@
+//! Weight fake-quantizers whose gradient is the identity (SAWB with the pass-through STE,
+//! symmetric and asymmetric min-max), as one statistics pass and one quantization pass.
+//!
+//! For these rules the composed form is `w + (q(w_d) − w_d)` with every statistic taken on the
+//! detached `w_d`: the scale reductions (`mean_dim`, `max_dim`, each through a transposed copy
+//! on flex), a dozen elementwise passes, and on the tape an add, a sub and their backward
+//! steps. The value here is the same float sequence (`out = w + (q − w)`), and the backward is
+//! the identity, so the step hands the output gradient straight to the weight. Written by hand:
+//! these are qfront's quantizers (methods-spec §2), no crate implements them.
+//!
+//! Formulas (qfront-quant's `sawb` and `minmax` modules, whose golden vectors pin them):
+//! * SAWB, per row `r` of `[channels, rest]`: `α = c1·√E[w²] − c2·E|w|` (`max|w|` when not
+//!   positive), `u = clamp(w/α, −1, 1)/2 + 1/2`, `q = α·(round(u·n)·2/n − 1)`;
+//! * min-max symmetric: `s = max(max|w| / qmax, 10⁻¹²)`, `q = s·clamp(round(w/s), ±qmax)`;
+//! * min-max asymmetric: `lo = min(min w, 0)`, `hi = max(max w, 0)`,
+//!   `s = max((hi − lo)/qmax, 10⁻¹²)`, `z = clamp(round(−lo/s), 0, qmax)`,
+//!   `q = s·(clamp(round(w/s) + z, 0, qmax) − z)`.
+
+use super::round_half_even_small;
+use rayon::prelude::*;
+
+/// Elements per parallel work item of the quantization pass.
+const CHUNK: usize = 1 << 14;
+
+/// A weight quantizer with an identity (straight-through) gradient.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum WeightRule {
+    /// SAWB (pass-through gradient) with one scale per row of `[rows, rest]`.
+    Sawb {
+        /// Multiplier of `√E[w²]`.
+        c1: f64,
+        /// Multiplier of `E|w|`.
+        c2: f64,
+        /// Grid steps `n` (`2ᵇ − 1` on the no-zero grid, `2ᵇ − 2` zero-aligned).
+        steps: u32,
+        /// Scale rows: 1 per tensor, or the output channels.
+        rows: usize,
+    },
+    /// Symmetric min-max with codes `−qmax..=qmax`.
+    MinMaxSymmetric {
+        /// `2^(b−1) − 1`.
+        qmax: u32,
+    },
+    /// Asymmetric min-max with codes `0..=qmax` and an integer zero point.
+    MinMaxAsymmetric {
+        /// `2ᵇ − 1`.
+        qmax: u32,
+    },
+}
+
+/// `(min, max)` of a slice, in parallel (exact: min and max do not depend on the order).
+fn min_max(w: &[f32]) -> (f32, f32) {
+    w.par_chunks(CHUNK)
+        .map(|c| {
+            c.iter()
+                .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+                    (lo.min(v), hi.max(v))
+                })
+        })
+        .reduce(
+            || (f32::INFINITY, f32::NEG_INFINITY),
+            |(a, b), (c, d)| (a.min(c), b.max(d)),
+        )
+}
+
+/// SAWB's fresh scale of one row.
+fn sawb_row_scale(row: &[f32], c1: f64, c2: f64) -> f32 {
+    let count = row.len() as f64;
+    let (squares, magnitudes, max_abs) = row.iter().fold((0.0f64, 0.0f64, 0.0f32), |acc, &v| {
+        (
+            acc.0 + (v as f64) * (v as f64),
+            acc.1 + v.abs() as f64,
+            acc.2.max(v.abs()),
+        )
+    });
+    let rms = ((squares / count) as f32).sqrt();
+    let mean_abs = (magnitudes / count) as f32;
+    let formula = rms * c1 as f32 - mean_abs * c2 as f32;
+    if formula <= 0.0 {
+        max_abs
+    } else {
+        formula
+    }
+}
+
+/// `out[i] = w[i] + (q(w[i]) − w[i])` for every element, in parallel chunks; `q` gets the row
+/// index of the element.
+fn apply(w: &[f32], row_len: usize, q: impl Fn(usize, f32) -> f32 + Sync) -> Vec<f32> {
+    let mut out = vec![0.0f32; w.len()];
+    out.par_chunks_mut(CHUNK)
+        .zip(w.par_chunks(CHUNK))
+        .enumerate()
+        .for_each(|(chunk, (o, x))| {
+            let first = chunk * CHUNK;
+            for (i, (y, &v)) in o.iter_mut().zip(x).enumerate() {
+                *y = v + (q((first + i) / row_len, v) - v);
+            }
+        });
+    out
+}
+
+/// The fake-quantized weight (value `w + (q − w)`) and the scale(s) used: one per SAWB row,
+/// or the single min-max step.
+pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>) {
+    match rule {
+        WeightRule::Sawb {
+            c1,
+            c2,
+            steps,
+            rows,
+        } => {
+            let row_len = (w.len() / rows.max(1)).max(1);
+            let scales: Vec<f32> = w
+                .par_chunks(row_len)
+                .map(|row| sawb_row_scale(row, c1, c2))
+                .collect();
+            let n = steps as f64;
+            let (to_grid, from_grid) = (n as f32, (2.0 / n) as f32);
+            let out = apply(w, row_len, |r, v| {
+                let alpha = scales[r];
+                let u = (v / alpha).clamp(-1.0, 1.0) * 0.5 + 0.5;
+                (round_half_even_small(u * to_grid) * from_grid - 1.0) * alpha
+            });
+            (out, scales)
+        }
+        WeightRule::MinMaxSymmetric { qmax } => {
+            let (lo, hi) = min_max(w);
+            let qmax = qmax as f32;
+            let scale = (lo.abs().max(hi.abs()) / qmax).max(1e-12);
+            let out = apply(w, w.len().max(1), |_, v| {
+                round_half_even_small(v / scale).clamp(-qmax, qmax) * scale
+            });
+            (out, vec![scale])
+        }
+        WeightRule::MinMaxAsymmetric { qmax } => {
+            let (lo, hi) = min_max(w);
+            let (lo, hi, qmax) = (lo.min(0.0), hi.max(0.0), qmax as f32);
+            let scale = ((hi - lo) / qmax).max(1e-12);
+            let zero_point = (-lo / scale).round_ties_even().clamp(0.0, qmax);
+            let out = apply(w, w.len().max(1), |_, v| {
+                ((round_half_even_small(v / scale) + zero_point).clamp(0.0, qmax) - zero_point)
+                    * scale
+            });
+            (out, vec![scale])
+        }
+    }
+}
