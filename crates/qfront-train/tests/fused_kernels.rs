@@ -244,3 +244,35 @@ fn fused_batch_norm_matches_burn() {
         }
     }
 }
+
+#[test]
+fn fused_token_max_matches_the_composed_form() {
+    use qfront_train::kernels::fused_masked_max_tokens;
+    let d = device();
+    let (batch, tokens, dim) = (5, 7, 6);
+    let h_data = random([batch, tokens, dim], 16, &d).into_data();
+    // Example 0 has every token; the others are padded after 1..=4 real tokens.
+    let mask: Vec<f32> = (0..batch)
+        .flat_map(|b| (0..tokens).map(move |t| if b == 0 || t < b { 1.0 } else { 0.0 }))
+        .collect();
+    let mask = Tensor::<2>::from_data(TensorData::new(mask, [batch, tokens]), &d);
+    let mut got = Vec::new();
+    for fused in [true, false] {
+        let h = Tensor::<3>::from_data(h_data.clone(), &d).require_grad();
+        let y = if fused {
+            fused_masked_max_tokens(h.clone(), mask.clone())
+        } else {
+            let m = mask
+                .clone()
+                .reshape([batch, tokens, 1])
+                .expand([batch, tokens, dim]);
+            let neg = (m.clone() - 1.0).mul_scalar(1e4);
+            (h.clone() * m + neg).max_dim(1).reshape([batch, dim])
+        };
+        let r = random([batch, dim], 17, &d);
+        let g = (y.clone() * r).sum().backward();
+        got.push((values(y), values(h.grad(&g).unwrap())));
+    }
+    assert_close("token max forward", &got[0].0, &got[1].0, 0.0);
+    assert_close("token max dh", &got[0].1, &got[1].1, 0.0);
+}

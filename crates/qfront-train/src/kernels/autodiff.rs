@@ -6,10 +6,11 @@ use super::batch_norm::{batch_norm_backward, NormGeometry};
 use super::conv::{conv2d_input_grad, conv2d_weight_grad, ConvGeometry};
 use super::flex::{
     batch_norm_train_flex, contiguous, conv_geometry, norm_geometry, pool_geometry, scalar, tensor,
-    values,
+    token_geometry, values,
 };
 use super::max_pool::{max_pool_backward, max_pool_forward, PoolGeometry};
 use super::pact::pact_backward;
+use super::token_pool::{masked_max_backward, masked_max_forward, TokenGeometry};
 use super::weight_quant::WeightRule;
 use super::QatKernels;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -135,7 +136,42 @@ impl Backward<Flex, 1> for StraightThroughStep {
     }
 }
 
+/// The token max pool's backward step; state: winners, mask, geometry.
+#[derive(Debug)]
+struct MaskedMaxStep;
+
+impl Backward<Flex, 1> for MaskedMaxStep {
+    type State = (Arc<Vec<u32>>, FlexTensor, TokenGeometry);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [h_node] = ops.parents;
+        let grad = contiguous(grads.consume::<Flex>(&ops.node));
+        let (winner, mask, g) = ops.state;
+        if let Some(node) = h_node {
+            let grad_h = masked_max_backward(values(&grad), &winner, values(&mask), &g);
+            let shape = Shape::new([g.batch, g.tokens, g.dim]);
+            grads.register::<Flex>(node.id, tensor(grad_h, shape));
+        }
+    }
+}
+
 impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
+    fn masked_max_tokens(x: FloatTensor<Self>, mask: FloatTensor<Self>) -> FloatTensor<Self> {
+        let prepared = MaskedMaxStep
+            .prepare::<C>([x.node()])
+            .compute_bound()
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let mask = contiguous(mask.into_primitive());
+        let g = token_geometry(&x);
+        let (output, winner) = masked_max_forward(values(&x), values(&mask), &g);
+        let output = tensor(output, Shape::new([g.batch, g.dim]));
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish((Arc::new(winner), mask, g), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
+        }
+    }
+
     fn quantize_weight_ste(
         weight: FloatTensor<Self>,
         rule: WeightRule,

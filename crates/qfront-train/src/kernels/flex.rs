@@ -4,6 +4,7 @@ use super::batch_norm::{batch_norm_forward, batch_statistics, inverse_std, NormG
 use super::conv::{conv2d_forward, ConvGeometry};
 use super::max_pool::{max_pool_forward, PoolGeometry};
 use super::pact::pact_forward;
+use super::token_pool::{masked_max_forward, TokenGeometry};
 use super::weight_quant::{quantize_weight_rule, WeightRule};
 use super::QatKernels;
 use burn::backend::flex::FlexTensor;
@@ -107,6 +108,12 @@ pub(super) fn batch_norm_train_flex(
     (output, mean, variance, inv_std)
 }
 
+/// The `[batch, tokens, dim]` layout of a token pooling input.
+pub(super) fn token_geometry(h: &FlexTensor) -> TokenGeometry {
+    let [batch, tokens, dim] = h.layout().shape().dims();
+    TokenGeometry { batch, tokens, dim }
+}
+
 impl QatKernels for Flex {
     fn pact(x: FlexTensor, alpha: FlexTensor, steps: u32) -> FlexTensor {
         let x = contiguous(x);
@@ -153,6 +160,13 @@ impl QatKernels for Flex {
             tensor(output, weight.layout().shape().clone()),
             tensor(scales, Shape::new([count])),
         )
+    }
+
+    fn masked_max_tokens(x: FlexTensor, mask: FlexTensor) -> FlexTensor {
+        let (x, mask) = (contiguous(x), contiguous(mask));
+        let g = token_geometry(&x);
+        let (output, _) = masked_max_forward(values(&x), values(&mask), &g);
+        tensor(output, Shape::new([g.batch, g.dim]))
     }
 
     fn max_pool2d(x: FlexTensor, kernel: usize, stride: usize) -> FlexTensor {

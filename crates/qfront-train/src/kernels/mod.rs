@@ -18,6 +18,7 @@ pub mod conv;
 mod flex;
 pub mod max_pool;
 pub mod pact;
+pub mod token_pool;
 pub mod weight_quant;
 
 use burn::backend::tensor::FloatTensor;
@@ -52,6 +53,10 @@ pub trait QatKernels: Backend {
         weight: FloatTensor<Self>,
         rule: WeightRule,
     ) -> (FloatTensor<Self>, FloatTensor<Self>);
+
+    /// Max over the real tokens: `x` `[batch, tokens, dim]`, `mask` `[batch, tokens]` of 0/1
+    /// (not differentiated) → `[batch, dim]`.
+    fn masked_max_tokens(x: FloatTensor<Self>, mask: FloatTensor<Self>) -> FloatTensor<Self>;
 
     /// Training-mode batch norm over `[N, C, ...]`: `(output, batch mean, biased variance)`;
     /// only the output is differentiable.
@@ -147,6 +152,16 @@ pub fn fused_quantize_weight<const D: usize>(
     let (output, scales) =
         <Dispatch as QatKernels>::quantize_weight_ste(weight.into_dispatch(), rule);
     (Tensor::from_dispatch(output), Tensor::from_dispatch(scales))
+}
+
+/// Max over the real tokens through the fused kernel (`h` `[batch, tokens, dim]`, `mask`
+/// `[batch, tokens]` of 0/1); the values and gradients of `(h·m + (m − 1)·10⁴).max_dim(1)`.
+/// The caller checks [`supports`] first.
+pub fn fused_masked_max_tokens(h: Tensor<3>, mask: Tensor<2>) -> Tensor<2> {
+    Tensor::from_dispatch(<Dispatch as QatKernels>::masked_max_tokens(
+        h.into_dispatch(),
+        mask.into_dispatch(),
+    ))
 }
 
 /// Square max pooling without padding (floor mode): the fused kernel for f32, burn's

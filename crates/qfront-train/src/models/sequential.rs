@@ -249,6 +249,9 @@ impl Sequential {
 /// activation. The NLU family and text layer lists share it.
 pub(crate) fn pool_tokens(h: Tensor<3>, mask: Tensor<2>, mean: bool) -> Tensor<2> {
     let [batch, tokens, d] = h.dims();
+    if !mean && tokens > 0 && crate::kernels::supports(h.dtype()) {
+        return crate::kernels::fused_masked_max_tokens(h, mask);
+    }
     let m = mask
         .clone()
         .reshape([batch, tokens, 1])
