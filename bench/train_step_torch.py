@@ -165,20 +165,23 @@ def main():
     gen = torch.Generator().manual_seed(7)
     if args.model == "lenet":
         model = Lenet(args.bits, args.bits, edge)
-        pixels = torch.rand(args.batch_size * 28 * 28, generator=gen).tolist()
-        labels = torch.randint(0, 10, (args.batch_size,), generator=gen).tolist()
+        pixels = torch.rand(args.batch_size, 1, 28, 28, generator=gen)
+        labels = torch.randint(0, 10, (args.batch_size,), generator=gen)
 
         def batch():
-            return (torch.tensor(pixels).reshape(args.batch_size, 1, 28, 28),)
+            return (pixels[rows],)
     else:
         model = Nlu(args.bits, args.bits, edge)
         tokens = 32
-        ids = torch.randint(1, 4097, (args.batch_size * tokens,), generator=gen).tolist()
-        labels = torch.randint(0, 7, (args.batch_size,), generator=gen).tolist()
+        ids = torch.randint(1, 4097, (args.batch_size, tokens), generator=gen)
+        labels = torch.randint(0, 7, (args.batch_size,), generator=gen)
 
         def batch():
-            x = torch.tensor(ids).reshape(args.batch_size, tokens)
+            x = ids[rows]
             return x, (x != 0).float()
+    # The batch is gathered by row index each step, as a data loader's is (and as qfront's
+    # bench copies its rows into fresh tensors).
+    rows = torch.arange(args.batch_size)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
     pacts = [m for m in model.modules() if isinstance(m, Pact)]
@@ -186,7 +189,7 @@ def main():
     for i in range(args.warmup + args.steps):
         start = time.perf_counter()
         inputs = batch()
-        y = torch.tensor(labels)
+        y = labels[rows]
         loss = F.cross_entropy(model(*inputs), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
