@@ -64,7 +64,7 @@ def load_fashion(root, seed):
     xt = read_idx(os.path.join(d, "t10k-images-idx3-ubyte.gz")).astype(np.float32) / 255.0
     yt = read_idx(os.path.join(d, "t10k-labels-idx1-ubyte.gz")).astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))
-    held = len(x) // 10
+    held = 5000  # qfront's Fashion-MNIST validation split
     val, train = order[:held], order[held:]
     t = lambda a: torch.from_numpy(np.ascontiguousarray(a))
     return ((t(x[train][:, None]), t(y[train])), (t(x[val][:, None]), t(y[val])),

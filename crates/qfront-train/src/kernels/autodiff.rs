@@ -11,7 +11,7 @@ use super::flex::{
 use super::max_pool::{max_pool_backward, max_pool_forward, PoolGeometry};
 use super::pact::pact_backward;
 use super::token_pool::{masked_max_backward, masked_max_forward, TokenGeometry};
-use super::weight_quant::WeightRule;
+use super::weight_quant::{sawb_clipped_backward, WeightRule};
 use super::QatKernels;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -120,19 +120,27 @@ impl Backward<Flex, 3> for BatchNormStep {
     }
 }
 
-/// The straight-through step of an identity-gradient weight quantizer.
+/// The straight-through step of a weight quantizer; state: for the clipped SAWB STE, the
+/// weight and its row scales (the identity needs none).
 #[derive(Debug)]
 struct StraightThroughStep;
 
 impl Backward<Flex, 1> for StraightThroughStep {
-    type State = ();
+    type State = Option<(FlexTensor, FlexTensor)>;
 
     fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [weight_node] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        if let Some(node) = weight_node {
-            grads.register::<Flex>(node.id, grad);
-        }
+        let Some(node) = weight_node else { return };
+        let grad = match ops.state {
+            None => grad,
+            Some((weight, scales)) => {
+                let grad = contiguous(grad);
+                let dw = sawb_clipped_backward(values(&weight), values(&grad), values(&scales));
+                tensor(dw, weight.layout().shape().clone())
+            }
+        };
+        grads.register::<Flex>(node.id, grad);
     }
 }
 
@@ -180,9 +188,13 @@ impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
             .prepare::<C>([weight.node()])
             .compute_bound()
             .stateful();
-        let (output, scales) = Flex::quantize_weight_ste(weight.into_primitive(), rule);
+        let weight = contiguous(weight.into_primitive());
+        let (output, scales) = Flex::quantize_weight_ste(weight.clone(), rule);
+        let clipped = matches!(rule, WeightRule::Sawb { clipped: true, .. });
         let output = match prepared {
-            OpsKind::Tracked(prep) => prep.finish((), output),
+            OpsKind::Tracked(prep) => {
+                prep.finish(clipped.then(|| (weight, scales.clone())), output)
+            }
             OpsKind::UnTracked(prep) => prep.finish(output),
         };
         (output, Self::from_inner(scales))

@@ -1,11 +1,12 @@
-//! Weight fake-quantizers whose gradient is the identity (SAWB with the pass-through STE,
-//! symmetric and asymmetric min-max), as one statistics pass and one quantization pass.
+//! Weight fake-quantizers with a straight-through gradient — SAWB (pass-through or clipped
+//! STE), symmetric and asymmetric min-max — as one statistics pass and one quantization pass.
 //!
 //! For these rules the composed form is `w + (q(w_d) − w_d)` with every statistic taken on the
 //! detached `w_d`: the scale reductions (`mean_dim`, `max_dim`, each through a transposed copy
 //! on flex), a dozen elementwise passes, and on the tape an add, a sub and their backward
-//! steps. The value here is the same float sequence (`out = w + (q − w)`), and the backward is
-//! the identity, so the step hands the output gradient straight to the weight. Written by hand:
+//! steps. The value here is the same float sequence (`out = w + (q − w)`; with the clipped STE
+//! `out = q` where `|w| > α`), and the backward is the identity (clipped: `dw = dy·[|w| ≤ α]`,
+//! one pass). Written by hand:
 //! these are qfront's quantizers (methods-spec §2), no crate implements them.
 //!
 //! Formulas (qfront-quant's `sawb` and `minmax` modules, whose golden vectors pin them):
@@ -35,6 +36,8 @@ pub enum WeightRule {
         steps: u32,
         /// Scale rows: 1 per tensor, or the output channels.
         rows: usize,
+        /// The clipped STE (no gradient where `|w| > α`) instead of the pass-through one.
+        clipped: bool,
     },
     /// Symmetric min-max with codes `−qmax..=qmax`.
     MinMaxSymmetric {
@@ -46,6 +49,12 @@ pub enum WeightRule {
         /// `2ᵇ − 1`.
         qmax: u32,
     },
+}
+
+/// The straight-through value `w + (q − w)`, the exact float sequence of the composed form.
+#[inline(always)]
+fn straight_through(w: f32, q: f32) -> f32 {
+    w + (q - w)
 }
 
 /// `(min, max)` of a slice, in parallel (exact: min and max do not depend on the order).
@@ -83,9 +92,8 @@ fn sawb_row_scale(row: &[f32], c1: f64, c2: f64) -> f32 {
     }
 }
 
-/// `out[i] = w[i] + (q(w[i]) − w[i])` for every element, in parallel chunks; `q` gets the row
-/// index of the element.
-fn apply(w: &[f32], row_len: usize, q: impl Fn(usize, f32) -> f32 + Sync) -> Vec<f32> {
+/// `out[i] = f(row of i, w[i])` for every element, in parallel chunks.
+fn apply(w: &[f32], row_len: usize, f: impl Fn(usize, f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0.0f32; w.len()];
     out.par_chunks_mut(CHUNK)
         .zip(w.par_chunks(CHUNK))
@@ -93,7 +101,7 @@ fn apply(w: &[f32], row_len: usize, q: impl Fn(usize, f32) -> f32 + Sync) -> Vec
         .for_each(|(chunk, (o, x))| {
             let first = chunk * CHUNK;
             for (i, (y, &v)) in o.iter_mut().zip(x).enumerate() {
-                *y = v + (q((first + i) / row_len, v) - v);
+                *y = f((first + i) / row_len, v);
             }
         });
     out
@@ -108,6 +116,7 @@ pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>)
             c2,
             steps,
             rows,
+            clipped,
         } => {
             let row_len = (w.len() / rows.max(1)).max(1);
             let scales: Vec<f32> = w
@@ -116,10 +125,19 @@ pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>)
                 .collect();
             let n = steps as f64;
             let (to_grid, from_grid) = (n as f32, (2.0 / n) as f32);
-            let out = apply(w, row_len, |r, v| {
-                let alpha = scales[r];
+            let quantize = |alpha: f32, v: f32| {
                 let u = (v / alpha).clamp(-1.0, 1.0) * 0.5 + 0.5;
                 (round_half_even_small(u * to_grid) * from_grid - 1.0) * alpha
+            };
+            let out = apply(w, row_len, |r, v| {
+                let alpha = scales[r];
+                let q = quantize(alpha, v);
+                // The clipped STE outputs q itself outside the clip (`w + (q − w)` inside).
+                if clipped && v.abs() > alpha {
+                    q
+                } else {
+                    straight_through(v, q)
+                }
             });
             (out, scales)
         }
@@ -128,7 +146,10 @@ pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>)
             let qmax = qmax as f32;
             let scale = (lo.abs().max(hi.abs()) / qmax).max(1e-12);
             let out = apply(w, w.len().max(1), |_, v| {
-                round_half_even_small(v / scale).clamp(-qmax, qmax) * scale
+                straight_through(
+                    v,
+                    round_half_even_small(v / scale).clamp(-qmax, qmax) * scale,
+                )
             });
             (out, vec![scale])
         }
@@ -138,10 +159,30 @@ pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>)
             let scale = ((hi - lo) / qmax).max(1e-12);
             let zero_point = (-lo / scale).round_ties_even().clamp(0.0, qmax);
             let out = apply(w, w.len().max(1), |_, v| {
-                ((round_half_even_small(v / scale) + zero_point).clamp(0.0, qmax) - zero_point)
-                    * scale
+                let code = (round_half_even_small(v / scale) + zero_point).clamp(0.0, qmax);
+                straight_through(v, (code - zero_point) * scale)
             });
             (out, vec![scale])
         }
     }
+}
+
+/// The clipped SAWB STE's backward: `dw = dy·[|w| ≤ α_row]`.
+pub fn sawb_clipped_backward(w: &[f32], grad_output: &[f32], scales: &[f32]) -> Vec<f32> {
+    let row_len = (w.len() / scales.len().max(1)).max(1);
+    let mut grad = vec![0.0f32; w.len()];
+    grad.par_chunks_mut(CHUNK)
+        .zip(w.par_chunks(CHUNK).zip(grad_output.par_chunks(CHUNK)))
+        .enumerate()
+        .for_each(|(chunk, (g, (x, dy)))| {
+            let first = chunk * CHUNK;
+            for (i, ((g, &v), &d)) in g.iter_mut().zip(x).zip(dy).enumerate() {
+                *g = if v.abs() > scales[(first + i) / row_len] {
+                    0.0
+                } else {
+                    d
+                };
+            }
+        });
+    grad
 }

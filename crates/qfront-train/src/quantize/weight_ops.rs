@@ -32,7 +32,7 @@ pub fn quantize_weight<const D: usize>(
         return w;
     }
     if training && kernels::supports(w.dtype()) {
-        if let Some(rule) = identity_gradient_rule(quantizer, bits, w.dims()[0]) {
+        if let Some(rule) = straight_through_rule(quantizer, bits, w.dims()[0]) {
             let (quantized, scales) = kernels::fused_quantize_weight(w, rule);
             if let WeightRule::Sawb { .. } = rule {
                 update_sawb_ema(ema, scales);
@@ -181,9 +181,9 @@ fn update_sawb_ema(ema: &WeightScale, fresh: Tensor<1>) {
     ema.update(updated.mask_where(unset, fresh.detach()).detach());
 }
 
-/// The fused kernel's rule for quantizers whose gradient is the identity (SAWB pass-through,
-/// min-max); `None` for the others (clipped SAWB, DoReFa, LSQ), which stay composed.
-fn identity_gradient_rule(
+/// The fused kernel's rule for the straight-through quantizers (SAWB with either STE,
+/// min-max); `None` for DoReFa and LSQ, whose gradients go through the scale and stay composed.
+fn straight_through_rule(
     quantizer: &WeightQuantizer,
     bits: BitWidth,
     out_channels: usize,
@@ -192,7 +192,7 @@ fn identity_gradient_rule(
         WeightQuantizer::Sawb {
             grid,
             granularity,
-            gradient: SawbGradient::PassThrough,
+            gradient,
         } => {
             let coefficients = sawb_coefficients(grid, bits);
             Some(WeightRule::Sawb {
@@ -203,6 +203,7 @@ fn identity_gradient_rule(
                     ScaleGranularity::PerTensor => 1,
                     ScaleGranularity::PerOutputChannel => out_channels,
                 },
+                clipped: gradient == SawbGradient::Clipped,
             })
         }
         WeightQuantizer::MinMax {
