@@ -72,15 +72,27 @@ fn min_max(w: &[f32]) -> (f32, f32) {
         )
 }
 
-/// SAWB's fresh scale of one row.
+/// SAWB's fresh scale of one row. Long rows (a per-tensor scale) are summed in parallel
+/// chunks whose partial sums are added in chunk order, so the value does not depend on the
+/// thread count.
 fn sawb_row_scale(row: &[f32], c1: f64, c2: f64) -> f32 {
     let count = row.len() as f64;
-    let (squares, magnitudes, max_abs) = row.iter().fold((0.0f64, 0.0f64, 0.0f32), |acc, &v| {
-        (
-            acc.0 + (v as f64) * (v as f64),
-            acc.1 + v.abs() as f64,
-            acc.2.max(v.abs()),
-        )
+    let moments = |part: &[f32]| {
+        part.iter().fold((0.0f64, 0.0f64, 0.0f32), |acc, &v| {
+            (
+                acc.0 + (v as f64) * (v as f64),
+                acc.1 + v.abs() as f64,
+                acc.2.max(v.abs()),
+            )
+        })
+    };
+    let partials: Vec<(f64, f64, f32)> = if row.len() > CHUNK {
+        row.par_chunks(CHUNK).map(moments).collect()
+    } else {
+        vec![moments(row)]
+    };
+    let (squares, magnitudes, max_abs) = partials.into_iter().fold((0.0, 0.0, 0.0f32), |a, b| {
+        (a.0 + b.0, a.1 + b.1, a.2.max(b.2))
     });
     let rms = ((squares / count) as f32).sqrt();
     let mean_abs = (magnitudes / count) as f32;
