@@ -235,6 +235,26 @@ fn matmul(
     }
 }
 
+/// The im2col buffer of one sample (empty for a pointwise convolution, which needs none).
+fn col_buffer(g: &ConvGeometry) -> Vec<f32> {
+    if g.is_pointwise() {
+        Vec::new()
+    } else {
+        vec![0.0f32; g.patch_len() * g.out_plane()]
+    }
+}
+
+/// The K×P patch matrix of one sample: the sample itself for a pointwise convolution, else
+/// its im2col written into `col`.
+fn patches<'a>(sample: &'a [f32], g: &ConvGeometry, col: &'a mut [f32]) -> &'a [f32] {
+    if g.is_pointwise() {
+        sample
+    } else {
+        im2col(sample, g, col);
+        col
+    }
+}
+
 /// Forward convolution: `input` is `N×in×H×W`, `weight` `out×in×kh×kw`; returns `N×out×oh×ow`.
 pub fn conv2d_forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (k, p) = (g.patch_len(), g.out_plane());
@@ -243,21 +263,12 @@ pub fn conv2d_forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f3
         .par_chunks_mut(g.out_sample_len() * SAMPLES_PER_CHUNK)
         .zip(input.par_chunks(g.in_sample_len() * SAMPLES_PER_CHUNK))
         .for_each(|(out_chunk, in_chunk)| {
-            let mut col = if g.is_pointwise() {
-                Vec::new()
-            } else {
-                vec![0.0f32; k * p]
-            };
+            let mut col = col_buffer(g);
             for (out, sample) in out_chunk
                 .chunks_mut(g.out_sample_len())
                 .zip(in_chunk.chunks(g.in_sample_len()))
             {
-                let patches: &[f32] = if g.is_pointwise() {
-                    sample
-                } else {
-                    im2col(sample, g, &mut col);
-                    &col
-                };
+                let patches = patches(sample, g, &mut col);
                 matmul(
                     out,
                     false,
@@ -319,23 +330,14 @@ pub fn conv2d_weight_grad(input: &[f32], grad_output: &[f32], g: &ConvGeometry) 
         .par_chunks(g.in_sample_len() * SAMPLES_PER_CHUNK)
         .zip(grad_output.par_chunks(g.out_sample_len() * SAMPLES_PER_CHUNK))
         .map(|(in_chunk, dy_chunk)| {
-            let mut col = if g.is_pointwise() {
-                Vec::new()
-            } else {
-                vec![0.0f32; k * p]
-            };
+            let mut col = col_buffer(g);
             let mut partial = vec![0.0f32; g.out_channels * k];
             for (i, (sample, dy)) in in_chunk
                 .chunks(g.in_sample_len())
                 .zip(dy_chunk.chunks(g.out_sample_len()))
                 .enumerate()
             {
-                let patches: &[f32] = if g.is_pointwise() {
-                    sample
-                } else {
-                    im2col(sample, g, &mut col);
-                    &col
-                };
+                let patches = patches(sample, g, &mut col);
                 // dW += dy (out×P) · colᵀ (P×K); colᵀ[p][k] = col[k·P + p].
                 matmul(
                     &mut partial,
