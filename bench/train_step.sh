@@ -3,7 +3,8 @@
 # 1x28x28, 10 classes) and the SNIPS NLU intent model (batch 64, 32 hashed tokens, 7 intents),
 # float and QAT (W4A4, PACT + SAWB, first/last layer 8-bit min-max), at the given thread count.
 # Prints both JSON records per case and one ratio record qfront / PyTorch (below 1.0 means
-# qfront is faster). The PyTorch models and recipe are in bench/train_step_torch.py.
+# qfront is faster). The PyTorch models and recipe are in bench/train_step_torch.py, which
+# `qfront bench train-step --pytorch PYTHON` runs.
 #
 # Needs: a release build (cargo build --release) and python3 with torch (pip install torch).
 # Usage: bench/train_step.sh [THREADS] [STEPS] [MODELS, default "lenet nlu"]
@@ -23,22 +24,10 @@ for model in $models; do
     *) echo "unknown model '$model' (lenet or nlu)" >&2; exit 2 ;;
   esac
   for bits in 32 4; do
-    ours=$("$qfront" bench train-step "${shape[@]}" --wbits "$bits" --abits "$bits" \
-           --batch-size "$batch" --threads "$threads" --steps "$steps" --format json 2>/dev/null)
-    theirs=$("$python" "$here/train_step_torch.py" --model "$model" --bits "$bits" \
-             --batch-size "$batch" --threads "$threads" --steps "$steps" 2>/dev/null)
-    echo "$ours"
-    echo "$theirs"
-    "$python" - "$ours" "$theirs" <<'PY'
-import json, sys
-ours, theirs = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-mode = "float" if ours["wbits"] >= 32 else f"QAT W{ours['wbits']}A{ours['abits']}"
-ratio = ours["median_ms"] / theirs["median_ms"]
-print(json.dumps({"bench": "train-step-ratio", "model": ours["model"], "mode": mode,
-                  "batch_size": ours["batch_size"], "threads": ours["threads"],
-                  "qfront_median_ms": round(ours["median_ms"], 2),
-                  "pytorch_median_ms": round(theirs["median_ms"], 2), "ratio": round(ratio, 3),
-                  "pytorch": theirs["framework"]}))
-PY
+    # qfront times the step, then the same step in PyTorch (bench/train_step_torch.py, built
+    # into the binary), and prints both records and the ratio record.
+    "$qfront" bench train-step "${shape[@]}" --wbits "$bits" --abits "$bits" \
+      --batch-size "$batch" --threads "$threads" --steps "$steps" --pytorch "$python" \
+      --format json 2>/dev/null
   done
 done

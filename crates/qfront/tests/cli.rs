@@ -202,6 +202,23 @@ fn train_step_bench_reports_its_timing() {
     let out = qfront(&["bench", "train-step", "--input", "28x28"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("CxHxW"), "{}", stderr(&out));
+    // The default LeNet has a PyTorch peer; an interpreter without torch is a clear error.
+    let out = qfront(&[
+        "bench",
+        "train-step",
+        "--model",
+        "lenet",
+        "--batch-size",
+        "2",
+        "--steps",
+        "1",
+        "--warmup",
+        "0",
+        "--pytorch",
+        "/nonexistent/python3",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("cannot import torch"), "{}", stderr(&out));
 }
 
 #[test]

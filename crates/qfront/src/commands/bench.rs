@@ -1,16 +1,20 @@
 //! `qfront bench`: measurements that compare qfront with its peers.
 //!
 //! `qfront bench train-step` times one QAT optimisation step (forward, loss, backward, SGD or
-//! Adam update, PACT α clamp) of a model on a fixed random batch. `bench/train_step.sh` runs it
-//! beside the same network in PyTorch and prints the ratio.
+//! Adam update, PACT α clamp) of a model on a fixed random batch and, for the LeNet and SNIPS
+//! NLU models with the default recipe, the same step in PyTorch in the same run when a Python
+//! with torch is found (`--pytorch`), printing the ratio. `bench/train_step.sh` runs both
+//! models at both precisions.
 
-use super::model_args::ModelArgs;
+use super::bench_pytorch::{resolve_python, run_peer, PeerModel, PeerRun};
+use super::model_args::{ModelArgs, ModelName};
 use crate::output::Format;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use qfront_train::burn::tensor::Device;
 use qfront_train::data::{Features, Split};
 use qfront_train::models::{model_cost, Model};
+use qfront_train::recipe::FamilyName;
 use qfront_train::spec::InputShape;
 use qfront_train::training::{batch_input, LrSchedule, OptimizerKind, TrainConfig, TrainStep};
 use rand::{Rng, SeedableRng};
@@ -72,6 +76,11 @@ pub struct TrainStepArgs {
     /// Optimizer: sgd (momentum 0.9, the PyTorch script's) or adam.
     #[arg(long, default_value = "sgd")]
     optimizer: String,
+    /// The PyTorch peer: `auto` (python3 when it imports torch), `none`, or a Python
+    /// interpreter. Runs for LeNet on 1x28x28 / 10 classes and the NLU model on tokens / 7
+    /// classes with the default recipe and SGD, and prints its record and the ratio.
+    #[arg(long, default_value = "auto")]
+    pytorch: String,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
@@ -142,6 +151,41 @@ fn random_batch(input: &InputShape, classes: usize, n: usize) -> Split {
     Split {
         features,
         labels: (0..n).map(|_| rng.gen_range(0..classes)).collect(),
+    }
+}
+
+/// The PyTorch script's model when the benchmarked one is it: LeNet or the NLU model with
+/// every size, quantizer and bit width at its default, equal weight and activation bits, SGD.
+fn peer_model(args: &TrainStepArgs, name: &ModelName, input: &InputShape) -> Option<PeerModel> {
+    let m = &args.model;
+    let default_recipe = m.wbits == m.abits
+        && m.first_bits.is_none()
+        && m.last_bits.is_none()
+        && m.weight_quantizer == "sawb"
+        && m.edge_weight_quantizer == "min-max"
+        && !m.pact_plus
+        && m.width == 1.0
+        && m.hidden.is_none()
+        && m.dropout == 0.0
+        && args.optimizer == "sgd";
+    if !default_recipe {
+        return None;
+    }
+    match (name, input) {
+        (
+            ModelName::Family(FamilyName::Lenet),
+            InputShape::Image {
+                channels: 1,
+                height: 28,
+                width: 28,
+            },
+        ) if args.classes == 10 => Some(PeerModel::Lenet),
+        (ModelName::Family(FamilyName::Nlu), InputShape::Tokens { max_tokens: 32, .. })
+            if args.classes == 7 && m.buckets == 4096 && m.blocks == 1 && m.nlu_block == "conv" =>
+        {
+            Some(PeerModel::Nlu)
+        }
+        _ => None,
     }
 }
 
@@ -225,8 +269,50 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
         "examples_per_second": args.batch_size as f64 / (median / 1e3),
         "forward_macs_per_example": cost.macs,
     });
+    let peer = match peer_model(&args, &model_name, &input) {
+        Some(model) => match resolve_python(&args.pytorch)? {
+            Some(python) => {
+                tracing::info!("timing the same step in PyTorch ({python})");
+                let run = PeerRun {
+                    model,
+                    bits: args.model.wbits,
+                    batch_size: args.batch_size,
+                    threads,
+                    steps: args.steps,
+                    warmup: args.warmup,
+                };
+                Some(run_peer(&python, &run)?)
+            }
+            None => None,
+        },
+        None => {
+            if args.pytorch != "none" {
+                tracing::info!("no PyTorch peer for this model or recipe (LeNet and the NLU model with their defaults have one)");
+            }
+            None
+        }
+    };
+    let ratio = peer.as_ref().and_then(|p| {
+        let theirs = p.get("median_ms")?.as_f64()?;
+        Some(serde_json::json!({
+            "bench": "train-step-ratio",
+            "model": model_name.cli_name(),
+            "mode": if args.model.wbits >= 32 { "float".to_string() } else { format!("QAT W{}A{}", args.model.wbits, args.model.abits) },
+            "batch_size": args.batch_size,
+            "threads": threads,
+            "qfront_median_ms": median,
+            "pytorch_median_ms": theirs,
+            "ratio": median / theirs,
+            "pytorch": p.get("framework").cloned().unwrap_or_default(),
+        }))
+    });
     match args.format {
-        Format::Json => println!("{}", serde_json::to_string(&record)?),
+        Format::Json => {
+            println!("{}", serde_json::to_string(&record)?);
+            for extra in [&peer, &ratio].into_iter().flatten() {
+                println!("{}", serde_json::to_string(extra)?);
+            }
+        }
         Format::Table => {
             println!(
                 "{:<16} {} W{}A{}",
@@ -240,6 +326,18 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
             println!("{:<16} {:.2}", "median ms", median);
             println!("{:<16} {:.2}", "mean ms", mean);
             println!("{:<16} {:.2}", "p90 ms", quantile(&sorted, 0.9));
+            if let Some(ratio) = &ratio {
+                println!(
+                    "{:<16} {:.2}",
+                    "pytorch ms",
+                    ratio["pytorch_median_ms"].as_f64().unwrap_or(f64::NAN)
+                );
+                println!(
+                    "{:<16} {:.3}",
+                    "ratio",
+                    ratio["ratio"].as_f64().unwrap_or(f64::NAN)
+                );
+            }
         }
     }
     Ok(())

@@ -5,6 +5,7 @@ pub mod bench_ask;
 pub mod bench_data;
 pub mod bench_latency;
 pub mod bench_mobo;
+pub mod bench_pytorch;
 pub mod bench_store;
 pub mod data_args;
 pub mod eval;
