@@ -218,7 +218,11 @@ fn train_step_bench_reports_its_timing() {
         "/nonexistent/python3",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("cannot import torch"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot import torch"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
