@@ -12,6 +12,7 @@
 //! in f64 per channel in a fixed order, so the result does not depend on the thread count.
 //! Written by hand: no crate offers it on slices.
 
+use super::build_in_chunks;
 use rayon::prelude::*;
 
 /// Layout of an NCHW tensor seen by batch norm: `batch` samples of `channels` planes.
@@ -29,6 +30,11 @@ impl NormGeometry {
     /// Values per channel `M = N·H·W`.
     fn per_channel(&self) -> f64 {
         (self.batch * self.plane) as f64
+    }
+
+    /// Planes per parallel work item (about 4,096 elements, at least one plane).
+    fn planes_per_chunk(&self) -> usize {
+        (4096 / self.plane.max(1)).max(1)
     }
 
     /// The planes of channel `c`, one per sample.
@@ -59,18 +65,18 @@ pub fn batch_statistics(input: &[f32], g: &NormGeometry) -> (Vec<f32>, Vec<f32>)
 
 /// `y = a[c]·x + b[c]` over every plane (the elementwise pass of both directions' forms).
 fn affine_per_channel(input: &[f32], scale: &[f32], shift: &[f32], g: &NormGeometry) -> Vec<f32> {
-    let mut output = vec![0.0f32; input.len()];
-    output
-        .par_chunks_mut(g.plane)
-        .zip(input.par_chunks(g.plane))
-        .enumerate()
-        .for_each(|(i, (out, x))| {
+    let planes = g.planes_per_chunk();
+    let (output, _) = build_in_chunks(input.len(), planes * g.plane, |chunk, out: &mut [f32]| {
+        for (j, out) in out.chunks_mut(g.plane).enumerate() {
+            let i = chunk * planes + j;
+            let x = &input[i * g.plane..][..g.plane];
             let c = i % g.channels;
             let (a, b) = (scale[c], shift[c]);
             for (y, &v) in out.iter_mut().zip(x) {
                 *y = a * v + b;
             }
-        });
+        }
+    });
     output
 }
 
@@ -128,24 +134,22 @@ pub fn batch_norm_backward(
         .unzip();
     // dx = k·(dy − dβ/M − x̂·dγ/M), with k = γ·inv_std, x̂ = (x − μ)·inv_std.
     let m = g.per_channel();
-    let mut grad_input = vec![0.0f32; input.len()];
-    grad_input
-        .par_chunks_mut(g.plane)
-        .zip(
-            input
-                .par_chunks(g.plane)
-                .zip(grad_output.par_chunks(g.plane)),
-        )
-        .enumerate()
-        .for_each(|(i, (dx, (x, dy)))| {
-            let c = i % g.channels;
-            let (mu, s) = (mean[c], inv_std[c]);
-            let k = gamma[c] * s;
-            let mean_dy = (grad_beta[c] / m) as f32;
-            let mean_dy_xhat = (grad_gamma[c] / m) as f32;
-            for ((out, &v), &d) in dx.iter_mut().zip(x).zip(dy) {
-                let x_hat = (v - mu) * s;
-                *out = k * (d - mean_dy - x_hat * mean_dy_xhat);
+    let planes = g.planes_per_chunk();
+    let (grad_input, _) =
+        build_in_chunks(input.len(), planes * g.plane, |chunk, dx: &mut [f32]| {
+            for (j, dx) in dx.chunks_mut(g.plane).enumerate() {
+                let i = chunk * planes + j;
+                let x = &input[i * g.plane..][..g.plane];
+                let dy = &grad_output[i * g.plane..][..g.plane];
+                let c = i % g.channels;
+                let (mu, s) = (mean[c], inv_std[c]);
+                let k = gamma[c] * s;
+                let mean_dy = (grad_beta[c] / m) as f32;
+                let mean_dy_xhat = (grad_gamma[c] / m) as f32;
+                for ((out, &v), &d) in dx.iter_mut().zip(x).zip(dy) {
+                    let x_hat = (v - mu) * s;
+                    *out = k * (d - mean_dy - x_hat * mean_dy_xhat);
+                }
             }
         });
     let to_f32 = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();

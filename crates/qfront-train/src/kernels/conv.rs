@@ -18,6 +18,7 @@
 //! gradient) add partial sums in the same order whatever the thread count: results are
 //! reproducible run to run.
 
+use super::build_in_chunks;
 use rayon::prelude::*;
 
 /// Samples per parallel work item (also the granularity of the weight-gradient partial sums).
@@ -258,11 +259,12 @@ fn patches<'a>(sample: &'a [f32], g: &ConvGeometry, col: &'a mut [f32]) -> &'a [
 /// Forward convolution: `input` is `N×in×H×W`, `weight` `out×in×kh×kw`; returns `N×out×oh×ow`.
 pub fn conv2d_forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (k, p) = (g.patch_len(), g.out_plane());
-    let mut output = vec![0.0f32; g.batch * g.out_sample_len()];
-    output
-        .par_chunks_mut(g.out_sample_len() * SAMPLES_PER_CHUNK)
-        .zip(input.par_chunks(g.in_sample_len() * SAMPLES_PER_CHUNK))
-        .for_each(|(out_chunk, in_chunk)| {
+    let out_chunk_len = g.out_sample_len() * SAMPLES_PER_CHUNK;
+    let (output, _) = build_in_chunks(
+        g.batch * g.out_sample_len(),
+        out_chunk_len,
+        |chunk, out_chunk: &mut [f32]| {
+            let in_chunk = &input[chunk * g.in_sample_len() * SAMPLES_PER_CHUNK..];
             let mut col = col_buffer(g);
             for (out, sample) in out_chunk
                 .chunks_mut(g.out_sample_len())
@@ -279,18 +281,20 @@ pub fn conv2d_forward(input: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f3
                     (p, 1),
                 );
             }
-        });
+        },
+    );
     output
 }
 
 /// Input gradient `dx` (`N×in×H×W`) from the output gradient `dy` (`N×out×oh×ow`).
 pub fn conv2d_input_grad(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) -> Vec<f32> {
     let (k, p) = (g.patch_len(), g.out_plane());
-    let mut grad_input = vec![0.0f32; g.batch * g.in_sample_len()];
-    grad_input
-        .par_chunks_mut(g.in_sample_len() * SAMPLES_PER_CHUNK)
-        .zip(grad_output.par_chunks(g.out_sample_len() * SAMPLES_PER_CHUNK))
-        .for_each(|(dx_chunk, dy_chunk)| {
+    let dx_chunk_len = g.in_sample_len() * SAMPLES_PER_CHUNK;
+    let (grad_input, _) = build_in_chunks(
+        g.batch * g.in_sample_len(),
+        dx_chunk_len,
+        |chunk, dx_chunk: &mut [f32]| {
+            let dy_chunk = &grad_output[chunk * g.out_sample_len() * SAMPLES_PER_CHUNK..];
             let mut dcol = vec![0.0f32; k * p];
             for (dx, dy) in dx_chunk
                 .chunks_mut(g.in_sample_len())
@@ -319,7 +323,8 @@ pub fn conv2d_input_grad(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) 
                     col2im_add(&dcol, g, dx);
                 }
             }
-        });
+        },
+    );
     grad_input
 }
 

@@ -7,6 +7,7 @@
 //! plane. The first maximum of a window wins ties, as in burn and PyTorch. Written by hand:
 //! no crate offers it on slices.
 
+use super::build_in_chunks;
 use rayon::prelude::*;
 
 /// Shapes of one max pooling.
@@ -115,12 +116,10 @@ fn pool_plane_2x2(
 pub fn max_pool_backward(grad_output: &[f32], argmax: &[u32], g: &PoolGeometry) -> Vec<f32> {
     let in_plane = g.in_height * g.in_width;
     let out_plane = g.out_height() * g.out_width();
-    let mut grad_input = vec![0.0f32; g.planes * in_plane];
-    grad_input
-        .par_chunks_mut(in_plane)
-        .zip(grad_output.par_chunks(out_plane))
-        .zip(argmax.par_chunks(out_plane))
-        .for_each(|((dx, dy), arg)| {
+    let (grad_input, _) =
+        build_in_chunks(g.planes * in_plane, in_plane, |plane, dx: &mut [f32]| {
+            let dy = &grad_output[plane * out_plane..][..out_plane];
+            let arg = &argmax[plane * out_plane..][..out_plane];
             for (&index, &grad) in arg.iter().zip(dy) {
                 dx[index as usize] += grad;
             }

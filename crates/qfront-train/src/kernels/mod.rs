@@ -27,6 +27,8 @@ use burn::module::RunningState;
 use burn::nn::BatchNorm;
 use burn::tensor::ops::{ConvOptions, MaxPoolOptions};
 use burn::tensor::{DType, Tensor};
+use rayon::prelude::*;
+use std::mem::MaybeUninit;
 use weight_quant::WeightRule;
 
 /// The fused training kernels as a burn backend extension (flex, and autodiff over flex).
@@ -189,4 +191,38 @@ pub fn max_pool2d(x: Tensor<4>, kernel: usize, stride: usize) -> Tensor<4> {
 pub(crate) fn round_half_even_small(v: f32) -> f32 {
     const MAGIC: f32 = 12_582_912.0; // 1.5 · 2²³
     (v + MAGIC) - MAGIC
+}
+
+/// A `len`-element buffer built in parallel: split into chunks of `chunk` elements, each
+/// zero-filled by the worker that then passes it to `fill(chunk index, chunk)`; returns the
+/// buffer and the per-chunk results in chunk order.
+///
+/// `vec![0.0; len]` cleared every output on the calling thread while the workers waited
+/// (the allocator keeps freed buffers, so `calloc` must clear them): 8% of a float LeNet
+/// step at 2 threads. Here each chunk is cleared in parallel, in cache just before use.
+pub(crate) fn build_in_chunks<T, R>(
+    len: usize,
+    chunk: usize,
+    fill: impl Fn(usize, &mut [T]) -> R + Sync + Send,
+) -> (Vec<T>, Vec<R>)
+where
+    T: Copy + Default + Send + Sync,
+    R: Send,
+{
+    let mut buffer: Vec<T> = Vec::with_capacity(len);
+    let results: Vec<R> = buffer.spare_capacity_mut()[..len]
+        .par_chunks_mut(chunk.max(1))
+        .enumerate()
+        .map(|(index, part)| {
+            for slot in part.iter_mut() {
+                slot.write(T::default());
+            }
+            // SAFETY: every element of `part` was initialized just above.
+            let part = unsafe { &mut *(part as *mut [MaybeUninit<T>] as *mut [T]) };
+            fill(index, part)
+        })
+        .collect();
+    // SAFETY: the chunks cover `0..len`, and each was initialized in the loop above.
+    unsafe { buffer.set_len(len) };
+    (buffer, results)
 }

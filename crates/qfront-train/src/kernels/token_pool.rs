@@ -8,6 +8,7 @@
 //! with index scatter profiled at 11% of the SNIPS NLU QAT step. The first maximum wins ties.
 //! Written by hand: no crate offers it on slices.
 
+use super::build_in_chunks;
 use rayon::prelude::*;
 
 /// Padding penalty: a masked-out token scores `−PENALTY`.
@@ -55,16 +56,13 @@ pub fn masked_max_backward(
     mask: &[f32],
     g: &TokenGeometry,
 ) -> Vec<f32> {
-    let mut grad_h = vec![0.0f32; g.batch * g.tokens * g.dim];
-    grad_h
-        .par_chunks_mut(g.tokens * g.dim)
-        .enumerate()
-        .for_each(|(b, dh)| {
-            let dy = &grad_output[b * g.dim..][..g.dim];
-            let at = &winner[b * g.dim..][..g.dim];
-            for (d, (&grad, &t)) in dy.iter().zip(at).enumerate() {
-                dh[t as usize * g.dim + d] = grad * mask[b * g.tokens + t as usize];
-            }
-        });
+    let example = g.tokens * g.dim;
+    let (grad_h, _) = build_in_chunks(g.batch * example, example, |b, dh: &mut [f32]| {
+        let dy = &grad_output[b * g.dim..][..g.dim];
+        let at = &winner[b * g.dim..][..g.dim];
+        for (d, (&grad, &t)) in dy.iter().zip(at).enumerate() {
+            dh[t as usize * g.dim + d] = grad * mask[b * g.tokens + t as usize];
+        }
+    });
     grad_h
 }

@@ -17,7 +17,7 @@
 //!   `s = max((hi − lo)/qmax, 10⁻¹²)`, `z = clamp(round(−lo/s), 0, qmax)`,
 //!   `q = s·(clamp(round(w/s) + z, 0, qmax) − z)`.
 
-use super::round_half_even_small;
+use super::{build_in_chunks, round_half_even_small};
 use rayon::prelude::*;
 
 /// Elements per parallel work item of the quantization pass.
@@ -106,16 +106,12 @@ fn sawb_row_scale(row: &[f32], c1: f64, c2: f64) -> f32 {
 
 /// `out[i] = f(row of i, w[i])` for every element, in parallel chunks.
 fn apply(w: &[f32], row_len: usize, f: impl Fn(usize, f32) -> f32 + Sync) -> Vec<f32> {
-    let mut out = vec![0.0f32; w.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(w.par_chunks(CHUNK))
-        .enumerate()
-        .for_each(|(chunk, (o, x))| {
-            let first = chunk * CHUNK;
-            for (i, (y, &v)) in o.iter_mut().zip(x).enumerate() {
-                *y = f((first + i) / row_len, v);
-            }
-        });
+    let (out, _) = build_in_chunks(w.len(), CHUNK, |chunk, o: &mut [f32]| {
+        let first = chunk * CHUNK;
+        for (i, (y, &v)) in o.iter_mut().zip(&w[first..]).enumerate() {
+            *y = f((first + i) / row_len, v);
+        }
+    });
     out
 }
 
@@ -182,19 +178,16 @@ pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>)
 /// The clipped SAWB STE's backward: `dw = dy·[|w| ≤ α_row]`.
 pub fn sawb_clipped_backward(w: &[f32], grad_output: &[f32], scales: &[f32]) -> Vec<f32> {
     let row_len = (w.len() / scales.len().max(1)).max(1);
-    let mut grad = vec![0.0f32; w.len()];
-    grad.par_chunks_mut(CHUNK)
-        .zip(w.par_chunks(CHUNK).zip(grad_output.par_chunks(CHUNK)))
-        .enumerate()
-        .for_each(|(chunk, (g, (x, dy)))| {
-            let first = chunk * CHUNK;
-            for (i, ((g, &v), &d)) in g.iter_mut().zip(x).zip(dy).enumerate() {
-                *g = if v.abs() > scales[(first + i) / row_len] {
-                    0.0
-                } else {
-                    d
-                };
-            }
-        });
+    let (grad, _) = build_in_chunks(w.len(), CHUNK, |chunk, g: &mut [f32]| {
+        let first = chunk * CHUNK;
+        let (x, dy) = (&w[first..], &grad_output[first..]);
+        for (i, ((g, &v), &d)) in g.iter_mut().zip(x).zip(dy).enumerate() {
+            *g = if v.abs() > scales[(first + i) / row_len] {
+                0.0
+            } else {
+                d
+            };
+        }
+    });
     grad
 }
