@@ -6,15 +6,7 @@ const SQRT5: f64 = 2.23606797749979;
 /// `k(a, b)` with inverse lengthscales `inv_lengthscales[d] = 1/ℓ_d` and output scale σ².
 #[inline]
 pub fn matern52(a: &[f64], b: &[f64], inv_lengthscales: &[f64], outputscale: f64) -> f64 {
-    let r2: f64 = a
-        .iter()
-        .zip(b)
-        .zip(inv_lengthscales)
-        .map(|((x, y), il)| {
-            let t = (x - y) * il;
-            t * t
-        })
-        .sum();
+    let r2 = scaled_squared_distance(a, b, inv_lengthscales);
     let r = r2.sqrt();
     outputscale * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * (-SQRT5 * r).exp()
 }
@@ -26,9 +18,22 @@ pub fn matern52_derivative_factor(r: f64, outputscale: f64) -> f64 {
     outputscale * 5.0 / 3.0 * (1.0 + SQRT5 * r) * (-SQRT5 * r).exp()
 }
 
-/// The scaled distance `r` between `a` and `b`.
+/// The kernel value and its derivative factor at squared scaled distance `r²`, sharing one
+/// `exp`: `(σ²·(1 + √5·r + 5/3·r²)·e, σ²·5/3·(1 + √5·r)·e)` with `e = exp(−√5·r)` — the same
+/// float operations as [`matern52`] and [`matern52_derivative_factor`].
 #[inline]
-pub fn scaled_distance(a: &[f64], b: &[f64], inv_lengthscales: &[f64]) -> f64 {
+pub fn matern52_with_derivative_factor(r2: f64, outputscale: f64) -> (f64, f64) {
+    let r = r2.sqrt();
+    let e = (-SQRT5 * r).exp();
+    (
+        outputscale * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * e,
+        outputscale * 5.0 / 3.0 * (1.0 + SQRT5 * r) * e,
+    )
+}
+
+/// The squared scaled distance `r²` between `a` and `b`.
+#[inline]
+pub fn scaled_squared_distance(a: &[f64], b: &[f64], inv_lengthscales: &[f64]) -> f64 {
     a.iter()
         .zip(b)
         .zip(inv_lengthscales)
@@ -36,8 +41,13 @@ pub fn scaled_distance(a: &[f64], b: &[f64], inv_lengthscales: &[f64]) -> f64 {
             let t = (x - y) * il;
             t * t
         })
-        .sum::<f64>()
-        .sqrt()
+        .sum()
+}
+
+/// The scaled distance `r` between `a` and `b`.
+#[inline]
+pub fn scaled_distance(a: &[f64], b: &[f64], inv_lengthscales: &[f64]) -> f64 {
+    scaled_squared_distance(a, b, inv_lengthscales).sqrt()
 }
 
 /// The `rows.len() × cols.len()` kernel matrix, row-major.
