@@ -92,7 +92,7 @@ impl<'a> JointSamples<'a> {
                     .map(|j| {
                         let latent =
                             self.baselines[member][j].sample_at(a, &z[j * nb..(j + 1) * nb]);
-                        self.models[member][j].to_output(latent).0
+                        self.models[member][j].to_output_value(latent)
                     })
                     .collect()
             })

@@ -31,12 +31,28 @@ pub fn prune_baseline(
         .map(|gp| gp.baseline_posterior(points))
         .collect::<Result<Vec<_>>>()?;
     let mut sobol = SobolSampler::new(n * m, seed ^ 0x7072_756e)?;
+    let draws = sobol.draw_normal(samples)?;
+    // All draws of model j at once (one GEMM): column s of its `n × samples` normals is
+    // draw s's block `j·n..(j + 1)·n`.
+    let joint: Vec<Vec<f64>> = posteriors
+        .iter()
+        .enumerate()
+        .map(|(j, post)| {
+            let mut z = vec![0.0; n * samples];
+            for (s, draw) in draws.iter().enumerate() {
+                for b in 0..n {
+                    z[b * samples + s] = draw[j * n + b];
+                }
+            }
+            post.samples(&z, samples)
+        })
+        .collect();
     let mut keep = vec![false; n];
-    for z in sobol.draw_normal(samples)? {
+    for s in 0..samples {
         let mut values = vec![vec![0.0; m]; n];
-        for (j, (gp, post)) in member.iter().zip(&posteriors).enumerate() {
+        for (j, (gp, sampled)) in member.iter().zip(&joint).enumerate() {
             for a in 0..n {
-                values[a][j] = gp.to_output(post.sample_at(a, &z[j * n..(j + 1) * n])).0;
+                values[a][j] = gp.to_output_value(sampled[a * samples + s]);
             }
         }
         // Infeasible points (any slack after the objectives < 0) cannot be on the front.

@@ -27,6 +27,18 @@ pub struct BaselinePosterior {
 }
 
 impl BaselinePosterior {
+    /// Standardized joint samples at every baseline point for `k` draws of normals: `z` is
+    /// `n_b × k` row-major (column `s` = draw `s`), the result `μ + L·z`, `n_b × k` row-major.
+    pub fn samples(&self, z: &[f64], k: usize) -> Vec<f64> {
+        let mut out = self.factor.lower_times(z, k);
+        for (row, mean) in out.chunks_mut(k.max(1)).zip(&self.mean) {
+            for value in row {
+                *value += mean;
+            }
+        }
+        out
+    }
+
     /// The standardized sample at baseline point `a` for the normals `z` (one per baseline
     /// point): `μ_a + Σ_{b ≤ a} L_ab·z_b`.
     pub fn sample_at(&self, a: usize, z: &[f64]) -> f64 {
@@ -57,10 +69,21 @@ impl ExactGp {
         (self.y_offset, self.y_scale)
     }
 
-    /// A standardized latent sample as an output, with `∂output/∂latent`: `offset +
-    /// scale·latent`, then the inverse of the output warp where the GP has one
-    /// ([`ExactGp::with_output_warp`]). Every Monte-Carlo acquisition forms its samples here.
+    /// A standardized latent sample as an output: `offset + scale·latent`, then the inverse of
+    /// the output warp where the GP has one ([`ExactGp::with_output_warp`]). Every
+    /// Monte-Carlo acquisition forms its samples here (or in [`ExactGp::to_output`] when it
+    /// needs the gradient too).
     #[inline]
+    pub fn to_output_value(&self, latent: f64) -> f64 {
+        let value = self.y_offset + self.y_scale * latent;
+        match &self.output_warp {
+            None => value,
+            Some(warp) => warp.invert_value(value),
+        }
+    }
+
+    /// `(output, ∂output/∂latent)` for a standardized latent value (see
+    /// [`ExactGp::to_output_value`] for the value alone).
     pub fn to_output(&self, latent: f64) -> (f64, f64) {
         let value = self.y_offset + self.y_scale * latent;
         match &self.output_warp {

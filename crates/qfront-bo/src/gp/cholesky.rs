@@ -85,6 +85,22 @@ impl Cholesky {
         out
     }
 
+    /// `L·B` for the `n × k` row-major `b`, row-major: `k` correlated draws at once from
+    /// `k` columns of independent normals, as one GEMM (the strict upper triangle of faer's
+    /// factor is zero).
+    pub fn lower_times(&self, b: &[f64], k: usize) -> Vec<f64> {
+        let n = self.dim();
+        let rhs = Mat::from_fn(n, k, |i, j| b[i * k + j]);
+        let product = self.llt.L() * &rhs;
+        let mut out = Vec::with_capacity(n * k);
+        for i in 0..n {
+            for j in 0..k {
+                out.push(product[(i, j)]);
+            }
+        }
+        out
+    }
+
     /// `A⁻¹` (row-major).
     pub fn inverse(&self) -> Vec<f64> {
         let inv = self.llt.inverse();

@@ -102,6 +102,38 @@ pub fn inverse_yeo_johnson(t: f64, lambda: f64) -> (f64, f64) {
     }
 }
 
+/// `z` with `ψ_λ(z) = t`, clamped like [`inverse_yeo_johnson`] (the same value, without the
+/// derivative's second power: samples that only need the value pay one `powf`).
+pub fn inverse_yeo_johnson_value(t: f64, lambda: f64) -> f64 {
+    let z = if t >= 0.0 {
+        if lambda.abs() < 1e-12 {
+            t.exp_m1()
+        } else {
+            let base = lambda * t + 1.0;
+            if base <= 0.0 {
+                f64::INFINITY
+            } else {
+                base.powf(1.0 / lambda) - 1.0
+            }
+        }
+    } else if (lambda - 2.0).abs() < 1e-12 {
+        -(-t).exp_m1()
+    } else {
+        let power = 2.0 - lambda;
+        let base = 1.0 - power * t;
+        if base <= 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            1.0 - base.powf(1.0 / power)
+        }
+    };
+    if z.is_finite() && z.abs() <= INVERSE_LIMIT {
+        z
+    } else {
+        INVERSE_LIMIT.copysign(z)
+    }
+}
+
 /// The 99% quantile of χ² with one degree of freedom.
 const LIKELIHOOD_RATIO_1PCT: f64 = 6.635;
 
@@ -167,10 +199,15 @@ impl YeoJohnson {
         yeo_johnson((y - self.offset) / self.scale, self.lambda)
     }
 
-    /// `(y, ∂y/∂t)` for the warped value `t`: the inverse of [`YeoJohnson::apply`]. Where
-    /// λ bounds the warp's range (λ < 0 above, λ > 2 below) and `t` lies past the bound, a
-    /// GP sample beyond anything the warp can produce, `y` is clamped to
-    /// `offset ± INVERSE_LIMIT·scale` with a zero derivative.
+    /// `y` for the warped value `t`: the inverse of [`YeoJohnson::apply`]. Where λ bounds the
+    /// warp's range (λ < 0 above, λ > 2 below) and `t` lies past the bound, a GP sample
+    /// beyond anything the warp can produce, `y` is clamped to `offset ± INVERSE_LIMIT·scale`.
+    pub fn invert_value(&self, t: f64) -> f64 {
+        self.offset + self.scale * inverse_yeo_johnson_value(t, self.lambda)
+    }
+
+    /// `(y, ∂y/∂t)` for the warped value `t`: [`YeoJohnson::invert_value`] with the
+    /// derivative (zero where the value is clamped).
     pub fn invert(&self, t: f64) -> (f64, f64) {
         let (z, dz) = inverse_yeo_johnson(t, self.lambda);
         (self.offset + self.scale * z, self.scale * dz)
@@ -180,6 +217,17 @@ impl YeoJohnson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_value_only_inverse_is_the_inverse_s_value() {
+        for lambda in [-2.5, -1.0, -1e-13, 0.0, 0.5, 1.0, 2.0, 2.0 + 1e-13, 3.5] {
+            for t in [-40.0, -3.0, -0.7, -1e-9, 0.0, 1e-9, 0.4, 2.5, 40.0, 1e3] {
+                let (full, _) = inverse_yeo_johnson(t, lambda);
+                let value = inverse_yeo_johnson_value(t, lambda);
+                assert_eq!(full.to_bits(), value.to_bits(), "λ {lambda}, t {t}");
+            }
+        }
+    }
 
     const VALUES: [f64; 10] = [-0.5, 1.2, 3.3, 0.1, 20.0, 7.5, -2.0, 0.0, 55.0, 2.2];
 
