@@ -16,7 +16,7 @@
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::kernel::matern52_matrix;
-use super::likelihood::log_marginal_likelihood;
+use super::likelihood::{log_marginal_likelihood, PairwiseDifferences};
 use super::priors::{GammaPrior, LogNormalPrior};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
@@ -129,6 +129,7 @@ pub struct ExactGp {
 /// The data after standardization, shared by the objective.
 struct Problem<'a> {
     x: &'a [Vec<f64>],
+    pairs: PairwiseDifferences,
     y: &'a [f64],
     lengthscale_prior: LogNormalPrior,
     outputscale_prior: GammaPrior,
@@ -151,7 +152,7 @@ impl Problem<'_> {
         let d = self.x[0].len();
         let h = self.unpack(theta);
         grad.iter_mut().for_each(|g| *g = 0.0);
-        let Some(lml) = log_marginal_likelihood(self.x, self.y, &h) else {
+        let Some(lml) = log_marginal_likelihood(&self.pairs, self.y, &h) else {
             return f64::INFINITY;
         };
         let mut log_prior = 0.0;
@@ -239,6 +240,7 @@ impl ExactGp {
         });
         let problem = Problem {
             x,
+            pairs: PairwiseDifferences::new(x),
             y: &ys,
             lengthscale_prior,
             outputscale_prior: options.outputscale_prior,
@@ -409,6 +411,7 @@ impl ExactGp {
         let d = x[0].len();
         let problem = Problem {
             x,
+            pairs: PairwiseDifferences::new(x),
             y: y_standardized,
             lengthscale_prior: LogNormalPrior {
                 mu: std::f64::consts::SQRT_2 + 0.5 * (d as f64).ln(),

@@ -3,7 +3,7 @@
 
 use super::cholesky::cholesky_with_jitter;
 use super::exact::Hyperparameters;
-use super::kernel::{matern52, matern52_with_derivative_factor, scaled_squared_distance};
+use super::kernel::matern52_with_derivative_factor;
 
 /// The log marginal likelihood of a GP and its derivatives.
 pub(crate) struct MarginalLikelihood {
@@ -19,27 +19,65 @@ pub(crate) struct MarginalLikelihood {
     pub d_mean: f64,
 }
 
+/// The coordinate differences `x_i,d − x_j,d` of every pair `j < i` (packed row by row at
+/// `(i(i−1)/2 + j)·d + d'`), computed once per fit: every likelihood evaluation of the fit
+/// scales them by its own lengthscales, for both the kernel and the gradient, with the same
+/// float operations as `kernel::matern52` (`t = (x − x')/ℓ`, `r² = Σ t²`).
+pub(crate) struct PairwiseDifferences {
+    differences: Vec<f64>,
+    dim: usize,
+}
+
+impl PairwiseDifferences {
+    /// The differences of the rows of `x`.
+    pub(crate) fn new(x: &[Vec<f64>]) -> Self {
+        let dim = x.first().map_or(0, Vec::len);
+        let mut differences = Vec::with_capacity(x.len() * x.len().saturating_sub(1) / 2 * dim);
+        for i in 0..x.len() {
+            for j in 0..i {
+                differences.extend(x[i].iter().zip(&x[j]).map(|(a, b)| a - b));
+            }
+        }
+        Self { differences, dim }
+    }
+
+    /// The differences of pair `p` (`i(i−1)/2 + j`).
+    #[inline]
+    fn pair(&self, p: usize) -> &[f64] {
+        &self.differences[p * self.dim..(p + 1) * self.dim]
+    }
+}
+
 /// The symmetric kernel matrix `K_f` (row-major, `n×n`) and, for each pair `j < i` (packed
-/// row by row at `i(i−1)/2 + j`), the derivative factor of [`matern52_derivative_factor`]:
+/// row by row at `i(i−1)/2 + j`), the derivative factor of `kernel::matern52_derivative_factor`:
 /// one `exp` per pair for both, where computing them apart took three (the full matrix, then
 /// the lower triangle again for the gradient) — the exponentials were a quarter of a
 /// 2-objective ask after 200 trials.
 fn kernel_and_derivative_factors(
-    x: &[Vec<f64>],
+    n: usize,
+    pairs: &PairwiseDifferences,
     inv_l: &[f64],
     outputscale: f64,
 ) -> (Vec<f64>, Vec<f64>) {
-    let n = x.len();
     let mut kf = vec![0.0; n * n];
     let mut factors = vec![0.0; n * n.saturating_sub(1) / 2];
     for i in 0..n {
-        kf[i * n + i] = matern52(&x[i], &x[i], inv_l, outputscale);
+        kf[i * n + i] = outputscale;
         for j in 0..i {
-            let r2 = scaled_squared_distance(&x[i], &x[j], inv_l);
+            let p = i * (i - 1) / 2 + j;
+            let r2: f64 = pairs
+                .pair(p)
+                .iter()
+                .zip(inv_l)
+                .map(|(delta, il)| {
+                    let t = delta * il;
+                    t * t
+                })
+                .sum();
             let (value, factor) = matern52_with_derivative_factor(r2, outputscale);
             kf[i * n + j] = value;
             kf[j * n + i] = value;
-            factors[i * (i - 1) / 2 + j] = factor;
+            factors[p] = factor;
         }
     }
     (kf, factors)
@@ -49,13 +87,13 @@ fn kernel_and_derivative_factors(
 /// `K = σ²·Matérn52 + σ_n²·I`, and its gradient
 /// `∂/∂θ_j = ½·tr((ααᵀ − K⁻¹)·∂K/∂θ_j)`, `α = K⁻¹(y − μ)`. `None` when K cannot be factored.
 pub(crate) fn log_marginal_likelihood(
-    x: &[Vec<f64>],
+    pairs: &PairwiseDifferences,
     y: &[f64],
     h: &Hyperparameters,
 ) -> Option<MarginalLikelihood> {
-    let (n, d) = (x.len(), x[0].len());
+    let (n, d) = (y.len(), pairs.dim);
     let inv_l: Vec<f64> = h.lengthscales.iter().map(|l| 1.0 / l).collect();
-    let (kf, factors) = kernel_and_derivative_factors(x, &inv_l, h.outputscale);
+    let (kf, factors) = kernel_and_derivative_factors(n, pairs, &inv_l, h.outputscale);
     let mut k = kf.clone();
     for i in 0..n {
         k[i * n + i] += h.noise;
@@ -78,10 +116,11 @@ pub(crate) fn log_marginal_likelihood(
     let mut d_log_lengthscales = vec![0.0; d];
     for i in 0..n {
         for j in 0..i {
-            let f = factors[i * (i - 1) / 2 + j] * w[i * n + j];
-            for dd in 0..d {
-                let t = (x[i][dd] - x[j][dd]) * inv_l[dd];
-                d_log_lengthscales[dd] += f * t * t;
+            let p = i * (i - 1) / 2 + j;
+            let f = factors[p] * w[i * n + j];
+            for ((g, delta), il) in d_log_lengthscales.iter_mut().zip(pairs.pair(p)).zip(&inv_l) {
+                let t = delta * il;
+                *g += f * t * t;
             }
         }
     }

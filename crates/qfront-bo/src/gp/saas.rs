@@ -13,7 +13,7 @@
 //! equal-weight mixture of the kept samples' GPs.
 
 use super::exact::{check_data, standardization, ExactGp, Hyperparameters, MIN_NOISE};
-use super::likelihood::log_marginal_likelihood;
+use super::likelihood::{log_marginal_likelihood, PairwiseDifferences};
 use crate::{BoError, Result};
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, DiagNutsSettings, HasDims, LogpError, Settings};
 use rand_nuts::SeedableRng;
@@ -111,6 +111,7 @@ impl LogpError for SingularKernel {
 /// The SAAS log posterior on the unconstrained coordinates.
 struct SaasDensity<'a> {
     x: &'a [Vec<f64>],
+    pairs: PairwiseDifferences,
     y: &'a [f64],
 }
 
@@ -152,7 +153,7 @@ impl SaasDensity<'_> {
     fn log_density(&self, u: &[f64], grad: &mut [f64]) -> Option<f64> {
         let d = self.x[0].len();
         let h = self.hyperparameters(u);
-        let lml = log_marginal_likelihood(self.x, self.y, &h)?;
+        let lml = log_marginal_likelihood(&self.pairs, self.y, &h)?;
         let mut value = lml.value;
         // ∂ ln ℓ_d/∂ ln ρ̃_d = ∂ ln ℓ_d/∂ ln τ = −½.
         let (lp, dlp) = half_cauchy_log(u[0], TAU_SCALE);
@@ -228,7 +229,11 @@ pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<Saas
     let (offset, scale) = standardization(y);
     let ys: Vec<f64> = y.iter().map(|v| (v - offset) / scale).collect();
     let d = x[0].len();
-    let density = SaasDensity { x, y: &ys };
+    let density = SaasDensity {
+        x,
+        pairs: PairwiseDifferences::new(x),
+        y: &ys,
+    };
     let settings = DiagNutsSettings {
         num_tune: options.warmup,
         num_draws: options.samples,
@@ -250,7 +255,11 @@ pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<Saas
             format!("NUTS cannot start from the prior centre: {e}"),
         )
     })?;
-    let density = SaasDensity { x, y: &ys };
+    let density = SaasDensity {
+        x,
+        pairs: PairwiseDifferences::new(x),
+        y: &ys,
+    };
     let mut samples = Vec::new();
     for i in 0..options.warmup + options.samples {
         let (draw, _) = chain
@@ -289,7 +298,11 @@ mod tests {
     fn log_density_gradient_matches_finite_differences() {
         let x = SobolSampler::new(4, 2).unwrap().draw(10).unwrap();
         let y: Vec<f64> = x.iter().map(|p| (3.0 * p[1]).sin() + 0.1 * p[3]).collect();
-        let density = SaasDensity { x: &x, y: &y };
+        let density = SaasDensity {
+            x: &x,
+            pairs: PairwiseDifferences::new(&x),
+            y: &y,
+        };
         let u = [-1.5, 0.2, -0.7, 1.1, 0.4, 0.3, -5.0, 0.2];
         let mut g = vec![0.0; 8];
         density.log_density(&u, &mut g).unwrap();
