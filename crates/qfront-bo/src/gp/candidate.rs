@@ -11,7 +11,7 @@
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::exact::ExactGp;
-use super::kernel::{matern52, matern52_derivative_factor, matern52_matrix, scaled_distance};
+use super::kernel::{matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance};
 use crate::Result;
 
 /// The baseline part of the joint posterior, computed once per acquisition.
@@ -152,10 +152,11 @@ impl ExactGp {
         let cols = if with_gradient { d + 1 } else { 1 };
         let mut k_block = vec![0.0; n * cols];
         for (i, xi) in self.x.iter().enumerate() {
-            let r = scaled_distance(x, xi, il);
-            k_block[i * cols] = matern52(x, xi, il, s2);
+            // Value and derivative factor from one `exp`.
+            let (value, f) =
+                matern52_with_derivative_factor(scaled_squared_distance(x, xi, il), s2);
+            k_block[i * cols] = value;
             if with_gradient {
-                let f = matern52_derivative_factor(r, s2);
                 for dd in 0..d {
                     k_block[i * cols + 1 + dd] = -f * (x[dd] - xi[dd]) * il[dd] * il[dd];
                 }
@@ -169,10 +170,10 @@ impl ExactGp {
         // Σ_bx = k(X_b, x) − V_bᵀ·v, and its gradient.
         let mut sigma_block = vec![0.0; nb * cols];
         for (b, xb) in baseline.points.iter().enumerate() {
-            let r = scaled_distance(x, xb, il);
-            sigma_block[b * cols] = matern52(x, xb, il, s2);
+            let (value, f) =
+                matern52_with_derivative_factor(scaled_squared_distance(x, xb, il), s2);
+            sigma_block[b * cols] = value;
             if with_gradient {
-                let f = matern52_derivative_factor(r, s2);
                 for dd in 0..d {
                     sigma_block[b * cols + 1 + dd] = -f * (x[dd] - xb[dd]) * il[dd] * il[dd];
                 }

@@ -11,16 +11,10 @@ pub fn matern52(a: &[f64], b: &[f64], inv_lengthscales: &[f64], outputscale: f64
     outputscale * (1.0 + SQRT5 * r + 5.0 / 3.0 * r2) * (-SQRT5 * r).exp()
 }
 
-/// The common factor of the kernel's derivatives: `σ²·5/3·(1 + √5·r)·exp(−√5·r)`, so that
-/// `∂k/∂ln ℓ_d = factor·(x_d − x'_d)²/ℓ_d²` and `∂k/∂x_d = −factor·(x_d − x'_d)/ℓ_d²`.
-#[inline]
-pub fn matern52_derivative_factor(r: f64, outputscale: f64) -> f64 {
-    outputscale * 5.0 / 3.0 * (1.0 + SQRT5 * r) * (-SQRT5 * r).exp()
-}
-
 /// The kernel value and its derivative factor at squared scaled distance `r²`, sharing one
-/// `exp`: `(σ²·(1 + √5·r + 5/3·r²)·e, σ²·5/3·(1 + √5·r)·e)` with `e = exp(−√5·r)` — the same
-/// float operations as [`matern52`] and [`matern52_derivative_factor`].
+/// `exp`: `(σ²·(1 + √5·r + 5/3·r²)·e, σ²·5/3·(1 + √5·r)·e)` with `e = exp(−√5·r)` (the value
+/// the same float operations as [`matern52`]). The factor gives the derivatives:
+/// `∂k/∂ln ℓ_d = factor·(x_d − x'_d)²/ℓ_d²` and `∂k/∂x_d = −factor·(x_d − x'_d)/ℓ_d²`.
 #[inline]
 pub fn matern52_with_derivative_factor(r2: f64, outputscale: f64) -> (f64, f64) {
     let r = r2.sqrt();
@@ -42,12 +36,6 @@ pub fn scaled_squared_distance(a: &[f64], b: &[f64], inv_lengthscales: &[f64]) -
             t * t
         })
         .sum()
-}
-
-/// The scaled distance `r` between `a` and `b`.
-#[inline]
-pub fn scaled_distance(a: &[f64], b: &[f64], inv_lengthscales: &[f64]) -> f64 {
-    scaled_squared_distance(a, b, inv_lengthscales).sqrt()
 }
 
 /// The `rows.len() × cols.len()` kernel matrix, row-major.
@@ -82,8 +70,10 @@ mod tests {
         let up = matern52(&a, &b, &[il[0] * (-h).exp(), il[1]], 2.0);
         let down = matern52(&a, &b, &[il[0] * h.exp(), il[1]], 2.0);
         let numeric = (up - down) / (2.0 * h);
-        let r = scaled_distance(&a, &b, &il);
-        let analytic = matern52_derivative_factor(r, 2.0) * ((a[0] - b[0]) * il[0]).powi(2);
+        let (value, factor) =
+            matern52_with_derivative_factor(scaled_squared_distance(&a, &b, &il), 2.0);
+        assert_eq!(value, matern52(&a, &b, &il, 2.0));
+        let analytic = factor * ((a[0] - b[0]) * il[0]).powi(2);
         assert!((numeric - analytic).abs() < 1e-8, "{numeric} vs {analytic}");
     }
 }

@@ -49,7 +49,7 @@ impl PairwiseDifferences {
 }
 
 /// The symmetric kernel matrix `K_f` (row-major, `n×n`) and, for each pair `j < i` (packed
-/// row by row at `i(i−1)/2 + j`), the derivative factor of `kernel::matern52_derivative_factor`:
+/// row by row at `i(i−1)/2 + j`), the derivative factor of `matern52_with_derivative_factor`:
 /// one `exp` per pair for both, where computing them apart took three (the full matrix, then
 /// the lower triangle again for the gradient) — the exponentials were a quarter of a
 /// 2-objective ask after 200 trials.
