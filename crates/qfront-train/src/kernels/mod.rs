@@ -86,14 +86,20 @@ pub fn supports(dtype: DType) -> bool {
 }
 
 /// 2-D convolution with optional bias: the fused kernel for dense, undilated, square-stride
-/// f32 convolutions, burn's `conv2d` otherwise.
+/// f32 convolutions whose kernel fits the padded input, burn's `conv2d` otherwise.
 pub fn conv2d(
     x: Tensor<4>,
     weight: Tensor<4>,
     bias: Option<Tensor<1>>,
     options: ConvOptions<2>,
 ) -> Tensor<4> {
+    let [_, _, height, width] = x.dims();
+    let [_, _, kernel_height, kernel_width] = weight.dims();
+    // A kernel larger than the padded input (refused when a model is built) stays burn's.
+    let fits = kernel_height <= height + 2 * options.padding[0].0
+        && kernel_width <= width + 2 * options.padding[1].0;
     let fused = supports(x.dtype())
+        && fits
         && options.groups == 1
         && options.dilation == [1, 1]
         && options.stride[0] == options.stride[1]
