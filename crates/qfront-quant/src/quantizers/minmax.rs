@@ -68,8 +68,14 @@ impl MinMax {
             .fold((T::infinity(), T::neg_infinity()), |(lo, hi), &v| {
                 (lo.min(v), hi.max(v))
             });
+        Ok(self.range_from_bounds(lo, hi))
+    }
+
+    /// [`MinMax::range`] from the tensor's smallest and largest values, for callers that
+    /// reduce the tensor themselves (in parallel).
+    pub fn range_from_bounds<T: Real>(&self, lo: T, hi: T) -> MinMaxRange<T> {
         let tiny = T::of(1e-12);
-        Ok(match self.mode {
+        match self.mode {
             MinMaxMode::Symmetric => {
                 let qmax = T::of(((1u64 << (self.bits.get() - 1)) - 1) as f64);
                 let scale = (lo.abs().max(hi.abs()) / qmax).max(tiny);
@@ -93,7 +99,7 @@ impl MinMax {
                     qmax,
                 }
             }
-        })
+        }
     }
 
     /// Quantizes one value in a given range.

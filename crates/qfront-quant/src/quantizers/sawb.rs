@@ -68,6 +68,11 @@ impl Sawb {
         self.grid
     }
 
+    /// The straight-through rule of the backward pass.
+    pub fn gradient(&self) -> SawbGradient {
+        self.gradient
+    }
+
     /// The coefficients in use.
     pub fn coefficients(&self) -> SawbCoefficients {
         self.coefficients
@@ -89,7 +94,6 @@ impl Sawb {
     }
 
     fn scale_unchecked<T: Real>(&self, w: &[T]) -> T {
-        let len = T::of(w.len() as f64);
         let mut sum_sq = T::zero();
         let mut sum_abs = T::zero();
         let mut max_abs = T::zero();
@@ -98,6 +102,14 @@ impl Sawb {
             sum_abs = sum_abs + v.abs();
             max_abs = max_abs.max(v.abs());
         }
+        self.scale_from_moments(sum_sq, sum_abs, max_abs, w.len())
+    }
+
+    /// [`Sawb::scale`] from the tensor's moments — `Σw²`, `Σ|w|`, `max|w|` over `len > 0`
+    /// weights — for callers that reduce the tensor themselves (in parallel, or in wider
+    /// arithmetic).
+    pub fn scale_from_moments<T: Real>(&self, sum_sq: T, sum_abs: T, max_abs: T, len: usize) -> T {
+        let len = T::of(len as f64);
         let rms = (sum_sq / len).sqrt();
         let mean_abs = sum_abs / len;
         let alpha = T::of(self.coefficients.c1) * rms - T::of(self.coefficients.c2) * mean_abs;

@@ -5,12 +5,12 @@
 use super::batch_norm::{batch_norm_backward, NormGeometry};
 use super::conv::{conv2d_input_grad, conv2d_weight_grad, ConvGeometry};
 use super::flex::{
-    batch_norm_train_flex, contiguous, conv_geometry, norm_geometry, pool_geometry, scalar, tensor,
-    token_geometry, values,
+    batch_norm_train_flex, contiguous, conv2d_flex, conv_geometry, masked_max_flex, max_pool_flex,
+    norm_geometry, pact_flex, scalar, tensor, values,
 };
-use super::max_pool::{max_pool_backward, max_pool_forward, PoolGeometry};
+use super::max_pool::{max_pool_backward, PoolGeometry};
 use super::pact::pact_backward;
-use super::token_pool::{masked_max_backward, masked_max_forward, TokenGeometry};
+use super::token_pool::{masked_max_backward, TokenGeometry};
 use super::weight_quant::{sawb_clipped_backward, WeightRule};
 use super::QatKernels;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
@@ -163,17 +163,16 @@ impl Backward<Flex, 1> for MaskedMaxStep {
     }
 }
 
+// Every operation: prepare the step (taking the input nodes), run the flex computation once,
+// and finish with the step's state when some input is tracked.
 impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
     fn masked_max_tokens(x: FloatTensor<Self>, mask: FloatTensor<Self>) -> FloatTensor<Self> {
         let prepared = MaskedMaxStep
             .prepare::<C>([x.node()])
             .compute_bound()
             .stateful();
-        let x = contiguous(x.into_primitive());
         let mask = contiguous(mask.into_primitive());
-        let g = token_geometry(&x);
-        let (output, winner) = masked_max_forward(values(&x), values(&mask), &g);
-        let output = tensor(output, Shape::new([g.batch, g.dim]));
+        let (output, winner, g) = masked_max_flex(&contiguous(x.into_primitive()), &mask);
         match prepared {
             OpsKind::Tracked(prep) => prep.finish((Arc::new(winner), mask, g), output),
             OpsKind::UnTracked(prep) => prep.finish(output),
@@ -190,10 +189,9 @@ impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
             .stateful();
         let weight = contiguous(weight.into_primitive());
         let (output, scales) = Flex::quantize_weight_ste(weight.clone(), rule);
-        let clipped = matches!(rule, WeightRule::Sawb { clipped: true, .. });
         let output = match prepared {
             OpsKind::Tracked(prep) => {
-                prep.finish(clipped.then(|| (weight, scales.clone())), output)
+                prep.finish(rule.clips().then(|| (weight, scales.clone())), output)
             }
             OpsKind::UnTracked(prep) => prep.finish(output),
         };
@@ -225,22 +223,16 @@ impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
     }
 
     fn pact(x: FloatTensor<Self>, alpha: FloatTensor<Self>, steps: u32) -> FloatTensor<Self> {
-        match PactStep
+        let prepared = PactStep
             .prepare::<C>([x.node(), alpha.node()])
             .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let alpha_value = scalar(alpha.primitive());
-                let output = Flex::pact(x.clone(), alpha.into_primitive(), steps);
-                prep.finish((x, alpha_value), output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::pact(
-                x.into_primitive(),
-                alpha.into_primitive(),
-                steps,
-            )),
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let alpha = scalar(alpha.primitive());
+        let output = pact_flex(&x, alpha, steps);
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish((x, alpha), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
         }
     }
 
@@ -251,55 +243,32 @@ impl<C: CheckpointStrategy> QatKernels for Autodiff<Flex, C> {
         padding_height: usize,
         padding_width: usize,
     ) -> FloatTensor<Self> {
-        match Conv2dStep
+        let prepared = Conv2dStep
             .prepare::<C>([x.node(), weight.node()])
             .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let weight = contiguous(weight.into_primitive());
-                let g = conv_geometry(&x, &weight, stride, padding_height, padding_width);
-                let output = Flex::conv2d(
-                    x.clone(),
-                    weight.clone(),
-                    stride,
-                    padding_height,
-                    padding_width,
-                );
-                prep.finish((x, weight, g), output)
-            }
-            OpsKind::UnTracked(prep) => prep.finish(Flex::conv2d(
-                x.into_primitive(),
-                weight.into_primitive(),
-                stride,
-                padding_height,
-                padding_width,
-            )),
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let weight = contiguous(weight.into_primitive());
+        let g = conv_geometry(&x, &weight, stride, padding_height, padding_width);
+        let output = conv2d_flex(&x, &weight, &g);
+        match prepared {
+            OpsKind::Tracked(prep) => prep.finish((x, weight, g), output),
+            OpsKind::UnTracked(prep) => prep.finish(output),
         }
     }
 
     fn max_pool2d(x: FloatTensor<Self>, kernel: usize, stride: usize) -> FloatTensor<Self> {
-        match MaxPoolStep
+        let prepared = MaxPoolStep
             .prepare::<C>([x.node()])
             .compute_bound()
-            .stateful()
-        {
+            .stateful();
+        let x = contiguous(x.into_primitive());
+        let (output, argmax, g) = max_pool_flex(&x, kernel, stride);
+        match prepared {
             OpsKind::Tracked(prep) => {
-                let x = contiguous(x.into_primitive());
-                let g = pool_geometry(&x, kernel, stride);
-                let shape = x.layout().shape().clone();
-                let [batch, channels, _, _] = shape.dims();
-                let (output, argmax) = max_pool_forward(values(&x), &g);
-                let output = tensor(
-                    output,
-                    Shape::new([batch, channels, g.out_height(), g.out_width()]),
-                );
-                prep.finish((Arc::new(argmax), g, shape), output)
+                prep.finish((Arc::new(argmax), g, x.layout().shape().clone()), output)
             }
-            OpsKind::UnTracked(prep) => {
-                prep.finish(Flex::max_pool2d(x.into_primitive(), kernel, stride))
-            }
+            OpsKind::UnTracked(prep) => prep.finish(output),
         }
     }
 }

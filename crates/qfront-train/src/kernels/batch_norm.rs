@@ -7,9 +7,10 @@
 //!
 //! burn's default (`ModuleOps::batch_norm_train` and its backward, which the flex backend
 //! does not override) builds these from swapped-dimension copies, broadcasts and reductions:
-//! about a dozen full-size passes and several transposed copies per layer. Here each direction
-//! is one reduction pass per channel plus one elementwise pass per plane. Sums are accumulated
-//! in f64 per channel in a fixed order, so the result does not depend on the thread count.
+//! about a dozen full-size passes and several transposed copies per layer. Here the forward is
+//! two reduction passes per channel (mean, then squared deviations) and one elementwise pass,
+//! the backward one reduction pass and one elementwise pass. Sums are added in f64 per channel
+//! in a fixed order, so the result does not depend on the thread count.
 //! Written by hand: no crate offers it on slices.
 
 use super::build_in_chunks;
@@ -63,7 +64,7 @@ pub fn batch_statistics(input: &[f32], g: &NormGeometry) -> (Vec<f32>, Vec<f32>)
         .unzip()
 }
 
-/// `y = a[c]·x + b[c]` over every plane (the elementwise pass of both directions' forms).
+/// `y = a[c]·x + b[c]` over every plane (the forward's elementwise pass).
 fn affine_per_channel(input: &[f32], scale: &[f32], shift: &[f32], g: &NormGeometry) -> Vec<f32> {
     let planes = g.planes_per_chunk();
     let (output, _) = build_in_chunks(input.len(), planes * g.plane, |chunk, out: &mut [f32]| {

@@ -119,17 +119,23 @@ fn im2col(sample: &[f32], g: &ConvGeometry, col: &mut [f32]) {
     }
 }
 
+/// At stride 1, the output columns `first..last` whose input column `ox + offset` lies inside
+/// `0..width`, and the input column `start` of `first`.
+#[inline]
+fn valid_columns(offset: isize, width: isize, out_width: usize) -> (usize, usize, usize) {
+    let first = (-offset).clamp(0, out_width as isize) as usize;
+    let last = (width - offset).clamp(first as isize, out_width as isize) as usize;
+    (first, last, (first as isize + offset) as usize)
+}
+
 /// `line[ox] = src[ox·s + kx − pad]`, zero outside `src`.
 #[inline]
 fn copy_line(src: &[f32], line: &mut [f32], kx: usize, stride: usize, pad: usize) {
     let width = src.len() as isize;
     let offset = kx as isize - pad as isize;
     if stride == 1 {
-        // Valid ox: 0 ≤ ox + offset < width.
-        let first = (-offset).clamp(0, line.len() as isize) as usize;
-        let last = (width - offset).clamp(first as isize, line.len() as isize) as usize;
+        let (first, last, start) = valid_columns(offset, width, line.len());
         line[..first].fill(0.0);
-        let start = (first as isize + offset) as usize;
         line[first..last].copy_from_slice(&src[start..start + (last - first)]);
         line[last..].fill(0.0);
     } else {
@@ -165,9 +171,7 @@ fn col2im_add(col: &[f32], g: &ConvGeometry, sample: &mut [f32]) {
                     let dst = &mut input[iy as usize * g.in_width..][..g.in_width];
                     let line = &src[oy * out_w..][..out_w];
                     if g.stride_width == 1 {
-                        let first = (-offset).clamp(0, out_w as isize) as usize;
-                        let last = (width - offset).clamp(first as isize, out_w as isize) as usize;
-                        let start = (first as isize + offset) as usize;
+                        let (first, last, start) = valid_columns(offset, width, out_w);
                         for (d, s) in dst[start..start + (last - first)]
                             .iter_mut()
                             .zip(&line[first..last])
@@ -295,31 +299,27 @@ pub fn conv2d_input_grad(grad_output: &[f32], weight: &[f32], g: &ConvGeometry) 
         dx_chunk_len,
         |chunk, dx_chunk: &mut [f32]| {
             let dy_chunk = &grad_output[chunk * g.out_sample_len() * SAMPLES_PER_CHUNK..];
-            let mut dcol = vec![0.0f32; k * p];
+            let mut dcol = col_buffer(g);
             for (dx, dy) in dx_chunk
                 .chunks_mut(g.in_sample_len())
                 .zip(dy_chunk.chunks(g.out_sample_len()))
             {
+                // dcol (K×P) = Wᵀ · dy; a pointwise convolution's dcol is dx itself.
+                let product = |dst: &mut [f32]| {
+                    matmul(
+                        dst,
+                        false,
+                        (k, p, g.out_channels),
+                        weight,
+                        (1, k),
+                        dy,
+                        (p, 1),
+                    )
+                };
                 if g.is_pointwise() {
-                    matmul(
-                        dx,
-                        false,
-                        (k, p, g.out_channels),
-                        weight,
-                        (1, k),
-                        dy,
-                        (p, 1),
-                    );
+                    product(dx);
                 } else {
-                    matmul(
-                        &mut dcol,
-                        false,
-                        (k, p, g.out_channels),
-                        weight,
-                        (1, k),
-                        dy,
-                        (p, 1),
-                    );
+                    product(&mut dcol);
                     col2im_add(&dcol, g, dx);
                 }
             }

@@ -63,7 +63,7 @@ pub(super) fn conv_geometry(
 }
 
 /// The geometry of a square max pooling of `x` (NCHW).
-pub(super) fn pool_geometry(x: &FlexTensor, kernel: usize, stride: usize) -> PoolGeometry {
+fn pool_geometry(x: &FlexTensor, kernel: usize, stride: usize) -> PoolGeometry {
     let [batch, channels, in_height, in_width] = x.layout().shape().dims();
     PoolGeometry {
         planes: batch * channels,
@@ -109,16 +109,53 @@ pub(super) fn batch_norm_train_flex(
 }
 
 /// The `[batch, tokens, dim]` layout of a token pooling input.
-pub(super) fn token_geometry(h: &FlexTensor) -> TokenGeometry {
+fn token_geometry(h: &FlexTensor) -> TokenGeometry {
     let [batch, tokens, dim] = h.layout().shape().dims();
     TokenGeometry { batch, tokens, dim }
 }
 
+/// PACT of a contiguous `x` with clip `alpha`.
+pub(super) fn pact_flex(x: &FlexTensor, alpha: f32, steps: u32) -> FlexTensor {
+    tensor(
+        pact_forward(values(x), alpha, steps),
+        x.layout().shape().clone(),
+    )
+}
+
+/// The convolution of contiguous `x` and `weight` with geometry `g`.
+pub(super) fn conv2d_flex(x: &FlexTensor, weight: &FlexTensor, g: &ConvGeometry) -> FlexTensor {
+    let output = conv2d_forward(values(x), values(weight), g);
+    let shape = Shape::new([g.batch, g.out_channels, g.out_height(), g.out_width()]);
+    tensor(output, shape)
+}
+
+/// Max pooling of a contiguous `x`: the output, the argmax offsets and the geometry.
+pub(super) fn max_pool_flex(
+    x: &FlexTensor,
+    kernel: usize,
+    stride: usize,
+) -> (FlexTensor, Vec<u32>, PoolGeometry) {
+    let g = pool_geometry(x, kernel, stride);
+    let [batch, channels, _, _] = x.layout().shape().dims();
+    let (output, argmax) = max_pool_forward(values(x), &g);
+    let shape = Shape::new([batch, channels, g.out_height(), g.out_width()]);
+    (tensor(output, shape), argmax, g)
+}
+
+/// The max over real tokens of a contiguous `x` under a contiguous `mask`: the output, the
+/// winning tokens and the geometry.
+pub(super) fn masked_max_flex(
+    x: &FlexTensor,
+    mask: &FlexTensor,
+) -> (FlexTensor, Vec<u32>, TokenGeometry) {
+    let g = token_geometry(x);
+    let (output, winner) = masked_max_forward(values(x), values(mask), &g);
+    (tensor(output, Shape::new([g.batch, g.dim])), winner, g)
+}
+
 impl QatKernels for Flex {
     fn pact(x: FlexTensor, alpha: FlexTensor, steps: u32) -> FlexTensor {
-        let x = contiguous(x);
-        let shape = x.layout().shape().clone();
-        tensor(pact_forward(values(&x), scalar(&alpha), steps), shape)
+        pact_flex(&contiguous(x), scalar(&alpha), steps)
     }
 
     fn conv2d(
@@ -130,9 +167,7 @@ impl QatKernels for Flex {
     ) -> FlexTensor {
         let (x, weight) = (contiguous(x), contiguous(weight));
         let g = conv_geometry(&x, &weight, stride, padding_height, padding_width);
-        let output = conv2d_forward(values(&x), values(&weight), &g);
-        let shape = Shape::new([g.batch, g.out_channels, g.out_height(), g.out_width()]);
-        tensor(output, shape)
+        conv2d_flex(&x, &weight, &g)
     }
 
     fn batch_norm_train(
@@ -163,20 +198,10 @@ impl QatKernels for Flex {
     }
 
     fn masked_max_tokens(x: FlexTensor, mask: FlexTensor) -> FlexTensor {
-        let (x, mask) = (contiguous(x), contiguous(mask));
-        let g = token_geometry(&x);
-        let (output, _) = masked_max_forward(values(&x), values(&mask), &g);
-        tensor(output, Shape::new([g.batch, g.dim]))
+        masked_max_flex(&contiguous(x), &contiguous(mask)).0
     }
 
     fn max_pool2d(x: FlexTensor, kernel: usize, stride: usize) -> FlexTensor {
-        let x = contiguous(x);
-        let g = pool_geometry(&x, kernel, stride);
-        let [batch, channels, _, _] = x.layout().shape().dims();
-        let (output, _) = max_pool_forward(values(&x), &g);
-        tensor(
-            output,
-            Shape::new([batch, channels, g.out_height(), g.out_width()]),
-        )
+        max_pool_flex(&contiguous(x), kernel, stride).0
     }
 }

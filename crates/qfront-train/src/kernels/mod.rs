@@ -1,16 +1,18 @@
 //! Fused CPU kernels for the training hot path, plugged into burn as a backend extension.
 //!
-//! The composed burn forms of PACT, convolution and max pooling cost several full-size passes
-//! each on the flex backend (see each kernel's module for the profile that motivated it). Each
-//! operation here is one [`QatKernels`] method with a flex implementation ([`flex`]) over the
-//! slice kernels ([`conv`], [`pact`], [`max_pool`]) and an autodiff implementation
-//! ([`autodiff`]) with its own backward pass, following burn's backend-extension mechanism
+//! The composed burn forms of convolution, PACT, batch norm, pooling and the weight quantizers
+//! cost several full-size passes each on the flex backend (see each kernel's module for the
+//! profile that motivated it). Each operation here is one [`QatKernels`] method with a flex
+//! implementation (`flex`) over the slice kernels ([`conv`], [`pact`], [`batch_norm`],
+//! [`max_pool`], [`token_pool`], [`weight_quant`]) and an autodiff implementation (`autodiff`)
+//! with its own backward pass, following burn's backend-extension mechanism
 //! (`#[backend_extension]` + a handwritten `Autodiff<B, C>` implementation).
 //!
 //! The wrappers below take and return ordinary `Tensor`s and fall back to the composed burn
-//! operations when a case is outside what the kernels do (non-f32 data, grouped convolutions),
-//! so callers never need to know which path ran. The tests compare every kernel with the
-//! composed burn form, values and gradients, on random inputs.
+//! operations when a case is outside what the kernels do (non-f32 data, grouped or dilated
+//! convolutions, a kernel larger than its input, inference-mode batch norm), so callers never
+//! need to know which path ran. The tests (`tests/fused_kernels.rs`) compare every kernel with
+//! the composed burn form, values and gradients, on seeded random inputs.
 
 mod autodiff;
 pub mod batch_norm;
@@ -49,8 +51,8 @@ pub trait QatKernels: Backend {
     /// Square max pooling without padding on NCHW input.
     fn max_pool2d(x: FloatTensor<Self>, kernel: usize, stride: usize) -> FloatTensor<Self>;
 
-    /// A weight fake-quantized by an identity-gradient `rule`: `(w + (q − w), scales)`;
-    /// the scales (per SAWB row, or the min-max step) are not differentiable.
+    /// A weight fake-quantized by a straight-through `rule`: `(w + (q − w), scales)`; the
+    /// scales (per SAWB row, or the min-max step) are not differentiable.
     fn quantize_weight_ste(
         weight: FloatTensor<Self>,
         rule: WeightRule,
@@ -151,7 +153,7 @@ pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>) -> Tensor<D> {
     Tensor::from_dispatch(output)
 }
 
-/// A weight fake-quantized by an identity-gradient rule through the fused kernel:
+/// A weight fake-quantized by a straight-through rule through the fused kernel:
 /// `(quantized weight, scales)`. The caller checks [`supports`] first.
 pub fn fused_quantize_weight<const D: usize>(
     weight: Tensor<D>,
@@ -204,8 +206,9 @@ pub(crate) fn round_half_even_small(v: f32) -> f32 {
 /// buffer and the per-chunk results in chunk order.
 ///
 /// `vec![0.0; len]` cleared every output on the calling thread while the workers waited
-/// (the allocator keeps freed buffers, so `calloc` must clear them): 8% of a float LeNet
-/// step at 2 threads. Here each chunk is cleared in parallel, in cache just before use.
+/// (the allocator keeps freed buffers, so `calloc` must clear them): `memset` was 3.6% of
+/// all samples of a float LeNet step at 2 threads. Here each chunk is cleared in parallel,
+/// in cache just before use (float step 24.1 → 23.7 ms).
 pub(crate) fn build_in_chunks<T, R>(
     len: usize,
     chunk: usize,

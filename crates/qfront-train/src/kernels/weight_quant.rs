@@ -4,51 +4,42 @@
 //! For these rules the composed form is `w + (q(w_d) − w_d)` with every statistic taken on the
 //! detached `w_d`: the scale reductions (`mean_dim`, `max_dim`, each through a transposed copy
 //! on flex), a dozen elementwise passes, and on the tape an add, a sub and their backward
-//! steps. The value here is the same float sequence (`out = w + (q − w)`; with the clipped STE
-//! `out = q` where `|w| > α`), and the backward is the identity (clipped: `dw = dy·[|w| ≤ α]`,
-//! one pass). Written by hand:
-//! these are qfront's quantizers (methods-spec §2), no crate implements them.
+//! steps. Here the output is `w + (q − w)` (with the clipped STE, `q` itself where `|w| > α`)
+//! and the backward is the identity (clipped: `dw = dy·[|w| ≤ α]`, one pass).
 //!
-//! Formulas (qfront-quant's `sawb` and `minmax` modules, whose golden vectors pin them):
-//! * SAWB, per row `r` of `[channels, rest]`: `α = c1·√E[w²] − c2·E|w|` (`max|w|` when not
-//!   positive), `u = clamp(w/α, −1, 1)/2 + 1/2`, `q = α·(round(u·n)·2/n − 1)`;
-//! * min-max symmetric: `s = max(max|w| / qmax, 10⁻¹²)`, `q = s·clamp(round(w/s), ±qmax)`;
-//! * min-max asymmetric: `lo = min(min w, 0)`, `hi = max(max w, 0)`,
-//!   `s = max((hi − lo)/qmax, 10⁻¹²)`, `z = clamp(round(−lo/s), 0, qmax)`,
-//!   `q = s·(clamp(round(w/s) + z, 0, qmax) − z)`.
+//! The quantizers are qfront-quant's (`Sawb`, `MinMax`, whose golden vectors pin them): their
+//! scale and range come from [`Sawb::scale_from_moments`] and [`MinMax::range_from_bounds`]
+//! over moments and bounds reduced here in parallel. Only the per-element step is written
+//! again, with the rounding of [`super::round_half_even_small`]: qfront-quant's generic
+//! `round_even` is a `rintf` call per element on baseline x86-64.
 
 use super::{build_in_chunks, round_half_even_small};
+use qfront_quant::quantizers::minmax::MinMax;
+use qfront_quant::quantizers::sawb::{Sawb, SawbGradient};
 use rayon::prelude::*;
 
 /// Elements per parallel work item of the quantization pass.
 const CHUNK: usize = 1 << 14;
 
-/// A weight quantizer with an identity (straight-through) gradient.
+/// A weight quantizer with a straight-through gradient, as the fused kernel runs it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum WeightRule {
-    /// SAWB (pass-through gradient) with one scale per row of `[rows, rest]`.
+    /// SAWB with one scale per row of `[rows, rest]` (1 row: per tensor).
     Sawb {
-        /// Multiplier of `√E[w²]`.
-        c1: f64,
-        /// Multiplier of `E|w|`.
-        c2: f64,
-        /// Grid steps `n` (`2ᵇ − 1` on the no-zero grid, `2ᵇ − 2` zero-aligned).
-        steps: u32,
+        /// The quantizer (bits, grid, coefficients, STE).
+        quantizer: Sawb,
         /// Scale rows: 1 per tensor, or the output channels.
         rows: usize,
-        /// The clipped STE (no gradient where `|w| > α`) instead of the pass-through one.
-        clipped: bool,
     },
-    /// Symmetric min-max with codes `−qmax..=qmax`.
-    MinMaxSymmetric {
-        /// `2^(b−1) − 1`.
-        qmax: u32,
-    },
-    /// Asymmetric min-max with codes `0..=qmax` and an integer zero point.
-    MinMaxAsymmetric {
-        /// `2ᵇ − 1`.
-        qmax: u32,
-    },
+    /// Min-max, symmetric or asymmetric, one range per tensor.
+    MinMax(MinMax),
+}
+
+impl WeightRule {
+    /// Whether the backward pass clips (SAWB's clipped STE: no gradient where `|w| > α`).
+    pub fn clips(&self) -> bool {
+        matches!(self, WeightRule::Sawb { quantizer, .. } if quantizer.gradient() == SawbGradient::Clipped)
+    }
 }
 
 /// The straight-through value `w + (q − w)`, the exact float sequence of the composed form.
@@ -72,36 +63,25 @@ fn min_max(w: &[f32]) -> (f32, f32) {
         )
 }
 
-/// SAWB's fresh scale of one row. Long rows (a per-tensor scale) are summed in parallel
-/// chunks whose partial sums are added in chunk order, so the value does not depend on the
-/// thread count.
-fn sawb_row_scale(row: &[f32], c1: f64, c2: f64) -> f32 {
-    let count = row.len() as f64;
+/// SAWB's fresh scale of one row, from moments summed in f64. Long rows (a per-tensor scale)
+/// are summed in parallel chunks whose partial sums are added in chunk order, so the value
+/// does not depend on the thread count.
+fn sawb_row_scale(row: &[f32], quantizer: &Sawb) -> f32 {
     let moments = |part: &[f32]| {
-        part.iter().fold((0.0f64, 0.0f64, 0.0f32), |acc, &v| {
-            (
-                acc.0 + (v as f64) * (v as f64),
-                acc.1 + v.abs() as f64,
-                acc.2.max(v.abs()),
-            )
+        part.iter().fold((0.0f64, 0.0f64, 0.0f64), |acc, &v| {
+            let v = v as f64;
+            (acc.0 + v * v, acc.1 + v.abs(), acc.2.max(v.abs()))
         })
     };
-    let partials: Vec<(f64, f64, f32)> = if row.len() > CHUNK {
+    let partials: Vec<(f64, f64, f64)> = if row.len() > CHUNK {
         row.par_chunks(CHUNK).map(moments).collect()
     } else {
         vec![moments(row)]
     };
-    let (squares, magnitudes, max_abs) = partials.into_iter().fold((0.0, 0.0, 0.0f32), |a, b| {
+    let (sum_sq, sum_abs, max_abs) = partials.into_iter().fold((0.0, 0.0, 0.0f64), |a, b| {
         (a.0 + b.0, a.1 + b.1, a.2.max(b.2))
     });
-    let rms = ((squares / count) as f32).sqrt();
-    let mean_abs = (magnitudes / count) as f32;
-    let formula = rms * c1 as f32 - mean_abs * c2 as f32;
-    if formula <= 0.0 {
-        max_abs
-    } else {
-        formula
-    }
+    quantizer.scale_from_moments(sum_sq, sum_abs, max_abs, row.len()) as f32
 }
 
 /// `out[i] = f(row of i, w[i])` for every element, in parallel chunks.
@@ -119,27 +99,19 @@ fn apply(w: &[f32], row_len: usize, f: impl Fn(usize, f32) -> f32 + Sync) -> Vec
 /// or the single min-max step.
 pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>) {
     match rule {
-        WeightRule::Sawb {
-            c1,
-            c2,
-            steps,
-            rows,
-            clipped,
-        } => {
+        WeightRule::Sawb { quantizer, rows } => {
             let row_len = (w.len() / rows.max(1)).max(1);
             let scales: Vec<f32> = w
                 .par_chunks(row_len)
-                .map(|row| sawb_row_scale(row, c1, c2))
+                .map(|row| sawb_row_scale(row, &quantizer))
                 .collect();
-            let n = steps as f64;
+            let n = quantizer.steps() as f64;
             let (to_grid, from_grid) = (n as f32, (2.0 / n) as f32);
-            let quantize = |alpha: f32, v: f32| {
-                let u = (v / alpha).clamp(-1.0, 1.0) * 0.5 + 0.5;
-                (round_half_even_small(u * to_grid) * from_grid - 1.0) * alpha
-            };
+            let clipped = rule.clips();
             let out = apply(w, row_len, |r, v| {
                 let alpha = scales[r];
-                let q = quantize(alpha, v);
+                let u = (v / alpha).clamp(-1.0, 1.0) * 0.5 + 0.5;
+                let q = (round_half_even_small(u * to_grid) * from_grid - 1.0) * alpha;
                 // The clipped STE outputs q itself outside the clip (`w + (q − w)` inside).
                 if clipped && v.abs() > alpha {
                     q
@@ -149,28 +121,15 @@ pub fn quantize_weight_rule(w: &[f32], rule: WeightRule) -> (Vec<f32>, Vec<f32>)
             });
             (out, scales)
         }
-        WeightRule::MinMaxSymmetric { qmax } => {
+        WeightRule::MinMax(quantizer) => {
             let (lo, hi) = min_max(w);
-            let qmax = qmax as f32;
-            let scale = (lo.abs().max(hi.abs()) / qmax).max(1e-12);
+            let range = quantizer.range_from_bounds(lo, hi);
             let out = apply(w, w.len().max(1), |_, v| {
-                straight_through(
-                    v,
-                    round_half_even_small(v / scale).clamp(-qmax, qmax) * scale,
-                )
+                let code = (round_half_even_small(v / range.scale) + range.zero_point)
+                    .clamp(range.qmin, range.qmax);
+                straight_through(v, (code - range.zero_point) * range.scale)
             });
-            (out, vec![scale])
-        }
-        WeightRule::MinMaxAsymmetric { qmax } => {
-            let (lo, hi) = min_max(w);
-            let (lo, hi, qmax) = (lo.min(0.0), hi.max(0.0), qmax as f32);
-            let scale = ((hi - lo) / qmax).max(1e-12);
-            let zero_point = (-lo / scale).round_ties_even().clamp(0.0, qmax);
-            let out = apply(w, w.len().max(1), |_, v| {
-                let code = (round_half_even_small(v / scale) + zero_point).clamp(0.0, qmax);
-                straight_through(v, (code - zero_point) * scale)
-            });
-            (out, vec![scale])
+            (out, vec![range.scale])
         }
     }
 }

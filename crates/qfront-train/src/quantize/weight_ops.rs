@@ -5,8 +5,8 @@ use super::config::WeightQuantizer;
 use crate::kernels::{self, weight_quant::WeightRule};
 use burn::module::RunningState;
 use burn::tensor::Tensor;
-use qfront_quant::quantizers::minmax::MinMaxMode;
-use qfront_quant::quantizers::sawb::{sawb_coefficients, SawbGradient, ScaleGranularity};
+use qfront_quant::quantizers::minmax::{MinMax, MinMaxMode};
+use qfront_quant::quantizers::sawb::{sawb_coefficients, Sawb, SawbGradient, ScaleGranularity};
 use qfront_quant::BitWidth;
 
 /// The EMA of the SAWB scale kept by a layer (one entry per tensor or per output channel;
@@ -193,29 +193,16 @@ fn straight_through_rule(
             grid,
             granularity,
             gradient,
-        } => {
-            let coefficients = sawb_coefficients(grid, bits);
-            Some(WeightRule::Sawb {
-                c1: coefficients.c1,
-                c2: coefficients.c2,
-                steps: grid.steps(bits),
-                rows: match granularity {
-                    ScaleGranularity::PerTensor => 1,
-                    ScaleGranularity::PerOutputChannel => out_channels,
-                },
-                clipped: gradient == SawbGradient::Clipped,
-            })
+        } => Some(WeightRule::Sawb {
+            quantizer: Sawb::new(bits.get(), grid, gradient).ok()?,
+            rows: match granularity {
+                ScaleGranularity::PerTensor => 1,
+                ScaleGranularity::PerOutputChannel => out_channels,
+            },
+        }),
+        WeightQuantizer::MinMax { mode } => {
+            Some(WeightRule::MinMax(MinMax::new(bits.get(), mode).ok()?))
         }
-        WeightQuantizer::MinMax {
-            mode: MinMaxMode::Symmetric,
-        } => Some(WeightRule::MinMaxSymmetric {
-            qmax: (1u32 << (bits.get() - 1)) - 1,
-        }),
-        WeightQuantizer::MinMax {
-            mode: MinMaxMode::Asymmetric,
-        } => Some(WeightRule::MinMaxAsymmetric {
-            qmax: bits.unsigned_steps() as u32,
-        }),
         _ => None,
     }
 }

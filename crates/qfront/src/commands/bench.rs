@@ -226,6 +226,16 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
         seed: 0,
     };
     config.validate()?;
+    // The peer is resolved before timing, so a bad --pytorch fails fast.
+    let peer = match peer_model(&args, &model_name, &input) {
+        Some(model) => resolve_python(&args.pytorch)?.map(|python| (model, python)),
+        None => {
+            if args.pytorch != "none" {
+                tracing::info!("no PyTorch peer for this model or recipe (LeNet and the NLU model with their defaults have one)");
+            }
+            None
+        }
+    };
     let device = Device::flex().autodiff();
     device.seed(0);
     let mut model = Model::build(&spec, 0, &device)?;
@@ -269,28 +279,20 @@ fn train_step(args: TrainStepArgs) -> Result<()> {
         "examples_per_second": args.batch_size as f64 / (median / 1e3),
         "forward_macs_per_example": cost.macs,
     });
-    let peer = match peer_model(&args, &model_name, &input) {
-        Some(model) => match resolve_python(&args.pytorch)? {
-            Some(python) => {
-                tracing::info!("timing the same step in PyTorch ({python})");
-                let run = PeerRun {
-                    model,
-                    bits: args.model.wbits,
-                    batch_size: args.batch_size,
-                    threads,
-                    steps: args.steps,
-                    warmup: args.warmup,
-                };
-                Some(run_peer(&python, &run)?)
-            }
-            None => None,
-        },
-        None => {
-            if args.pytorch != "none" {
-                tracing::info!("no PyTorch peer for this model or recipe (LeNet and the NLU model with their defaults have one)");
-            }
-            None
+    let peer = match peer {
+        Some((model, python)) => {
+            tracing::info!("timing the same step in PyTorch ({python})");
+            let run = PeerRun {
+                model,
+                bits: args.model.wbits,
+                batch_size: args.batch_size,
+                threads,
+                steps: args.steps,
+                warmup: args.warmup,
+            };
+            Some(run_peer(&python, &run)?)
         }
+        None => None,
     };
     let ratio = peer.as_ref().and_then(|p| {
         let theirs = p.get("median_ms")?.as_f64()?;
