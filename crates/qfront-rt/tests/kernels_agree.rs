@@ -93,3 +93,20 @@ fn crosses_the_cache_block() {
         }
     }
 }
+
+/// With `QFRONT_EXPECT_KERNELS` (comma-separated names, as CI sets it for each emulated
+/// CPU), the CPU must offer exactly those sets: a detection bug would otherwise quietly test
+/// fewer kernels.
+#[test]
+fn the_expected_kernel_sets_are_detected() {
+    let Ok(expected) = std::env::var("QFRONT_EXPECT_KERNELS") else {
+        eprintln!("QFRONT_EXPECT_KERNELS unset: not checking which sets this CPU offers");
+        return;
+    };
+    let found: Vec<&str> = KernelSet::available().iter().map(|k| k.name()).collect();
+    let expected: Vec<&str> = expected.split(',').map(str::trim).collect();
+    assert_eq!(found, expected, "kernel sets this CPU offers");
+    for name in expected {
+        assert!(KernelSet::from_name(name).is_some(), "unknown set {name}");
+    }
+}

@@ -14,6 +14,58 @@ struct Agreement {
     agree: f64,
     fake_accuracy: f64,
     runtime_accuracy: f64,
+    /// The model and its test inputs and outputs, for `qfront-rt`'s cross-architecture test.
+    fixture: RuntimeFixture,
+}
+
+/// What `crates/qfront-rt/tests/trained_models.rs` replays on other CPUs (aarch64 under
+/// qemu in CI): the exported model, the test split's inputs, the fake-quantized model's
+/// predictions, and the reference kernels' predictions and first logits on this machine.
+struct RuntimeFixture {
+    model: Vec<u8>,
+    /// The test split's inputs (shared by every model of the split).
+    inputs: serde_json::Value,
+    description: serde_json::Value,
+}
+
+/// Examples whose logits the fixture keeps bit for bit.
+const FIXTURE_LOGIT_EXAMPLES: usize = 32;
+
+fn runtime_fixture(
+    file: &QfmFile,
+    split: &qfront_train::data::Split,
+    fake: &[usize],
+    runtime: &[usize],
+) -> RuntimeFixture {
+    use qfront_train::data::Features;
+    let mut session = Session::new(file, KernelSet::Reference);
+    let n = split.len().min(FIXTURE_LOGIT_EXAMPLES);
+    let (inputs, logits) = match &split.features {
+        Features::Images { pixels, shape } => {
+            let per: usize = shape.iter().product();
+            let logits = session.run_images(&pixels[..n * per], n).unwrap().to_vec();
+            let inputs = serde_json::json!({ "kind": "images", "shape": shape, "pixels": pixels });
+            (inputs, logits)
+        }
+        Features::Tokens { ids, max_tokens } => {
+            let first: Vec<u32> = ids[..n * max_tokens].iter().map(|&i| i as u32).collect();
+            let logits = session.run_tokens(&first, n).unwrap().to_vec();
+            let inputs =
+                serde_json::json!({ "kind": "tokens", "max_tokens": max_tokens, "ids": ids });
+            (inputs, logits)
+        }
+    };
+    RuntimeFixture {
+        model: file.to_bytes(),
+        inputs,
+        description: serde_json::json!({
+            "labels": split.labels,
+            "fake_quant_predictions": fake,
+            "reference_predictions": runtime,
+            "reference_logit_bits": logits.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "logit_examples": n,
+        }),
+    }
 }
 
 fn train_and_compare(
@@ -77,6 +129,7 @@ fn train_and_compare(
         );
     }
     let runtime = &results[0];
+    let fixture = runtime_fixture(&file, &data.test, &fake, runtime);
     onnx_agrees(&file, &data.test);
     let n = data.test.len() as f64;
     let count = |p: &[usize]| {
@@ -90,6 +143,7 @@ fn train_and_compare(
         agree: fake.iter().zip(runtime).filter(|(a, b)| a == b).count() as f64 / n,
         fake_accuracy: count(&fake),
         runtime_accuracy: count(runtime),
+        fixture,
     }
 }
 
@@ -216,6 +270,43 @@ fn assert_agrees(what: &str, a: Agreement) {
         (a.fake_accuracy - a.runtime_accuracy).abs() <= 0.003 + 1e-9,
         "{what}: accuracy gap"
     );
+    write_fixture(what, &a.fixture);
+}
+
+/// With `QFRONT_WRITE_RUNTIME_FIXTURES=<dir>`, writes `<dir>/<what>.qfm` and `.json` (the
+/// `qfront-rt` fixtures are made this way, see `crates/qfront-rt/tests/fixtures/trained/README.md`).
+fn write_fixture(what: &str, fixture: &RuntimeFixture) {
+    let Ok(dir) = std::env::var("QFRONT_WRITE_RUNTIME_FIXTURES") else {
+        return;
+    };
+    let name: String = what
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let dir = std::path::Path::new(&dir);
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.qfm")), &fixture.model).unwrap();
+    // Inputs go to a file named by their content (FNV-1a), written once per split.
+    let inputs = serde_json::to_string(&fixture.inputs).unwrap();
+    let hash = inputs.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    let inputs_name = format!("inputs-{hash:016x}.json");
+    std::fs::write(dir.join(&inputs_name), inputs).unwrap();
+    let mut description = fixture.description.clone();
+    description["what"] = serde_json::Value::from(what);
+    description["inputs"] = serde_json::Value::from(inputs_name);
+    std::fs::write(
+        dir.join(format!("{name}.json")),
+        serde_json::to_string(&description).unwrap(),
+    )
+    .unwrap();
 }
 
 fn quant(w: u32, a: u32, quantizer: &str) -> QuantSpec {

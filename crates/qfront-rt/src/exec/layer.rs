@@ -5,7 +5,7 @@
 use crate::fixed_point::rounding_shift;
 use crate::format::{LayerParams, OutputStage, WeightSpec};
 use crate::kernels::byte_sum;
-use crate::kernels::requant::{requantize_one, requantize_scalar, RequantParams};
+use crate::kernels::requant::{requantize_one, PreparedRequant, RequantParams};
 use crate::kernels::{KernelSet, PreparedWeights, Scratch};
 
 /// Makes `buffer` at least `len` long without clearing it (every kernel writes each output it
@@ -44,13 +44,7 @@ pub(crate) enum PatchRows<'a> {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Epilogue {
-    Requantize {
-        params: RequantParams,
-        #[cfg(target_arch = "x86_64")]
-        lanes: Option<crate::kernels::requant::LaneTable>,
-        #[cfg(target_arch = "x86_64")]
-        lanes16: Option<crate::kernels::requant::LaneTable>,
-    },
+    Requantize(PreparedRequant),
     Logits {
         scale: Vec<f32>,
         /// The bias in accumulator units.
@@ -117,15 +111,7 @@ impl PreparedLayer {
                     zero_point: output.zero_point,
                     max_code: (1 << output.bits) - 1,
                 };
-                Epilogue::Requantize {
-                    #[cfg(target_arch = "x86_64")]
-                    lanes16: (kernels == KernelSet::Avx512Vnni)
-                        .then(|| crate::kernels::avx512::requant::lanes(&params)),
-                    #[cfg(target_arch = "x86_64")]
-                    lanes: (kernels != KernelSet::Reference)
-                        .then(|| crate::kernels::avx2::requant::lanes(&params)),
-                    params,
-                }
+                Epilogue::Requantize(PreparedRequant::new(params, kernels))
             }
             OutputStage::Logits { scale } => Epilogue::Logits {
                 scale: per_row(scale, w.rows),
@@ -155,38 +141,10 @@ impl PreparedLayer {
         residual: Option<(&[u8], i32)>,
         out: &mut [u8],
     ) {
-        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+        let Epilogue::Requantize(epilogue) = &self.epilogue else {
             unreachable!("validated: requantizing layer")
         };
-        #[cfg(target_arch = "x86_64")]
-        {
-            if let Epilogue::Requantize {
-                lanes16: Some(lanes),
-                ..
-            } = &self.epilogue
-            {
-                // SAFETY: 16-lane tables exist only for the AVX-512 set, chosen only when present.
-                unsafe {
-                    crate::kernels::avx512::requant::requantize(
-                        params, lanes, products, m_rows, sums, residual, out,
-                    )
-                };
-                return;
-            }
-            if let Epilogue::Requantize {
-                lanes: Some(lanes), ..
-            } = &self.epilogue
-            {
-                // SAFETY: lanes exist only for the SIMD sets, chosen only when AVX2 is present.
-                unsafe {
-                    crate::kernels::avx2::requant::requantize(
-                        params, lanes, products, m_rows, sums, residual, out,
-                    )
-                };
-                return;
-            }
-        }
-        requantize_scalar(params, products, m_rows, sums, residual, out);
+        epilogue.run(products, m_rows, sums, residual, out);
     }
 
     fn row_sums(&self, a: &[u8], m_rows: usize, sums: &mut Vec<i32>) {
@@ -237,7 +195,7 @@ impl PreparedLayer {
         scratch: &mut Scratch,
         out: &mut [u8],
     ) {
-        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+        let Epilogue::Requantize(PreparedRequant { params, .. }) = &self.epilogue else {
             unreachable!("validated: requantizing layer")
         };
         let weights = &self.groups[g];
@@ -307,7 +265,7 @@ impl PreparedLayer {
         sums: &mut Vec<i32>,
         out: &mut [u8],
     ) {
-        let Epilogue::Requantize { params, .. } = &self.epilogue else {
+        let Epilogue::Requantize(PreparedRequant { params, .. }) = &self.epilogue else {
             unreachable!("validated: requantizing layer")
         };
         let [h, w, c] = win.input;

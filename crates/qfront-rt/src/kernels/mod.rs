@@ -1,17 +1,22 @@
-//! Integer kernels: a scalar reference for every op ([`reference`]), AVX2 fast paths
-//! ([`avx2`]) and AVX-512 VNNI fast paths ([`avx512`]), x86-64 only and chosen at run time.
-//! [`PreparedWeights`] holds a layer's codes in the layouts its kernels read, and
+//! Integer kernels: a scalar reference for every op ([`reference`]); on x86-64, AVX2 fast
+//! paths ([`avx2`]) and AVX-512 VNNI fast paths ([`avx512`]); on aarch64, NEON, dot-product
+//! and int8-matrix-multiply paths ([`neon`]). The fastest set the CPU has is chosen at run
+//! time. [`PreparedWeights`] holds a layer's codes in the layouts its kernels read, and
 //! [`PreparedWeights::matmul`] dispatches.
 
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
 #[cfg(target_arch = "x86_64")]
 pub mod avx512;
+#[cfg(target_arch = "aarch64")]
+pub mod neon;
 pub mod reference;
 pub mod requant;
 
 use rayon::prelude::*;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+#[cfg(target_arch = "x86_64")]
+use std::sync::OnceLock;
 
 /// Which kernels run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,29 +27,58 @@ pub enum KernelSet {
     Avx2,
     /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
     Avx512Vnni,
+    /// NEON kernels (every aarch64 core): `smlal` on activations widened to i16.
+    Neon,
+    /// aarch64 dot-product kernels (ARMv8.2 `dotprod`): `sdot` on `a − 128`.
+    NeonDot,
+    /// aarch64 int8 matrix-multiply kernels (ARMv8.6 `i8mm`): `usmmla` on u8 × i8.
+    NeonI8mm,
 }
 
+/// Every kernel set, slowest first within each architecture.
+const ALL_SETS: [KernelSet; 6] = [
+    KernelSet::Reference,
+    KernelSet::Avx2,
+    KernelSet::Avx512Vnni,
+    KernelSet::Neon,
+    KernelSet::NeonDot,
+    KernelSet::NeonI8mm,
+];
+
 impl KernelSet {
-    /// Checks `QFRONT_KERNELS` once, at a program's start: unset, `reference`, `avx2` or
-    /// `avx512-vnni` (the fastest anyway). Returns the message naming the value and the
-    /// choices otherwise, so a typo is not silently ignored by [`KernelSet::detect`].
+    /// Checks `QFRONT_KERNELS` once, at a program's start: unset, or one of the names of
+    /// [`KernelSet::name`]. Returns the message naming the value and the choices otherwise,
+    /// so a typo is not silently ignored by [`KernelSet::detect`].
     pub fn check_environment() -> Result<(), String> {
         match std::env::var("QFRONT_KERNELS") {
             Err(std::env::VarError::NotPresent) => Ok(()),
-            Ok(v) if ["reference", "avx2", "avx512-vnni"].contains(&v.as_str()) => Ok(()),
-            Ok(v) => Err(format!(
-                "QFRONT_KERNELS='{v}' is not one of reference, avx2, avx512-vnni (unset it to use the fastest kernels)"
-            )),
+            Ok(v) if Self::from_name(&v).is_some() => Ok(()),
+            Ok(v) => {
+                let names: Vec<&str> = ALL_SETS.iter().map(|s| s.name()).collect();
+                Err(format!(
+                    "QFRONT_KERNELS='{v}' is not one of {} (unset it to use the fastest kernels)",
+                    names.join(", ")
+                ))
+            }
             Err(e) => Err(format!("QFRONT_KERNELS: {e}")),
         }
     }
 
-    /// The fastest set this CPU supports; `QFRONT_KERNELS=reference|avx2` forces a slower one.
+    /// The set called `name` (see [`KernelSet::name`]).
+    pub fn from_name(name: &str) -> Option<Self> {
+        ALL_SETS.into_iter().find(|set| set.name() == name)
+    }
+
+    /// The fastest set this CPU supports; `QFRONT_KERNELS=<name>` forces another one this
+    /// CPU has (a set it lacks falls back to the fastest, as that is what it asks for).
     pub fn detect() -> Self {
-        match std::env::var("QFRONT_KERNELS").as_deref() {
-            Ok("reference") => return KernelSet::Reference,
-            Ok("avx2") if Self::best_available() != KernelSet::Reference => return KernelSet::Avx2,
-            _ => {}
+        if let Some(forced) = std::env::var("QFRONT_KERNELS")
+            .ok()
+            .and_then(|v| Self::from_name(&v))
+        {
+            if Self::available().contains(&forced) {
+                return forced;
+            }
         }
         Self::best_available()
     }
@@ -61,6 +95,19 @@ impl KernelSet {
                 return KernelSet::Avx2;
             }
         }
+        #[cfg(target_arch = "aarch64")]
+        {
+            use std::arch::is_aarch64_feature_detected as has;
+            if has!("i8mm") && has!("dotprod") {
+                return KernelSet::NeonI8mm;
+            }
+            if has!("dotprod") {
+                return KernelSet::NeonDot;
+            }
+            if has!("neon") {
+                return KernelSet::Neon;
+            }
+        }
         KernelSet::Reference
     }
 
@@ -70,6 +117,11 @@ impl KernelSet {
         match Self::best_available() {
             KernelSet::Avx512Vnni => sets.extend([KernelSet::Avx2, KernelSet::Avx512Vnni]),
             KernelSet::Avx2 => sets.push(KernelSet::Avx2),
+            KernelSet::NeonI8mm => {
+                sets.extend([KernelSet::Neon, KernelSet::NeonDot, KernelSet::NeonI8mm])
+            }
+            KernelSet::NeonDot => sets.extend([KernelSet::Neon, KernelSet::NeonDot]),
+            KernelSet::Neon => sets.push(KernelSet::Neon),
             KernelSet::Reference => {}
         }
         sets
@@ -81,7 +133,15 @@ impl KernelSet {
             KernelSet::Reference => "reference",
             KernelSet::Avx2 => "avx2",
             KernelSet::Avx512Vnni => "avx512-vnni",
+            KernelSet::Neon => "neon",
+            KernelSet::NeonDot => "neon-dot",
+            KernelSet::NeonI8mm => "neon-i8mm",
         }
+    }
+
+    /// Whether it is one of the x86-64 SIMD sets.
+    pub fn is_x86_simd(self) -> bool {
+        matches!(self, KernelSet::Avx2 | KernelSet::Avx512Vnni)
     }
 }
 
@@ -160,8 +220,8 @@ pub struct PreparedWeights {
     panels: OnceLock<avx2::gemm::GemmPanels>,
     #[cfg(target_arch = "x86_64")]
     vnni_panels: OnceLock<avx512::gemm::VnniPanels>,
-    #[cfg(not(target_arch = "x86_64"))]
-    _panels: OnceLock<()>,
+    #[cfg(target_arch = "aarch64")]
+    neon: Option<neon::panels::NeonPanels>,
     pool: Option<Arc<rayon::ThreadPool>>,
 }
 
@@ -172,9 +232,9 @@ impl PreparedWeights {
         #[cfg(target_arch = "x86_64")]
         let gemv = {
             let width = match kernels {
-                KernelSet::Reference => None,
                 KernelSet::Avx2 => Some(32),
                 KernelSet::Avx512Vnni => Some(64),
+                _ => None,
             };
             width.map(|bytes| match bits {
                 2 => {
@@ -196,6 +256,9 @@ impl PreparedWeights {
                 }
             })
         };
+        #[cfg(target_arch = "aarch64")]
+        let neon = neon::panels::PanelLayout::for_kernels(kernels)
+            .map(|layout| neon::panels::NeonPanels::pack(&codes, rows, columns, layout));
         Self {
             rows,
             columns,
@@ -208,8 +271,8 @@ impl PreparedWeights {
             panels: OnceLock::new(),
             #[cfg(target_arch = "x86_64")]
             vnni_panels: OnceLock::new(),
-            #[cfg(not(target_arch = "x86_64"))]
-            _panels: OnceLock::new(),
+            #[cfg(target_arch = "aarch64")]
+            neon,
             pool: None,
         }
     }
@@ -224,7 +287,10 @@ impl PreparedWeights {
 
     /// The pool and the rows per chunk (a multiple of `multiple`) when a call of `m_rows` rows
     /// is large enough to split (see [`PreparedWeights::set_thread_pool`]); `None` otherwise.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
     fn split_rows(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
         let pool = self.pool.as_deref()?;
         let macs = m_rows * self.rows * self.columns;
@@ -240,7 +306,10 @@ impl PreparedWeights {
 
     /// Runs `gemm(first_row, rows, out_rows)` on each chunk of `chunk` output rows of
     /// `out[..m_rows·rows]`, on `pool`'s threads.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
     fn run_chunks(
         &self,
         pool: &rayon::ThreadPool,
@@ -260,7 +329,10 @@ impl PreparedWeights {
 
     /// Runs `gemm(first_row, rows, out_rows)` over the output rows `out[..m_rows·rows]`: split
     /// over the pool's threads when [`PreparedWeights::split_rows`] says so, else once here.
-    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    #[cfg_attr(
+        not(any(target_arch = "x86_64", target_arch = "aarch64")),
+        allow(dead_code)
+    )]
     fn over_row_chunks(
         &self,
         m_rows: usize,
@@ -288,24 +360,34 @@ impl PreparedWeights {
                 GemvLayout::W4 { data, .. } | GemvLayout::W2 { data, .. } => data.len(),
             };
         }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(panels) = &self.neon {
+            return panels.data.len();
+        }
         self.codes.len()
     }
 
     /// `out[m·rows + o] = Σ_k a[m·columns + k]·code[o, k]` for `m < m_rows` (exact i32).
     pub fn matmul(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
         debug_assert!(a.len() >= m_rows * self.columns && out.len() >= m_rows * self.rows);
-        match self.kernels {
-            KernelSet::Reference => {
-                reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
-            }
-            #[cfg(target_arch = "x86_64")]
-            _ => self.matmul_simd(a, m_rows, out, scratch),
-            #[cfg(not(target_arch = "x86_64"))]
-            _ => {
-                let _ = scratch;
-                reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
-            }
+        #[cfg(target_arch = "x86_64")]
+        if self.kernels.is_x86_simd() {
+            return self.matmul_simd(a, m_rows, out, scratch);
         }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(panels) = &self.neon {
+            panels.prepare_activations(a, m_rows, &mut scratch.padded);
+            let prepared = &scratch.padded[..];
+            let row_bytes = panels.prepared_len(neon::TILE_ROWS) / neon::TILE_ROWS;
+            // SAFETY: panels exist only for a NEON set, chosen only when the CPU has its
+            // extension; every chunk starts at a multiple of 8 rows (a pair boundary).
+            self.over_row_chunks(m_rows, neon::TILE_ROWS, out, |first, m, out| unsafe {
+                neon::gemm::gemm(panels, &prepared[first * row_bytes..], m, out)
+            });
+            return;
+        }
+        let _ = scratch;
+        reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
     }
 
     /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 GEMM).

@@ -2,7 +2,10 @@
 //! codes, `u = clamp(((2P − z₂·R)·m + bias + (u_res − z_res)·m_res) >> s + z_out, 0, max)`
 //! with `R = Σ u` of the row, the bias already in product units and holding the rounding
 //! term `2^(s−1)`, and `>>` an arithmetic shift (so the division rounds half up). A scalar
-//! form and an AVX2 form that give identical bytes.
+//! form, and SIMD forms (AVX2, AVX-512, NEON) that give identical bytes; [`PreparedRequant`]
+//! picks the one of a kernel set.
+
+use crate::KernelSet;
 
 /// Per-channel parameters, with the channels padded to a multiple of 8 (padding is inert).
 #[derive(Debug, Clone)]
@@ -126,5 +129,89 @@ impl LaneTable {
             l.r[half].push(p.residual.as_ref().map_or(0, |r| r[j] as i64));
         }
         l
+    }
+}
+
+/// A layer's epilogue parameters with the lane tables of the widest epilogue its kernel set
+/// runs (built once per layer).
+#[derive(Debug, Clone)]
+pub struct PreparedRequant {
+    /// The per-channel parameters (the scalar definition reads them).
+    pub params: RequantParams,
+    #[cfg(target_arch = "x86_64")]
+    lanes8: Option<LaneTable>,
+    #[cfg(target_arch = "x86_64")]
+    lanes16: Option<LaneTable>,
+    #[cfg(target_arch = "aarch64")]
+    neon: Option<crate::kernels::neon::requant::NeonLanes>,
+}
+
+impl PreparedRequant {
+    /// Prepares `params` for `kernels` (a set this CPU has, as the GEMMs require).
+    pub fn new(params: RequantParams, kernels: KernelSet) -> Self {
+        Self {
+            #[cfg(target_arch = "x86_64")]
+            lanes16: (kernels == KernelSet::Avx512Vnni)
+                .then(|| crate::kernels::avx512::requant::lanes(&params)),
+            #[cfg(target_arch = "x86_64")]
+            lanes8: kernels
+                .is_x86_simd()
+                .then(|| crate::kernels::avx2::requant::lanes(&params)),
+            #[cfg(target_arch = "aarch64")]
+            neon: matches!(
+                kernels,
+                KernelSet::Neon | KernelSet::NeonDot | KernelSet::NeonI8mm
+            )
+            .then(|| crate::kernels::neon::requant::lanes(&params)),
+            params,
+        }
+    }
+
+    /// The epilogue over `m_rows` rows of `products` (`[m_rows, channels]`), with the row
+    /// sums (empty when no channel has a weight zero point) and the residual input and its
+    /// zero point, as [`requantize_scalar`] defines it, on the widest lanes prepared.
+    pub fn run(
+        &self,
+        products: &[i32],
+        m_rows: usize,
+        row_sums: &[i32],
+        residual: Option<(&[u8], i32)>,
+        out: &mut [u8],
+    ) {
+        let p = &self.params;
+        #[cfg(target_arch = "x86_64")]
+        {
+            if let Some(lanes) = &self.lanes16 {
+                // SAFETY: 16-lane tables exist only for the AVX-512 set, chosen only when
+                // the CPU has it.
+                unsafe {
+                    crate::kernels::avx512::requant::requantize(
+                        p, lanes, products, m_rows, row_sums, residual, out,
+                    )
+                };
+                return;
+            }
+            if let Some(lanes) = &self.lanes8 {
+                // SAFETY: 8-lane tables exist only for the x86 SIMD sets, chosen only when
+                // AVX2 is present.
+                unsafe {
+                    crate::kernels::avx2::requant::requantize(
+                        p, lanes, products, m_rows, row_sums, residual, out,
+                    )
+                };
+                return;
+            }
+        }
+        #[cfg(target_arch = "aarch64")]
+        if let Some(lanes) = &self.neon {
+            // SAFETY: NEON is part of every aarch64 core.
+            unsafe {
+                crate::kernels::neon::requant::requantize(
+                    p, lanes, products, m_rows, row_sums, residual, out,
+                )
+            };
+            return;
+        }
+        requantize_scalar(p, products, m_rows, row_sums, residual, out);
     }
 }

@@ -1,0 +1,275 @@
+//! The aarch64 GEMM: `out[m·rows + o] = Σ_k a[m, k]·w[o, k]` (exact i32) over activation
+//! rows prepared by [`NeonPanels::prepare_activations`]. Rows go in blocks of up to
+//! [`TILE_ROWS`]; each block meets every 8-channel panel in one register tile of
+//! `rows × 8` i32 accumulators, so one row (batch 1) is the same loop with one row of
+//! accumulators. Work per tile and reduction step, as emitted (see BENCHMARKS.md for the
+//! counted instructions per multiply-add):
+//! - `Neon`, 8 rows × 8 steps: 8 row loads, 8 panel loads and widenings, 128 `smlal`
+//!   (4 multiply-adds each);
+//! - `NeonDot`, 8 rows × 16 steps: 8 row loads, 8 panel loads, 64 `sdot` (16 each);
+//! - `NeonI8mm`, 4 row pairs × 8 steps: 4 row-pair loads, 4 panel loads, 16 `usmmla`
+//!   (32 each).
+
+use super::instructions::{sdot_lane, usmmla};
+use super::panels::{NeonPanels, PanelLayout};
+use super::{PANEL_CHANNELS, TILE_ROWS};
+use std::arch::aarch64::*;
+
+/// Stores a tile row's 8 accumulators (`low` = channels 0..4, `high` = 4..8), or its first
+/// `valid` channels at the matrix's last panel.
+#[inline(always)]
+unsafe fn store_row(out: *mut i32, low: int32x4_t, high: int32x4_t, valid: usize) {
+    if valid == PANEL_CHANNELS {
+        vst1q_s32(out, low);
+        vst1q_s32(out.add(4), high);
+    } else {
+        let mut row = [0i32; PANEL_CHANNELS];
+        vst1q_s32(row.as_mut_ptr(), low);
+        vst1q_s32(row.as_mut_ptr().add(4), high);
+        std::ptr::copy_nonoverlapping(row.as_ptr(), out, valid);
+    }
+}
+
+/// `ROWS` rows of i16 activations (`a`, rows `depth` words apart, as native-endian bytes)
+/// times one `Widen` panel, written to `out` (rows `out_stride` apart, `valid` channels).
+#[inline(always)]
+unsafe fn tile_widen<const ROWS: usize>(
+    a: *const u8,
+    depth: usize,
+    panel: *const i8,
+    out: *mut i32,
+    out_stride: usize,
+    valid: usize,
+) {
+    let mut acc = [[vdupq_n_s32(0); 2]; ROWS];
+    let mut k = 0;
+    while k < depth {
+        let mut x = [vdupq_n_s16(0); ROWS];
+        for (r, x) in x.iter_mut().enumerate() {
+            *x = vreinterpretq_s16_u8(vld1q_u8(a.add(2 * (r * depth + k))));
+        }
+        let codes = panel.add(k * PANEL_CHANNELS);
+        macro_rules! step {
+            ($lane:literal) => {{
+                let w = vmovl_s8(vld1_s8(codes.add($lane * PANEL_CHANNELS)));
+                let (low, high) = (vget_low_s16(w), vget_high_s16(w));
+                for r in 0..ROWS {
+                    acc[r][0] = vmlal_laneq_s16::<$lane>(acc[r][0], low, x[r]);
+                    acc[r][1] = vmlal_laneq_s16::<$lane>(acc[r][1], high, x[r]);
+                }
+            }};
+        }
+        step!(0);
+        step!(1);
+        step!(2);
+        step!(3);
+        step!(4);
+        step!(5);
+        step!(6);
+        step!(7);
+        k += 8;
+    }
+    for (r, [low, high]) in acc.into_iter().enumerate() {
+        store_row(out.add(r * out_stride), low, high, valid);
+    }
+}
+
+/// `ROWS` rows of `a − 128` i8 activations times one `Dot` panel, plus the panel's
+/// correction `128·Σ w` (`correction`, 8 channels).
+#[inline(always)]
+unsafe fn tile_dot<const ROWS: usize>(
+    a: *const u8,
+    depth: usize,
+    panel: *const i8,
+    correction: *const i32,
+    out: *mut i32,
+    out_stride: usize,
+    valid: usize,
+) {
+    let mut acc = [[vdupq_n_s32(0); 2]; ROWS];
+    let mut k = 0;
+    while k < depth {
+        let mut x = [vdupq_n_s8(0); ROWS];
+        for (r, x) in x.iter_mut().enumerate() {
+            *x = vld1q_s8(a.add(r * depth + k) as *const i8);
+        }
+        let codes = panel.add(k * PANEL_CHANNELS);
+        macro_rules! step {
+            ($group:literal) => {{
+                let low = vld1q_s8(codes.add($group * 32));
+                let high = vld1q_s8(codes.add($group * 32 + 16));
+                for r in 0..ROWS {
+                    acc[r][0] = sdot_lane::<$group>(acc[r][0], low, x[r]);
+                    acc[r][1] = sdot_lane::<$group>(acc[r][1], high, x[r]);
+                }
+            }};
+        }
+        step!(0);
+        step!(1);
+        step!(2);
+        step!(3);
+        k += 16;
+    }
+    let (low_fix, high_fix) = (vld1q_s32(correction), vld1q_s32(correction.add(4)));
+    for (r, [low, high]) in acc.into_iter().enumerate() {
+        let (low, high) = (vaddq_s32(low, low_fix), vaddq_s32(high, high_fix));
+        store_row(out.add(r * out_stride), low, high, valid);
+    }
+}
+
+/// `PAIRS` pairs of u8 activation rows (interleaved per 8 steps, pairs `2·depth` bytes
+/// apart) times one `Mmla` panel; only the first `rows` rows are written (the last pair's
+/// second row may be padding).
+#[inline(always)]
+unsafe fn tile_mmla<const PAIRS: usize>(
+    a: *const u8,
+    depth: usize,
+    panel: *const i8,
+    out: *mut i32,
+    out_stride: usize,
+    valid: usize,
+    rows: usize,
+) {
+    // acc[q][p]: rows 2q, 2q+1 × channels 2p, 2p+1, as [r0c0, r0c1, r1c0, r1c1].
+    let mut acc = [[vdupq_n_s32(0); 4]; PAIRS];
+    for block in 0..depth / 8 {
+        let mut x = [vdupq_n_u8(0); PAIRS];
+        for (q, x) in x.iter_mut().enumerate() {
+            *x = vld1q_u8(a.add(q * 2 * depth + block * 16));
+        }
+        let codes = panel.add(block * 8 * PANEL_CHANNELS);
+        let w = [
+            vld1q_s8(codes),
+            vld1q_s8(codes.add(16)),
+            vld1q_s8(codes.add(32)),
+            vld1q_s8(codes.add(48)),
+        ];
+        for q in 0..PAIRS {
+            for p in 0..4 {
+                acc[q][p] = usmmla(acc[q][p], x[q], w[p]);
+            }
+        }
+    }
+    for (q, [c01, c23, c45, c67]) in acc.into_iter().enumerate() {
+        let as64 = vreinterpretq_s64_s32;
+        let (c01, c23, c45, c67) = (as64(c01), as64(c23), as64(c45), as64(c67));
+        let first = |x: int64x2_t, y: int64x2_t| vreinterpretq_s32_s64(vzip1q_s64(x, y));
+        let second = |x: int64x2_t, y: int64x2_t| vreinterpretq_s32_s64(vzip2q_s64(x, y));
+        store_row(
+            out.add(2 * q * out_stride),
+            first(c01, c23),
+            first(c45, c67),
+            valid,
+        );
+        if 2 * q + 1 < rows {
+            store_row(
+                out.add((2 * q + 1) * out_stride),
+                second(c01, c23),
+                second(c45, c67),
+                valid,
+            );
+        }
+    }
+}
+
+/// Checks the sizes every driver relies on.
+fn check_sizes(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &[i32]) {
+    assert!(prepared.len() >= panels.prepared_len(m_rows));
+    assert!(out.len() >= m_rows * panels.rows);
+}
+
+/// Calls `$tile::<N>` for a block of `$rows` (1..=`TILE_ROWS`) rows.
+macro_rules! by_rows {
+    ($rows:expr, $tile:ident, $($arg:expr),*) => {
+        match $rows {
+            1 => $tile::<1>($($arg),*),
+            2 => $tile::<2>($($arg),*),
+            3 => $tile::<3>($($arg),*),
+            4 => $tile::<4>($($arg),*),
+            5 => $tile::<5>($($arg),*),
+            6 => $tile::<6>($($arg),*),
+            7 => $tile::<7>($($arg),*),
+            _ => $tile::<8>($($arg),*),
+        }
+    };
+}
+
+/// The `Neon` GEMM (every ARMv8-A core).
+///
+/// # Safety
+/// Only on aarch64 (NEON is part of the base architecture); `panels` in the `Widen` layout.
+pub unsafe fn gemm_widen(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
+    check_sizes(panels, prepared, m_rows, out);
+    debug_assert_eq!(panels.layout, PanelLayout::Widen);
+    let (rows, depth) = (panels.rows, panels.depth);
+    for first in (0..m_rows).step_by(TILE_ROWS) {
+        let block = (m_rows - first).min(TILE_ROWS);
+        let a = prepared.as_ptr().add(2 * first * depth);
+        for panel in 0..panels.panels() {
+            let codes = panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth);
+            let o = out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS);
+            let valid = (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS);
+            by_rows!(block, tile_widen, a, depth, codes, o, rows, valid);
+        }
+    }
+}
+
+/// The `NeonDot` GEMM (ARMv8.2 dot product).
+///
+/// # Safety
+/// The CPU must have `dotprod`; `panels` in the `Dot` layout.
+#[target_feature(enable = "dotprod")]
+pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
+    check_sizes(panels, prepared, m_rows, out);
+    debug_assert_eq!(panels.layout, PanelLayout::Dot);
+    let (rows, depth) = (panels.rows, panels.depth);
+    for first in (0..m_rows).step_by(TILE_ROWS) {
+        let block = (m_rows - first).min(TILE_ROWS);
+        let a = prepared.as_ptr().add(first * depth);
+        for panel in 0..panels.panels() {
+            let codes = panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth);
+            let fix = panels.correction.as_ptr().add(panel * PANEL_CHANNELS);
+            let o = out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS);
+            let valid = (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS);
+            by_rows!(block, tile_dot, a, depth, codes, fix, o, rows, valid);
+        }
+    }
+}
+
+/// The `NeonI8mm` GEMM (ARMv8.6 int8 matrix multiply). `prepared` starts at a pair boundary.
+///
+/// # Safety
+/// The CPU must have `i8mm`; `panels` in the `Mmla` layout.
+#[target_feature(enable = "i8mm")]
+pub unsafe fn gemm_mmla(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
+    check_sizes(panels, prepared, m_rows, out);
+    debug_assert_eq!(panels.layout, PanelLayout::Mmla);
+    let (rows, depth) = (panels.rows, panels.depth);
+    for first in (0..m_rows).step_by(TILE_ROWS) {
+        let block = (m_rows - first).min(TILE_ROWS);
+        let a = prepared.as_ptr().add(first * depth);
+        for panel in 0..panels.panels() {
+            let codes = panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth);
+            let o = out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS);
+            let valid = (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS);
+            match block.div_ceil(2) {
+                1 => tile_mmla::<1>(a, depth, codes, o, rows, valid, block),
+                2 => tile_mmla::<2>(a, depth, codes, o, rows, valid, block),
+                3 => tile_mmla::<3>(a, depth, codes, o, rows, valid, block),
+                _ => tile_mmla::<4>(a, depth, codes, o, rows, valid, block),
+            }
+        }
+    }
+}
+
+/// Runs the GEMM of `panels`' layout (see [`gemm_widen`], [`gemm_dot`], [`gemm_mmla`]).
+///
+/// # Safety
+/// The CPU must have the layout's extension (checked when the kernel set was chosen).
+pub unsafe fn gemm(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
+    match panels.layout {
+        PanelLayout::Widen => gemm_widen(panels, prepared, m_rows, out),
+        PanelLayout::Dot => gemm_dot(panels, prepared, m_rows, out),
+        PanelLayout::Mmla => gemm_mmla(panels, prepared, m_rows, out),
+    }
+}
