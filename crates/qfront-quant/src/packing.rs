@@ -71,8 +71,23 @@ pub fn pack_codes(codes: &[i8], bits: BitWidth) -> Result<Vec<u8>> {
 ///
 /// Fails when `packed` is shorter than [`packed_len`].
 pub fn unpack_codes(packed: &[u8], count: usize, bits: BitWidth) -> Result<Vec<i8>> {
+    let mut codes = vec![0i8; count];
+    unpack_codes_into(packed, 0, &mut codes, bits)?;
+    Ok(codes)
+}
+
+/// Unpacks the codes `first..first + out.len()` of a dense stream of `bits`-bit codes into
+/// `out` (a row block of a weight matrix, without unpacking the rest).
+///
+/// Fails when `packed` is shorter than [`packed_len`] of `first + out.len()` codes.
+pub fn unpack_codes_into(
+    packed: &[u8],
+    first: usize,
+    out: &mut [i8],
+    bits: BitWidth,
+) -> Result<()> {
     let b = packable(bits, "bit unpacking")?;
-    let need = packed_len(count, bits);
+    let need = packed_len(first + out.len(), bits);
     if packed.len() < need {
         return Err(QuantError::LengthMismatch {
             what: "packed weight bytes",
@@ -81,9 +96,8 @@ pub fn unpack_codes(packed: &[u8], count: usize, bits: BitWidth) -> Result<Vec<i
         });
     }
     let offset = 1i32 << (b - 1);
-    let mut codes = Vec::with_capacity(count);
-    let mut bit = 0usize;
-    for _ in 0..count {
+    let mut bit = first * b as usize;
+    for code in out.iter_mut() {
         let mut field = 0u32;
         let mut read = 0;
         while read < b {
@@ -94,16 +108,32 @@ pub fn unpack_codes(packed: &[u8], count: usize, bits: BitWidth) -> Result<Vec<i
             field |= part << read;
             read += take;
         }
-        codes.push((field as i32 - offset) as i8);
+        *code = (field as i32 - offset) as i8;
         bit += b as usize;
     }
-    Ok(codes)
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    proptest! {
+        /// Unpacking any range equals the same range of the whole unpacked stream.
+        #[test]
+        fn a_range_unpacks_as_the_whole(bits in 2u32..=8, raw in proptest::collection::vec(any::<i8>(), 1..200), first in 0usize..200, len in 0usize..200) {
+            let width = BitWidth::new(bits).unwrap();
+            let (lo, hi) = code_range(width);
+            let codes: Vec<i8> = raw.iter().map(|&c| (c as i32).clamp(lo, hi) as i8).collect();
+            let packed = pack_codes(&codes, width).unwrap();
+            let first = first % codes.len();
+            let len = len.min(codes.len() - first);
+            let mut out = vec![0i8; len];
+            unpack_codes_into(&packed, first, &mut out, width).unwrap();
+            prop_assert_eq!(&out[..], &codes[first..first + len]);
+        }
+    }
 
     #[test]
     fn known_layouts() {

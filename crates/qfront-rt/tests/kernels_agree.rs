@@ -110,3 +110,43 @@ fn the_expected_kernel_sets_are_detected() {
         assert!(KernelSet::from_name(name).is_some(), "unknown set {name}");
     }
 }
+
+/// The AVX-512 VNNI set keeps a layer's weights at their packed width and nothing else: 2-bit
+/// codes in a quarter of a byte, 3- and 4-bit in half, 5- to 8-bit in one (padding to whole
+/// panels aside), with no full 8-bit copy beside them. And a matrix packed row block by row
+/// block (`from_rows`, as a session loads it) multiplies exactly as one packed at once.
+#[test]
+fn weights_stay_at_their_width_in_memory() {
+    let (rows, columns) = (256, 1024);
+    for bits in 2..=8u32 {
+        let raw: Vec<i8> = (0..rows * columns)
+            .map(|i| (i as u32).wrapping_mul(2654435761).rotate_left(7) as i8)
+            .collect();
+        let w = codes(&raw, bits);
+        for kernels in KernelSet::available() {
+            let whole = PreparedWeights::new(w.clone(), rows, columns, bits, kernels);
+            let blocks = PreparedWeights::from_rows(rows, columns, bits, kernels, |first, out| {
+                out.copy_from_slice(&w[first * columns..first * columns + out.len()])
+            });
+            let a: Vec<u8> = (0..5 * columns).map(|i| (i * 37 % 256) as u8).collect();
+            let (mut x, mut y) = (vec![0; 5 * rows], vec![0; 5 * rows]);
+            whole.matmul(&a, 5, &mut x, &mut Scratch::default());
+            blocks.matmul(&a, 5, &mut y, &mut Scratch::default());
+            assert_eq!(x, y, "{kernels:?} W{bits}: packed by row blocks");
+            assert_eq!(whole.resident_bytes(), blocks.resident_bytes());
+            if kernels == KernelSet::Avx512Vnni {
+                let stored_bits = match bits {
+                    2 => 2,
+                    3 | 4 => 4,
+                    _ => 8,
+                };
+                assert_eq!(
+                    whole.resident_bytes(),
+                    rows * columns * stored_bits / 8,
+                    "W{bits}: packed bytes only"
+                );
+                assert!(whole.codes().is_none(), "no row-major copy kept");
+            }
+        }
+    }
+}

@@ -66,13 +66,14 @@ pub(crate) struct PreparedLayer {
 impl PreparedLayer {
     pub fn new(params: &LayerParams, groups: usize, blob: &[u8], kernels: KernelSet) -> Self {
         let w = &params.weights;
-        let codes = unpack(w, blob);
         let per_group = w.rows / groups;
+        // Each group's rows are unpacked from the blob a block at a time, straight into the
+        // kernels' layout: no 8-bit copy of the whole matrix is made.
         let prepared = (0..groups)
             .map(|g| {
-                let slice =
-                    codes[g * per_group * w.columns..(g + 1) * per_group * w.columns].to_vec();
-                PreparedWeights::new(slice, per_group, w.columns, w.bits, kernels)
+                PreparedWeights::from_rows(per_group, w.columns, w.bits, kernels, |first, out| {
+                    crate::format::unpack_weight_rows(w, blob, g * per_group + first, out)
+                })
             })
             .collect();
         let zero_point_x2 = per_row(&w.zero_point_x2, w.rows);
@@ -274,7 +275,12 @@ impl PreparedLayer {
         let codes: Vec<i8> = self
             .groups
             .iter()
-            .flat_map(|g| g.codes.iter().copied())
+            .flat_map(|g| {
+                g.codes()
+                    .expect("the depthwise reference path runs on the reference set")
+                    .iter()
+                    .copied()
+            })
             .collect();
         let ones = vec![1i8; codes.len()];
         grow(products, batch * per_out);
@@ -327,7 +333,9 @@ impl PreparedLayer {
         let Epilogue::Logits { scale, bias } = &self.epilogue else {
             unreachable!("validated: logits layer")
         };
-        let codes = &self.groups[0].codes;
+        let codes = self.groups[0]
+            .codes()
+            .expect("a pooled classifier is prepared for the reference kernels");
         for (b, &count) in counts.iter().enumerate() {
             let s = &sums[b * self.columns..(b + 1) * self.columns];
             let total: i64 = s.iter().map(|&v| v as i64).sum();

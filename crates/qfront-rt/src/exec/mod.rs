@@ -122,6 +122,11 @@ impl Session {
                 let input = node.inputs.first().map(|&j| &layout.values[j]);
                 match &node.op {
                     Op::Input => Prepared::Input,
+                    // A classifier on pooled sums runs scalar (`logits_from_sums`): it keeps
+                    // the row-major codes of the reference set.
+                    Op::Linear { params } if matches!(input, Some(ValueType::PooledSum { .. })) => {
+                        Prepared::Linear(PreparedLayer::new(params, 1, blob, KernelSet::Reference))
+                    }
                     Op::Linear { params } => {
                         Prepared::Linear(PreparedLayer::new(params, 1, blob, kernels))
                     }

@@ -203,7 +203,22 @@ impl QfmFile {
     }
 }
 
-/// Unpacks a validated weight matrix from `blob` (see [`QfmFile::weight_codes`]).
+/// The codes of rows `first_row..` of a weight matrix (as many as `out` holds), row-major,
+/// unpacked from the blob without the rest of the matrix.
+pub(crate) fn unpack_weight_rows(
+    weights: &super::WeightSpec,
+    blob: &[u8],
+    first_row: usize,
+    out: &mut [i8],
+) {
+    let start = weights.data.offset as usize;
+    let bytes = &blob[start..start + weights.data.length as usize];
+    let bits = qfront_quant::BitWidth::new(weights.bits).expect("validated");
+    qfront_quant::packing::unpack_codes_into(bytes, first_row * weights.columns, out, bits)
+        .expect("validated length")
+}
+
+/// Unpacks a validated weight matrix from `blob`, row-major (see [`QfmFile::weight_codes`]).
 pub(crate) fn unpack_weights(weights: &super::WeightSpec, blob: &[u8]) -> Vec<i8> {
     let start = weights.data.offset as usize;
     let bytes = &blob[start..start + weights.data.length as usize];

@@ -202,7 +202,14 @@ pub struct Scratch {
     padded: Vec<u8>,
 }
 
-/// A weight matrix `[rows, columns]` of signed codes, in the layouts the kernels read.
+/// A weight matrix `[rows, columns]` of signed codes, in the layouts its kernel set reads
+/// and no other:
+/// - `Reference`: row-major i8 codes;
+/// - `Avx512Vnni`: [`avx512::gemm::VnniPanels`] at the codes' width (2-bit codes take a
+///   quarter of a byte, 3- and 4-bit half, 5- to 8-bit one), read by every row count;
+/// - `Neon*`: 8-bit [`neon::panels::NeonPanels`];
+/// - `Avx2`: the row-major codes, a matrix–vector layout (packed for 2 and 4 bits) and, from
+///   the first product of 4 or more rows, i16 GEMM panels.
 #[derive(Debug)]
 pub struct PreparedWeights {
     /// Outputs.
@@ -211,70 +218,130 @@ pub struct PreparedWeights {
     pub columns: usize,
     /// Bits of the codes (2..=8).
     pub bits: u32,
-    /// Row-major codes, for the reference kernels and row sums.
-    pub codes: Vec<i8>,
+    /// Row-major codes (the reference and AVX2 sets only; empty otherwise).
+    codes: Vec<i8>,
     kernels: KernelSet,
     #[cfg(target_arch = "x86_64")]
     gemv: Option<GemvLayout>,
     #[cfg(target_arch = "x86_64")]
     panels: OnceLock<avx2::gemm::GemmPanels>,
     #[cfg(target_arch = "x86_64")]
-    vnni_panels: OnceLock<avx512::gemm::VnniPanels>,
+    vnni_panels: Option<avx512::gemm::VnniPanels>,
     #[cfg(target_arch = "aarch64")]
     neon: Option<neon::panels::NeonPanels>,
     pool: Option<Arc<rayon::ThreadPool>>,
 }
 
 impl PreparedWeights {
-    /// Prepares codes for `kernels`. 2- and 4-bit weights keep a packed matrix–vector layout;
-    /// every other width runs the exact 8-bit kernels on its codes.
+    /// Prepares codes (`[rows, columns]`, row-major, of `bits` bits) for `kernels`, keeping
+    /// only the layouts that set reads (see [`PreparedWeights`]). A set this CPU lacks
+    /// falls back to the reference kernels.
     pub fn new(codes: Vec<i8>, rows: usize, columns: usize, bits: u32, kernels: KernelSet) -> Self {
-        #[cfg(target_arch = "x86_64")]
-        let gemv = {
-            let width = match kernels {
-                KernelSet::Avx2 => Some(32),
-                KernelSet::Avx512Vnni => Some(64),
-                _ => None,
-            };
-            width.map(|bytes| match bits {
-                2 => {
-                    let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns, bytes);
-                    GemvLayout::W2 { data, row_bytes }
-                }
-                4 => {
-                    let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns, bytes);
-                    GemvLayout::W4 { data, row_bytes }
-                }
-                _ => {
-                    let block = if bytes == 64 {
-                        avx512::gemv::W8_BLOCK
-                    } else {
-                        avx2::gemv::W8_BLOCK
-                    };
-                    let (data, stride) = avx2::gemv::layout_w8(&codes, rows, columns, block);
-                    GemvLayout::W8 { data, stride }
-                }
-            })
+        assert_eq!(
+            codes.len(),
+            rows * columns,
+            "codes of a {rows}×{columns} matrix"
+        );
+        Self::prepare(rows, columns, bits, kernels, Some(codes), |_, _| {})
+    }
+
+    /// Prepares a `[rows, columns]` matrix of `bits`-bit codes that `fill(first_row, out)`
+    /// writes a block of rows at a time (row-major into `out`), for `kernels`. The sets that
+    /// keep no row-major codes pack block by block, so the layer never exists at 8 bits per
+    /// code in memory on their way (AVX-512 VNNI, NEON).
+    pub fn from_rows(
+        rows: usize,
+        columns: usize,
+        bits: u32,
+        kernels: KernelSet,
+        fill: impl FnMut(usize, &mut [i8]),
+    ) -> Self {
+        Self::prepare(rows, columns, bits, kernels, None, fill)
+    }
+
+    /// [`Self::new`] when `owned` holds the codes, [`Self::from_rows`] otherwise.
+    fn prepare(
+        rows: usize,
+        columns: usize,
+        bits: u32,
+        kernels: KernelSet,
+        owned: Option<Vec<i8>>,
+        mut fill: impl FnMut(usize, &mut [i8]),
+    ) -> Self {
+        let kernels = if KernelSet::available().contains(&kernels) {
+            kernels
+        } else {
+            KernelSet::Reference
         };
-        #[cfg(target_arch = "aarch64")]
-        let neon = neon::panels::PanelLayout::for_kernels(kernels)
-            .map(|layout| neon::panels::NeonPanels::pack(&codes, rows, columns, layout));
-        Self {
+        let mut weights = Self {
             rows,
             columns,
             bits,
-            codes,
+            codes: Vec::new(),
             kernels,
             #[cfg(target_arch = "x86_64")]
-            gemv,
+            gemv: None,
             #[cfg(target_arch = "x86_64")]
             panels: OnceLock::new(),
             #[cfg(target_arch = "x86_64")]
-            vnni_panels: OnceLock::new(),
+            vnni_panels: None,
             #[cfg(target_arch = "aarch64")]
-            neon,
+            neon: None,
             pool: None,
+        };
+        if weights.keeps_codes() {
+            let codes = owned.unwrap_or_else(|| {
+                let mut all = vec![0i8; rows * columns];
+                fill(0, &mut all);
+                all
+            });
+            #[cfg(target_arch = "x86_64")]
+            if kernels == KernelSet::Avx2 {
+                weights.gemv = Some(match bits {
+                    2 => {
+                        let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns, 32);
+                        GemvLayout::W2 { data, row_bytes }
+                    }
+                    4 => {
+                        let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns, 32);
+                        GemvLayout::W4 { data, row_bytes }
+                    }
+                    _ => {
+                        let (data, stride) =
+                            avx2::gemv::layout_w8(&codes, rows, columns, avx2::gemv::W8_BLOCK);
+                        GemvLayout::W8 { data, stride }
+                    }
+                });
+            }
+            weights.codes = codes;
+            return weights;
         }
+        #[allow(unused_mut, unused_variables)]
+        let mut source = |first: usize, out: &mut [i8]| match &owned {
+            Some(all) => out.copy_from_slice(&all[first * columns..first * columns + out.len()]),
+            None => fill(first, out),
+        };
+        #[cfg(target_arch = "x86_64")]
+        if kernels == KernelSet::Avx512Vnni {
+            weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
+                rows,
+                columns,
+                bits,
+                &mut source,
+            ));
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            weights.neon = neon::panels::PanelLayout::for_kernels(kernels).map(|layout| {
+                neon::panels::NeonPanels::pack_rows(rows, columns, layout, &mut source)
+            });
+        }
+        weights
+    }
+
+    /// Whether the set keeps row-major codes (reference and AVX2).
+    fn keeps_codes(&self) -> bool {
+        matches!(self.kernels, KernelSet::Reference | KernelSet::Avx2)
     }
 
     /// Splits large GEMM calls (≥ [`PARALLEL_MIN_MACS`], at least two kernel row blocks per
@@ -351,8 +418,42 @@ impl PreparedWeights {
         self.kernels
     }
 
+    /// The row-major codes, for the sets that keep them (reference and AVX2).
+    pub fn codes(&self) -> Option<&[i8]> {
+        self.keeps_codes().then_some(&self.codes[..])
+    }
+
+    /// Bytes of weights held in memory, every layout together (the AVX2 GEMM panels only
+    /// once a product of 4 or more rows has built them).
+    pub fn resident_bytes(&self) -> usize {
+        #[allow(unused_mut)]
+        let mut bytes = self.codes.len();
+        #[cfg(target_arch = "x86_64")]
+        {
+            bytes += self.vnni_panels.as_ref().map_or(0, |p| p.bytes());
+            bytes += self.panels.get().map_or(0, |p| p.bytes());
+            bytes += match &self.gemv {
+                Some(GemvLayout::W8 { data, .. }) => data.len(),
+                Some(GemvLayout::W4 { data, .. } | GemvLayout::W2 { data, .. }) => data.len(),
+                None => 0,
+            };
+        }
+        #[cfg(target_arch = "aarch64")]
+        {
+            bytes += self
+                .neon
+                .as_ref()
+                .map_or(0, |p| p.data.len() + 4 * p.correction.len());
+        }
+        bytes
+    }
+
     /// Bytes the matrix–vector kernels stream per call (the packed layout).
     pub fn streamed_bytes(&self) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(panels) = &self.vnni_panels {
+            return panels.bytes();
+        }
         #[cfg(target_arch = "x86_64")]
         if let Some(layout) = &self.gemv {
             return match layout {
@@ -400,8 +501,13 @@ impl PreparedWeights {
         self.kernels == KernelSet::Avx512Vnni && m_rows >= GEMM_MIN_ROWS
     }
 
-    /// Row length of [`PreparedWeights::matmul_padded`]'s input: columns rounded up to 4.
+    /// Row length of [`PreparedWeights::matmul_padded`]'s input: columns rounded up to 4
+    /// (to 8 for 2-bit weights, whose panels pair groups of four columns).
     pub fn padded_columns(&self) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(panels) = &self.vnni_panels {
+            return panels.padded_columns();
+        }
         self.columns.div_ceil(4) * 4
     }
 
@@ -441,9 +547,10 @@ impl PreparedWeights {
         );
         #[cfg(target_arch = "x86_64")]
         {
-            let panels = self.vnni_panels.get_or_init(|| {
-                avx512::gemm::VnniPanels::pack(&self.codes, self.rows, self.columns)
-            });
+            let panels = self
+                .vnni_panels
+                .as_ref()
+                .expect("built for the AVX-512 set");
             assert!(
                 rows_u8.len()
                     >= m_rows.div_ceil(PADDED_ROW_MULTIPLE)
@@ -464,52 +571,48 @@ impl PreparedWeights {
     #[cfg(target_arch = "x86_64")]
     fn matmul_simd(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
         let (rows, columns) = (self.rows, self.columns);
-        let vnni = self.kernels == KernelSet::Avx512Vnni;
+        if let Some(panels) = &self.vnni_panels {
+            // Every row count runs the panel GEMM (one row is the matrix–vector product).
+            let stride = panels.padded_columns();
+            avx512::gemm::pad_activations(a, m_rows, columns, stride, &mut scratch.padded);
+            let padded = &scratch.padded;
+            // SAFETY: panels exist only for the AVX-512 VNNI set, chosen only when present;
+            // every chunk starts at a multiple of 8 rows inside the padded rows.
+            self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
+                avx512::gemm::gemm_padded(&padded[first * stride..], m, panels, out)
+            });
+            return;
+        }
         if m_rows >= GEMM_MIN_ROWS {
-            if vnni {
-                avx512::gemm::pad_activations(a, m_rows, columns, &mut scratch.padded);
-                let padded = std::mem::take(&mut scratch.padded);
-                self.matmul_padded(&padded, m_rows, out);
-                scratch.padded = padded;
-            } else {
-                let panels = self
-                    .panels
-                    .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
-                match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
-                    // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
-                    None => unsafe {
-                        avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed)
-                    },
-                    // SAFETY: as above, on each chunk's rows (each with its own packing buffer).
-                    Some((pool, chunk)) => {
-                        self.run_chunks(pool, chunk, m_rows, out, |first, m, out| unsafe {
-                            let a = &a[first * columns..];
-                            avx2::gemm::gemm(a, m, columns, panels, out, &mut Vec::new())
-                        })
-                    }
+            let panels = self
+                .panels
+                .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
+            match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
+                // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
+                None => unsafe {
+                    avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed)
+                },
+                // SAFETY: as above, on each chunk's rows (each with its own packing buffer).
+                Some((pool, chunk)) => {
+                    self.run_chunks(pool, chunk, m_rows, out, |first, m, out| unsafe {
+                        let a = &a[first * columns..];
+                        avx2::gemm::gemm(a, m, columns, panels, out, &mut Vec::new())
+                    })
                 }
             }
             return;
         }
-        let layout = self.gemv.as_ref().expect("built for the SIMD sets");
+        let layout = self.gemv.as_ref().expect("built for the AVX2 set");
         for m in 0..m_rows {
             let x = &a[m * columns..(m + 1) * columns];
             let y = &mut out[m * rows..(m + 1) * rows];
             match layout {
                 GemvLayout::W8 { data, stride } => {
-                    if vnni {
-                        scratch.padded.clear();
-                        scratch.padded.extend_from_slice(x);
-                        scratch.padded.resize(*stride, 0);
-                        // SAFETY: AVX-512 VNNI present; activations padded to the stride.
-                        unsafe { avx512::gemv::gemv_w8(&scratch.padded, data, rows, *stride, y) }
-                    } else {
-                        scratch.widened.clear();
-                        scratch.widened.extend(x.iter().map(|&v| v as i16));
-                        scratch.widened.resize(*stride, 0);
-                        // SAFETY: AVX2 present; buffers padded to the layout's stride.
-                        unsafe { avx2::gemv::gemv_w8(&scratch.widened, data, rows, *stride, y) }
-                    }
+                    scratch.widened.clear();
+                    scratch.widened.extend(x.iter().map(|&v| v as i16));
+                    scratch.widened.resize(*stride, 0);
+                    // SAFETY: AVX2 present; buffers padded to the layout's stride.
+                    unsafe { avx2::gemv::gemv_w8(&scratch.widened, data, rows, *stride, y) }
                 }
                 GemvLayout::W4 { data, row_bytes } | GemvLayout::W2 { data, row_bytes } => {
                     let four = matches!(layout, GemvLayout::W4 { .. });
@@ -519,19 +622,12 @@ impl PreparedWeights {
                     scratch.padded.resize(row_bytes * per_byte, 0);
                     let sum: i32 = x.iter().map(|&v| v as i32).sum();
                     let x = &scratch.padded;
-                    // SAFETY: the matching instruction set is present; activations padded.
+                    // SAFETY: AVX2 present; activations padded.
                     unsafe {
-                        match (vnni, four) {
-                            (true, true) => {
-                                avx512::gemv::gemv_w4(x, sum, data, rows, *row_bytes, y)
-                            }
-                            (true, false) => {
-                                avx512::gemv::gemv_w2(x, sum, data, rows, *row_bytes, y)
-                            }
-                            (false, true) => avx2::gemv::gemv_w4(x, sum, data, rows, *row_bytes, y),
-                            (false, false) => {
-                                avx2::gemv::gemv_w2(x, sum, data, rows, *row_bytes, y)
-                            }
+                        if four {
+                            avx2::gemv::gemv_w4(x, sum, data, rows, *row_bytes, y)
+                        } else {
+                            avx2::gemv::gemv_w2(x, sum, data, rows, *row_bytes, y)
                         }
                     }
                 }

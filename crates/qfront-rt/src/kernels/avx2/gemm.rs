@@ -26,6 +26,11 @@ pub struct GemmPanels {
 }
 
 impl GemmPanels {
+    /// Bytes held (two per code: the panels store widened i16 pairs).
+    pub fn bytes(&self) -> usize {
+        2 * self.data.len()
+    }
+
     /// Packs row-major codes `[rows, columns]`.
     pub fn pack(codes: &[i8], rows: usize, columns: usize) -> Self {
         let pairs = columns.div_ceil(2);

@@ -1,54 +1,173 @@
-//! Exact u8×i8 GEMM with `vpdpbusd`: `C[m, o] = Σ_k A[m, k]·W[o, k]`.
+//! Exact u8×i8 GEMM with `vpdpbusd`: `C[m, o] = Σ_k A[m, k]·W[o, k]`, for any number of rows
+//! (one row is the batch-1 matrix–vector product), on weights kept at their width.
 //!
-//! Weights are packed once into panels of [`NR`] = 32 outputs: for each group of four
-//! columns `4q..4q+4`, 32 outputs × 4 bytes (two zmm). Activations are u8 rows padded to a
-//! multiple of four columns ([`padded_columns`]) and of [`MR`] rows; the 8×32 micro-kernel
-//! broadcasts four bytes of a row and keeps 16 zmm accumulators (Goto/BLIS blocking over
-//! [`KC`] columns).
+//! Weights are packed once into panels of [`NR`] = 32 outputs, in one of three layouts
+//! ([`PanelBits`]); this is the only copy of a layer's weights the AVX-512 set keeps:
+//! - 8 bits (5- to 8-bit codes): for each group of four columns `4q..4q+4`, 32 outputs × 4
+//!   bytes (two zmm), the codes as they are;
+//! - 4 bits (3- and 4-bit codes): per quad one zmm whose byte `4j + t` holds
+//!   `c + 8` of output `j` in its low nibble and of output `j + 16` in its high nibble;
+//! - 2 bits: per pair of quads one zmm whose byte `4j + t` holds `c + 2` of (output `j`,
+//!   quad `2p`), (`j + 16`, `2p`), (`j`, `2p + 1`), (`j + 16`, `2p + 1`) in its bit pairs.
+//!
+//! The micro-kernel unpacks nibbles and bit pairs in registers (an AND, or a shift and an
+//! AND, per zmm) and multiplies the offset codes `u = c + z` (small non-negative i8) directly;
+//! `Σ a·c = Σ a·u − z·Σ a` removes the offset with each row's activation sum when a tile is
+//! stored. Activations are u8 rows padded to [`VnniPanels::padded_columns`] bytes; the
+//! `MR × 32` micro-kernel (`MR` = 1..=8 rows) broadcasts four bytes of a row and keeps
+//! `2·MR` zmm accumulators (Goto/BLIS blocking over [`KC`] columns).
 
 use std::arch::x86_64::*;
 
 /// Outputs per panel.
 pub const NR: usize = 32;
-/// Rows per micro-kernel call.
+/// Most rows per micro-kernel call.
 pub const MR: usize = 8;
-/// Columns per cache block (multiple of 4).
+/// Columns per cache block (a multiple of 8, so 2-bit quad pairs never straddle blocks).
 pub const KC: usize = 1024;
 
-/// Row length of the activations the GEMM reads: `⌈k/4⌉·4`.
-pub fn padded_columns(k: usize) -> usize {
-    k.div_ceil(4) * 4
+/// How a panel stores its codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelBits {
+    /// One byte per code (5- to 8-bit codes).
+    Eight,
+    /// Two codes per byte, `c + 8` (3- and 4-bit codes).
+    Four,
+    /// Four codes per byte, `c + 2` (2-bit codes).
+    Two,
 }
 
-/// Weight panels `[⌈rows/32⌉][⌈columns/4⌉][32 outputs × 4]` i8.
-#[derive(Debug, Clone)]
-pub struct VnniPanels {
-    data: Vec<i8>,
-    rows: usize,
-    quads: usize,
-}
-
-impl VnniPanels {
-    /// Packs row-major codes `[rows, columns]`.
-    pub fn pack(codes: &[i8], rows: usize, columns: usize) -> Self {
-        let quads = columns.div_ceil(4);
-        let blocks = rows.div_ceil(NR);
-        let mut data = vec![0i8; blocks * quads * NR * 4];
-        for o in 0..rows {
-            let (nb, j) = (o / NR, o % NR);
-            for k in 0..columns {
-                let (q, t) = (k / 4, k % 4);
-                data[(nb * quads + q) * NR * 4 + j * 4 + t] = codes[o * columns + k];
-            }
+impl PanelBits {
+    /// The narrowest layout that holds codes of `bits` bits.
+    pub fn for_bits(bits: u32) -> Self {
+        match bits {
+            ..=2 => PanelBits::Two,
+            3 | 4 => PanelBits::Four,
+            _ => PanelBits::Eight,
         }
-        Self { data, rows, quads }
+    }
+
+    /// The offset `z` added to each stored code.
+    pub fn offset(self) -> i32 {
+        match self {
+            PanelBits::Eight => 0,
+            PanelBits::Four => 8,
+            PanelBits::Two => 2,
+        }
+    }
+
+    /// Quads (groups of four columns) a stored step covers.
+    fn quads_per_step(self) -> usize {
+        match self {
+            PanelBits::Two => 2,
+            _ => 1,
+        }
+    }
+
+    /// Bytes per panel per quad.
+    fn bytes_per_quad(self) -> usize {
+        match self {
+            PanelBits::Eight => 128,
+            PanelBits::Four => 64,
+            PanelBits::Two => 32,
+        }
     }
 }
 
-/// Copies `a` (`[m_rows, k_len]`) into rows of [`padded_columns`] bytes, zero-padded, with
-/// the row count padded to a multiple of [`MR`].
-pub fn pad_activations(a: &[u8], m_rows: usize, k_len: usize, out: &mut Vec<u8>) {
-    let stride = padded_columns(k_len);
+/// Weight panels `[⌈rows/32⌉][quads][…]` in one of the [`PanelBits`] layouts.
+#[derive(Debug, Clone)]
+pub struct VnniPanels {
+    data: Vec<u8>,
+    rows: usize,
+    quads: usize,
+    bits: PanelBits,
+}
+
+impl VnniPanels {
+    /// Packs row-major codes `[rows, columns]` of `bits` bits (2..=8).
+    pub fn pack(codes: &[i8], rows: usize, columns: usize, bits: u32) -> Self {
+        Self::pack_rows(rows, columns, bits, |first, out| {
+            out.copy_from_slice(&codes[first * columns..first * columns + out.len()])
+        })
+    }
+
+    /// Packs a `[rows, columns]` matrix of `bits`-bit codes that `fill(first_row, out)`
+    /// writes 32 rows at a time (row-major into `out`), so no full 8-bit copy of the matrix
+    /// ever exists.
+    pub fn pack_rows(
+        rows: usize,
+        columns: usize,
+        bits: u32,
+        mut fill: impl FnMut(usize, &mut [i8]),
+    ) -> Self {
+        let layout = PanelBits::for_bits(bits);
+        let quads = columns.div_ceil(4).div_ceil(layout.quads_per_step()) * layout.quads_per_step();
+        let blocks = rows.div_ceil(NR);
+        let per_quad = layout.bytes_per_quad();
+        let offset = layout.offset();
+        // Padding outputs and columns hold the code 0 (stored as the offset).
+        let filler = match layout {
+            PanelBits::Eight => 0u8,
+            PanelBits::Four => 0x88,
+            PanelBits::Two => 0xAA,
+        };
+        let mut data = vec![filler; blocks * quads * per_quad];
+        let mut block_codes = vec![0i8; NR * columns];
+        for (block, panel) in data.chunks_exact_mut(quads * per_quad).enumerate() {
+            let first = block * NR;
+            let count = NR.min(rows - first);
+            fill(first, &mut block_codes[..count * columns]);
+            for (j, row) in block_codes[..count * columns]
+                .chunks_exact(columns)
+                .enumerate()
+            {
+                for (k, &code) in row.iter().enumerate() {
+                    let (q, t) = (k / 4, k % 4);
+                    let u = (code as i32 + offset) as u8;
+                    match layout {
+                        PanelBits::Eight => panel[q * 128 + j * 4 + t] = u,
+                        PanelBits::Four => {
+                            let byte = &mut panel[q * 64 + (j % 16) * 4 + t];
+                            let shift = if j < 16 { 0 } else { 4 };
+                            *byte = (*byte & !(0x0F << shift)) | (u << shift);
+                        }
+                        PanelBits::Two => {
+                            let byte = &mut panel[(q / 2) * 64 + (j % 16) * 4 + t];
+                            let shift = 2 * ((j / 16) + 2 * (q % 2));
+                            *byte = (*byte & !(0x03 << shift)) | (u << shift);
+                        }
+                    }
+                }
+            }
+        }
+        Self {
+            data,
+            rows,
+            quads,
+            bits: layout,
+        }
+    }
+
+    /// Row length of the activations the GEMM reads: the columns rounded up to whole quads
+    /// (to an even number of quads for 2-bit panels).
+    pub fn padded_columns(&self) -> usize {
+        self.quads * 4
+    }
+
+    /// Bytes of packed weights.
+    pub fn bytes(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The layout.
+    pub fn bits(&self) -> PanelBits {
+        self.bits
+    }
+}
+
+/// Copies `a` (`[m_rows, k_len]`) into rows of `stride` bytes, zero-padded, with the row
+/// count padded to a multiple of [`MR`].
+pub fn pad_activations(a: &[u8], m_rows: usize, k_len: usize, stride: usize, out: &mut Vec<u8>) {
     let padded_rows = m_rows.div_ceil(MR) * MR;
     if out.len() < padded_rows * stride {
         out.resize(padded_rows * stride, 0);
@@ -60,101 +179,253 @@ pub fn pad_activations(a: &[u8], m_rows: usize, k_len: usize, out: &mut Vec<u8>)
     out[m_rows * stride..padded_rows * stride].fill(0);
 }
 
-#[allow(clippy::too_many_arguments)]
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn micro_kernel(
-    quads: usize,
+/// Where a micro-kernel call reads and writes.
+struct Tile {
+    /// First activation row, at the block's first column.
     a: *const u8,
+    /// Activation row stride.
     stride: usize,
-    b: *const i8,
-    c_out: *mut i32,
+    /// The panel at the block's first quad.
+    b: *const u8,
+    /// Quads in the block.
+    quads: usize,
+    /// First output.
+    c: *mut i32,
+    /// Output row stride.
     ldc: usize,
+    /// Add to the outputs (later column blocks) instead of storing.
     accumulate: bool,
-    mask0: u16,
-    mask1: u16,
-) {
-    let mut c = [[_mm512_setzero_si512(); 2]; MR];
-    for q in 0..quads {
-        let b0 = _mm512_loadu_si512(b.add(q * 128) as *const __m512i);
-        let b1 = _mm512_loadu_si512(b.add(q * 128 + 64) as *const __m512i);
-        for (r, row) in c.iter_mut().enumerate() {
-            let av = _mm512_set1_epi32((a.add(r * stride + q * 4) as *const i32).read_unaligned());
-            row[0] = _mm512_dpbusd_epi32(row[0], av, b0);
-            row[1] = _mm512_dpbusd_epi32(row[1], av, b1);
+    /// Valid outputs of the two 16-output halves.
+    masks: [u16; 2],
+    /// `z·Σ_k a[r, k]` per row, subtracted when the first column block is stored.
+    corrections: [i32; MR],
+}
+
+/// Broadcasts the four activation bytes of quad `q` of row `r`.
+#[inline(always)]
+unsafe fn broadcast(t: &Tile, r: usize, q: usize) -> __m512i {
+    _mm512_set1_epi32((t.a.add(r * t.stride + q * 4) as *const i32).read_unaligned())
+}
+
+/// One `ROWS × 32` tile over one column block, for panels of `BITS` (8, 4 or 2) bits.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
+    let mut c = [[_mm512_setzero_si512(); 2]; ROWS];
+    let b = t.b;
+    if BITS == 8 {
+        for q in 0..t.quads {
+            let b0 = _mm512_loadu_si512(b.add(q * 128) as *const __m512i);
+            let b1 = _mm512_loadu_si512(b.add(q * 128 + 64) as *const __m512i);
+            for (r, row) in c.iter_mut().enumerate() {
+                let av = broadcast(t, r, q);
+                row[0] = _mm512_dpbusd_epi32(row[0], av, b0);
+                row[1] = _mm512_dpbusd_epi32(row[1], av, b1);
+            }
+        }
+    } else if BITS == 4 {
+        let nibble = _mm512_set1_epi8(0x0F);
+        for q in 0..t.quads {
+            let w = _mm512_loadu_si512(b.add(q * 64) as *const __m512i);
+            let b0 = _mm512_and_si512(w, nibble);
+            let b1 = _mm512_and_si512(_mm512_srli_epi16::<4>(w), nibble);
+            for (r, row) in c.iter_mut().enumerate() {
+                let av = broadcast(t, r, q);
+                row[0] = _mm512_dpbusd_epi32(row[0], av, b0);
+                row[1] = _mm512_dpbusd_epi32(row[1], av, b1);
+            }
+        }
+    } else {
+        let crumb = _mm512_set1_epi8(0x03);
+        for p in 0..t.quads / 2 {
+            let w = _mm512_loadu_si512(b.add(p * 64) as *const __m512i);
+            let b00 = _mm512_and_si512(w, crumb);
+            let b01 = _mm512_and_si512(_mm512_srli_epi16::<2>(w), crumb);
+            let b10 = _mm512_and_si512(_mm512_srli_epi16::<4>(w), crumb);
+            let b11 = _mm512_and_si512(_mm512_srli_epi16::<6>(w), crumb);
+            for (r, row) in c.iter_mut().enumerate() {
+                let a0 = broadcast(t, r, 2 * p);
+                let a1 = broadcast(t, r, 2 * p + 1);
+                row[0] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(row[0], a0, b00), a1, b10);
+                row[1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(row[1], a0, b01), a1, b11);
+            }
         }
     }
     for (r, row) in c.iter().enumerate() {
-        let t = c_out.add(r * ldc);
-        let (mut v0, mut v1) = (row[0], row[1]);
-        if accumulate {
-            v0 = _mm512_add_epi32(v0, _mm512_maskz_loadu_epi32(mask0, t as *const i32));
-            v1 = _mm512_add_epi32(v1, _mm512_maskz_loadu_epi32(mask1, t.add(16) as *const i32));
-        }
-        _mm512_mask_storeu_epi32(t, mask0, v0);
-        _mm512_mask_storeu_epi32(t.add(16), mask1, v1);
+        store_row(t, r, row[0], row[1]);
     }
 }
 
-/// The GEMM on activations padded by [`pad_activations`] (or written in that form).
+/// Bytes ahead of the weight stream the one-row tile prefetches.
+const PREFETCH_AHEAD: usize = 2048;
+
+/// The one-row tile (batch 1, a matrix–vector product): four independent accumulator pairs
+/// over consecutive steps, so the `vpdpbusd` latency chain does not bound the weight stream,
+/// summed at the end.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn one_row_kernel<const BITS: u32>(t: &Tile) {
+    const SETS: usize = 4;
+    let mut c = [[_mm512_setzero_si512(); 2]; SETS];
+    let b = t.b;
+    // Quads per step and bytes per step of the layout.
+    let (per_step, step_bytes) = match BITS {
+        8 => (1, 128),
+        4 => (1, 64),
+        _ => (2, 64),
+    };
+    let steps = t.quads / per_step;
+    let nibble = _mm512_set1_epi8(0x0F);
+    let crumb = _mm512_set1_epi8(0x03);
+    let step = |set: &mut [__m512i; 2], s: usize| {
+        let w = b.add(s * step_bytes);
+        _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(PREFETCH_AHEAD) as *const i8);
+        let q = s * per_step;
+        if BITS == 8 {
+            let av = broadcast(t, 0, q);
+            let b0 = _mm512_loadu_si512(w as *const __m512i);
+            let b1 = _mm512_loadu_si512(w.add(64) as *const __m512i);
+            set[0] = _mm512_dpbusd_epi32(set[0], av, b0);
+            set[1] = _mm512_dpbusd_epi32(set[1], av, b1);
+        } else if BITS == 4 {
+            let av = broadcast(t, 0, q);
+            let v = _mm512_loadu_si512(w as *const __m512i);
+            let b0 = _mm512_and_si512(v, nibble);
+            let b1 = _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
+            set[0] = _mm512_dpbusd_epi32(set[0], av, b0);
+            set[1] = _mm512_dpbusd_epi32(set[1], av, b1);
+        } else {
+            let (a0, a1) = (broadcast(t, 0, q), broadcast(t, 0, q + 1));
+            let v = _mm512_loadu_si512(w as *const __m512i);
+            let b00 = _mm512_and_si512(v, crumb);
+            let b01 = _mm512_and_si512(_mm512_srli_epi16::<2>(v), crumb);
+            let b10 = _mm512_and_si512(_mm512_srli_epi16::<4>(v), crumb);
+            let b11 = _mm512_and_si512(_mm512_srli_epi16::<6>(v), crumb);
+            set[0] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(set[0], a0, b00), a1, b10);
+            set[1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(set[1], a0, b01), a1, b11);
+        }
+    };
+    let mut s = 0;
+    while s + SETS <= steps {
+        for (i, set) in c.iter_mut().enumerate() {
+            step(set, s + i);
+        }
+        s += SETS;
+    }
+    for (i, set) in c.iter_mut().enumerate().take(steps - s) {
+        step(set, s + i);
+    }
+    let add = |x: [__m512i; 2], y: [__m512i; 2]| {
+        [_mm512_add_epi32(x[0], y[0]), _mm512_add_epi32(x[1], y[1])]
+    };
+    let [v0, v1] = add(add(c[0], c[1]), add(c[2], c[3]));
+    store_row(t, 0, v0, v1);
+}
+
+/// Stores (or adds, for later column blocks) row `r`'s two 16-output halves, removing the
+/// offset correction at the first block.
+#[inline(always)]
+unsafe fn store_row(t: &Tile, r: usize, v0: __m512i, v1: __m512i) {
+    let out = t.c.add(r * t.ldc);
+    let (mut v0, mut v1) = (v0, v1);
+    if t.accumulate {
+        v0 = _mm512_add_epi32(v0, _mm512_maskz_loadu_epi32(t.masks[0], out));
+        v1 = _mm512_add_epi32(v1, _mm512_maskz_loadu_epi32(t.masks[1], out.add(16)));
+    } else if t.corrections[r] != 0 {
+        let fix = _mm512_set1_epi32(t.corrections[r]);
+        v0 = _mm512_sub_epi32(v0, fix);
+        v1 = _mm512_sub_epi32(v1, fix);
+    }
+    _mm512_mask_storeu_epi32(out, t.masks[0], v0);
+    _mm512_mask_storeu_epi32(out.add(16), t.masks[1], v1);
+}
+
+/// Calls the micro-kernel for `rows` (1..=[`MR`]) rows and the panels' layout.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn tile(bits: PanelBits, rows: usize, t: &Tile) {
+    macro_rules! by_rows {
+        ($bits:literal) => {
+            match rows {
+                1 => one_row_kernel::<$bits>(t),
+                2 => micro_kernel::<2, $bits>(t),
+                3 => micro_kernel::<3, $bits>(t),
+                4 => micro_kernel::<4, $bits>(t),
+                5 => micro_kernel::<5, $bits>(t),
+                6 => micro_kernel::<6, $bits>(t),
+                7 => micro_kernel::<7, $bits>(t),
+                _ => micro_kernel::<8, $bits>(t),
+            }
+        };
+    }
+    match bits {
+        PanelBits::Eight => by_rows!(8),
+        PanelBits::Four => by_rows!(4),
+        PanelBits::Two => by_rows!(2),
+    }
+}
+
+/// Masks of the valid outputs among the two 16-output halves of a panel with `cols` valid.
+fn output_masks(cols: usize) -> [u16; 2] {
+    let half = |n: usize| {
+        if n >= 16 {
+            u16::MAX
+        } else {
+            (1u16 << n) - 1
+        }
+    };
+    [half(cols), half(cols.saturating_sub(16))]
+}
+
+/// The GEMM on `m_rows` activation rows of [`VnniPanels::padded_columns`] bytes each (zero
+/// tail), as [`pad_activations`] or `exec`'s im2col write them; rows past `m_rows` are
+/// never read.
 ///
 /// # Safety
-/// AVX-512 F/BW/VNNI must be available; `a` holds `⌈m_rows/MR⌉·MR` rows of
-/// `padded_columns(k)` bytes for the panels' `k`; `out.len() ≥ m_rows·rows`.
+/// AVX-512 F/BW/VNNI must be available; `a` holds `m_rows` rows of `padded_columns()` bytes
+/// and `out.len() ≥ m_rows·rows`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mut [i32]) {
     let rows = panels.rows;
-    let stride = panels.quads * 4;
+    let stride = panels.padded_columns();
+    assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
+    let offset = panels.bits.offset();
+    // z·Σ_k a[m, k] per row (the padding columns are zero).
+    let corrections: Vec<i32> = if offset == 0 {
+        vec![0; m_rows]
+    } else {
+        a[..m_rows * stride]
+            .chunks_exact(stride)
+            .map(|row| offset * crate::kernels::byte_sum(row))
+            .collect()
+    };
+    let per_quad = panels.bits.bytes_per_quad();
     let n_blocks = rows.div_ceil(NR);
-    let m_blocks = m_rows.div_ceil(MR);
+    // One block of rows reads its activations from L1 whatever the length (8 rows of 8192
+    // columns are 64 KiB, in L2 at worst): no column blocking, so each panel is one stream.
+    let block = if m_rows <= MR { panels.quads } else { KC / 4 };
     let mut q0 = 0;
     while q0 < panels.quads {
-        let quads = (KC / 4).min(panels.quads - q0);
+        let quads = block.min(panels.quads - q0);
         for nb in 0..n_blocks {
-            let b = panels.data.as_ptr().add((nb * panels.quads + q0) * NR * 4);
-            let cols = NR.min(rows - nb * NR);
-            let mask0 = if cols >= 16 {
-                u16::MAX
-            } else {
-                (1u16 << cols) - 1
-            };
-            let mask1 = if cols >= 32 {
-                u16::MAX
-            } else if cols > 16 {
-                (1u16 << (cols - 16)) - 1
-            } else {
-                0
-            };
-            for mb in 0..m_blocks {
-                let m_count = MR.min(m_rows - mb * MR);
-                let a_block = a.as_ptr().add(mb * MR * stride + q0 * 4);
-                let c = out.as_mut_ptr().add(mb * MR * rows + nb * NR);
-                if m_count == MR {
-                    micro_kernel(quads, a_block, stride, b, c, rows, q0 > 0, mask0, mask1);
-                } else {
-                    let mut tile = [[0i32; NR]; MR];
-                    micro_kernel(
-                        quads,
-                        a_block,
-                        stride,
-                        b,
-                        tile.as_mut_ptr() as *mut i32,
-                        NR,
-                        false,
-                        u16::MAX,
-                        u16::MAX,
-                    );
-                    for (r, t) in tile.iter().enumerate().take(m_count) {
-                        let dst = &mut out
-                            [(mb * MR + r) * rows + nb * NR..(mb * MR + r) * rows + nb * NR + cols];
-                        for (o, v) in dst.iter_mut().zip(t) {
-                            if q0 > 0 {
-                                *o += v;
-                            } else {
-                                *o = *v;
-                            }
-                        }
-                    }
-                }
+            let b = panels
+                .data
+                .as_ptr()
+                .add(nb * panels.quads * per_quad + q0 * per_quad);
+            let masks = output_masks(NR.min(rows - nb * NR));
+            for first in (0..m_rows).step_by(MR) {
+                let count = MR.min(m_rows - first);
+                let mut fixes = [0i32; MR];
+                fixes[..count].copy_from_slice(&corrections[first..first + count]);
+                let t = Tile {
+                    a: a.as_ptr().add(first * stride + q0 * 4),
+                    stride,
+                    b,
+                    quads,
+                    c: out.as_mut_ptr().add(first * rows + nb * NR),
+                    ldc: rows,
+                    accumulate: q0 > 0,
+                    masks,
+                    corrections: fixes,
+                };
+                tile(panels.bits, count, &t);
             }
         }
         q0 += quads;

@@ -61,50 +61,61 @@ impl PanelLayout {
 impl NeonPanels {
     /// Packs row-major `codes` (`[rows, columns]`) for `layout`.
     pub fn pack(codes: &[i8], rows: usize, columns: usize, layout: PanelLayout) -> Self {
+        Self::pack_rows(rows, columns, layout, |first, out| {
+            out.copy_from_slice(&codes[first * columns..first * columns + out.len()])
+        })
+    }
+
+    /// Packs a `[rows, columns]` matrix whose codes `fill(first_row, out)` writes 8 rows at
+    /// a time (row-major into `out`), so no full copy of the matrix exists beside the panels.
+    pub fn pack_rows(
+        rows: usize,
+        columns: usize,
+        layout: PanelLayout,
+        mut fill: impl FnMut(usize, &mut [i8]),
+    ) -> Self {
         let depth = columns.div_ceil(layout.depth_step()) * layout.depth_step();
         let panels = rows.div_ceil(PANEL_CHANNELS);
-        let code = |o: usize, k: usize| -> i8 {
-            if o < rows && k < columns {
-                codes[o * columns + k]
-            } else {
-                0
-            }
-        };
         let mut data = Vec::with_capacity(panels * PANEL_CHANNELS * depth);
+        let mut correction = Vec::new();
+        let mut block = vec![0i8; PANEL_CHANNELS * columns];
         for panel in 0..panels {
             let first = panel * PANEL_CHANNELS;
+            let count = PANEL_CHANNELS.min(rows - first);
+            fill(first, &mut block[..count * columns]);
+            let code = |c: usize, k: usize| -> i8 {
+                if c < count && k < columns {
+                    block[c * columns + k]
+                } else {
+                    0
+                }
+            };
             match layout {
                 PanelLayout::Widen => {
                     for k in 0..depth {
-                        data.extend((0..PANEL_CHANNELS).map(|c| code(first + c, k)));
+                        data.extend((0..PANEL_CHANNELS).map(|c| code(c, k)));
                     }
                 }
                 PanelLayout::Dot => {
                     for group in 0..depth / 4 {
                         for c in 0..PANEL_CHANNELS {
-                            data.extend((0..4).map(|i| code(first + c, 4 * group + i)));
+                            data.extend((0..4).map(|i| code(c, 4 * group + i)));
                         }
                     }
+                    correction.extend((0..PANEL_CHANNELS).map(|c| {
+                        let sum: i32 = (0..columns).map(|k| code(c, k) as i32).sum();
+                        sum.wrapping_mul(128)
+                    }));
                 }
                 PanelLayout::Mmla => {
-                    for block in 0..depth / 8 {
+                    for step in 0..depth / 8 {
                         for c in 0..PANEL_CHANNELS {
-                            data.extend((0..8).map(|i| code(first + c, 8 * block + i)));
+                            data.extend((0..8).map(|i| code(c, 8 * step + i)));
                         }
                     }
                 }
             }
         }
-        let correction = if layout == PanelLayout::Dot {
-            (0..panels * PANEL_CHANNELS)
-                .map(|o| {
-                    let sum: i32 = (0..columns).map(|k| code(o, k) as i32).sum();
-                    sum.wrapping_mul(128)
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
         Self {
             layout,
             rows,
