@@ -211,3 +211,60 @@ fn an_unknown_kernel_set_is_a_usage_error() {
         "{err}"
     );
 }
+
+/// `bench memory` writes a wide model per weight width, measures each in a child `bench
+/// latency`, and reports the bytes the session holds and the peak RSS; with the AVX-512 set
+/// the session holds exactly the packed widths (W4 half, W2 a quarter of W8).
+#[test]
+fn bench_memory_reports_weight_memory_per_width() {
+    let dir = temp("memory");
+    let out = lines(&qfront(&[
+        "bench",
+        "memory",
+        "--family",
+        "mlp",
+        "--width",
+        "256",
+        "--layers",
+        "2",
+        "--batch",
+        "1,8",
+        "--max-time",
+        "0.02",
+        "--keep-models",
+        dir.to_str().unwrap(),
+    ]));
+    let rows: Vec<&Value> = out
+        .iter()
+        .filter(|l| l.get("file_bytes").is_some())
+        .collect();
+    assert_eq!(rows.len(), 3, "{out:?}");
+    for row in &rows {
+        assert!(row["peak_rss_bytes"].as_f64().unwrap() > 0.0, "{row}");
+        assert!(
+            row["latency_ms"]["batch_8_ms"].as_f64().unwrap() > 0.0,
+            "{row}"
+        );
+        assert!(dir.join(format!("w{}.qfm", row["bits"])).exists());
+    }
+    let files: Vec<f64> = rows
+        .iter()
+        .map(|r| r["file_bytes"].as_f64().unwrap())
+        .collect();
+    assert!(files[0] > files[1] && files[1] > files[2], "{files:?}");
+    let ratios: Vec<&Value> = out
+        .iter()
+        .filter(|l| l.get("session_weight_ratio").is_some())
+        .collect();
+    assert_eq!(ratios.len(), 2);
+    if rows[0]["kernels"] == "avx512-vnni" {
+        let w4 = ratios[0]["session_weight_ratio"].as_f64().unwrap();
+        let w2 = ratios[1]["session_weight_ratio"].as_f64().unwrap();
+        assert!((0.45..=0.55).contains(&w4), "W4 holds {w4} of W8");
+        assert!((0.2..=0.3).contains(&w2), "W2 holds {w2} of W8");
+    }
+    let bad = qfront(&["bench", "memory", "--bits", "8,9"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("2..=8"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

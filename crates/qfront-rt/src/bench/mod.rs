@@ -4,6 +4,7 @@
 pub mod device;
 pub mod latency;
 pub mod lut;
+pub mod memory;
 pub mod peak;
 pub mod random_models;
 

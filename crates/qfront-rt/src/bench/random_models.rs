@@ -119,6 +119,58 @@ pub fn random_model(seed: u64, widths: Widths) -> Result<QfmFile> {
     }
 }
 
+/// A wide model for weight-memory measurements (`qfront bench memory`): every weighted
+/// layer but the 8-bit classifier has `bits`-bit weights and 8-bit activations.
+/// - `"mlp"`: a 64×64 image, `layers` fully connected layers of `width` outputs;
+/// - `"cnn"`: a 16×16 image with 64 channels, `layers` 3×3 convolutions of `width` channels
+///   (a 2×2 max pool after the first), global average pooling.
+pub fn wide_model(family: &str, width: usize, layers: usize, bits: u32) -> Result<QfmFile> {
+    let bits = bits as usize;
+    match family {
+        "mlp" => {
+            let mut b = ModelBuilder::new("wide-mlp", "qfront bench memory", image(64, 1))?;
+            let mut h = b.flatten("flatten", 0)?;
+            let mut features = 64 * 64;
+            for i in 0..layers {
+                let w = weights(width, features, bits, i);
+                h = b.linear(&format!("fc{i}"), h, &w, &real(width), act(8))?;
+                features = width;
+            }
+            let w = weights(10, features, 8, 99);
+            b.linear("classifier", h, &w, &real(10), LayerOutput::Logits)?;
+            b.finish()
+        }
+        "cnn" => {
+            let mut b = ModelBuilder::new("wide-cnn", "qfront bench memory", image(16, 64))?;
+            let mut h = 0;
+            let mut channels = 64;
+            for i in 0..layers {
+                let w = weights(width, 9 * channels, bits, i);
+                h = b.conv2d(
+                    &format!("conv{i}"),
+                    h,
+                    None,
+                    square(3, 1),
+                    &w,
+                    &real(width),
+                    act(8),
+                )?;
+                if i == 0 {
+                    h = b.max_pool("pool", h, [2, 2], [2, 2])?;
+                }
+                channels = width;
+            }
+            let h = b.global_avg_pool("gap", h)?;
+            let w = weights(10, channels, 8, 99);
+            b.linear("classifier", h, &w, &real(10), LayerOutput::Logits)?;
+            b.finish()
+        }
+        other => Err(crate::RtError::input(format!(
+            "unknown wide model family '{other}': give mlp or cnn"
+        ))),
+    }
+}
+
 fn mlp(d: &mut Draw) -> Result<QfmFile> {
     let mut b = ModelBuilder::new("mlp", "qfront bench lut", image(28, 1))?;
     let mut h = b.flatten("flatten", 0)?;

@@ -256,6 +256,24 @@ impl Session {
         Ok(session)
     }
 
+    /// Bytes of weights the session holds: every weighted layer's kernel layouts
+    /// ([`PreparedWeights::resident_bytes`](crate::kernels::PreparedWeights::resident_bytes))
+    /// and the embedding tables.
+    pub fn weight_bytes(&self) -> usize {
+        self.prepared
+            .iter()
+            .map(|p| match p {
+                Prepared::Linear(layer) | Prepared::Conv { layer, .. } => layer
+                    .groups
+                    .iter()
+                    .map(|g| g.resident_bytes())
+                    .sum::<usize>(),
+                Prepared::Embedding { table, .. } => table.len(),
+                _ => 0,
+            })
+            .sum()
+    }
+
     /// Threads the GEMMs may use.
     pub fn threads(&self) -> usize {
         self.threads

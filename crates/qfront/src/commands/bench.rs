@@ -37,6 +37,9 @@ pub enum BenchCommand {
     Lut(Box<super::bench_latency::LutArgs>),
     /// Throughput of the integer matrix kernels (GEMM, or GEMV with --m 1) per weight width.
     Kernel(Box<super::bench_latency::KernelArgs>),
+    /// The memory a wide model's weights take when it runs, per weight width (peak RSS of a
+    /// child `bench latency`, and the bytes its session holds), with its latency (JSON lines).
+    Memory(Box<super::bench_memory::MemoryArgs>),
     /// Time and peak memory of loading a dataset (your own files or a built-in one), against
     /// the size of the tensors it produces (JSON line).
     Data(Box<super::bench_data::DataBenchArgs>),
@@ -95,6 +98,7 @@ pub fn run(command: BenchCommand) -> Result<()> {
         BenchCommand::Lut(args) => super::bench_latency::run_lut(*args),
         BenchCommand::Data(args) => super::bench_data::run(*args),
         BenchCommand::Kernel(args) => super::bench_latency::run_kernel(*args),
+        BenchCommand::Memory(args) => super::bench_memory::run(*args),
         BenchCommand::Store(args) => super::bench_store::run(*args),
         BenchCommand::Ask(args) => super::bench_ask::run(*args),
     }

@@ -131,8 +131,12 @@ pub fn run_latency(args: LatencyArgs) -> Result<()> {
         ("mean_ms", report.mean_ms),
         ("loops", report.loops as f64),
         ("threads", args.threads as f64),
+        ("weight_bytes", session.weight_bytes() as f64),
     ] {
         println!("{}", json!({"metric": metric, "value": value}));
+    }
+    if let Some(peak) = qfront_rt::bench::memory::peak_rss_bytes() {
+        println!("{}", json!({"metric": "peak_rss_bytes", "value": peak}));
     }
     println!("{}", machine());
     Ok(())

@@ -4,6 +4,7 @@ pub mod bench;
 pub mod bench_ask;
 pub mod bench_data;
 pub mod bench_latency;
+pub mod bench_memory;
 pub mod bench_mobo;
 pub mod bench_pytorch;
 pub mod bench_store;

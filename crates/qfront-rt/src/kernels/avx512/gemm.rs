@@ -398,9 +398,10 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
     };
     let per_quad = panels.bits.bytes_per_quad();
     let n_blocks = rows.div_ceil(NR);
-    // One block of rows reads its activations from L1 whatever the length (8 rows of 8192
-    // columns are 64 KiB, in L2 at worst): no column blocking, so each panel is one stream.
-    let block = if m_rows <= MR { panels.quads } else { KC / 4 };
+    // A matrix–vector product (one or two rows) streams each panel whole: its activations
+    // stay in L1 at any length, and one stream keeps the prefetcher running. More rows are
+    // blocked by columns so their activation block stays in L1 while the panels stream.
+    let block = if m_rows <= 2 { panels.quads } else { KC / 4 };
     let mut q0 = 0;
     while q0 < panels.quads {
         let quads = block.min(panels.quads - q0);
