@@ -1,6 +1,7 @@
 //! The executor on several threads gives exactly the single-threaded logits: every model
-//! family of the latency table's random models, at batches whose GEMMs are split (and at
-//! batch 1, which stays on one thread), for every kernel set this CPU has.
+//! family of the latency table's random models, at batches split into one part per thread
+//! (5 and 32) and at batch 1 (never split; only its large GEMMs are), for every kernel set
+//! this CPU has.
 
 use qfront_rt::bench::random_models::{random_model, Widths};
 use qfront_rt::bench::{synthetic_input, SyntheticInput};
@@ -16,6 +17,7 @@ fn logits(session: &mut Session, input: &SyntheticInput, batch: usize) -> Vec<f3
 #[test]
 fn threads_change_nothing_but_speed() {
     let mut families = std::collections::BTreeSet::new();
+    let mut split = 0;
     for seed in 0..12 {
         let file = random_model(seed, Widths::OffMenu).unwrap();
         families.insert(file.model.name.clone());
@@ -24,6 +26,10 @@ fn threads_change_nothing_but_speed() {
             for threads in [2, 3] {
                 let mut many = Session::with_threads(&file, kernels, threads).unwrap();
                 assert_eq!(many.threads(), threads);
+                assert_eq!(many.batch_parts(1), 1, "batch 1 is never split");
+                if many.batch_parts(32) > 1 {
+                    split += 1;
+                }
                 for batch in [1, 5, 32] {
                     let input = synthetic_input(one.input_spec(), batch);
                     assert_eq!(
@@ -38,6 +44,10 @@ fn threads_change_nothing_but_speed() {
         }
     }
     assert_eq!(families.len(), 4, "{families:?}");
+    assert!(
+        split > 12,
+        "batches of 32 were split over threads only {split} times"
+    );
 }
 
 #[test]

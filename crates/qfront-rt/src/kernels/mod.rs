@@ -360,6 +360,11 @@ impl PreparedWeights {
     )]
     fn split_rows(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
         let pool = self.pool.as_deref()?;
+        // Already on one of the pool's threads (a session running one part of a split batch
+        // per thread): the other threads are busy with their parts.
+        if pool.current_thread_index().is_some() {
+            return None;
+        }
         let macs = m_rows * self.rows * self.columns;
         if macs < PARALLEL_MIN_MACS || m_rows < 2 * multiple {
             return None;
