@@ -286,6 +286,9 @@ def main():
                 inputs = list(x.values())
                 row["tract_f32"] = median_seconds(lambda: tm.run(inputs), args.seconds) * 1e3
                 row["tract_f32_corrected"] = row["tract_f32"] - tract_overhead * 1e3
+            # ONNX Runtime's idle workers spin for a while after a run; close its session so
+            # that they do not take the other core from qfront's measurement.
+            del s
             ours = {l["metric"]: l["value"] for l in qfront_lines(args.qfront, "bench", "latency", path, "--max-time",
                                                                     str(args.seconds), "--batch", str(batch),
                                                                     "--threads", str(threads)) if "metric" in l}

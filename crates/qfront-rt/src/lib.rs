@@ -30,6 +30,6 @@ pub mod format;
 pub mod kernels;
 
 pub use error::{Result, RtError};
-pub use exec::{argmax, softmax, Session};
+pub use exec::{argmax, softmax, Session, ThreadPlan};
 pub use format::{QfmFile, QfmModel};
 pub use kernels::KernelSet;

@@ -1,8 +1,11 @@
 //! The integer-only executor: a [`Session`] prepares a validated `.qfm` model for one kernel
-//! set and runs batches through it, reusing its buffers between calls. With several threads,
-//! a large batch is split into one part per thread, each run whole (every layer, im2col and
-//! requantization included) in its own [`workspace`] on the shared [`model`]; a batch too
-//! small to split keeps one workspace and splits only its large GEMMs.
+//! set and runs batches through it, reusing its buffers between calls. With several threads
+//! a batch runs by one of three [`ThreadPlan`]s: split into one part per thread, each run
+//! whole (every layer, im2col and requantization included) in its own workspace on the
+//! shared model; in one piece with only its large GEMMs split by rows; or on one thread.
+//! The session times the plans that apply on the first runs of each batch size and keeps
+//! the fastest, timing them again after 32 runs and every 1,024 (the results are identical
+//! whichever runs).
 
 mod layer;
 mod model;
@@ -18,6 +21,30 @@ use rayon::prelude::*;
 use std::sync::Arc;
 use workspace::Workspace;
 
+/// How a session with several threads runs a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ThreadPlan {
+    /// The batch split into this many parts (≥ 2), one per thread, each through the whole
+    /// network.
+    Parts(usize),
+    /// One piece; GEMMs of at least [`PARALLEL_MIN_MACS`] multiply-adds split by rows.
+    SplitGemms,
+    /// Everything on the calling thread.
+    OneThread,
+}
+
+/// Timed runs of each plan before a batch size's plan is chosen, after one untimed run that
+/// warms its buffers.
+const CALIBRATION_RUNS: usize = 3;
+
+/// Runs after which a batch size's plan is timed again: once early (a choice made while the
+/// machine was busy, e.g. with another program's spinning threads, is soon corrected), then
+/// every [`RECALIBRATE_EVERY`] runs (the timing costs about 1% of the runs).
+const RECALIBRATE_FIRST: usize = 32;
+
+/// See [`RECALIBRATE_FIRST`].
+const RECALIBRATE_EVERY: usize = 1024;
+
 /// A model prepared for execution.
 #[derive(Debug)]
 pub struct Session {
@@ -30,6 +57,14 @@ pub struct Session {
     gathered: Vec<f32>,
     threads: usize,
     profiling: bool,
+    /// A plan forced by [`Session::set_thread_plan`].
+    forced: Option<ThreadPlan>,
+    /// The plan chosen for each batch size, and the runs since.
+    chosen: std::collections::HashMap<usize, (ThreadPlan, usize)>,
+    /// Milliseconds of the calibration runs, per batch size and plan.
+    calibration: std::collections::HashMap<(usize, ThreadPlan), Vec<f64>>,
+    /// Batch sizes being timed again, with their run counts.
+    recalibrating: std::collections::HashMap<usize, usize>,
 }
 
 /// A checked batch of inputs.
@@ -51,6 +86,10 @@ impl Session {
             gathered: Vec::new(),
             threads: 1,
             profiling: false,
+            forced: None,
+            chosen: Default::default(),
+            calibration: Default::default(),
+            recalibrating: Default::default(),
         }
     }
 
@@ -85,6 +124,10 @@ impl Session {
             gathered: Vec::new(),
             threads,
             profiling: false,
+            forced: None,
+            chosen: Default::default(),
+            calibration: Default::default(),
+            recalibrating: Default::default(),
         })
     }
 
@@ -176,29 +219,127 @@ impl Session {
         Ok(self.run(Batch::Tokens(ids), batch))
     }
 
-    /// How many parts, one per thread, a batch of `batch` examples is split into (1: it runs
-    /// in one piece, with only its large GEMMs split): at least 2 examples per part and
-    /// [`PARALLEL_MIN_MACS`] multiply-adds in the batch, never while profiling.
-    pub fn batch_parts(&self, batch: usize) -> usize {
-        if self.workers.is_empty() || self.profiling {
-            return 1;
+    /// The plans that apply to a batch of `batch` examples, the default first: with one
+    /// thread only [`ThreadPlan::OneThread`]; a batch is split only with at least 2 examples
+    /// per part and [`PARALLEL_MIN_MACS`] multiply-adds in all, and never while profiling
+    /// (per-node times then come from one piece, its GEMMs split).
+    pub fn thread_plans(&self, batch: usize) -> Vec<ThreadPlan> {
+        if self.workers.is_empty() {
+            return vec![ThreadPlan::OneThread];
+        }
+        if self.profiling {
+            return vec![ThreadPlan::SplitGemms];
         }
         let parts = self.threads.min(batch / 2);
-        if parts < 2 || batch * self.model.macs_per_example < PARALLEL_MIN_MACS {
-            return 1;
+        let mut plans = Vec::new();
+        if parts >= 2 && batch * self.model.macs_per_example >= PARALLEL_MIN_MACS {
+            plans.push(ThreadPlan::Parts(parts));
         }
-        parts
+        plans.extend([ThreadPlan::SplitGemms, ThreadPlan::OneThread]);
+        plans
+    }
+
+    /// Forces a plan for every batch (`None`: choose by timing, the default). A plan that
+    /// does not apply to a batch (see [`Session::thread_plans`]) falls back to the default.
+    pub fn set_thread_plan(&mut self, plan: Option<ThreadPlan>) {
+        self.forced = plan;
+    }
+
+    /// The plan a batch of `batch` examples runs by now: forced, chosen after timing, or
+    /// (while its first runs are timed) the next one to time.
+    pub fn thread_plan(&self, batch: usize) -> ThreadPlan {
+        let plans = self.thread_plans(batch);
+        if let Some(forced) = self.forced.filter(|p| plans.contains(p)) {
+            return forced;
+        }
+        if plans.len() == 1 {
+            return plans[0];
+        }
+        if let Some(&(plan, _)) = self.chosen.get(&batch) {
+            return plan;
+        }
+        // The plan with the fewest timed runs so far (the default first).
+        *plans
+            .iter()
+            .min_by_key(|p| self.calibration.get(&(batch, **p)).map_or(0, Vec::len))
+            .expect("at least one plan")
+    }
+
+    /// Records a run: while timing, its milliseconds, choosing the plan with the lowest
+    /// time once each applicable plan has [`CALIBRATION_RUNS`] runs after its first (the
+    /// minimum: another program on the machine only ever adds time); once chosen, counts runs
+    /// until the next timing.
+    fn record(&mut self, batch: usize, plan: ThreadPlan, milliseconds: f64) {
+        let plans = self.thread_plans(batch);
+        if self.forced.is_some() || plans.len() == 1 {
+            return;
+        }
+        if let Some((_, runs)) = self.chosen.get_mut(&batch) {
+            *runs += 1;
+            if *runs == RECALIBRATE_FIRST || *runs % RECALIBRATE_EVERY == 0 {
+                let runs = *runs;
+                self.chosen.remove(&batch);
+                self.recalibrating.insert(batch, runs);
+            }
+            return;
+        }
+        self.calibration
+            .entry((batch, plan))
+            .or_default()
+            .push(milliseconds);
+        // The first run of each plan (buffers growing, caches cold) is not counted.
+        let fastest = |times: &Vec<f64>| times[1..].iter().copied().fold(f64::INFINITY, f64::min);
+        let done: Option<Vec<(ThreadPlan, f64)>> = plans
+            .iter()
+            .map(|p| {
+                self.calibration
+                    .get(&(batch, *p))
+                    .filter(|t| t.len() > CALIBRATION_RUNS)
+                    .map(|t| (*p, fastest(t)))
+            })
+            .collect();
+        if let Some(times) = done {
+            let best = times
+                .iter()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("at least one plan")
+                .0;
+            let runs = self.recalibrating.remove(&batch).unwrap_or(0);
+            self.chosen.insert(batch, (best, runs));
+            self.calibration.retain(|(b, _), _| *b != batch);
+        }
     }
 
     fn run(&mut self, input: Batch<'_>, batch: usize) -> &[f32] {
-        let parts = self.batch_parts(batch);
-        let model = &*self.model;
-        if parts == 1 {
-            let started = std::time::Instant::now();
-            load(&mut self.main, model, input, 0, batch);
-            self.main.forward(model, batch, self.profiling, started);
-            return self.main.logits(model, batch);
+        let plan = self.thread_plan(batch);
+        let started = std::time::Instant::now();
+        self.run_plan(input, batch, plan);
+        self.record(batch, plan, started.elapsed().as_secs_f64() * 1e3);
+        match plan {
+            ThreadPlan::Parts(_) => &self.gathered,
+            _ => self.main.logits(&self.model, batch),
         }
+    }
+
+    fn run_plan(&mut self, input: Batch<'_>, batch: usize, plan: ThreadPlan) {
+        let model = &*self.model;
+        let parts = match plan {
+            ThreadPlan::Parts(parts) => parts,
+            ThreadPlan::SplitGemms | ThreadPlan::OneThread => {
+                let started = std::time::Instant::now();
+                load(&mut self.main, model, input, 0, batch);
+                let profiling = self.profiling;
+                let main = &mut self.main;
+                if plan == ThreadPlan::OneThread {
+                    crate::kernels::without_gemm_split(|| {
+                        main.forward(model, batch, profiling, started)
+                    });
+                } else {
+                    main.forward(model, batch, profiling, started);
+                }
+                return;
+            }
+        };
         let per_part = batch.div_ceil(parts);
         let pool = self.pool.as_deref().expect("workers come with a pool");
         pool.install(|| {
@@ -222,7 +363,6 @@ impl Session {
                     .extend_from_slice(workspace.logits(model, count));
             }
         }
-        &self.gathered
     }
 }
 

@@ -165,6 +165,20 @@ pub const GEMM_MIN_ROWS: usize = 4;
 /// 1 every call is a matrix–vector product and stays on one thread).
 pub const PARALLEL_MIN_MACS: usize = 1 << 20;
 
+thread_local! {
+    /// Set while [`without_gemm_split`] runs: GEMMs stay on the calling thread.
+    static NO_GEMM_SPLIT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every GEMM it calls on the calling thread, whatever pool the weights have
+/// (a session's one-thread plan).
+pub fn without_gemm_split<R>(f: impl FnOnce() -> R) -> R {
+    let before = NO_GEMM_SPLIT.with(|flag| flag.replace(true));
+    let result = f();
+    NO_GEMM_SPLIT.with(|flag| flag.set(before));
+    result
+}
+
 /// The pool that splits GEMMs over `threads` threads (`None` for 1), made once per session
 /// (see [`PreparedWeights::set_thread_pool`]), never per call.
 pub fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, String> {
@@ -360,6 +374,9 @@ impl PreparedWeights {
     )]
     fn split_rows(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
         let pool = self.pool.as_deref()?;
+        if NO_GEMM_SPLIT.with(|flag| flag.get()) {
+            return None;
+        }
         // Already on one of the pool's threads (a session running one part of a split batch
         // per thread): the other threads are busy with their parts.
         if pool.current_thread_index().is_some() {

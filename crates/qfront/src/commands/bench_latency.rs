@@ -132,6 +132,17 @@ pub fn run_latency(args: LatencyArgs) -> Result<()> {
         ("loops", report.loops as f64),
         ("threads", args.threads as f64),
         ("weight_bytes", session.weight_bytes() as f64),
+        (
+            "batch_parts",
+            match session.thread_plan(args.batch) {
+                qfront_rt::ThreadPlan::Parts(parts) => parts as f64,
+                _ => 1.0,
+            },
+        ),
+        (
+            "split_gemms",
+            f64::from(session.thread_plan(args.batch) == qfront_rt::ThreadPlan::SplitGemms),
+        ),
     ] {
         println!("{}", json!({"metric": metric, "value": value}));
     }
