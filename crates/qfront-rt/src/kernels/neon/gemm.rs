@@ -172,10 +172,48 @@ unsafe fn tile_mmla<const PAIRS: usize>(
     }
 }
 
-/// Checks the sizes every driver relies on.
-fn check_sizes(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &[i32]) {
+/// Where one tile reads and writes: its activation rows, its panel's codes and (for `Dot`)
+/// corrections, its first output, and how many of its rows and channels are real.
+#[derive(Clone, Copy)]
+struct TileAt {
+    a: *const u8,
+    codes: *const i8,
+    correction: *const i32,
+    out: *mut i32,
+    rows: usize,
+    valid: usize,
+}
+
+/// Walks the tiles of a GEMM over `m_rows` prepared rows: blocks of up to [`TILE_ROWS`] rows
+/// (outer), each against every panel (inner), calling `tile` for each after checking the
+/// sizes every tile relies on.
+#[inline(always)]
+unsafe fn for_each_tile(
+    panels: &NeonPanels,
+    prepared: &[u8],
+    m_rows: usize,
+    out: &mut [i32],
+    mut tile: impl FnMut(TileAt),
+) {
     assert!(prepared.len() >= panels.prepared_len(m_rows));
     assert!(out.len() >= m_rows * panels.rows);
+    let (rows, depth) = (panels.rows, panels.depth);
+    let row_bytes = panels.prepared_len(TILE_ROWS) / TILE_ROWS;
+    for first in (0..m_rows).step_by(TILE_ROWS) {
+        for panel in 0..panels.panels() {
+            tile(TileAt {
+                a: prepared.as_ptr().add(first * row_bytes),
+                codes: panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth),
+                correction: panels
+                    .correction
+                    .as_ptr()
+                    .wrapping_add(panel * PANEL_CHANNELS),
+                out: out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS),
+                rows: (m_rows - first).min(TILE_ROWS),
+                valid: (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS),
+            });
+        }
+    }
 }
 
 /// Calls `$tile::<N>` for a block of `$rows` (1..=`TILE_ROWS`) rows.
@@ -199,19 +237,11 @@ macro_rules! by_rows {
 /// # Safety
 /// Only on aarch64 (NEON is part of the base architecture); `panels` in the `Widen` layout.
 pub unsafe fn gemm_widen(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
-    check_sizes(panels, prepared, m_rows, out);
     debug_assert_eq!(panels.layout, PanelLayout::Widen);
-    let (rows, depth) = (panels.rows, panels.depth);
-    for first in (0..m_rows).step_by(TILE_ROWS) {
-        let block = (m_rows - first).min(TILE_ROWS);
-        let a = prepared.as_ptr().add(2 * first * depth);
-        for panel in 0..panels.panels() {
-            let codes = panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth);
-            let o = out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS);
-            let valid = (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS);
-            by_rows!(block, tile_widen, a, depth, codes, o, rows, valid);
-        }
-    }
+    let (stride, depth) = (panels.rows, panels.depth);
+    for_each_tile(panels, prepared, m_rows, out, |t| {
+        by_rows!(t.rows, tile_widen, t.a, depth, t.codes, t.out, stride, t.valid)
+    });
 }
 
 /// The `NeonDot` GEMM (ARMv8.2 dot product).
@@ -220,20 +250,21 @@ pub unsafe fn gemm_widen(panels: &NeonPanels, prepared: &[u8], m_rows: usize, ou
 /// The CPU must have `dotprod`; `panels` in the `Dot` layout.
 #[target_feature(enable = "dotprod")]
 pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
-    check_sizes(panels, prepared, m_rows, out);
     debug_assert_eq!(panels.layout, PanelLayout::Dot);
-    let (rows, depth) = (panels.rows, panels.depth);
-    for first in (0..m_rows).step_by(TILE_ROWS) {
-        let block = (m_rows - first).min(TILE_ROWS);
-        let a = prepared.as_ptr().add(first * depth);
-        for panel in 0..panels.panels() {
-            let codes = panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth);
-            let fix = panels.correction.as_ptr().add(panel * PANEL_CHANNELS);
-            let o = out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS);
-            let valid = (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS);
-            by_rows!(block, tile_dot, a, depth, codes, fix, o, rows, valid);
-        }
-    }
+    let (stride, depth) = (panels.rows, panels.depth);
+    for_each_tile(panels, prepared, m_rows, out, |t| {
+        by_rows!(
+            t.rows,
+            tile_dot,
+            t.a,
+            depth,
+            t.codes,
+            t.correction,
+            t.out,
+            stride,
+            t.valid
+        )
+    });
 }
 
 /// The `NeonI8mm` GEMM (ARMv8.6 int8 matrix multiply). `prepared` starts at a pair boundary.
@@ -242,24 +273,17 @@ pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out:
 /// The CPU must have `i8mm`; `panels` in the `Mmla` layout.
 #[target_feature(enable = "i8mm")]
 pub unsafe fn gemm_mmla(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
-    check_sizes(panels, prepared, m_rows, out);
     debug_assert_eq!(panels.layout, PanelLayout::Mmla);
-    let (rows, depth) = (panels.rows, panels.depth);
-    for first in (0..m_rows).step_by(TILE_ROWS) {
-        let block = (m_rows - first).min(TILE_ROWS);
-        let a = prepared.as_ptr().add(first * depth);
-        for panel in 0..panels.panels() {
-            let codes = panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth);
-            let o = out.as_mut_ptr().add(first * rows + panel * PANEL_CHANNELS);
-            let valid = (rows - panel * PANEL_CHANNELS).min(PANEL_CHANNELS);
-            match block.div_ceil(2) {
-                1 => tile_mmla::<1>(a, depth, codes, o, rows, valid, block),
-                2 => tile_mmla::<2>(a, depth, codes, o, rows, valid, block),
-                3 => tile_mmla::<3>(a, depth, codes, o, rows, valid, block),
-                _ => tile_mmla::<4>(a, depth, codes, o, rows, valid, block),
-            }
+    let (stride, depth) = (panels.rows, panels.depth);
+    for_each_tile(panels, prepared, m_rows, out, |t| {
+        let (a, codes, o, valid, rows) = (t.a, t.codes, t.out, t.valid, t.rows);
+        match rows.div_ceil(2) {
+            1 => tile_mmla::<1>(a, depth, codes, o, stride, valid, rows),
+            2 => tile_mmla::<2>(a, depth, codes, o, stride, valid, rows),
+            3 => tile_mmla::<3>(a, depth, codes, o, stride, valid, rows),
+            _ => tile_mmla::<4>(a, depth, codes, o, stride, valid, rows),
         }
-    }
+    });
 }
 
 /// Runs the GEMM of `panels`' layout (see [`gemm_widen`], [`gemm_dot`], [`gemm_mmla`]).
