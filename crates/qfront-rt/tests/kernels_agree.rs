@@ -113,7 +113,8 @@ fn the_expected_kernel_sets_are_detected() {
 
 /// The AVX-512 VNNI set keeps a layer's weights at their packed width and nothing else: 2-bit
 /// codes in a quarter of a byte, 3- and 4-bit in half, 5- to 8-bit in one (padding to whole
-/// panels aside), with no full 8-bit copy beside them. And a matrix packed row block by row
+/// panels aside), with no full 8-bit copy beside them; the ARM dot-product and i8mm sets keep
+/// 2- to 4-bit codes in nibbles. And a matrix packed row block by row
 /// block (`from_rows`, as a session loads it) multiplies exactly as one packed at once.
 #[test]
 fn weights_stay_at_their_width_in_memory() {
@@ -144,6 +145,22 @@ fn weights_stay_at_their_width_in_memory() {
                     whole.resident_bytes(),
                     rows * columns * stored_bits / 8,
                     "W{bits}: packed bytes only"
+                );
+                assert!(whole.codes().is_none(), "no row-major copy kept");
+            }
+            if matches!(kernels, KernelSet::NeonDot | KernelSet::NeonI8mm) {
+                // Nibbles for 2- to 4-bit codes, bytes otherwise; the dot-product set adds
+                // one i32 correction per output.
+                let per_code = if bits <= 4 { 1 } else { 2 };
+                let corrections = if kernels == KernelSet::NeonDot {
+                    4 * rows
+                } else {
+                    0
+                };
+                assert_eq!(
+                    whole.resident_bytes(),
+                    rows * columns * per_code / 2 + corrections,
+                    "{kernels:?} W{bits}: packed bytes only"
                 );
                 assert!(whole.codes().is_none(), "no row-major copy kept");
             }

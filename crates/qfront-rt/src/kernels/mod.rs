@@ -347,7 +347,7 @@ impl PreparedWeights {
         #[cfg(target_arch = "aarch64")]
         {
             weights.neon = neon::panels::PanelLayout::for_kernels(kernels).map(|layout| {
-                neon::panels::NeonPanels::pack_rows(rows, columns, layout, &mut source)
+                neon::panels::NeonPanels::pack_rows(rows, columns, bits, layout, &mut source)
             });
         }
         weights

@@ -75,23 +75,51 @@ unsafe fn tile_widen<const ROWS: usize>(
 }
 
 /// `ROWS` rows of `a − 128` i8 activations times one `Dot` panel, plus the panel's
-/// correction `128·Σ w` (`correction`, 8 channels).
+/// correction `128·Σ w` (`correction`, 8 channels); with `NIBBLES` (codes stored as
+/// `u = c + 8`, unpacked in registers), minus each row's `8·Σ a` (`row_fix`).
 #[inline(always)]
-unsafe fn tile_dot<const ROWS: usize>(
+#[allow(clippy::too_many_arguments)]
+unsafe fn tile_dot<const ROWS: usize, const NIBBLES: bool>(
     a: *const u8,
     depth: usize,
     panel: *const i8,
     correction: *const i32,
+    row_fix: *const i32,
     out: *mut i32,
     out_stride: usize,
     valid: usize,
 ) {
     let mut acc = [[vdupq_n_s32(0); 2]; ROWS];
     let mut k = 0;
+    let nibble = vdupq_n_u8(0x0F);
     while k < depth {
         let mut x = [vdupq_n_s8(0); ROWS];
         for (r, x) in x.iter_mut().enumerate() {
             *x = vld1q_s8(a.add(r * depth + k) as *const i8);
+        }
+        if NIBBLES {
+            // 64 bytes per 16 steps: groups (0, 1), then (2, 3), in low and high nibbles.
+            let codes = panel.add(k * PANEL_CHANNELS / 2) as *const u8;
+            macro_rules! pair {
+                ($at:literal, $first:literal, $second:literal) => {{
+                    let low = vld1q_u8(codes.add($at));
+                    let high = vld1q_u8(codes.add($at + 16));
+                    let first_low = vreinterpretq_s8_u8(vandq_u8(low, nibble));
+                    let first_high = vreinterpretq_s8_u8(vandq_u8(high, nibble));
+                    let second_low = vreinterpretq_s8_u8(vshrq_n_u8::<4>(low));
+                    let second_high = vreinterpretq_s8_u8(vshrq_n_u8::<4>(high));
+                    for r in 0..ROWS {
+                        acc[r][0] = sdot_lane::<$first>(acc[r][0], first_low, x[r]);
+                        acc[r][1] = sdot_lane::<$first>(acc[r][1], first_high, x[r]);
+                        acc[r][0] = sdot_lane::<$second>(acc[r][0], second_low, x[r]);
+                        acc[r][1] = sdot_lane::<$second>(acc[r][1], second_high, x[r]);
+                    }
+                }};
+            }
+            pair!(0, 0, 1);
+            pair!(32, 2, 3);
+            k += 16;
+            continue;
         }
         let codes = panel.add(k * PANEL_CHANNELS);
         macro_rules! step {
@@ -112,19 +140,28 @@ unsafe fn tile_dot<const ROWS: usize>(
     }
     let (low_fix, high_fix) = (vld1q_s32(correction), vld1q_s32(correction.add(4)));
     for (r, [low, high]) in acc.into_iter().enumerate() {
-        let (low, high) = (vaddq_s32(low, low_fix), vaddq_s32(high, high_fix));
+        let (mut low, mut high) = (vaddq_s32(low, low_fix), vaddq_s32(high, high_fix));
+        if NIBBLES {
+            let fix = vdupq_n_s32(*row_fix.add(r));
+            low = vsubq_s32(low, fix);
+            high = vsubq_s32(high, fix);
+        }
         store_row(out.add(r * out_stride), low, high, valid);
     }
 }
 
 /// `PAIRS` pairs of u8 activation rows (interleaved per 8 steps, pairs `2·depth` bytes
 /// apart) times one `Mmla` panel; only the first `rows` rows are written (the last pair's
-/// second row may be padding).
+/// second row may be padding). With `NIBBLES` (codes stored as `u = c + 8`, unpacked in
+/// registers), each row's `8·Σ a` (`row_fix`) is subtracted.
 #[inline(always)]
-unsafe fn tile_mmla<const PAIRS: usize>(
+// The register tile is indexed by pair and channel pair in several arrays at once.
+#[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+unsafe fn tile_mmla<const PAIRS: usize, const NIBBLES: bool>(
     a: *const u8,
     depth: usize,
     panel: *const i8,
+    row_fix: *const i32,
     out: *mut i32,
     out_stride: usize,
     valid: usize,
@@ -132,7 +169,28 @@ unsafe fn tile_mmla<const PAIRS: usize>(
 ) {
     // acc[q][p]: rows 2q, 2q+1 × channels 2p, 2p+1, as [r0c0, r0c1, r1c0, r1c1].
     let mut acc = [[vdupq_n_s32(0); 4]; PAIRS];
-    for block in 0..depth / 8 {
+    if NIBBLES {
+        let nibble = vdupq_n_u8(0x0F);
+        // 64 bytes per two 8-step blocks: the first block in the low nibbles.
+        for pair in 0..depth / 16 {
+            let mut x = [[vdupq_n_u8(0); 2]; PAIRS];
+            for (q, x) in x.iter_mut().enumerate() {
+                x[0] = vld1q_u8(a.add(q * 2 * depth + pair * 32));
+                x[1] = vld1q_u8(a.add(q * 2 * depth + pair * 32 + 16));
+            }
+            let codes = panel.add(pair * 8 * PANEL_CHANNELS) as *const u8;
+            for p in 0..4 {
+                let raw = vld1q_u8(codes.add(16 * p));
+                let first = vreinterpretq_s8_u8(vandq_u8(raw, nibble));
+                let second = vreinterpretq_s8_u8(vshrq_n_u8::<4>(raw));
+                for q in 0..PAIRS {
+                    acc[q][p] = usmmla(acc[q][p], x[q][0], first);
+                    acc[q][p] = usmmla(acc[q][p], x[q][1], second);
+                }
+            }
+        }
+    }
+    for block in 0..if NIBBLES { 0 } else { depth / 8 } {
         let mut x = [vdupq_n_u8(0); PAIRS];
         for (q, x) in x.iter_mut().enumerate() {
             *x = vld1q_u8(a.add(q * 2 * depth + block * 16));
@@ -151,21 +209,31 @@ unsafe fn tile_mmla<const PAIRS: usize>(
         }
     }
     for (q, [c01, c23, c45, c67]) in acc.into_iter().enumerate() {
+        let (fix_first, fix_second) = if NIBBLES {
+            let second = if 2 * q + 1 < rows {
+                *row_fix.add(2 * q + 1)
+            } else {
+                0
+            };
+            (vdupq_n_s32(*row_fix.add(2 * q)), vdupq_n_s32(second))
+        } else {
+            (vdupq_n_s32(0), vdupq_n_s32(0))
+        };
         let as64 = vreinterpretq_s64_s32;
         let (c01, c23, c45, c67) = (as64(c01), as64(c23), as64(c45), as64(c67));
         let first = |x: int64x2_t, y: int64x2_t| vreinterpretq_s32_s64(vzip1q_s64(x, y));
         let second = |x: int64x2_t, y: int64x2_t| vreinterpretq_s32_s64(vzip2q_s64(x, y));
         store_row(
             out.add(2 * q * out_stride),
-            first(c01, c23),
-            first(c45, c67),
+            vsubq_s32(first(c01, c23), fix_first),
+            vsubq_s32(first(c45, c67), fix_first),
             valid,
         );
         if 2 * q + 1 < rows {
             store_row(
                 out.add((2 * q + 1) * out_stride),
-                second(c01, c23),
-                second(c45, c67),
+                vsubq_s32(second(c01, c23), fix_second),
+                vsubq_s32(second(c45, c67), fix_second),
                 valid,
             );
         }
@@ -176,6 +244,7 @@ unsafe fn tile_mmla<const PAIRS: usize>(
 /// corrections, its first output, and how many of its rows and channels are real.
 #[derive(Clone, Copy)]
 struct TileAt {
+    first: usize,
     a: *const u8,
     codes: *const i8,
     correction: *const i32,
@@ -197,13 +266,14 @@ unsafe fn for_each_tile(
 ) {
     assert!(prepared.len() >= panels.prepared_len(m_rows));
     assert!(out.len() >= m_rows * panels.rows);
-    let (rows, depth) = (panels.rows, panels.depth);
+    let rows = panels.rows;
     let row_bytes = panels.prepared_len(TILE_ROWS) / TILE_ROWS;
     for first in (0..m_rows).step_by(TILE_ROWS) {
         for panel in 0..panels.panels() {
             tile(TileAt {
+                first,
                 a: prepared.as_ptr().add(first * row_bytes),
-                codes: panels.data.as_ptr().add(panel * PANEL_CHANNELS * depth),
+                codes: panels.data.as_ptr().add(panel * panels.panel_bytes()),
                 correction: panels
                     .correction
                     .as_ptr()
@@ -252,18 +322,29 @@ pub unsafe fn gemm_widen(panels: &NeonPanels, prepared: &[u8], m_rows: usize, ou
 pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
     debug_assert_eq!(panels.layout, PanelLayout::Dot);
     let (stride, depth) = (panels.rows, panels.depth);
+    let fixes = panels.row_corrections(prepared, m_rows);
     for_each_tile(panels, prepared, m_rows, out, |t| {
-        by_rows!(
-            t.rows,
-            tile_dot,
-            t.a,
-            depth,
-            t.codes,
-            t.correction,
-            t.out,
-            stride,
-            t.valid
-        )
+        let fix = fixes.as_ptr().wrapping_add(t.first);
+        let (a, codes, c, o, valid) = (t.a, t.codes, t.correction, t.out, t.valid);
+        macro_rules! dot {
+            ($rows:literal) => {
+                if panels.nibbles {
+                    tile_dot::<$rows, true>(a, depth, codes, c, fix, o, stride, valid)
+                } else {
+                    tile_dot::<$rows, false>(a, depth, codes, c, fix, o, stride, valid)
+                }
+            };
+        }
+        match t.rows {
+            1 => dot!(1),
+            2 => dot!(2),
+            3 => dot!(3),
+            4 => dot!(4),
+            5 => dot!(5),
+            6 => dot!(6),
+            7 => dot!(7),
+            _ => dot!(8),
+        }
     });
 }
 
@@ -275,13 +356,24 @@ pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out:
 pub unsafe fn gemm_mmla(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out: &mut [i32]) {
     debug_assert_eq!(panels.layout, PanelLayout::Mmla);
     let (stride, depth) = (panels.rows, panels.depth);
+    let fixes = panels.row_corrections(prepared, m_rows);
     for_each_tile(panels, prepared, m_rows, out, |t| {
+        let fix = fixes.as_ptr().wrapping_add(t.first);
         let (a, codes, o, valid, rows) = (t.a, t.codes, t.out, t.valid, t.rows);
+        macro_rules! mmla {
+            ($pairs:literal) => {
+                if panels.nibbles {
+                    tile_mmla::<$pairs, true>(a, depth, codes, fix, o, stride, valid, rows)
+                } else {
+                    tile_mmla::<$pairs, false>(a, depth, codes, fix, o, stride, valid, rows)
+                }
+            };
+        }
         match rows.div_ceil(2) {
-            1 => tile_mmla::<1>(a, depth, codes, o, stride, valid, rows),
-            2 => tile_mmla::<2>(a, depth, codes, o, stride, valid, rows),
-            3 => tile_mmla::<3>(a, depth, codes, o, stride, valid, rows),
-            _ => tile_mmla::<4>(a, depth, codes, o, stride, valid, rows),
+            1 => mmla!(1),
+            2 => mmla!(2),
+            3 => mmla!(3),
+            _ => mmla!(4),
         }
     });
 }

@@ -17,10 +17,15 @@ pub struct NeonPanels {
     pub columns: usize,
     /// Reduction length padded to the layout's step (8 or 16).
     pub depth: usize,
-    /// The packed codes, `⌈rows/8⌉` panels of `8·depth` bytes.
+    /// Whether the codes are stored as nibbles `u = c + 8` (2- to 4-bit codes, `Dot` and
+    /// `Mmla` layouts): two steps of the 8-bit layout share each byte, the earlier step in
+    /// the low nibble (see [`NeonPanels::pack_rows`]). Otherwise one byte per code.
+    pub nibbles: bool,
+    /// The packed codes, `⌈rows/8⌉` panels of `8·depth` bytes (half that in nibbles).
     pub data: Vec<i8>,
     /// `NeonDot` only: `128·Σ_k w[o, k]` per output channel (padded to whole panels), the
-    /// term that turns the `(a − 128)·w` dot products back into `a·w`.
+    /// term that turns the `(a − 128)·w` dot products back into `a·w` (with nibbles, `w`
+    /// is the stored `u`, and the row's `−8·Σ a` is added by the GEMM).
     pub correction: Vec<i32>,
 }
 
@@ -59,22 +64,31 @@ impl PanelLayout {
 }
 
 impl NeonPanels {
-    /// Packs row-major `codes` (`[rows, columns]`) for `layout`.
-    pub fn pack(codes: &[i8], rows: usize, columns: usize, layout: PanelLayout) -> Self {
-        Self::pack_rows(rows, columns, layout, |first, out| {
+    /// Packs row-major `codes` (`[rows, columns]`, `bits` bits) for `layout`.
+    pub fn pack(codes: &[i8], rows: usize, columns: usize, bits: u32, layout: PanelLayout) -> Self {
+        Self::pack_rows(rows, columns, bits, layout, |first, out| {
             out.copy_from_slice(&codes[first * columns..first * columns + out.len()])
         })
     }
 
-    /// Packs a `[rows, columns]` matrix whose codes `fill(first_row, out)` writes 8 rows at
-    /// a time (row-major into `out`), so no full copy of the matrix exists beside the panels.
+    /// Packs a `[rows, columns]` matrix of `bits`-bit codes that `fill(first_row, out)`
+    /// writes 8 rows at a time (row-major into `out`), so no full copy of the matrix exists
+    /// beside the panels. With 2- to 4-bit codes the `Dot` and `Mmla` layouts store nibbles
+    /// `u = c + 8`: byte `j` of each 32-byte (`Dot`: a pair of 4-step groups) or 64-byte
+    /// (`Mmla`: a pair of 8-step blocks) unit holds the 8-bit layout's byte `j` of the first
+    /// group or block in its low nibble and of the second in its high nibble; padding steps
+    /// hold `u = 0` (their activations are zero).
     pub fn pack_rows(
         rows: usize,
         columns: usize,
+        bits: u32,
         layout: PanelLayout,
         mut fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
-        let depth = columns.div_ceil(layout.depth_step()) * layout.depth_step();
+        let nibbles = bits <= 4 && layout != PanelLayout::Widen;
+        // Nibble panels pair 8-step blocks of `Mmla`, so its depth pads to 16 like `Dot`'s.
+        let step = if nibbles { 16 } else { layout.depth_step() };
+        let depth = columns.div_ceil(step) * step;
         let panels = rows.div_ceil(PANEL_CHANNELS);
         let mut data = Vec::with_capacity(panels * PANEL_CHANNELS * depth);
         let mut correction = Vec::new();
@@ -116,19 +130,102 @@ impl NeonPanels {
                 }
             }
         }
+        if nibbles {
+            // With nibbles the stored value is u = c + 8 (0 at padding steps): rebuild the
+            // bytes from the 8-bit layout just packed, and the corrections from u.
+            let unit = match layout {
+                PanelLayout::Dot => 32,
+                _ => 64,
+            };
+            let offset_code = |position: usize, code: i8| -> u8 {
+                // The step of a byte of the 8-bit layout inside its panel.
+                let within = position % (PANEL_CHANNELS * depth);
+                let k = match layout {
+                    PanelLayout::Dot => (within / 32) * 4 + within % 4,
+                    _ => (within / 64) * 8 + within % 8,
+                };
+                if k < columns {
+                    (code as i32 + 8) as u8
+                } else {
+                    0
+                }
+            };
+            let mut packed = Vec::with_capacity(data.len() / 2);
+            for (pair, chunk) in data.chunks_exact(2 * unit).enumerate() {
+                let base = pair * 2 * unit;
+                for j in 0..unit {
+                    let low = offset_code(base + j, chunk[j]);
+                    let high = offset_code(base + unit + j, chunk[unit + j]);
+                    packed.push((low | (high << 4)) as i8);
+                }
+            }
+            if layout == PanelLayout::Dot {
+                // 128·Σ_k u over the real steps: Σ u = Σ c + 8·columns.
+                for fix in correction.iter_mut() {
+                    *fix = fix.wrapping_add(128 * 8 * columns as i32);
+                }
+            }
+            data = packed;
+        }
         Self {
             layout,
             rows,
             columns,
             depth,
+            nibbles,
             data,
             correction,
+        }
+    }
+
+    /// Bytes of one 8-channel panel.
+    pub fn panel_bytes(&self) -> usize {
+        if self.nibbles {
+            PANEL_CHANNELS * self.depth / 2
+        } else {
+            PANEL_CHANNELS * self.depth
         }
     }
 
     /// Whole panels (8 channels each).
     pub fn panels(&self) -> usize {
         self.rows.div_ceil(PANEL_CHANNELS)
+    }
+
+    /// `z·Σ_k a` per row of prepared activations, the term nibble panels subtract (`z` = 8,
+    /// the nibbles' offset); empty for 8-bit panels.
+    pub fn row_corrections(&self, prepared: &[u8], m_rows: usize) -> Vec<i32> {
+        if !self.nibbles {
+            return Vec::new();
+        }
+        let depth = self.depth;
+        (0..m_rows)
+            .map(|m| {
+                let sum: i32 = match self.layout {
+                    // Stored as a − 128 (zero at padding steps).
+                    PanelLayout::Dot => {
+                        prepared[m * depth..(m + 1) * depth]
+                            .iter()
+                            .map(|&v| v as i8 as i32)
+                            .sum::<i32>()
+                            + 128 * self.columns as i32
+                    }
+                    // Row pairs interleaved per 8 steps.
+                    _ => {
+                        let pair = &prepared[(m / 2) * 2 * depth..(m / 2 + 1) * 2 * depth];
+                        pair.chunks_exact(16)
+                            .map(|block| {
+                                block[(m % 2) * 8..(m % 2) * 8 + 8]
+                                    .iter()
+                                    .map(|&v| v as i32)
+                                    .sum::<i32>()
+                            })
+                            .sum()
+                    }
+                };
+                8 * sum
+            })
+            .collect()
     }
 
     /// Bytes of activations [`NeonPanels::prepare_activations`] writes for `m_rows` rows.
