@@ -97,8 +97,8 @@ def trace(binary, cpu, args):
     return blocks, runs
 
 
-def count(binary, cpu, kernels, shape, repeats, addresses, names):
-    blocks, runs = trace(binary, cpu, [kernels, *shape, repeats])
+def count(binary, cpu, kernels, shape, repeats, addresses, names, bits):
+    blocks, runs = trace(binary, cpu, [kernels, *shape, repeats, bits])
     per_symbol = collections.Counter()
     per_block = {}
     for pc, n in runs.items():
@@ -116,6 +116,8 @@ def main():
                         help="m x outputs x columns, comma-separated")
     parser.add_argument("--sets", default="neon,neon-dot,neon-i8mm")
     parser.add_argument("--cpu", default="max")
+    parser.add_argument("--bits", type=int, default=8,
+                        help="weight bits (2..=4 run the nibble panels of neon-dot and neon-i8mm)")
     parser.add_argument("--target-dir", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/qfront-target")),
         "arm-static"))
@@ -123,6 +125,7 @@ def main():
     binary = build(args.target_dir)
     addresses, names = symbols(binary)
     decoded = mnemonics(binary)
+    print(f"weight bits: {args.bits}")
     print("| kernel set | shape m×n×k | instructions / MAC (whole matmul) | GEMM function | "
           "inner loop | ideal | inner loop vs ideal |")
     print("|---|---|---|---|---|---|---|")
@@ -130,8 +133,9 @@ def main():
         for shape_text in args.shapes.split(","):
             shape = [int(v) for v in shape_text.split("x")]
             macs = shape[0] * shape[1] * shape[2]
-            one, _, _ = count(binary, args.cpu, kernels, shape, 1, addresses, names)
-            three, blocks3, bodies = count(binary, args.cpu, kernels, shape, 3, addresses, names)
+            one, _, _ = count(binary, args.cpu, kernels, shape, 1, addresses, names, args.bits)
+            three, blocks3, bodies = count(binary, args.cpu, kernels, shape, 3, addresses, names,
+                                           args.bits)
             total = (sum(three.values()) - sum(one.values())) / (2 * macs)
             gemm = sum(v - one.get(k, 0) for k, v in three.items()
                        if "neon::gemm::gemm_" in k) / (2 * macs)
