@@ -3,7 +3,7 @@
 //! into u8 codes (fixed-point requantization) or float logits.
 
 use crate::fixed_point::rounding_shift;
-use crate::format::{LayerParams, OutputStage, WeightSpec};
+use crate::format::{LayerParams, OutputStage};
 use crate::kernels::byte_sum;
 use crate::kernels::requant::{requantize_one, PreparedRequant, RequantParams};
 use crate::kernels::{KernelSet, PreparedWeights, Scratch};
@@ -23,11 +23,6 @@ pub(crate) fn per_row<T: Copy>(values: &[T], rows: usize) -> Vec<T> {
     } else {
         values.to_vec()
     }
-}
-
-/// Unpacks a validated weight matrix from the blob.
-pub(crate) fn unpack(weights: &WeightSpec, blob: &[u8]) -> Vec<i8> {
-    crate::format::unpack_weights(weights, blob)
 }
 
 /// Patches already in a GEMM's input form.

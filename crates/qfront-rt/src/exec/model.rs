@@ -2,8 +2,9 @@
 //! operator with its weights in the kernels' layouts ([`Prepared`]), and the graph's value
 //! types.
 
-use super::layer::{unpack, PreparedLayer};
+use super::layer::PreparedLayer;
 use super::spatial::Window;
+use super::tokens::EmbeddingTable;
 use crate::format::{
     embedding_activation, EmbeddingMapping, InputSpec, Op, QfmFile, TokenPooling, ValueType,
 };
@@ -36,7 +37,7 @@ pub(crate) enum Prepared {
     },
     Flatten,
     Embedding {
-        table: Vec<i8>,
+        table: EmbeddingTable,
         dim: usize,
         mapping: EmbeddingMapping,
     },
@@ -170,11 +171,18 @@ impl Model {
                         }
                     }
                     Op::Flatten => Prepared::Flatten,
-                    Op::Embedding { weights } => Prepared::Embedding {
-                        table: unpack(weights, blob),
-                        dim: weights.columns,
-                        mapping: embedding_activation(weights).expect("validated"),
-                    },
+                    Op::Embedding { weights } => {
+                        let start = weights.data.offset as usize;
+                        Prepared::Embedding {
+                            table: EmbeddingTable {
+                                packed: blob[start..start + weights.data.length as usize].to_vec(),
+                                bits: qfront_quant::BitWidth::new(weights.bits).expect("validated"),
+                                dim: weights.columns,
+                            },
+                            dim: weights.columns,
+                            mapping: embedding_activation(weights).expect("validated"),
+                        }
+                    }
                     Op::TokenPool { mode } => {
                         let input = input.expect("validated");
                         let ValueType::Quantized { shape, .. } = input else {
@@ -248,7 +256,7 @@ impl Model {
                     .iter()
                     .map(|g| g.resident_bytes())
                     .sum::<usize>(),
-                Prepared::Embedding { table, .. } => table.len(),
+                Prepared::Embedding { table, .. } => table.packed.len(),
                 _ => 0,
             })
             .sum()

@@ -32,6 +32,7 @@ pub(crate) struct Workspace {
     padded_image: Vec<i16>,
     padded_bytes: Vec<u8>,
     pool_sums: Vec<u32>,
+    embedding_row: Vec<i8>,
     /// Seconds of each node in the last profiled run.
     pub node_seconds: Vec<f64>,
 }
@@ -304,8 +305,8 @@ impl Workspace {
                         tokens::embed(
                             &self.ids[b * tokens..(b + 1) * tokens],
                             table,
-                            *dim,
                             mapping,
+                            &mut self.embedding_row,
                             &mut out.codes[b * per_out..(b + 1) * per_out],
                         );
                     }

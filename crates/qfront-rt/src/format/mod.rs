@@ -6,7 +6,7 @@ mod graph;
 mod validate;
 
 pub use builder::{ConvGeometry, LayerOutput, ModelBuilder, QuantizedWeights, RealAffine};
-pub(crate) use container::{unpack_weight_rows, unpack_weights};
+pub(crate) use container::unpack_weight_rows;
 pub use container::{QfmFile, PREFIX_LEN, QFM_MAGIC};
 pub use graph::{
     ActivationSpec, BlobRange, InputSpec, LayerParams, Node, Op, OutputStage, QfmModel,
