@@ -311,6 +311,14 @@ impl Session {
     }
 
     fn run(&mut self, input: Batch<'_>, batch: usize) -> &[f32] {
+        if self.workers.is_empty() {
+            // One thread: no plan to choose or time.
+            let started = std::time::Instant::now();
+            load(&mut self.main, &self.model, input, 0, batch);
+            self.main
+                .forward(&self.model, batch, self.profiling, started);
+            return self.main.logits(&self.model, batch);
+        }
         let plan = self.thread_plan(batch);
         let started = std::time::Instant::now();
         self.run_plan(input, batch, plan);
