@@ -106,6 +106,14 @@ fn trained_models_agree_on_every_kernel_set() {
         ));
         for (set, session) in &mut sessions {
             let (predictions, logits) = run(session, inputs, logit_examples);
+            // What this run predicts, against the trained model (the issue's ≥ 99.5%).
+            let agree = fake
+                .iter()
+                .zip(&predictions)
+                .filter(|(a, b)| a == b)
+                .count() as f64
+                / fake.len() as f64;
+            assert!(agree >= 0.995, "{what}: {set} agrees on {agree}");
             assert_eq!(predictions, expected, "{what}: {set} predictions");
             let got: Vec<u32> = logits.iter().map(|v| v.to_bits()).collect();
             assert_eq!(
@@ -113,12 +121,6 @@ fn trained_models_agree_on_every_kernel_set() {
                 "{what}: {set} logits differ from x86's reference"
             );
         }
-        let agree =
-            fake.iter().zip(&expected).filter(|(a, b)| a == b).count() as f64 / fake.len() as f64;
-        eprintln!(
-            "{what}: {} examples, agreement with the trained model {agree:.4}",
-            expected.len()
-        );
-        assert!(agree >= 0.995, "{what}: agreement {agree}");
+        eprintln!("{what}: {} examples, every set agrees", expected.len());
     }
 }

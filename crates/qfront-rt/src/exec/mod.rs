@@ -313,10 +313,7 @@ impl Session {
     fn run(&mut self, input: Batch<'_>, batch: usize) -> &[f32] {
         if self.workers.is_empty() {
             // One thread: no plan to choose or time.
-            let started = std::time::Instant::now();
-            load(&mut self.main, &self.model, input, 0, batch);
-            self.main
-                .forward(&self.model, batch, self.profiling, started);
+            self.run_plan(input, batch, ThreadPlan::OneThread);
             return self.main.logits(&self.model, batch);
         }
         let plan = self.thread_plan(batch);
@@ -348,15 +345,19 @@ impl Session {
                 return;
             }
         };
+        // Examples `first..first + count` of each part (the last ones may be empty).
         let per_part = batch.div_ceil(parts);
+        let range = |part: usize| {
+            let first = part * per_part;
+            (first, per_part.min(batch.saturating_sub(first)))
+        };
         let pool = self.pool.as_deref().expect("workers come with a pool");
         pool.install(|| {
             self.workers[..parts]
                 .par_iter_mut()
                 .enumerate()
                 .for_each(|(part, workspace)| {
-                    let first = part * per_part;
-                    let count = per_part.min(batch.saturating_sub(first));
+                    let (first, count) = range(part);
                     if count > 0 {
                         load(workspace, model, input, first, count);
                         workspace.forward(model, count, false, std::time::Instant::now());
@@ -365,7 +366,7 @@ impl Session {
         });
         self.gathered.clear();
         for (part, workspace) in self.workers[..parts].iter().enumerate() {
-            let count = per_part.min(batch.saturating_sub(part * per_part));
+            let (_, count) = range(part);
             if count > 0 {
                 self.gathered
                     .extend_from_slice(workspace.logits(model, count));

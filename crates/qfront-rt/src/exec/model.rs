@@ -215,9 +215,8 @@ impl Model {
                     let per_in = model.values[model.inputs[i][0]].elements();
                     per_in / layer.columns.max(1) * layer.rows * layer.columns
                 }
-                Prepared::Conv { layer, groups, .. } => {
-                    model.values[i].elements() * layer.columns / groups.max(&1)
-                }
+                // Every output value takes one group's reduction (`columns` is per group).
+                Prepared::Conv { layer, .. } => model.values[i].elements() * layer.columns,
                 _ => 0,
             })
             .sum();

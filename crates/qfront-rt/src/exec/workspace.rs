@@ -6,7 +6,7 @@ use super::layer::PatchRows;
 use super::model::{pad_rows, zero_point, Model, Prepared};
 use super::{spatial, tokens};
 use crate::format::{InputSpec, TokenPooling, ValueType};
-use crate::kernels::{KernelSet, Scratch, PADDED_ROW_MULTIPLE, WIDENED_ROW_MULTIPLE};
+use crate::kernels::{KernelSet, Scratch, WIDENED_ROW_MULTIPLE};
 
 #[derive(Debug, Default)]
 pub(crate) struct Buffer {
@@ -183,7 +183,8 @@ impl Workspace {
                         );
                     } else if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
                         let stride = layer.groups[0].padded_columns();
-                        pad_rows(&mut self.patches, m_rows, PADDED_ROW_MULTIPLE, stride);
+                        // The AVX-512 GEMM reads exactly `m_rows` rows: no padding rows.
+                        pad_rows(&mut self.patches, m_rows, 1, stride);
                         for b in 0..batch {
                             spatial::im2col_padded(
                                 &src.codes[b * per_in..(b + 1) * per_in],

@@ -196,7 +196,7 @@ pub fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, Str
 /// Widened AVX2 GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
 pub const WIDENED_ROW_MULTIPLE: usize = 6;
 
-/// Padded AVX-512 GEMM inputs hold a multiple of this many rows.
+/// Rows of the AVX-512 GEMM's largest tile: threads split its rows in multiples of it.
 pub const PADDED_ROW_MULTIPLE: usize = 8;
 
 #[cfg(target_arch = "x86_64")]
@@ -560,8 +560,8 @@ impl PreparedWeights {
         let _ = (widened, out);
     }
 
-    /// The AVX-512 VNNI GEMM on u8 rows of [`PreparedWeights::padded_columns`] bytes (zero
-    /// tail; rows zero-padded to a multiple of 8), as `exec`'s im2col writes them.
+    /// The AVX-512 VNNI GEMM on `m_rows` u8 rows of [`PreparedWeights::padded_columns`]
+    /// bytes (zero tail), as `exec`'s im2col writes them.
     pub fn matmul_padded(&self, rows_u8: &[u8], m_rows: usize, out: &mut [i32]) {
         assert!(
             self.takes_padded(m_rows),
@@ -573,15 +573,10 @@ impl PreparedWeights {
                 .vnni_panels
                 .as_ref()
                 .expect("built for the AVX-512 set");
-            assert!(
-                rows_u8.len()
-                    >= m_rows.div_ceil(PADDED_ROW_MULTIPLE)
-                        * PADDED_ROW_MULTIPLE
-                        * self.padded_columns()
-            );
             let columns = self.padded_columns();
-            // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted, and every
-            // chunk starts at a multiple of 8 rows, so its zero-padded tail is inside `rows_u8`.
+            assert!(rows_u8.len() >= m_rows * columns);
+            // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted, and the
+            // kernel reads exactly each chunk's rows.
             self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
                 avx512::gemm::gemm_padded(&rows_u8[first * columns..], m, panels, out)
             });

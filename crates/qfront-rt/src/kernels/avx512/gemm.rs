@@ -165,18 +165,15 @@ impl VnniPanels {
     }
 }
 
-/// Copies `a` (`[m_rows, k_len]`) into rows of `stride` bytes, zero-padded, with the row
-/// count padded to a multiple of [`MR`].
+/// Copies `a` (`[m_rows, k_len]`) into rows of `stride` bytes, zero-padded.
 pub fn pad_activations(a: &[u8], m_rows: usize, k_len: usize, stride: usize, out: &mut Vec<u8>) {
-    let padded_rows = m_rows.div_ceil(MR) * MR;
-    if out.len() < padded_rows * stride {
-        out.resize(padded_rows * stride, 0);
+    if out.len() < m_rows * stride {
+        out.resize(m_rows * stride, 0);
     }
     for m in 0..m_rows {
         out[m * stride..m * stride + k_len].copy_from_slice(&a[m * k_len..(m + 1) * k_len]);
         out[m * stride + k_len..(m + 1) * stride].fill(0);
     }
-    out[m_rows * stride..padded_rows * stride].fill(0);
 }
 
 /// Where a micro-kernel call reads and writes.
@@ -387,9 +384,9 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
     let stride = panels.padded_columns();
     assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
     let offset = panels.bits.offset();
-    // z·Σ_k a[m, k] per row (the padding columns are zero).
+    // z·Σ_k a[m, k] per row (the padding columns are zero); 8-bit panels have no offset.
     let corrections: Vec<i32> = if offset == 0 {
-        vec![0; m_rows]
+        Vec::new()
     } else {
         a[..m_rows * stride]
             .chunks_exact(stride)
@@ -414,7 +411,9 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
             for first in (0..m_rows).step_by(MR) {
                 let count = MR.min(m_rows - first);
                 let mut fixes = [0i32; MR];
-                fixes[..count].copy_from_slice(&corrections[first..first + count]);
+                if !corrections.is_empty() {
+                    fixes[..count].copy_from_slice(&corrections[first..first + count]);
+                }
                 let t = Tile {
                     a: a.as_ptr().add(first * stride + q0 * 4),
                     stride,
