@@ -28,6 +28,7 @@ pub mod exec;
 pub mod fixed_point;
 pub mod format;
 pub mod kernels;
+mod ops;
 
 pub use error::{Result, RtError};
 pub use exec::{argmax, softmax, Session, ThreadPlan};

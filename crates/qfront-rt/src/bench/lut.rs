@@ -8,7 +8,8 @@
 //! weights). The prediction of a model is the sum over its nodes.
 
 use super::latency::{run_once, synthetic_input, LatencyOptions};
-use crate::format::{Op, QfmFile, TokenPooling, ValueType};
+use crate::format::{QfmFile, ValueType};
+use crate::ops::{self, NodeTypes};
 use crate::{Result, RtError, Session};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,7 +29,8 @@ pub struct LayerKey {
     pub batch: usize,
 }
 
-/// The keys and work of every node of a model (node 0 is the input quantization).
+/// The keys and work of every node of a model (node 0 is the input quantization); each op
+/// says what its cost depends on (`crate::ops`, `Operator::cost`).
 pub fn layer_keys(file: &QfmFile, batch: usize) -> Vec<(LayerKey, f64)> {
     let layout = file.layout();
     file.model
@@ -36,86 +38,25 @@ pub fn layer_keys(file: &QfmFile, batch: usize) -> Vec<(LayerKey, f64)> {
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            let input_dims: Vec<usize> = match node.inputs.first().map(|&j| &layout.values[j]) {
+            let types = NodeTypes {
+                inputs: node.inputs.iter().map(|&j| &layout.values[j]).collect(),
+                output: &layout.values[i],
+            };
+            let cost = ops::operator(&node.op).cost(&types);
+            let mut dims: Vec<usize> = match types.inputs.first() {
                 Some(ValueType::Quantized { shape, .. }) => shape.clone(),
                 Some(other) => vec![other.elements()],
                 None => vec![],
             };
-            let out = layout.values[i].elements();
-            let (op, mut extra, bits, work) = match &node.op {
-                Op::Input => ("input", vec![out], 0, out as f64),
-                Op::Linear { params } => {
-                    let w = &params.weights;
-                    let rows_in = input_dims.iter().product::<usize>() / w.columns.max(1);
-                    (
-                        "linear",
-                        vec![w.rows],
-                        w.bits,
-                        (rows_in * w.rows * w.columns) as f64,
-                    )
-                }
-                Op::Conv2d {
-                    kernel,
-                    stride,
-                    padding,
-                    groups,
-                    params,
-                } => {
-                    let w = &params.weights;
-                    let positions = out / w.rows.max(1);
-                    let mut e = vec![
-                        kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1],
-                        *groups, w.rows,
-                    ];
-                    e.push(node.inputs.len());
-                    ("conv2d", e, w.bits, (positions * w.rows * w.columns) as f64)
-                }
-                Op::MaxPool2d { kernel, stride } => (
-                    "max-pool2d",
-                    vec![kernel[0], kernel[1], stride[0], stride[1]],
-                    0,
-                    out as f64,
-                ),
-                Op::AvgPool2d { kernel, stride } => (
-                    "avg-pool2d",
-                    vec![kernel[0], kernel[1], stride[0], stride[1]],
-                    0,
-                    out as f64,
-                ),
-                Op::GlobalAvgPool => (
-                    "global-avg-pool",
-                    vec![],
-                    0,
-                    input_dims.iter().product::<usize>() as f64,
-                ),
-                Op::PadChannels { extra } => ("pad-channels", vec![*extra], 0, out as f64),
-                Op::Flatten => ("flatten", vec![], 0, out as f64),
-                Op::Embedding { weights } => (
-                    "embedding",
-                    vec![weights.rows, weights.columns],
-                    weights.bits,
-                    out as f64,
-                ),
-                Op::TokenPool { mode } => (
-                    match mode {
-                        TokenPooling::Mean => "token-mean",
-                        TokenPooling::Max => "token-max",
-                    },
-                    vec![],
-                    0,
-                    input_dims.iter().product::<usize>() as f64,
-                ),
-            };
-            let mut dims = input_dims;
-            dims.append(&mut extra);
+            dims.extend(cost.parameters);
             (
                 LayerKey {
-                    op: op.into(),
+                    op: cost.name.into(),
                     dims,
-                    weight_bits: bits,
+                    weight_bits: cost.weight_bits,
                     batch,
                 },
-                work * batch as f64,
+                cost.work * batch as f64,
             )
         })
         .collect()

@@ -7,10 +7,7 @@
 //! the fastest, timing them again after 32 runs and every 1,024 (the results are identical
 //! whichever runs).
 
-mod layer;
 mod model;
-mod spatial;
-mod tokens;
 mod workspace;
 
 use crate::format::{InputSpec, QfmFile};

@@ -5,6 +5,7 @@ mod container;
 mod graph;
 mod validate;
 
+pub use crate::ops::embedding::{embedding_activation, EmbeddingMapping};
 pub use builder::{ConvGeometry, LayerOutput, ModelBuilder, QuantizedWeights, RealAffine};
 pub(crate) use container::unpack_weight_rows;
 pub use container::{QfmFile, PREFIX_LEN, QFM_MAGIC};
@@ -12,7 +13,4 @@ pub use graph::{
     ActivationSpec, BlobRange, InputSpec, LayerParams, Node, Op, OutputStage, QfmModel,
     TokenPooling, WeightSpec, FORMAT_VERSION,
 };
-pub use validate::{
-    embedding_activation, validate_model, EmbeddingMapping, ModelLayout, ValueType, MAX_COLUMNS,
-    MAX_ELEMENTS,
-};
+pub use validate::{validate_model, ModelLayout, ValueType, MAX_COLUMNS, MAX_ELEMENTS};

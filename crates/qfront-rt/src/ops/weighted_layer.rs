@@ -2,11 +2,100 @@
 //! epilogue that turns `Σ c·u` into the accumulator `acc = 2·Σc·u − z₂·Σu`, adds the bias and then
 //! into u8 codes (fixed-point requantization) or float logits.
 
+use super::CheckContext;
 use crate::fixed_point::rounding_shift;
-use crate::format::{LayerParams, OutputStage};
+use crate::format::{LayerParams, OutputStage, ValueType, MAX_COLUMNS};
 use crate::kernels::byte_sum;
 use crate::kernels::requant::{requantize_one, PreparedRequant, RequantParams};
 use crate::kernels::{KernelSet, PreparedWeights, Scratch};
+use crate::Result;
+
+/// Checks a weighted layer's parameters for a reduction of `columns` inputs per output:
+/// its weights, that `|2·Σc·u − z₂·Σu + bias|` stays inside i32 for every input, the bias,
+/// and the output stage.
+pub(crate) fn validate_layer(cx: &CheckContext<'_>, p: &LayerParams, columns: usize) -> Result<()> {
+    cx.weights(&p.weights)?;
+    cx.ensure(p.weights.columns == columns, || {
+        format!(
+            "weights have {} columns; the input gives {columns} per output",
+            p.weights.columns
+        )
+    })?;
+    cx.ensure(columns <= MAX_COLUMNS, || {
+        format!("reduction length {columns} exceeds {MAX_COLUMNS}")
+    })?;
+    let z2_max = p
+        .weights
+        .zero_point_x2
+        .iter()
+        .map(|z| z.unsigned_abs() as u64)
+        .max()
+        .unwrap_or(0);
+    cx.ensure(p.bias_fraction_bits <= 24, || {
+        format!("bias_fraction_bits {} exceeds 24", p.bias_fraction_bits)
+    })?;
+    let bias_max = p
+        .bias
+        .iter()
+        .map(|b| b.unsigned_abs() as u64)
+        .max()
+        .unwrap_or(0)
+        >> p.bias_fraction_bits;
+    let bound = columns as u64 * 255 * (2 * 128 + z2_max) + bias_max + 1;
+    cx.ensure(bound < i32::MAX as u64, || {
+        format!(
+            "the accumulator could overflow i32 (bound {bound}); split the layer or lower its bias"
+        )
+    })?;
+    cx.ensure(p.bias.len() == p.weights.rows, || {
+        format!(
+            "bias has {} entries for {} outputs",
+            p.bias.len(),
+            p.weights.rows
+        )
+    })?;
+    match &p.output {
+        OutputStage::Requantize {
+            multiplier,
+            shift,
+            residual_multiplier,
+            output,
+        } => {
+            cx.per_channel_len("multiplier", multiplier.len(), p.weights.rows)?;
+            cx.ensure(shift.len() == multiplier.len(), || {
+                "shift and multiplier lengths differ".into()
+            })?;
+            cx.ensure(shift.iter().all(|s| (1..=62).contains(s)), || {
+                "shifts must lie in 1..=62".into()
+            })?;
+            if let Some(r) = residual_multiplier {
+                cx.ensure(r.len() == multiplier.len(), || {
+                    "residual and main multiplier lengths differ".into()
+                })?;
+            }
+            cx.activation(output)
+        }
+        OutputStage::Logits { scale } => {
+            cx.per_channel_len("logit scale", scale.len(), p.weights.rows)?;
+            cx.ensure(scale.iter().all(|s| s.is_finite()), || {
+                "logit scales must be finite".into()
+            })
+        }
+    }
+}
+
+/// The value a weighted layer of output `shape` produces: codes, or logits.
+pub(crate) fn layer_output_type(p: &LayerParams, shape: Vec<usize>) -> ValueType {
+    match &p.output {
+        OutputStage::Requantize { output, .. } => ValueType::Quantized {
+            shape,
+            activation: *output,
+        },
+        OutputStage::Logits { .. } => ValueType::Logits {
+            classes: p.weights.rows,
+        },
+    }
+}
 
 /// Makes `buffer` at least `len` long without clearing it (every kernel writes each output it
 /// is asked for, so old values never leak).
@@ -59,6 +148,18 @@ pub(crate) struct PreparedLayer {
 }
 
 impl PreparedLayer {
+    /// Bytes of its weights in the kernels' layouts.
+    pub fn weight_bytes(&self) -> usize {
+        self.groups.iter().map(|g| g.resident_bytes()).sum()
+    }
+
+    /// Lets its GEMMs split their rows over `pool`'s threads.
+    pub fn share_thread_pool(&mut self, pool: &std::sync::Arc<rayon::ThreadPool>) {
+        for weights in &mut self.groups {
+            weights.set_thread_pool(Some(pool.clone()));
+        }
+    }
+
     pub fn new(params: &LayerParams, groups: usize, blob: &[u8], kernels: KernelSet) -> Self {
         let w = &params.weights;
         let per_group = w.rows / groups;
@@ -232,7 +333,7 @@ impl PreparedLayer {
             PatchRows::Widened(rows) => {
                 weights.matmul_widened(rows, m_rows, products);
                 if self.needs_row_sums {
-                    super::spatial::widened_row_sums(rows, m_rows, self.columns.div_ceil(2), sums);
+                    super::window::widened_row_sums(rows, m_rows, self.columns.div_ceil(2), sums);
                 }
             }
             PatchRows::Padded(rows) => {
@@ -254,7 +355,7 @@ impl PreparedLayer {
         &self,
         input: &[u8],
         batch: usize,
-        win: &super::spatial::Window,
+        win: &super::window::Window,
         pad: u8,
         residual: Option<(&[u8], i32)>,
         products: &mut Vec<i32>,

@@ -1,5 +1,5 @@
-//! Spatial ops on NHWC u8 tensors: im2col for convolutions, max/average pooling, global
-//! average pooling and channel padding.
+//! Windows over NHWC u8 tensors: their geometry, the im2col gathers of convolutions (in each
+//! GEMM's input form) and the pooling loop, compiled for the baseline and for AVX2.
 
 /// Geometry of a convolution or pooling window.
 #[derive(Debug, Clone, Copy)]
@@ -214,31 +214,6 @@ fn pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &m
                 }
             }
         }
-    }
-}
-
-/// Per-channel sums of `(u − zero_point)` over all positions of one example `[positions, c]`.
-pub(crate) fn channel_sums(input: &[u8], channels: usize, zero_point: i32, out: &mut [i32]) {
-    out[..channels].fill(0);
-    let positions = input.len() / channels;
-    for p in 0..positions {
-        for (o, &v) in out.iter_mut().zip(&input[p * channels..(p + 1) * channels]) {
-            *o += v as i32;
-        }
-    }
-    for o in out[..channels].iter_mut() {
-        *o -= zero_point * positions as i32;
-    }
-}
-
-/// Appends `extra` channels holding `fill` to every position of `[positions, c]`.
-pub(crate) fn pad_channels(input: &[u8], channels: usize, extra: usize, fill: u8, out: &mut [u8]) {
-    let positions = input.len() / channels;
-    let wide = channels + extra;
-    for p in 0..positions {
-        out[p * wide..p * wide + channels]
-            .copy_from_slice(&input[p * channels..(p + 1) * channels]);
-        out[p * wide + channels..(p + 1) * wide].fill(fill);
     }
 }
 
