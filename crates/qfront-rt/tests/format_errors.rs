@@ -165,6 +165,64 @@ fn semantic_defects_are_invalid_models() {
     }
 }
 
+/// Token pooling masks padding by the token ids, one per row: a convolution that shortens
+/// the sequence would misalign them, so the model is refused (the same model whose
+/// convolution keeps the length is accepted).
+#[test]
+fn token_pooling_needs_one_row_per_token() {
+    use qfront_rt::format::{ConvGeometry, InputSpec, ModelBuilder, TokenPooling};
+    for (padding, accepted) in [([0, 1], true), ([0, 0], false)] {
+        let mut rng = common::Lcg(3);
+        let mut b = ModelBuilder::new(
+            "tokens",
+            "tests",
+            InputSpec::Tokens {
+                max_tokens: 6,
+                vocabulary: 20,
+                words: Vec::new(),
+            },
+        )
+        .unwrap();
+        let e = b
+            .embedding(
+                "embedding",
+                0,
+                &common::weights(&mut rng, 20, 8, 4, -1, false),
+            )
+            .unwrap();
+        let geometry = ConvGeometry {
+            kernel: [1, 3],
+            stride: [1, 1],
+            padding,
+            groups: 1,
+        };
+        let c = b
+            .conv2d(
+                "conv",
+                e,
+                None,
+                geometry,
+                &common::weights(&mut rng, 12, 24, 4, 0, true),
+                &common::affine(&mut rng, 12),
+                common::act(4, 0.1),
+            )
+            .unwrap();
+        let pooled = b.token_pool("pool", c, TokenPooling::Max);
+        match (accepted, pooled) {
+            (true, Ok(_)) => {}
+            (false, Err(err)) => {
+                assert!(matches!(err, RtError::InvalidModel { .. }), "{err}");
+                assert!(
+                    err.to_string()
+                        .contains("sequence of 4 rows, but the input has 6 tokens"),
+                    "{err}"
+                );
+            }
+            (_, other) => panic!("padding {padding:?}: {other:?}"),
+        }
+    }
+}
+
 fn damaged_bytes(header: &[u8], blob: &[u8]) -> Vec<u8> {
     let crc = crc32_bitwise(header, blob);
     let mut out = Vec::new();

@@ -5,7 +5,8 @@
 //!   behind `DequantizeLinear` with per-channel scales and zero points (`weights.rs`).
 //! * Every activation is rounded to its PACT grid by a `QuantizeLinear`/`DequantizeLinear`
 //!   pair (UINT8 codes, after a `Clip` to the grid for widths below 8), so the float graph holds
-//!   exactly the runtime's codes as real values (`layers.rs`).
+//!   exactly the runtime's codes as real values (`value.rs`); each operator's nodes are in
+//!   `ops/`, one file per operator as in the runtime.
 //! * Scales and biases are derived from the `.qfm`'s fixed-point multipliers, so ONNX
 //!   Runtime computes what `qfront-rt` computes up to float rounding
 //!   (`docs/onnx-export.md`).
@@ -19,20 +20,18 @@
 //! for import) generates; nothing is written by hand at the byte level.
 
 mod graph;
-mod layers;
-mod pooling;
+mod ops;
+mod value;
 mod weights;
 
 pub use weights::WeightStorage;
 
 use crate::{Result, TrainError};
-use graph::{Attribute, ElementType, GraphWriter};
-use layers::{fake_quantize, Convolution, Layout, Value, WeightedLayer};
+use graph::{ElementType, GraphWriter};
 use onnx_ir::{Message, ModelProto, TensorShapeProto, ValueInfoProto};
-use qfront_rt::format::{
-    embedding_activation, ActivationSpec, InputSpec, Op, TokenPooling, ValueType,
-};
+use qfront_rt::format::InputSpec;
 use qfront_rt::QfmFile;
+use value::Value;
 
 /// The ONNX operator set the graph uses (25: INT2/UINT2 in `DequantizeLinear`).
 pub const OPSET: i64 = 25;
@@ -113,210 +112,19 @@ pub fn to_onnx(file: &QfmFile) -> Result<OnnxExport> {
         }
     };
     for (index, node) in model.nodes.iter().enumerate() {
-        let input = node.inputs.first().and_then(|&j| values[j].clone());
-        let need = |value: Option<Value>| {
-            value.ok_or_else(|| {
-                fail(
-                    &node.name,
-                    "reads the token ids directly; only an embedding can",
-                )
-            })
-        };
-        let value = match &node.op {
-            Op::Input => match &model.input {
-                InputSpec::Image {
-                    height,
-                    width,
-                    channels,
-                    scale,
-                    zero_point,
-                } => {
-                    let spec = ActivationSpec {
-                        bits: 8,
-                        scale: *scale,
-                        zero_point: *zero_point,
-                    };
-                    Some(Value {
-                        name: fake_quantize(&mut graph, "image", &spec, "input"),
-                        layout: Layout::Image {
-                            channels: *channels,
-                            height: *height,
-                            width: *width,
-                        },
-                        scale: *scale,
-                        zero_point: *zero_point,
-                    })
-                }
-                InputSpec::Tokens { .. } => None,
+        let value = ops::export_node(
+            &node.op,
+            ops::NodeExport {
+                graph: &mut graph,
+                file,
+                name: &node.name,
+                input: node.inputs.first().and_then(|&j| values[j].clone()),
+                residual: node.inputs.get(1).and_then(|&j| values[j].clone()),
+                output: &layout.values[index],
+                ids: ids.as_deref(),
+                storage: &mut storage,
             },
-            Op::Linear { params } | Op::Conv2d { params, .. } => {
-                let input = need(input)?;
-                let codes = file.weight_codes(&params.weights);
-                let convolution = match &node.op {
-                    Op::Conv2d {
-                        kernel,
-                        stride,
-                        padding,
-                        groups,
-                        ..
-                    } => Some(Convolution {
-                        kernel: *kernel,
-                        stride: *stride,
-                        padding: *padding,
-                        groups: *groups,
-                    }),
-                    _ => None,
-                };
-                let residual = node.inputs.get(1).and_then(|&j| values[j].clone());
-                let (value, stored) = layers::weighted_layer(
-                    &mut graph,
-                    WeightedLayer {
-                        name: &node.name,
-                        params,
-                        codes: &codes,
-                        convolution,
-                    },
-                    &input,
-                    residual.as_ref(),
-                );
-                storage.push(stored);
-                Some(value)
-            }
-            Op::MaxPool2d { kernel, stride } => Some(pooling::spatial_pool(
-                &mut graph,
-                &need(input)?,
-                *kernel,
-                *stride,
-                false,
-            )),
-            Op::AvgPool2d { kernel, stride } => Some(pooling::spatial_pool(
-                &mut graph,
-                &need(input)?,
-                *kernel,
-                *stride,
-                true,
-            )),
-            Op::GlobalAvgPool => Some(pooling::global_average(&mut graph, &need(input)?)),
-            Op::PadChannels { extra } => {
-                let input = need(input)?;
-                let Layout::Image {
-                    channels,
-                    height,
-                    width,
-                } = input.layout
-                else {
-                    return Err(fail(&node.name, "channel padding of a non-image value"));
-                };
-                let pads = graph.int64s("pads", &[0, 0, 0, 0, 0, *extra as i64, 0, 0]);
-                Some(Value {
-                    name: graph.node("Pad", "padded_channels", &[&input.name, &pads], &[]),
-                    layout: Layout::Image {
-                        channels: channels + extra,
-                        height,
-                        width,
-                    },
-                    ..input
-                })
-            }
-            Op::Flatten => {
-                let input = need(input)?;
-                // The runtime flattens `[h, w, c]` (channels last) and `[tokens, features]`.
-                let (source, features) = match input.layout {
-                    Layout::Image {
-                        channels,
-                        height,
-                        width,
-                    } => (
-                        graph.node(
-                            "Transpose",
-                            "channels_last",
-                            &[&input.name],
-                            &[("perm", Attribute::Ints(vec![0, 2, 3, 1]))],
-                        ),
-                        channels * height * width,
-                    ),
-                    Layout::Sequence { tokens, features } => {
-                        (input.name.clone(), tokens * features)
-                    }
-                    Layout::Vector { features } => (input.name.clone(), features),
-                };
-                Some(Value {
-                    name: graph.node(
-                        "Flatten",
-                        "flat",
-                        &[&source],
-                        &[("axis", Attribute::Int(1))],
-                    ),
-                    layout: Layout::Vector { features },
-                    ..input
-                })
-            }
-            Op::Embedding { weights } => {
-                let ids = ids
-                    .as_deref()
-                    .ok_or_else(|| fail(&node.name, "an embedding in an image model"))?;
-                let mapping = embedding_activation(weights)
-                    .ok_or_else(|| fail(&node.name, "embedding codes do not fit 8 bits"))?;
-                let codes = file.weight_codes(weights);
-                let rows = weights.rows;
-                let scale = layers::per_row(&weights.scale, rows);
-                let zero_point_x2 = layers::per_row(&weights.zero_point_x2, rows);
-                let (table, stored) = weights::dequantized_weight(
-                    &mut graph,
-                    weights::WeightTensor {
-                        layer: &node.name,
-                        bits: weights.bits,
-                        codes,
-                        dims: vec![rows, weights.columns],
-                        axis: 0,
-                        scale,
-                        zero_point_x2,
-                    },
-                );
-                storage.push(stored);
-                let ValueType::Quantized { shape, .. } = &layout.values[index] else {
-                    return Err(fail(&node.name, "an embedding without a token sequence"));
-                };
-                Some(Value {
-                    name: graph.node(
-                        "Gather",
-                        "embedded",
-                        &[&table, ids],
-                        &[("axis", Attribute::Int(0))],
-                    ),
-                    layout: Layout::Sequence {
-                        tokens: shape[0],
-                        features: weights.columns,
-                    },
-                    scale: mapping.activation.scale,
-                    zero_point: mapping.activation.zero_point,
-                })
-            }
-            Op::TokenPool { mode } => {
-                let input = need(input)?;
-                let ids = ids
-                    .as_deref()
-                    .ok_or_else(|| fail(&node.name, "token pooling in an image model"))?;
-                let InputSpec::Tokens { max_tokens, .. } = model.input else {
-                    unreachable!("ids exist only for token inputs")
-                };
-                if !matches!(input.layout, Layout::Sequence { tokens, .. } if tokens == max_tokens)
-                {
-                    return Err(fail(
-                        &node.name,
-                        format!(
-                            "pools a sequence whose length is not the input's {max_tokens} tokens"
-                        ),
-                    ));
-                }
-                Some(pooling::token_pool(
-                    &mut graph,
-                    &input,
-                    ids,
-                    *mode == TokenPooling::Mean,
-                ))
-            }
-        };
+        )?;
         values.push(value);
     }
     let classes = layout.classes();
