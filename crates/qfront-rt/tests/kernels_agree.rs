@@ -135,6 +135,18 @@ fn weights_stay_at_their_width_in_memory() {
             blocks.matmul(&a, 5, &mut y, &mut Scratch::default());
             assert_eq!(x, y, "{kernels:?} W{bits}: packed by row blocks");
             assert_eq!(whole.resident_bytes(), blocks.resident_bytes());
+            if kernels == KernelSet::Avx2 {
+                // Panels at the width for products of 4 or more rows and the matrix–vector
+                // layout (2- and 4-bit packed, bytes otherwise): two copies, no i8 copy.
+                assert!(whole.codes().is_none(), "no row-major copy kept");
+                if matches!(bits, 2 | 4 | 8) {
+                    assert_eq!(
+                        whole.resident_bytes(),
+                        2 * rows * columns * bits as usize / 8,
+                        "AVX2 W{bits}: two packed copies"
+                    );
+                }
+            }
             if kernels == KernelSet::Avx512Vnni {
                 let stored_bits = match bits {
                     2 => 2,
@@ -144,7 +156,7 @@ fn weights_stay_at_their_width_in_memory() {
                 assert_eq!(
                     whole.resident_bytes(),
                     rows * columns * stored_bits / 8,
-                    "W{bits}: packed bytes only"
+                    "{kernels:?} W{bits}: packed bytes only"
                 );
                 assert!(whole.codes().is_none(), "no row-major copy kept");
             }

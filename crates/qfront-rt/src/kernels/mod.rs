@@ -16,7 +16,6 @@ pub mod requant;
 use rayon::prelude::*;
 use std::sync::Arc;
 #[cfg(target_arch = "x86_64")]
-use std::sync::OnceLock;
 
 /// Which kernels run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,8 +221,10 @@ pub struct Scratch {
 /// - `Avx512Vnni`: [`avx512::gemm::VnniPanels`] at the codes' width (2-bit codes take a
 ///   quarter of a byte, 3- and 4-bit half, 5- to 8-bit one), read by every row count;
 /// - `Neon*`: 8-bit [`neon::panels::NeonPanels`];
-/// - `Avx2`: the row-major codes, a matrix–vector layout (packed for 2 and 4 bits) and, from
-///   the first product of 4 or more rows, i16 GEMM panels.
+/// - `Avx2`: [`avx2::gemm::Avx2Panels`] at the codes' width (the same widths) for products
+///   of 4 or more rows, and a matrix–vector layout (packed for 2 and 4 bits, bytes
+///   otherwise) for fewer: two copies at the codes' width, because the `vpmaddwd` panels
+///   run the matrix–vector product at half the speed of the `vpmaddubsw` layout.
 #[derive(Debug)]
 pub struct PreparedWeights {
     /// Outputs.
@@ -232,13 +233,13 @@ pub struct PreparedWeights {
     pub columns: usize,
     /// Bits of the codes (2..=8).
     pub bits: u32,
-    /// Row-major codes (the reference and AVX2 sets only; empty otherwise).
+    /// Row-major codes (the reference set only; empty otherwise).
     codes: Vec<i8>,
     kernels: KernelSet,
     #[cfg(target_arch = "x86_64")]
-    gemv: Option<GemvLayout>,
+    avx2_panels: Option<avx2::gemm::Avx2Panels>,
     #[cfg(target_arch = "x86_64")]
-    panels: OnceLock<avx2::gemm::GemmPanels>,
+    gemv: Option<GemvLayout>,
     #[cfg(target_arch = "x86_64")]
     vnni_panels: Option<avx512::gemm::VnniPanels>,
     #[cfg(target_arch = "aarch64")]
@@ -294,9 +295,9 @@ impl PreparedWeights {
             codes: Vec::new(),
             kernels,
             #[cfg(target_arch = "x86_64")]
-            gemv: None,
+            avx2_panels: None,
             #[cfg(target_arch = "x86_64")]
-            panels: OnceLock::new(),
+            gemv: None,
             #[cfg(target_arch = "x86_64")]
             vnni_panels: None,
             #[cfg(target_arch = "aarch64")]
@@ -309,24 +310,6 @@ impl PreparedWeights {
                 fill(0, &mut all);
                 all
             });
-            #[cfg(target_arch = "x86_64")]
-            if kernels == KernelSet::Avx2 {
-                weights.gemv = Some(match bits {
-                    2 => {
-                        let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns, 32);
-                        GemvLayout::W2 { data, row_bytes }
-                    }
-                    4 => {
-                        let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns, 32);
-                        GemvLayout::W4 { data, row_bytes }
-                    }
-                    _ => {
-                        let (data, stride) =
-                            avx2::gemv::layout_w8(&codes, rows, columns, avx2::gemv::W8_BLOCK);
-                        GemvLayout::W8 { data, stride }
-                    }
-                });
-            }
             weights.codes = codes;
             return weights;
         }
@@ -335,6 +318,35 @@ impl PreparedWeights {
             Some(all) => out.copy_from_slice(&all[first * columns..first * columns + out.len()]),
             None => fill(first, out),
         };
+        #[cfg(target_arch = "x86_64")]
+        if kernels == KernelSet::Avx2 {
+            // Both layouts are built from the whole matrix, which is dropped after.
+            let mut codes = vec![0i8; rows * columns];
+            source(0, &mut codes);
+            weights.gemv = Some(match bits {
+                2 => {
+                    let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns, 32);
+                    GemvLayout::W2 { data, row_bytes }
+                }
+                4 => {
+                    let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns, 32);
+                    GemvLayout::W4 { data, row_bytes }
+                }
+                _ => {
+                    let (data, stride) =
+                        avx2::gemv::layout_w8(&codes, rows, columns, avx2::gemv::W8_BLOCK);
+                    GemvLayout::W8 { data, stride }
+                }
+            });
+            weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
+                rows,
+                columns,
+                bits,
+                &mut |first, out: &mut [i8]| {
+                    out.copy_from_slice(&codes[first * columns..first * columns + out.len()])
+                },
+            ));
+        }
         #[cfg(target_arch = "x86_64")]
         if kernels == KernelSet::Avx512Vnni {
             weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
@@ -353,9 +365,9 @@ impl PreparedWeights {
         weights
     }
 
-    /// Whether the set keeps row-major codes (reference and AVX2).
+    /// Whether the set keeps row-major codes (the reference set only).
     fn keeps_codes(&self) -> bool {
-        matches!(self.kernels, KernelSet::Reference | KernelSet::Avx2)
+        self.kernels == KernelSet::Reference
     }
 
     /// Splits large GEMM calls (≥ [`PARALLEL_MIN_MACS`], at least two kernel row blocks per
@@ -440,20 +452,19 @@ impl PreparedWeights {
         self.kernels
     }
 
-    /// The row-major codes, for the sets that keep them (reference and AVX2).
+    /// The row-major codes, for the set that keeps them (reference).
     pub fn codes(&self) -> Option<&[i8]> {
         self.keeps_codes().then_some(&self.codes[..])
     }
 
-    /// Bytes of weights held in memory, every layout together (the AVX2 GEMM panels only
-    /// once a product of 4 or more rows has built them).
+    /// Bytes of weights held in memory, every layout together.
     pub fn resident_bytes(&self) -> usize {
         #[allow(unused_mut)]
         let mut bytes = self.codes.len();
         #[cfg(target_arch = "x86_64")]
         {
             bytes += self.vnni_panels.as_ref().map_or(0, |p| p.bytes());
-            bytes += self.panels.get().map_or(0, |p| p.bytes());
+            bytes += self.avx2_panels.as_ref().map_or(0, |p| p.bytes());
             bytes += match &self.gemv {
                 Some(GemvLayout::W8 { data, .. }) => data.len(),
                 Some(GemvLayout::W4 { data, .. } | GemvLayout::W2 { data, .. }) => data.len(),
@@ -513,7 +524,8 @@ impl PreparedWeights {
         reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
     }
 
-    /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 GEMM).
+    /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 GEMM, from
+    /// [`GEMM_MIN_ROWS`] rows: fewer are widened by the GEMM itself).
     pub fn takes_widened(&self, m_rows: usize) -> bool {
         self.kernels == KernelSet::Avx2 && m_rows >= GEMM_MIN_ROWS
     }
@@ -542,9 +554,7 @@ impl PreparedWeights {
         );
         #[cfg(target_arch = "x86_64")]
         {
-            let panels = self
-                .panels
-                .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, self.rows, self.columns));
+            let panels = self.avx2_panels.as_ref().expect("built for the AVX2 set");
             let pairs = self.columns.div_ceil(2);
             assert!(
                 widened.len()
@@ -601,9 +611,7 @@ impl PreparedWeights {
             return;
         }
         if m_rows >= GEMM_MIN_ROWS {
-            let panels = self
-                .panels
-                .get_or_init(|| avx2::gemm::GemmPanels::pack(&self.codes, rows, columns));
+            let panels = self.avx2_panels.as_ref().expect("built for the AVX2 set");
             match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
                 // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
                 None => unsafe {
