@@ -15,7 +15,6 @@ pub mod requant;
 
 use rayon::prelude::*;
 use std::sync::Arc;
-#[cfg(target_arch = "x86_64")]
 
 /// Which kernels run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
