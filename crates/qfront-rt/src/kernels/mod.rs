@@ -319,32 +319,43 @@ impl PreparedWeights {
         };
         #[cfg(target_arch = "x86_64")]
         if kernels == KernelSet::Avx2 {
-            // Both layouts are built from the whole matrix, which is dropped after.
-            let mut codes = vec![0i8; rows * columns];
-            source(0, &mut codes);
-            weights.gemv = Some(match bits {
-                2 => {
-                    let (data, row_bytes) = avx2::gemv::layout_w2(&codes, rows, columns, 32);
-                    GemvLayout::W2 { data, row_bytes }
-                }
-                4 => {
-                    let (data, row_bytes) = avx2::gemv::layout_w4(&codes, rows, columns, 32);
-                    GemvLayout::W4 { data, row_bytes }
-                }
-                _ => {
-                    let (data, stride) =
-                        avx2::gemv::layout_w8(&codes, rows, columns, avx2::gemv::W8_BLOCK);
-                    GemvLayout::W8 { data, stride }
-                }
-            });
+            // Both layouts are built one block of 16 rows at a time (row-major matrix–vector
+            // rows are appended as the panels pack them): no 8-bit copy of the matrix.
+            let mut gemv = match bits {
+                2 => GemvLayout::W2 {
+                    data: Vec::new(),
+                    row_bytes: columns.div_ceil(4 * 32) * 32,
+                },
+                4 => GemvLayout::W4 {
+                    data: Vec::new(),
+                    row_bytes: columns.div_ceil(2 * 32) * 32,
+                },
+                _ => GemvLayout::W8 {
+                    data: Vec::new(),
+                    stride: columns.div_ceil(avx2::gemv::W8_BLOCK) * avx2::gemv::W8_BLOCK,
+                },
+            };
             weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
                 rows,
                 columns,
                 bits,
                 &mut |first, out: &mut [i8]| {
-                    out.copy_from_slice(&codes[first * columns..first * columns + out.len()])
+                    source(first, out);
+                    let count = out.len() / columns;
+                    match &mut gemv {
+                        GemvLayout::W2 { data, .. } => {
+                            data.extend(avx2::gemv::layout_w2(out, count, columns, 32).0)
+                        }
+                        GemvLayout::W4 { data, .. } => {
+                            data.extend(avx2::gemv::layout_w4(out, count, columns, 32).0)
+                        }
+                        GemvLayout::W8 { data, .. } => data.extend(
+                            avx2::gemv::layout_w8(out, count, columns, avx2::gemv::W8_BLOCK).0,
+                        ),
+                    }
                 },
             ));
+            weights.gemv = Some(gemv);
         }
         #[cfg(target_arch = "x86_64")]
         if kernels == KernelSet::Avx512Vnni {
