@@ -256,7 +256,7 @@ impl PreparedWeights {
             rows * columns,
             "codes of a {rows}×{columns} matrix"
         );
-        Self::prepare(rows, columns, bits, kernels, Some(codes), |_, _| {})
+        Self::prepare(rows, columns, bits, kernels, 1, Some(codes), |_, _| {})
     }
 
     /// Prepares a `[rows, columns]` matrix of `bits`-bit codes that `fill(first_row, out)`
@@ -270,15 +270,33 @@ impl PreparedWeights {
         kernels: KernelSet,
         fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
-        Self::prepare(rows, columns, bits, kernels, None, fill)
+        Self::prepare(rows, columns, bits, kernels, 1, None, fill)
     }
 
-    /// [`Self::new`] when `owned` holds the codes, [`Self::from_rows`] otherwise.
+    /// [`Self::from_rows`] for weights whose every product will have at least `fewest_rows`
+    /// rows of activations (a convolution's output positions per example, a per-token
+    /// layer's tokens). From [`GEMM_MIN_ROWS`] rows on, the AVX2 set keeps only its GEMM
+    /// panels, not the matrix–vector copy; a product of fewer rows then still runs, on the
+    /// panels.
+    pub fn from_rows_batched(
+        rows: usize,
+        columns: usize,
+        bits: u32,
+        kernels: KernelSet,
+        fewest_rows: usize,
+        fill: impl FnMut(usize, &mut [i8]),
+    ) -> Self {
+        Self::prepare(rows, columns, bits, kernels, fewest_rows, None, fill)
+    }
+
+    /// [`Self::new`] when `owned` holds the codes, [`Self::from_rows_batched`] otherwise.
+    #[allow(unused_variables)]
     fn prepare(
         rows: usize,
         columns: usize,
         bits: u32,
         kernels: KernelSet,
+        fewest_rows: usize,
         owned: Option<Vec<i8>>,
         mut fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
@@ -321,7 +339,7 @@ impl PreparedWeights {
         if kernels == KernelSet::Avx2 {
             // Both layouts are built one block of 16 rows at a time (row-major matrix–vector
             // rows are appended as the panels pack them): no 8-bit copy of the matrix.
-            let mut gemv = match bits {
+            let mut gemv = (fewest_rows < GEMM_MIN_ROWS).then_some(match bits {
                 2 => GemvLayout::W2 {
                     data: Vec::new(),
                     row_bytes: columns.div_ceil(4 * 32) * 32,
@@ -334,7 +352,7 @@ impl PreparedWeights {
                     data: Vec::new(),
                     stride: columns.div_ceil(avx2::gemv::W8_BLOCK) * avx2::gemv::W8_BLOCK,
                 },
-            };
+            });
             weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
                 rows,
                 columns,
@@ -343,19 +361,20 @@ impl PreparedWeights {
                     source(first, out);
                     let count = out.len() / columns;
                     match &mut gemv {
-                        GemvLayout::W2 { data, .. } => {
+                        None => {}
+                        Some(GemvLayout::W2 { data, .. }) => {
                             data.extend(avx2::gemv::layout_w2(out, count, columns, 32).0)
                         }
-                        GemvLayout::W4 { data, .. } => {
+                        Some(GemvLayout::W4 { data, .. }) => {
                             data.extend(avx2::gemv::layout_w4(out, count, columns, 32).0)
                         }
-                        GemvLayout::W8 { data, .. } => data.extend(
+                        Some(GemvLayout::W8 { data, .. }) => data.extend(
                             avx2::gemv::layout_w8(out, count, columns, avx2::gemv::W8_BLOCK).0,
                         ),
                     }
                 },
             ));
-            weights.gemv = Some(gemv);
+            weights.gemv = gemv;
         }
         #[cfg(target_arch = "x86_64")]
         if kernels == KernelSet::Avx512Vnni {
@@ -620,7 +639,7 @@ impl PreparedWeights {
             });
             return;
         }
-        if m_rows >= GEMM_MIN_ROWS {
+        if m_rows >= GEMM_MIN_ROWS || self.gemv.is_none() {
             let panels = self.avx2_panels.as_ref().expect("built for the AVX2 set");
             match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
                 // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.

@@ -120,7 +120,14 @@ impl Operator for Conv2d<'_> {
         };
         let channels = window.input[2];
         Box::new(PreparedConv2d {
-            layer: PreparedLayer::new(self.params, self.groups, blob, kernels),
+            // Every output position is one row of the product.
+            layer: PreparedLayer::new(
+                self.params,
+                self.groups,
+                blob,
+                kernels,
+                window.output[0] * window.output[1],
+            ),
             direct: self.groups == 1
                 && self.kernel == [1, 1]
                 && self.stride == [1, 1]

@@ -71,7 +71,14 @@ impl Operator for Linear<'_> {
             kernels
         };
         Box::new(PreparedLinear {
-            layer: PreparedLayer::new(self.params, 1, blob, kernels),
+            // A per-token layer multiplies `tokens` rows per example.
+            layer: PreparedLayer::new(
+                self.params,
+                1,
+                blob,
+                kernels,
+                input.elements() / self.params.weights.columns.max(1),
+            ),
             pooled,
             logits: matches!(node.output, ValueType::Logits { .. }),
             input_elements: input.elements(),

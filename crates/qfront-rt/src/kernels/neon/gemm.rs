@@ -4,8 +4,9 @@
 //! `rows × 8` i32 accumulators, so one row (batch 1) is the same loop with one row of
 //! accumulators. Work per tile and reduction step, as emitted (see BENCHMARKS.md for the
 //! counted instructions per multiply-add):
-//! - `Neon`, 8 rows × 8 steps: 8 row loads, 8 panel loads and widenings, 128 `smlal`
-//!   (4 multiply-adds each);
+//! - `Neon`, 8 rows × 8 steps: 8 row loads, 8 panel loads and widenings (4 loads and 6
+//!   shifts for 4-bit codes, 2 loads and 14 shifts for 2-bit), 128 `smlal` (4 multiply-adds
+//!   each);
 //! - `NeonDot`, 8 rows × 16 steps: 8 row loads, 8 panel loads, 64 `sdot` (16 each);
 //! - `NeonI8mm`, 4 row pairs × 8 steps: 4 row-pair loads, 4 panel loads, 16 `usmmla`
 //!   (32 each).
@@ -31,9 +32,11 @@ unsafe fn store_row(out: *mut i32, low: int32x4_t, high: int32x4_t, valid: usize
 }
 
 /// `ROWS` rows of i16 activations (`a`, rows `depth` words apart, as native-endian bytes)
-/// times one `Widen` panel, written to `out` (rows `out_stride` apart, `valid` channels).
+/// times one `Widen` panel of `BITS`-bit codes (8, 4 or 2: one, two or four reduction steps
+/// per byte, see [`NeonPanels::pack_rows`]), written to `out` (rows `out_stride` apart,
+/// `valid` channels).
 #[inline(always)]
-unsafe fn tile_widen<const ROWS: usize>(
+unsafe fn tile_widen<const ROWS: usize, const BITS: u32>(
     a: *const u8,
     depth: usize,
     panel: *const i8,
@@ -48,10 +51,10 @@ unsafe fn tile_widen<const ROWS: usize>(
         for (r, x) in x.iter_mut().enumerate() {
             *x = vreinterpretq_s16_u8(vld1q_u8(a.add(2 * (r * depth + k))));
         }
-        let codes = panel.add(k * PANEL_CHANNELS);
+        // Multiplies the 8 channels' codes `w` (i8) of step `$lane` of the block.
         macro_rules! step {
-            ($lane:literal) => {{
-                let w = vmovl_s8(vld1_s8(codes.add($lane * PANEL_CHANNELS)));
+            ($lane:literal, $w:expr) => {{
+                let w = vmovl_s8($w);
                 let (low, high) = (vget_low_s16(w), vget_high_s16(w));
                 for r in 0..ROWS {
                     acc[r][0] = vmlal_laneq_s16::<$lane>(acc[r][0], low, x[r]);
@@ -59,14 +62,47 @@ unsafe fn tile_widen<const ROWS: usize>(
                 }
             }};
         }
-        step!(0);
-        step!(1);
-        step!(2);
-        step!(3);
-        step!(4);
-        step!(5);
-        step!(6);
-        step!(7);
+        let codes = panel.add(k * PANEL_CHANNELS * BITS as usize / 8);
+        match BITS {
+            8 => {
+                step!(0, vld1_s8(codes));
+                step!(1, vld1_s8(codes.add(8)));
+                step!(2, vld1_s8(codes.add(16)));
+                step!(3, vld1_s8(codes.add(24)));
+                step!(4, vld1_s8(codes.add(32)));
+                step!(5, vld1_s8(codes.add(40)));
+                step!(6, vld1_s8(codes.add(48)));
+                step!(7, vld1_s8(codes.add(56)));
+            }
+            4 => {
+                // Steps 2i and 2i + 1 in the low and high nibbles of the i-th 8 bytes.
+                macro_rules! two {
+                    ($i:literal, $first:literal, $second:literal) => {{
+                        let v = vld1_s8(codes.add($i * 8));
+                        step!($first, vshr_n_s8::<4>(vshl_n_s8::<4>(v)));
+                        step!($second, vshr_n_s8::<4>(v));
+                    }};
+                }
+                two!(0, 0, 1);
+                two!(1, 2, 3);
+                two!(2, 4, 5);
+                two!(3, 6, 7);
+            }
+            _ => {
+                // Steps 4i to 4i + 3 in bits 0–1, 2–3, 4–5, 6–7 of the i-th 8 bytes.
+                macro_rules! four {
+                    ($i:literal, $s0:literal, $s1:literal, $s2:literal, $s3:literal) => {{
+                        let v = vld1_s8(codes.add($i * 8));
+                        step!($s0, vshr_n_s8::<6>(vshl_n_s8::<6>(v)));
+                        step!($s1, vshr_n_s8::<6>(vshl_n_s8::<4>(v)));
+                        step!($s2, vshr_n_s8::<6>(vshl_n_s8::<2>(v)));
+                        step!($s3, vshr_n_s8::<6>(v));
+                    }};
+                }
+                four!(0, 0, 1, 2, 3);
+                four!(1, 4, 5, 6, 7);
+            }
+        }
         k += 8;
     }
     for (r, [low, high]) in acc.into_iter().enumerate() {
@@ -286,22 +322,6 @@ unsafe fn for_each_tile(
     }
 }
 
-/// Calls `$tile::<N>` for a block of `$rows` (1..=`TILE_ROWS`) rows.
-macro_rules! by_rows {
-    ($rows:expr, $tile:ident, $($arg:expr),*) => {
-        match $rows {
-            1 => $tile::<1>($($arg),*),
-            2 => $tile::<2>($($arg),*),
-            3 => $tile::<3>($($arg),*),
-            4 => $tile::<4>($($arg),*),
-            5 => $tile::<5>($($arg),*),
-            6 => $tile::<6>($($arg),*),
-            7 => $tile::<7>($($arg),*),
-            _ => $tile::<8>($($arg),*),
-        }
-    };
-}
-
 /// The `Neon` GEMM (every ARMv8-A core).
 ///
 /// # Safety
@@ -310,7 +330,26 @@ pub unsafe fn gemm_widen(panels: &NeonPanels, prepared: &[u8], m_rows: usize, ou
     debug_assert_eq!(panels.layout, PanelLayout::Widen);
     let (stride, depth) = (panels.rows, panels.depth);
     for_each_tile(panels, prepared, m_rows, out, |t| {
-        by_rows!(t.rows, tile_widen, t.a, depth, t.codes, t.out, stride, t.valid)
+        let (a, codes, o, valid) = (t.a, t.codes, t.out, t.valid);
+        macro_rules! widen {
+            ($rows:literal) => {
+                match panels.widen_bits {
+                    8 => tile_widen::<$rows, 8>(a, depth, codes, o, stride, valid),
+                    4 => tile_widen::<$rows, 4>(a, depth, codes, o, stride, valid),
+                    _ => tile_widen::<$rows, 2>(a, depth, codes, o, stride, valid),
+                }
+            };
+        }
+        match t.rows {
+            1 => widen!(1),
+            2 => widen!(2),
+            3 => widen!(3),
+            4 => widen!(4),
+            5 => widen!(5),
+            6 => widen!(6),
+            7 => widen!(7),
+            _ => widen!(8),
+        }
     });
 }
 

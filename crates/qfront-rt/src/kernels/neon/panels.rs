@@ -21,6 +21,10 @@ pub struct NeonPanels {
     /// `Mmla` layouts): two steps of the 8-bit layout share each byte, the earlier step in
     /// the low nibble (see [`NeonPanels::pack_rows`]). Otherwise one byte per code.
     pub nibbles: bool,
+    /// `Widen` only: bits per stored code, 8, 4 (3- and 4-bit codes) or 2: two's complement
+    /// fields, steps `k` of a panel in byte `(k / (8/bits))·8 + channel`, field
+    /// `k mod (8/bits)` from the low bits up. 8 for the other layouts.
+    pub widen_bits: u32,
     /// The packed codes, `⌈rows/8⌉` panels of `8·depth` bytes (half that in nibbles).
     pub data: Vec<i8>,
     /// `NeonDot` only: `128·Σ_k w[o, k]` per output channel (padded to whole panels), the
@@ -77,7 +81,8 @@ impl NeonPanels {
     /// `u = c + 8`: byte `j` of each 32-byte (`Dot`: a pair of 4-step groups) or 64-byte
     /// (`Mmla`: a pair of 8-step blocks) unit holds the 8-bit layout's byte `j` of the first
     /// group or block in its low nibble and of the second in its high nibble; padding steps
-    /// hold `u = 0` (their activations are zero).
+    /// hold `u = 0` (their activations are zero). The `Widen` layout stores 2-bit codes in
+    /// bit pairs and 3- and 4-bit codes in nibbles, signed (see [`NeonPanels::widen_bits`]).
     pub fn pack_rows(
         rows: usize,
         columns: usize,
@@ -86,6 +91,11 @@ impl NeonPanels {
         mut fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
         let nibbles = bits <= 4 && layout != PanelLayout::Widen;
+        let widen_bits = match (layout, bits) {
+            (PanelLayout::Widen, 2) => 2,
+            (PanelLayout::Widen, 3 | 4) => 4,
+            _ => 8,
+        };
         // Nibble panels pair 8-step blocks of `Mmla`, so its depth pads to 16 like `Dot`'s.
         let step = if nibbles { 16 } else { layout.depth_step() };
         let depth = columns.div_ceil(step) * step;
@@ -130,6 +140,25 @@ impl NeonPanels {
                 }
             }
         }
+        if widen_bits < 8 {
+            // Several steps per byte: rebuild each panel's bytes from the 8-bit layout
+            // (`[k][8 channels]`) just packed.
+            let per_byte = (8 / widen_bits) as usize;
+            let mask = (1u8 << widen_bits) - 1;
+            let panel_bytes = PANEL_CHANNELS * depth;
+            let mut packed = vec![0i8; panels * panel_bytes / per_byte];
+            for (panel, codes) in data.chunks_exact(panel_bytes).enumerate() {
+                let out = &mut packed[panel * panel_bytes / per_byte..];
+                for k in 0..depth {
+                    for c in 0..PANEL_CHANNELS {
+                        let field = (codes[k * PANEL_CHANNELS + c] as u8 & mask)
+                            << (widen_bits as usize * (k % per_byte));
+                        out[(k / per_byte) * PANEL_CHANNELS + c] |= field as i8;
+                    }
+                }
+            }
+            data = packed;
+        }
         if nibbles {
             // With nibbles the stored value is u = c + 8 (0 at padding steps): rebuild the
             // bytes from the 8-bit layout just packed, and the corrections from u.
@@ -173,6 +202,7 @@ impl NeonPanels {
             columns,
             depth,
             nibbles,
+            widen_bits,
             data,
             correction,
         }
@@ -180,7 +210,9 @@ impl NeonPanels {
 
     /// Bytes of one 8-channel panel.
     pub fn panel_bytes(&self) -> usize {
-        if self.nibbles {
+        if self.widen_bits < 8 {
+            PANEL_CHANNELS * self.depth * self.widen_bits as usize / 8
+        } else if self.nibbles {
             PANEL_CHANNELS * self.depth / 2
         } else {
             PANEL_CHANNELS * self.depth
