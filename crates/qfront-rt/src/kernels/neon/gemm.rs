@@ -62,7 +62,8 @@ unsafe fn tile_widen<const ROWS: usize, const BITS: u32>(
                 }
             }};
         }
-        let codes = panel.add(k * PANEL_CHANNELS * BITS as usize / 8);
+        // Bytes per step as one constant (`k·8·BITS/8` would keep a mask for the wrap).
+        let codes = panel.add(k * (PANEL_CHANNELS * BITS as usize / 8));
         match BITS {
             8 => {
                 step!(0, vld1_s8(codes));
