@@ -7,12 +7,16 @@
 //!   per-tensor scales, activation bits with their PACT scale, i32 biases, fixed-point
 //!   requantization multipliers. The reader rejects truncated or corrupted files with an
 //!   error that names the defect; it never panics.
-//! * [`exec`] — the integer-only executor ([`Session`]): linear, conv2d (grouped and
-//!   depthwise), max/average/global pooling, embedding lookup with pooling over tokens,
-//!   residual adds, fixed-point requantization, argmax and softmax. Activations are k-bit
-//!   unsigned codes held in u8.
-//! * [`kernels`] — a scalar reference for every op and AVX2 kernels (detected at run time)
-//!   for GEMM and for 8-, 4- and 2-bit matrix–vector products.
+//! * [`exec`] — the integer-only executor ([`Session`]): it prepares a model for one kernel
+//!   set and runs batches, on one thread or several. Activations are k-bit unsigned codes
+//!   held in u8.
+//! * `ops` (private) — the operators, one file each with its validation, preparation,
+//!   execution and cost: linear, conv2d (grouped and depthwise, with residual adds), max and
+//!   average pooling, global average pooling, channel padding, flatten, embedding lookup and
+//!   pooling over tokens.
+//! * [`kernels`] — a scalar reference, x86 (AVX2, AVX-512 VNNI) and aarch64 (NEON, dot
+//!   product, i8mm) GEMMs chosen at run time, with weights kept at their width, and the
+//!   fixed-point requantization epilogues.
 //!
 //! * [`bench`] — latency measurement (median/p90/p99 like on-device benchmark tools), a
 //!   device hook that runs a command and parses its figures, and a per-layer latency
