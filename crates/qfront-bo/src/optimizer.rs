@@ -8,8 +8,9 @@
 //! failure; failed trials are kept but not modelled.
 
 use crate::acq::{
-    optimize_acquisition, prune_baseline, sample_simplex, Acquisition, AcquisitionOptimizerOptions,
-    Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi, QnehviOptions,
+    optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
+    AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
+    QnehviOptions,
 };
 use crate::gp::YeoJohnson;
 use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
@@ -716,18 +717,28 @@ impl Optimizer {
                     },
                 )?)
             };
-            let (x, _) = optimize_acquisition(
-                acquisition.as_ref(),
-                self.config.space.dim(),
-                &anchors,
-                &AcquisitionOptimizerOptions {
-                    raw_samples: self.config.raw_samples,
-                    restarts: self.config.restarts,
-                    seed: self.config.seed ^ (self.trials.len() + i) as u64,
-                    free_dimensions: saas_free.clone(),
-                    ..AcquisitionOptimizerOptions::default()
-                },
-            )?;
+            let options = AcquisitionOptimizerOptions {
+                raw_samples: self.config.raw_samples,
+                restarts: self.config.restarts,
+                seed: self.config.seed ^ (self.trials.len() + i) as u64,
+                free_dimensions: saas_free.clone(),
+                ..AcquisitionOptimizerOptions::default()
+            };
+            let (x, _) = if self.config.space.is_continuous() {
+                optimize_acquisition(
+                    acquisition.as_ref(),
+                    self.config.space.dim(),
+                    &anchors,
+                    &options,
+                )?
+            } else {
+                optimize_acquisition_mixed(
+                    acquisition.as_ref(),
+                    &self.config.space,
+                    &anchors,
+                    &options,
+                )?
+            };
             // In a mixed space, the acquisition also chooses how the maximum is rounded.
             let x = self
                 .config

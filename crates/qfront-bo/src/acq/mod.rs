@@ -2,12 +2,16 @@
 
 mod joint;
 mod optimize;
+mod optimize_mixed;
 mod prune;
 mod qlognehvi;
 mod qnehvi;
 mod qparego;
 
 pub use optimize::{optimize_acquisition, AcquisitionOptimizerOptions};
+pub use optimize_mixed::{
+    continuous_coordinates, optimize_acquisition_mixed, MAX_ALTERNATIONS, RELAXED_INTEGER_VALUES,
+};
 pub use prune::prune_baseline;
 pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};

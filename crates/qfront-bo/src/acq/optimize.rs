@@ -65,6 +65,34 @@ pub fn optimize_acquisition(
     anchors: &[Vec<f64>],
     options: &AcquisitionOptimizerOptions,
 ) -> Result<(Vec<f64>, f64)> {
+    let (raw, sobol_count) = raw_points(dim, anchors, options)?;
+    let values: Vec<f64> = raw
+        .iter()
+        .map(|x| acquisition.evaluate(x, false).0)
+        .collect();
+    let starts = choose_starts(&values, sobol_count, options);
+    let mut best = (raw[starts[0]].clone(), values[starts[0]]);
+    for &s in &starts {
+        let (x, value) = local_search(
+            acquisition,
+            &raw[s],
+            options.free_dimensions.as_deref(),
+            options,
+        );
+        if value > best.1 {
+            best = (x, value);
+        }
+    }
+    Ok(best)
+}
+
+/// The raw samples: `raw_samples` scrambled Sobol points, then the local samples around
+/// `anchors`; returns them and how many are Sobol points.
+pub(crate) fn raw_points(
+    dim: usize,
+    anchors: &[Vec<f64>],
+    options: &AcquisitionOptimizerOptions,
+) -> Result<(Vec<Vec<f64>>, usize)> {
     let mut raw =
         SobolSampler::new(dim, options.seed ^ 0x7261_7773)?.draw(options.raw_samples.max(1))?;
     let sobol_count = raw.len();
@@ -96,49 +124,55 @@ pub fn optimize_acquisition(
             raw.push(x);
         }
     }
-    let values: Vec<f64> = raw
-        .iter()
-        .map(|x| acquisition.evaluate(x, false).0)
-        .collect();
-    let mut starts = boltzmann_starts(&values, options.restarts.max(1), options.seed);
-    if raw.len() > sobol_count {
-        let local_best =
-            (sobol_count..raw.len()).fold(
-                sobol_count,
-                |b, i| {
-                    if values[i] > values[b] {
-                        i
-                    } else {
-                        b
-                    }
-                },
-            );
+    Ok((raw, sobol_count))
+}
+
+/// The starts of the local searches among the raw points: Boltzmann sampling on their values,
+/// plus the best local raw sample.
+pub(crate) fn choose_starts(
+    values: &[f64],
+    sobol_count: usize,
+    options: &AcquisitionOptimizerOptions,
+) -> Vec<usize> {
+    let mut starts = boltzmann_starts(values, options.restarts.max(1), options.seed);
+    if values.len() > sobol_count {
+        let local_best = (sobol_count..values.len()).fold(sobol_count, |b, i| {
+            if values[i] > values[b] {
+                i
+            } else {
+                b
+            }
+        });
         if !starts.contains(&local_best) {
             starts.push(local_best);
         }
     }
-    let lower = vec![0.0; dim];
-    let upper = vec![1.0; dim];
-    let mut best = (raw[starts[0]].clone(), values[starts[0]]);
-    for &s in &starts {
-        let outcome = minimize_box(
-            |x, g| {
-                let (v, grad) = acquisition.evaluate(x, true);
-                for (gi, vi) in g.iter_mut().zip(&grad) {
-                    *gi = -vi;
-                }
-                -v
-            },
-            &raw[s],
-            &fixed_bounds(&lower, &raw[s], options.free_dimensions.as_deref()),
-            &fixed_bounds(&upper, &raw[s], options.free_dimensions.as_deref()),
-            &options.lbfgs,
-        );
-        if -outcome.value > best.1 {
-            best = (outcome.x, -outcome.value);
-        }
-    }
-    Ok(best)
+    starts
+}
+
+/// The bounded L-BFGS from `start` inside the unit cube, moving only the `free` coordinates
+/// (all when `None`); returns the point reached and its value.
+pub(crate) fn local_search(
+    acquisition: &dyn Acquisition,
+    start: &[f64],
+    free: Option<&[bool]>,
+    options: &AcquisitionOptimizerOptions,
+) -> (Vec<f64>, f64) {
+    let dim = start.len();
+    let outcome = minimize_box(
+        |x, g| {
+            let (v, grad) = acquisition.evaluate(x, true);
+            for (gi, vi) in g.iter_mut().zip(&grad) {
+                *gi = -vi;
+            }
+            -v
+        },
+        start,
+        &fixed_bounds(&vec![0.0; dim], start, free),
+        &fixed_bounds(&vec![1.0; dim], start, free),
+        &options.lbfgs,
+    );
+    (outcome.x, -outcome.value)
 }
 
 /// `bounds` with the coordinates that may not move pinned to `start`.

@@ -164,6 +164,19 @@ unsafe fn field<const BITS: u32, const FIELD: u32>(v: __m256i) -> __m256i {
     _mm256_sra_epi16(up, _mm_cvtsi32_si128(16 - BITS as i32))
 }
 
+/// `b0` and `b1` of the vector's `q`-th column pair: fields `2q` and `2q + 1` (`q` is a
+/// constant after unrolling, so the match folds away).
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn pair_fields<const BITS: u32>(v: __m256i, q: usize) -> (__m256i, __m256i) {
+    match q {
+        0 => (field::<BITS, 0>(v), field::<BITS, 1>(v)),
+        1 => (field::<BITS, 2>(v), field::<BITS, 3>(v)),
+        2 => (field::<BITS, 4>(v), field::<BITS, 5>(v)),
+        _ => (field::<BITS, 6>(v), field::<BITS, 7>(v)),
+    }
+}
+
 /// Adds `a_word · (b0, b1)` of one column pair to each row's accumulators.
 #[target_feature(enable = "avx2")]
 #[inline]
@@ -205,76 +218,18 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(
             _mm_prefetch::<_MM_HINT_T0>(b.add(vector * 32 + 2048) as *const i8);
         }
         let v = _mm256_loadu_si256(b.add(vector * 32) as *const __m256i);
-        let p = vector * per_vector;
-        multiply_add(
-            &mut c,
-            a,
-            row_stride,
-            p,
-            field::<BITS, 0>(v),
-            field::<BITS, 1>(v),
-        );
-        if BITS <= 4 {
-            multiply_add(
-                &mut c,
-                a,
-                row_stride,
-                p + 1,
-                field::<BITS, 2>(v),
-                field::<BITS, 3>(v),
-            );
-        }
-        if BITS == 2 {
-            multiply_add(
-                &mut c,
-                a,
-                row_stride,
-                p + 2,
-                field::<BITS, 4>(v),
-                field::<BITS, 5>(v),
-            );
-            multiply_add(
-                &mut c,
-                a,
-                row_stride,
-                p + 3,
-                field::<BITS, 6>(v),
-                field::<BITS, 7>(v),
-            );
+        for q in 0..per_vector {
+            let (b0, b1) = pair_fields::<BITS>(v, q);
+            multiply_add(&mut c, a, row_stride, vector * per_vector + q, b0, b1);
         }
     }
     // The last vector's pairs that exist (its other fields are zero codes).
     let left = pairs - whole * per_vector;
     if left > 0 {
         let v = _mm256_loadu_si256(b.add(whole * 32) as *const __m256i);
-        let p = whole * per_vector;
-        multiply_add(
-            &mut c,
-            a,
-            row_stride,
-            p,
-            field::<BITS, 0>(v),
-            field::<BITS, 1>(v),
-        );
-        if left > 1 {
-            multiply_add(
-                &mut c,
-                a,
-                row_stride,
-                p + 1,
-                field::<BITS, 2>(v),
-                field::<BITS, 3>(v),
-            );
-        }
-        if left > 2 {
-            multiply_add(
-                &mut c,
-                a,
-                row_stride,
-                p + 2,
-                field::<BITS, 4>(v),
-                field::<BITS, 5>(v),
-            );
+        for q in 0..left {
+            let (b0, b1) = pair_fields::<BITS>(v, q);
+            multiply_add(&mut c, a, row_stride, whole * per_vector + q, b0, b1);
         }
     }
     for (r, row) in c.iter().enumerate() {
