@@ -2,7 +2,7 @@
 //!
 //! A small on-device runtime for packed low-bit classifiers:
 //!
-//! * [`format`] — the `.qfm` model file: versioned prefix, CRC-32, a JSON graph (sequential
+//! * [`format`](mod@format) — the `.qfm` model file: versioned prefix, CRC-32, a JSON graph (sequential
 //!   with residual inputs), weights of 2..=8 bits densely bit-packed, per-channel or
 //!   per-tensor scales, activation bits with their PACT scale, i32 biases, fixed-point
 //!   requantization multipliers. The reader rejects truncated or corrupted files with an
@@ -18,7 +18,7 @@
 //!   product, i8mm) GEMMs chosen at run time, with weights kept at their width, and the
 //!   fixed-point requantization epilogues.
 //!
-//! * [`bench`] — latency measurement (median/p90/p99 like on-device benchmark tools), a
+//! * [`bench`](mod@bench) — latency measurement (median/p90/p99 like on-device benchmark tools), a
 //!   device hook that runs a command and parses its figures, and a per-layer latency
 //!   look-up table with a predictor.
 //!

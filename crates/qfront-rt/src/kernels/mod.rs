@@ -1,6 +1,6 @@
-//! Integer kernels: a scalar reference for every op ([`reference`]); on x86-64, AVX2 fast
+//! Integer kernels: a scalar reference for every op ([`reference`](mod@reference)); on x86-64, AVX2 fast
 //! paths ([`avx2`]) and AVX-512 VNNI fast paths ([`avx512`]); on aarch64, NEON, dot-product
-//! and int8-matrix-multiply paths ([`neon`]). The fastest set the CPU has is chosen at run
+//! and int8-matrix-multiply paths (`neon`, on aarch64 only). The fastest set the CPU has is chosen at run
 //! time. [`PreparedWeights`] holds a layer's codes in the layouts its kernels read, and
 //! [`PreparedWeights::matmul`] dispatches.
 
@@ -219,7 +219,9 @@ pub struct Scratch {
 /// - `Reference`: row-major i8 codes;
 /// - `Avx512Vnni`: [`avx512::gemm::VnniPanels`] at the codes' width (2-bit codes take a
 ///   quarter of a byte, 3- and 4-bit half, 5- to 8-bit one), read by every row count;
-/// - `Neon*`: 8-bit [`neon::panels::NeonPanels`];
+/// - `Neon*`: `neon::panels::NeonPanels` (aarch64 only), at the codes' width for plain NEON
+///   (2-bit pairs, 3- and 4-bit nibbles), 2- to 4-bit codes in nibbles for the dot-product and
+///   i8mm sets, bytes otherwise;
 /// - `Avx2`: [`avx2::gemm::Avx2Panels`] at the codes' width (the same widths) for products
 ///   of 4 or more rows, and a matrix–vector layout (packed for 2 and 4 bits, bytes
 ///   otherwise) for fewer: two copies at the codes' width, because the `vpmaddwd` panels
