@@ -170,43 +170,9 @@ fn semantic_defects_are_invalid_models() {
 /// convolution keeps the length is accepted).
 #[test]
 fn token_pooling_needs_one_row_per_token() {
-    use qfront_rt::format::{ConvGeometry, InputSpec, ModelBuilder, TokenPooling};
-    for (padding, accepted) in [([0, 1], true), ([0, 0], false)] {
-        let mut rng = common::Lcg(3);
-        let mut b = ModelBuilder::new(
-            "tokens",
-            "tests",
-            InputSpec::Tokens {
-                max_tokens: 6,
-                vocabulary: 20,
-                words: Vec::new(),
-            },
-        )
-        .unwrap();
-        let e = b
-            .embedding(
-                "embedding",
-                0,
-                &common::weights(&mut rng, 20, 8, 4, -1, false),
-            )
-            .unwrap();
-        let geometry = ConvGeometry {
-            kernel: [1, 3],
-            stride: [1, 1],
-            padding,
-            groups: 1,
-        };
-        let c = b
-            .conv2d(
-                "conv",
-                e,
-                None,
-                geometry,
-                &common::weights(&mut rng, 12, 24, 4, 0, true),
-                &common::affine(&mut rng, 12),
-                common::act(4, 0.1),
-            )
-            .unwrap();
+    use qfront_rt::format::TokenPooling;
+    for (padding, accepted) in [(1, true), (0, false)] {
+        let (mut b, c, _) = common::token_layers(3, padding);
         let pooled = b.token_pool("pool", c, TokenPooling::Max);
         match (accepted, pooled) {
             (true, Ok(_)) => {}

@@ -143,8 +143,9 @@ pub fn image_model(seed: u64, bits: [u32; 4]) -> QfmFile {
     b.finish().unwrap()
 }
 
-/// A token model: embedding → conv over tokens → mean/max pooling → logits.
-pub fn token_model(seed: u64, pooling: TokenPooling) -> QfmFile {
+/// The first layers of a token model: embedding → conv over tokens (kernel 3, `padding` on
+/// each side of the token axis); returns the builder, the conv's node and the generator.
+pub fn token_layers(seed: u64, padding: usize) -> (ModelBuilder, usize, Lcg) {
     let mut rng = Lcg(seed);
     let mut b = ModelBuilder::new(
         "tokens",
@@ -162,7 +163,7 @@ pub fn token_model(seed: u64, pooling: TokenPooling) -> QfmFile {
     let geometry = ConvGeometry {
         kernel: [1, 3],
         stride: [1, 1],
-        padding: [0, 1],
+        padding: [0, padding],
         groups: 1,
     };
     let c = b
@@ -176,6 +177,12 @@ pub fn token_model(seed: u64, pooling: TokenPooling) -> QfmFile {
             act(4, 0.1),
         )
         .unwrap();
+    (b, c, rng)
+}
+
+/// A token model: embedding → conv over tokens → mean/max pooling → logits.
+pub fn token_model(seed: u64, pooling: TokenPooling) -> QfmFile {
+    let (mut b, c, mut rng) = token_layers(seed, 1);
     let p = b.token_pool("pool", c, pooling).unwrap();
     b.linear(
         "classifier",
