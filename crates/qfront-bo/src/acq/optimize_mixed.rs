@@ -72,13 +72,15 @@ pub fn optimize_acquisition_mixed(
         let (mut x, mut value) = (raw[s].clone(), values[s]);
         for _ in 0..MAX_ALTERNATIONS {
             if any_free {
-                let (moved, moved_value) = local_search(acquisition, &x, Some(&free), options);
-                // Relaxed integers are rounded (and scored again) before the discrete step.
-                let moved = space.round(&moved);
-                let moved_value = if moved_value.is_finite() {
-                    acquisition.evaluate(&moved, false).0
+                let (searched, searched_value) =
+                    local_search(acquisition, &x, Some(&free), options);
+                // Relaxed integers are rounded (and scored again) before the discrete step;
+                // a point rounding leaves alone keeps its value.
+                let moved = space.round(&searched);
+                let moved_value = if moved == searched {
+                    searched_value
                 } else {
-                    moved_value
+                    acquisition.evaluate(&moved, false).0
                 };
                 if moved_value > value {
                     (x, value) = (moved, moved_value);

@@ -38,10 +38,7 @@ pub fn layer_keys(file: &QfmFile, batch: usize) -> Vec<(LayerKey, f64)> {
         .iter()
         .enumerate()
         .map(|(i, node)| {
-            let types = NodeTypes {
-                inputs: node.inputs.iter().map(|&j| &layout.values[j]).collect(),
-                output: &layout.values[i],
-            };
+            let types = NodeTypes::of(&layout.values, &node.inputs, i);
             let cost = ops::operator(&node.op).cost(&types);
             let mut dims: Vec<usize> = match types.inputs.first() {
                 Some(ValueType::Quantized { shape, .. }) => shape.clone(),

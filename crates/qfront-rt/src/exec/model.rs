@@ -37,10 +37,7 @@ impl Model {
             .iter()
             .enumerate()
             .map(|(i, node)| {
-                let types = NodeTypes {
-                    inputs: node.inputs.iter().map(|&j| &layout.values[j]).collect(),
-                    output: &layout.values[i],
-                };
+                let types = NodeTypes::of(&layout.values, &node.inputs, i);
                 let operator = ops::operator(&node.op);
                 macs_per_example += operator.cost(&types).multiply_adds;
                 let mut prepared = operator.prepare(&types, &file.blob, kernels);

@@ -112,7 +112,15 @@ pub(crate) struct NodeTypes<'a> {
     pub output: &'a ValueType,
 }
 
-impl NodeTypes<'_> {
+impl<'a> NodeTypes<'a> {
+    /// The types of node `index` (reading `inputs`) in a validated layout's `values`.
+    pub fn of(values: &'a [ValueType], inputs: &[usize], index: usize) -> Self {
+        Self {
+            inputs: inputs.iter().map(|&j| &values[j]).collect(),
+            output: &values[index],
+        }
+    }
+
     /// The first input's type.
     pub fn input(&self) -> &ValueType {
         self.inputs

@@ -28,8 +28,8 @@ pub const KC: usize = 512;
 /// vector's `q`-th column pair, where lane `i` of `b0` is output `i/2` at column `2p + i%2`
 /// and lane `i` of `b1` output `8 + i/2`. A vector so holds one column pair at 8 bits, two at
 /// 4 and four at 2 (the pair count is rounded up with zero codes), and the kernel extracts
-/// each field with two shifts (`vpsllw`, `vpsraw`): no shuffles, which the matrix–vector
-/// product would be bound by. Codes of 3 bits are stored in 4, of 5 to 7 bits in 8.
+/// each field with two shifts (`vpsllw`, `vpsraw`). Codes of 3 bits are stored in 4, of 5
+/// to 7 bits in 8.
 #[derive(Debug, Clone)]
 pub struct Avx2Panels {
     data: Vec<u8>,
