@@ -7,6 +7,7 @@ mod prune;
 mod qlognehvi;
 mod qnehvi;
 mod qparego;
+mod reference_point;
 
 pub use optimize::{optimize_acquisition, AcquisitionOptimizerOptions};
 pub use optimize_mixed::{
@@ -16,6 +17,7 @@ pub use prune::prune_baseline;
 pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};
 pub use qparego::{sample_simplex, Chebyshev, QParEgo, CHEBYSHEV_ALPHA};
+pub use reference_point::{predicted_front_reference, REFERENCE_CANDIDATES};
 
 use crate::gp::ExactGp;
 

@@ -361,6 +361,37 @@ impl ExactGp {
         (post.mean, var)
     }
 
+    /// The posterior quantile `μ* + β·σ*` of the latent function at each point, in the
+    /// objective's own units (the output warp undone; it is monotone, so a quantile maps to
+    /// the same quantile). `β = 0` gives the posterior median. Only the variances' diagonal is
+    /// formed: `σ*² = k(x, x) − ‖L⁻¹k*‖²`.
+    pub fn quantile_in_units(&self, points: &[Vec<f64>], beta: f64) -> Vec<f64> {
+        let (n, m) = (self.x.len(), points.len());
+        let k_star = matern52_matrix(
+            &self.x,
+            points,
+            &self.inv_lengthscales,
+            self.hyper.outputscale,
+        );
+        let spread = if beta == 0.0 {
+            vec![0.0; m]
+        } else {
+            let v = self.cholesky.solve_lower(&k_star, m);
+            (0..m)
+                .map(|j| {
+                    let explained: f64 = (0..n).map(|i| v[i * m + j] * v[i * m + j]).sum();
+                    beta * (self.hyper.outputscale - explained).max(0.0).sqrt()
+                })
+                .collect()
+        };
+        (0..m)
+            .map(|j| {
+                let s: f64 = (0..n).map(|i| k_star[i * m + j] * self.alpha[i]).sum();
+                self.to_output_value(self.hyper.mean + s + spread[j])
+            })
+            .collect()
+    }
+
     /// The joint posterior of the latent function at `points` (original units; no
     /// observation noise): `μ* = μ + K*ᵀα`, `Σ* = K** − VᵀV` with `V = L⁻¹K*`.
     pub fn posterior(&self, points: &[Vec<f64>]) -> Posterior {
@@ -435,6 +466,37 @@ mod tests {
             .map(|p| (6.0 * p[0]).sin() + 0.5 * p[d - 1] * p[d - 1])
             .collect();
         (x, y)
+    }
+
+    #[test]
+    fn quantiles_match_the_full_posterior() {
+        // The diagonal-only quantile against the full posterior's mean and variance, with and
+        // without an output warp.
+        let (x, y) = data(15, 3, 2);
+        let probes = SobolSampler::new(3, 9).unwrap().draw(7).unwrap();
+        let plain = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+        let (mean, variance) = plain.predict(&probes);
+        for beta in [0.0, 1.0, -2.0] {
+            let quantiles = plain.quantile_in_units(&probes, beta);
+            for i in 0..probes.len() {
+                let expected = mean[i] + beta * variance[i].sqrt();
+                assert!(
+                    (quantiles[i] - expected).abs() < 1e-9,
+                    "{beta}: {quantiles:?}"
+                );
+            }
+        }
+        let warp = crate::gp::YeoJohnson::fit(&y);
+        let warped: Vec<f64> = y.iter().map(|v| warp.apply(*v)).collect();
+        let gp = ExactGp::fit(&x, &warped, &GpFitOptions::default())
+            .unwrap()
+            .with_output_warp(warp);
+        let (mean, variance) = gp.predict(&probes);
+        let quantiles = gp.quantile_in_units(&probes, 1.5);
+        for i in 0..probes.len() {
+            let expected = warp.invert_value(mean[i] + 1.5 * variance[i].sqrt());
+            assert!((quantiles[i] - expected).abs() < 1e-9, "{quantiles:?}");
+        }
     }
 
     #[test]

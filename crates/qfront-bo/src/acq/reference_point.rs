@@ -1,0 +1,181 @@
+//! The reference point an acquisition measures hypervolume against when the user gives none:
+//! BoTorch's rule ([`crate::moo::infer_reference_point`], nadir − 10% of the range) applied
+//! to the Pareto front the **models predict** over the observed points and a Sobol sample
+//! of the space, rather than to the values observed.
+//!
+//! Why the predicted front (design notes, "The MOBO engine on problems it has never seen"):
+//! * the observed front's nadir is too tight early on: a part of the front not yet sampled
+//!   (Viennet's corner near the origin, DTLZ7's second segment) lies beyond it and scores
+//!   zero improvement, so it is never proposed;
+//! * every observed point's worst value (Optuna's `GPSampler`, BoTorch's optuna
+//!   integration) is too loose: it rewards weakly Pareto-optimal extremes (DTLZ2's faces
+//!   `x₁ ∈ {0, 1}`, where one objective is 0 whatever the others cost) and noisy values that
+//!   are non-dominated by chance, so the search chases them;
+//! * the predicted front covers the whole space (where the model believes a trade-off exists
+//!   it is on that front, explored or not) and is denoised, and an extreme observed with a
+//!   poor trade-off is dominated there by a predicted point that reaches the same extreme at
+//!   a better cost. This is Ax's idea (`infer_objective_thresholds` uses the model's
+//!   predictions at the observed points) extended to unexplored points.
+
+use super::ModelEnsemble;
+use crate::moo::{infer_reference_point, is_non_dominated};
+use crate::sampling::SobolSampler;
+use crate::space::SearchSpace;
+use crate::Result;
+
+/// Sobol points at which the models' front is predicted (besides the observed points).
+pub const REFERENCE_CANDIDATES: usize = 1024;
+
+/// The posterior quantile each objective is predicted at, `μ + β·σ` with β = 2 (maximization):
+/// optimistic, so a region the models are unsure of (a disconnected segment not yet seen)
+/// can still extend the front. Measured against β = 0 and 1 (design notes).
+pub const REFERENCE_QUANTILE: f64 = 2.0;
+
+/// The fraction of the predicted front's range within which an extreme's lead counts as
+/// marginal ([`without_marginal_extremes`]); 0.1 measured worse (design notes).
+pub const MARGINAL_FRACTION: f64 = 0.05;
+
+/// The reference point (maximization): BoTorch's rule (nadir − 10% of the range) on the
+/// front of the models' optimistic predictions ([`REFERENCE_QUANTILE`]) over `observed` and
+/// [`REFERENCE_CANDIDATES`] Sobol points of `space` (rounded to valid points), after dropping
+/// its marginal extremes ([`MARGINAL_FRACTION`]). `models[s][j]` is member `s`'s GP of
+/// outcome `j`; predictions are averaged over members. Outcomes past the first `objectives`
+/// are constraint slacks: a point whose predicted slacks are not all ≥ 0 is left out (all
+/// points are kept when none is predicted feasible). The result is never looser than
+/// `loosest` (the all-points rule) in any objective, so an extrapolation cannot push it past
+/// every observation.
+pub fn predicted_front_reference(
+    models: &ModelEnsemble,
+    observed: &[Vec<f64>],
+    space: &SearchSpace,
+    objectives: usize,
+    loosest: &[f64],
+    seed: u64,
+) -> Result<Vec<f64>> {
+    let sobol = SobolSampler::new(space.dim(), seed)?;
+    let mut points: Vec<Vec<f64>> = observed.to_vec();
+    points.extend((0..REFERENCE_CANDIDATES).map(|i| space.round(&sobol.point(i))));
+    let outcomes = models.first().map_or(0, Vec::len);
+    let members = models.len().max(1) as f64;
+    let mut means = vec![vec![0.0; outcomes]; points.len()];
+    for member in models {
+        for (j, gp) in member.iter().enumerate() {
+            for (row, value) in means
+                .iter_mut()
+                .zip(gp.quantile_in_units(&points, REFERENCE_QUANTILE))
+            {
+                row[j] += value / members;
+            }
+        }
+    }
+    let feasible: Vec<Vec<f64>> = means
+        .iter()
+        .filter(|row| row[objectives..].iter().all(|s| *s >= 0.0))
+        .map(|row| row[..objectives].to_vec())
+        .collect();
+    let values = if feasible.is_empty() {
+        means.iter().map(|row| row[..objectives].to_vec()).collect()
+    } else {
+        feasible
+    };
+    let front: Vec<Vec<f64>> = is_non_dominated(&values)
+        .into_iter()
+        .zip(values)
+        .filter_map(|(keep, v)| keep.then_some(v))
+        .collect();
+    let front = without_marginal_extremes(&front, MARGINAL_FRACTION);
+    let reference = infer_reference_point(&front, 0.1)?;
+    Ok(reference
+        .into_iter()
+        .zip(loosest)
+        .map(|(r, l)| r.max(*l))
+        .collect())
+}
+
+/// The points of `front` (maximization) that no other member beats by more than `fraction`
+/// of the front's range in some objective while losing at most that much in every other:
+/// `q` removes `p` when `q_i ≥ p_i − ε_i` for every `i` and `q_k > p_k + ε_k` for some `k`,
+/// `ε_i = fraction·range_i` (ε-dominance, Laumanns et al. 2002, with a strict gain so two
+/// points never remove each other). An extreme that is best in one objective by a margin
+/// below `ε` but far worse in another is a weakly Pareto-optimal point in all but name.
+fn without_marginal_extremes(front: &[Vec<f64>], fraction: f64) -> Vec<Vec<f64>> {
+    let Some(first) = front.first() else {
+        return Vec::new();
+    };
+    let m = first.len();
+    let eps: Vec<f64> = (0..m)
+        .map(|i| {
+            let (lo, hi) = front
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| {
+                    (lo.min(p[i]), hi.max(p[i]))
+                });
+            fraction * (hi - lo)
+        })
+        .collect();
+    let removes = |q: &[f64], p: &[f64]| {
+        (0..m).all(|i| q[i] >= p[i] - eps[i]) && (0..m).any(|k| q[k] > p[k] + eps[k])
+    };
+    let kept: Vec<Vec<f64>> = front
+        .iter()
+        .filter(|p| !front.iter().any(|q| removes(q, p)))
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        front.to_vec()
+    } else {
+        kept
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gp::{ExactGp, GpFitOptions};
+
+    #[test]
+    fn marginal_extremes_are_dropped() {
+        // Maximization. `a` is best in objective 0 by 0.049 (under 5% of its range, 0.065)
+        // but 0.6 worse in objective 1: `b` removes it. The rest trade evenly and stay.
+        let a = vec![-0.001, -1.9];
+        let b = vec![-0.05, -1.3];
+        let c = vec![-0.5, -0.5];
+        let d = vec![-1.3, -0.05];
+        let kept = without_marginal_extremes(&[a, b.clone(), c.clone(), d.clone()], 0.05);
+        assert_eq!(kept, vec![b, c, d]);
+        // Two points within ε of each other in every objective never remove each other.
+        let close = vec![vec![0.0, -1.0], vec![-0.01, -0.99], vec![-1.0, 0.0]];
+        assert_eq!(without_marginal_extremes(&close, 0.05), close);
+        assert!(without_marginal_extremes(&[], 0.05).is_empty());
+    }
+
+    /// Two objectives of one coordinate, both Pareto-optimal everywhere on [0, 1]
+    /// (maximization): `f₀ = −x`, `f₁ = −(1 − x)²`. The front runs from (0, −1) to (−1, 0).
+    fn models(x: &[Vec<f64>]) -> ModelEnsemble {
+        let f0: Vec<f64> = x.iter().map(|p| -p[0]).collect();
+        let f1: Vec<f64> = x.iter().map(|p| -(1.0 - p[0]).powi(2)).collect();
+        let options = GpFitOptions::default();
+        vec![vec![
+            ExactGp::fit(x, &f0, &options).unwrap(),
+            ExactGp::fit(x, &f1, &options).unwrap(),
+        ]]
+    }
+
+    #[test]
+    fn the_predicted_front_reaches_past_the_observed_one() {
+        // Observed only on x ∈ [0.3, 0.7]: the observed front's nadir is (−0.7, −0.49) and
+        // BoTorch's point (−0.74, −0.53). The models predict the front out to x = 0 and
+        // x = 1 (optimistically, so f₁ less bad than −1 at x = 0), and the point covers it.
+        let x: Vec<Vec<f64>> = (0..9).map(|i| vec![0.3 + 0.05 * i as f64]).collect();
+        let models = models(&x);
+        let space = SearchSpace::unit_cube(1).unwrap();
+        let loosest = [-5.0, -5.0];
+        let reference = predicted_front_reference(&models, &x, &space, 2, &loosest, 3).unwrap();
+        assert!(reference[0] < -0.9 && reference[1] < -0.65, "{reference:?}");
+        assert!(reference[0] > -1.5 && reference[1] > -1.5, "{reference:?}");
+        // Never looser than the all-points point, whatever the models predict.
+        let tight = [-0.2, -0.3];
+        let clamped = predicted_front_reference(&models, &x, &space, 2, &tight, 3).unwrap();
+        assert_eq!(clamped, tight.to_vec());
+    }
+}
