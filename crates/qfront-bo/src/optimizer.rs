@@ -648,7 +648,7 @@ impl Optimizer {
                 // against it, the others against the models' predicted front
                 // (`acq::predicted_front_reference`; design notes, "The reference point").
                 let loosest = infer_reference_point(&y_front, 0.1)?;
-                if self.trials.len() % LOOSE_REFERENCE_EVERY == 0 {
+                if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY) {
                     loosest
                 } else {
                     crate::acq::predicted_front_reference(

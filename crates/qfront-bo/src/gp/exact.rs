@@ -361,18 +361,24 @@ impl ExactGp {
         (post.mean, var)
     }
 
+    /// `K*`, the kernel between the training points and `points`: `n × m`, row-major (train
+    /// rows, test columns).
+    fn cross_covariance(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        matern52_matrix(
+            &self.x,
+            points,
+            &self.inv_lengthscales,
+            self.hyper.outputscale,
+        )
+    }
+
     /// The posterior quantile `μ* + β·σ*` of the latent function at each point, in the
     /// objective's own units (the output warp undone; it is monotone, so a quantile maps to
     /// the same quantile). `β = 0` gives the posterior median. Only the variances' diagonal is
     /// formed: `σ*² = k(x, x) − ‖L⁻¹k*‖²`.
     pub fn quantile_in_units(&self, points: &[Vec<f64>], beta: f64) -> Vec<f64> {
         let (n, m) = (self.x.len(), points.len());
-        let k_star = matern52_matrix(
-            &self.x,
-            points,
-            &self.inv_lengthscales,
-            self.hyper.outputscale,
-        );
+        let k_star = self.cross_covariance(points);
         let spread = if beta == 0.0 {
             vec![0.0; m]
         } else {
@@ -396,13 +402,7 @@ impl ExactGp {
     /// observation noise): `μ* = μ + K*ᵀα`, `Σ* = K** − VᵀV` with `V = L⁻¹K*`.
     pub fn posterior(&self, points: &[Vec<f64>]) -> Posterior {
         let (n, m) = (self.x.len(), points.len());
-        // K* as n × m (train rows, test columns).
-        let k_star = matern52_matrix(
-            &self.x,
-            points,
-            &self.inv_lengthscales,
-            self.hyper.outputscale,
-        );
+        let k_star = self.cross_covariance(points);
         let mean = (0..m)
             .map(|j| {
                 let s: f64 = (0..n).map(|i| k_star[i * m + j] * self.alpha[i]).sum();
