@@ -654,6 +654,7 @@ impl Optimizer {
                     crate::acq::predicted_front_reference(
                         &models,
                         &x_done,
+                        &y_front,
                         &self.config.space,
                         m,
                         &loosest,

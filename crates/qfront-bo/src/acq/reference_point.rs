@@ -18,7 +18,7 @@
 //!   predictions at the observed points) extended to unexplored points.
 
 use super::ModelEnsemble;
-use crate::moo::{infer_reference_point, is_non_dominated};
+use crate::moo::{infer_reference_point, is_non_dominated, pareto_front};
 use crate::sampling::SobolSampler;
 use crate::space::SearchSpace;
 use crate::Result;
@@ -47,6 +47,7 @@ pub const MARGINAL_FRACTION: f64 = 0.05;
 pub fn predicted_front_reference(
     models: &ModelEnsemble,
     observed: &[Vec<f64>],
+    observed_values: &[Vec<f64>],
     space: &SearchSpace,
     objectives: usize,
     loosest: &[f64],
@@ -84,11 +85,36 @@ pub fn predicted_front_reference(
         .filter_map(|(keep, v)| keep.then_some(v))
         .collect();
     let front = without_marginal_extremes(&front, MARGINAL_FRACTION);
-    let reference = infer_reference_point(&front, 0.1)?;
+    let predicted = infer_reference_point(&front, 0.1)?;
+    let reference = covering_the_observed_front(predicted, observed_values)?;
     Ok(reference
         .into_iter()
         .zip(loosest)
         .map(|(r, l)| r.max(*l))
+        .collect())
+}
+
+/// `predicted` unless it lies beyond the whole observed front (maximization: no observation
+/// strictly dominates it). That happens where the optimistic predictions dominate every
+/// observation (few points, wide posteriors): the observed front would score no hypervolume
+/// and the acquisition would have nothing to improve on. Then each coordinate is the looser
+/// of `predicted` and BoTorch's rule on the observed front (marginal extremes dropped).
+fn covering_the_observed_front(
+    predicted: Vec<f64>,
+    observed_values: &[Vec<f64>],
+) -> Result<Vec<f64>> {
+    let scores_something = observed_values
+        .iter()
+        .any(|v| v.iter().zip(&predicted).all(|(y, r)| y > r));
+    if scores_something || observed_values.is_empty() {
+        return Ok(predicted);
+    }
+    let observed_front =
+        without_marginal_extremes(&pareto_front(observed_values), MARGINAL_FRACTION);
+    Ok(infer_reference_point(&observed_front, 0.1)?
+        .into_iter()
+        .zip(predicted)
+        .map(|(c, p)| c.min(p))
         .collect())
 }
 
@@ -168,14 +194,42 @@ mod tests {
         // x = 1 (optimistically, so f₁ less bad than −1 at x = 0), and the point covers it.
         let x: Vec<Vec<f64>> = (0..9).map(|i| vec![0.3 + 0.05 * i as f64]).collect();
         let models = models(&x);
+        let observed: Vec<Vec<f64>> = x
+            .iter()
+            .map(|p| vec![-p[0], -(1.0 - p[0]).powi(2)])
+            .collect();
         let space = SearchSpace::unit_cube(1).unwrap();
         let loosest = [-5.0, -5.0];
-        let reference = predicted_front_reference(&models, &x, &space, 2, &loosest, 3).unwrap();
+        let reference =
+            predicted_front_reference(&models, &x, &observed, &space, 2, &loosest, 3).unwrap();
         assert!(reference[0] < -0.9 && reference[1] < -0.65, "{reference:?}");
         assert!(reference[0] > -1.5 && reference[1] > -1.5, "{reference:?}");
         // Never looser than the all-points point, whatever the models predict.
         let tight = [-0.2, -0.3];
-        let clamped = predicted_front_reference(&models, &x, &space, 2, &tight, 3).unwrap();
+        let clamped =
+            predicted_front_reference(&models, &x, &observed, &space, 2, &tight, 3).unwrap();
         assert_eq!(clamped, tight.to_vec());
+    }
+
+    #[test]
+    fn a_point_beyond_every_observation_falls_back_to_the_observed_front() {
+        let observed = vec![vec![-1.0, -3.0], vec![-2.0, -2.0], vec![-3.0, -1.0]];
+        // Inside the observed front: kept as it is.
+        let inside = vec![-2.5, -2.5];
+        assert_eq!(
+            covering_the_observed_front(inside.clone(), &observed).unwrap(),
+            inside
+        );
+        // Beyond it (no observation dominates it): BoTorch's point on the observed front,
+        // (−3.2, −3.2), where it is looser than the prediction.
+        let beyond = vec![-0.5, -4.0];
+        let covered = covering_the_observed_front(beyond, &observed).unwrap();
+        assert!(
+            (covered[0] + 3.2).abs() < 1e-12 && (covered[1] + 4.0).abs() < 1e-12,
+            "{covered:?}"
+        );
+        assert!(observed
+            .iter()
+            .any(|v| v[0] > covered[0] && v[1] > covered[1]));
     }
 }
