@@ -118,7 +118,9 @@ class QfrontSampler(BaseSampler):
             (default: ``RandomSampler(seed)``).
         reference_point: The hypervolume reference point, one value per objective in the
             study's own directions (a value no useful trial is worse than). Default:
-            inferred from the observed front at every trial, as BoTorch does.
+            inferred at every trial: BoTorch's rule (nadir minus 10% of the range) on the
+            front the models predict over the whole space, and on every third trial the
+            worst observed value of each objective minus 10% of its range.
     """
 
     def __init__(
