@@ -647,8 +647,11 @@ impl Optimizer {
                 // Every point's worst value (the loose rule); every third ask measures
                 // against it, the others against the models' predicted front
                 // (`acq::predicted_front_reference`; design notes, "The reference point").
+                // qParEGO measures no hypervolume, and prunes no baseline, so it needs none.
                 let loosest = infer_reference_point(&y_front, 0.1)?;
-                if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY) {
+                if self.config.method == Method::Qparego
+                    || self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY)
+                {
                     loosest
                 } else {
                     crate::acq::predicted_front_reference(

@@ -17,7 +17,7 @@ pub use prune::prune_baseline;
 pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};
 pub use qparego::{sample_simplex, Chebyshev, QParEgo, CHEBYSHEV_ALPHA};
-pub use reference_point::{predicted_front_reference, REFERENCE_CANDIDATES};
+pub use reference_point::predicted_front_reference;
 
 use crate::gp::ExactGp;
 

@@ -18,7 +18,7 @@
 //!   predictions at the observed points) extended to unexplored points.
 
 use super::ModelEnsemble;
-use crate::moo::{infer_reference_point, is_non_dominated, pareto_front};
+use crate::moo::{infer_reference_point, pareto_front};
 use crate::sampling::SobolSampler;
 use crate::space::SearchSpace;
 use crate::Result;
@@ -58,10 +58,10 @@ pub fn predicted_front_reference(
     points.extend((0..REFERENCE_CANDIDATES).map(|i| space.round(&sobol.point(i))));
     let outcomes = models.first().map_or(0, Vec::len);
     let members = models.len().max(1) as f64;
-    let mut means = vec![vec![0.0; outcomes]; points.len()];
+    let mut predictions = vec![vec![0.0; outcomes]; points.len()];
     for member in models {
         for (j, gp) in member.iter().enumerate() {
-            for (row, value) in means
+            for (row, value) in predictions
                 .iter_mut()
                 .zip(gp.quantile_in_units(&points, REFERENCE_QUANTILE))
             {
@@ -69,22 +69,20 @@ pub fn predicted_front_reference(
             }
         }
     }
-    let feasible: Vec<Vec<f64>> = means
+    let feasible: Vec<Vec<f64>> = predictions
         .iter()
         .filter(|row| row[objectives..].iter().all(|s| *s >= 0.0))
         .map(|row| row[..objectives].to_vec())
         .collect();
     let values = if feasible.is_empty() {
-        means.iter().map(|row| row[..objectives].to_vec()).collect()
+        predictions
+            .iter()
+            .map(|row| row[..objectives].to_vec())
+            .collect()
     } else {
         feasible
     };
-    let front: Vec<Vec<f64>> = is_non_dominated(&values)
-        .into_iter()
-        .zip(values)
-        .filter_map(|(keep, v)| keep.then_some(v))
-        .collect();
-    let front = without_marginal_extremes(&front, MARGINAL_FRACTION);
+    let front = without_marginal_extremes(&pareto_front(&values), MARGINAL_FRACTION);
     let predicted = infer_reference_point(&front, 0.1)?;
     let reference = covering_the_observed_front(predicted, observed_values)?;
     Ok(reference

@@ -372,29 +372,42 @@ impl ExactGp {
         )
     }
 
+    /// The standardized latent mean `μ + K*ᵀα` at each of the `m` columns of `k_star`
+    /// ([`ExactGp::cross_covariance`]), accumulated row by row (contiguous reads; the terms
+    /// are added in the same order as a per-column sum).
+    fn standardized_means(&self, k_star: &[f64], m: usize) -> Vec<f64> {
+        let mut sums = vec![0.0; m];
+        for (row, a) in k_star.chunks_exact(m).zip(&self.alpha) {
+            for (sum, k) in sums.iter_mut().zip(row) {
+                *sum += k * a;
+            }
+        }
+        sums.into_iter().map(|s| self.hyper.mean + s).collect()
+    }
+
     /// The posterior quantile `μ* + β·σ*` of the latent function at each point, in the
     /// objective's own units (the output warp undone; it is monotone, so a quantile maps to
     /// the same quantile). `β = 0` gives the posterior median. Only the variances' diagonal is
     /// formed: `σ*² = k(x, x) − ‖L⁻¹k*‖²`.
     pub fn quantile_in_units(&self, points: &[Vec<f64>], beta: f64) -> Vec<f64> {
-        let (n, m) = (self.x.len(), points.len());
+        let m = points.len();
         let k_star = self.cross_covariance(points);
-        let spread = if beta == 0.0 {
-            vec![0.0; m]
-        } else {
+        let mut latent = self.standardized_means(&k_star, m);
+        if beta != 0.0 {
             let v = self.cholesky.solve_lower(&k_star, m);
-            (0..m)
-                .map(|j| {
-                    let explained: f64 = (0..n).map(|i| v[i * m + j] * v[i * m + j]).sum();
-                    beta * (self.hyper.outputscale - explained).max(0.0).sqrt()
-                })
-                .collect()
-        };
-        (0..m)
-            .map(|j| {
-                let s: f64 = (0..n).map(|i| k_star[i * m + j] * self.alpha[i]).sum();
-                self.to_output_value(self.hyper.mean + s + spread[j])
-            })
+            let mut explained = vec![0.0; m];
+            for row in v.chunks_exact(m) {
+                for (e, x) in explained.iter_mut().zip(row) {
+                    *e += x * x;
+                }
+            }
+            for (l, e) in latent.iter_mut().zip(explained) {
+                *l += beta * (self.hyper.outputscale - e).max(0.0).sqrt();
+            }
+        }
+        latent
+            .into_iter()
+            .map(|l| self.to_output_value(l))
             .collect()
     }
 
@@ -403,11 +416,10 @@ impl ExactGp {
     pub fn posterior(&self, points: &[Vec<f64>]) -> Posterior {
         let (n, m) = (self.x.len(), points.len());
         let k_star = self.cross_covariance(points);
-        let mean = (0..m)
-            .map(|j| {
-                let s: f64 = (0..n).map(|i| k_star[i * m + j] * self.alpha[i]).sum();
-                (self.hyper.mean + s) * self.y_scale + self.y_offset
-            })
+        let mean = self
+            .standardized_means(&k_star, m)
+            .into_iter()
+            .map(|l| l * self.y_scale + self.y_offset)
             .collect();
         let v = self.cholesky.solve_lower(&k_star, m);
         let k_ss = matern52_matrix(
@@ -486,7 +498,13 @@ mod tests {
                 );
             }
         }
-        let warp = crate::gp::YeoJohnson::fit(&y);
+        // An explicit, non-identity warp (a fitted one may keep λ = 1, which would not show a
+        // missing inversion).
+        let warp = crate::gp::YeoJohnson {
+            offset: 0.2,
+            scale: 0.8,
+            lambda: 0.4,
+        };
         let warped: Vec<f64> = y.iter().map(|v| warp.apply(*v)).collect();
         let gp = ExactGp::fit(&x, &warped, &GpFitOptions::default())
             .unwrap()
