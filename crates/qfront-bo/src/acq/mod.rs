@@ -92,4 +92,10 @@ impl Constraints {
 pub trait Acquisition {
     /// `(value, gradient)`; the gradient may be left empty when `with_gradient` is false.
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>);
+
+    /// The values (no gradients) of many candidates, as `evaluate(x, false).0` each; the
+    /// Monte-Carlo acquisitions compute their candidates' posteriors together.
+    fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
+        xs.iter().map(|x| self.evaluate(x, false).0).collect()
+    }
 }

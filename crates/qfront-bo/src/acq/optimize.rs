@@ -66,10 +66,7 @@ pub fn optimize_acquisition(
     options: &AcquisitionOptimizerOptions,
 ) -> Result<(Vec<f64>, f64)> {
     let (raw, sobol_count) = raw_points(dim, anchors, options)?;
-    let values: Vec<f64> = raw
-        .iter()
-        .map(|x| acquisition.evaluate(x, false).0)
-        .collect();
+    let values = acquisition.evaluate_many(&raw);
     let starts = choose_starts(&values, sobol_count, options);
     let mut best = (raw[starts[0]].clone(), values[starts[0]]);
     for &s in &starts {

@@ -55,10 +55,7 @@ pub fn optimize_acquisition_mixed(
 ) -> Result<(Vec<f64>, f64)> {
     let (raw, sobol_count) = raw_points(space.dim(), anchors, options)?;
     let raw: Vec<Vec<f64>> = raw.iter().map(|x| space.round(x)).collect();
-    let values: Vec<f64> = raw
-        .iter()
-        .map(|x| acquisition.evaluate(x, false).0)
-        .collect();
+    let values = acquisition.evaluate_many(&raw);
     let starts = choose_starts(&values, sobol_count, options);
     let mut free = continuous_coordinates(space);
     if let Some(allowed) = &options.free_dimensions {

@@ -112,54 +112,75 @@ impl<'a> QLogNehvi<'a> {
     }
 }
 
+impl QLogNehvi<'_> {
+    /// One sample's log improvement of the candidate's values `y` (the smoothed log-volume
+    /// it adds to the cells its front leaves open, plus its constraints' log-feasibility) and,
+    /// with `with_gradient`, `∂/∂x` through `dy`.
+    fn sample_log_improvement(
+        &self,
+        k: usize,
+        t: usize,
+        y: &[f64],
+        dy: &[f64],
+        with_gradient: bool,
+    ) -> (f64, Vec<f64>) {
+        let m = self.objectives;
+        let cells = &self.cells[k][t];
+        let mut logs = Vec::with_capacity(cells.len());
+        // ∂(cell log-volume)/∂y_i, cell-major (`cells × m`), filled only with a gradient.
+        let mut dlogs = vec![0.0; if with_gradient { cells.len() * m } else { 0 }];
+        for (c, cell) in cells.iter().enumerate() {
+            let mut total = 0.0;
+            for i in 0..m {
+                let (s, ds) = smooth_min(cell.upper[i], y[i]);
+                let (lsp, dlsp) = log_softplus((s - cell.lower[i]) / TAU_RELU);
+                total += TAU_RELU.ln() + lsp;
+                if with_gradient {
+                    dlogs[c * m + i] = dlsp / TAU_RELU * ds;
+                }
+            }
+            logs.push(total);
+        }
+        let (mut value, weights) = log_sum_exp(&logs);
+        let mut dvalue_dy = vec![0.0; m + self.constraints];
+        if with_gradient {
+            for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
+                for i in 0..m {
+                    dvalue_dy[i] += w * dl[i];
+                }
+            }
+        }
+        for c in 0..self.constraints {
+            let (ls, dls) = log_sigmoid(y[m + c] / CONSTRAINT_ETA);
+            value += ls;
+            dvalue_dy[m + c] = dls / CONSTRAINT_ETA;
+        }
+        if !with_gradient {
+            return (value, Vec::new());
+        }
+        let d = dy.len() / (m + self.constraints).max(1);
+        let gradient = (0..d)
+            .map(|dd| {
+                (0..m + self.constraints)
+                    .map(|j| dvalue_dy[j] * dy[j * d + dd])
+                    .sum()
+            })
+            .collect();
+        (value, gradient)
+    }
+}
+
 impl Acquisition for QLogNehvi<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
-        let (d, m) = (x.len(), self.objectives);
+        let d = x.len();
         let mut per_sample: Vec<f64> =
             Vec::with_capacity(self.joint.samples() * self.joint.members());
         let mut per_sample_grad: Vec<Vec<f64>> = Vec::new();
         self.joint.for_each(x, with_gradient, |k, t, y, dy| {
-            let cells = &self.cells[k][t];
-            let mut logs = Vec::with_capacity(cells.len());
-            // ∂(cell log-volume)/∂y_i, cell-major (`cells × m`), filled only with a gradient.
-            let mut dlogs = vec![0.0; if with_gradient { cells.len() * m } else { 0 }];
-            for (c, cell) in cells.iter().enumerate() {
-                let mut total = 0.0;
-                for i in 0..m {
-                    let (s, ds) = smooth_min(cell.upper[i], y[i]);
-                    let (lsp, dlsp) = log_softplus((s - cell.lower[i]) / TAU_RELU);
-                    total += TAU_RELU.ln() + lsp;
-                    if with_gradient {
-                        dlogs[c * m + i] = dlsp / TAU_RELU * ds;
-                    }
-                }
-                logs.push(total);
-            }
-            let (mut value, weights) = log_sum_exp(&logs);
-            let mut dvalue_dy = vec![0.0; m + self.constraints];
-            if with_gradient {
-                for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
-                    for i in 0..m {
-                        dvalue_dy[i] += w * dl[i];
-                    }
-                }
-            }
-            for c in 0..self.constraints {
-                let (ls, dls) = log_sigmoid(y[m + c] / CONSTRAINT_ETA);
-                value += ls;
-                dvalue_dy[m + c] = dls / CONSTRAINT_ETA;
-            }
+            let (value, gradient) = self.sample_log_improvement(k, t, y, dy, with_gradient);
             per_sample.push(value);
             if with_gradient {
-                per_sample_grad.push(
-                    (0..d)
-                        .map(|dd| {
-                            (0..m + self.constraints)
-                                .map(|j| dvalue_dy[j] * dy[j * d + dd])
-                                .sum()
-                        })
-                        .collect(),
-                );
+                per_sample_grad.push(gradient);
             }
         });
         let (lse, weights) = log_sum_exp(&per_sample);
@@ -173,6 +194,18 @@ impl Acquisition for QLogNehvi<'_> {
             }
         }
         (value, grad)
+    }
+
+    fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
+        let samples = self.joint.samples() * self.joint.members();
+        let mut per_sample = vec![Vec::with_capacity(samples); xs.len()];
+        self.joint.for_each_of_many(xs, |q, k, t, y| {
+            per_sample[q].push(self.sample_log_improvement(k, t, y, &[], false).0);
+        });
+        per_sample
+            .iter()
+            .map(|values| log_sum_exp(values).0 - (values.len() as f64).ln())
+            .collect()
     }
 }
 

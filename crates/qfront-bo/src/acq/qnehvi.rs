@@ -92,37 +92,68 @@ impl<'a> Qnehvi<'a> {
     }
 }
 
+impl Qnehvi<'_> {
+    /// One sample's weighted hypervolume improvement of the candidate's values `y` over the
+    /// sample's baseline front; adds its gradient to `grad` when one is given.
+    fn sample_improvement(
+        &self,
+        k: usize,
+        t: usize,
+        y: &[f64],
+        dy: &[f64],
+        grad: Option<&mut [f64]>,
+    ) -> f64 {
+        let m = self.reference.len();
+        let front = &self.fronts[k][t];
+        let mut g = [0.0; 2];
+        let (hvi, gm) = if m == 2 {
+            let (v, g2) = hypervolume_improvement_2d_sorted(front, &y[..2], &self.reference);
+            g = g2;
+            (v, None)
+        } else {
+            let (v, gm) =
+                hypervolume_improvement_single(front, &y[..m], &self.reference, grad.is_some());
+            (v, Some(gm))
+        };
+        if hvi <= 0.0 {
+            return 0.0;
+        }
+        let dvalue = match &gm {
+            Some(gm) => &gm[..],
+            None => &g[..],
+        };
+        Constraints::weighted_improvement(hvi, dvalue, y, dy, grad)
+    }
+
+    fn sample_count(&self) -> f64 {
+        (self.joint.samples() * self.joint.members()) as f64
+    }
+}
+
 impl Acquisition for Qnehvi<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
         let d = x.len();
-        let m = self.reference.len();
         let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { d } else { 0 }]);
-        let mut g = vec![0.0; m];
         self.joint.for_each(x, with_gradient, |k, t, y, dy| {
-            let front = &self.fronts[k][t];
-            let hvi = if m == 2 {
-                let (v, g2) = hypervolume_improvement_2d_sorted(front, &y[..2], &self.reference);
-                g[..2].copy_from_slice(&g2);
-                v
-            } else {
-                let (v, gm) =
-                    hypervolume_improvement_single(front, &y[..m], &self.reference, with_gradient);
-                g.copy_from_slice(&gm);
-                v
-            };
-            if hvi <= 0.0 {
-                return;
-            }
             let gradient = if with_gradient {
                 Some(&mut grad[..])
             } else {
                 None
             };
-            total += Constraints::weighted_improvement(hvi, &g[..m], y, dy, gradient);
+            total += self.sample_improvement(k, t, y, dy, gradient);
         });
-        let count = (self.joint.samples() * self.joint.members()) as f64;
+        let count = self.sample_count();
         grad.iter_mut().for_each(|v| *v /= count);
         (total / count, grad)
+    }
+
+    fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
+        let mut totals = vec![0.0; xs.len()];
+        self.joint.for_each_of_many(xs, |q, k, t, y| {
+            totals[q] += self.sample_improvement(k, t, y, &[], None);
+        });
+        let count = self.sample_count();
+        totals.into_iter().map(|total| total / count).collect()
     }
 }
 

@@ -129,30 +129,54 @@ impl<'a> QParEgo<'a> {
     }
 }
 
+impl QParEgo<'_> {
+    /// One sample's weighted improvement of the candidate's scalarized values `y` over the
+    /// sample's best baseline scalarization; adds its gradient to `grad` when one is given.
+    fn sample_improvement(
+        &self,
+        k: usize,
+        t: usize,
+        y: &[f64],
+        dy: &[f64],
+        grad: Option<&mut [f64]>,
+    ) -> f64 {
+        let m = self.scalarization.weights.len();
+        let (s, ds) = self.scalarization.value(&y[..m]);
+        // With no feasible baseline point in this sample, the scalarization's own floor
+        // (s ≥ 0 on the observed range) is the incumbent.
+        let best = self.best[k][t];
+        let improvement = if best.is_finite() { s - best } else { s };
+        if improvement <= 0.0 {
+            return 0.0;
+        }
+        Constraints::weighted_improvement(improvement, &ds, y, dy, grad)
+    }
+}
+
 impl Acquisition for QParEgo<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
         let d = x.len();
-        let m = self.scalarization.weights.len();
         let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { d } else { 0 }]);
         self.joint.for_each(x, with_gradient, |k, t, y, dy| {
-            let (s, ds) = self.scalarization.value(&y[..m]);
-            // With no feasible baseline point in this sample, the scalarization's own floor
-            // (s ≥ 0 on the observed range) is the incumbent.
-            let best = self.best[k][t];
-            let improvement = if best.is_finite() { s - best } else { s };
-            if improvement <= 0.0 {
-                return;
-            }
             let gradient = if with_gradient {
                 Some(&mut grad[..])
             } else {
                 None
             };
-            total += Constraints::weighted_improvement(improvement, &ds, y, dy, gradient);
+            total += self.sample_improvement(k, t, y, dy, gradient);
         });
         let count = (self.joint.samples() * self.joint.members()) as f64;
         grad.iter_mut().for_each(|v| *v /= count);
         (total / count, grad)
+    }
+
+    fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
+        let mut totals = vec![0.0; xs.len()];
+        self.joint.for_each_of_many(xs, |q, k, t, y| {
+            totals[q] += self.sample_improvement(k, t, y, &[], None);
+        });
+        let count = (self.joint.samples() * self.joint.members()) as f64;
+        totals.into_iter().map(|total| total / count).collect()
     }
 }
 

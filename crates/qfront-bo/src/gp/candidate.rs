@@ -11,8 +11,15 @@
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::exact::ExactGp;
-use super::kernel::{matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance};
+use super::kernel::{
+    matern52, matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance,
+};
 use crate::Result;
+use faer::MatRef;
+
+/// Candidates per block of [`ExactGp::candidate_terms_many`]: 256 candidates against 1,000
+/// training points keep each block's matrices near 2 MB.
+pub(crate) const CANDIDATE_CHUNK: usize = 256;
 
 /// The baseline part of the joint posterior, computed once per acquisition.
 #[derive(Debug, Clone)]
@@ -136,6 +143,76 @@ impl ExactGp {
             mean,
             factor,
         })
+    }
+
+    /// The value-only terms of many candidates at once, equal to [`ExactGp::candidate_terms`]
+    /// without gradients up to rounding. The per-candidate path solves `L·v = k(X, x)` and
+    /// `L_b·w = Σ_bx` one right-hand side at a time, streaming both factors from memory per
+    /// candidate; here the candidates are the columns of one triangular solve and `V_bᵀ·V`
+    /// is one matrix product (chunks of [`CANDIDATE_CHUNK`]). The acquisition optimizer's raw
+    /// samples (about a thousand per ask) go through here.
+    pub fn candidate_terms_many(
+        &self,
+        baseline: &BaselinePosterior,
+        xs: &[Vec<f64>],
+    ) -> Vec<CandidateTerms> {
+        let mut all = Vec::with_capacity(xs.len());
+        for chunk in xs.chunks(CANDIDATE_CHUNK) {
+            all.extend(self.candidate_terms_chunk(baseline, chunk));
+        }
+        all
+    }
+
+    fn candidate_terms_chunk(
+        &self,
+        baseline: &BaselinePosterior,
+        xs: &[Vec<f64>],
+    ) -> Vec<CandidateTerms> {
+        let (n, nb, c) = (self.x.len(), baseline.points.len(), xs.len());
+        let s2 = self.hyper.outputscale;
+        let il = &self.inv_lengthscales;
+        // K(X, xs): n × c row-major.
+        let mut k_block = vec![0.0; n * c];
+        for (i, xi) in self.x.iter().enumerate() {
+            for (q, x) in xs.iter().enumerate() {
+                k_block[i * c + q] = matern52(x, xi, il, s2);
+            }
+        }
+        let means: Vec<f64> = (0..c)
+            .map(|q| {
+                self.hyper.mean
+                    + (0..n)
+                        .map(|i| k_block[i * c + q] * self.alpha[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        let v_block = self.cholesky.solve_lower(&k_block, c);
+        // Σ_b,xs = K(X_b, xs) − V_bᵀ·V.
+        let cross = {
+            let v_baseline = MatRef::from_row_major_slice(&baseline.v_baseline, n, nb);
+            let v = MatRef::from_row_major_slice(&v_block, n, c);
+            v_baseline.transpose() * v
+        };
+        let mut sigma_block = vec![0.0; nb * c];
+        for (b, xb) in baseline.points.iter().enumerate() {
+            for (q, x) in xs.iter().enumerate() {
+                sigma_block[b * c + q] = matern52(x, xb, il, s2) - cross[(b, q)];
+            }
+        }
+        let w_block = baseline.factor.solve_lower(&sigma_block, c);
+        (0..c)
+            .map(|q| {
+                let vv: f64 = (0..n).map(|i| v_block[i * c + q].powi(2)).sum();
+                let w: Vec<f64> = (0..nb).map(|b| w_block[b * c + q]).collect();
+                let ww: f64 = w.iter().map(|v| v * v).sum();
+                CandidateTerms {
+                    mean: means[q],
+                    w,
+                    sd: (s2 - vv - ww).max(1e-12).sqrt(),
+                    ..CandidateTerms::default()
+                }
+            })
+            .collect()
     }
 
     /// The candidate's terms (and, with `with_gradient`, their gradients) against `baseline`.

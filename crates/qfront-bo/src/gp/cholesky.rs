@@ -33,9 +33,12 @@ pub fn cholesky_with_jitter(matrix: &[f64], n: usize) -> Result<Cholesky> {
     let a = Mat::from_fn(n, n, |i, j| matrix[i * n + j]);
     let scale = (0..n).map(|i| a[(i, i)].abs()).sum::<f64>() / n.max(1) as f64;
     let scale = if scale > 0.0 { scale } else { 1.0 };
-    let mut jitter = 0.0;
-    let mut tried = Vec::new();
-    for attempt in 0..7 {
+    if let Ok(llt) = a.llt(Side::Lower) {
+        return Ok(Cholesky { llt, jitter: 0.0 });
+    }
+    let mut tried = vec![0.0];
+    for attempt in 1..7 {
+        let jitter = scale * 1e-9 * 10f64.powi(attempt);
         let mut b = a.clone();
         for i in 0..n {
             b[(i, i)] += jitter;
@@ -44,7 +47,6 @@ pub fn cholesky_with_jitter(matrix: &[f64], n: usize) -> Result<Cholesky> {
             return Ok(Cholesky { llt, jitter });
         }
         tried.push(jitter);
-        jitter = scale * 1e-9 * 10f64.powi(attempt + 1);
     }
     Err(BoError::NotPositiveDefinite {
         size: n,
@@ -101,15 +103,14 @@ impl Cholesky {
         out
     }
 
-    /// `A⁻¹` (row-major).
+    /// `A⁻¹` (row-major). faer writes the inverse of a Cholesky factorisation exactly
+    /// symmetric, so its columns are its rows: copied as contiguous columns.
     pub fn inverse(&self) -> Vec<f64> {
         let inv = self.llt.inverse();
         let n = self.dim();
         let mut out = Vec::with_capacity(n * n);
-        for i in 0..n {
-            for j in 0..n {
-                out.push(inv[(i, j)]);
-            }
+        for j in 0..n {
+            out.extend_from_slice(inv.col_as_slice(j));
         }
         out
     }
@@ -140,5 +141,38 @@ mod tests {
         // Indefinite beyond any jitter: a clear error.
         let e = cholesky_with_jitter(&[1.0, 0.0, 0.0, -1.0], 2).unwrap_err();
         assert!(e.to_string().contains("jitter"), "{e}");
+    }
+
+    /// `inverse` copies columns as rows, which is right only if faer's inverse is exactly
+    /// symmetric; checked against the definition `A·A⁻¹ = I` and bit-for-bit symmetry.
+    #[test]
+    fn the_inverse_is_exactly_symmetric_and_inverts() {
+        let n = 60;
+        let mut state = 7u64;
+        let mut uniform = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        let b: Vec<f64> = (0..n * n).map(|_| uniform()).collect();
+        // A = B·Bᵀ + n·I, exactly symmetric.
+        let mut a = vec![0.0; n * n];
+        for i in 0..n {
+            for j in 0..=i {
+                let v: f64 = (0..n).map(|k| b[i * n + k] * b[j * n + k]).sum();
+                a[i * n + j] = v + if i == j { n as f64 } else { 0.0 };
+                a[j * n + i] = a[i * n + j];
+            }
+        }
+        let inverse = cholesky_with_jitter(&a, n).unwrap().inverse();
+        for i in 0..n {
+            for j in 0..n {
+                assert_eq!(inverse[i * n + j].to_bits(), inverse[j * n + i].to_bits());
+                let product: f64 = (0..n).map(|k| a[i * n + k] * inverse[k * n + j]).sum();
+                let expected = if i == j { 1.0 } else { 0.0 };
+                assert!((product - expected).abs() < 1e-10, "({i}, {j}): {product}");
+            }
+        }
     }
 }

@@ -16,7 +16,7 @@
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::kernel::matern52_matrix;
-use super::likelihood::{log_marginal_likelihood, PairwiseDifferences};
+use super::likelihood::{log_marginal_likelihood, InputColumns};
 use super::priors::{GammaPrior, LogNormalPrior};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
@@ -129,7 +129,7 @@ pub struct ExactGp {
 /// The data after standardization, shared by the objective.
 struct Problem<'a> {
     x: &'a [Vec<f64>],
-    pairs: PairwiseDifferences,
+    pairs: InputColumns,
     y: &'a [f64],
     lengthscale_prior: LogNormalPrior,
     outputscale_prior: GammaPrior,
@@ -240,7 +240,7 @@ impl ExactGp {
         });
         let problem = Problem {
             x,
-            pairs: PairwiseDifferences::new(x),
+            pairs: InputColumns::new(x),
             y: &ys,
             lengthscale_prior,
             outputscale_prior: options.outputscale_prior,
@@ -454,7 +454,7 @@ impl ExactGp {
         let d = x[0].len();
         let problem = Problem {
             x,
-            pairs: PairwiseDifferences::new(x),
+            pairs: InputColumns::new(x),
             y: y_standardized,
             lengthscale_prior: LogNormalPrior {
                 mu: std::f64::consts::SQRT_2 + 0.5 * (d as f64).ln(),
