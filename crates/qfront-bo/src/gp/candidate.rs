@@ -126,13 +126,16 @@ impl ExactGp {
             &self.inv_lengthscales,
             self.hyper.outputscale,
         );
+        // Σ_bb = K_bb − V_bᵀ·V_b, the product by faer (the scalar loop it replaces was a
+        // tenth of an ask after 200 trials), kept exactly symmetric from its lower triangle.
+        let product = {
+            let v = MatRef::from_row_major_slice(&v_baseline, n, nb);
+            v.transpose() * v
+        };
         let mut cov = vec![0.0; nb * nb];
         for a in 0..nb {
             for b in 0..=a {
-                let vv: f64 = (0..n)
-                    .map(|i| v_baseline[i * nb + a] * v_baseline[i * nb + b])
-                    .sum();
-                cov[a * nb + b] = k_bb[a * nb + b] - vv;
+                cov[a * nb + b] = k_bb[a * nb + b] - product[(a, b)];
                 cov[b * nb + a] = cov[a * nb + b];
             }
         }
