@@ -163,6 +163,43 @@ impl<'a> JointSamples<'a> {
         }
     }
 
+    /// The mean over members and samples of `improvement(member, sample, y, dy, gradient)`
+    /// for one candidate, with its gradient when `with_gradient`: qNEHVI and qParEGO, whose
+    /// value is an average of per-sample improvements.
+    pub fn mean_improvement(
+        &self,
+        x: &[f64],
+        with_gradient: bool,
+        improvement: impl Fn(usize, usize, &[f64], &[f64], Option<&mut [f64]>) -> f64,
+    ) -> (f64, Vec<f64>) {
+        let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { x.len() } else { 0 }]);
+        self.for_each(x, with_gradient, |k, t, y, dy| {
+            let gradient = if with_gradient {
+                Some(&mut grad[..])
+            } else {
+                None
+            };
+            total += improvement(k, t, y, dy, gradient);
+        });
+        let count = (self.samples() * self.members()) as f64;
+        grad.iter_mut().for_each(|v| *v /= count);
+        (total / count, grad)
+    }
+
+    /// [`JointSamples::mean_improvement`]'s values (no gradients) for many candidates.
+    pub fn mean_improvements(
+        &self,
+        xs: &[Vec<f64>],
+        improvement: impl Fn(usize, usize, &[f64], &[f64], Option<&mut [f64]>) -> f64,
+    ) -> Vec<f64> {
+        let mut totals = vec![0.0; xs.len()];
+        self.for_each_of_many(xs, |q, k, t, y| {
+            totals[q] += improvement(k, t, y, &[], None);
+        });
+        let count = (self.samples() * self.members()) as f64;
+        totals.into_iter().map(|total| total / count).collect()
+    }
+
     /// The sample loop of one candidate (its terms per objective) for member `k`.
     fn visit_samples(
         &self,

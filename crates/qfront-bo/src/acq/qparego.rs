@@ -155,28 +155,16 @@ impl QParEgo<'_> {
 
 impl Acquisition for QParEgo<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
-        let d = x.len();
-        let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { d } else { 0 }]);
-        self.joint.for_each(x, with_gradient, |k, t, y, dy| {
-            let gradient = if with_gradient {
-                Some(&mut grad[..])
-            } else {
-                None
-            };
-            total += self.sample_improvement(k, t, y, dy, gradient);
-        });
-        let count = (self.joint.samples() * self.joint.members()) as f64;
-        grad.iter_mut().for_each(|v| *v /= count);
-        (total / count, grad)
+        self.joint
+            .mean_improvement(x, with_gradient, |k, t, y, dy, gradient| {
+                self.sample_improvement(k, t, y, dy, gradient)
+            })
     }
 
     fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
-        let mut totals = vec![0.0; xs.len()];
-        self.joint.for_each_of_many(xs, |q, k, t, y| {
-            totals[q] += self.sample_improvement(k, t, y, &[], None);
-        });
-        let count = (self.joint.samples() * self.joint.members()) as f64;
-        totals.into_iter().map(|total| total / count).collect()
+        self.joint.mean_improvements(xs, |k, t, y, dy, gradient| {
+            self.sample_improvement(k, t, y, dy, gradient)
+        })
     }
 }
 

@@ -125,6 +125,8 @@ impl Cholesky {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn solves_and_retries_with_jitter() {
@@ -148,13 +150,8 @@ mod tests {
     #[test]
     fn the_inverse_is_exactly_symmetric_and_inverts() {
         let n = 60;
-        let mut state = 7u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
-        };
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let mut uniform = || rng.gen::<f64>() - 0.5;
         let b: Vec<f64> = (0..n * n).map(|_| uniform()).collect();
         // A = B·Bᵀ + n·I, exactly symmetric.
         let mut a = vec![0.0; n * n];

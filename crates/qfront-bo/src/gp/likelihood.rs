@@ -160,6 +160,8 @@ pub(crate) fn log_marginal_likelihood(
 mod tests {
     use super::*;
     use crate::gp::kernel::matern52;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     /// The likelihood and its gradient from the definitions, one entry at a time: the full
     /// kernel matrix by `kernel::matern52`, `K⁻¹` column by column from the Cholesky solve,
@@ -216,13 +218,8 @@ mod tests {
 
     #[test]
     fn matches_the_definitions() {
-        let mut state = 3u64;
-        let mut uniform = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 11) as f64 / (1u64 << 53) as f64
-        };
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut uniform = || rng.gen::<f64>();
         let (n, d) = (23, 5);
         let x: Vec<Vec<f64>> = (0..n)
             .map(|_| (0..d).map(|_| uniform()).collect())

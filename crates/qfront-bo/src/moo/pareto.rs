@@ -79,6 +79,8 @@ pub fn pareto_front(points: &[Vec<f64>]) -> Vec<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
 
     #[test]
     fn spec_vectors() {
@@ -116,13 +118,8 @@ mod tests {
     /// ties and duplicates) and with infinities, as the baseline pruning produces.
     #[test]
     fn the_two_objective_sweep_matches_the_definition() {
-        let mut state = 11u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 33) as usize
-        };
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let mut next = || rng.gen_range(0..usize::MAX / 2);
         let values = [
             f64::NEG_INFINITY,
             -1.0,
