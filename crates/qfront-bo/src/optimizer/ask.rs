@@ -1,0 +1,306 @@
+//! `Optimizer::ask`: the initial design, then model-based batches (see the module notes of
+//! `optimizer`).
+
+use super::*;
+
+impl Optimizer {
+    /// `n` new trials (see the module notes).
+    pub fn ask(&mut self, n: usize) -> Result<Vec<Trial>> {
+        let mut out = Vec::with_capacity(n);
+        let usable = self
+            .trials
+            .iter()
+            .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
+            .count();
+        let complete = self
+            .trials
+            .iter()
+            .filter(|t| matches!(t.state, TrialState::Complete { .. }))
+            .count();
+        let model_ready = self.config.method != Method::Sobol
+            && usable >= self.config.initial_design()
+            && complete >= 2;
+        if !model_ready {
+            for _ in 0..n {
+                let x = self.next_sobol_point(0);
+                out.push(self.push_trial(x));
+            }
+            return Ok(out);
+        }
+        // Trial i of this ask is the (usable + i)-th non-failed trial; an ask made only of
+        // exploration steps needs no model.
+        let explores: Vec<bool> = (0..n)
+            .map(|i| self.is_exploration_step(usable + i))
+            .collect();
+        if explores.iter().all(|&e| e) {
+            for _ in 0..n {
+                out.push(self.exploration_trial()?);
+            }
+            return Ok(out);
+        }
+        let (mut x_done, mut y_done) = self.completed();
+        let subsampled = x_done.len() > self.config.max_model_points;
+        if subsampled {
+            let keep = crate::moo::model_subset(
+                &y_done,
+                self.config.num_objectives,
+                self.config.max_model_points,
+                self.config.seed,
+            );
+            x_done = keep.iter().map(|&i| x_done[i].clone()).collect();
+            y_done = keep.iter().map(|&i| y_done[i].clone()).collect();
+        }
+        let started = Instant::now();
+        let m = self.config.num_objectives;
+        let outcomes = m + self.config.num_constraints;
+        // Each objective's GP is fitted on its Yeo–Johnson warp and answers in the objective's
+        // own units (the warp undone on every sample), so the acquisition measures
+        // hypervolume as the user does. Constraint slacks are not warped.
+        let warps: Option<Vec<YeoJohnson>> = self.config.outcome_warp.then(|| {
+            (0..m)
+                .map(|j| YeoJohnson::fit(&y_done.iter().map(|v| v[j]).collect::<Vec<_>>()))
+                .collect()
+        });
+        // Feasible objective values (all of them when none is feasible yet).
+        let mut y_front: Vec<Vec<f64>> = y_done
+            .iter()
+            .filter_map(|v| self.feasible_objectives(v).map(<[f64]>::to_vec))
+            .collect();
+        let x_front: Vec<Vec<f64>> = x_done
+            .iter()
+            .zip(&y_done)
+            .filter(|(_, v)| self.feasible_objectives(v).is_some())
+            .map(|(x, _)| x.clone())
+            .collect();
+        let (x_front, y_front) = if y_front.is_empty() {
+            y_front = y_done.iter().map(|v| v[..m].to_vec()).collect();
+            (x_done.clone(), y_front)
+        } else {
+            (x_front, y_front)
+        };
+        let fit_options = GpFitOptions {
+            // With more than ONE_START_POINTS points (or a subset of a long history) the
+            // likelihood is sharply peaked: one start (from the prior medians) is enough, and
+            // the fit is most of an ask's time.
+            restarts: if subsampled || x_done.len() > ONE_START_POINTS {
+                1
+            } else {
+                self.config.gp_restarts
+            },
+            seed: self.config.seed ^ self.trials.len() as u64,
+            ..GpFitOptions::default()
+        };
+        // Objective j's warp (constraints, j ≥ m, have none).
+        let warp_of = |j: usize| warps.as_ref().and_then(|w| w.get(j)).copied();
+        let column = |j: usize| -> Vec<f64> {
+            match warp_of(j) {
+                Some(warp) => y_done.iter().map(|v| warp.apply(v[j])).collect(),
+                None => y_done.iter().map(|v| v[j]).collect(),
+            }
+        };
+        let answering_in_units = |j: usize, gp: ExactGp| match warp_of(j) {
+            Some(warp) => gp.with_output_warp(warp),
+            None => gp,
+        };
+        let mut saas_free: Option<Vec<bool>> = None;
+        let saas = matches!(
+            self.config.method,
+            Method::QnehviSaas | Method::QlognehviSaas
+        );
+        let models: ModelEnsemble = if saas {
+            // One chain per objective, in parallel; member s holds every objective's s-th sample.
+            let fits: Vec<Result<crate::gp::SaasGp>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = (0..outcomes)
+                    .map(|j| {
+                        let (x, y) = (&x_done, column(j));
+                        let options = SaasOptions {
+                            seed: self.config.seed ^ ((self.trials.len() * outcomes + j) as u64),
+                            ..self.config.saas
+                        };
+                        scope.spawn(move || fit_saas(x, &y, &options))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(BoError::input("SAAS", "a sampler thread panicked"))
+                        })
+                    })
+                    .collect()
+            });
+            let fits = fits.into_iter().collect::<Result<Vec<_>>>()?;
+            // Coordinates some objective's SAAS model finds active (median ℓ_d ≤ 2 on the unit
+            // cube); the acquisition search moves only those.
+            let d = self.config.space.dim();
+            let mut active = vec![false; d];
+            for f in &fits {
+                for (a, l) in active.iter_mut().zip(f.median_lengthscales()) {
+                    *a |= l <= SAAS_ACTIVE_LENGTHSCALE;
+                }
+            }
+            saas_free = Some(active);
+            let kept = fits.iter().map(|f| f.samples.len()).min().unwrap_or(0);
+            (0..kept)
+                .map(|s| {
+                    fits.iter()
+                        .enumerate()
+                        .map(|(j, f)| answering_in_units(j, f.samples[s].clone()))
+                        .collect()
+                })
+                .collect()
+        } else {
+            vec![(0..outcomes)
+                .map(|j| {
+                    Ok(answering_in_units(
+                        j,
+                        ExactGp::fit(&x_done, &column(j), &fit_options)?,
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?]
+        };
+        let fit_seconds = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let reference = match &self.config.reference_point {
+            Some(r) => r.clone(),
+            None => {
+                // Every point's worst value (the loose rule); every third ask measures
+                // against it, the others against the models' predicted front
+                // (`acq::predicted_front_reference`; design notes, "The reference point").
+                // qParEGO measures no hypervolume, and prunes no baseline, so it needs none.
+                let loosest = infer_reference_point(&y_front, 0.1)?;
+                if self.config.method == Method::Qparego
+                    || self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY)
+                {
+                    loosest
+                } else {
+                    crate::acq::predicted_front_reference(
+                        &models,
+                        &x_done,
+                        &y_front,
+                        &self.config.space,
+                        m,
+                        &loosest,
+                        self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672),
+                    )?
+                }
+            }
+        };
+        let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
+        let mut baseline: Vec<Vec<f64>> = if prune {
+            prune_baseline(
+                &models,
+                &x_done,
+                &reference,
+                // BoTorch's 2048 joint samples cost O(n²) each; past ONE_START_POINTS
+                // points 512 (a rarely optimal point may then be pruned).
+                if x_done.len() > ONE_START_POINTS {
+                    512
+                } else {
+                    2048
+                },
+                self.config.seed,
+            )?
+            .into_iter()
+            .map(|i| x_done[i].clone())
+            .collect()
+        } else {
+            x_done.clone()
+        };
+        baseline.extend(
+            self.trials
+                .iter()
+                .filter(|t| t.state == TrialState::Pending)
+                .map(|t| t.x.clone()),
+        );
+        // Anchors for local starts: the observed Pareto-optimal points.
+        let anchors: Vec<Vec<f64>> = crate::moo::is_non_dominated(&y_front)
+            .into_iter()
+            .zip(&x_front)
+            .filter(|(keep, _)| *keep)
+            .map(|(_, x)| x.clone())
+            .collect();
+        let mut weight_rng = ChaCha8Rng::seed_from_u64(
+            self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
+        );
+        for i in 0..n {
+            if explores[i] {
+                let trial = self.exploration_trial()?;
+                baseline.push(trial.x.clone());
+                out.push(trial);
+                continue;
+            }
+            let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
+            let log = matches!(
+                self.config.method,
+                Method::Qlognehvi | Method::QlognehviSaas
+            );
+            let acquisition: Box<dyn Acquisition> = if log {
+                Box::new(QLogNehvi::new(
+                    &models,
+                    &baseline,
+                    &reference,
+                    self.config.num_constraints,
+                    self.config.mc_samples,
+                    mc_seed,
+                )?)
+            } else if self.config.method == Method::Qparego {
+                let weights = sample_simplex(m, &mut weight_rng);
+                Box::new(QParEgo::new(
+                    &models,
+                    &baseline,
+                    Chebyshev::new(weights, &y_front)?,
+                    self.config.num_constraints,
+                    self.config.mc_samples,
+                    mc_seed,
+                )?)
+            } else {
+                Box::new(Qnehvi::new(
+                    &models,
+                    &baseline,
+                    &reference,
+                    &QnehviOptions {
+                        mc_samples: self.config.mc_samples,
+                        seed: mc_seed,
+                        constraints: self.config.num_constraints,
+                    },
+                )?)
+            };
+            let options = AcquisitionOptimizerOptions {
+                raw_samples: self.config.raw_samples,
+                restarts: self.config.restarts,
+                seed: self.config.seed ^ (self.trials.len() + i) as u64,
+                free_dimensions: saas_free.clone(),
+                ..AcquisitionOptimizerOptions::default()
+            };
+            let (x, _) = if self.config.space.is_continuous() {
+                optimize_acquisition(
+                    acquisition.as_ref(),
+                    self.config.space.dim(),
+                    &anchors,
+                    &options,
+                )?
+            } else {
+                optimize_acquisition_mixed(
+                    acquisition.as_ref(),
+                    &self.config.space,
+                    &anchors,
+                    &options,
+                )?
+            };
+            // In a mixed space, the acquisition also chooses how the maximum is rounded.
+            let x = self
+                .config
+                .space
+                .best_rounding(&x, |p| acquisition.evaluate(p, false).0);
+            let trial = self.push_trial(x);
+            baseline.push(trial.x.clone());
+            out.push(trial);
+        }
+        self.last_timing = AskTiming {
+            fit_seconds,
+            acquisition_seconds: started.elapsed().as_secs_f64(),
+        };
+        Ok(out)
+    }
+}

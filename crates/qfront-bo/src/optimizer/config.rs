@@ -1,0 +1,221 @@
+//! The optimizer's settings: the method, the configuration a study stores, its defaults and
+//! their validation.
+
+use super::*;
+
+/// How new trials are chosen after (or instead of) the initial design.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Method {
+    /// Scrambled Sobol points only (the quasi-random baseline).
+    Sobol,
+    /// qNEHVI on MAP-fitted exact GPs.
+    Qnehvi,
+    /// qNEHVI averaged over the posterior samples of SAAS GPs (methods-spec §4.1).
+    QnehviSaas,
+    /// qNParEGO: noisy EI of a random augmented Chebyshev scalarization per point.
+    Qparego,
+    /// qLogNEHVI on MAP-fitted exact GPs (the smoothed log of qNEHVI).
+    Qlognehvi,
+    /// qLogNEHVI averaged over SAAS posterior samples.
+    QlognehviSaas,
+}
+
+impl Method {
+    /// Every method's command-line name.
+    pub const NAMES: [&'static str; 6] = [
+        "sobol",
+        "qnehvi",
+        "qnehvi-saas",
+        "qparego",
+        "qlognehvi",
+        "qlognehvi-saas",
+    ];
+
+    /// The command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Sobol => "sobol",
+            Method::Qnehvi => "qnehvi",
+            Method::QnehviSaas => "qnehvi-saas",
+            Method::Qparego => "qparego",
+            Method::Qlognehvi => "qlognehvi",
+            Method::QlognehviSaas => "qlognehvi-saas",
+        }
+    }
+
+    /// Parses a command-line name.
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "sobol" => Ok(Method::Sobol),
+            "qnehvi" => Ok(Method::Qnehvi),
+            "qnehvi-saas" => Ok(Method::QnehviSaas),
+            "qparego" => Ok(Method::Qparego),
+            "qlognehvi" => Ok(Method::Qlognehvi),
+            "qlognehvi-saas" => Ok(Method::QlognehviSaas),
+            other => Err(BoError::input(
+                "method",
+                format!("'{other}' is not one of {}", Method::NAMES.join(", ")),
+            )),
+        }
+    }
+}
+
+/// Every setting of an optimizer, with BoTorch's defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptimizerConfig {
+    /// The search space.
+    pub space: SearchSpace,
+    /// Number of objectives (all maximized).
+    pub num_objectives: usize,
+    /// Reference point (maximization frame). `None`: inferred at every ask. Two of every
+    /// three asks use the front the models predict over the observed points and a Sobol
+    /// sample of the space (optimistic quantiles, marginal extremes dropped; see
+    /// `acq::predicted_front_reference`); every third uses every feasible observation's
+    /// worst value, `worst − 0.1·(best − worst)` per objective, close to Optuna's
+    /// `GPSampler`. Neither is BoTorch's observed-front rule, which cuts off the parts of the
+    /// front beyond the current front's nadir so that seeds stall (issue #17; design notes,
+    /// "The MOBO engine on problems it has never seen").
+    pub reference_point: Option<Vec<f64>>,
+    /// Method.
+    pub method: Method,
+    /// Sobol trials before the model takes over (`None`: `2(d + 1)`).
+    pub initial_points: Option<usize>,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// qNEHVI Monte-Carlo samples (128).
+    pub mc_samples: usize,
+    /// Acquisition raw samples (512).
+    pub raw_samples: usize,
+    /// Acquisition local searches (10).
+    pub restarts: usize,
+    /// GP fit starts (3).
+    pub gp_restarts: usize,
+    /// Prune the qNEHVI baseline (Ax default: yes).
+    pub prune_baseline: bool,
+    /// Outcome constraints: each trial also reports this many slacks after its objective
+    /// values, feasible when ≥ 0 (a latency budget `latency_ms <= 5` is the slack
+    /// `5 − latency_ms`). Each slack gets its own GP; acquisitions weight samples by their
+    /// feasibility (BoTorch's sigmoid, η = 1e-3) and only feasible trials form the front.
+    #[serde(default)]
+    pub num_constraints: usize,
+    /// NUTS settings of `qnehvi-saas` (BoTorch: 512 warm-up, 256 draws, thinning 16).
+    #[serde(default)]
+    pub saas: SaasOptions,
+    /// Past this many completed trials the models are fitted on a subset of them (half the
+    /// best by non-dominated sorting, half a seeded sample; `moo::model_subset`), which is
+    /// also qNEHVI's baseline: an exact GP costs `O(n³)`. The fits then take one start
+    /// instead of `gp_restarts`. 256 keeps an ask within about two seconds at any history
+    /// length on two cores (`qfront bench ask`).
+    #[serde(default = "default_max_model_points")]
+    pub max_model_points: usize,
+    /// Every this many model-based trials (failed ones not counted), one is an exploration
+    /// step instead: the point
+    /// farthest from every trial so far (`sampling::maximin_point`), so a narrow feature the
+    /// model is confidently wrong about cannot stay unseen for a whole study (issue #17;
+    /// design notes, "The MOBO engine on problems it has never seen"). 0 turns the steps off.
+    #[serde(default = "default_exploration_every")]
+    pub exploration_every: usize,
+    /// Fit each objective's GP on its Yeo–Johnson warp (`gp::YeoJohnson`: standardized, then
+    /// the power transform of maximum likelihood), so an objective spanning orders of
+    /// magnitude does not crush the front's differences. The GP answers in the objective's
+    /// units (every sample goes back through the inverse warp), so the acquisition measures
+    /// improvement as the user does (issue #17; design notes, "The MOBO engine on problems
+    /// it has never seen").
+    #[serde(default = "default_outcome_warp")]
+    pub outcome_warp: bool,
+}
+
+fn default_outcome_warp() -> bool {
+    true
+}
+
+fn default_exploration_every() -> usize {
+    EXPLORATION_EVERY
+}
+
+/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`.
+pub(super) const ONE_START_POINTS: usize = 128;
+
+/// Sobol candidates an exploration step chooses among.
+pub(super) const EXPLORATION_CANDIDATES: usize = 2048;
+
+/// Every this-many-th ask (by trial count) measures against the loose all-points reference
+/// point instead of the predicted front's; the loose point is what finds a disconnected
+/// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
+/// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
+pub(super) const LOOSE_REFERENCE_EVERY: usize = 3;
+
+/// The default of [`OptimizerConfig::exploration_every`].
+pub const EXPLORATION_EVERY: usize = 10;
+
+fn default_max_model_points() -> usize {
+    256
+}
+
+impl OptimizerConfig {
+    /// A config with the defaults above.
+    pub fn new(space: SearchSpace, num_objectives: usize, method: Method, seed: u64) -> Self {
+        Self {
+            space,
+            num_objectives,
+            reference_point: None,
+            method,
+            initial_points: None,
+            seed,
+            mc_samples: 128,
+            raw_samples: 512,
+            restarts: 10,
+            gp_restarts: 3,
+            prune_baseline: true,
+            num_constraints: 0,
+            saas: SaasOptions::default(),
+            max_model_points: default_max_model_points(),
+            exploration_every: default_exploration_every(),
+            outcome_warp: default_outcome_warp(),
+        }
+    }
+
+    pub(super) fn validate(&self) -> Result<()> {
+        if self.num_objectives == 0 {
+            return Err(BoError::input(
+                "optimizer",
+                "num_objectives must be at least 1",
+            ));
+        }
+        if let Some(r) = &self.reference_point {
+            if r.len() != self.num_objectives || r.iter().any(|v| !v.is_finite()) {
+                return Err(BoError::input(
+                    "optimizer",
+                    format!(
+                        "reference_point {r:?} must hold {} finite values",
+                        self.num_objectives
+                    ),
+                ));
+            }
+        }
+        if self.max_model_points < 2 {
+            return Err(BoError::input(
+                "optimizer",
+                "max_model_points must be at least 2",
+            ));
+        }
+        if self.mc_samples == 0
+            || self.raw_samples == 0
+            || self.restarts == 0
+            || self.gp_restarts == 0
+        {
+            return Err(BoError::input(
+                "optimizer",
+                "mc_samples, raw_samples, restarts and gp_restarts must be positive",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The initial design size.
+    pub fn initial_design(&self) -> usize {
+        self.initial_points.unwrap_or(2 * (self.space.dim() + 1))
+    }
+}

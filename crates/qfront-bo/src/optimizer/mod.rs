@@ -1,0 +1,392 @@
+//! The ask/tell optimizer: a study's whole state (space, settings, trials), serializable so a
+//! study can stop and resume.
+//!
+//! `ask(n)` returns `n` new trials: scrambled Sobol points until `initial_points` trials exist
+//! (default `2(d + 1)`, the BoTorch tutorials' design), then qNEHVI batches built
+//! sequential-greedily, each new point conditioned on the pending (asked, not yet told) ones.
+//! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
+//! failure; failed trials are kept but not modelled.
+
+use crate::acq::{
+    optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
+    AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
+    QnehviOptions,
+};
+use crate::gp::YeoJohnson;
+use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
+use crate::moo::infer_reference_point;
+use crate::sampling::maximin_point;
+use crate::sampling::SobolSampler;
+use crate::space::{ParamValue, SearchSpace};
+use crate::{BoError, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
+/// the unit cube).
+const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
+
+mod ask;
+mod config;
+#[cfg(test)]
+mod tests;
+
+pub use config::{Method, OptimizerConfig, EXPLORATION_EVERY};
+use config::{EXPLORATION_CANDIDATES, LOOSE_REFERENCE_EVERY, ONE_START_POINTS};
+
+/// What is known about a trial.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "kebab-case")]
+pub enum TrialState {
+    /// Asked, not yet told.
+    Pending,
+    /// Told with objective values (maximized).
+    Complete {
+        /// One value per objective.
+        values: Vec<f64>,
+    },
+    /// Told as failed.
+    Failed {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One trial: its parameters, encoded point and state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trial {
+    /// Number, from 0 in ask order.
+    pub id: usize,
+    /// One value per parameter of the space.
+    pub params: Vec<ParamValue>,
+    /// The encoded point in the unit cube.
+    pub x: Vec<f64>,
+    /// State.
+    #[serde(flatten)]
+    pub state: TrialState,
+}
+
+/// Seconds spent in the last model-based `ask`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct AskTiming {
+    /// Fitting the surrogates.
+    pub fit_seconds: f64,
+    /// Building and optimizing the acquisitions.
+    pub acquisition_seconds: f64,
+}
+
+/// The ask/tell optimizer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Optimizer {
+    config: OptimizerConfig,
+    trials: Vec<Trial>,
+    sobol_drawn: usize,
+    #[serde(default)]
+    last_timing: AskTiming,
+}
+
+impl Optimizer {
+    /// A fresh optimizer; checks the config.
+    pub fn new(config: OptimizerConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            config,
+            trials: Vec::new(),
+            sobol_drawn: 0,
+            last_timing: AskTiming::default(),
+        })
+    }
+
+    /// The optimizer without its trials: what a store keeps in one place while each trial
+    /// lives in a row of its own (see [`Optimizer::with_trials`]).
+    pub fn without_trials(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            trials: Vec::new(),
+            sobol_drawn: self.sobol_drawn,
+            last_timing: self.last_timing,
+        }
+    }
+
+    /// Takes the head of `other` (config, Sobol position, timings: what
+    /// [`Optimizer::without_trials`] keeps) and keeps this optimizer's trials: a process that
+    /// holds the trials brings them up to date with a stored head.
+    pub fn adopt_head(&mut self, other: Self) {
+        self.config = other.config;
+        self.sobol_drawn = other.sobol_drawn;
+        self.last_timing = other.last_timing;
+    }
+
+    /// This optimizer with `trials` (by id, from 0, each of the space's dimension) in place of
+    /// its own: the inverse of [`Optimizer::without_trials`] plus the stored rows.
+    pub fn with_trials(mut self, trials: Vec<Trial>) -> Result<Self> {
+        self.trials = Vec::with_capacity(trials.len());
+        for trial in trials {
+            self.put_trial(trial)?;
+        }
+        Ok(self)
+    }
+
+    /// Puts `trial` in place: it replaces the trial with its id, or comes next when its id is
+    /// the number of trials. A stored row read back uses it.
+    pub fn put_trial(&mut self, trial: Trial) -> Result<()> {
+        let dimension = self.config.space.dim();
+        let parameters = self.config.space.parameters().len();
+        if trial.x.len() != dimension || trial.params.len() != parameters {
+            return Err(BoError::input(
+                "trial",
+                format!(
+                    "trial {} has {} coordinates and {} values for a space of {dimension} coordinates and {parameters} parameters",
+                    trial.id,
+                    trial.x.len(),
+                    trial.params.len()
+                ),
+            ));
+        }
+        match trial.id.cmp(&self.trials.len()) {
+            std::cmp::Ordering::Less => {
+                let id = trial.id;
+                self.trials[id] = trial;
+            }
+            std::cmp::Ordering::Equal => self.trials.push(trial),
+            std::cmp::Ordering::Greater => {
+                return Err(BoError::input(
+                    "trial",
+                    format!(
+                        "trial {} comes after only {} trials",
+                        trial.id,
+                        self.trials.len()
+                    ),
+                ))
+            }
+        }
+        Ok(())
+    }
+
+    /// The config.
+    pub fn config(&self) -> &OptimizerConfig {
+        &self.config
+    }
+
+    /// Every trial, in ask order.
+    pub fn trials(&self) -> &[Trial] {
+        &self.trials
+    }
+
+    /// Timing of the last model-based ask.
+    pub fn last_timing(&self) -> AskTiming {
+        self.last_timing
+    }
+
+    /// Completed trials as `(x, values)`.
+    fn completed(&self) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        self.trials
+            .iter()
+            .filter_map(|t| match &t.state {
+                TrialState::Complete { values } => Some((t.x.clone(), values.clone())),
+                _ => None,
+            })
+            .unzip()
+    }
+
+    /// The objective part of `values` when its slacks are all feasible.
+    fn feasible_objectives<'v>(&self, values: &'v [f64]) -> Option<&'v [f64]> {
+        let m = self.config.num_objectives;
+        values[m..]
+            .iter()
+            .all(|s| *s >= 0.0)
+            .then_some(&values[..m])
+    }
+
+    /// The feasible completed trials on the observed Pareto front.
+    pub fn pareto_trials(&self) -> Vec<&Trial> {
+        let (complete, values): (Vec<&Trial>, Vec<Vec<f64>>) = self
+            .trials
+            .iter()
+            .filter_map(|t| match &t.state {
+                TrialState::Complete { values } => {
+                    self.feasible_objectives(values).map(|v| (t, v.to_vec()))
+                }
+                _ => None,
+            })
+            .unzip();
+        crate::moo::is_non_dominated(&values)
+            .into_iter()
+            .zip(complete)
+            .filter_map(|(keep, t)| keep.then_some(t))
+            .collect()
+    }
+
+    /// Records a new pending trial at `x` (rounded onto the space). In a space with discrete
+    /// parameters the rounded point may repeat an earlier trial; then the next Sobol points
+    /// are tried instead (up to 256), so a study never re-runs a configuration while unseen
+    /// ones remain.
+    fn push_trial(&mut self, x: Vec<f64>) -> Trial {
+        let mut x = self.config.space.round(&x);
+        if !self.config.space.is_continuous() {
+            let mut tries = 0;
+            while tries < 256 && self.trials.iter().any(|t| t.x == x) {
+                let fresh = self.next_sobol_point(0x0064_7570);
+                x = self.config.space.round(&fresh);
+                tries += 1;
+            }
+        }
+        let trial = Trial {
+            id: self.trials.len(),
+            params: self.config.space.decode(&x),
+            x,
+            state: TrialState::Pending,
+        };
+        self.trials.push(trial.clone());
+        trial
+    }
+
+    /// The next point of the study's Sobol stream. Each block of 2^16 points (the most one
+    /// scrambled sequence holds) uses its own derived seed, so the stream never runs out.
+    fn next_sobol_point(&mut self, salt: u64) -> Vec<f64> {
+        let k = self.sobol_drawn;
+        self.sobol_drawn += 1;
+        let block = (k / crate::sampling::MAX_POINTS) as u64;
+        let seed = self.config.seed ^ salt ^ block.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        SobolSampler::new(self.config.space.dim(), seed)
+            .map(|s| s.point(k % crate::sampling::MAX_POINTS))
+            .unwrap_or_else(|_| vec![0.5; self.config.space.dim()])
+    }
+
+    /// Whether the trial that is the `position`-th non-failed one (0-based) is an exploration
+    /// step ([`OptimizerConfig::exploration_every`]). Failed trials taught the model nothing,
+    /// so they do not advance the count.
+    fn is_exploration_step(&self, position: usize) -> bool {
+        let (every, initial) = (self.config.exploration_every, self.config.initial_design());
+        every > 0 && position >= initial && (position - initial) % every == every - 1
+    }
+
+    /// Pushes the exploration step: the point farthest from every trial so far.
+    fn exploration_trial(&mut self) -> Result<Trial> {
+        let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
+        let x = maximin_point(
+            &tried,
+            self.config.space.dim(),
+            EXPLORATION_CANDIDATES,
+            self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c),
+        )?;
+        Ok(self.push_trial(x))
+    }
+
+    /// Like [`Optimizer::ask`], but a failing model (a GP or NUTS fit, the acquisition) does
+    /// not fail the call: the trials still missing are drawn from the Sobol stream, and the
+    /// error is returned beside them so the caller can log and record it. The next ask fits
+    /// again with a seed that moves with the trial count, so a numerical failure is not
+    /// simply repeated. This is what a long-running study uses: one bad fit must not stop it.
+    pub fn ask_or_sobol(&mut self, n: usize) -> (Vec<Trial>, Option<BoError>) {
+        let before = self.trials.len();
+        match self.ask(n) {
+            Ok(trials) => (trials, None),
+            Err(error) => {
+                // Trials a failing ask already pushed stay; the rest come from Sobol.
+                let mut out: Vec<Trial> = self.trials[before..].to_vec();
+                while out.len() < n {
+                    let x = self.next_sobol_point(0x0fa1_1bac);
+                    out.push(self.push_trial(x));
+                }
+                (out, Some(error))
+            }
+        }
+    }
+
+    /// Fails pending trial `id` with `reason` and asks it again: a new pending trial at the
+    /// same point (no de-duplication), returned. This is how a study re-queues a trial whose
+    /// worker died: the lost run counts as failed, and the configuration is not lost.
+    pub fn retry(&mut self, id: usize, reason: String) -> Result<Trial> {
+        let trial = self
+            .trials
+            .get_mut(id)
+            .ok_or_else(|| BoError::input("retry", format!("there is no trial {id}")))?;
+        if trial.state != TrialState::Pending {
+            return Err(BoError::input(
+                "retry",
+                format!("trial {id} was already told"),
+            ));
+        }
+        trial.state = TrialState::Failed { reason };
+        let (params, x) = (trial.params.clone(), trial.x.clone());
+        let retry = Trial {
+            id: self.trials.len(),
+            params,
+            x,
+            state: TrialState::Pending,
+        };
+        self.trials.push(retry.clone());
+        Ok(retry)
+    }
+
+    /// Records a trial chosen elsewhere (another sampler, an earlier process): its parameter
+    /// values, pending until told. It takes the next trial number and the next point of the
+    /// Sobol stream, so an optimizer rebuilt from its history (as an Optuna sampler is, at
+    /// every trial) continues the initial design rather than repeating its first point.
+    pub fn observe(&mut self, params: &[ParamValue]) -> Result<usize> {
+        let x = self.config.space.encode(params)?;
+        let id = self.trials.len();
+        self.sobol_drawn += 1;
+        self.trials.push(Trial {
+            id,
+            params: self.config.space.decode(&x),
+            x,
+            state: TrialState::Pending,
+        });
+        Ok(id)
+    }
+
+    /// Skips `n` points of the Sobol stream: trials that other processes are choosing at the
+    /// same time and that this optimizer cannot observe yet, so that two processes rebuilding
+    /// the same history do not draw the same initial-design point.
+    pub fn skip_sobol_points(&mut self, n: usize) {
+        self.sobol_drawn += n;
+    }
+
+    /// Records the outcome of trial `id`: `Ok(values)` (one finite value per objective) or
+    /// `Err(reason)` for a failure. Telling a trial twice is an error.
+    pub fn tell(
+        &mut self,
+        id: usize,
+        outcome: std::result::Result<Vec<f64>, String>,
+    ) -> Result<()> {
+        let m = self.config.num_objectives + self.config.num_constraints;
+        let trial = self
+            .trials
+            .get_mut(id)
+            .ok_or_else(|| BoError::input("tell", format!("there is no trial {id}")))?;
+        if trial.state != TrialState::Pending {
+            return Err(BoError::input(
+                "tell",
+                format!("trial {id} was already told"),
+            ));
+        }
+        trial.state = match outcome {
+            Ok(values) => {
+                if values.len() != m {
+                    return Err(BoError::input(
+                        "tell",
+                        format!(
+                            "trial {id}: {} values, expected {m} ({} objectives, then {} constraint slacks)",
+                            values.len(),
+                            self.config.num_objectives,
+                            self.config.num_constraints
+                        ),
+                    ));
+                }
+                if values.iter().any(|v| !v.is_finite()) {
+                    return Err(BoError::input(
+                        "tell",
+                        format!("trial {id}: values {values:?} are not all finite; tell a failure instead"),
+                    ));
+                }
+                TrialState::Complete { values }
+            }
+            Err(reason) => TrialState::Failed { reason },
+        };
+        Ok(())
+    }
+}
