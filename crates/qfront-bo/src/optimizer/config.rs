@@ -111,8 +111,8 @@ pub struct OptimizerConfig {
     #[serde(default = "default_max_model_points")]
     pub max_model_points: usize,
     /// Every this many model-based trials (failed ones not counted), one is an exploration
-    /// step instead: the point
-    /// farthest from every trial so far (`sampling::maximin_point`), so a narrow feature the
+    /// step instead: the point farthest from every trial so far and from the box's faces
+    /// (`sampling::maximin_point`, faces as mirrors), so a narrow feature the
     /// model is confidently wrong about cannot stay unseen for a whole study (issue #17;
     /// design notes, "The MOBO engine on problems it has never seen"). 0 turns the steps off.
     #[serde(default = "default_exploration_every")]

@@ -263,7 +263,8 @@ impl Optimizer {
         every > 0 && position >= initial && (position - initial) % every == every - 1
     }
 
-    /// Pushes the exploration step: the point farthest from every trial so far.
+    /// Pushes the exploration step: the point farthest from every trial so far and from the
+    /// box's faces (`sampling::maximin_point`).
     fn exploration_trial(&mut self) -> Result<Trial> {
         let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
         let x = maximin_point(
