@@ -10,10 +10,8 @@
 //! here are on the standardized output scale; [`ExactGp::output_scale`] maps them back.
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
-use super::exact::ExactGp;
-use super::kernel::{
-    matern52, matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance,
-};
+use super::exact::{column_squared_norms, ExactGp};
+use super::kernel::{matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance};
 use crate::Result;
 use faer::MatRef;
 
@@ -105,21 +103,9 @@ impl ExactGp {
     /// Prepares the joint posterior with `baseline` (its mean and covariance factor).
     pub fn baseline_posterior(&self, baseline: &[Vec<f64>]) -> Result<BaselinePosterior> {
         let (n, nb) = (self.x.len(), baseline.len());
-        let k_tb = matern52_matrix(
-            &self.x,
-            baseline,
-            &self.inv_lengthscales,
-            self.hyper.outputscale,
-        );
+        let k_tb = self.cross_covariance(baseline);
         let v_baseline = self.cholesky.solve_lower(&k_tb, nb);
-        let mean = (0..nb)
-            .map(|j| {
-                self.hyper.mean
-                    + (0..n)
-                        .map(|i| k_tb[i * nb + j] * self.alpha[i])
-                        .sum::<f64>()
-            })
-            .collect();
+        let mean = self.standardized_means(&k_tb, nb);
         let k_bb = matern52_matrix(
             baseline,
             baseline,
@@ -173,22 +159,8 @@ impl ExactGp {
     ) -> Vec<CandidateTerms> {
         let (n, nb, c) = (self.x.len(), baseline.points.len(), xs.len());
         let s2 = self.hyper.outputscale;
-        let il = &self.inv_lengthscales;
-        // K(X, xs): n × c row-major.
-        let mut k_block = vec![0.0; n * c];
-        for (i, xi) in self.x.iter().enumerate() {
-            for (q, x) in xs.iter().enumerate() {
-                k_block[i * c + q] = matern52(x, xi, il, s2);
-            }
-        }
-        let means: Vec<f64> = (0..c)
-            .map(|q| {
-                self.hyper.mean
-                    + (0..n)
-                        .map(|i| k_block[i * c + q] * self.alpha[i])
-                        .sum::<f64>()
-            })
-            .collect();
+        let k_block = self.cross_covariance(xs);
+        let means = self.standardized_means(&k_block, c);
         let v_block = self.cholesky.solve_lower(&k_block, c);
         // Σ_b,xs = K(X_b, xs) − V_bᵀ·V.
         let cross = {
@@ -196,24 +168,21 @@ impl ExactGp {
             let v = MatRef::from_row_major_slice(&v_block, n, c);
             v_baseline.transpose() * v
         };
-        let mut sigma_block = vec![0.0; nb * c];
-        for (b, xb) in baseline.points.iter().enumerate() {
-            for (q, x) in xs.iter().enumerate() {
-                sigma_block[b * c + q] = matern52(x, xb, il, s2) - cross[(b, q)];
+        let mut sigma_block = matern52_matrix(&baseline.points, xs, &self.inv_lengthscales, s2);
+        for (b, row) in sigma_block.chunks_exact_mut(c).enumerate() {
+            for (q, value) in row.iter_mut().enumerate() {
+                *value -= cross[(b, q)];
             }
         }
         let w_block = baseline.factor.solve_lower(&sigma_block, c);
+        let vv = column_squared_norms(&v_block, c);
+        let ww = column_squared_norms(&w_block, c);
         (0..c)
-            .map(|q| {
-                let vv: f64 = (0..n).map(|i| v_block[i * c + q].powi(2)).sum();
-                let w: Vec<f64> = (0..nb).map(|b| w_block[b * c + q]).collect();
-                let ww: f64 = w.iter().map(|v| v * v).sum();
-                CandidateTerms {
-                    mean: means[q],
-                    w,
-                    sd: (s2 - vv - ww).max(1e-12).sqrt(),
-                    ..CandidateTerms::default()
-                }
+            .map(|q| CandidateTerms {
+                mean: means[q],
+                w: (0..nb).map(|b| w_block[b * c + q]).collect(),
+                sd: (s2 - vv[q] - ww[q]).max(1e-12).sqrt(),
+                ..CandidateTerms::default()
             })
             .collect()
     }

@@ -129,7 +129,7 @@ pub struct ExactGp {
 /// The data after standardization, shared by the objective.
 struct Problem<'a> {
     x: &'a [Vec<f64>],
-    pairs: InputColumns,
+    inputs: InputColumns,
     y: &'a [f64],
     lengthscale_prior: LogNormalPrior,
     outputscale_prior: GammaPrior,
@@ -152,7 +152,7 @@ impl Problem<'_> {
         let d = self.x[0].len();
         let h = self.unpack(theta);
         grad.iter_mut().for_each(|g| *g = 0.0);
-        let Some(lml) = log_marginal_likelihood(&self.pairs, self.y, &h) else {
+        let Some(lml) = log_marginal_likelihood(&self.inputs, self.y, &h) else {
             return f64::INFINITY;
         };
         let mut log_prior = 0.0;
@@ -227,6 +227,18 @@ pub(crate) fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<usize> {
     Ok(d)
 }
 
+/// The squared norm of each of the `m` columns of the row-major `matrix`, accumulated row by
+/// row (contiguous reads; each column's terms added in row order).
+pub(super) fn column_squared_norms(matrix: &[f64], m: usize) -> Vec<f64> {
+    let mut norms = vec![0.0; m];
+    for row in matrix.chunks_exact(m) {
+        for (norm, x) in norms.iter_mut().zip(row) {
+            *norm += x * x;
+        }
+    }
+    norms
+}
+
 impl ExactGp {
     /// Fits the hyperparameters by MAP (see the module notes) and conditions on the data.
     pub fn fit(x: &[Vec<f64>], y: &[f64], options: &GpFitOptions) -> Result<Self> {
@@ -240,7 +252,7 @@ impl ExactGp {
         });
         let problem = Problem {
             x,
-            pairs: InputColumns::new(x),
+            inputs: InputColumns::new(x),
             y: &ys,
             lengthscale_prior,
             outputscale_prior: options.outputscale_prior,
@@ -363,7 +375,7 @@ impl ExactGp {
 
     /// `K*`, the kernel between the training points and `points`: `n × m`, row-major (train
     /// rows, test columns).
-    fn cross_covariance(&self, points: &[Vec<f64>]) -> Vec<f64> {
+    pub(super) fn cross_covariance(&self, points: &[Vec<f64>]) -> Vec<f64> {
         matern52_matrix(
             &self.x,
             points,
@@ -375,7 +387,7 @@ impl ExactGp {
     /// The standardized latent mean `μ + K*ᵀα` at each of the `m` columns of `k_star`
     /// ([`ExactGp::cross_covariance`]), accumulated row by row (contiguous reads; the terms
     /// are added in the same order as a per-column sum).
-    fn standardized_means(&self, k_star: &[f64], m: usize) -> Vec<f64> {
+    pub(super) fn standardized_means(&self, k_star: &[f64], m: usize) -> Vec<f64> {
         let mut sums = vec![0.0; m];
         for (row, a) in k_star.chunks_exact(m).zip(&self.alpha) {
             for (sum, k) in sums.iter_mut().zip(row) {
@@ -395,12 +407,7 @@ impl ExactGp {
         let mut latent = self.standardized_means(&k_star, m);
         if beta != 0.0 {
             let v = self.cholesky.solve_lower(&k_star, m);
-            let mut explained = vec![0.0; m];
-            for row in v.chunks_exact(m) {
-                for (e, x) in explained.iter_mut().zip(row) {
-                    *e += x * x;
-                }
-            }
+            let explained = column_squared_norms(&v, m);
             for (l, e) in latent.iter_mut().zip(explained) {
                 *l += beta * (self.hyper.outputscale - e).max(0.0).sqrt();
             }
@@ -454,7 +461,7 @@ impl ExactGp {
         let d = x[0].len();
         let problem = Problem {
             x,
-            pairs: InputColumns::new(x),
+            inputs: InputColumns::new(x),
             y: y_standardized,
             lengthscale_prior: LogNormalPrior {
                 mu: std::f64::consts::SQRT_2 + 0.5 * (d as f64).ln(),

@@ -111,7 +111,7 @@ impl LogpError for SingularKernel {
 /// The SAAS log posterior on the unconstrained coordinates.
 struct SaasDensity<'a> {
     x: &'a [Vec<f64>],
-    pairs: InputColumns,
+    inputs: InputColumns,
     y: &'a [f64],
 }
 
@@ -153,7 +153,7 @@ impl SaasDensity<'_> {
     fn log_density(&self, u: &[f64], grad: &mut [f64]) -> Option<f64> {
         let d = self.x[0].len();
         let h = self.hyperparameters(u);
-        let lml = log_marginal_likelihood(&self.pairs, self.y, &h)?;
+        let lml = log_marginal_likelihood(&self.inputs, self.y, &h)?;
         let mut value = lml.value;
         // ∂ ln ℓ_d/∂ ln ρ̃_d = ∂ ln ℓ_d/∂ ln τ = −½.
         let (lp, dlp) = half_cauchy_log(u[0], TAU_SCALE);
@@ -231,7 +231,7 @@ pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<Saas
     let d = x[0].len();
     let density = SaasDensity {
         x,
-        pairs: InputColumns::new(x),
+        inputs: InputColumns::new(x),
         y: &ys,
     };
     let settings = DiagNutsSettings {
@@ -257,7 +257,7 @@ pub fn fit_saas(x: &[Vec<f64>], y: &[f64], options: &SaasOptions) -> Result<Saas
     })?;
     let density = SaasDensity {
         x,
-        pairs: InputColumns::new(x),
+        inputs: InputColumns::new(x),
         y: &ys,
     };
     let mut samples = Vec::new();
@@ -300,7 +300,7 @@ mod tests {
         let y: Vec<f64> = x.iter().map(|p| (3.0 * p[1]).sin() + 0.1 * p[3]).collect();
         let density = SaasDensity {
             x: &x,
-            pairs: InputColumns::new(&x),
+            inputs: InputColumns::new(&x),
             y: &y,
         };
         let u = [-1.5, 0.2, -0.7, 1.1, 0.4, 0.3, -5.0, 0.2];

@@ -53,15 +53,13 @@ fn non_dominated_two_objectives(points: &[Vec<f64>]) -> Vec<bool> {
             .then(a.cmp(&b))
     });
     let mut mask = vec![false; points.len()];
-    let mut best_second = f64::NEG_INFINITY;
-    let mut seen_any = false;
+    let mut best_second: Option<f64> = None;
     for i in order {
         let second = points[i][1];
-        if !seen_any || second > best_second {
+        if best_second.is_none_or(|best| second > best) {
             mask[i] = true;
-            best_second = second;
+            best_second = Some(second);
         }
-        seen_any = true;
     }
     mask
 }

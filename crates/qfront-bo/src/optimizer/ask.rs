@@ -1,7 +1,31 @@
 //! `Optimizer::ask`: the initial design, then model-based batches (see the module notes of
 //! `optimizer`).
 
-use super::*;
+use super::{AskTiming, Method, Optimizer, Trial, TrialState};
+use crate::acq::{
+    optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
+    AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
+    QnehviOptions,
+};
+use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
+use crate::moo::infer_reference_point;
+use crate::{BoError, Result};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::time::Instant;
+
+/// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
+/// the unit cube).
+const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
+
+/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`.
+const ONE_START_POINTS: usize = 128;
+
+/// Every this-many-th ask (by trial count) measures against the loose all-points reference
+/// point instead of the predicted front's; the loose point is what finds a disconnected
+/// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
+/// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
+const LOOSE_REFERENCE_EVERY: usize = 3;
 
 impl Optimizer {
     /// `n` new trials (see the module notes).

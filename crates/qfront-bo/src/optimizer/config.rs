@@ -1,7 +1,10 @@
 //! The optimizer's settings: the method, the configuration a study stores, its defaults and
 //! their validation.
 
-use super::*;
+use crate::gp::SaasOptions;
+use crate::space::SearchSpace;
+use crate::{BoError, Result};
+use serde::{Deserialize, Serialize};
 
 /// How new trials are chosen after (or instead of) the initial design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,18 +137,6 @@ fn default_outcome_warp() -> bool {
 fn default_exploration_every() -> usize {
     EXPLORATION_EVERY
 }
-
-/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`.
-pub(super) const ONE_START_POINTS: usize = 128;
-
-/// Sobol candidates an exploration step chooses among.
-pub(super) const EXPLORATION_CANDIDATES: usize = 2048;
-
-/// Every this-many-th ask (by trial count) measures against the loose all-points reference
-/// point instead of the predicted front's; the loose point is what finds a disconnected
-/// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
-/// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
-pub(super) const LOOSE_REFERENCE_EVERY: usize = 3;
 
 /// The default of [`OptimizerConfig::exploration_every`].
 pub const EXPLORATION_EVERY: usize = 10;

@@ -7,26 +7,14 @@
 //! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
 //! failure; failed trials are kept but not modelled.
 
-use crate::acq::{
-    optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
-    AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
-    QnehviOptions,
-};
-use crate::gp::YeoJohnson;
-use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions};
-use crate::moo::infer_reference_point;
 use crate::sampling::maximin_point;
 use crate::sampling::SobolSampler;
-use crate::space::{ParamValue, SearchSpace};
+use crate::space::ParamValue;
 use crate::{BoError, Result};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::time::Instant;
 
-/// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
-/// the unit cube).
-const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
+/// Sobol candidates an exploration step chooses among.
+const EXPLORATION_CANDIDATES: usize = 2048;
 
 mod ask;
 mod config;
@@ -34,7 +22,6 @@ mod config;
 mod tests;
 
 pub use config::{Method, OptimizerConfig, EXPLORATION_EVERY};
-use config::{EXPLORATION_CANDIDATES, LOOSE_REFERENCE_EVERY, ONE_START_POINTS};
 
 /// What is known about a trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

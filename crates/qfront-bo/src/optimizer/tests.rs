@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::moo::pareto_front;
+use crate::space::SearchSpace;
 
 #[test]
 fn an_optimizer_rebuilt_from_observed_trials_continues_its_design() {
