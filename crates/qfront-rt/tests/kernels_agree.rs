@@ -111,12 +111,13 @@ fn the_expected_kernel_sets_are_detected() {
     }
 }
 
-/// The AVX-512 VNNI and plain NEON sets keep a layer's weights at their packed width and
-/// nothing else: 2-bit codes in a quarter of a byte, 3- and 4-bit in half, 5- to 8-bit in one
-/// (padding to whole panels aside), with no full 8-bit copy beside them; the ARM dot-product
-/// and i8mm sets keep 2- to 4-bit codes in nibbles; the AVX2 set keeps two packed copies (its
-/// GEMM panels and matrix–vector rows), or only the panels for weights whose products all have
-/// 4 or more rows. And a matrix packed row block by row block (`from_rows`, as a session loads
+/// The AVX-512 VNNI and plain NEON sets (and the AVX-512 BW set for codes of at most 7 bits)
+/// keep a layer's weights at their packed width and nothing else: 2-bit codes in a quarter
+/// of a byte, 3- and 4-bit in half, 5- to 8-bit in one (padding to whole panels aside), with
+/// no full 8-bit copy beside them; the ARM dot-product and i8mm sets keep 2- to 4-bit codes
+/// in nibbles; the AVX2 set (and the AVX-512 BW set for 8-bit codes) keeps two packed copies
+/// (its GEMM panels and matrix–vector rows), or only the panels for weights whose products
+/// all have 4 or more rows. And a matrix packed row block by row block (`from_rows`, as a session loads
 /// it) multiplies exactly as one packed at once.
 #[test]
 fn weights_stay_at_their_width_in_memory() {
@@ -163,7 +164,7 @@ fn weights_stay_at_their_width_in_memory() {
                     "{kernels:?} W{bits}: one packed copy for batched products"
                 );
             }
-            if kernels == KernelSet::Avx2 {
+            if kernels.uses_avx2_panels(bits) {
                 // Panels at the width for products of 4 or more rows and the matrix–vector
                 // layout (2- and 4-bit packed, bytes otherwise): two copies, no i8 copy.
                 assert!(whole.codes().is_none(), "no row-major copy kept");
@@ -171,11 +172,11 @@ fn weights_stay_at_their_width_in_memory() {
                     assert_eq!(
                         whole.resident_bytes(),
                         2 * rows * columns * bits as usize / 8,
-                        "AVX2 W{bits}: two packed copies"
+                        "{kernels:?} W{bits}: two packed copies"
                     );
                 }
             }
-            if kernels == KernelSet::Avx512Vnni {
+            if kernels.uses_vnni_panels(bits) {
                 let stored_bits = match bits {
                     2 => 2,
                     3 | 4 => 4,

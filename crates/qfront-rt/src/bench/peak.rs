@@ -1,7 +1,8 @@
 //! The machine's int8 multiply-add peak for a kernel set, measured with register-only loops
 //! of the instructions the GEMMs use, so a kernel's throughput can be stated as a fraction
 //! of it: AVX-512 VNNI `vpdpbusd` (64 multiply-adds each), AVX2 `vpmaddwd` (16 each, the
-//! exact 8-bit GEMM's instruction; `vpmaddubsw`+`vpmaddwd` reaches the same rate).
+//! exact 8-bit GEMM's instruction; `vpmaddubsw`+`vpmaddwd` reaches the same rate) and its
+//! 512-bit form for the AVX-512 BW set (32 each).
 
 use crate::KernelSet;
 #[cfg(target_arch = "x86_64")]
@@ -18,6 +19,10 @@ pub fn int8_peak_gops(kernels: KernelSet) -> Option<f64> {
             KernelSet::Avx2 => (
                 unsafe { time(|| avx2_loop(iterations)) },
                 AVX2_CHAINS as u64 * 16,
+            ),
+            KernelSet::Avx512Bw => (
+                unsafe { time(|| avx512bw_loop(iterations)) },
+                CHAINS as u64 * 32,
             ),
             KernelSet::Avx512Vnni => (
                 unsafe { time(|| vnni_loop(iterations)) },
@@ -74,6 +79,25 @@ unsafe fn avx2_loop(iterations: u64) -> i32 {
         s = _mm256_add_epi32(s, v);
     }
     _mm256_extract_epi32(s, 0)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn avx512bw_loop(iterations: u64) -> i32 {
+    use std::arch::x86_64::*;
+    let b = std::hint::black_box(_mm512_set1_epi16(5));
+    // Each chain feeds its own result back in, so nothing can be hoisted out of the loop.
+    let mut acc = [_mm512_set1_epi16(3); CHAINS];
+    for _ in 0..iterations {
+        for v in acc.iter_mut() {
+            *v = _mm512_madd_epi16(*v, b);
+        }
+    }
+    let mut s = _mm512_setzero_si512();
+    for v in acc {
+        s = _mm512_add_epi32(s, v);
+    }
+    _mm512_reduce_add_epi32(s)
 }
 
 #[cfg(target_arch = "x86_64")]

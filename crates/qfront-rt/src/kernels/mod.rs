@@ -1,5 +1,5 @@
 //! Integer kernels: a scalar reference for every op ([`reference`](mod@reference)); on x86-64, AVX2 fast
-//! paths ([`avx2`]) and AVX-512 VNNI fast paths ([`avx512`]); on aarch64, NEON, dot-product
+//! paths ([`avx2`]), AVX-512 F/BW ones on the same panels and AVX-512 VNNI ones ([`avx512`]); on aarch64, NEON, dot-product
 //! and int8-matrix-multiply paths (`neon`, on aarch64 only). The fastest set the CPU has is chosen at run
 //! time. [`PreparedWeights`] holds a layer's codes in the layouts its kernels read, and
 //! [`PreparedWeights::matmul`] dispatches.
@@ -23,6 +23,11 @@ pub enum KernelSet {
     Reference,
     /// AVX2 kernels (x86-64 with AVX2).
     Avx2,
+    /// AVX-512 F/BW matrix kernels (x86-64 with AVX-512 BW but no VNNI, e.g. Skylake-SP):
+    /// codes of at most 7 bits run the VNNI set's panel GEMM with each `vpdpbusd` made of
+    /// `vpmaddubsw` + `vpmaddwd` (exact at those widths), 8-bit codes the AVX2 set's exact
+    /// `vpmaddwd` GEMM at 512 bits on its panels; AVX2 for the rest.
+    Avx512Bw,
     /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
     Avx512Vnni,
     /// NEON kernels (every aarch64 core): `smlal` on activations widened to i16.
@@ -34,9 +39,10 @@ pub enum KernelSet {
 }
 
 /// Every kernel set, slowest first within each architecture.
-const ALL_SETS: [KernelSet; 6] = [
+const ALL_SETS: [KernelSet; 7] = [
     KernelSet::Reference,
     KernelSet::Avx2,
+    KernelSet::Avx512Bw,
     KernelSet::Avx512Vnni,
     KernelSet::Neon,
     KernelSet::NeonDot,
@@ -89,6 +95,9 @@ impl KernelSet {
             if has!("avx512f") && has!("avx512bw") && has!("avx512vnni") && has!("avx2") {
                 return KernelSet::Avx512Vnni;
             }
+            if has!("avx512f") && has!("avx512bw") && has!("avx2") {
+                return KernelSet::Avx512Bw;
+            }
             if has!("avx2") {
                 return KernelSet::Avx2;
             }
@@ -113,7 +122,10 @@ impl KernelSet {
     pub fn available() -> Vec<Self> {
         let mut sets = vec![KernelSet::Reference];
         match Self::best_available() {
-            KernelSet::Avx512Vnni => sets.extend([KernelSet::Avx2, KernelSet::Avx512Vnni]),
+            KernelSet::Avx512Vnni => {
+                sets.extend([KernelSet::Avx2, KernelSet::Avx512Bw, KernelSet::Avx512Vnni])
+            }
+            KernelSet::Avx512Bw => sets.extend([KernelSet::Avx2, KernelSet::Avx512Bw]),
             KernelSet::Avx2 => sets.push(KernelSet::Avx2),
             KernelSet::NeonI8mm => {
                 sets.extend([KernelSet::Neon, KernelSet::NeonDot, KernelSet::NeonI8mm])
@@ -130,6 +142,7 @@ impl KernelSet {
         match self {
             KernelSet::Reference => "reference",
             KernelSet::Avx2 => "avx2",
+            KernelSet::Avx512Bw => "avx512bw",
             KernelSet::Avx512Vnni => "avx512-vnni",
             KernelSet::Neon => "neon",
             KernelSet::NeonDot => "neon-dot",
@@ -139,7 +152,25 @@ impl KernelSet {
 
     /// Whether it is one of the x86-64 SIMD sets.
     pub fn is_x86_simd(self) -> bool {
-        matches!(self, KernelSet::Avx2 | KernelSet::Avx512Vnni)
+        matches!(
+            self,
+            KernelSet::Avx2 | KernelSet::Avx512Bw | KernelSet::Avx512Vnni
+        )
+    }
+
+    /// Whether it multiplies `bits`-bit codes on `avx2::gemm::Avx2Panels` (x86-64), with
+    /// the matrix–vector layout beside them for products of fewer than [`GEMM_MIN_ROWS`]
+    /// rows: the AVX2 set always, the AVX-512 BW set for 8-bit codes (exact only with
+    /// `vpmaddwd` on i16 pairs: `avx512::dot`).
+    pub fn uses_avx2_panels(self, bits: u32) -> bool {
+        self == KernelSet::Avx2 || (self == KernelSet::Avx512Bw && bits == 8)
+    }
+
+    /// Whether it multiplies `bits`-bit codes on `avx512::gemm::VnniPanels` (x86-64), at
+    /// every row count: the AVX-512 VNNI set always, the AVX-512 BW set for codes of at most
+    /// 7 bits (its `vpmaddubsw` dot-product step is exact there: `avx512::dot`).
+    pub fn uses_vnni_panels(self, bits: u32) -> bool {
+        self == KernelSet::Avx512Vnni || (self == KernelSet::Avx512Bw && bits <= 7)
     }
 }
 
@@ -191,7 +222,8 @@ pub fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, Str
         .map_err(|e| format!("cannot start {threads} threads: {e}"))
 }
 
-/// Widened AVX2 GEMM inputs hold a multiple of this many rows (the micro-kernel's row count).
+/// Widened GEMM inputs (AVX2 and AVX-512 BW sets) hold a multiple of this many rows (the
+/// micro-kernels' row count).
 pub const WIDENED_ROW_MULTIPLE: usize = 6;
 
 /// Rows of the AVX-512 GEMM's largest tile: threads split its rows in multiples of it.
@@ -222,10 +254,13 @@ pub struct Scratch {
 /// - `Neon*`: `neon::panels::NeonPanels` (aarch64 only), at the codes' width for plain NEON
 ///   (2-bit pairs, 3- and 4-bit nibbles), 2- to 4-bit codes in nibbles for the dot-product and
 ///   i8mm sets, bytes otherwise;
+/// - `Avx512Bw`: the VNNI panels for codes of at most 7 bits, the AVX2 set's two layouts for
+///   8-bit codes (see [`KernelSet::uses_vnni_panels`]);
 /// - `Avx2`: [`avx2::gemm::Avx2Panels`] at the codes' width (the same widths) for products
-///   of 4 or more rows, and a matrix–vector layout (packed for 2 and 4 bits, bytes
-///   otherwise) for fewer: two copies at the codes' width, because the `vpmaddwd` panels
-///   run the matrix–vector product at half the speed of the `vpmaddubsw` layout.
+///   of 4 or more rows, and a matrix–vector layout (packed for 2 and 4
+///   bits, bytes otherwise) for fewer: two copies at the codes' width, because the
+///   `vpmaddwd` panels run the matrix–vector product at half the speed of the `vpmaddubsw`
+///   layout.
 #[derive(Debug)]
 pub struct PreparedWeights {
     /// Outputs.
@@ -338,7 +373,7 @@ impl PreparedWeights {
             None => fill(first, out),
         };
         #[cfg(target_arch = "x86_64")]
-        if kernels == KernelSet::Avx2 {
+        if kernels.uses_avx2_panels(bits) {
             // Both layouts are built one block of 16 rows at a time (row-major matrix–vector
             // rows are appended as the panels pack them): no 8-bit copy of the matrix.
             let mut gemv = (fewest_rows < GEMM_MIN_ROWS).then_some(match bits {
@@ -379,7 +414,7 @@ impl PreparedWeights {
             weights.gemv = gemv;
         }
         #[cfg(target_arch = "x86_64")]
-        if kernels == KernelSet::Avx512Vnni {
+        if kernels.uses_vnni_panels(bits) {
             weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
                 rows,
                 columns,
@@ -555,15 +590,16 @@ impl PreparedWeights {
         reference::gemm(a, m_rows, self.columns, &self.codes, self.rows, out)
     }
 
-    /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 GEMM, from
-    /// [`GEMM_MIN_ROWS`] rows: fewer are widened by the GEMM itself).
+    /// Whether [`PreparedWeights::matmul_widened`] applies to `m_rows` rows (AVX2 or AVX-512
+    /// BW GEMM, from [`GEMM_MIN_ROWS`] rows: fewer are widened by the GEMM itself).
     pub fn takes_widened(&self, m_rows: usize) -> bool {
-        self.kernels == KernelSet::Avx2 && m_rows >= GEMM_MIN_ROWS
+        self.kernels.uses_avx2_panels(self.bits) && m_rows >= GEMM_MIN_ROWS
     }
 
-    /// Whether [`PreparedWeights::matmul_padded`] applies to `m_rows` rows (AVX-512 GEMM).
+    /// Whether [`PreparedWeights::matmul_padded`] applies to `m_rows` rows (AVX-512 GEMM on
+    /// VNNI panels).
     pub fn takes_padded(&self, m_rows: usize) -> bool {
-        self.kernels == KernelSet::Avx512Vnni && m_rows >= GEMM_MIN_ROWS
+        self.kernels.uses_vnni_panels(self.bits) && m_rows >= GEMM_MIN_ROWS
     }
 
     /// Row length of [`PreparedWeights::matmul_padded`]'s input: columns rounded up to 4
@@ -576,12 +612,13 @@ impl PreparedWeights {
         self.columns.div_ceil(4) * 4
     }
 
-    /// The AVX2 GEMM on activations already widened to i16 rows of `⌈columns/2⌉` words
-    /// (rows zero-padded to a multiple of 6), as `exec`'s im2col writes them.
+    /// The AVX2 or AVX-512 BW GEMM on activations already widened to i16 rows of
+    /// `⌈columns/2⌉` words (rows zero-padded to a multiple of 6), as `exec`'s im2col writes
+    /// them.
     pub fn matmul_widened(&self, widened: &[i32], m_rows: usize, out: &mut [i32]) {
         assert!(
             self.takes_widened(m_rows),
-            "widened input needs the AVX2 GEMM"
+            "widened input needs the AVX2 or AVX-512 BW GEMM"
         );
         #[cfg(target_arch = "x86_64")]
         {
@@ -591,18 +628,26 @@ impl PreparedWeights {
                 widened.len()
                     >= m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE * pairs
             );
-            // SAFETY: AVX2 present (checked by takes_widened); sizes asserted, and every chunk
-            // starts at a multiple of 6 rows, so its zero-padded tail is inside `widened`.
+            let wide = self.kernels == KernelSet::Avx512Bw;
+            // SAFETY: AVX2 (and AVX-512 BW for that set) present (the set is chosen only when
+            // it is); sizes asserted, and every chunk starts at a multiple of 6 rows, so its
+            // zero-padded tail is inside `widened`.
             self.over_row_chunks(m_rows, WIDENED_ROW_MULTIPLE, out, |first, m, out| unsafe {
-                avx2::gemm::gemm_widened(&widened[first * pairs..], m, pairs, panels, out)
+                let widened = &widened[first * pairs..];
+                if wide {
+                    avx512::gemm_bw::gemm_widened(widened, m, pairs, panels, out)
+                } else {
+                    avx2::gemm::gemm_widened(widened, m, pairs, panels, out)
+                }
             });
         }
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (widened, out);
     }
 
-    /// The AVX-512 VNNI GEMM on `m_rows` u8 rows of [`PreparedWeights::padded_columns`]
-    /// bytes (zero tail), as `exec`'s im2col writes them.
+    /// The AVX-512 GEMM on VNNI panels (AVX-512 VNNI, or AVX-512 BW for codes of at most 7
+    /// bits) on `m_rows` u8 rows of [`PreparedWeights::padded_columns`] bytes (zero tail), as
+    /// `exec`'s im2col writes them.
     pub fn matmul_padded(&self, rows_u8: &[u8], m_rows: usize, out: &mut [i32]) {
         assert!(
             self.takes_padded(m_rows),
@@ -616,10 +661,17 @@ impl PreparedWeights {
                 .expect("built for the AVX-512 set");
             let columns = self.padded_columns();
             assert!(rows_u8.len() >= m_rows * columns);
-            // SAFETY: AVX-512 VNNI present (checked by takes_padded); sizes asserted, and the
-            // kernel reads exactly each chunk's rows.
+            let vnni = self.kernels == KernelSet::Avx512Vnni;
+            // SAFETY: the set's instructions are present (checked by takes_padded: the set is
+            // chosen only on a CPU that has them); sizes asserted, and the kernel reads
+            // exactly each chunk's rows.
             self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
-                avx512::gemm::gemm_padded(&rows_u8[first * columns..], m, panels, out)
+                let rows_u8 = &rows_u8[first * columns..];
+                if vnni {
+                    avx512::gemm::gemm_padded(rows_u8, m, panels, out)
+                } else {
+                    avx512::gemm::gemm_padded_pair_sums(rows_u8, m, panels, out)
+                }
             });
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -634,25 +686,38 @@ impl PreparedWeights {
             let stride = panels.padded_columns();
             avx512::gemm::pad_activations(a, m_rows, columns, stride, &mut scratch.padded);
             let padded = &scratch.padded;
-            // SAFETY: panels exist only for the AVX-512 VNNI set, chosen only when present;
-            // every chunk starts at a multiple of 8 rows inside the padded rows.
+            let vnni = self.kernels == KernelSet::Avx512Vnni;
+            // SAFETY: panels exist only for the AVX-512 VNNI set and (codes of at most 7 bits)
+            // the AVX-512 BW set, each chosen only when present; every chunk starts at a
+            // multiple of 8 rows inside the padded rows.
             self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
-                avx512::gemm::gemm_padded(&padded[first * stride..], m, panels, out)
+                let padded = &padded[first * stride..];
+                if vnni {
+                    avx512::gemm::gemm_padded(padded, m, panels, out)
+                } else {
+                    avx512::gemm::gemm_padded_pair_sums(padded, m, panels, out)
+                }
             });
             return;
         }
         if m_rows >= GEMM_MIN_ROWS || self.gemv.is_none() {
             let panels = self.avx2_panels.as_ref().expect("built for the AVX2 set");
+            let wide = self.kernels == KernelSet::Avx512Bw;
+            // SAFETY: the set is Avx2 only when the CPU has AVX2, Avx512Bw only when it has
+            // AVX-512 F/BW too; sizes checked above.
+            let gemm = |a: &[u8], m: usize, out: &mut [i32], buffer: &mut Vec<i32>| unsafe {
+                if wide {
+                    avx512::gemm_bw::gemm(a, m, columns, panels, out, buffer)
+                } else {
+                    avx2::gemm::gemm(a, m, columns, panels, out, buffer)
+                }
+            };
             match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
-                // SAFETY: the set is Avx2 only when the CPU has AVX2; sizes checked above.
-                None => unsafe {
-                    avx2::gemm::gemm(a, m_rows, columns, panels, out, &mut scratch.packed)
-                },
-                // SAFETY: as above, on each chunk's rows (each with its own packing buffer).
+                None => gemm(a, m_rows, out, &mut scratch.packed),
+                // Each chunk's rows with their own packing buffer.
                 Some((pool, chunk)) => {
-                    self.run_chunks(pool, chunk, m_rows, out, |first, m, out| unsafe {
-                        let a = &a[first * columns..];
-                        avx2::gemm::gemm(a, m, columns, panels, out, &mut Vec::new())
+                    self.run_chunks(pool, chunk, m_rows, out, |first, m, out| {
+                        gemm(&a[first * columns..], m, out, &mut Vec::new())
                     })
                 }
             }

@@ -44,6 +44,27 @@ impl Avx2Panels {
         self.data.len()
     }
 
+    /// Output rows (weight rows) packed.
+    pub fn output_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Bits each code of these panels takes (2, 4 or 8).
+    pub fn stored_bits_per_code(&self) -> u32 {
+        self.stored_bits
+    }
+
+    /// Bytes of one panel (16 outputs, every column pair).
+    pub fn panel_bytes(&self) -> usize {
+        Self::block_bytes(self.pairs, self.stored_bits)
+    }
+
+    /// Where the panel of output block `block` starts at column pair `pair` (a multiple of
+    /// the pairs per vector).
+    pub fn panel_at(&self, block: usize, pair: usize) -> *const u8 {
+        self.data[self.offset(block, pair)..].as_ptr()
+    }
+
     /// Bits each code takes in the panels (2, 4 or 8) for `bits`-bit codes.
     pub fn stored_bits(bits: u32) -> u32 {
         match bits {

@@ -17,6 +17,7 @@
 //! `MR × 32` micro-kernel (`MR` = 1..=8 rows) broadcasts four bytes of a row and keeps
 //! `2·MR` zmm accumulators (Goto/BLIS blocking over [`KC`] columns).
 
+use super::dot::{DotProduct, PairSums, Vnni};
 use std::arch::x86_64::*;
 
 /// Outputs per panel.
@@ -205,8 +206,10 @@ unsafe fn broadcast(t: &Tile, r: usize, q: usize) -> __m512i {
 }
 
 /// One `ROWS × 32` tile over one column block, for panels of `BITS` (8, 4 or 2) bits.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
+/// (`#[inline(always)]`, as everything below the entry points [`gemm_padded`] and
+/// [`gemm_padded_pair_sums`]: it takes their target features, see [`super::dot`].)
+#[inline(always)]
+unsafe fn micro_kernel<D: DotProduct, const ROWS: usize, const BITS: u32>(t: &Tile) {
     let mut c = [[_mm512_setzero_si512(); 2]; ROWS];
     let b = t.b;
     if BITS == 8 {
@@ -215,8 +218,8 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
             let b1 = _mm512_loadu_si512(b.add(q * 128 + 64) as *const __m512i);
             for (r, row) in c.iter_mut().enumerate() {
                 let av = broadcast(t, r, q);
-                row[0] = _mm512_dpbusd_epi32(row[0], av, b0);
-                row[1] = _mm512_dpbusd_epi32(row[1], av, b1);
+                row[0] = D::dot(row[0], av, b0);
+                row[1] = D::dot(row[1], av, b1);
             }
         }
     } else if BITS == 4 {
@@ -227,8 +230,8 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
             let b1 = _mm512_and_si512(_mm512_srli_epi16::<4>(w), nibble);
             for (r, row) in c.iter_mut().enumerate() {
                 let av = broadcast(t, r, q);
-                row[0] = _mm512_dpbusd_epi32(row[0], av, b0);
-                row[1] = _mm512_dpbusd_epi32(row[1], av, b1);
+                row[0] = D::dot(row[0], av, b0);
+                row[1] = D::dot(row[1], av, b1);
             }
         }
     } else {
@@ -242,8 +245,8 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
             for (r, row) in c.iter_mut().enumerate() {
                 let a0 = broadcast(t, r, 2 * p);
                 let a1 = broadcast(t, r, 2 * p + 1);
-                row[0] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(row[0], a0, b00), a1, b10);
-                row[1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(row[1], a0, b01), a1, b11);
+                row[0] = D::dot_two(row[0], a0, b00, a1, b10);
+                row[1] = D::dot_two(row[1], a0, b01, a1, b11);
             }
         }
     }
@@ -258,11 +261,10 @@ const PREFETCH_AHEAD: usize = 2048;
 /// The one-row tile (batch 1, a matrix–vector product): four independent accumulator pairs
 /// over consecutive steps, so the `vpdpbusd` latency chain does not bound the weight stream,
 /// summed at the end.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn one_row_kernel<const BITS: u32>(t: &Tile) {
+#[inline(always)]
+unsafe fn one_row_kernel<D: DotProduct, const BITS: u32>(t: &Tile) {
     const SETS: usize = 4;
     let mut c = [[_mm512_setzero_si512(); 2]; SETS];
-    let b = t.b;
     // Quads per step and bytes per step of the layout.
     let (per_step, step_bytes) = match BITS {
         8 => (1, 128),
@@ -270,51 +272,68 @@ unsafe fn one_row_kernel<const BITS: u32>(t: &Tile) {
         _ => (2, 64),
     };
     let steps = t.quads / per_step;
-    let nibble = _mm512_set1_epi8(0x0F);
-    let crumb = _mm512_set1_epi8(0x03);
-    let step = |set: &mut [__m512i; 2], s: usize| {
-        let w = b.add(s * step_bytes);
-        _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(PREFETCH_AHEAD) as *const i8);
-        let q = s * per_step;
-        if BITS == 8 {
-            let av = broadcast(t, 0, q);
-            let b0 = _mm512_loadu_si512(w as *const __m512i);
-            let b1 = _mm512_loadu_si512(w.add(64) as *const __m512i);
-            set[0] = _mm512_dpbusd_epi32(set[0], av, b0);
-            set[1] = _mm512_dpbusd_epi32(set[1], av, b1);
-        } else if BITS == 4 {
-            let av = broadcast(t, 0, q);
-            let v = _mm512_loadu_si512(w as *const __m512i);
-            let b0 = _mm512_and_si512(v, nibble);
-            let b1 = _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
-            set[0] = _mm512_dpbusd_epi32(set[0], av, b0);
-            set[1] = _mm512_dpbusd_epi32(set[1], av, b1);
-        } else {
-            let (a0, a1) = (broadcast(t, 0, q), broadcast(t, 0, q + 1));
-            let v = _mm512_loadu_si512(w as *const __m512i);
-            let b00 = _mm512_and_si512(v, crumb);
-            let b01 = _mm512_and_si512(_mm512_srli_epi16::<2>(v), crumb);
-            let b10 = _mm512_and_si512(_mm512_srli_epi16::<4>(v), crumb);
-            let b11 = _mm512_and_si512(_mm512_srli_epi16::<6>(v), crumb);
-            set[0] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(set[0], a0, b00), a1, b10);
-            set[1] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(set[1], a0, b01), a1, b11);
-        }
-    };
     let mut s = 0;
     while s + SETS <= steps {
         for (i, set) in c.iter_mut().enumerate() {
-            step(set, s + i);
+            one_row_step::<D, BITS>(t, set, s + i, per_step, step_bytes);
         }
         s += SETS;
     }
     for (i, set) in c.iter_mut().enumerate().take(steps - s) {
-        step(set, s + i);
+        one_row_step::<D, BITS>(t, set, s + i, per_step, step_bytes);
     }
-    let add = |x: [__m512i; 2], y: [__m512i; 2]| {
-        [_mm512_add_epi32(x[0], y[0]), _mm512_add_epi32(x[1], y[1])]
-    };
-    let [v0, v1] = add(add(c[0], c[1]), add(c[2], c[3]));
+    // Plain statements, not a closure (see `one_row_step`).
+    let v0 = _mm512_add_epi32(
+        _mm512_add_epi32(c[0][0], c[1][0]),
+        _mm512_add_epi32(c[2][0], c[3][0]),
+    );
+    let v1 = _mm512_add_epi32(
+        _mm512_add_epi32(c[0][1], c[1][1]),
+        _mm512_add_epi32(c[2][1], c[3][1]),
+    );
     store_row(t, 0, v0, v1);
+}
+
+/// One step of [`one_row_kernel`]: the quad(s) of step `s` into the accumulator pair `set`.
+/// (A function, not a closure: a closure in an `#[inline(always)]` function has no target
+/// features, so the intrinsics in it would not be inlined.)
+#[inline(always)]
+unsafe fn one_row_step<D: DotProduct, const BITS: u32>(
+    t: &Tile,
+    set: &mut [__m512i; 2],
+    s: usize,
+    per_step: usize,
+    step_bytes: usize,
+) {
+    let b = t.b;
+    let nibble = _mm512_set1_epi8(0x0F);
+    let crumb = _mm512_set1_epi8(0x03);
+    let w = b.add(s * step_bytes);
+    _mm_prefetch::<_MM_HINT_T0>(w.wrapping_add(PREFETCH_AHEAD) as *const i8);
+    let q = s * per_step;
+    if BITS == 8 {
+        let av = broadcast(t, 0, q);
+        let b0 = _mm512_loadu_si512(w as *const __m512i);
+        let b1 = _mm512_loadu_si512(w.add(64) as *const __m512i);
+        set[0] = D::dot(set[0], av, b0);
+        set[1] = D::dot(set[1], av, b1);
+    } else if BITS == 4 {
+        let av = broadcast(t, 0, q);
+        let v = _mm512_loadu_si512(w as *const __m512i);
+        let b0 = _mm512_and_si512(v, nibble);
+        let b1 = _mm512_and_si512(_mm512_srli_epi16::<4>(v), nibble);
+        set[0] = D::dot(set[0], av, b0);
+        set[1] = D::dot(set[1], av, b1);
+    } else {
+        let (a0, a1) = (broadcast(t, 0, q), broadcast(t, 0, q + 1));
+        let v = _mm512_loadu_si512(w as *const __m512i);
+        let b00 = _mm512_and_si512(v, crumb);
+        let b01 = _mm512_and_si512(_mm512_srli_epi16::<2>(v), crumb);
+        let b10 = _mm512_and_si512(_mm512_srli_epi16::<4>(v), crumb);
+        let b11 = _mm512_and_si512(_mm512_srli_epi16::<6>(v), crumb);
+        set[0] = D::dot_two(set[0], a0, b00, a1, b10);
+        set[1] = D::dot_two(set[1], a0, b01, a1, b11);
+    }
 }
 
 /// Stores (or adds, for later column blocks) row `r`'s two 16-output halves, removing the
@@ -336,19 +355,19 @@ unsafe fn store_row(t: &Tile, r: usize, v0: __m512i, v1: __m512i) {
 }
 
 /// Calls the micro-kernel for `rows` (1..=[`MR`]) rows and the panels' layout.
-#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
-unsafe fn tile(bits: PanelBits, rows: usize, t: &Tile) {
+#[inline(always)]
+unsafe fn tile<D: DotProduct>(bits: PanelBits, rows: usize, t: &Tile) {
     macro_rules! by_rows {
         ($bits:literal) => {
             match rows {
-                1 => one_row_kernel::<$bits>(t),
-                2 => micro_kernel::<2, $bits>(t),
-                3 => micro_kernel::<3, $bits>(t),
-                4 => micro_kernel::<4, $bits>(t),
-                5 => micro_kernel::<5, $bits>(t),
-                6 => micro_kernel::<6, $bits>(t),
-                7 => micro_kernel::<7, $bits>(t),
-                _ => micro_kernel::<8, $bits>(t),
+                1 => one_row_kernel::<D, $bits>(t),
+                2 => micro_kernel::<D, 2, $bits>(t),
+                3 => micro_kernel::<D, 3, $bits>(t),
+                4 => micro_kernel::<D, 4, $bits>(t),
+                5 => micro_kernel::<D, 5, $bits>(t),
+                6 => micro_kernel::<D, 6, $bits>(t),
+                7 => micro_kernel::<D, 7, $bits>(t),
+                _ => micro_kernel::<D, 8, $bits>(t),
             }
         };
     }
@@ -380,6 +399,28 @@ fn output_masks(cols: usize) -> [u16; 2] {
 /// and `out.len() ≥ m_rows·rows`.
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mut [i32]) {
+    gemm_padded_with::<Vnni>(a, m_rows, panels, out)
+}
+
+/// [`gemm_padded`] for AVX-512 F/BW CPUs without VNNI, with the dot-product step made of
+/// `vpmaddubsw` + `vpmaddwd` ([`PairSums`]).
+///
+/// # Safety
+/// AVX-512 F/BW must be available; the panels' codes must be of at most 7 bits (8-bit codes
+/// can saturate `vpmaddubsw`: [`PairSums`]); `a` and `out` as for [`gemm_padded`].
+#[target_feature(enable = "avx512f,avx512bw")]
+pub unsafe fn gemm_padded_pair_sums(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mut [i32]) {
+    gemm_padded_with::<PairSums>(a, m_rows, panels, out)
+}
+
+/// The body of [`gemm_padded`] and [`gemm_padded_pair_sums`], inlined into each.
+#[inline(always)]
+unsafe fn gemm_padded_with<D: DotProduct>(
+    a: &[u8],
+    m_rows: usize,
+    panels: &VnniPanels,
+    out: &mut [i32],
+) {
     let rows = panels.rows;
     let stride = panels.padded_columns();
     assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
@@ -425,7 +466,7 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
                     masks,
                     corrections: fixes,
                 };
-                tile(panels.bits, count, &t);
+                tile::<D>(panels.bits, count, &t);
             }
         }
         q0 += quads;
