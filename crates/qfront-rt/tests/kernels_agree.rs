@@ -116,8 +116,8 @@ fn the_expected_kernel_sets_are_detected() {
 /// of a byte, 3- and 4-bit in half, 5- to 8-bit in one (padding to whole panels aside), with
 /// no full 8-bit copy beside them; the ARM dot-product and i8mm sets keep 2- to 4-bit codes
 /// in nibbles; the AVX2 set (and the AVX-512 BW set for 8-bit codes) keeps two packed copies
-/// (its GEMM panels and matrix–vector rows), or only the panels for weights whose products
-/// all have 4 or more rows. And a matrix packed row block by row block (`from_rows`, as a session loads
+/// (its GEMM panels and matrix–vector rows, the latter in bytes for 3- and 5- to 7-bit
+/// codes), or only the panels for weights whose products all have 4 or more rows. And a matrix packed row block by row block (`from_rows`, as a session loads
 /// it) multiplies exactly as one packed at once.
 #[test]
 fn weights_stay_at_their_width_in_memory() {
@@ -182,9 +182,21 @@ fn weights_stay_at_their_width_in_memory() {
                     3 | 4 => 4,
                     _ => 8,
                 };
+                // The AVX2 set keeps its matrix–vector rows beside the panels (2- and 4-bit
+                // packed, bytes otherwise).
+                let row_bits = match bits {
+                    2 => 2,
+                    4 => 4,
+                    _ => 8,
+                };
+                let rows_kept = if kernels.keeps_matrix_vector_rows(bits) {
+                    rows * columns * row_bits / 8
+                } else {
+                    0
+                };
                 assert_eq!(
                     whole.resident_bytes(),
-                    rows * columns * stored_bits / 8,
+                    rows * columns * stored_bits / 8 + rows_kept,
                     "{kernels:?} W{bits}: packed bytes only"
                 );
                 assert!(whole.codes().is_none(), "no row-major copy kept");

@@ -158,19 +158,27 @@ impl KernelSet {
         )
     }
 
-    /// Whether it multiplies `bits`-bit codes on `avx2::gemm::Avx2Panels` (x86-64), with
-    /// the matrix–vector layout beside them for products of fewer than [`GEMM_MIN_ROWS`]
-    /// rows: the AVX2 set always, the AVX-512 BW set for 8-bit codes (exact only with
-    /// `vpmaddwd` on i16 pairs: `avx512::dot`).
+    /// Whether it multiplies `bits`-bit codes on `avx2::gemm::Avx2Panels` (x86-64): the
+    /// AVX2 and AVX-512 BW sets for 8-bit codes (exact only with `vpmaddwd` on i16 pairs:
+    /// `avx512::dot`).
     pub fn uses_avx2_panels(self, bits: u32) -> bool {
-        self == KernelSet::Avx2 || (self == KernelSet::Avx512Bw && bits == 8)
+        matches!(self, KernelSet::Avx2 | KernelSet::Avx512Bw) && bits == 8
     }
 
-    /// Whether it multiplies `bits`-bit codes on `avx512::gemm::VnniPanels` (x86-64), at
-    /// every row count: the AVX-512 VNNI set always, the AVX-512 BW set for codes of at most
-    /// 7 bits (its `vpmaddubsw` dot-product step is exact there: `avx512::dot`).
+    /// Whether it multiplies `bits`-bit codes on `avx512::gemm::VnniPanels` (x86-64): the
+    /// AVX-512 VNNI set always, the AVX-512 BW and AVX2 sets for codes of at most 7 bits
+    /// (their `vpmaddubsw` dot-product step is exact there: `avx512::dot`).
     pub fn uses_vnni_panels(self, bits: u32) -> bool {
-        self == KernelSet::Avx512Vnni || (self == KernelSet::Avx512Bw && bits <= 7)
+        self == KernelSet::Avx512Vnni
+            || (matches!(self, KernelSet::Avx2 | KernelSet::Avx512Bw) && bits <= 7)
+    }
+
+    /// Whether it keeps a second, matrix–vector layout of `bits`-bit codes for products of
+    /// fewer than [`GEMM_MIN_ROWS`] rows (x86-64): the AVX2 set always (its panel GEMMs run
+    /// one row slower than its `vpmaddubsw` matrix–vector kernels), the AVX-512 BW set for
+    /// 8-bit codes; the AVX-512 sets' VNNI panels serve one row themselves.
+    pub fn keeps_matrix_vector_rows(self, bits: u32) -> bool {
+        self == KernelSet::Avx2 || (self == KernelSet::Avx512Bw && bits == 8)
     }
 }
 
@@ -254,13 +262,13 @@ pub struct Scratch {
 /// - `Neon*`: `neon::panels::NeonPanels` (aarch64 only), at the codes' width for plain NEON
 ///   (2-bit pairs, 3- and 4-bit nibbles), 2- to 4-bit codes in nibbles for the dot-product and
 ///   i8mm sets, bytes otherwise;
-/// - `Avx512Bw`: the VNNI panels for codes of at most 7 bits, the AVX2 set's two layouts for
-///   8-bit codes (see [`KernelSet::uses_vnni_panels`]);
-/// - `Avx2`: [`avx2::gemm::Avx2Panels`] at the codes' width (the same widths) for products
-///   of 4 or more rows, and a matrix–vector layout (packed for 2 and 4
-///   bits, bytes otherwise) for fewer: two copies at the codes' width, because the
-///   `vpmaddwd` panels run the matrix–vector product at half the speed of the `vpmaddubsw`
-///   layout.
+/// - `Avx512Bw`: the VNNI panels for codes of at most 7 bits, read by every row count; for
+///   8-bit codes [`avx2::gemm::Avx2Panels`] and the matrix–vector layout below;
+/// - `Avx2`: the VNNI panels for codes of at most 7 bits (read by its `vpmaddubsw` GEMM,
+///   [`avx2::gemm_pairs`]), [`avx2::gemm::Avx2Panels`] for 8-bit codes (its `vpmaddwd`
+///   GEMM), each for products of 4 or more rows, and a matrix–vector layout (packed for 2
+///   and 4 bits, bytes otherwise) for fewer: two copies, because its panel GEMMs run one row
+///   slower than its matrix–vector kernels (see [`KernelSet::keeps_matrix_vector_rows`]).
 #[derive(Debug)]
 pub struct PreparedWeights {
     /// Outputs.
@@ -373,10 +381,12 @@ impl PreparedWeights {
             None => fill(first, out),
         };
         #[cfg(target_arch = "x86_64")]
-        if kernels.uses_avx2_panels(bits) {
-            // Both layouts are built one block of 16 rows at a time (row-major matrix–vector
-            // rows are appended as the panels pack them): no 8-bit copy of the matrix.
-            let mut gemv = (fewest_rows < GEMM_MIN_ROWS).then_some(match bits {
+        if kernels.is_x86_simd() {
+            // The panels and the matrix–vector rows are built one block of rows at a time
+            // (row-major matrix–vector rows are appended as the panels pack them): no 8-bit
+            // copy of the matrix.
+            let keeps_rows = kernels.keeps_matrix_vector_rows(bits) && fewest_rows < GEMM_MIN_ROWS;
+            let mut gemv = keeps_rows.then_some(match bits {
                 2 => GemvLayout::W2 {
                     data: Vec::new(),
                     row_bytes: columns.div_ceil(4 * 32) * 32,
@@ -390,37 +400,37 @@ impl PreparedWeights {
                     stride: columns.div_ceil(avx2::gemv::W8_BLOCK) * avx2::gemv::W8_BLOCK,
                 },
             });
-            weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
-                rows,
-                columns,
-                bits,
-                &mut |first, out: &mut [i8]| {
-                    source(first, out);
-                    let count = out.len() / columns;
-                    match &mut gemv {
-                        None => {}
-                        Some(GemvLayout::W2 { data, .. }) => {
-                            data.extend(avx2::gemv::layout_w2(out, count, columns, 32).0)
-                        }
-                        Some(GemvLayout::W4 { data, .. }) => {
-                            data.extend(avx2::gemv::layout_w4(out, count, columns, 32).0)
-                        }
-                        Some(GemvLayout::W8 { data, .. }) => data.extend(
-                            avx2::gemv::layout_w8(out, count, columns, avx2::gemv::W8_BLOCK).0,
-                        ),
+            let mut source_and_rows = |first: usize, out: &mut [i8]| {
+                source(first, out);
+                let count = out.len() / columns;
+                match &mut gemv {
+                    None => {}
+                    Some(GemvLayout::W2 { data, .. }) => {
+                        data.extend(avx2::gemv::layout_w2(out, count, columns, 32).0)
                     }
-                },
-            ));
+                    Some(GemvLayout::W4 { data, .. }) => {
+                        data.extend(avx2::gemv::layout_w4(out, count, columns, 32).0)
+                    }
+                    Some(GemvLayout::W8 { data, .. }) => data
+                        .extend(avx2::gemv::layout_w8(out, count, columns, avx2::gemv::W8_BLOCK).0),
+                }
+            };
+            if kernels.uses_avx2_panels(bits) {
+                weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
+                    rows,
+                    columns,
+                    bits,
+                    &mut source_and_rows,
+                ));
+            } else {
+                weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
+                    rows,
+                    columns,
+                    bits,
+                    &mut source_and_rows,
+                ));
+            }
             weights.gemv = gemv;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if kernels.uses_vnni_panels(bits) {
-            weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
-                rows,
-                columns,
-                bits,
-                &mut source,
-            ));
         }
         #[cfg(target_arch = "aarch64")]
         {
@@ -661,17 +671,12 @@ impl PreparedWeights {
                 .expect("built for the AVX-512 set");
             let columns = self.padded_columns();
             assert!(rows_u8.len() >= m_rows * columns);
-            let vnni = self.kernels == KernelSet::Avx512Vnni;
+            let kernels = self.kernels;
             // SAFETY: the set's instructions are present (checked by takes_padded: the set is
             // chosen only on a CPU that has them); sizes asserted, and the kernel reads
             // exactly each chunk's rows.
             self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
-                let rows_u8 = &rows_u8[first * columns..];
-                if vnni {
-                    avx512::gemm::gemm_padded(rows_u8, m, panels, out)
-                } else {
-                    avx512::gemm::gemm_padded_pair_sums(rows_u8, m, panels, out)
-                }
+                padded_gemm(kernels, &rows_u8[first * columns..], m, panels, out)
             });
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -681,27 +686,23 @@ impl PreparedWeights {
     #[cfg(target_arch = "x86_64")]
     fn matmul_simd(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
         let (rows, columns) = (self.rows, self.columns);
-        if let Some(panels) = &self.vnni_panels {
-            // Every row count runs the panel GEMM (one row is the matrix–vector product).
+        let panel_gemm = m_rows >= GEMM_MIN_ROWS || self.gemv.is_none();
+        if let (Some(panels), true) = (&self.vnni_panels, panel_gemm) {
+            // The panel GEMM (one row is the matrix–vector product where no matrix–vector
+            // layout is kept).
             let stride = panels.padded_columns();
             avx512::gemm::pad_activations(a, m_rows, columns, stride, &mut scratch.padded);
             let padded = &scratch.padded;
-            let vnni = self.kernels == KernelSet::Avx512Vnni;
-            // SAFETY: panels exist only for the AVX-512 VNNI set and (codes of at most 7 bits)
-            // the AVX-512 BW set, each chosen only when present; every chunk starts at a
-            // multiple of 8 rows inside the padded rows.
+            let kernels = self.kernels;
+            // SAFETY: VNNI panels exist only for a set that multiplies on them (chosen only
+            // when its instructions are present); every chunk starts at a multiple of 8 rows
+            // inside the padded rows.
             self.over_row_chunks(m_rows, PADDED_ROW_MULTIPLE, out, |first, m, out| unsafe {
-                let padded = &padded[first * stride..];
-                if vnni {
-                    avx512::gemm::gemm_padded(padded, m, panels, out)
-                } else {
-                    avx512::gemm::gemm_padded_pair_sums(padded, m, panels, out)
-                }
+                padded_gemm(kernels, &padded[first * stride..], m, panels, out)
             });
             return;
         }
-        if m_rows >= GEMM_MIN_ROWS || self.gemv.is_none() {
-            let panels = self.avx2_panels.as_ref().expect("built for the AVX2 set");
+        if let (Some(panels), true) = (&self.avx2_panels, panel_gemm) {
             let wide = self.kernels == KernelSet::Avx512Bw;
             // SAFETY: the set is Avx2 only when the CPU has AVX2, Avx512Bw only when it has
             // AVX-512 F/BW too; sizes checked above.
@@ -754,5 +755,26 @@ impl PreparedWeights {
                 }
             }
         }
+    }
+}
+
+/// The GEMM on VNNI panels for `kernels`: `vpdpbusd` (AVX-512 VNNI), or its `vpmaddubsw`
+/// form at 512 bits (AVX-512 BW) or 256 bits (AVX2) for codes of at most 7 bits.
+///
+/// # Safety
+/// The set's instructions must be present and `panels` built for it (see
+/// [`KernelSet::uses_vnni_panels`]); sizes as for `avx512::gemm::gemm_padded`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn padded_gemm(
+    kernels: KernelSet,
+    a: &[u8],
+    m_rows: usize,
+    panels: &avx512::gemm::VnniPanels,
+    out: &mut [i32],
+) {
+    match kernels {
+        KernelSet::Avx512Vnni => avx512::gemm::gemm_padded(a, m_rows, panels, out),
+        KernelSet::Avx512Bw => avx512::gemm::gemm_padded_pair_sums(a, m_rows, panels, out),
+        _ => avx2::gemm_pairs::gemm_padded(a, m_rows, panels, out),
     }
 }

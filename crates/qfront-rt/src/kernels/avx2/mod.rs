@@ -4,11 +4,12 @@
 //!
 //! Saturation: `vpmaddubsw` adds two u8×i8 products into a saturating i16. With u8
 //! activations up to 255 that is exact only for weight codes of magnitude ≤ 64, so the 4-
-//! and 2-bit GEMV kernels use it (codes ≤ 15 after the offset) and every 8-bit path widens
-//! to i16 and uses `vpmaddwd`, which is exact (the GEMM widens every width: its panels keep
-//! the codes at their width and sign-extend them in registers).
+//! and 2-bit GEMV kernels and the GEMM on codes of at most 7 bits ([`gemm_pairs`]) use it,
+//! and every 8-bit path widens to i16 and uses `vpmaddwd`, which is exact ([`gemm`]: its
+//! panels keep the codes at their width and sign-extend them in registers).
 
 pub mod gemm;
+pub mod gemm_pairs;
 pub mod gemv;
 pub mod requant;
 

@@ -164,6 +164,18 @@ impl VnniPanels {
     pub fn bits(&self) -> PanelBits {
         self.bits
     }
+
+    /// Output rows (weight rows) packed.
+    pub fn output_rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Where the panel of output block `block` (32 outputs) starts at quad `quad` (even for
+    /// 2-bit panels).
+    pub fn panel_at(&self, block: usize, quad: usize) -> *const u8 {
+        let per_quad = self.bits.bytes_per_quad();
+        self.data[block * self.quads * per_quad + quad * per_quad..].as_ptr()
+    }
 }
 
 /// Copies `a` (`[m_rows, k_len]`) into rows of `stride` bytes, zero-padded.
