@@ -111,14 +111,12 @@ fn the_expected_kernel_sets_are_detected() {
     }
 }
 
-/// The AVX-512 VNNI and plain NEON sets (and the AVX-512 BW set for codes of at most 7 bits)
-/// keep a layer's weights at their packed width and nothing else: 2-bit codes in a quarter
-/// of a byte, 3- and 4-bit in half, 5- to 8-bit in one (padding to whole panels aside), with
-/// no full 8-bit copy beside them; the ARM dot-product and i8mm sets keep 2- to 4-bit codes
-/// in nibbles; the AVX2 set (and the AVX-512 BW set for 8-bit codes) keeps two packed copies
-/// (its GEMM panels and matrix–vector rows, the latter in bytes for 3- and 5- to 7-bit
-/// codes), or only the panels for weights whose products all have 4 or more rows. And a matrix packed row block by row block (`from_rows`, as a session loads
-/// it) multiplies exactly as one packed at once.
+/// Every x86 set and plain NEON keep a layer's weights at their packed width and nothing
+/// else: 2-bit codes in a quarter of a byte, 3- and 4-bit in half, 5- to 8-bit in one
+/// (padding to whole panels aside), with no full 8-bit copy and no second layout beside
+/// them; the ARM dot-product and i8mm sets keep 2- to 4-bit codes in nibbles. And a matrix
+/// packed row block by row block (`from_rows`, as a session loads it) multiplies exactly as
+/// one packed at once, at one row and at five.
 #[test]
 fn weights_stay_at_their_width_in_memory() {
     let (rows, columns) = (256, 1024);
@@ -133,70 +131,26 @@ fn weights_stay_at_their_width_in_memory() {
                 out.copy_from_slice(&w[first * columns..first * columns + out.len()])
             });
             let a: Vec<u8> = (0..5 * columns).map(|i| (i * 37 % 256) as u8).collect();
-            let (mut x, mut y) = (vec![0; 5 * rows], vec![0; 5 * rows]);
-            whole.matmul(&a, 5, &mut x, &mut Scratch::default());
-            blocks.matmul(&a, 5, &mut y, &mut Scratch::default());
-            assert_eq!(x, y, "{kernels:?} W{bits}: packed by row blocks");
-            assert_eq!(whole.resident_bytes(), blocks.resident_bytes());
-            // Weights whose products all have 4 or more rows: one copy on the x86 sets, and
-            // a product of fewer rows still agrees.
-            let batched = PreparedWeights::from_rows_batched(
-                rows,
-                columns,
-                bits,
-                kernels,
-                4,
-                |first, out| out.copy_from_slice(&w[first * columns..first * columns + out.len()]),
-            );
             for m_rows in [1, 5] {
                 let (mut x, mut y) = (vec![0; m_rows * rows], vec![0; m_rows * rows]);
                 whole.matmul(&a, m_rows, &mut x, &mut Scratch::default());
-                batched.matmul(&a, m_rows, &mut y, &mut Scratch::default());
+                blocks.matmul(&a, m_rows, &mut y, &mut Scratch::default());
                 assert_eq!(
                     x, y,
-                    "{kernels:?} W{bits}: {m_rows} rows on batched weights"
+                    "{kernels:?} W{bits}: {m_rows} rows, packed by row blocks"
                 );
             }
-            if kernels.is_x86_simd() && matches!(bits, 2 | 4 | 8) {
-                assert_eq!(
-                    batched.resident_bytes(),
-                    rows * columns * bits as usize / 8,
-                    "{kernels:?} W{bits}: one packed copy for batched products"
-                );
-            }
-            if kernels.uses_avx2_panels(bits) {
-                // Panels at the width for products of 4 or more rows and the matrix–vector
-                // layout (2- and 4-bit packed, bytes otherwise): two copies, no i8 copy.
-                assert!(whole.codes().is_none(), "no row-major copy kept");
-                if matches!(bits, 2 | 4 | 8) {
-                    assert_eq!(
-                        whole.resident_bytes(),
-                        2 * rows * columns * bits as usize / 8,
-                        "{kernels:?} W{bits}: two packed copies"
-                    );
-                }
-            }
-            if kernels.uses_vnni_panels(bits) {
+            assert_eq!(whole.resident_bytes(), blocks.resident_bytes());
+            if kernels.is_x86_simd() {
+                // 2-bit codes in bit pairs, 3- and 4-bit in nibbles, 5- to 8-bit in bytes.
                 let stored_bits = match bits {
                     2 => 2,
                     3 | 4 => 4,
                     _ => 8,
                 };
-                // The AVX2 set keeps its matrix–vector rows beside the panels (2- and 4-bit
-                // packed, bytes otherwise).
-                let row_bits = match bits {
-                    2 => 2,
-                    4 => 4,
-                    _ => 8,
-                };
-                let rows_kept = if kernels.keeps_matrix_vector_rows(bits) {
-                    rows * columns * row_bits / 8
-                } else {
-                    0
-                };
                 assert_eq!(
                     whole.resident_bytes(),
-                    rows * columns * stored_bits / 8 + rows_kept,
+                    rows * columns * stored_bits / 8,
                     "{kernels:?} W{bits}: packed bytes only"
                 );
                 assert!(whole.codes().is_none(), "no row-major copy kept");

@@ -172,14 +172,6 @@ impl KernelSet {
         self == KernelSet::Avx512Vnni
             || (matches!(self, KernelSet::Avx2 | KernelSet::Avx512Bw) && bits <= 7)
     }
-
-    /// Whether it keeps a second, matrix–vector layout of `bits`-bit codes for products of
-    /// fewer than [`GEMM_MIN_ROWS`] rows (x86-64): the AVX2 set always (its panel GEMMs run
-    /// one row slower than its `vpmaddubsw` matrix–vector kernels), the AVX-512 BW set for
-    /// 8-bit codes; the AVX-512 sets' VNNI panels serve one row themselves.
-    pub fn keeps_matrix_vector_rows(self, bits: u32) -> bool {
-        self == KernelSet::Avx2 || (self == KernelSet::Avx512Bw && bits == 8)
-    }
 }
 
 /// `Σ bytes` (row sums for layers with a weight zero point), with `vpsadbw` when AVX2 is
@@ -237,20 +229,11 @@ pub const WIDENED_ROW_MULTIPLE: usize = 6;
 /// Rows of the AVX-512 GEMM's largest tile: threads split its rows in multiples of it.
 pub const PADDED_ROW_MULTIPLE: usize = 8;
 
-#[cfg(target_arch = "x86_64")]
-#[derive(Debug)]
-enum GemvLayout {
-    W8 { data: Vec<i8>, stride: usize },
-    W4 { data: Vec<u8>, row_bytes: usize },
-    W2 { data: Vec<u8>, row_bytes: usize },
-}
-
 /// Reusable buffers of the kernels.
 #[derive(Debug, Default)]
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub struct Scratch {
     packed: Vec<i32>,
-    widened: Vec<i16>,
     padded: Vec<u8>,
 }
 
@@ -262,13 +245,10 @@ pub struct Scratch {
 /// - `Neon*`: `neon::panels::NeonPanels` (aarch64 only), at the codes' width for plain NEON
 ///   (2-bit pairs, 3- and 4-bit nibbles), 2- to 4-bit codes in nibbles for the dot-product and
 ///   i8mm sets, bytes otherwise;
-/// - `Avx512Bw`: the VNNI panels for codes of at most 7 bits, read by every row count; for
-///   8-bit codes [`avx2::gemm::Avx2Panels`] and the matrix–vector layout below;
-/// - `Avx2`: the VNNI panels for codes of at most 7 bits (read by its `vpmaddubsw` GEMM,
-///   [`avx2::gemm_pairs`]), [`avx2::gemm::Avx2Panels`] for 8-bit codes (its `vpmaddwd`
-///   GEMM), each for products of 4 or more rows, and a matrix–vector layout (packed for 2
-///   and 4 bits, bytes otherwise) for fewer: two copies, because its panel GEMMs run one row
-///   slower than its matrix–vector kernels (see [`KernelSet::keeps_matrix_vector_rows`]).
+/// - `Avx512Bw` and `Avx2`: the VNNI panels for codes of at most 7 bits (read by their
+///   `vpmaddubsw` GEMMs, [`avx512::gemm::gemm_padded_pair_sums`] and
+///   [`avx2::gemm_pairs`]), [`avx2::gemm::Avx2Panels`] for 8-bit codes (their `vpmaddwd`
+///   GEMMs), at the same widths, read by every row count.
 #[derive(Debug)]
 pub struct PreparedWeights {
     /// Outputs.
@@ -282,8 +262,6 @@ pub struct PreparedWeights {
     kernels: KernelSet,
     #[cfg(target_arch = "x86_64")]
     avx2_panels: Option<avx2::gemm::Avx2Panels>,
-    #[cfg(target_arch = "x86_64")]
-    gemv: Option<GemvLayout>,
     #[cfg(target_arch = "x86_64")]
     vnni_panels: Option<avx512::gemm::VnniPanels>,
     #[cfg(target_arch = "aarch64")]
@@ -301,7 +279,7 @@ impl PreparedWeights {
             rows * columns,
             "codes of a {rows}×{columns} matrix"
         );
-        Self::prepare(rows, columns, bits, kernels, 1, Some(codes), |_, _| {})
+        Self::prepare(rows, columns, bits, kernels, Some(codes), |_, _| {})
     }
 
     /// Prepares a `[rows, columns]` matrix of `bits`-bit codes that `fill(first_row, out)`
@@ -315,33 +293,16 @@ impl PreparedWeights {
         kernels: KernelSet,
         fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
-        Self::prepare(rows, columns, bits, kernels, 1, None, fill)
+        Self::prepare(rows, columns, bits, kernels, None, fill)
     }
 
-    /// [`Self::from_rows`] for weights whose every product will have at least `fewest_rows`
-    /// rows of activations (a convolution's output positions per example, a per-token
-    /// layer's tokens). From [`GEMM_MIN_ROWS`] rows on, the AVX2 set keeps only its GEMM
-    /// panels, not the matrix–vector copy; a product of fewer rows then still runs, on the
-    /// panels.
-    pub fn from_rows_batched(
-        rows: usize,
-        columns: usize,
-        bits: u32,
-        kernels: KernelSet,
-        fewest_rows: usize,
-        fill: impl FnMut(usize, &mut [i8]),
-    ) -> Self {
-        Self::prepare(rows, columns, bits, kernels, fewest_rows, None, fill)
-    }
-
-    /// [`Self::new`] when `owned` holds the codes, [`Self::from_rows_batched`] otherwise.
+    /// [`Self::new`] when `owned` holds the codes, [`Self::from_rows`] otherwise.
     #[allow(unused_variables)]
     fn prepare(
         rows: usize,
         columns: usize,
         bits: u32,
         kernels: KernelSet,
-        fewest_rows: usize,
         owned: Option<Vec<i8>>,
         mut fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
@@ -358,8 +319,6 @@ impl PreparedWeights {
             kernels,
             #[cfg(target_arch = "x86_64")]
             avx2_panels: None,
-            #[cfg(target_arch = "x86_64")]
-            gemv: None,
             #[cfg(target_arch = "x86_64")]
             vnni_panels: None,
             #[cfg(target_arch = "aarch64")]
@@ -381,56 +340,20 @@ impl PreparedWeights {
             None => fill(first, out),
         };
         #[cfg(target_arch = "x86_64")]
-        if kernels.is_x86_simd() {
-            // The panels and the matrix–vector rows are built one block of rows at a time
-            // (row-major matrix–vector rows are appended as the panels pack them): no 8-bit
-            // copy of the matrix.
-            let keeps_rows = kernels.keeps_matrix_vector_rows(bits) && fewest_rows < GEMM_MIN_ROWS;
-            let mut gemv = keeps_rows.then_some(match bits {
-                2 => GemvLayout::W2 {
-                    data: Vec::new(),
-                    row_bytes: columns.div_ceil(4 * 32) * 32,
-                },
-                4 => GemvLayout::W4 {
-                    data: Vec::new(),
-                    row_bytes: columns.div_ceil(2 * 32) * 32,
-                },
-                _ => GemvLayout::W8 {
-                    data: Vec::new(),
-                    stride: columns.div_ceil(avx2::gemv::W8_BLOCK) * avx2::gemv::W8_BLOCK,
-                },
-            });
-            let mut source_and_rows = |first: usize, out: &mut [i8]| {
-                source(first, out);
-                let count = out.len() / columns;
-                match &mut gemv {
-                    None => {}
-                    Some(GemvLayout::W2 { data, .. }) => {
-                        data.extend(avx2::gemv::layout_w2(out, count, columns, 32).0)
-                    }
-                    Some(GemvLayout::W4 { data, .. }) => {
-                        data.extend(avx2::gemv::layout_w4(out, count, columns, 32).0)
-                    }
-                    Some(GemvLayout::W8 { data, .. }) => data
-                        .extend(avx2::gemv::layout_w8(out, count, columns, avx2::gemv::W8_BLOCK).0),
-                }
-            };
-            if kernels.uses_avx2_panels(bits) {
-                weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
-                    rows,
-                    columns,
-                    bits,
-                    &mut source_and_rows,
-                ));
-            } else {
-                weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
-                    rows,
-                    columns,
-                    bits,
-                    &mut source_and_rows,
-                ));
-            }
-            weights.gemv = gemv;
+        if kernels.uses_avx2_panels(bits) {
+            weights.avx2_panels = Some(avx2::gemm::Avx2Panels::pack_rows(
+                rows,
+                columns,
+                bits,
+                &mut source,
+            ));
+        } else if kernels.uses_vnni_panels(bits) {
+            weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
+                rows,
+                columns,
+                bits,
+                &mut source,
+            ));
         }
         #[cfg(target_arch = "aarch64")]
         {
@@ -541,11 +464,6 @@ impl PreparedWeights {
         {
             bytes += self.vnni_panels.as_ref().map_or(0, |p| p.bytes());
             bytes += self.avx2_panels.as_ref().map_or(0, |p| p.bytes());
-            bytes += match &self.gemv {
-                Some(GemvLayout::W8 { data, .. }) => data.len(),
-                Some(GemvLayout::W4 { data, .. } | GemvLayout::W2 { data, .. }) => data.len(),
-                None => 0,
-            };
         }
         #[cfg(target_arch = "aarch64")]
         {
@@ -564,11 +482,8 @@ impl PreparedWeights {
             return panels.bytes();
         }
         #[cfg(target_arch = "x86_64")]
-        if let Some(layout) = &self.gemv {
-            return match layout {
-                GemvLayout::W8 { data, .. } => data.len(),
-                GemvLayout::W4 { data, .. } | GemvLayout::W2 { data, .. } => data.len(),
-            };
+        if let Some(panels) = &self.avx2_panels {
+            return panels.bytes();
         }
         #[cfg(target_arch = "aarch64")]
         if let Some(panels) = &self.neon {
@@ -685,11 +600,9 @@ impl PreparedWeights {
 
     #[cfg(target_arch = "x86_64")]
     fn matmul_simd(&self, a: &[u8], m_rows: usize, out: &mut [i32], scratch: &mut Scratch) {
-        let (rows, columns) = (self.rows, self.columns);
-        let panel_gemm = m_rows >= GEMM_MIN_ROWS || self.gemv.is_none();
-        if let (Some(panels), true) = (&self.vnni_panels, panel_gemm) {
-            // The panel GEMM (one row is the matrix–vector product where no matrix–vector
-            // layout is kept).
+        let columns = self.columns;
+        if let Some(panels) = &self.vnni_panels {
+            // Every row count runs the panel GEMM (one row is the matrix–vector product).
             let stride = panels.padded_columns();
             avx512::gemm::pad_activations(a, m_rows, columns, stride, &mut scratch.padded);
             let padded = &scratch.padded;
@@ -702,7 +615,7 @@ impl PreparedWeights {
             });
             return;
         }
-        if let (Some(panels), true) = (&self.avx2_panels, panel_gemm) {
+        if let Some(panels) = &self.avx2_panels {
             let wide = self.kernels == KernelSet::Avx512Bw;
             // SAFETY: the set is Avx2 only when the CPU has AVX2, Avx512Bw only when it has
             // AVX-512 F/BW too; sizes checked above.
@@ -720,38 +633,6 @@ impl PreparedWeights {
                     self.run_chunks(pool, chunk, m_rows, out, |first, m, out| {
                         gemm(&a[first * columns..], m, out, &mut Vec::new())
                     })
-                }
-            }
-            return;
-        }
-        let layout = self.gemv.as_ref().expect("built for the AVX2 set");
-        for m in 0..m_rows {
-            let x = &a[m * columns..(m + 1) * columns];
-            let y = &mut out[m * rows..(m + 1) * rows];
-            match layout {
-                GemvLayout::W8 { data, stride } => {
-                    scratch.widened.clear();
-                    scratch.widened.extend(x.iter().map(|&v| v as i16));
-                    scratch.widened.resize(*stride, 0);
-                    // SAFETY: AVX2 present; buffers padded to the layout's stride.
-                    unsafe { avx2::gemv::gemv_w8(&scratch.widened, data, rows, *stride, y) }
-                }
-                GemvLayout::W4 { data, row_bytes } | GemvLayout::W2 { data, row_bytes } => {
-                    let four = matches!(layout, GemvLayout::W4 { .. });
-                    let per_byte = if four { 2 } else { 4 };
-                    scratch.padded.clear();
-                    scratch.padded.extend_from_slice(x);
-                    scratch.padded.resize(row_bytes * per_byte, 0);
-                    let sum: i32 = x.iter().map(|&v| v as i32).sum();
-                    let x = &scratch.padded;
-                    // SAFETY: AVX2 present; activations padded.
-                    unsafe {
-                        if four {
-                            avx2::gemv::gemv_w4(x, sum, data, rows, *row_bytes, y)
-                        } else {
-                            avx2::gemv::gemv_w2(x, sum, data, rows, *row_bytes, y)
-                        }
-                    }
                 }
             }
         }

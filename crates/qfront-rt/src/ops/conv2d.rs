@@ -120,14 +120,7 @@ impl Operator for Conv2d<'_> {
         };
         let channels = window.input[2];
         Box::new(PreparedConv2d {
-            // Every output position is one row of the product.
-            layer: PreparedLayer::new(
-                self.params,
-                self.groups,
-                blob,
-                kernels,
-                window.output[0] * window.output[1],
-            ),
+            layer: PreparedLayer::new(self.params, self.groups, blob, kernels),
             direct: self.groups == 1
                 && self.kernel == [1, 1]
                 && self.stride == [1, 1]

@@ -71,14 +71,7 @@ impl Operator for Linear<'_> {
             kernels
         };
         Box::new(PreparedLinear {
-            // A per-token layer multiplies `tokens` rows per example.
-            layer: PreparedLayer::new(
-                self.params,
-                1,
-                blob,
-                kernels,
-                input.elements() / self.params.weights.columns.max(1),
-            ),
+            layer: PreparedLayer::new(self.params, 1, blob, kernels),
             pooled,
             logits: matches!(node.output, ValueType::Logits { .. }),
             input_elements: input.elements(),

@@ -160,29 +160,16 @@ impl PreparedLayer {
         }
     }
 
-    pub fn new(
-        params: &LayerParams,
-        groups: usize,
-        blob: &[u8],
-        kernels: KernelSet,
-        fewest_rows: usize,
-    ) -> Self {
+    pub fn new(params: &LayerParams, groups: usize, blob: &[u8], kernels: KernelSet) -> Self {
         let w = &params.weights;
         let per_group = w.rows / groups;
         // Each group's rows are unpacked from the blob a block at a time, straight into the
         // kernels' layout: no 8-bit copy of the whole matrix is made.
         let prepared = (0..groups)
             .map(|g| {
-                PreparedWeights::from_rows_batched(
-                    per_group,
-                    w.columns,
-                    w.bits,
-                    kernels,
-                    fewest_rows,
-                    |first, out| {
-                        crate::format::unpack_weight_rows(w, blob, g * per_group + first, out)
-                    },
-                )
+                PreparedWeights::from_rows(per_group, w.columns, w.bits, kernels, |first, out| {
+                    crate::format::unpack_weight_rows(w, blob, g * per_group + first, out)
+                })
             })
             .collect();
         let zero_point_x2 = per_row(&w.zero_point_x2, w.rows);

@@ -19,6 +19,9 @@ use std::arch::x86_64::*;
 /// Rows per micro-kernel call.
 pub const MR: usize = 2;
 
+/// Bytes ahead of the weight stream the one-row tile prefetches.
+const PREFETCH_AHEAD: usize = 2048;
+
 /// Where a micro-kernel call reads and writes.
 struct Tile {
     /// First activation row, at the block's first column.
@@ -75,8 +78,17 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
     let ones = _mm256_set1_epi16(1);
     let b = t.b;
     let load = |at: usize| _mm256_loadu_si256(b.add(at) as *const __m256i);
+    // One row streams the panels from memory: fetch 2 KiB ahead (one 64-byte line per
+    // 64 bytes read).
+    let prefetch = |at: usize| {
+        if ROWS == 1 {
+            _mm_prefetch::<_MM_HINT_T0>(b.wrapping_add(at + PREFETCH_AHEAD) as *const i8);
+        }
+    };
     if BITS == 8 {
         for q in 0..t.quads {
+            prefetch(q * 128);
+            prefetch(q * 128 + 64);
             let w = [
                 load(q * 128),
                 load(q * 128 + 32),
@@ -93,6 +105,7 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
     } else if BITS == 4 {
         let nibble = _mm256_set1_epi8(0x0F);
         for q in 0..t.quads {
+            prefetch(q * 64);
             let (v0, v1) = (load(q * 64), load(q * 64 + 32));
             let w = [
                 _mm256_and_si256(v0, nibble),
@@ -110,6 +123,7 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(t: &Tile) {
     } else {
         let crumb = _mm256_set1_epi8(0x03);
         for p in 0..t.quads / 2 {
+            prefetch(p * 64);
             let (v0, v1) = (load(p * 64), load(p * 64 + 32));
             let field = |v: __m256i, shift: i32| {
                 _mm256_and_si256(_mm256_srl_epi16(v, _mm_cvtsi32_si128(shift)), crumb)
@@ -174,8 +188,10 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
             .map(|row| offset * super::byte_sum(row))
             .collect()
     };
-    // Column blocks keep the activation block in L1 while the panels stream past it.
-    let block = KC / 4;
+    // A matrix–vector product (one or two rows) streams each panel whole, in one stream the
+    // prefetcher follows; more rows are blocked by columns so that their activation block
+    // stays in L1 while the panels stream past it.
+    let block = if m_rows <= MR { quads_total } else { KC / 4 };
     let mut q0 = 0;
     while q0 < quads_total {
         let quads = block.min(quads_total - q0);

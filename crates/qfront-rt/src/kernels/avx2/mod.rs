@@ -3,28 +3,16 @@
 //! [`crate::kernels`] do that.
 //!
 //! Saturation: `vpmaddubsw` adds two u8×i8 products into a saturating i16. With u8
-//! activations up to 255 that is exact only for weight codes of magnitude ≤ 64, so the 4-
-//! and 2-bit GEMV kernels and the GEMM on codes of at most 7 bits ([`gemm_pairs`]) use it,
-//! and every 8-bit path widens to i16 and uses `vpmaddwd`, which is exact ([`gemm`]: its
-//! panels keep the codes at their width and sign-extend them in registers).
+//! activations up to 255 that is exact only for weight codes of magnitude ≤ 64, so the GEMM
+//! on codes of at most 7 bits ([`gemm_pairs`]) uses it, and the GEMM on 8-bit codes widens
+//! to i16 and uses `vpmaddwd`, which is exact ([`gemm`]: its panels keep the codes at their
+//! width and sign-extend them in registers). Both serve every row count, one row included.
 
 pub mod gemm;
 pub mod gemm_pairs;
-pub mod gemv;
 pub mod requant;
 
 use std::arch::x86_64::*;
-
-/// Sum of the eight i32 lanes.
-#[inline(always)]
-pub(crate) unsafe fn horizontal_sum(v: __m256i) -> i32 {
-    let lo = _mm256_castsi256_si128(v);
-    let hi = _mm256_extracti128_si256(v, 1);
-    let s = _mm_add_epi32(lo, hi);
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b01_00_11_10));
-    let s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0b10_11_00_01));
-    _mm_cvtsi128_si32(s)
-}
 
 /// `Σ bytes` with `vpsadbw` (32 bytes per step).
 ///
