@@ -94,6 +94,26 @@ fn crosses_the_cache_block() {
     }
 }
 
+#[test]
+fn tile_sized_products_agree() {
+    // Products the AMX tiles take (16 or more rows, 5- to 8-bit codes, 64 or more columns):
+    // whole 32- and 16-row tile blocks, a remainder below 16 rows, partial 32-output panels,
+    // columns padded to whole 64-byte tiles, and extreme activations.
+    for bits in 5..=8 {
+        for (m_rows, rows, columns) in [(16, 32, 64), (31, 45, 100), (32, 64, 128), (70, 33, 1030)]
+        {
+            check(
+                bits,
+                m_rows,
+                rows,
+                columns,
+                (m_rows * rows) as u64 + bits as u64,
+                255,
+            );
+        }
+    }
+}
+
 /// With `QFRONT_EXPECT_KERNELS` (comma-separated names, as CI sets it for each emulated
 /// CPU), the CPU must offer exactly those sets: a detection bug would otherwise quietly test
 /// fewer kernels.

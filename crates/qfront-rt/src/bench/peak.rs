@@ -2,7 +2,7 @@
 //! of the instructions the GEMMs use, so a kernel's throughput can be stated as a fraction
 //! of it: AVX-512 VNNI `vpdpbusd` (64 multiply-adds each), AVX2 `vpmaddwd` (16 each, the
 //! exact 8-bit GEMM's instruction; `vpmaddubsw`+`vpmaddwd` reaches the same rate) and its
-//! 512-bit form for the AVX-512 BW set (32 each).
+//! 512-bit form for the AVX-512 BW set (32 each), and AMX `tdpbusd` (16,384 each).
 
 use crate::KernelSet;
 #[cfg(target_arch = "x86_64")]
@@ -23,6 +23,10 @@ pub fn int8_peak_gops(kernels: KernelSet) -> Option<f64> {
             KernelSet::Avx512Bw => (
                 unsafe { time(|| avx512bw_loop(iterations)) },
                 CHAINS as u64 * 32,
+            ),
+            KernelSet::Avx512Amx => (
+                unsafe { time(|| crate::kernels::avx512::amx::peak_loop(iterations / 64)) },
+                crate::kernels::avx512::amx::PEAK_MACS_PER_ITERATION / 64,
             ),
             KernelSet::Avx512Vnni => (
                 unsafe { time(|| vnni_loop(iterations)) },

@@ -30,6 +30,9 @@ pub enum KernelSet {
     Avx512Bw,
     /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
     Avx512Vnni,
+    /// The AVX-512 VNNI set with AMX tiles (`tdpbusd`, Intel Sapphire Rapids and later) for
+    /// products of 16 or more rows on 5- to 8-bit layers of at least 64 columns.
+    Avx512Amx,
     /// NEON kernels (every aarch64 core): `smlal` on activations widened to i16.
     Neon,
     /// aarch64 dot-product kernels (ARMv8.2 `dotprod`): `sdot` on `a − 128`.
@@ -39,11 +42,12 @@ pub enum KernelSet {
 }
 
 /// Every kernel set, slowest first within each architecture.
-const ALL_SETS: [KernelSet; 7] = [
+const ALL_SETS: [KernelSet; 8] = [
     KernelSet::Reference,
     KernelSet::Avx2,
     KernelSet::Avx512Bw,
     KernelSet::Avx512Vnni,
+    KernelSet::Avx512Amx,
     KernelSet::Neon,
     KernelSet::NeonDot,
     KernelSet::NeonI8mm,
@@ -93,6 +97,9 @@ impl KernelSet {
         {
             use std::arch::is_x86_feature_detected as has;
             if has!("avx512f") && has!("avx512bw") && has!("avx512vnni") && has!("avx2") {
+                if avx512::amx::available() {
+                    return KernelSet::Avx512Amx;
+                }
                 return KernelSet::Avx512Vnni;
             }
             if has!("avx512f") && has!("avx512bw") && has!("avx2") {
@@ -122,6 +129,12 @@ impl KernelSet {
     pub fn available() -> Vec<Self> {
         let mut sets = vec![KernelSet::Reference];
         match Self::best_available() {
+            KernelSet::Avx512Amx => sets.extend([
+                KernelSet::Avx2,
+                KernelSet::Avx512Bw,
+                KernelSet::Avx512Vnni,
+                KernelSet::Avx512Amx,
+            ]),
             KernelSet::Avx512Vnni => {
                 sets.extend([KernelSet::Avx2, KernelSet::Avx512Bw, KernelSet::Avx512Vnni])
             }
@@ -144,6 +157,7 @@ impl KernelSet {
             KernelSet::Avx2 => "avx2",
             KernelSet::Avx512Bw => "avx512bw",
             KernelSet::Avx512Vnni => "avx512-vnni",
+            KernelSet::Avx512Amx => "avx512-amx",
             KernelSet::Neon => "neon",
             KernelSet::NeonDot => "neon-dot",
             KernelSet::NeonI8mm => "neon-i8mm",
@@ -154,7 +168,7 @@ impl KernelSet {
     pub fn is_x86_simd(self) -> bool {
         matches!(
             self,
-            KernelSet::Avx2 | KernelSet::Avx512Bw | KernelSet::Avx512Vnni
+            KernelSet::Avx2 | KernelSet::Avx512Bw | KernelSet::Avx512Vnni | KernelSet::Avx512Amx
         )
     }
 
@@ -166,10 +180,10 @@ impl KernelSet {
     }
 
     /// Whether it multiplies `bits`-bit codes on `avx512::gemm::VnniPanels` (x86-64): the
-    /// AVX-512 VNNI set always, the AVX-512 BW and AVX2 sets for codes of at most 7 bits
+    /// AVX-512 VNNI and AMX sets always, the AVX-512 BW and AVX2 sets for codes of at most 7 bits
     /// (their `vpmaddubsw` dot-product step is exact there: `avx512::dot`).
     pub fn uses_vnni_panels(self, bits: u32) -> bool {
-        self == KernelSet::Avx512Vnni
+        matches!(self, KernelSet::Avx512Vnni | KernelSet::Avx512Amx)
             || (matches!(self, KernelSet::Avx2 | KernelSet::Avx512Bw) && bits <= 7)
     }
 }
@@ -348,10 +362,13 @@ impl PreparedWeights {
                 &mut source,
             ));
         } else if kernels.uses_vnni_panels(bits) {
-            weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows(
+            // The AMX set pads 5- to 8-bit layers of 64 columns or more to whole tiles.
+            let tiles = kernels == KernelSet::Avx512Amx && bits >= 5 && columns >= 64;
+            weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows_aligned(
                 rows,
                 columns,
                 bits,
+                if tiles { avx512::amx::TILE_QUADS } else { 1 },
                 &mut source,
             ));
         }
@@ -639,7 +656,8 @@ impl PreparedWeights {
     }
 }
 
-/// The GEMM on VNNI panels for `kernels`: `vpdpbusd` (AVX-512 VNNI), or its `vpmaddubsw`
+/// The GEMM on VNNI panels for `kernels`: AMX tiles where they fit (AMX set), `vpdpbusd`
+/// (AVX-512 VNNI), or its `vpmaddubsw`
 /// form at 512 bits (AVX-512 BW) or 256 bits (AVX2) for codes of at most 7 bits.
 ///
 /// # Safety
@@ -654,6 +672,7 @@ unsafe fn padded_gemm(
     out: &mut [i32],
 ) {
     match kernels {
+        KernelSet::Avx512Amx => avx512::amx::gemm_padded_amx(a, m_rows, panels, out),
         KernelSet::Avx512Vnni => avx512::gemm::gemm_padded(a, m_rows, panels, out),
         KernelSet::Avx512Bw => avx512::gemm::gemm_padded_pair_sums(a, m_rows, panels, out),
         _ => avx2::gemm_pairs::gemm_padded(a, m_rows, panels, out),

@@ -151,8 +151,11 @@ impl PreparedRequant {
     pub fn new(params: RequantParams, kernels: KernelSet) -> Self {
         Self {
             #[cfg(target_arch = "x86_64")]
-            lanes16: matches!(kernels, KernelSet::Avx512Vnni | KernelSet::Avx512Bw)
-                .then(|| crate::kernels::avx512::requant::lanes(&params)),
+            lanes16: matches!(
+                kernels,
+                KernelSet::Avx512Vnni | KernelSet::Avx512Bw | KernelSet::Avx512Amx
+            )
+            .then(|| crate::kernels::avx512::requant::lanes(&params)),
             #[cfg(target_arch = "x86_64")]
             lanes8: kernels
                 .is_x86_simd()

@@ -99,10 +99,24 @@ impl VnniPanels {
         rows: usize,
         columns: usize,
         bits: u32,
+        fill: impl FnMut(usize, &mut [i8]),
+    ) -> Self {
+        Self::pack_rows_aligned(rows, columns, bits, 1, fill)
+    }
+
+    /// [`VnniPanels::pack_rows`] with the quads (and so [`VnniPanels::padded_columns`])
+    /// rounded up to a multiple of `quad_multiple` (a power of two), zero codes in the
+    /// padding: the AMX kernels read whole 64-byte (16-quad) tiles.
+    pub fn pack_rows_aligned(
+        rows: usize,
+        columns: usize,
+        bits: u32,
+        quad_multiple: usize,
         mut fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
         let layout = PanelBits::for_bits(bits);
-        let quads = columns.div_ceil(4).div_ceil(layout.quads_per_step()) * layout.quads_per_step();
+        let multiple = quad_multiple.max(layout.quads_per_step());
+        let quads = columns.div_ceil(4).div_ceil(multiple) * multiple;
         let blocks = rows.div_ceil(NR);
         let per_quad = layout.bytes_per_quad();
         let offset = layout.offset();
@@ -168,6 +182,11 @@ impl VnniPanels {
     /// Output rows (weight rows) packed.
     pub fn output_rows(&self) -> usize {
         self.rows
+    }
+
+    /// Groups of four columns stored (padding included).
+    pub fn quads(&self) -> usize {
+        self.quads
     }
 
     /// Where the panel of output block `block` (32 outputs) starts at quad `quad` (even for

@@ -5,6 +5,7 @@
 //! weights packed at their width. CPUs with AVX-512 F/BW but no VNNI get [`gemm_bw`], the
 //! exact `vpmaddwd` GEMM of the AVX2 set at 512 bits, on the AVX2 set's panels.
 
+pub mod amx;
 pub mod dot;
 pub mod gemm;
 pub mod gemm_bw;
