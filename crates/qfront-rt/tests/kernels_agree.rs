@@ -96,10 +96,10 @@ fn crosses_the_cache_block() {
 
 #[test]
 fn tile_sized_products_agree() {
-    // Products the AMX tiles take (16 or more rows, 5- to 8-bit codes, 64 or more columns):
-    // whole 32- and 16-row tile blocks, a remainder below 16 rows, partial 32-output panels,
-    // columns padded to whole 64-byte tiles, and extreme activations.
-    for bits in 5..=8 {
+    // Products the AMX tiles take (16 or more rows, 64 or more columns): whole 32- and 16-row
+    // tile blocks, a remainder below 16 rows, partial 32-output panels, columns padded to
+    // whole 64-byte tiles, 4- and 2-bit panels unpacked with their offsets.
+    for bits in 2..=8 {
         for (m_rows, rows, columns) in [(16, 32, 64), (31, 45, 100), (32, 64, 128), (70, 33, 1030)]
         {
             check(

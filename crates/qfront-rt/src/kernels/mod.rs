@@ -31,7 +31,7 @@ pub enum KernelSet {
     /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
     Avx512Vnni,
     /// The AVX-512 VNNI set with AMX tiles (`tdpbusd`, Intel Sapphire Rapids and later) for
-    /// products of 16 or more rows on 5- to 8-bit layers of at least 64 columns.
+    /// products of 16 or more rows on layers of at least 64 columns.
     Avx512Amx,
     /// NEON kernels (every aarch64 core): `smlal` on activations widened to i16.
     Neon,
@@ -362,8 +362,8 @@ impl PreparedWeights {
                 &mut source,
             ));
         } else if kernels.uses_vnni_panels(bits) {
-            // The AMX set pads 5- to 8-bit layers of 64 columns or more to whole tiles.
-            let tiles = kernels == KernelSet::Avx512Amx && bits >= 5 && columns >= 64;
+            // The AMX set pads layers of 64 columns or more to whole tiles.
+            let tiles = kernels == KernelSet::Avx512Amx && columns >= 64;
             weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows_aligned(
                 rows,
                 columns,

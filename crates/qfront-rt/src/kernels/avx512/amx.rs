@@ -5,10 +5,11 @@
 //! `vpdpbusd`, with no saturation): 16,384 multiply-adds per instruction. A weight tile row
 //! `k` holds quad `k` of 16 outputs, four bytes each; the 8-bit VNNI panels store quad `q` of
 //! a 32-output panel as 128 bytes, outputs 0–15 first, so tiles load straight from the
-//! panels with a row stride of 128 bytes (no repacking). The AMX set packs 5- to 8-bit layers
-//! of at least 64 columns with the quads rounded up to whole 16-quad tiles
-//! ([`VnniPanels::pack_rows_aligned`]); its other layers, and the last `m_rows mod 16` rows
-//! of a product, run the VNNI kernels ([`gemm_padded`]).
+//! panels with a row stride of 128 bytes (no repacking); 4- and 2-bit panels are unpacked
+//! to that layout one panel at a time. The AMX set packs layers of at least 64 columns with
+//! the quads rounded up to whole 16-quad tiles ([`VnniPanels::pack_rows_aligned`]); its
+//! other layers, and the last `m_rows mod 16` rows of a product, run the VNNI kernels
+//! ([`gemm_padded`]).
 //!
 //! Written by hand with `asm!`: Rust's AMX intrinsics are not stable. Linux hands the tile
 //! state to a process only on request (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`),
@@ -142,9 +143,48 @@ unsafe fn block(
     }
 }
 
-/// The GEMM of [`gemm_padded`] with AMX tiles where the panels allow them (8-bit layout,
-/// quads a multiple of 16) and the product has at least 16 rows; the VNNI kernels otherwise
-/// and for the last `m_rows mod 16` rows.
+/// Copies panel `block` of 4- or 2-bit panels into `buffer` in the 8-bit layout (quad `q`
+/// at `q·128`, outputs 0–15 then 16–31), keeping the offset codes `u = c + z`: the nibbles
+/// and bit pairs are unpacked once per call and panel, then read by every row block.
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<u8>) {
+    use std::arch::x86_64::*;
+    let quads = panels.quads();
+    buffer.resize(quads * PANEL_QUAD_BYTES, 0);
+    let source = panels.panel_at(block, 0);
+    let target = buffer.as_mut_ptr();
+    let load = |at: usize| _mm512_loadu_si512(source.add(at) as *const __m512i);
+    let store = |at: usize, v: __m512i| _mm512_storeu_si512(target.add(at) as *mut __m512i, v);
+    let field = |v: __m512i, shift: u32, mask: __m512i| {
+        _mm512_and_si512(_mm512_srl_epi16(v, _mm_cvtsi32_si128(shift as i32)), mask)
+    };
+    if panels.bits() == PanelBits::Four {
+        // Byte 4j + t of quad q: output j in the low nibble, j + 16 in the high one.
+        let nibble = _mm512_set1_epi8(0x0F);
+        for q in 0..quads {
+            let v = load(q * 64);
+            store(q * PANEL_QUAD_BYTES, field(v, 0, nibble));
+            store(q * PANEL_QUAD_BYTES + 64, field(v, 4, nibble));
+        }
+    } else {
+        // Byte 4j + t of quad pair p: (j, 2p), (j + 16, 2p), (j, 2p + 1), (j + 16, 2p + 1).
+        let pair = _mm512_set1_epi8(0x03);
+        for p in 0..quads / 2 {
+            let v = load(p * 64);
+            let even = 2 * p * PANEL_QUAD_BYTES;
+            store(even, field(v, 0, pair));
+            store(even + 64, field(v, 2, pair));
+            store(even + PANEL_QUAD_BYTES, field(v, 4, pair));
+            store(even + PANEL_QUAD_BYTES + 64, field(v, 6, pair));
+        }
+    }
+}
+
+/// The GEMM of [`gemm_padded`] with AMX tiles where the panels allow them (quads a multiple
+/// of 16) and the product has at least 16 rows; the VNNI kernels otherwise and for the last
+/// `m_rows mod 16` rows. 4- and 2-bit panels are unpacked to bytes one panel at a time
+/// (32 outputs × the columns, reused by every row block), and their offset `z` removed with
+/// each row's activation sum, as the VNNI kernels do.
 ///
 /// # Safety
 /// [`available`] must have returned true (AVX-512 F/BW/VNNI present too); `a` holds
@@ -152,34 +192,56 @@ unsafe fn block(
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mut [i32]) {
     let quads = panels.quads();
-    if panels.bits() != PanelBits::Eight || !quads.is_multiple_of(TILE_QUADS) || m_rows < TILE_ROWS
-    {
+    if !quads.is_multiple_of(TILE_QUADS) || m_rows < TILE_ROWS {
         return gemm_padded(a, m_rows, panels, out);
     }
     let rows = panels.output_rows();
     let stride = panels.padded_columns();
     assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
     let tiled_rows = m_rows / TILE_ROWS * TILE_ROWS;
+    let offset = panels.bits().offset();
+    // z·Σ_k a[m, k] per row (the padding columns are zero); 8-bit panels have no offset.
+    let corrections: Vec<i32> = if offset == 0 {
+        Vec::new()
+    } else {
+        a[..tiled_rows * stride]
+            .chunks_exact(stride)
+            .map(|row| offset * crate::kernels::byte_sum(row))
+            .collect()
+    };
+    let mut unpacked = Vec::new();
+    let mut buffer = [0i32; 2 * TILE_ROWS * NR];
     let config = TileConfig::all_full();
     asm!("ldtilecfg [{0}]", in(reg) config.0.as_ptr(), options(nostack, readonly));
-    let mut buffer = [0i32; 2 * TILE_ROWS * NR];
-    for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
-        let two = first + 2 * TILE_ROWS <= tiled_rows;
-        let block_rows = if two { 2 * TILE_ROWS } else { TILE_ROWS };
-        let a_block = a.as_ptr().add(first * stride);
-        for nb in 0..rows.div_ceil(NR) {
-            let b = panels.panel_at(nb, 0);
-            let cols = NR.min(rows - nb * NR);
+    for nb in 0..rows.div_ceil(NR) {
+        let b = if panels.bits() == PanelBits::Eight {
+            panels.panel_at(nb, 0)
+        } else {
+            unpack_panel(panels, nb, &mut unpacked);
+            unpacked.as_ptr()
+        };
+        let cols = NR.min(rows - nb * NR);
+        for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
+            let two = first + 2 * TILE_ROWS <= tiled_rows;
+            let block_rows = if two { 2 * TILE_ROWS } else { TILE_ROWS };
+            let a_block = a.as_ptr().add(first * stride);
             if cols == NR {
                 let c = out.as_mut_ptr().add(first * rows + nb * NR);
                 block(two, a_block, stride, b, quads, c, rows * 4);
-                continue;
+            } else {
+                // A last, partial panel goes through a buffer (its padding outputs are zero).
+                block(two, a_block, stride, b, quads, buffer.as_mut_ptr(), NR * 4);
+                for r in 0..block_rows {
+                    let at = (first + r) * rows + nb * NR;
+                    out[at..at + cols].copy_from_slice(&buffer[r * NR..r * NR + cols]);
+                }
             }
-            // A last, partial panel goes through a buffer (its padding outputs are zero).
-            block(two, a_block, stride, b, quads, buffer.as_mut_ptr(), NR * 4);
-            for r in 0..block_rows {
-                let at = (first + r) * rows + nb * NR;
-                out[at..at + cols].copy_from_slice(&buffer[r * NR..r * NR + cols]);
+            if !corrections.is_empty() {
+                for r in 0..block_rows {
+                    let at = (first + r) * rows + nb * NR;
+                    let fix = corrections[first + r];
+                    out[at..at + cols].iter_mut().for_each(|v| *v -= fix);
+                }
             }
         }
     }
