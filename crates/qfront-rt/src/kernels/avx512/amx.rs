@@ -57,6 +57,12 @@ unsafe fn detect() -> bool {
     result == 0
 }
 
+/// A 64-byte-aligned cache line (activation blocks are copied into these, so that no tile row
+/// load straddles two lines).
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+struct Line([u8; 64]);
+
 /// The tile configuration: palette 1, tiles 0–7 of 16 rows × 64 bytes (C tiles 0–3, A tiles
 /// 4–5, B tiles 6–7).
 #[repr(C, align(64))]
@@ -147,12 +153,12 @@ unsafe fn block(
 /// at `q·128`, outputs 0–15 then 16–31), keeping the offset codes `u = c + z`: the nibbles
 /// and bit pairs are unpacked once per call and panel, then read by every row block.
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<u8>) {
+unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Line>) {
     use std::arch::x86_64::*;
     let quads = panels.quads();
-    buffer.resize(quads * PANEL_QUAD_BYTES, 0);
+    buffer.resize(quads * PANEL_QUAD_BYTES / 64, Line([0; 64]));
     let source = panels.panel_at(block, 0);
-    let target = buffer.as_mut_ptr();
+    let target = buffer.as_mut_ptr() as *mut u8;
     let load = |at: usize| _mm512_loadu_si512(source.add(at) as *const __m512i);
     let store = |at: usize, v: __m512i| _mm512_storeu_si512(target.add(at) as *mut __m512i, v);
     let field = |v: __m512i, shift: u32, mask: __m512i| {
@@ -209,39 +215,62 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
             .map(|row| offset * crate::kernels::byte_sum(row))
             .collect()
     };
-    let mut unpacked = Vec::new();
     let mut buffer = [0i32; 2 * TILE_ROWS * NR];
+    // Activations not on 64-byte lines are copied once onto lines (tile loads that straddle
+    // two lines ran at half the speed; the copy is O(m·k) against the product's O(m·k·n)).
+    let mut copy = Vec::new();
+    let a_lines = if (a.as_ptr() as usize).is_multiple_of(64) {
+        a.as_ptr()
+    } else {
+        let bytes = tiled_rows * stride;
+        copy.resize(bytes / 64, Line([0; 64]));
+        std::slice::from_raw_parts_mut(copy.as_mut_ptr() as *mut u8, bytes)
+            .copy_from_slice(&a[..bytes]);
+        copy.as_ptr() as *const u8
+    };
+    // One tile block: rows `first..` (32, or 16 for the last) by panel `nb` (at `b`).
+    let mut run = |nb: usize, first: usize, b: *const u8| {
+        let cols = NR.min(rows - nb * NR);
+        let two = first + 2 * TILE_ROWS <= tiled_rows;
+        let block_rows = if two { 2 * TILE_ROWS } else { TILE_ROWS };
+        let a_block = a_lines.add(first * stride);
+        if cols == NR {
+            let c = out.as_mut_ptr().add(first * rows + nb * NR);
+            block(two, a_block, stride, b, quads, c, rows * 4);
+        } else {
+            // A last, partial panel goes through a buffer (its padding outputs are zero).
+            block(two, a_block, stride, b, quads, buffer.as_mut_ptr(), NR * 4);
+            for r in 0..block_rows {
+                let at = (first + r) * rows + nb * NR;
+                out[at..at + cols].copy_from_slice(&buffer[r * NR..r * NR + cols]);
+            }
+        }
+        if !corrections.is_empty() {
+            for r in 0..block_rows {
+                let at = (first + r) * rows + nb * NR;
+                let fix = corrections[first + r];
+                out[at..at + cols].iter_mut().for_each(|v| *v -= fix);
+            }
+        }
+    };
     let config = TileConfig::all_full();
     asm!("ldtilecfg [{0}]", in(reg) config.0.as_ptr(), options(nostack, readonly));
-    for nb in 0..rows.div_ceil(NR) {
-        let b = if panels.bits() == PanelBits::Eight {
-            panels.panel_at(nb, 0)
-        } else {
-            unpack_panel(panels, nb, &mut unpacked);
-            unpacked.as_ptr()
-        };
-        let cols = NR.min(rows - nb * NR);
+    let panel_count = rows.div_ceil(NR);
+    if panels.bits() == PanelBits::Eight {
+        // Row blocks outside: each block's activations stay in L1 while the panels pass
+        // (measured 1.4× faster than the other order at 256×1024×1024).
         for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
-            let two = first + 2 * TILE_ROWS <= tiled_rows;
-            let block_rows = if two { 2 * TILE_ROWS } else { TILE_ROWS };
-            let a_block = a.as_ptr().add(first * stride);
-            if cols == NR {
-                let c = out.as_mut_ptr().add(first * rows + nb * NR);
-                block(two, a_block, stride, b, quads, c, rows * 4);
-            } else {
-                // A last, partial panel goes through a buffer (its padding outputs are zero).
-                block(two, a_block, stride, b, quads, buffer.as_mut_ptr(), NR * 4);
-                for r in 0..block_rows {
-                    let at = (first + r) * rows + nb * NR;
-                    out[at..at + cols].copy_from_slice(&buffer[r * NR..r * NR + cols]);
-                }
+            for nb in 0..panel_count {
+                run(nb, first, panels.panel_at(nb, 0));
             }
-            if !corrections.is_empty() {
-                for r in 0..block_rows {
-                    let at = (first + r) * rows + nb * NR;
-                    let fix = corrections[first + r];
-                    out[at..at + cols].iter_mut().for_each(|v| *v -= fix);
-                }
+        }
+    } else {
+        // Panels outside: each is unpacked once and read by every row block.
+        let mut unpacked = Vec::new();
+        for nb in 0..panel_count {
+            unpack_panel(panels, nb, &mut unpacked);
+            for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
+                run(nb, first, unpacked.as_ptr() as *const u8);
             }
         }
     }
