@@ -258,7 +258,8 @@ fn bench_memory_reports_weight_memory_per_width() {
         .collect();
     assert_eq!(ratios.len(), 2);
     // Every x86 kernel set keeps one copy of the weights at their width.
-    if ["avx2", "avx512bw", "avx512-vnni"].contains(&rows[0]["kernels"].as_str().unwrap()) {
+    let x86_sets = ["avx2", "avx512bw", "avx512-vnni", "avx512-amx"];
+    if x86_sets.contains(&rows[0]["kernels"].as_str().unwrap()) {
         let w4 = ratios[0]["session_weight_ratio"].as_f64().unwrap();
         let w2 = ratios[1]["session_weight_ratio"].as_f64().unwrap();
         assert!((0.45..=0.55).contains(&w4), "W4 holds {w4} of W8");
