@@ -178,16 +178,7 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
     let stride = panels.padded_columns();
     let quads_total = stride / 4;
     assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
-    let offset = panels.bits().offset();
-    // z·Σ_k a[m, k] per row (the padding columns are zero); 8-bit panels have no offset.
-    let corrections: Vec<i32> = if offset == 0 {
-        vec![0; m_rows]
-    } else {
-        a[..m_rows * stride]
-            .chunks_exact(stride)
-            .map(|row| offset * super::byte_sum(row))
-            .collect()
-    };
+    let corrections = panels.offset_corrections(a, m_rows);
     // A matrix–vector product (one or two rows) streams each panel whole, in one stream the
     // prefetcher follows; more rows are blocked by columns so that their activation block
     // stays in L1 while the panels stream past it.
@@ -200,7 +191,9 @@ pub unsafe fn gemm_padded(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mu
             for first in (0..m_rows).step_by(MR) {
                 let count = MR.min(m_rows - first);
                 let mut fixes = [0i32; MR];
-                fixes[..count].copy_from_slice(&corrections[first..first + count]);
+                if !corrections.is_empty() {
+                    fixes[..count].copy_from_slice(&corrections[first..first + count]);
+                }
                 let t = Tile {
                     a: a.as_ptr().add(first * stride + q0 * 4),
                     stride,

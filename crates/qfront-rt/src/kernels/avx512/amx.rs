@@ -205,16 +205,7 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
     let stride = panels.padded_columns();
     assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
     let tiled_rows = m_rows / TILE_ROWS * TILE_ROWS;
-    let offset = panels.bits().offset();
-    // z·Σ_k a[m, k] per row (the padding columns are zero); 8-bit panels have no offset.
-    let corrections: Vec<i32> = if offset == 0 {
-        Vec::new()
-    } else {
-        a[..tiled_rows * stride]
-            .chunks_exact(stride)
-            .map(|row| offset * crate::kernels::byte_sum(row))
-            .collect()
-    };
+    let corrections = panels.offset_corrections(a, tiled_rows);
     let mut buffer = [0i32; 2 * TILE_ROWS * NR];
     // Activations not on 64-byte lines are copied once onto lines (tile loads that straddle
     // two lines ran at half the speed; the copy is O(m·k) against the product's O(m·k·n)).

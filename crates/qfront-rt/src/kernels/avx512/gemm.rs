@@ -184,6 +184,22 @@ impl VnniPanels {
         self.rows
     }
 
+    /// `z·Σ_k a[m, k]` for each of the `m_rows` rows of `a` (rows of
+    /// [`VnniPanels::padded_columns`] bytes, zero tail): the offset the 4- and 2-bit layouts
+    /// add to every code, removed from each output of row `m`. Empty for the 8-bit layout,
+    /// which has no offset.
+    pub fn offset_corrections(&self, a: &[u8], m_rows: usize) -> Vec<i32> {
+        let offset = self.bits.offset();
+        if offset == 0 {
+            return Vec::new();
+        }
+        let stride = self.padded_columns();
+        a[..m_rows * stride]
+            .chunks_exact(stride)
+            .map(|row| offset * crate::kernels::byte_sum(row))
+            .collect()
+    }
+
     /// Groups of four columns stored (padding included).
     pub fn quads(&self) -> usize {
         self.quads
@@ -455,16 +471,7 @@ unsafe fn gemm_padded_with<D: DotProduct>(
     let rows = panels.rows;
     let stride = panels.padded_columns();
     assert!(a.len() >= m_rows * stride && out.len() >= m_rows * rows);
-    let offset = panels.bits.offset();
-    // z·Σ_k a[m, k] per row (the padding columns are zero); 8-bit panels have no offset.
-    let corrections: Vec<i32> = if offset == 0 {
-        Vec::new()
-    } else {
-        a[..m_rows * stride]
-            .chunks_exact(stride)
-            .map(|row| offset * crate::kernels::byte_sum(row))
-            .collect()
-    };
+    let corrections = panels.offset_corrections(a, m_rows);
     let per_quad = panels.bits.bytes_per_quad();
     let n_blocks = rows.div_ceil(NR);
     // A matrix–vector product (one or two rows) streams each panel whole: its activations

@@ -227,31 +227,27 @@ unsafe fn gemm_widened_at<const BITS: u32>(
                         rows,
                         p0 > 0,
                     );
-                } else if cols == NR {
-                    tile::<1, BITS>(
-                        m_count,
-                        pairs,
-                        a_block,
-                        row_stride,
-                        b,
-                        panel_bytes,
-                        c,
-                        rows,
-                        p0 > 0,
-                    );
+                    continue;
+                }
+                // A whole panel goes to the output, a partial one through a buffer.
+                let mut tile_out = [[0i32; NR]; MR];
+                let (target, ldc, accumulate) = if cols == NR {
+                    (c, rows, p0 > 0)
                 } else {
-                    let mut tile_out = [[0i32; NR]; MR];
-                    tile::<1, BITS>(
-                        m_count,
-                        pairs,
-                        a_block,
-                        row_stride,
-                        b,
-                        panel_bytes,
-                        tile_out.as_mut_ptr() as *mut i32,
-                        NR,
-                        false,
-                    );
+                    (tile_out.as_mut_ptr() as *mut i32, NR, false)
+                };
+                tile::<1, BITS>(
+                    m_count,
+                    pairs,
+                    a_block,
+                    row_stride,
+                    b,
+                    panel_bytes,
+                    target,
+                    ldc,
+                    accumulate,
+                );
+                if cols < NR {
                     for (r, t) in tile_out.iter().enumerate().take(m_count) {
                         let row = (mb * MR + r) * rows + nb * NR;
                         for (o, v) in out[row..row + cols].iter_mut().zip(t) {
