@@ -31,7 +31,8 @@ pub enum KernelSet {
     /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
     Avx512Vnni,
     /// The AVX-512 VNNI set with AMX tiles (`tdpbusd`, Intel Sapphire Rapids and later) for
-    /// products of 16 or more rows on layers of at least 64 columns.
+    /// products of 16 or more rows and a million multiply-adds on layers of at least 256
+    /// columns and 64 outputs.
     Avx512Amx,
     /// NEON kernels (every aarch64 core): `smlal` on activations widened to i16.
     Neon,
@@ -362,8 +363,9 @@ impl PreparedWeights {
                 &mut source,
             ));
         } else if kernels.uses_vnni_panels(bits) {
-            // The AMX set pads layers of 64 columns or more to whole tiles.
-            let tiles = kernels == KernelSet::Avx512Amx && columns >= 64;
+            // The AMX set pads layers of 256 columns or more to whole tiles (at most 60
+            // padding columns, under a quarter).
+            let tiles = kernels == KernelSet::Avx512Amx && columns >= avx512::amx::MIN_COLUMNS;
             weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows_aligned(
                 rows,
                 columns,

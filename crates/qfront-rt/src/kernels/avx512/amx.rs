@@ -6,7 +6,7 @@
 //! `k` holds quad `k` of 16 outputs, four bytes each; the 8-bit VNNI panels store quad `q` of
 //! a 32-output panel as 128 bytes, outputs 0–15 first, so tiles load straight from the
 //! panels with a row stride of 128 bytes (no repacking); 4- and 2-bit panels are unpacked
-//! to that layout one panel at a time. The AMX set packs layers of at least 64 columns with
+//! to that layout one panel at a time. The AMX set packs layers of at least 256 columns with
 //! the quads rounded up to whole 16-quad tiles ([`VnniPanels::pack_rows_aligned`]); its
 //! other layers, and the last `m_rows mod 16` rows of a product, run the VNNI kernels
 //! ([`gemm_padded`]).
@@ -18,6 +18,18 @@
 use super::gemm::{gemm_padded, PanelBits, VnniPanels, NR};
 use std::arch::asm;
 use std::sync::OnceLock;
+
+/// Layers with fewer columns keep the VNNI kernels (their panels are not padded to tiles).
+pub const MIN_COLUMNS: usize = 256;
+
+/// Products with fewer multiply-adds keep the VNNI kernels: measured on a small LeNet, the
+/// tile configuration and the activation copy cost more than the tiles save there.
+const MIN_MACS: usize = 1 << 20;
+
+/// Layers with fewer outputs keep the VNNI kernels: the activations may be copied onto
+/// cache lines, O(m·k), which a narrow product (O(m·k·n), small n) does not repay (measured:
+/// a 32-output convolution of the digits LeNet ran 5% slower at batch 32 with tiles).
+const MIN_OUTPUTS: usize = 64;
 
 /// Quads (groups of four columns) in one 64-byte tile row.
 pub const TILE_QUADS: usize = 16;
@@ -187,7 +199,8 @@ unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Line>
 }
 
 /// The GEMM of [`gemm_padded`] with AMX tiles where the panels allow them (quads a multiple
-/// of 16) and the product has at least 16 rows; the VNNI kernels otherwise and for the last
+/// of 16) and the product has at least 16 rows, [`MIN_OUTPUTS`] outputs and [`MIN_MACS`]
+/// multiply-adds; the VNNI kernels otherwise and for the last
 /// `m_rows mod 16` rows. 4- and 2-bit panels are unpacked to bytes one panel at a time
 /// (32 outputs × the columns, reused by every row block), and their offset `z` removed with
 /// each row's activation sum, as the VNNI kernels do.
@@ -198,7 +211,9 @@ unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Line>
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mut [i32]) {
     let quads = panels.quads();
-    if !quads.is_multiple_of(TILE_QUADS) || m_rows < TILE_ROWS {
+    let macs = m_rows * panels.output_rows() * quads * 4;
+    let narrow = panels.output_rows() < MIN_OUTPUTS;
+    if !quads.is_multiple_of(TILE_QUADS) || m_rows < TILE_ROWS || macs < MIN_MACS || narrow {
         return gemm_padded(a, m_rows, panels, out);
     }
     let rows = panels.output_rows();
