@@ -288,16 +288,7 @@ impl Optimizer {
     /// same point (no de-duplication), returned. This is how a study re-queues a trial whose
     /// worker died: the lost run counts as failed, and the configuration is not lost.
     pub fn retry(&mut self, id: usize, reason: String) -> Result<Trial> {
-        let trial = self
-            .trials
-            .get_mut(id)
-            .ok_or_else(|| BoError::input("retry", format!("there is no trial {id}")))?;
-        if trial.state != TrialState::Pending {
-            return Err(BoError::input(
-                "retry",
-                format!("trial {id} was already told"),
-            ));
-        }
+        let trial = self.pending_trial(id, "retry")?;
         trial.state = TrialState::Failed { reason };
         let (params, x) = (trial.params.clone(), trial.x.clone());
         let retry = Trial {
@@ -334,6 +325,21 @@ impl Optimizer {
         self.sobol_drawn += n;
     }
 
+    /// Trial `id`, which must be pending (`action` names the call in the error otherwise).
+    fn pending_trial(&mut self, id: usize, action: &str) -> Result<&mut Trial> {
+        let trial = self
+            .trials
+            .get_mut(id)
+            .ok_or_else(|| BoError::input(action, format!("there is no trial {id}")))?;
+        if trial.state != TrialState::Pending {
+            return Err(BoError::input(
+                action,
+                format!("trial {id} was already told"),
+            ));
+        }
+        Ok(trial)
+    }
+
     /// Records the outcome of trial `id`: `Ok(values)` (one finite value per objective) or
     /// `Err(reason)` for a failure. Telling a trial twice is an error.
     pub fn tell(
@@ -341,17 +347,10 @@ impl Optimizer {
         id: usize,
         outcome: std::result::Result<Vec<f64>, String>,
     ) -> Result<()> {
-        let m = self.config.num_objectives + self.config.num_constraints;
-        let trial = self
-            .trials
-            .get_mut(id)
-            .ok_or_else(|| BoError::input("tell", format!("there is no trial {id}")))?;
-        if trial.state != TrialState::Pending {
-            return Err(BoError::input(
-                "tell",
-                format!("trial {id} was already told"),
-            ));
-        }
+        let (num_objectives, num_constraints) =
+            (self.config.num_objectives, self.config.num_constraints);
+        let m = num_objectives + num_constraints;
+        let trial = self.pending_trial(id, "tell")?;
         trial.state = match outcome {
             Ok(values) => {
                 if values.len() != m {
@@ -360,8 +359,8 @@ impl Optimizer {
                         format!(
                             "trial {id}: {} values, expected {m} ({} objectives, then {} constraint slacks)",
                             values.len(),
-                            self.config.num_objectives,
-                            self.config.num_constraints
+                            num_objectives,
+                            num_constraints
                         ),
                     ));
                 }

@@ -4,6 +4,15 @@ use super::*;
 use crate::moo::pareto_front;
 use crate::space::SearchSpace;
 
+/// Two floats `a` and `b` on [0, 1].
+fn unit_square() -> SearchSpace {
+    SearchSpace::new(vec![
+        crate::space::Parameter::float("a", 0.0, 1.0),
+        crate::space::Parameter::float("b", 0.0, 1.0),
+    ])
+    .unwrap()
+}
+
 #[test]
 fn an_optimizer_rebuilt_from_observed_trials_continues_its_design() {
     let space = SearchSpace::new(vec![
@@ -31,11 +40,7 @@ fn an_optimizer_rebuilt_from_observed_trials_continues_its_design() {
 
 #[test]
 fn a_long_history_is_modelled_on_a_subset() {
-    let space = SearchSpace::new(vec![
-        crate::space::Parameter::float("a", 0.0, 1.0),
-        crate::space::Parameter::float("b", 0.0, 1.0),
-    ])
-    .unwrap();
+    let space = unit_square();
     let mut config = OptimizerConfig::new(space, 2, Method::Qnehvi, 3);
     config.max_model_points = 1;
     assert!(
@@ -60,11 +65,7 @@ fn a_long_history_is_modelled_on_a_subset() {
 
 #[test]
 fn a_failing_model_falls_back_to_sobol_points() {
-    let space = SearchSpace::new(vec![
-        crate::space::Parameter::float("a", 0.0, 1.0),
-        crate::space::Parameter::float("b", 0.0, 1.0),
-    ])
-    .unwrap();
+    let space = unit_square();
     let mut config = OptimizerConfig::new(space, 1, Method::QnehviSaas, 5);
     config.initial_points = Some(3);
     // No NUTS draw can be kept: every SAAS fit fails.

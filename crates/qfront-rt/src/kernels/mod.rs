@@ -31,8 +31,7 @@ pub enum KernelSet {
     /// AVX-512 VNNI matrix kernels (x86-64 with AVX-512 F/BW/VNNI), AVX2 for the rest.
     Avx512Vnni,
     /// The AVX-512 VNNI set with AMX tiles (`tdpbusd`, Intel Sapphire Rapids and later) for
-    /// products of 16 or more rows and a million multiply-adds on layers of at least 256
-    /// columns and 64 outputs.
+    /// products of 16 or more rows on layers of at least 256 columns (see `avx512::amx`).
     Avx512Amx,
     /// NEON kernels (every aarch64 core): `smlal` on activations widened to i16.
     Neon,
@@ -126,29 +125,16 @@ impl KernelSet {
         KernelSet::Reference
     }
 
-    /// Every set this CPU can run, slowest first (for tests and comparisons).
+    /// Every set this CPU can run, slowest first (for tests and comparisons): the reference
+    /// and, of the fastest set's architecture, every set up to it in the order of `ALL_SETS`.
     pub fn available() -> Vec<Self> {
-        let mut sets = vec![KernelSet::Reference];
-        match Self::best_available() {
-            KernelSet::Avx512Amx => sets.extend([
-                KernelSet::Avx2,
-                KernelSet::Avx512Bw,
-                KernelSet::Avx512Vnni,
-                KernelSet::Avx512Amx,
-            ]),
-            KernelSet::Avx512Vnni => {
-                sets.extend([KernelSet::Avx2, KernelSet::Avx512Bw, KernelSet::Avx512Vnni])
-            }
-            KernelSet::Avx512Bw => sets.extend([KernelSet::Avx2, KernelSet::Avx512Bw]),
-            KernelSet::Avx2 => sets.push(KernelSet::Avx2),
-            KernelSet::NeonI8mm => {
-                sets.extend([KernelSet::Neon, KernelSet::NeonDot, KernelSet::NeonI8mm])
-            }
-            KernelSet::NeonDot => sets.extend([KernelSet::Neon, KernelSet::NeonDot]),
-            KernelSet::Neon => sets.push(KernelSet::Neon),
-            KernelSet::Reference => {}
-        }
-        sets
+        let best = Self::best_available();
+        let rank = ALL_SETS.iter().position(|&set| set == best).unwrap_or(0);
+        ALL_SETS[..=rank]
+            .iter()
+            .copied()
+            .filter(|&set| set == KernelSet::Reference || set.is_x86_simd() == best.is_x86_simd())
+            .collect()
     }
 
     /// Name for reports.
@@ -363,8 +349,7 @@ impl PreparedWeights {
                 &mut source,
             ));
         } else if kernels.uses_vnni_panels(bits) {
-            // The AMX set pads layers of 256 columns or more to whole tiles (at most 60
-            // padding columns, under a quarter).
+            // The AMX set pads layers of 256 columns or more to whole tiles.
             let tiles = kernels == KernelSet::Avx512Amx && columns >= avx512::amx::MIN_COLUMNS;
             weights.vnni_panels = Some(avx512::gemm::VnniPanels::pack_rows_aligned(
                 rows,
@@ -572,17 +557,12 @@ impl PreparedWeights {
                 widened.len()
                     >= m_rows.div_ceil(WIDENED_ROW_MULTIPLE) * WIDENED_ROW_MULTIPLE * pairs
             );
-            let wide = self.kernels == KernelSet::Avx512Bw;
-            // SAFETY: AVX2 (and AVX-512 BW for that set) present (the set is chosen only when
-            // it is); sizes asserted, and every chunk starts at a multiple of 6 rows, so its
-            // zero-padded tail is inside `widened`.
+            let kernels = self.kernels;
+            // SAFETY: AVX2 panels exist only for a set that multiplies on them (chosen only
+            // when its instructions are present); sizes asserted, and every chunk starts at a
+            // multiple of 6 rows, so its zero-padded tail is inside `widened`.
             self.over_row_chunks(m_rows, WIDENED_ROW_MULTIPLE, out, |first, m, out| unsafe {
-                let widened = &widened[first * pairs..];
-                if wide {
-                    avx512::gemm_bw::gemm_widened(widened, m, pairs, panels, out)
-                } else {
-                    avx2::gemm::gemm_widened(widened, m, pairs, panels, out)
-                }
+                widened_gemm(kernels, &widened[first * pairs..], m, pairs, panels, out)
             });
         }
         #[cfg(not(target_arch = "x86_64"))]
@@ -635,15 +615,12 @@ impl PreparedWeights {
             return;
         }
         if let Some(panels) = &self.avx2_panels {
-            let wide = self.kernels == KernelSet::Avx512Bw;
-            // SAFETY: the set is Avx2 only when the CPU has AVX2, Avx512Bw only when it has
-            // AVX-512 F/BW too; sizes checked above.
+            let kernels = self.kernels;
+            // SAFETY: AVX2 panels exist only for a set that multiplies on them (chosen only
+            // when its instructions, AVX2 among them, are present); sizes checked above.
             let gemm = |a: &[u8], m: usize, out: &mut [i32], buffer: &mut Vec<i32>| unsafe {
-                if wide {
-                    avx512::gemm_bw::gemm(a, m, columns, panels, out, buffer)
-                } else {
-                    avx2::gemm::gemm(a, m, columns, panels, out, buffer)
-                }
+                let pairs = avx2::gemm::widen_activations(a, m, columns, buffer);
+                widened_gemm(kernels, buffer, m, pairs, panels, out)
             };
             match self.split_rows(m_rows, WIDENED_ROW_MULTIPLE) {
                 None => gemm(a, m_rows, out, &mut scratch.packed),
@@ -677,6 +654,29 @@ unsafe fn padded_gemm(
         KernelSet::Avx512Amx => avx512::amx::gemm_padded_amx(a, m_rows, panels, out),
         KernelSet::Avx512Vnni => avx512::gemm::gemm_padded(a, m_rows, panels, out),
         KernelSet::Avx512Bw => avx512::gemm::gemm_padded_pair_sums(a, m_rows, panels, out),
-        _ => avx2::gemm_pairs::gemm_padded(a, m_rows, panels, out),
+        KernelSet::Avx2 => avx2::gemm_pairs::gemm_padded(a, m_rows, panels, out),
+        other => unreachable!("{other:?} multiplies on no VNNI panels"),
+    }
+}
+
+/// The `vpmaddwd` GEMM on AVX2 panels for `kernels` (8-bit codes): 256 bits (AVX2) or 512
+/// (AVX-512 BW), on activations widened to i16 rows of `pairs` words.
+///
+/// # Safety
+/// The set's instructions must be present and `panels` built for it (see
+/// [`KernelSet::uses_avx2_panels`]); sizes as for `avx2::gemm::gemm_widened`.
+#[cfg(target_arch = "x86_64")]
+unsafe fn widened_gemm(
+    kernels: KernelSet,
+    widened: &[i32],
+    m_rows: usize,
+    pairs: usize,
+    panels: &avx2::gemm::Avx2Panels,
+    out: &mut [i32],
+) {
+    match kernels {
+        KernelSet::Avx512Bw => avx512::gemm_bw::gemm_widened(widened, m_rows, pairs, panels, out),
+        KernelSet::Avx2 => avx2::gemm::gemm_widened(widened, m_rows, pairs, panels, out),
+        other => unreachable!("{other:?} multiplies on no AVX2 panels"),
     }
 }

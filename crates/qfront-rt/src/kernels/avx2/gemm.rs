@@ -271,25 +271,6 @@ unsafe fn micro_kernel<const ROWS: usize, const BITS: u32>(
     }
 }
 
-/// `out[m·rows + o] = Σ_k a[m·k_len + k]·W[o, k]` for `m < m_rows`, with `W` in `panels`.
-/// `scratch` is reused between calls.
-///
-/// # Safety
-/// AVX2 must be available; `a.len() ≥ m_rows·k_len`, `out.len() ≥ m_rows·rows`, and
-/// `panels` packed from a `[rows, k_len]` matrix.
-#[target_feature(enable = "avx2")]
-pub unsafe fn gemm(
-    a: &[u8],
-    m_rows: usize,
-    k_len: usize,
-    panels: &Avx2Panels,
-    out: &mut [i32],
-    scratch: &mut Vec<i32>,
-) {
-    let pairs = widen_activations(a, m_rows, k_len, scratch);
-    gemm_widened(scratch, m_rows, pairs, panels, out);
-}
-
 /// The GEMM on activations already widened to i16 rows of `pairs` words (see
 /// [`widen_activations`]; rows padded with zeros to a multiple of [`MR`]).
 ///

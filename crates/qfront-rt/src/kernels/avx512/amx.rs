@@ -19,17 +19,17 @@ use super::gemm::{gemm_padded, PanelBits, VnniPanels, NR};
 use std::arch::asm;
 use std::sync::OnceLock;
 
-/// Layers with fewer columns keep the VNNI kernels (their panels are not padded to tiles).
+/// Layers with fewer columns keep the VNNI kernels (their panels are not padded to tiles):
+/// with tiles on every layer of 64 columns or more, the digits LeNet of the test fixtures
+/// (layers of 64 and 72 columns) ran 20% slower at batch 1; from 256 columns on, the padding
+/// to whole tiles is under a quarter.
 pub const MIN_COLUMNS: usize = 256;
 
-/// Products with fewer multiply-adds keep the VNNI kernels: measured on a small LeNet, the
-/// tile configuration and the activation copy cost more than the tiles save there.
-const MIN_MACS: usize = 1 << 20;
-
-/// Layers with fewer outputs keep the VNNI kernels: the activations may be copied onto
-/// cache lines, O(m·k), which a narrow product (O(m·k·n), small n) does not repay (measured:
-/// a 32-output convolution of the digits LeNet ran 5% slower at batch 32 with tiles).
-const MIN_OUTPUTS: usize = 64;
+/// 4- and 2-bit products with fewer multiply-adds keep the VNNI kernels: unpacking the
+/// panels costs more than the tiles save there (measured at W2: 16×256×64, 473 against 587
+/// GOP/s; 32×256×64, 547 against 562; 16×512×128, 982 against 635). 8-bit products were
+/// faster with tiles at every size measured (16×256×64: 1,211 against 612).
+const MIN_UNPACKED_MACS: usize = 1 << 20;
 
 /// Quads (groups of four columns) in one 64-byte tile row.
 pub const TILE_QUADS: usize = 16;
@@ -199,8 +199,8 @@ unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Line>
 }
 
 /// The GEMM of [`gemm_padded`] with AMX tiles where the panels allow them (quads a multiple
-/// of 16) and the product has at least 16 rows, [`MIN_OUTPUTS`] outputs and [`MIN_MACS`]
-/// multiply-adds; the VNNI kernels otherwise and for the last
+/// of 16) and the product has at least 16 rows (and, on 4- and 2-bit panels,
+/// `MIN_UNPACKED_MACS` multiply-adds); the VNNI kernels otherwise and for the last
 /// `m_rows mod 16` rows. 4- and 2-bit panels are unpacked to bytes one panel at a time
 /// (32 outputs × the columns, reused by every row block), and their offset `z` removed with
 /// each row's activation sum, as the VNNI kernels do.
@@ -212,8 +212,8 @@ unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Line>
 pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out: &mut [i32]) {
     let quads = panels.quads();
     let macs = m_rows * panels.output_rows() * quads * 4;
-    let narrow = panels.output_rows() < MIN_OUTPUTS;
-    if !quads.is_multiple_of(TILE_QUADS) || m_rows < TILE_ROWS || macs < MIN_MACS || narrow {
+    let small = panels.bits() != PanelBits::Eight && macs < MIN_UNPACKED_MACS;
+    if !quads.is_multiple_of(TILE_QUADS) || m_rows < TILE_ROWS || small {
         return gemm_padded(a, m_rows, panels, out);
     }
     let rows = panels.output_rows();

@@ -16,7 +16,7 @@
 //! (12 zmm accumulators, 32 outputs); the activations are the AVX2 kernel's widened i16 rows
 //! (padded to a multiple of [`MR`] rows), so convolutions' im2col feeds both sets alike.
 
-use crate::kernels::avx2::gemm::{widen_activations, Avx2Panels, KC, MR, NR};
+use crate::kernels::avx2::gemm::{Avx2Panels, KC, MR, NR};
 use std::arch::x86_64::*;
 
 /// Panels per full micro-kernel call: 32 outputs, two accumulators per row.
@@ -114,27 +114,8 @@ unsafe fn micro_kernel<const ROWS: usize, const P: usize, const BITS: u32>(
     }
 }
 
-/// `out[m·rows + o] = Σ_k a[m·k_len + k]·W[o, k]` for `m < m_rows`, with `W` in `panels`.
-/// `scratch` is reused between calls.
-///
-/// # Safety
-/// AVX-512 F/BW must be available; `a.len() ≥ m_rows·k_len`, `out.len() ≥ m_rows·rows`, and
-/// `panels` packed from a `[rows, k_len]` matrix.
-#[target_feature(enable = "avx512f,avx512bw")]
-pub unsafe fn gemm(
-    a: &[u8],
-    m_rows: usize,
-    k_len: usize,
-    panels: &Avx2Panels,
-    out: &mut [i32],
-    scratch: &mut Vec<i32>,
-) {
-    let pairs = widen_activations(a, m_rows, k_len, scratch);
-    gemm_widened(scratch, m_rows, pairs, panels, out);
-}
-
 /// The GEMM on activations already widened to i16 rows of `pairs` words (see
-/// [`widen_activations`]; rows padded with zeros to a multiple of [`MR`]).
+/// [`widen_activations`](crate::kernels::avx2::gemm::widen_activations); rows padded with zeros to a multiple of [`MR`]).
 ///
 /// # Safety
 /// AVX-512 F/BW must be available; `widened.len() ≥ ⌈m_rows/MR⌉·MR·pairs`, `pairs` equal to
