@@ -117,7 +117,7 @@ def main():
     parser.add_argument("--sets", default="neon,neon-dot,neon-i8mm")
     parser.add_argument("--cpu", default="max")
     parser.add_argument("--bits", type=int, default=8,
-                        help="weight bits (2..=4 run the nibble panels of neon-dot and neon-i8mm)")
+                        help="weight bits (2 runs the bit-pair and 3..=4 the nibble panels of neon-dot and neon-i8mm)")
     parser.add_argument("--target-dir", default=os.path.join(
         os.environ.get("CARGO_TARGET_DIR", os.path.expanduser("~/.cache/qfront-target")),
         "arm-static"))

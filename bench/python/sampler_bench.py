@@ -1,6 +1,12 @@
 """QfrontSampler against Optuna's samplers on the same problems, in the same run.
 
     python bench/python/sampler_bench.py [--trials 50] [--seeds 5] [--problems branin_currin,dtlz2,mixed]
+    python bench/python/sampler_bench.py --shard 0/2 > a.jsonl &  python ... --shard 1/2 > b.jsonl
+    python bench/python/sampler_bench.py --summary a.jsonl b.jsonl
+
+`--shard I/N` runs only every N-th (problem, seed) pair, starting at the I-th, so N processes
+(one thread each) split a slow sampler's runs over N cores; `--summary` merges their JSON
+lines into the table.
 
 Prints one JSON line per (problem, sampler, seed) and a summary table: final hypervolume of
 the observed front (objectives minimized; reference points below) and seconds per trial
@@ -89,11 +95,30 @@ def main():
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--problems", default=",".join(PROBLEMS))
     parser.add_argument("--samplers", default=None, help="comma list (default: all)")
+    parser.add_argument("--shard", default="0/1", help="I/N: run only every N-th (problem, seed) pair from the I-th")
+    parser.add_argument("--summary", nargs="+", metavar="JSONL", help="print the table of earlier runs' JSON lines")
     args = parser.parse_args()
+    if args.summary:
+        results = {}
+        for path in args.summary:
+            with open(path) as lines:
+                for line in lines:
+                    if line.startswith("{"):
+                        row = json.loads(line)
+                        results.setdefault((row["problem"], row["sampler"]), []).append((row["hypervolume"], row["seconds_per_trial"]))
+        print_table(results)
+        return
+    shard_index, shard_count = (int(part) for part in args.shard.split("/"))
+    if not 0 <= shard_index < shard_count:
+        parser.error(f"--shard {args.shard}: I must be in 0..N-1")
     results = {}
+    pair_index = -1
     for problem in args.problems.split(","):
         objective, reference = PROBLEMS[problem]
         for seed in range(args.seeds):
+            pair_index += 1
+            if pair_index % shard_count != shard_index:
+                continue
             for name, make in samplers(seed).items():
                 if args.samplers and name not in args.samplers.split(","):
                     continue
@@ -104,12 +129,17 @@ def main():
                 hv = hypervolume(study, reference)
                 results.setdefault((problem, name), []).append((hv, seconds))
                 print(json.dumps({"problem": problem, "sampler": name, "seed": seed, "hypervolume": hv, "seconds_per_trial": seconds}), flush=True)
-    print(f"\n| problem | sampler | mean HV (± sd) | s/trial |")
-    print("|---|---|---|---|")
-    for (problem, name), rows in results.items():
+    print_table(results)
+
+
+def print_table(results):
+    """Mean, spread and worst seed of the final hypervolume per (problem, sampler)."""
+    print("\n| problem | sampler | seeds | mean HV (± sd) | worst seed | s/trial |")
+    print("|---|---|---|---|---|---|")
+    for (problem, name), rows in sorted(results.items()):
         hvs = [r[0] for r in rows]
         sd = statistics.stdev(hvs) if len(hvs) > 1 else 0.0
-        print(f"| {problem} | {name} | {statistics.mean(hvs):.4f} ± {sd:.4f} | {statistics.mean(r[1] for r in rows):.4f} |")
+        print(f"| {problem} | {name} | {len(hvs)} | {statistics.mean(hvs):.4f} ± {sd:.4f} | {min(hvs):.4f} | {statistics.mean(r[1] for r in rows):.4f} |")
 
 
 if __name__ == "__main__":

@@ -137,10 +137,10 @@ fn the_expected_kernel_sets_are_detected() {
     }
 }
 
-/// Every x86 set and plain NEON keep a layer's weights at their packed width and nothing
+/// Every SIMD set (x86 and ARM) keeps a layer's weights at their packed width and nothing
 /// else: 2-bit codes in a quarter of a byte, 3- and 4-bit in half, 5- to 8-bit in one
 /// (padding to whole panels aside), with no full 8-bit copy and no second layout beside
-/// them; the ARM dot-product and i8mm sets keep 2- to 4-bit codes in nibbles. And a matrix
+/// them. And a matrix
 /// packed row block by row block (`from_rows`, as a session loads it) multiplies exactly as
 /// one packed at once, at one row and at five.
 #[test]
@@ -167,38 +167,14 @@ fn weights_stay_at_their_width_in_memory() {
                 );
             }
             assert_eq!(whole.resident_bytes(), blocks.resident_bytes());
-            if kernels.is_x86_simd() {
-                // 2-bit codes in bit pairs, 3- and 4-bit in nibbles, 5- to 8-bit in bytes.
+            if kernels != KernelSet::Reference {
+                // 2-bit codes in bit pairs, 3- and 4-bit in nibbles, 5- to 8-bit in bytes;
+                // the ARM dot-product set adds one i32 correction per output.
                 let stored_bits = match bits {
                     2 => 2,
                     3 | 4 => 4,
                     _ => 8,
                 };
-                assert_eq!(
-                    whole.resident_bytes(),
-                    rows * columns * stored_bits / 8,
-                    "{kernels:?} W{bits}: packed bytes only"
-                );
-                assert!(whole.codes().is_none(), "no row-major copy kept");
-            }
-            if kernels == KernelSet::Neon {
-                // Bit pairs for 2-bit codes, nibbles for 3- and 4-bit, bytes otherwise.
-                let stored_bits = match bits {
-                    2 => 2,
-                    3 | 4 => 4,
-                    _ => 8,
-                };
-                assert_eq!(
-                    whole.resident_bytes(),
-                    rows * columns * stored_bits / 8,
-                    "neon W{bits}: packed bytes only"
-                );
-                assert!(whole.codes().is_none(), "no row-major copy kept");
-            }
-            if matches!(kernels, KernelSet::NeonDot | KernelSet::NeonI8mm) {
-                // Nibbles for 2- to 4-bit codes, bytes otherwise; the dot-product set adds
-                // one i32 correction per output.
-                let per_code = if bits <= 4 { 1 } else { 2 };
                 let corrections = if kernels == KernelSet::NeonDot {
                     4 * rows
                 } else {
@@ -206,7 +182,7 @@ fn weights_stay_at_their_width_in_memory() {
                 };
                 assert_eq!(
                     whole.resident_bytes(),
-                    rows * columns * per_code / 2 + corrections,
+                    rows * columns * stored_bits / 8 + corrections,
                     "{kernels:?} W{bits}: packed bytes only"
                 );
                 assert!(whole.codes().is_none(), "no row-major copy kept");

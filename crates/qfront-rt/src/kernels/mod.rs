@@ -243,9 +243,9 @@ pub struct Scratch {
 /// - `Reference`: row-major i8 codes;
 /// - `Avx512Vnni`: [`avx512::gemm::VnniPanels`] at the codes' width (2-bit codes take a
 ///   quarter of a byte, 3- and 4-bit half, 5- to 8-bit one), read by every row count;
-/// - `Neon*`: `neon::panels::NeonPanels` (aarch64 only), at the codes' width for plain NEON
-///   (2-bit pairs, 3- and 4-bit nibbles), 2- to 4-bit codes in nibbles for the dot-product and
-///   i8mm sets, bytes otherwise;
+/// - `Neon*`: `neon::panels::NeonPanels` (aarch64 only): 2-bit codes in bit pairs, 3- and
+///   4-bit in nibbles (signed for plain NEON, offset for the dot-product and i8mm sets),
+///   bytes otherwise;
 /// - `Avx512Bw` and `Avx2`: the VNNI panels for codes of at most 7 bits (read by their
 ///   `vpmaddubsw` GEMMs, [`avx512::gemm::gemm_padded_pair_sums`] and
 ///   [`avx2::gemm_pairs`]), [`avx2::gemm::Avx2Panels`] for 8-bit codes (their `vpmaddwd`

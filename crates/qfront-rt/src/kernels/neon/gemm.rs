@@ -112,11 +112,12 @@ unsafe fn tile_widen<const ROWS: usize, const BITS: u32>(
 }
 
 /// `ROWS` rows of `a − 128` i8 activations times one `Dot` panel, plus the panel's
-/// correction `128·Σ w` (`correction`, 8 channels); with `NIBBLES` (codes stored as
-/// `u = c + 8`, unpacked in registers), minus each row's `8·Σ a` (`row_fix`).
+/// correction `128·Σ w` (`correction`, 8 channels); with `BITS` < 8 (codes stored as
+/// `u = c + z` in nibbles or bit pairs, unpacked in registers), minus each row's `z·Σ a`
+/// (`row_fix`).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn tile_dot<const ROWS: usize, const NIBBLES: bool>(
+unsafe fn tile_dot<const ROWS: usize, const BITS: u32>(
     a: *const u8,
     depth: usize,
     panel: *const i8,
@@ -128,57 +129,80 @@ unsafe fn tile_dot<const ROWS: usize, const NIBBLES: bool>(
 ) {
     let mut acc = [[vdupq_n_s32(0); 2]; ROWS];
     let mut k = 0;
-    let nibble = vdupq_n_u8(0x0F);
+    let mask = vdupq_n_u8(if BITS == 2 { 0x03 } else { 0x0F });
     while k < depth {
         let mut x = [vdupq_n_s8(0); ROWS];
         for (r, x) in x.iter_mut().enumerate() {
             *x = vld1q_s8(a.add(r * depth + k) as *const i8);
         }
-        if NIBBLES {
-            // 64 bytes per 16 steps: groups (0, 1), then (2, 3), in low and high nibbles.
-            let codes = panel.add(k * PANEL_CHANNELS / 2) as *const u8;
-            macro_rules! pair {
-                ($at:literal, $first:literal, $second:literal) => {{
-                    let low = vld1q_u8(codes.add($at));
-                    let high = vld1q_u8(codes.add($at + 16));
-                    let first_low = vreinterpretq_s8_u8(vandq_u8(low, nibble));
-                    let first_high = vreinterpretq_s8_u8(vandq_u8(high, nibble));
-                    let second_low = vreinterpretq_s8_u8(vshrq_n_u8::<4>(low));
-                    let second_high = vreinterpretq_s8_u8(vshrq_n_u8::<4>(high));
-                    for r in 0..ROWS {
-                        acc[r][0] = sdot_lane::<$first>(acc[r][0], first_low, x[r]);
-                        acc[r][1] = sdot_lane::<$first>(acc[r][1], first_high, x[r]);
-                        acc[r][0] = sdot_lane::<$second>(acc[r][0], second_low, x[r]);
-                        acc[r][1] = sdot_lane::<$second>(acc[r][1], second_high, x[r]);
-                    }
-                }};
-            }
-            pair!(0, 0, 1);
-            pair!(32, 2, 3);
-            k += 16;
-            continue;
-        }
-        let codes = panel.add(k * PANEL_CHANNELS);
-        macro_rules! step {
-            ($group:literal) => {{
-                let low = vld1q_s8(codes.add($group * 32));
-                let high = vld1q_s8(codes.add($group * 32 + 16));
+        // Multiplies the 8 channels' codes of 4-step group `$group` (`low`: channels 0–3,
+        // `high`: 4–7, each 4 steps of one channel in a 4-byte lane).
+        macro_rules! group {
+            ($group:literal, $low:expr, $high:expr) => {{
+                let (low, high) = ($low, $high);
                 for r in 0..ROWS {
                     acc[r][0] = sdot_lane::<$group>(acc[r][0], low, x[r]);
                     acc[r][1] = sdot_lane::<$group>(acc[r][1], high, x[r]);
                 }
             }};
         }
-        step!(0);
-        step!(1);
-        step!(2);
-        step!(3);
+        match BITS {
+            4 => {
+                // 64 bytes per 16 steps: groups (0, 1), then (2, 3), in low and high nibbles.
+                let codes = panel.add(k * PANEL_CHANNELS / 2) as *const u8;
+                macro_rules! pair {
+                    ($at:literal, $first:literal, $second:literal) => {{
+                        let low = vld1q_u8(codes.add($at));
+                        let high = vld1q_u8(codes.add($at + 16));
+                        let field = |v: uint8x16_t| vreinterpretq_s8_u8(vandq_u8(v, mask));
+                        group!($first, field(low), field(high));
+                        group!(
+                            $second,
+                            vreinterpretq_s8_u8(vshrq_n_u8::<4>(low)),
+                            vreinterpretq_s8_u8(vshrq_n_u8::<4>(high))
+                        );
+                    }};
+                }
+                pair!(0, 0, 1);
+                pair!(32, 2, 3);
+            }
+            2 => {
+                // 32 bytes per 16 steps: group g in bits 2g, 2g + 1 of every byte.
+                let codes = panel.add(k * PANEL_CHANNELS / 4) as *const u8;
+                let (low, high) = (vld1q_u8(codes), vld1q_u8(codes.add(16)));
+                let field = |v: uint8x16_t| vreinterpretq_s8_u8(vandq_u8(v, mask));
+                group!(0, field(low), field(high));
+                group!(1, field(vshrq_n_u8::<2>(low)), field(vshrq_n_u8::<2>(high)));
+                group!(2, field(vshrq_n_u8::<4>(low)), field(vshrq_n_u8::<4>(high)));
+                group!(
+                    3,
+                    vreinterpretq_s8_u8(vshrq_n_u8::<6>(low)),
+                    vreinterpretq_s8_u8(vshrq_n_u8::<6>(high))
+                );
+            }
+            _ => {
+                let codes = panel.add(k * PANEL_CHANNELS);
+                macro_rules! step {
+                    ($group:literal) => {
+                        group!(
+                            $group,
+                            vld1q_s8(codes.add($group * 32)),
+                            vld1q_s8(codes.add($group * 32 + 16))
+                        )
+                    };
+                }
+                step!(0);
+                step!(1);
+                step!(2);
+                step!(3);
+            }
+        }
         k += 16;
     }
     let (low_fix, high_fix) = (vld1q_s32(correction), vld1q_s32(correction.add(4)));
     for (r, [low, high]) in acc.into_iter().enumerate() {
         let (mut low, mut high) = (vaddq_s32(low, low_fix), vaddq_s32(high, high_fix));
-        if NIBBLES {
+        if BITS < 8 {
             let fix = vdupq_n_s32(*row_fix.add(r));
             low = vsubq_s32(low, fix);
             high = vsubq_s32(high, fix);
@@ -189,12 +213,12 @@ unsafe fn tile_dot<const ROWS: usize, const NIBBLES: bool>(
 
 /// `PAIRS` pairs of u8 activation rows (interleaved per 8 steps, pairs `2·depth` bytes
 /// apart) times one `Mmla` panel; only the first `rows` rows are written (the last pair's
-/// second row may be padding). With `NIBBLES` (codes stored as `u = c + 8`, unpacked in
-/// registers), each row's `8·Σ a` (`row_fix`) is subtracted.
+/// second row may be padding). With `BITS` < 8 (codes stored as `u = c + z` in nibbles or
+/// bit pairs, unpacked in registers), each row's `z·Σ a` (`row_fix`) is subtracted.
 #[inline(always)]
 // The register tile is indexed by pair and channel pair in several arrays at once.
 #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-unsafe fn tile_mmla<const PAIRS: usize, const NIBBLES: bool>(
+unsafe fn tile_mmla<const PAIRS: usize, const BITS: u32>(
     a: *const u8,
     depth: usize,
     panel: *const i8,
@@ -206,47 +230,75 @@ unsafe fn tile_mmla<const PAIRS: usize, const NIBBLES: bool>(
 ) {
     // acc[q][p]: rows 2q, 2q+1 × channels 2p, 2p+1, as [r0c0, r0c1, r1c0, r1c1].
     let mut acc = [[vdupq_n_s32(0); 4]; PAIRS];
-    if NIBBLES {
-        let nibble = vdupq_n_u8(0x0F);
-        // 64 bytes per two 8-step blocks: the first block in the low nibbles.
-        for pair in 0..depth / 16 {
-            let mut x = [[vdupq_n_u8(0); 2]; PAIRS];
-            for (q, x) in x.iter_mut().enumerate() {
-                x[0] = vld1q_u8(a.add(q * 2 * depth + pair * 32));
-                x[1] = vld1q_u8(a.add(q * 2 * depth + pair * 32 + 16));
-            }
-            let codes = panel.add(pair * 8 * PANEL_CHANNELS) as *const u8;
-            for p in 0..4 {
-                let raw = vld1q_u8(codes.add(16 * p));
-                let first = vreinterpretq_s8_u8(vandq_u8(raw, nibble));
-                let second = vreinterpretq_s8_u8(vshrq_n_u8::<4>(raw));
-                for q in 0..PAIRS {
-                    acc[q][p] = usmmla(acc[q][p], x[q][0], first);
-                    acc[q][p] = usmmla(acc[q][p], x[q][1], second);
+    // 8-step blocks per group sharing 64 bytes: 1, 2 (nibbles) or 4 (bit pairs), block i
+    // in bits `BITS·i ..` of each byte.
+    const { assert!(BITS == 8 || BITS == 4 || BITS == 2) };
+    let blocks = (8 / BITS) as usize;
+    let mask = vdupq_n_u8(((1u32 << BITS) - 1) as u8);
+    for group in 0..depth / (8 * blocks) {
+        let codes = panel.add(group * 8 * PANEL_CHANNELS) as *const u8;
+        // The activations of `$count` blocks from block `$first` of the group, by pair.
+        macro_rules! activations {
+            ($first:literal, $count:literal) => {{
+                let mut x = [[vdupq_n_u8(0); $count]; PAIRS];
+                for (q, x) in x.iter_mut().enumerate() {
+                    for (j, x) in x.iter_mut().enumerate() {
+                        *x = vld1q_u8(a.add(q * 2 * depth + (group * blocks + $first + j) * 16));
+                    }
                 }
-            }
+                x
+            }};
         }
-    }
-    for block in 0..if NIBBLES { 0 } else { depth / 8 } {
-        let mut x = [vdupq_n_u8(0); PAIRS];
-        for (q, x) in x.iter_mut().enumerate() {
-            *x = vld1q_u8(a.add(q * 2 * depth + block * 16));
-        }
-        let codes = panel.add(block * 8 * PANEL_CHANNELS);
-        let w = [
-            vld1q_s8(codes),
-            vld1q_s8(codes.add(16)),
-            vld1q_s8(codes.add(32)),
-            vld1q_s8(codes.add(48)),
-        ];
-        for q in 0..PAIRS {
-            for p in 0..4 {
-                acc[q][p] = usmmla(acc[q][p], x[q], w[p]);
+        if BITS == 2 {
+            // Bit pairs: two passes over the 64 bytes, two blocks each. All four blocks'
+            // activations at once (16 registers beside the 16 accumulators) spilled.
+            macro_rules! half {
+                ($first:literal, $low:expr, $high:expr) => {{
+                    let x = activations!($first, 2);
+                    for p in 0..4 {
+                        let raw = vld1q_u8(codes.add(16 * p));
+                        let w = [
+                            vreinterpretq_s8_u8($low(raw)),
+                            vreinterpretq_s8_u8($high(raw)),
+                        ];
+                        for q in 0..PAIRS {
+                            acc[q][p] = usmmla(acc[q][p], x[q][0], w[0]);
+                            acc[q][p] = usmmla(acc[q][p], x[q][1], w[1]);
+                        }
+                    }
+                }};
             }
+            half!(0, |raw| vandq_u8(raw, mask), |raw| vandq_u8(
+                vshrq_n_u8::<2>(raw),
+                mask
+            ));
+            half!(2, |raw| vandq_u8(vshrq_n_u8::<4>(raw), mask), |raw| {
+                vshrq_n_u8::<6>(raw)
+            });
+            continue;
+        }
+        // `$count` blocks per pass: the nibbles' two, or the bytes' one.
+        macro_rules! whole {
+            ($count:literal, $unpack:expr) => {{
+                let x = activations!(0, $count);
+                for p in 0..4 {
+                    let w: [uint8x16_t; $count] = $unpack(vld1q_u8(codes.add(16 * p)));
+                    for q in 0..PAIRS {
+                        for (x, w) in x[q].iter().zip(w) {
+                            acc[q][p] = usmmla(acc[q][p], *x, vreinterpretq_s8_u8(w));
+                        }
+                    }
+                }
+            }};
+        }
+        if BITS == 4 {
+            whole!(2, |raw| [vandq_u8(raw, mask), vshrq_n_u8::<4>(raw)]);
+        } else {
+            whole!(1, |raw| [raw]);
         }
     }
     for (q, [c01, c23, c45, c67]) in acc.into_iter().enumerate() {
-        let (fix_first, fix_second) = if NIBBLES {
+        let (fix_first, fix_second) = if BITS < 8 {
             let second = if 2 * q + 1 < rows {
                 *row_fix.add(2 * q + 1)
             } else {
@@ -368,10 +420,10 @@ pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out:
         let (a, codes, c, o, valid) = (t.a, t.codes, t.correction, t.out, t.valid);
         macro_rules! dot {
             ($rows:literal) => {
-                if panels.nibbles {
-                    tile_dot::<$rows, true>(a, depth, codes, c, fix, o, stride, valid)
-                } else {
-                    tile_dot::<$rows, false>(a, depth, codes, c, fix, o, stride, valid)
+                match panels.offset_bits {
+                    2 => tile_dot::<$rows, 2>(a, depth, codes, c, fix, o, stride, valid),
+                    4 => tile_dot::<$rows, 4>(a, depth, codes, c, fix, o, stride, valid),
+                    _ => tile_dot::<$rows, 8>(a, depth, codes, c, fix, o, stride, valid),
                 }
             };
         }
@@ -402,10 +454,10 @@ pub unsafe fn gemm_mmla(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out
         let (a, codes, o, valid, rows) = (t.a, t.codes, t.out, t.valid, t.rows);
         macro_rules! mmla {
             ($pairs:literal) => {
-                if panels.nibbles {
-                    tile_mmla::<$pairs, true>(a, depth, codes, fix, o, stride, valid, rows)
-                } else {
-                    tile_mmla::<$pairs, false>(a, depth, codes, fix, o, stride, valid, rows)
+                match panels.offset_bits {
+                    2 => tile_mmla::<$pairs, 2>(a, depth, codes, fix, o, stride, valid, rows),
+                    4 => tile_mmla::<$pairs, 4>(a, depth, codes, fix, o, stride, valid, rows),
+                    _ => tile_mmla::<$pairs, 8>(a, depth, codes, fix, o, stride, valid, rows),
                 }
             };
         }

@@ -17,19 +17,21 @@ pub struct NeonPanels {
     pub columns: usize,
     /// Reduction length padded to the layout's step (8 or 16).
     pub depth: usize,
-    /// Whether the codes are stored as nibbles `u = c + 8` (2- to 4-bit codes, `Dot` and
-    /// `Mmla` layouts): two steps of the 8-bit layout share each byte, the earlier step in
-    /// the low nibble (see [`NeonPanels::pack_rows`]). Otherwise one byte per code.
-    pub nibbles: bool,
+    /// `Dot` and `Mmla` only: bits per stored code. 8: one signed byte per code. 4 (3- and
+    /// 4-bit codes): nibbles `u = c + 8`. 2 (2-bit codes): bit pairs `u = c + 2`. Below 8,
+    /// `8 / offset_bits` units of the 8-bit layout share each byte, the earliest in the low
+    /// bits (see [`NeonPanels::pack_rows`]). 8 for the `Widen` layout.
+    pub offset_bits: u32,
     /// `Widen` only: bits per stored code, 8, 4 (3- and 4-bit codes) or 2: two's complement
     /// fields, steps `k` of a panel in byte `(k / (8/bits))·8 + channel`, field
     /// `k mod (8/bits)` from the low bits up. 8 for the other layouts.
     pub widen_bits: u32,
-    /// The packed codes, `⌈rows/8⌉` panels of `8·depth` bytes (half that in nibbles).
+    /// The packed codes, `⌈rows/8⌉` panels of `8·depth·bits/8` bytes, `bits` being
+    /// [`NeonPanels::offset_bits`] or [`NeonPanels::widen_bits`].
     pub data: Vec<i8>,
     /// `NeonDot` only: `128·Σ_k w[o, k]` per output channel (padded to whole panels), the
-    /// term that turns the `(a − 128)·w` dot products back into `a·w` (with nibbles, `w`
-    /// is the stored `u`, and the row's `−8·Σ a` is added by the GEMM).
+    /// term that turns the `(a − 128)·w` dot products back into `a·w` (with offset codes, `w`
+    /// is the stored `u`, and the row's `−z·Σ a`, `z` the offset, is added by the GEMM).
     pub correction: Vec<i32>,
 }
 
@@ -77,10 +79,11 @@ impl NeonPanels {
 
     /// Packs a `[rows, columns]` matrix of `bits`-bit codes that `fill(first_row, out)`
     /// writes 8 rows at a time (row-major into `out`), so no full copy of the matrix exists
-    /// beside the panels. With 2- to 4-bit codes the `Dot` and `Mmla` layouts store nibbles
-    /// `u = c + 8`: byte `j` of each 32-byte (`Dot`: a pair of 4-step groups) or 64-byte
-    /// (`Mmla`: a pair of 8-step blocks) unit holds the 8-bit layout's byte `j` of the first
-    /// group or block in its low nibble and of the second in its high nibble; padding steps
+    /// beside the panels. With 2- to 4-bit codes the `Dot` and `Mmla` layouts store offset
+    /// codes `u = c + z` (nibbles, `z` = 8, for 3 and 4 bits; bit pairs, `z` = 2, for 2
+    /// bits). The 8-bit layout is cut into units, 32 bytes for `Dot` (a 4-step group) and 64
+    /// for `Mmla` (an 8-step block); `n = 8 / bits` consecutive units share one unit's bytes,
+    /// byte `j` holding byte `j` of unit `i` (`i < n`) in bits `bits·i ..`; padding steps
     /// hold `u = 0` (their activations are zero). The `Widen` layout stores 2-bit codes in
     /// bit pairs and 3- and 4-bit codes in nibbles, signed (see [`NeonPanels::widen_bits`]).
     pub fn pack_rows(
@@ -90,14 +93,22 @@ impl NeonPanels {
         layout: PanelLayout,
         mut fill: impl FnMut(usize, &mut [i8]),
     ) -> Self {
-        let nibbles = bits <= 4 && layout != PanelLayout::Widen;
-        let widen_bits = match (layout, bits) {
-            (PanelLayout::Widen, 2) => 2,
-            (PanelLayout::Widen, 3 | 4) => 4,
+        let stored_bits = match bits {
+            2 => 2,
+            3 | 4 => 4,
             _ => 8,
         };
-        // Nibble panels pair 8-step blocks of `Mmla`, so its depth pads to 16 like `Dot`'s.
-        let step = if nibbles { 16 } else { layout.depth_step() };
+        let (widen_bits, offset_bits) = match layout {
+            PanelLayout::Widen => (stored_bits, 8),
+            _ => (8, stored_bits),
+        };
+        // Units of the 8-bit layout sharing bytes: the depth pads to a whole group of them.
+        let units_per_byte = (8 / offset_bits) as usize;
+        let unit_steps = match layout {
+            PanelLayout::Dot => 4,
+            _ => 8,
+        };
+        let step = layout.depth_step().max(unit_steps * units_per_byte);
         let depth = columns.div_ceil(step) * step;
         let panels = rows.div_ceil(PANEL_CHANNELS);
         let mut data = Vec::with_capacity(panels * PANEL_CHANNELS * depth);
@@ -159,39 +170,36 @@ impl NeonPanels {
             }
             data = packed;
         }
-        if nibbles {
-            // With nibbles the stored value is u = c + 8 (0 at padding steps): rebuild the
-            // bytes from the 8-bit layout just packed, and the corrections from u.
-            let unit = match layout {
-                PanelLayout::Dot => 32,
-                _ => 64,
-            };
+        if offset_bits < 8 {
+            // The stored value is u = c + z (0 at padding steps): rebuild the bytes from the
+            // 8-bit layout just packed, and the corrections from u.
+            let zero_point = 1i32 << (offset_bits - 1);
+            let unit = PANEL_CHANNELS * unit_steps;
             let offset_code = |position: usize, code: i8| -> u8 {
                 // The step of a byte of the 8-bit layout inside its panel.
                 let within = position % (PANEL_CHANNELS * depth);
-                let k = match layout {
-                    PanelLayout::Dot => (within / 32) * 4 + within % 4,
-                    _ => (within / 64) * 8 + within % 8,
-                };
+                let k = (within / unit) * unit_steps + within % unit_steps;
                 if k < columns {
-                    (code as i32 + 8) as u8
+                    (code as i32 + zero_point) as u8
                 } else {
                     0
                 }
             };
-            let mut packed = Vec::with_capacity(data.len() / 2);
-            for (pair, chunk) in data.chunks_exact(2 * unit).enumerate() {
-                let base = pair * 2 * unit;
+            let mut packed = Vec::with_capacity(data.len() / units_per_byte);
+            for (group, chunk) in data.chunks_exact(units_per_byte * unit).enumerate() {
+                let base = group * units_per_byte * unit;
                 for j in 0..unit {
-                    let low = offset_code(base + j, chunk[j]);
-                    let high = offset_code(base + unit + j, chunk[unit + j]);
-                    packed.push((low | (high << 4)) as i8);
+                    let byte = (0..units_per_byte).fold(0u8, |byte, i| {
+                        let u = offset_code(base + i * unit + j, chunk[i * unit + j]);
+                        byte | u << (offset_bits as usize * i)
+                    });
+                    packed.push(byte as i8);
                 }
             }
             if layout == PanelLayout::Dot {
-                // 128·Σ_k u over the real steps: Σ u = Σ c + 8·columns.
+                // 128·Σ_k u over the real steps: Σ u = Σ c + z·columns.
                 for fix in correction.iter_mut() {
-                    *fix = fix.wrapping_add(128 * 8 * columns as i32);
+                    *fix = fix.wrapping_add(128 * zero_point * columns as i32);
                 }
             }
             data = packed;
@@ -201,7 +209,7 @@ impl NeonPanels {
             rows,
             columns,
             depth,
-            nibbles,
+            offset_bits,
             widen_bits,
             data,
             correction,
@@ -210,13 +218,7 @@ impl NeonPanels {
 
     /// Bytes of one 8-channel panel.
     pub fn panel_bytes(&self) -> usize {
-        if self.widen_bits < 8 {
-            PANEL_CHANNELS * self.depth * self.widen_bits as usize / 8
-        } else if self.nibbles {
-            PANEL_CHANNELS * self.depth / 2
-        } else {
-            PANEL_CHANNELS * self.depth
-        }
+        PANEL_CHANNELS * self.depth * self.widen_bits.min(self.offset_bits) as usize / 8
     }
 
     /// Whole panels (8 channels each).
@@ -224,12 +226,13 @@ impl NeonPanels {
         self.rows.div_ceil(PANEL_CHANNELS)
     }
 
-    /// `z·Σ_k a` per row of prepared activations, the term nibble panels subtract (`z` = 8,
-    /// the nibbles' offset); empty for 8-bit panels.
+    /// `z·Σ_k a` per row of prepared activations, the term panels of offset codes subtract
+    /// (`z` = 8 for nibbles, 2 for bit pairs); empty for 8-bit panels.
     pub fn row_corrections(&self, prepared: &[u8], m_rows: usize) -> Vec<i32> {
-        if !self.nibbles {
+        if self.offset_bits == 8 {
             return Vec::new();
         }
+        let zero_point = 1i32 << (self.offset_bits - 1);
         let depth = self.depth;
         (0..m_rows)
             .map(|m| {
@@ -255,7 +258,7 @@ impl NeonPanels {
                             .sum()
                     }
                 };
-                8 * sum
+                zero_point * sum
             })
             .collect()
     }
