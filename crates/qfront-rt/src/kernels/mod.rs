@@ -4,6 +4,7 @@
 //! time. [`PreparedWeights`] holds a layer's codes in the layouts its kernels read, and
 //! [`PreparedWeights::matmul`] dispatches.
 
+pub mod aligned;
 #[cfg(target_arch = "x86_64")]
 pub mod avx2;
 #[cfg(target_arch = "x86_64")]
@@ -235,7 +236,7 @@ pub const PADDED_ROW_MULTIPLE: usize = 8;
 #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub struct Scratch {
     packed: Vec<i32>,
-    padded: Vec<u8>,
+    padded: aligned::AlignedBytes,
 }
 
 /// A weight matrix `[rows, columns]` of signed codes, in the layouts its kernel set reads

@@ -227,7 +227,9 @@ impl PreparedOp for PreparedConv2d {
         } else if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
             let stride = layer.groups[0].padded_columns();
             // The AVX-512 GEMM reads exactly `m_rows` rows: no padding rows.
-            pad_rows(&mut scratch.patches, m_rows, 1, stride);
+            if scratch.padded_patches.len() < m_rows * stride {
+                scratch.padded_patches.resize(m_rows * stride);
+            }
             for b in 0..batch {
                 window::im2col_padded(
                     &src[b * per_in..(b + 1) * per_in],
@@ -235,12 +237,12 @@ impl PreparedOp for PreparedConv2d {
                     *pad,
                     stride,
                     b * positions,
-                    &mut scratch.patches,
+                    &mut scratch.padded_patches,
                     &mut scratch.padded_bytes,
                 );
             }
             layer.requantize_patches(
-                PatchRows::Padded(&scratch.patches),
+                PatchRows::Padded(&scratch.padded_patches),
                 m_rows,
                 residual,
                 &mut scratch.products,

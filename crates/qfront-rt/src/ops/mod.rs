@@ -29,6 +29,7 @@ mod weighted_layer;
 mod window;
 
 use crate::format::{ActivationSpec, InputSpec, Op, QfmModel, ValueType, WeightSpec, MAX_ELEMENTS};
+use crate::kernels::aligned::AlignedBytes;
 use crate::kernels::{KernelSet, Scratch};
 use crate::{Result, RtError};
 use qfront_quant::packing::packed_len;
@@ -300,6 +301,8 @@ pub(crate) struct Scratchpad {
     pub kernel: Scratch,
     /// im2col patches (u8 rows).
     pub patches: Vec<u8>,
+    /// im2col patches in rows of the AVX-512 panels' padded width, on cache lines.
+    pub padded_patches: AlignedBytes,
     /// `Σ c·u` products before the epilogue.
     pub products: Vec<i32>,
     /// Accumulators of a logits layer.

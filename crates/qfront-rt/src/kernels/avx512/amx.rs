@@ -16,6 +16,7 @@
 //! which [`available`] makes once.
 
 use super::gemm::{gemm_padded, PanelBits, VnniPanels, NR};
+use crate::kernels::aligned::CacheLine;
 use std::arch::asm;
 use std::sync::OnceLock;
 
@@ -68,12 +69,6 @@ unsafe fn detect() -> bool {
          lateout("rcx") _, lateout("r11") _, options(nostack));
     result == 0
 }
-
-/// A 64-byte-aligned cache line (activation blocks are copied into these, so that no tile row
-/// load straddles two lines).
-#[derive(Clone, Copy)]
-#[repr(C, align(64))]
-struct Line([u8; 64]);
 
 /// The tile configuration: palette 1, tiles 0–7 of 16 rows × 64 bytes (C tiles 0–3, A tiles
 /// 4–5, B tiles 6–7).
@@ -165,10 +160,10 @@ unsafe fn block(
 /// at `q·128`, outputs 0–15 then 16–31), keeping the offset codes `u = c + z`: the nibbles
 /// and bit pairs are unpacked once per call and panel, then read by every row block.
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Line>) {
+unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<CacheLine>) {
     use std::arch::x86_64::*;
     let quads = panels.quads();
-    buffer.resize(quads * PANEL_QUAD_BYTES / 64, Line([0; 64]));
+    buffer.resize(quads * PANEL_QUAD_BYTES / 64, CacheLine::ZERO);
     let source = panels.panel_at(block, 0);
     let target = buffer.as_mut_ptr() as *mut u8;
     let load = |at: usize| _mm512_loadu_si512(source.add(at) as *const __m512i);
@@ -229,7 +224,7 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
         a.as_ptr()
     } else {
         let bytes = tiled_rows * stride;
-        copy.resize(bytes / 64, Line([0; 64]));
+        copy.resize(bytes / 64, CacheLine::ZERO);
         std::slice::from_raw_parts_mut(copy.as_mut_ptr() as *mut u8, bytes)
             .copy_from_slice(&a[..bytes]);
         copy.as_ptr() as *const u8

@@ -18,6 +18,7 @@
 //! `2·MR` zmm accumulators (Goto/BLIS blocking over [`KC`] columns).
 
 use super::dot::{DotProduct, PairSums, Vnni};
+use crate::kernels::aligned::AlignedBytes;
 use std::arch::x86_64::*;
 
 /// Outputs per panel.
@@ -213,10 +214,17 @@ impl VnniPanels {
     }
 }
 
-/// Copies `a` (`[m_rows, k_len]`) into rows of `stride` bytes, zero-padded.
-pub fn pad_activations(a: &[u8], m_rows: usize, k_len: usize, stride: usize, out: &mut Vec<u8>) {
+/// Copies `a` (`[m_rows, k_len]`) into rows of `stride` bytes, zero-padded, in a buffer that
+/// starts on a cache line (so the AMX tiles read it in place).
+pub fn pad_activations(
+    a: &[u8],
+    m_rows: usize,
+    k_len: usize,
+    stride: usize,
+    out: &mut AlignedBytes,
+) {
     if out.len() < m_rows * stride {
-        out.resize(m_rows * stride, 0);
+        out.resize(m_rows * stride);
     }
     for m in 0..m_rows {
         out[m * stride..m * stride + k_len].copy_from_slice(&a[m * k_len..(m + 1) * k_len]);

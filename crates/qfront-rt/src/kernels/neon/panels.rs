@@ -4,6 +4,7 @@
 //! hold zero codes, which add nothing.
 
 use super::PANEL_CHANNELS;
+use crate::kernels::aligned::AlignedBytes;
 use crate::KernelSet;
 
 /// A weight matrix `[rows, columns]` packed for one aarch64 kernel set.
@@ -278,10 +279,10 @@ impl NeonPanels {
     /// - `Dot`: `a − 128` as i8 rows (`a ^ 0x80`);
     /// - `Mmla`: rows in pairs (the last one paired with a zero row), each 8-step block of
     ///   the pair stored as the first row's 8 bytes then the second's.
-    pub fn prepare_activations(&self, a: &[u8], m_rows: usize, prepared: &mut Vec<u8>) {
+    pub fn prepare_activations(&self, a: &[u8], m_rows: usize, prepared: &mut AlignedBytes) {
         let (columns, depth) = (self.columns, self.depth);
-        prepared.clear();
-        prepared.resize(self.prepared_len(m_rows), 0);
+        prepared.resize(0);
+        prepared.resize(self.prepared_len(m_rows));
         match self.layout {
             PanelLayout::Widen => {
                 for (row, out) in a[..m_rows * columns]
