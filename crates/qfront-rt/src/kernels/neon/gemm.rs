@@ -386,7 +386,7 @@ pub unsafe fn gemm_widen(panels: &NeonPanels, prepared: &[u8], m_rows: usize, ou
         let (a, codes, o, valid) = (t.a, t.codes, t.out, t.valid);
         macro_rules! widen {
             ($rows:literal) => {
-                match panels.widen_bits {
+                match panels.stored_bits {
                     8 => tile_widen::<$rows, 8>(a, depth, codes, o, stride, valid),
                     4 => tile_widen::<$rows, 4>(a, depth, codes, o, stride, valid),
                     _ => tile_widen::<$rows, 2>(a, depth, codes, o, stride, valid),
@@ -420,7 +420,7 @@ pub unsafe fn gemm_dot(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out:
         let (a, codes, c, o, valid) = (t.a, t.codes, t.correction, t.out, t.valid);
         macro_rules! dot {
             ($rows:literal) => {
-                match panels.offset_bits {
+                match panels.stored_bits {
                     2 => tile_dot::<$rows, 2>(a, depth, codes, c, fix, o, stride, valid),
                     4 => tile_dot::<$rows, 4>(a, depth, codes, c, fix, o, stride, valid),
                     _ => tile_dot::<$rows, 8>(a, depth, codes, c, fix, o, stride, valid),
@@ -454,7 +454,7 @@ pub unsafe fn gemm_mmla(panels: &NeonPanels, prepared: &[u8], m_rows: usize, out
         let (a, codes, o, valid, rows) = (t.a, t.codes, t.out, t.valid, t.rows);
         macro_rules! mmla {
             ($pairs:literal) => {
-                match panels.offset_bits {
+                match panels.stored_bits {
                     2 => tile_mmla::<$pairs, 2>(a, depth, codes, fix, o, stride, valid, rows),
                     4 => tile_mmla::<$pairs, 4>(a, depth, codes, fix, o, stride, valid, rows),
                     _ => tile_mmla::<$pairs, 8>(a, depth, codes, fix, o, stride, valid, rows),

@@ -16,19 +16,18 @@ pub struct NeonPanels {
     pub rows: usize,
     /// Reduction length of the matrix.
     pub columns: usize,
-    /// Reduction length padded to the layout's step (8 or 16).
+    /// Reduction length padded to the layout's step (8 or 16; 16 for `Mmla` nibbles and 32
+    /// for its bit pairs, whose bytes hold two and four 8-step blocks).
     pub depth: usize,
-    /// `Dot` and `Mmla` only: bits per stored code. 8: one signed byte per code. 4 (3- and
-    /// 4-bit codes): nibbles `u = c + 8`. 2 (2-bit codes): bit pairs `u = c + 2`. Below 8,
-    /// `8 / offset_bits` units of the 8-bit layout share each byte, the earliest in the low
-    /// bits (see [`NeonPanels::pack_rows`]). 8 for the `Widen` layout.
-    pub offset_bits: u32,
-    /// `Widen` only: bits per stored code, 8, 4 (3- and 4-bit codes) or 2: two's complement
-    /// fields, steps `k` of a panel in byte `(k / (8/bits))·8 + channel`, field
-    /// `k mod (8/bits)` from the low bits up. 8 for the other layouts.
-    pub widen_bits: u32,
-    /// The packed codes, `⌈rows/8⌉` panels of `8·depth·bits/8` bytes, `bits` being
-    /// [`NeonPanels::offset_bits`] or [`NeonPanels::widen_bits`].
+    /// Bits per stored code: 8 (5- to 8-bit codes, one byte each), 4 (3- and 4-bit codes) or
+    /// 2 (2-bit codes). How the narrow ones are stored depends on the layout:
+    /// - `Widen`: two's complement fields, steps `k` of a panel in byte
+    ///   `(k / (8/bits))·8 + channel`, field `k mod (8/bits)` from the low bits up;
+    /// - `Dot` and `Mmla`: offset codes `u = c + z` (nibbles, `z` = 8; bit pairs, `z` = 2),
+    ///   `8 / bits` units of the 8-bit layout sharing each byte, the earliest in the low bits
+    ///   (see [`NeonPanels::pack_rows`]).
+    pub stored_bits: u32,
+    /// The packed codes, `⌈rows/8⌉` panels of `depth·stored_bits` bytes.
     pub data: Vec<i8>,
     /// `NeonDot` only: `128·Σ_k w[o, k]` per output channel (padded to whole panels), the
     /// term that turns the `(a − 128)·w` dot products back into `a·w` (with offset codes, `w`
@@ -86,7 +85,7 @@ impl NeonPanels {
     /// for `Mmla` (an 8-step block); `n = 8 / bits` consecutive units share one unit's bytes,
     /// byte `j` holding byte `j` of unit `i` (`i < n`) in bits `bits·i ..`; padding steps
     /// hold `u = 0` (their activations are zero). The `Widen` layout stores 2-bit codes in
-    /// bit pairs and 3- and 4-bit codes in nibbles, signed (see [`NeonPanels::widen_bits`]).
+    /// bit pairs and 3- and 4-bit codes in nibbles, signed (see [`NeonPanels::stored_bits`]).
     pub fn pack_rows(
         rows: usize,
         columns: usize,
@@ -210,8 +209,7 @@ impl NeonPanels {
             rows,
             columns,
             depth,
-            offset_bits,
-            widen_bits,
+            stored_bits,
             data,
             correction,
         }
@@ -219,7 +217,7 @@ impl NeonPanels {
 
     /// Bytes of one 8-channel panel.
     pub fn panel_bytes(&self) -> usize {
-        PANEL_CHANNELS * self.depth * self.widen_bits.min(self.offset_bits) as usize / 8
+        PANEL_CHANNELS * self.depth * self.stored_bits as usize / 8
     }
 
     /// Whole panels (8 channels each).
@@ -230,10 +228,10 @@ impl NeonPanels {
     /// `z·Σ_k a` per row of prepared activations, the term panels of offset codes subtract
     /// (`z` = 8 for nibbles, 2 for bit pairs); empty for 8-bit panels.
     pub fn row_corrections(&self, prepared: &[u8], m_rows: usize) -> Vec<i32> {
-        if self.offset_bits == 8 {
+        if self.layout == PanelLayout::Widen || self.stored_bits == 8 {
             return Vec::new();
         }
-        let zero_point = 1i32 << (self.offset_bits - 1);
+        let zero_point = 1i32 << (self.stored_bits - 1);
         let depth = self.depth;
         (0..m_rows)
             .map(|m| {
