@@ -87,6 +87,19 @@ impl ExactGp {
         }
     }
 
+    /// The standardized latent value whose output is `value`: the inverse of
+    /// [`ExactGp::to_output_value`] (the warp applied, then the standardization). Outputs are
+    /// strictly increasing in latents, so `to_output_value(latent) > value` exactly when
+    /// `latent > latent_of_output(value)` (up to rounding): comparisons with a fixed output
+    /// (a reference point) can be made on latent samples without undoing the warp.
+    pub fn latent_of_output(&self, value: f64) -> f64 {
+        let warped = match &self.output_warp {
+            None => value,
+            Some(warp) => warp.apply(value),
+        };
+        (warped - self.y_offset) / self.y_scale
+    }
+
     /// `(output, ∂output/∂latent)` for a standardized latent value (see
     /// [`ExactGp::to_output_value`] for the value alone).
     pub fn to_output(&self, latent: f64) -> (f64, f64) {
@@ -315,6 +328,17 @@ mod tests {
         let numeric = (gp.to_output(latent + h).0 - gp.to_output(latent - h).0) / (2.0 * h);
         let (_, derivative) = gp.to_output(latent);
         assert!((numeric - derivative).abs() < 1e-4 * derivative.abs().max(1.0));
+        // `latent_of_output` undoes `to_output_value`, and orders latents as outputs are
+        // ordered.
+        let mut last = f64::NEG_INFINITY;
+        for k in -40..=40 {
+            let latent = k as f64 / 10.0;
+            let output = gp.to_output_value(latent);
+            assert!(output > last, "outputs increase with latents");
+            last = output;
+            let back = gp.latent_of_output(output);
+            assert!((back - latent).abs() < 1e-9, "{back} vs {latent}");
+        }
     }
 
     #[test]
