@@ -99,12 +99,15 @@ fn tile_sized_products_agree() {
     // Products the AMX tiles take (16 or more rows, 256 or more columns, and a million or more
     // multiply-adds for the 4- and 2-bit panels): whole 32- and 16-row tile blocks, a
     // remainder below 16 rows, partial 32-output panels, columns padded to whole 64-byte
-    // tiles, 4- and 2-bit panels unpacked with their offsets.
+    // tiles, 4- and 2-bit panels unpacked with their offsets: on the way through the tiles
+    // (up to 64 rows) and by groups of panels (more rows; 1030 columns make groups of 7 of
+    // the 9 panels, so the last group is partial).
     let shapes = [
         (16, 256, 256),
         (31, 45, 1030),
         (32, 64, 600),
         (70, 65, 1030),
+        (112, 270, 1030),
     ];
     for bits in 2..=8 {
         for (m_rows, rows, columns) in shapes {

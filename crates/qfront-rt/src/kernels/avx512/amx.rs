@@ -6,7 +6,7 @@
 //! `k` holds quad `k` of 16 outputs, four bytes each; the 8-bit VNNI panels store quad `q` of
 //! a 32-output panel as 128 bytes, outputs 0–15 first, so tiles load straight from the
 //! panels with a row stride of 128 bytes (no repacking); 4- and 2-bit panels are unpacked
-//! to that layout one panel at a time. The AMX set packs layers of at least 256 columns with
+//! to that layout a group of panels at a time. The AMX set packs layers of at least 256 columns with
 //! the quads rounded up to whole 16-quad tiles ([`VnniPanels::pack_rows_aligned`]); its
 //! other layers, and the last `m_rows mod 16` rows of a product, run the VNNI kernels
 //! ([`gemm_padded`]).
@@ -87,53 +87,75 @@ impl TileConfig {
     }
 }
 
-/// `32 rows × 32 outputs` (`two_row_tiles`) or `16 × 32` over `quads` (a multiple of 16):
-/// `a` at the block's first row, `stride` bytes between rows; `b` at the panel; the result
-/// goes to `c`, rows `ldc_bytes` apart.
+/// Starts the four accumulator tiles at zero, or, with `start`, at its rows (one 64-byte line
+/// of 16 i32 per row of a 32-row block, the same for both halves of the 32 outputs). The
+/// offset corrections of 4- and 2-bit panels enter there: subtracting them from the stored
+/// result stalled (a vector load right after `tilestored` to the same lines took a fifth of
+/// a 32-row W4 product).
 #[inline(always)]
-unsafe fn block(
+unsafe fn start_accumulators(start: Option<*const CacheLine>) {
+    match start {
+        None => asm!(
+            "tilezero tmm0",
+            "tilezero tmm1",
+            "tilezero tmm2",
+            "tilezero tmm3",
+            options(nostack)
+        ),
+        Some(lines) => asm!(
+            "tileloadd tmm0, [{top} + {line}*1]",
+            "tileloadd tmm1, [{top} + {line}*1]",
+            "tileloadd tmm2, [{low} + {line}*1]",
+            "tileloadd tmm3, [{low} + {line}*1]",
+            top = in(reg) lines,
+            // Past the block's rows when it has only 16: tiles 2 and 3 are then unused, and
+            // the lines exist (whole 32-row blocks are allocated).
+            low = in(reg) lines.add(TILE_ROWS),
+            line = in(reg) 64usize,
+            options(nostack, readonly)
+        ),
+    }
+}
+
+/// One step of 16 quads: the activation tiles at `a` (rows 0–15) and `a_low` (rows 16–31,
+/// when `two_row_tiles`), `stride` bytes between rows, times the weight tiles at `b` (16
+/// quads in the 8-bit panel layout, 128 bytes apart).
+#[inline(always)]
+unsafe fn multiply_step(
     two_row_tiles: bool,
     a: *const u8,
+    a_low: *const u8,
     stride: usize,
     b: *const u8,
-    quads: usize,
-    c: *mut i32,
-    ldc_bytes: usize,
 ) {
     asm!(
-        "tilezero tmm0",
-        "tilezero tmm1",
-        "tilezero tmm2",
-        "tilezero tmm3",
-        options(nostack)
+        "tileloadd tmm4, [{a} + {stride}*1]",
+        "tileloadd tmm6, [{b} + {b_stride}*1]",
+        "tileloadd tmm7, [{b_high} + {b_stride}*1]",
+        "tdpbusd tmm0, tmm4, tmm6",
+        "tdpbusd tmm1, tmm4, tmm7",
+        a = in(reg) a,
+        b = in(reg) b,
+        b_high = in(reg) b.add(64),
+        stride = in(reg) stride,
+        b_stride = in(reg) PANEL_QUAD_BYTES,
+        options(nostack, readonly),
     );
-    let a_low = a.add(TILE_ROWS * stride);
-    for k in (0..quads).step_by(TILE_QUADS) {
-        let (a_k, b_k) = (a.add(k * 4), b.add(k * PANEL_QUAD_BYTES));
+    if two_row_tiles {
         asm!(
-            "tileloadd tmm4, [{a} + {stride}*1]",
-            "tileloadd tmm6, [{b} + {b_stride}*1]",
-            "tileloadd tmm7, [{b_high} + {b_stride}*1]",
-            "tdpbusd tmm0, tmm4, tmm6",
-            "tdpbusd tmm1, tmm4, tmm7",
-            a = in(reg) a_k,
-            b = in(reg) b_k,
-            b_high = in(reg) b_k.add(64),
+            "tileloadd tmm5, [{a} + {stride}*1]",
+            "tdpbusd tmm2, tmm5, tmm6",
+            "tdpbusd tmm3, tmm5, tmm7",
+            a = in(reg) a_low,
             stride = in(reg) stride,
-            b_stride = in(reg) PANEL_QUAD_BYTES,
             options(nostack, readonly),
         );
-        if two_row_tiles {
-            asm!(
-                "tileloadd tmm5, [{a} + {stride}*1]",
-                "tdpbusd tmm2, tmm5, tmm6",
-                "tdpbusd tmm3, tmm5, tmm7",
-                a = in(reg) a_low.add(k * 4),
-                stride = in(reg) stride,
-                options(nostack, readonly),
-            );
-        }
     }
+}
+
+/// Stores the accumulators: 16 or 32 rows of 32 i32 at `c`, rows `ldc_bytes` apart.
+#[inline(always)]
+unsafe fn store_accumulators(two_row_tiles: bool, c: *mut i32, ldc_bytes: usize) {
     let c_bytes = c as *mut u8;
     asm!(
         "tilestored [{c} + {ldc}*1], tmm0",
@@ -156,16 +178,67 @@ unsafe fn block(
     }
 }
 
-/// Copies panel `block` of 4- or 2-bit panels into `buffer` in the 8-bit layout (quad `q`
-/// at `q·128`, outputs 0–15 then 16–31), keeping the offset codes `u = c + z`: the nibbles
-/// and bit pairs are unpacked once per call and panel, then read by every row block.
+/// `32 rows × 32 outputs` (`two_row_tiles`) or `16 × 32` over `quads` (a multiple of 16):
+/// `a` at the block's first row, `stride` bytes between rows; `b` at the panel (8-bit
+/// layout); the result goes to `c`, rows `ldc_bytes` apart; the accumulators start as
+/// [`start_accumulators`] says.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+unsafe fn block(
+    two_row_tiles: bool,
+    a: *const u8,
+    stride: usize,
+    b: *const u8,
+    quads: usize,
+    c: *mut i32,
+    ldc_bytes: usize,
+    start: Option<*const CacheLine>,
+) {
+    start_accumulators(start);
+    let a_low = a.add(TILE_ROWS * stride);
+    for k in (0..quads).step_by(TILE_QUADS) {
+        let b_k = b.add(k * PANEL_QUAD_BYTES);
+        multiply_step(two_row_tiles, a.add(k * 4), a_low.add(k * 4), stride, b_k);
+    }
+    store_accumulators(two_row_tiles, c, ldc_bytes);
+}
+
+/// Products of at most this many 32-row blocks unpack 4- and 2-bit panels on the way through
+/// the tiles ([`block_unpacking`], once per row block); longer ones unpack groups of panels
+/// once per call. Measured at 1024×1024, GOP/s at W4 / W2 (W8 alongside): 16 rows 1,643 /
+/// 1,834 (1,689) on the way against 827 / 866 with groups; 64 rows 1,845–2,195 / 2,497–2,510
+/// (2,051–2,376) against 1,855 / 1,782; 128 rows 1,460 / 1,851 against 1,858 / 1,985 (1,963).
+const FUSED_MAX_ROW_BLOCKS: usize = 2;
+
+/// Bytes of unpacked 8-bit panels per group ([`gemm_padded_amx`]): a group is unpacked, then
+/// every row block runs over it, as 8-bit panels are run. 256 KB stays in the L2 (2 MB per
+/// core on Sapphire Rapids) beside a row block's activations.
+const UNPACK_GROUP_BYTES: usize = 256 * 1024;
+
+thread_local! {
+    /// The unpacked group of the calling thread, kept between calls (no allocation or
+    /// zero-filling per call).
+    static UNPACKED: std::cell::RefCell<Vec<CacheLine>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Writes quads `first..first + count` of panel `block` of 4- or 2-bit panels at `target`
+/// (`count·128` bytes, every one written) in the 8-bit layout (quad `first + i` at `i·128`,
+/// outputs 0–15 then 16–31), keeping the offset codes `u = c + z`. `first` and `count` are
+/// multiples of 16.
+///
+/// # Safety
+/// AVX-512 F/BW present; `target` is valid for `count·128` bytes of writes.
+#[inline]
 #[target_feature(enable = "avx512f,avx512bw")]
-unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<CacheLine>) {
+unsafe fn unpack_quads(
+    panels: &VnniPanels,
+    block: usize,
+    first: usize,
+    count: usize,
+    target: *mut u8,
+) {
     use std::arch::x86_64::*;
-    let quads = panels.quads();
-    buffer.resize(quads * PANEL_QUAD_BYTES / 64, CacheLine::ZERO);
     let source = panels.panel_at(block, 0);
-    let target = buffer.as_mut_ptr() as *mut u8;
     let load = |at: usize| _mm512_loadu_si512(source.add(at) as *const __m512i);
     let store = |at: usize, v: __m512i| _mm512_storeu_si512(target.add(at) as *mut __m512i, v);
     let field = |v: __m512i, shift: u32, mask: __m512i| {
@@ -174,17 +247,17 @@ unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Cache
     if panels.bits() == PanelBits::Four {
         // Byte 4j + t of quad q: output j in the low nibble, j + 16 in the high one.
         let nibble = _mm512_set1_epi8(0x0F);
-        for q in 0..quads {
-            let v = load(q * 64);
-            store(q * PANEL_QUAD_BYTES, field(v, 0, nibble));
-            store(q * PANEL_QUAD_BYTES + 64, field(v, 4, nibble));
+        for i in 0..count {
+            let v = load((first + i) * 64);
+            store(i * PANEL_QUAD_BYTES, field(v, 0, nibble));
+            store(i * PANEL_QUAD_BYTES + 64, field(v, 4, nibble));
         }
     } else {
         // Byte 4j + t of quad pair p: (j, 2p), (j + 16, 2p), (j, 2p + 1), (j + 16, 2p + 1).
         let pair = _mm512_set1_epi8(0x03);
-        for p in 0..quads / 2 {
-            let v = load(p * 64);
-            let even = 2 * p * PANEL_QUAD_BYTES;
+        for i in 0..count / 2 {
+            let v = load((first / 2 + i) * 64);
+            let even = 2 * i * PANEL_QUAD_BYTES;
             store(even, field(v, 0, pair));
             store(even + 64, field(v, 2, pair));
             store(even + PANEL_QUAD_BYTES, field(v, 4, pair));
@@ -193,12 +266,68 @@ unsafe fn unpack_panel(panels: &VnniPanels, block: usize, buffer: &mut Vec<Cache
     }
 }
 
+/// Slots of the ring [`block_unpacking`] unpacks into.
+const RING_SLOTS: usize = 4;
+/// Steps of 16 quads [`block_unpacking`] unpacks ahead of the tiles (less than
+/// `RING_SLOTS`, so a slot is rewritten only after the tiles have read it).
+const UNPACK_AHEAD: usize = 2;
+/// Bytes of one ring slot: 16 quads of a 32-output panel in the 8-bit layout.
+const RING_SLOT_BYTES: usize = TILE_QUADS * PANEL_QUAD_BYTES;
+
+/// [`block`] on a 4- or 2-bit panel, unpacked 16 quads at a time into `ring` (`RING_SLOTS`
+/// slots, on a cache line) just ahead of the tiles that read them. For products of one row
+/// block, where unpacking a whole group first cost as much as the tiles' work (32×1024×1024:
+/// 0.049 ms at W4 against 0.027 at W8): the ring stays in the L1, and its unpacking overlaps
+/// the tile multiplies.
+///
+/// # Safety
+/// As [`block`]; AVX-512 F/BW present; `ring` valid for `RING_SLOTS·RING_SLOT_BYTES` bytes.
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx512f,avx512bw")]
+unsafe fn block_unpacking(
+    two_row_tiles: bool,
+    a: *const u8,
+    stride: usize,
+    panels: &VnniPanels,
+    panel: usize,
+    c: *mut i32,
+    ldc_bytes: usize,
+    start: Option<*const CacheLine>,
+    ring: *mut u8,
+) {
+    start_accumulators(start);
+    let steps = panels.quads() / TILE_QUADS;
+    let a_low = a.add(TILE_ROWS * stride);
+    let slot = |step: usize| ring.add(step % RING_SLOTS * RING_SLOT_BYTES);
+    let unpack =
+        |step: usize| unpack_quads(panels, panel, step * TILE_QUADS, TILE_QUADS, slot(step));
+    // Unpacked UNPACK_AHEAD steps before the tiles read them: tile loads of lines the vector
+    // stores have only just written waited for them.
+    for step in 0..UNPACK_AHEAD.min(steps) {
+        unpack(step);
+    }
+    for step in 0..steps {
+        if step + UNPACK_AHEAD < steps {
+            unpack(step + UNPACK_AHEAD);
+        }
+        let k = step * TILE_QUADS;
+        multiply_step(
+            two_row_tiles,
+            a.add(k * 4),
+            a_low.add(k * 4),
+            stride,
+            slot(step),
+        );
+    }
+    store_accumulators(two_row_tiles, c, ldc_bytes);
+}
+
 /// The GEMM of [`gemm_padded`] with AMX tiles where the panels allow them (quads a multiple
 /// of 16) and the product has at least 16 rows (and, on 4- and 2-bit panels,
 /// `MIN_UNPACKED_MACS` multiply-adds); the VNNI kernels otherwise and for the last
-/// `m_rows mod 16` rows. 4- and 2-bit panels are unpacked to bytes one panel at a time
-/// (32 outputs × the columns, reused by every row block), and their offset `z` removed with
-/// each row's activation sum, as the VNNI kernels do.
+/// `m_rows mod 16` rows. 4- and 2-bit panels are unpacked to bytes a group of panels at a
+/// time (reused by every row block), and their offset `z` removed with each row's
+/// activation sum, as the VNNI kernels do.
 ///
 /// # Safety
 /// [`available`] must have returned true (AVX-512 F/BW/VNNI present too); `a` holds
@@ -229,51 +358,101 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
             .copy_from_slice(&a[..bytes]);
         copy.as_ptr() as *const u8
     };
-    // One tile block: rows `first..` (32, or 16 for the last) by panel `nb` (at `b`).
-    let mut run = |nb: usize, first: usize, b: *const u8| {
+    // The accumulators' start per row, `−correction` in all 16 lanes (offset panels only),
+    // rounded up to whole 32-row blocks.
+    let start_lines: Vec<CacheLine> = if corrections.is_empty() {
+        Vec::new()
+    } else {
+        let mut lines = vec![CacheLine::ZERO; tiled_rows.next_multiple_of(2 * TILE_ROWS)];
+        for (line, fix) in lines.iter_mut().zip(&corrections) {
+            for bytes in line.0.chunks_exact_mut(4) {
+                bytes.copy_from_slice(&fix.wrapping_neg().to_le_bytes());
+            }
+        }
+        lines
+    };
+    // One tile block: rows `first..` (32, or 16 for the last) by panel `nb`, read at `b` in
+    // the 8-bit layout, or (`b` null) unpacked on the way through `ring`.
+    let mut run = |nb: usize, first: usize, b: *const u8, ring: *mut u8| {
         let cols = NR.min(rows - nb * NR);
         let two = first + 2 * TILE_ROWS <= tiled_rows;
         let block_rows = if two { 2 * TILE_ROWS } else { TILE_ROWS };
         let a_block = a_lines.add(first * stride);
-        if cols == NR {
-            let c = out.as_mut_ptr().add(first * rows + nb * NR);
-            block(two, a_block, stride, b, quads, c, rows * 4);
+        let start = (!start_lines.is_empty()).then(|| start_lines.as_ptr().add(first));
+        let (c, ldc) = if cols == NR {
+            (out.as_mut_ptr().add(first * rows + nb * NR), rows * 4)
         } else {
             // A last, partial panel goes through a buffer (its padding outputs are zero).
-            block(two, a_block, stride, b, quads, buffer.as_mut_ptr(), NR * 4);
+            (buffer.as_mut_ptr(), NR * 4)
+        };
+        if b.is_null() {
+            block_unpacking(two, a_block, stride, panels, nb, c, ldc, start, ring);
+        } else {
+            block(two, a_block, stride, b, quads, c, ldc, start);
+        }
+        if cols < NR {
             for r in 0..block_rows {
                 let at = (first + r) * rows + nb * NR;
                 out[at..at + cols].copy_from_slice(&buffer[r * NR..r * NR + cols]);
-            }
-        }
-        if !corrections.is_empty() {
-            for r in 0..block_rows {
-                let at = (first + r) * rows + nb * NR;
-                let fix = corrections[first + r];
-                out[at..at + cols].iter_mut().for_each(|v| *v -= fix);
             }
         }
     };
     let config = TileConfig::all_full();
     asm!("ldtilecfg [{0}]", in(reg) config.0.as_ptr(), options(nostack, readonly));
     let panel_count = rows.div_ceil(NR);
+    let null = std::ptr::null_mut();
+    let row_blocks = tiled_rows.div_ceil(2 * TILE_ROWS);
     if panels.bits() == PanelBits::Eight {
         // Row blocks outside: each block's activations stay in L1 while the panels pass
         // (measured 1.4× faster than the other order at 256×1024×1024).
         for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
             for nb in 0..panel_count {
-                run(nb, first, panels.panel_at(nb, 0));
+                run(nb, first, panels.panel_at(nb, 0), null);
+            }
+        }
+    } else if row_blocks <= FUSED_MAX_ROW_BLOCKS {
+        // Few row blocks: each panel is unpacked on the way, 16 quads at a time, into a ring
+        // that stays in the L1 (`block_unpacking`), once per row block.
+        let mut ring = vec![CacheLine::ZERO; RING_SLOTS * RING_SLOT_BYTES / 64];
+        let ring = ring.as_mut_ptr() as *mut u8;
+        for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
+            for nb in 0..panel_count {
+                run(nb, first, std::ptr::null(), ring);
             }
         }
     } else {
-        // Panels outside: each is unpacked once and read by every row block.
-        let mut unpacked = Vec::new();
-        for nb in 0..panel_count {
-            unpack_panel(panels, nb, &mut unpacked);
-            for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
-                run(nb, first, unpacked.as_ptr() as *const u8);
+        // Groups of panels (about UNPACK_GROUP_BYTES) are unpacked once per call, then run
+        // in the 8-bit order: row blocks outside, the group's panels inside. One panel at a
+        // time, with the row blocks inside, streamed every block's activations from the L2
+        // per panel and read each unpacked line right after writing it: 256×1024×1024 took
+        // 0.44 ms at W4 against 0.30 ms at W8.
+        let panel_bytes = quads * PANEL_QUAD_BYTES;
+        let group = (UNPACK_GROUP_BYTES / panel_bytes).clamp(1, panel_count);
+        UNPACKED.with(|cell| {
+            let mut unpacked = cell.borrow_mut();
+            let lines = group * panel_bytes / 64;
+            if unpacked.len() < lines {
+                unpacked.resize(lines, CacheLine::ZERO);
             }
-        }
+            let target = unpacked.as_mut_ptr() as *mut u8;
+            for first_panel in (0..panel_count).step_by(group) {
+                let here = group.min(panel_count - first_panel);
+                for g in 0..here {
+                    unpack_quads(
+                        panels,
+                        first_panel + g,
+                        0,
+                        quads,
+                        target.add(g * panel_bytes),
+                    );
+                }
+                for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
+                    for g in 0..here {
+                        run(first_panel + g, first, target.add(g * panel_bytes), null);
+                    }
+                }
+            }
+        });
     }
     asm!("tilerelease", options(nostack, nomem));
     if tiled_rows < m_rows {
