@@ -6,10 +6,10 @@
 //! `k` holds quad `k` of 16 outputs, four bytes each; the 8-bit VNNI panels store quad `q` of
 //! a 32-output panel as 128 bytes, outputs 0–15 first, so tiles load straight from the
 //! panels with a row stride of 128 bytes (no repacking); 4- and 2-bit panels are unpacked
-//! to that layout a group of panels at a time. The AMX set packs layers of at least 256 columns with
-//! the quads rounded up to whole 16-quad tiles ([`VnniPanels::pack_rows_aligned`]); its
-//! other layers, and the last `m_rows mod 16` rows of a product, run the VNNI kernels
-//! ([`gemm_padded`]).
+//! to that layout on the way through the tiles, or a group of panels at a time
+//! ([`gemm_padded_amx`]). The AMX set packs layers of at least 256 columns with the quads
+//! rounded up to whole 16-quad tiles ([`VnniPanels::pack_rows_aligned`]); its other layers,
+//! and the last `m_rows mod 16` rows of a product, run the VNNI kernels ([`gemm_padded`]).
 //!
 //! Written by hand with `asm!`: Rust's AMX intrinsics are not stable. Linux hands the tile
 //! state to a process only on request (`arch_prctl(ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`),
@@ -27,8 +27,9 @@ use std::sync::OnceLock;
 pub const MIN_COLUMNS: usize = 256;
 
 /// 4- and 2-bit products with fewer multiply-adds keep the VNNI kernels: unpacking the
-/// panels costs more than the tiles save there (measured at W2: 16×256×64, 473 against 587
-/// GOP/s; 32×256×64, 547 against 562; 16×512×128, 982 against 635). 8-bit products were
+/// panels costs more than the tiles save there (measured at W2 before the unpacking moved
+/// into the tile loop: 16×256×64, 473 against 587 GOP/s; 32×256×64, 547 against 562;
+/// 16×512×128, 982 against 635). 8-bit products were
 /// faster with tiles at every size measured (16×256×64: 1,211 against 612).
 const MIN_UNPACKED_MACS: usize = 1 << 20;
 
