@@ -96,8 +96,8 @@ fn crosses_the_cache_block() {
 
 #[test]
 fn tile_sized_products_agree() {
-    // Products the AMX tiles take (16 or more rows, 256 or more columns, and a million or more
-    // multiply-adds for the 4- and 2-bit panels): whole 32- and 16-row tile blocks, a
+    // Products the AMX tiles take (16 or more rows, 256 or more columns, and half a million or
+    // more multiply-adds for the 4- and 2-bit panels): whole 32- and 16-row tile blocks, a
     // remainder below 16 rows, partial 32-output panels, columns padded to whole 64-byte
     // tiles, 4- and 2-bit panels unpacked with their offsets: on the way through the tiles
     // (up to 64 rows) and by groups of panels (more rows; 1030 columns make groups of 7 of
@@ -108,6 +108,7 @@ fn tile_sized_products_agree() {
         (32, 64, 600),
         (70, 65, 1030),
         (112, 270, 1030),
+        (16, 128, 256),
     ];
     for bits in 2..=8 {
         for (m_rows, rows, columns) in shapes {

@@ -27,11 +27,14 @@ use std::sync::OnceLock;
 pub const MIN_COLUMNS: usize = 256;
 
 /// 4- and 2-bit products with fewer multiply-adds keep the VNNI kernels: unpacking the
-/// panels costs more than the tiles save there (measured at W2 before the unpacking moved
-/// into the tile loop: 16×256×64, 473 against 587 GOP/s; 32×256×64, 547 against 562;
-/// 16×512×128, 982 against 635). 8-bit products were
-/// faster with tiles at every size measured (16×256×64: 1,211 against 612).
-const MIN_UNPACKED_MACS: usize = 1 << 20;
+/// panels costs more than the tiles save there. Measured (`qfront bench kernel`, m×k×n,
+/// GOP/s at W4 / W2, tiles against the VNNI kernels): 16×256×64 (262,144 multiply-adds) 414 /
+/// 415 against 525 / 557; at 524,288, 16×256×128 666 / 630 against 567 / 591, 32×256×64 647 /
+/// 650 against 525 / 560, 16×1024×32 541 / 551 against 508 / 542; 16×512×128 948 / 1,040
+/// against 591 / 651. (Before the unpacking moved into the tile loop the break-even was
+/// twice as high.) 8-bit products were faster with tiles at every size measured
+/// (16×256×64: 1,135 against 570).
+const MIN_UNPACKED_MACS: usize = 1 << 19;
 
 /// Quads (groups of four columns) in one 64-byte tile row.
 pub const TILE_QUADS: usize = 16;
