@@ -42,6 +42,14 @@ impl AlignedBytes {
         }
         self.len = len;
     }
+
+    /// Makes the buffer at least `len` bytes long ([`AlignedBytes::resize`] when it is
+    /// shorter; left as it is otherwise): for scratch that every call overwrites.
+    pub fn ensure_len(&mut self, len: usize) {
+        if self.len < len {
+            self.resize(len);
+        }
+    }
 }
 
 impl Deref for AlignedBytes {
@@ -81,5 +89,13 @@ mod tests {
         buffer.resize(100);
         assert!(buffer[..10].iter().all(|&b| b == 0xAB));
         assert!(buffer[10..].iter().all(|&b| b == 0));
+        // `ensure_len` grows like `resize` and never shrinks or clears.
+        buffer.fill(0xCD);
+        buffer.ensure_len(50);
+        assert_eq!(buffer.len(), 100);
+        assert!(buffer.iter().all(|&b| b == 0xCD));
+        buffer.ensure_len(300);
+        assert_eq!(buffer.len(), 300);
+        assert!(buffer[..100].iter().all(|&b| b == 0xCD) && buffer[100..].iter().all(|&b| b == 0));
     }
 }

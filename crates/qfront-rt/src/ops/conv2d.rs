@@ -227,9 +227,7 @@ impl PreparedOp for PreparedConv2d {
         } else if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
             let stride = layer.groups[0].padded_columns();
             // The AVX-512 GEMM reads exactly `m_rows` rows: no padding rows.
-            if scratch.padded_patches.len() < m_rows * stride {
-                scratch.padded_patches.resize(m_rows * stride);
-            }
+            scratch.padded_patches.ensure_len(m_rows * stride);
             for b in 0..batch {
                 window::im2col_padded(
                     &src[b * per_in..(b + 1) * per_in],

@@ -16,7 +16,7 @@
 //! which [`available`] makes once.
 
 use super::gemm::{gemm_padded, PanelBits, VnniPanels, NR};
-use crate::kernels::aligned::CacheLine;
+use crate::kernels::aligned::{AlignedBytes, CacheLine};
 use std::arch::asm;
 use std::sync::OnceLock;
 
@@ -31,8 +31,8 @@ pub const MIN_COLUMNS: usize = 256;
 /// GOP/s at W4 / W2, tiles against the VNNI kernels): 16×256×64 (262,144 multiply-adds) 414 /
 /// 415 against 525 / 557; at 524,288, 16×256×128 666 / 630 against 567 / 591, 32×256×64 647 /
 /// 650 against 525 / 560, 16×1024×32 541 / 551 against 508 / 542; 16×512×128 948 / 1,040
-/// against 591 / 651. (Before the unpacking moved into the tile loop the break-even was
-/// twice as high.) 8-bit products were faster with tiles at every size measured
+/// against 591 / 651. (Before the unpacking moved into the tile loop the threshold was twice
+/// as high: at 524,288, 32×256×64 W2, the tiles lost, 547 against 562.) 8-bit products were faster with tiles at every size measured
 /// (16×256×64: 1,135 against 570).
 const MIN_UNPACKED_MACS: usize = 1 << 19;
 
@@ -94,8 +94,9 @@ impl TileConfig {
 /// Starts the four accumulator tiles at zero, or, with `start`, at its rows (one 64-byte line
 /// of 16 i32 per row of a 32-row block, the same for both halves of the 32 outputs). The
 /// offset corrections of 4- and 2-bit panels enter there: subtracting them from the stored
-/// result stalled (a vector load right after `tilestored` to the same lines took a fifth of
-/// a 32-row W4 product).
+/// result read lines right after `tilestored` wrote them, and those loads and stores drew
+/// 26% of a 32-row W4 product's profile samples (moving the correction here: 0.073 → 0.049
+/// ms).
 #[inline(always)]
 unsafe fn start_accumulators(start: Option<*const CacheLine>) {
     match start {
@@ -220,9 +221,18 @@ const FUSED_MAX_ROW_BLOCKS: usize = 2;
 const UNPACK_GROUP_BYTES: usize = 256 * 1024;
 
 thread_local! {
-    /// The unpacked group of the calling thread, kept between calls (no allocation or
-    /// zero-filling per call).
-    static UNPACKED: std::cell::RefCell<Vec<CacheLine>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Where the calling thread unpacks 4- and 2-bit panels (the ring of [`block_unpacking`]
+    /// or a group), kept between calls: no allocation or zero-filling per call.
+    static UNPACKED: std::cell::RefCell<AlignedBytes> = std::cell::RefCell::new(AlignedBytes::default());
+}
+
+/// Where a tile block's weights come from.
+#[derive(Clone, Copy)]
+enum PanelSource {
+    /// A panel in the 8-bit layout (an 8-bit panel, or an unpacked group's).
+    Bytes(*const u8),
+    /// A 4- or 2-bit panel, unpacked on the way through this ring ([`block_unpacking`]).
+    UnpackThrough(*mut u8),
 }
 
 /// Writes quads `first..first + count` of panel `block` of 4- or 2-bit panels at `target`
@@ -275,14 +285,15 @@ const RING_SLOTS: usize = 4;
 /// Steps of 16 quads [`block_unpacking`] unpacks ahead of the tiles (less than
 /// `RING_SLOTS`, so a slot is rewritten only after the tiles have read it).
 const UNPACK_AHEAD: usize = 2;
+const _: () = assert!(UNPACK_AHEAD < RING_SLOTS);
 /// Bytes of one ring slot: 16 quads of a 32-output panel in the 8-bit layout.
 const RING_SLOT_BYTES: usize = TILE_QUADS * PANEL_QUAD_BYTES;
 
 /// [`block`] on a 4- or 2-bit panel, unpacked 16 quads at a time into `ring` (`RING_SLOTS`
 /// slots, on a cache line) just ahead of the tiles that read them. For products of one row
 /// block, where unpacking a whole group first cost as much as the tiles' work (32×1024×1024:
-/// 0.049 ms at W4 against 0.027 at W8): the ring stays in the L1, and its unpacking overlaps
-/// the tile multiplies.
+/// 0.049 ms at W4 against 0.027 at W8): the ring stays in the L1 (see
+/// [`FUSED_MAX_ROW_BLOCKS`] for the measurements).
 ///
 /// # Safety
 /// As [`block`]; AVX-512 F/BW present; `ring` valid for `RING_SLOTS·RING_SLOT_BYTES` bytes.
@@ -305,8 +316,9 @@ unsafe fn block_unpacking(
     let slot = |step: usize| ring.add(step % RING_SLOTS * RING_SLOT_BYTES);
     let unpack =
         |step: usize| unpack_quads(panels, panel, step * TILE_QUADS, TILE_QUADS, slot(step));
-    // Unpacked UNPACK_AHEAD steps before the tiles read them: tile loads of lines the vector
-    // stores have only just written waited for them.
+    // Unpacked UNPACK_AHEAD steps before the tiles read them: loading each step right after
+    // unpacking it was slower (16 rows, W4: 1,205 against 1,643–1,770 GOP/s), presumably
+    // because the tile loads wait for the vector stores.
     for step in 0..UNPACK_AHEAD.min(steps) {
         unpack(step);
     }
@@ -352,15 +364,14 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
     let mut buffer = [0i32; 2 * TILE_ROWS * NR];
     // Activations not on 64-byte lines are copied once onto lines (tile loads that straddle
     // two lines ran at half the speed; the copy is O(m·k) against the product's O(m·k·n)).
-    let mut copy = Vec::new();
+    let mut copy = AlignedBytes::default();
     let a_lines = if (a.as_ptr() as usize).is_multiple_of(64) {
         a.as_ptr()
     } else {
         let bytes = tiled_rows * stride;
-        copy.resize(bytes / 64, CacheLine::ZERO);
-        std::slice::from_raw_parts_mut(copy.as_mut_ptr() as *mut u8, bytes)
-            .copy_from_slice(&a[..bytes]);
-        copy.as_ptr() as *const u8
+        copy.resize(bytes);
+        copy.copy_from_slice(&a[..bytes]);
+        copy.as_ptr()
     };
     // The accumulators' start per row, `−correction` in all 16 lanes (offset panels only),
     // rounded up to whole 32-row blocks.
@@ -375,9 +386,8 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
         }
         lines
     };
-    // One tile block: rows `first..` (32, or 16 for the last) by panel `nb`, read at `b` in
-    // the 8-bit layout, or (`b` null) unpacked on the way through `ring`.
-    let mut run = |nb: usize, first: usize, b: *const u8, ring: *mut u8| {
+    // One tile block: rows `first..` (32, or 16 for the last) by panel `nb`.
+    let mut run = |nb: usize, first: usize, source: PanelSource| {
         let cols = NR.min(rows - nb * NR);
         let two = first + 2 * TILE_ROWS <= tiled_rows;
         let block_rows = if two { 2 * TILE_ROWS } else { TILE_ROWS };
@@ -389,10 +399,11 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
             // A last, partial panel goes through a buffer (its padding outputs are zero).
             (buffer.as_mut_ptr(), NR * 4)
         };
-        if b.is_null() {
-            block_unpacking(two, a_block, stride, panels, nb, c, ldc, start, ring);
-        } else {
-            block(two, a_block, stride, b, quads, c, ldc, start);
+        match source {
+            PanelSource::Bytes(b) => block(two, a_block, stride, b, quads, c, ldc, start),
+            PanelSource::UnpackThrough(ring) => {
+                block_unpacking(two, a_block, stride, panels, nb, c, ldc, start, ring)
+            }
         }
         if cols < NR {
             for r in 0..block_rows {
@@ -404,55 +415,49 @@ pub unsafe fn gemm_padded_amx(a: &[u8], m_rows: usize, panels: &VnniPanels, out:
     let config = TileConfig::all_full();
     asm!("ldtilecfg [{0}]", in(reg) config.0.as_ptr(), options(nostack, readonly));
     let panel_count = rows.div_ceil(NR);
-    let null = std::ptr::null_mut();
     let row_blocks = tiled_rows.div_ceil(2 * TILE_ROWS);
     if panels.bits() == PanelBits::Eight {
         // Row blocks outside: each block's activations stay in L1 while the panels pass
         // (measured 1.4× faster than the other order at 256×1024×1024).
         for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
             for nb in 0..panel_count {
-                run(nb, first, panels.panel_at(nb, 0), null);
-            }
-        }
-    } else if row_blocks <= FUSED_MAX_ROW_BLOCKS {
-        // Few row blocks: each panel is unpacked on the way, 16 quads at a time, into a ring
-        // that stays in the L1 (`block_unpacking`), once per row block.
-        let mut ring = vec![CacheLine::ZERO; RING_SLOTS * RING_SLOT_BYTES / 64];
-        let ring = ring.as_mut_ptr() as *mut u8;
-        for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
-            for nb in 0..panel_count {
-                run(nb, first, std::ptr::null(), ring);
+                run(nb, first, PanelSource::Bytes(panels.panel_at(nb, 0)));
             }
         }
     } else {
-        // Groups of panels (about UNPACK_GROUP_BYTES) are unpacked once per call, then run
-        // in the 8-bit order: row blocks outside, the group's panels inside. One panel at a
-        // time, with the row blocks inside, streamed every block's activations from the L2
-        // per panel and read each unpacked line right after writing it: 256×1024×1024 took
-        // 0.44 ms at W4 against 0.30 ms at W8.
-        let panel_bytes = quads * PANEL_QUAD_BYTES;
-        let group = (UNPACK_GROUP_BYTES / panel_bytes).clamp(1, panel_count);
         UNPACKED.with(|cell| {
-            let mut unpacked = cell.borrow_mut();
-            let lines = group * panel_bytes / 64;
-            if unpacked.len() < lines {
-                unpacked.resize(lines, CacheLine::ZERO);
+            let mut scratch = cell.borrow_mut();
+            if row_blocks <= FUSED_MAX_ROW_BLOCKS {
+                // Few row blocks: each panel is unpacked on the way, 16 quads at a time, into
+                // a ring that stays in the L1 (`block_unpacking`), once per row block.
+                scratch.ensure_len(RING_SLOTS * RING_SLOT_BYTES);
+                let ring = PanelSource::UnpackThrough(scratch.as_mut_ptr());
+                for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
+                    for nb in 0..panel_count {
+                        run(nb, first, ring);
+                    }
+                }
+                return;
             }
-            let target = unpacked.as_mut_ptr() as *mut u8;
+            // Groups of panels (about UNPACK_GROUP_BYTES) are unpacked once per call, then run
+            // in the 8-bit order: row blocks outside, the group's panels inside (one panel at
+            // a time with the row blocks inside streamed every block's activations from the L2
+            // per panel; at 256×1024×1024 W4 the groups alone measured 0.41 → 0.39 ms, the
+            // corrections in the start tiles then 0.25 ms).
+            let panel_bytes = quads * PANEL_QUAD_BYTES;
+            let group = (UNPACK_GROUP_BYTES / panel_bytes).clamp(1, panel_count);
+            scratch.ensure_len(group * panel_bytes);
+            let target = scratch.as_mut_ptr();
             for first_panel in (0..panel_count).step_by(group) {
                 let here = group.min(panel_count - first_panel);
                 for g in 0..here {
-                    unpack_quads(
-                        panels,
-                        first_panel + g,
-                        0,
-                        quads,
-                        target.add(g * panel_bytes),
-                    );
+                    let at = target.add(g * panel_bytes);
+                    unpack_quads(panels, first_panel + g, 0, quads, at);
                 }
                 for first in (0..tiled_rows).step_by(2 * TILE_ROWS) {
                     for g in 0..here {
-                        run(first_panel + g, first, target.add(g * panel_bytes), null);
+                        let at = target.add(g * panel_bytes);
+                        run(first_panel + g, first, PanelSource::Bytes(at));
                     }
                 }
             }

@@ -223,9 +223,7 @@ pub fn pad_activations(
     stride: usize,
     out: &mut AlignedBytes,
 ) {
-    if out.len() < m_rows * stride {
-        out.resize(m_rows * stride);
-    }
+    out.ensure_len(m_rows * stride);
     for m in 0..m_rows {
         out[m * stride..m * stride + k_len].copy_from_slice(&a[m * k_len..(m + 1) * k_len]);
         out[m * stride + k_len..(m + 1) * stride].fill(0);
