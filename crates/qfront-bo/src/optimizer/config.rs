@@ -115,9 +115,12 @@ pub struct OptimizerConfig {
     pub max_model_points: usize,
     /// Every this many model-based trials (failed ones not counted), one is an exploration
     /// step instead: the point farthest from every trial so far and from the box's faces
-    /// (`sampling::maximin_point`, faces as mirrors), so a narrow feature the
-    /// model is confidently wrong about cannot stay unseen for a whole study (issue #17;
-    /// design notes, "The MOBO engine on problems it has never seen"). 0 turns the steps off.
+    /// (`sampling::maximin_point`, faces as mirrors); halfway between two of them (for 2 or
+    /// more), another takes the point farthest from every trial on a coordinate line through
+    /// an observed Pareto-optimal point (`sampling::pareto_line_point`). So a narrow feature
+    /// the model is confidently wrong about, inside the box or along the Pareto set, cannot
+    /// stay unseen for a whole study (issue #17; design notes, "The MOBO engine on problems
+    /// it has never seen"). 0 turns the steps off.
     #[serde(default = "default_exploration_every")]
     pub exploration_every: usize,
     /// Fit each objective's GP on its Yeo–Johnson warp (`gp::YeoJohnson`: standardized, then

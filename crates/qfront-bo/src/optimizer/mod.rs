@@ -7,14 +7,24 @@
 //! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
 //! failure; failed trials are kept but not modelled.
 
-use crate::sampling::maximin_point;
 use crate::sampling::SobolSampler;
+use crate::sampling::{maximin_point, pareto_line_point};
 use crate::space::ParamValue;
 use crate::{BoError, Result};
 use serde::{Deserialize, Serialize};
 
 /// Sobol candidates an exploration step chooses among.
 const EXPLORATION_CANDIDATES: usize = 2048;
+
+/// The two kinds of exploration step ([`OptimizerConfig::exploration_every`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExplorationKind {
+    /// The largest empty ball of the box (`sampling::maximin_point`).
+    Box,
+    /// The largest gap on a coordinate line through a Pareto-optimal point
+    /// (`sampling::pareto_line_point`).
+    ParetoLines,
+}
 
 mod ask;
 mod config;
@@ -246,20 +256,49 @@ impl Optimizer {
     /// step ([`OptimizerConfig::exploration_every`]). Failed trials taught the model nothing,
     /// so they do not advance the count.
     fn is_exploration_step(&self, position: usize) -> bool {
-        let (every, initial) = (self.config.exploration_every, self.config.initial_design());
-        every > 0 && position >= initial && (position - initial) % every == every - 1
+        self.exploration_kind(position).is_some()
     }
 
-    /// Pushes the exploration step: the point farthest from every trial so far and from the
-    /// box's faces (`sampling::maximin_point`).
+    /// Which exploration step the `position`-th non-failed trial is, if any. With `every =
+    /// k ≥ 2`, the k-th, 2k-th, ... model-based trials are box steps and the (k/2)-th,
+    /// (k + k/2)-th, ... line steps, so a line step falls halfway between box steps.
+    fn exploration_kind(&self, position: usize) -> Option<ExplorationKind> {
+        let (every, initial) = (self.config.exploration_every, self.config.initial_design());
+        if every == 0 || position < initial {
+            return None;
+        }
+        let phase = (position - initial) % every;
+        if phase == every - 1 {
+            Some(ExplorationKind::Box)
+        } else if every >= 2 && phase == every / 2 - 1 {
+            Some(ExplorationKind::ParetoLines)
+        } else {
+            None
+        }
+    }
+
+    /// Pushes the exploration step. A box step takes the point farthest from every trial so
+    /// far and from the box's faces (`sampling::maximin_point`: holes inside the box); a
+    /// line step the point farthest from every trial on a coordinate line through an
+    /// observed Pareto-optimal point (`sampling::pareto_line_point`: unexplored stretches of
+    /// the Pareto set, such as a disconnected front's far piece on a face of the box), or a
+    /// box step while no trial is Pareto-optimal.
     fn exploration_trial(&mut self) -> Result<Trial> {
         let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
-        let x = maximin_point(
-            &tried,
-            self.config.space.dim(),
-            EXPLORATION_CANDIDATES,
-            self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c),
-        )?;
+        let seed = self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c);
+        let dim = self.config.space.dim();
+        let position = self
+            .trials
+            .iter()
+            .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
+            .count();
+        let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
+        let x = match self.exploration_kind(position) {
+            Some(ExplorationKind::ParetoLines) if !anchors.is_empty() => {
+                pareto_line_point(&tried, &anchors, dim, EXPLORATION_CANDIDATES, seed)?
+            }
+            _ => maximin_point(&tried, dim, EXPLORATION_CANDIDATES, seed)?,
+        };
         Ok(self.push_trial(x))
     }
 

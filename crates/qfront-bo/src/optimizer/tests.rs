@@ -94,8 +94,10 @@ fn evaluate(p: &dyn Problem, x: &[f64]) -> Vec<f64> {
     p.evaluate_unit(x).into_iter().map(|v| -v).collect()
 }
 
-/// Every 10th model-based trial (failed ones not counted) is the maximin point of the
-/// trials before it; the others come from the acquisition.
+/// Every 10th model-based trial (failed ones not counted) is a box exploration step (the
+/// maximin point of the trials before it), and every 10th from the 5th a line step (the
+/// farthest point on a coordinate line through a Pareto-optimal one); the others come from
+/// the acquisition.
 #[test]
 fn every_tenth_model_based_trial_explores() {
     let space = SearchSpace::unit_cube(2).unwrap();
@@ -104,22 +106,23 @@ fn every_tenth_model_based_trial_explores() {
     config.raw_samples = 32;
     config.restarts = 2;
     let mut opt = Optimizer::new(config).unwrap();
-    let mut explored = Vec::new();
-    for _ in 0..16 {
+    let (mut in_box, mut on_lines) = (Vec::new(), Vec::new());
+    for _ in 0..26 {
         let before: Vec<Vec<f64>> = opt.trials().iter().map(|t| t.x.clone()).collect();
+        let anchors: Vec<Vec<f64>> = opt.pareto_trials().iter().map(|t| t.x.clone()).collect();
         let t = opt.ask(1).unwrap().remove(0);
-        let maximin = maximin_point(
-            &before,
-            2,
-            EXPLORATION_CANDIDATES,
-            5 ^ (before.len() as u64).wrapping_mul(0x6578_706c),
-        )
-        .unwrap();
+        let seed = 5 ^ (before.len() as u64).wrapping_mul(0x6578_706c);
+        let maximin = maximin_point(&before, 2, EXPLORATION_CANDIDATES, seed).unwrap();
         // (With no trials before it, trial 0 is the same Sobol point either way.)
         if t.id >= 4 && t.x == maximin {
-            explored.push(t.id);
+            in_box.push(t.id);
         }
-        // Trial 6 fails: it does not count, so the step moves from 13 to 14.
+        if !anchors.is_empty()
+            && t.x == pareto_line_point(&before, &anchors, 2, EXPLORATION_CANDIDATES, seed).unwrap()
+        {
+            on_lines.push(t.id);
+        }
+        // Trial 6 fails: it does not count, so every step moves one trial later.
         let outcome = if t.id == 6 {
             Err("diverged".to_string())
         } else {
@@ -127,7 +130,7 @@ fn every_tenth_model_based_trial_explores() {
         };
         opt.tell(t.id, outcome).unwrap();
     }
-    assert_eq!(explored, vec![14]);
+    assert_eq!((in_box, on_lines), (vec![14, 24], vec![9, 19]));
     let mut off = OptimizerConfig::new(SearchSpace::unit_cube(2).unwrap(), 2, Method::Qnehvi, 5);
     off.exploration_every = 0;
     let opt = Optimizer::new(off).unwrap();
