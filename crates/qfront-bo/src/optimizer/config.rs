@@ -117,7 +117,8 @@ pub struct OptimizerConfig {
     /// step instead: the point farthest from every trial so far and from the box's faces
     /// (`sampling::maximin_point`, faces as mirrors); halfway between two of them (for 2 or
     /// more), another takes the point farthest from every trial on a coordinate line through
-    /// an observed Pareto-optimal point (`sampling::pareto_line_point`). So a narrow feature
+    /// an observed Pareto-optimal point (`sampling::pareto_line_point`), while the observed
+    /// Pareto set lies on a lower-dimensional part of the box. So a narrow feature
     /// the model is confidently wrong about, inside the box or along the Pareto set, cannot
     /// stay unseen for a whole study (issue #17; design notes, "The MOBO engine on problems
     /// it has never seen"). 0 turns the steps off.

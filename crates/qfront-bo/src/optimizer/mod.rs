@@ -8,7 +8,7 @@
 //! failure; failed trials are kept but not modelled.
 
 use crate::sampling::SobolSampler;
-use crate::sampling::{maximin_point, pareto_line_point};
+use crate::sampling::{maximin_point, pareto_line_point, pareto_set_directions};
 use crate::space::ParamValue;
 use crate::{BoError, Result};
 use serde::{Deserialize, Serialize};
@@ -261,7 +261,9 @@ impl Optimizer {
 
     /// Which exploration step the `position`-th non-failed trial is, if any. With `every =
     /// k ≥ 2`, the k-th, 2k-th, ... model-based trials are box steps and the (k/2)-th,
-    /// (k + k/2)-th, ... line steps, so a line step falls halfway between box steps.
+    /// (k + k/2)-th, ... line steps, so a line step falls halfway between box steps; a line
+    /// step is taken only while the observed Pareto set lies on a lower-dimensional part of
+    /// the box (`sampling::pareto_set_directions`), else that trial is the acquisition's.
     fn exploration_kind(&self, position: usize) -> Option<ExplorationKind> {
         let (every, initial) = (self.config.exploration_every, self.config.initial_design());
         if every == 0 || position < initial {
@@ -271,18 +273,25 @@ impl Optimizer {
         if phase == every - 1 {
             Some(ExplorationKind::Box)
         } else if every >= 2 && phase == every / 2 - 1 {
-            Some(ExplorationKind::ParetoLines)
+            self.pareto_lines().map(|_| ExplorationKind::ParetoLines)
         } else {
             None
         }
+    }
+
+    /// The observed Pareto-optimal points and the coordinates their set spreads along, when
+    /// it lies on a lower-dimensional part of the box (`sampling::pareto_set_directions`).
+    fn pareto_lines(&self) -> Option<(Vec<Vec<f64>>, Vec<usize>)> {
+        let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
+        let directions = pareto_set_directions(&anchors, self.config.space.dim())?;
+        Some((anchors, directions))
     }
 
     /// Pushes the exploration step. A box step takes the point farthest from every trial so
     /// far and from the box's faces (`sampling::maximin_point`: holes inside the box); a
     /// line step the point farthest from every trial on a coordinate line through an
     /// observed Pareto-optimal point (`sampling::pareto_line_point`: unexplored stretches of
-    /// the Pareto set, such as a disconnected front's far piece on a face of the box), or a
-    /// box step while no trial is Pareto-optimal.
+    /// the Pareto set, such as a disconnected front's far piece on a face of the box).
     fn exploration_trial(&mut self) -> Result<Trial> {
         let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
         let seed = self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c);
@@ -292,12 +301,15 @@ impl Optimizer {
             .iter()
             .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
             .count();
-        let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
-        let x = match self.exploration_kind(position) {
-            Some(ExplorationKind::ParetoLines) if !anchors.is_empty() => {
-                pareto_line_point(&tried, &anchors, dim, EXPLORATION_CANDIDATES, seed)?
+        let lines = match self.exploration_kind(position) {
+            Some(ExplorationKind::ParetoLines) => self.pareto_lines(),
+            _ => None,
+        };
+        let x = match lines {
+            Some((anchors, directions)) => {
+                pareto_line_point(&tried, &anchors, &directions, EXPLORATION_CANDIDATES, seed)?
             }
-            _ => maximin_point(&tried, dim, EXPLORATION_CANDIDATES, seed)?,
+            None => maximin_point(&tried, dim, EXPLORATION_CANDIDATES, seed)?,
         };
         Ok(self.push_trial(x))
     }

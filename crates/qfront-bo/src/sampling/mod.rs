@@ -8,5 +8,5 @@ mod pareto_lines;
 mod sobol;
 
 pub use maximin::maximin_point;
-pub use pareto_lines::pareto_line_point;
+pub use pareto_lines::{pareto_line_point, pareto_set_directions};
 pub use sobol::{SobolSampler, MAX_POINTS};

@@ -20,21 +20,20 @@ use super::SobolSampler;
 use crate::{BoError, Result};
 
 /// The candidate farthest from every point of `existing`: each of `candidates` candidates is
-/// one of `anchors` (the Pareto-optimal points, taken in turn) with one coordinate replaced
-/// by a new value in `[0, 1]` (a 2-D Sobol draw picks both). Only coordinates along which
-/// the anchors spread are moved ([`pareto_set_directions`]). With no anchors it fails: the
-/// caller falls back to a box-wide point.
+/// one of `anchors` (the Pareto-optimal points, taken in turn) with one of the coordinates
+/// `directions` (from [`pareto_set_directions`]) replaced by a new value in `[0, 1]` (a 2-D
+/// Sobol draw picks both). Fails without anchors or directions.
 pub fn pareto_line_point(
     existing: &[Vec<f64>],
     anchors: &[Vec<f64>],
-    dim: usize,
+    directions: &[usize],
     candidates: usize,
     seed: u64,
 ) -> Result<Vec<f64>> {
-    if anchors.is_empty() {
+    if anchors.is_empty() || directions.is_empty() {
         return Err(BoError::input(
             "anchors",
-            "a Pareto-line exploration step needs at least one Pareto-optimal point",
+            "a Pareto-line exploration step needs Pareto-optimal points and a direction",
         ));
     }
     let draws = SobolSampler::new(2, seed)?.draw(candidates.max(1))?;
@@ -44,7 +43,6 @@ pub fn pareto_line_point(
             .map(|p| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
             .fold(f64::INFINITY, f64::min)
     };
-    let directions = pareto_set_directions(anchors, dim);
     let mut best: Option<(f64, Vec<f64>)> = None;
     for (i, draw) in draws.iter().enumerate() {
         let mut candidate = anchors[i % anchors.len()].clone();
@@ -58,12 +56,19 @@ pub fn pareto_line_point(
     Ok(best.expect("at least one candidate is drawn").1)
 }
 
-/// The coordinates along which the Pareto set spreads: those whose range over `anchors` is at
-/// least half the largest range of any coordinate (all of them when the anchors coincide).
-/// Moving a coordinate that every Pareto-optimal point holds at one value (DTLZ's and ZDT's
-/// distance variables, held at their optimum) only leaves the set, so a line step along it
-/// is wasted.
-fn pareto_set_directions(anchors: &[Vec<f64>], dim: usize) -> Vec<usize> {
+/// The coordinates along which the Pareto set spreads, when it lies on a lower-dimensional
+/// part of the box: those whose range over `anchors` is at least half the largest range of
+/// any coordinate. `None` when there are fewer than two anchors, when they coincide, or when
+/// every coordinate spreads: then no coordinate is held by the whole set (a Pareto set
+/// through the box's interior, Fonseca–Fleming's diagonal, BraninCurrin's curve), a line
+/// step would leave the set in every direction, and the box steps and the acquisition
+/// serve better. Moving a coordinate that every Pareto-optimal point holds at one value
+/// (DTLZ's and ZDT's distance variables, held at their optimum) only leaves the set too,
+/// so only spreading coordinates are moved.
+pub fn pareto_set_directions(anchors: &[Vec<f64>], dim: usize) -> Option<Vec<usize>> {
+    if anchors.len() < 2 {
+        return None;
+    }
     let ranges: Vec<f64> = (0..dim)
         .map(|j| {
             let (low, high) = anchors
@@ -76,9 +81,10 @@ fn pareto_set_directions(anchors: &[Vec<f64>], dim: usize) -> Vec<usize> {
         .collect();
     let widest = ranges.iter().cloned().fold(0.0, f64::max);
     if widest <= 0.0 {
-        return (0..dim).collect();
+        return None;
     }
-    (0..dim).filter(|&j| ranges[j] >= 0.5 * widest).collect()
+    let spreading: Vec<usize> = (0..dim).filter(|&j| ranges[j] >= 0.5 * widest).collect();
+    (spreading.len() < dim).then_some(spreading)
 }
 
 #[cfg(test)]
@@ -101,7 +107,8 @@ mod tests {
             vec![0.1, 0.0, 1.0],
         ]);
         let anchors: Vec<Vec<f64>> = existing[..6].to_vec();
-        let chosen = pareto_line_point(&existing, &anchors, 3, 1024, 11).unwrap();
+        let directions = pareto_set_directions(&anchors, 3).unwrap();
+        let chosen = pareto_line_point(&existing, &anchors, &directions, 1024, 11).unwrap();
         assert!(
             anchors.iter().any(|a| a
                 .iter()
@@ -115,12 +122,14 @@ mod tests {
             chosen[0] > 0.9 && chosen[1] == 0.0 && chosen[2] == 0.0,
             "{chosen:?}"
         );
-        assert!(pareto_line_point(&existing, &[], 3, 16, 1).is_err());
+        assert!(pareto_line_point(&existing, &[], &directions, 16, 1).is_err());
+        assert!(pareto_line_point(&existing, &anchors, &[], 16, 1).is_err());
     }
 
     /// Only the coordinates the anchors spread along are moved: DTLZ's and ZDT's distance
     /// variables, held at 0 by every Pareto-optimal point, are not; and a coordinate whose
-    /// spread is a tenth of the widest is not either.
+    /// spread is a tenth of the widest is not either. A set spreading along every coordinate,
+    /// a single anchor, or coinciding anchors give no direction.
     #[test]
     fn moves_only_the_directions_the_set_spreads_along() {
         let anchors = vec![
@@ -128,13 +137,18 @@ mod tests {
             vec![0.6, 0.0, 0.55],
             vec![0.3, 0.0, 0.52],
         ];
-        assert_eq!(pareto_set_directions(&anchors, 3), vec![0]);
+        assert_eq!(pareto_set_directions(&anchors, 3), Some(vec![0]));
         let diagonal: Vec<Vec<f64>> = (0..4).map(|k| vec![0.4 + 0.05 * k as f64; 3]).collect();
-        assert_eq!(pareto_set_directions(&diagonal, 3), vec![0, 1, 2]);
-        assert_eq!(pareto_set_directions(&anchors[..1], 3), vec![0, 1, 2]);
+        assert_eq!(pareto_set_directions(&diagonal, 3), None);
+        assert_eq!(pareto_set_directions(&anchors[..1], 3), None);
+        assert_eq!(
+            pareto_set_directions(&[vec![0.2; 3], vec![0.2; 3]], 3),
+            None
+        );
         let existing = anchors.clone();
+        let directions = pareto_set_directions(&anchors, 3).unwrap();
         for seed in 0..8 {
-            let chosen = pareto_line_point(&existing, &anchors, 3, 256, seed).unwrap();
+            let chosen = pareto_line_point(&existing, &anchors, &directions, 256, seed).unwrap();
             assert!(
                 anchors.iter().any(|a| a[1..] == chosen[1..]),
                 "{chosen:?} moved a coordinate the set does not spread along"
