@@ -31,12 +31,7 @@ pub fn maximin_point(
     seed: u64,
 ) -> Result<Vec<f64>> {
     let pool = SobolSampler::new(dim, seed)?.draw(candidates.max(1))?;
-    let nearest_squared = |c: &[f64]| -> f64 {
-        existing
-            .iter()
-            .map(|p| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
-            .fold(f64::INFINITY, f64::min)
-    };
+    let nearest_squared = |c: &[f64]| nearest_squared_distance(existing, c);
     // The box's faces count as mirrors: a candidate `b` from a face is `2b` from its own
     // reflection, so the score is the squared radius of the largest empty ball around it
     // in the design reflected across the faces.
@@ -57,6 +52,15 @@ pub fn maximin_point(
         .into_iter()
         .nth(best)
         .expect("the pool holds at least one point"))
+}
+
+/// The squared Euclidean distance from `c` to the nearest point of `existing` (infinite when
+/// there is none).
+pub(super) fn nearest_squared_distance(existing: &[Vec<f64>], c: &[f64]) -> f64 {
+    existing
+        .iter()
+        .map(|p| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
+        .fold(f64::INFINITY, f64::min)
 }
 
 #[cfg(test)]

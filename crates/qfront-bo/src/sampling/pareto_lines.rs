@@ -16,6 +16,7 @@
 //! coordinate-wise, one-dimensional form of the maximin criterion of Johnson, Moore &
 //! Ylvisaker 1990).
 
+use super::maximin::nearest_squared_distance;
 use super::SobolSampler;
 use crate::{BoError, Result};
 
@@ -37,18 +38,12 @@ pub fn pareto_line_point(
         ));
     }
     let draws = SobolSampler::new(2, seed)?.draw(candidates.max(1))?;
-    let nearest_squared = |c: &[f64]| -> f64 {
-        existing
-            .iter()
-            .map(|p| p.iter().zip(c).map(|(a, b)| (a - b) * (a - b)).sum::<f64>())
-            .fold(f64::INFINITY, f64::min)
-    };
     let mut best: Option<(f64, Vec<f64>)> = None;
     for (i, draw) in draws.iter().enumerate() {
         let mut candidate = anchors[i % anchors.len()].clone();
         let pick = ((draw[0] * directions.len() as f64) as usize).min(directions.len() - 1);
         candidate[directions[pick]] = draw[1];
-        let distance = nearest_squared(&candidate);
+        let distance = nearest_squared_distance(existing, &candidate);
         if best.as_ref().is_none_or(|(d, _)| distance > *d) {
             best = Some((distance, candidate));
         }
