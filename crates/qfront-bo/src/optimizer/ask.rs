@@ -1,7 +1,7 @@
 //! `Optimizer::ask`: the initial design, then model-based batches (see the module notes of
 //! `optimizer`).
 
-use super::{AskTiming, Method, Optimizer, Trial, TrialState};
+use super::{AskTiming, ExplorationStep, Method, Optimizer, Trial, TrialState};
 use crate::acq::{
     optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
@@ -53,12 +53,11 @@ impl Optimizer {
         }
         // Trial i of this ask is the (usable + i)-th non-failed trial; an ask made only of
         // exploration steps needs no model.
-        let explores: Vec<bool> = (0..n)
-            .map(|i| self.is_exploration_step(usable + i))
-            .collect();
-        if explores.iter().all(|&e| e) {
-            for _ in 0..n {
-                out.push(self.exploration_trial()?);
+        let mut explores: Vec<Option<ExplorationStep>> =
+            (0..n).map(|i| self.exploration_step(usable + i)).collect();
+        if explores.iter().all(Option::is_some) {
+            for step in explores.into_iter().flatten() {
+                out.push(self.exploration_trial(step)?);
             }
             return Ok(out);
         }
@@ -248,8 +247,8 @@ impl Optimizer {
             self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
         );
         for i in 0..n {
-            if explores[i] {
-                let trial = self.exploration_trial()?;
+            if let Some(step) = explores[i].take() {
+                let trial = self.exploration_trial(step)?;
                 baseline.push(trial.x.clone());
                 out.push(trial);
                 continue;

@@ -16,14 +16,17 @@ use serde::{Deserialize, Serialize};
 /// Sobol candidates an exploration step chooses among.
 const EXPLORATION_CANDIDATES: usize = 2048;
 
-/// The two kinds of exploration step ([`OptimizerConfig::exploration_every`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ExplorationKind {
+/// An exploration step ([`OptimizerConfig::exploration_every`]).
+#[derive(Debug, Clone, PartialEq)]
+enum ExplorationStep {
     /// The largest empty ball of the box (`sampling::maximin_point`).
     Box,
-    /// The largest gap on a coordinate line through a Pareto-optimal point
-    /// (`sampling::pareto_line_point`).
-    ParetoLines,
+    /// The largest gap on a coordinate line through one of `anchors` (the observed
+    /// Pareto-optimal points) along one of `directions` (`sampling::pareto_line_point`).
+    ParetoLines {
+        anchors: Vec<Vec<f64>>,
+        directions: Vec<usize>,
+    },
 }
 
 mod ask;
@@ -252,64 +255,52 @@ impl Optimizer {
             .unwrap_or_else(|_| vec![0.5; self.config.space.dim()])
     }
 
-    /// Whether the trial that is the `position`-th non-failed one (0-based) is an exploration
-    /// step ([`OptimizerConfig::exploration_every`]). Failed trials taught the model nothing,
-    /// so they do not advance the count.
-    fn is_exploration_step(&self, position: usize) -> bool {
-        self.exploration_kind(position).is_some()
-    }
-
-    /// Which exploration step the `position`-th non-failed trial is, if any. With `every =
-    /// k ≥ 2`, the k-th, 2k-th, ... model-based trials are box steps and the (k/2)-th,
-    /// (k + k/2)-th, ... line steps, so a line step falls halfway between box steps; a line
-    /// step is taken only while the observed Pareto set lies on a lower-dimensional part of
-    /// the box (`sampling::pareto_set_directions`), else that trial is the acquisition's.
-    fn exploration_kind(&self, position: usize) -> Option<ExplorationKind> {
+    /// The exploration step the `position`-th non-failed trial (0-based) is, if any
+    /// ([`OptimizerConfig::exploration_every`]). Failed trials taught the model nothing, so
+    /// they do not advance the count. With `every = k ≥ 2`, the k-th, 2k-th, ... model-based
+    /// trials are box steps and the (k/2)-th, (k + k/2)-th, ... line steps, so a line step
+    /// falls halfway between box steps; a line step is taken only while the observed Pareto
+    /// set lies on a lower-dimensional part of the box (`sampling::pareto_set_directions`),
+    /// else that trial is the acquisition's.
+    fn exploration_step(&self, position: usize) -> Option<ExplorationStep> {
         let (every, initial) = (self.config.exploration_every, self.config.initial_design());
         if every == 0 || position < initial {
             return None;
         }
         let phase = (position - initial) % every;
         if phase == every - 1 {
-            Some(ExplorationKind::Box)
+            Some(ExplorationStep::Box)
         } else if every >= 2 && phase == every / 2 - 1 {
-            self.pareto_lines().map(|_| ExplorationKind::ParetoLines)
+            let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
+            let directions = pareto_set_directions(&anchors)?;
+            Some(ExplorationStep::ParetoLines {
+                anchors,
+                directions,
+            })
         } else {
             None
         }
     }
 
-    /// The observed Pareto-optimal points and the coordinates their set spreads along, when
-    /// it lies on a lower-dimensional part of the box (`sampling::pareto_set_directions`).
-    fn pareto_lines(&self) -> Option<(Vec<Vec<f64>>, Vec<usize>)> {
-        let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
-        let directions = pareto_set_directions(&anchors, self.config.space.dim())?;
-        Some((anchors, directions))
-    }
-
-    /// Pushes the exploration step. A box step takes the point farthest from every trial so
-    /// far and from the box's faces (`sampling::maximin_point`: holes inside the box); a
+    /// Pushes exploration step `step`. A box step takes the point farthest from every trial
+    /// so far and from the box's faces (`sampling::maximin_point`: holes inside the box); a
     /// line step the point farthest from every trial on a coordinate line through an
     /// observed Pareto-optimal point (`sampling::pareto_line_point`: unexplored stretches of
     /// the Pareto set, such as a disconnected front's far piece on a face of the box).
-    fn exploration_trial(&mut self) -> Result<Trial> {
+    fn exploration_trial(&mut self, step: ExplorationStep) -> Result<Trial> {
         let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
         let seed = self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c);
-        let dim = self.config.space.dim();
-        let position = self
-            .trials
-            .iter()
-            .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
-            .count();
-        let lines = match self.exploration_kind(position) {
-            Some(ExplorationKind::ParetoLines) => self.pareto_lines(),
-            _ => None,
-        };
-        let x = match lines {
-            Some((anchors, directions)) => {
-                pareto_line_point(&tried, &anchors, &directions, EXPLORATION_CANDIDATES, seed)?
-            }
-            None => maximin_point(&tried, dim, EXPLORATION_CANDIDATES, seed)?,
+        let x = match step {
+            ExplorationStep::Box => maximin_point(
+                &tried,
+                self.config.space.dim(),
+                EXPLORATION_CANDIDATES,
+                seed,
+            )?,
+            ExplorationStep::ParetoLines {
+                anchors,
+                directions,
+            } => pareto_line_point(&tried, &anchors, &directions, EXPLORATION_CANDIDATES, seed)?,
         };
         Ok(self.push_trial(x))
     }

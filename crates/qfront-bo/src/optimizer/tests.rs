@@ -117,7 +117,7 @@ fn every_tenth_model_based_trial_explores() {
         if t.id >= 4 && t.x == maximin {
             in_box.push(t.id);
         }
-        if let Some(directions) = pareto_set_directions(&anchors, 2) {
+        if let Some(directions) = pareto_set_directions(&anchors) {
             let line =
                 pareto_line_point(&before, &anchors, &directions, EXPLORATION_CANDIDATES, seed);
             if t.x == line.unwrap() {
@@ -137,7 +137,7 @@ fn every_tenth_model_based_trial_explores() {
     let mut off = OptimizerConfig::new(SearchSpace::unit_cube(2).unwrap(), 2, Method::Qnehvi, 5);
     off.exploration_every = 0;
     let opt = Optimizer::new(off).unwrap();
-    assert!((0..40).all(|p| !opt.is_exploration_step(p)));
+    assert!((0..40).all(|p| opt.exploration_step(p).is_none()));
 }
 
 #[test]

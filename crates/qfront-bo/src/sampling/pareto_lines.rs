@@ -9,7 +9,7 @@
 //! other coordinate at 0. Maximin points in the whole box land in its interior, where every
 //! such coordinate is large and the objectives are poor, and a GP fitted on a first piece
 //! along the face extrapolates the objectives' trend confidently (issue #17's seed 0 of
-//! DTLZ7: the second objective predicted 4σ worse than it is at `x₁ = 0.86` on the face), so
+//! DTLZ7: the second objective predicted 4.2σ worse than it is at `x₁ = 0.86` on the face), so
 //! qNEHVI never goes there either. Moving one coordinate of a Pareto-optimal point to the
 //! value farthest from the trials explores along the set itself: the coordinates that put
 //! the point on the front stay, one coordinate takes its largest unexplored range (a
@@ -60,10 +60,11 @@ pub fn pareto_line_point(
 /// serve better. Moving a coordinate that every Pareto-optimal point holds at one value
 /// (DTLZ's and ZDT's distance variables, held at their optimum) only leaves the set too,
 /// so only spreading coordinates are moved.
-pub fn pareto_set_directions(anchors: &[Vec<f64>], dim: usize) -> Option<Vec<usize>> {
+pub fn pareto_set_directions(anchors: &[Vec<f64>]) -> Option<Vec<usize>> {
     if anchors.len() < 2 {
         return None;
     }
+    let dim = anchors[0].len();
     let ranges: Vec<f64> = (0..dim)
         .map(|j| {
             let (low, high) = anchors
@@ -102,7 +103,7 @@ mod tests {
             vec![0.1, 0.0, 1.0],
         ]);
         let anchors: Vec<Vec<f64>> = existing[..6].to_vec();
-        let directions = pareto_set_directions(&anchors, 3).unwrap();
+        let directions = pareto_set_directions(&anchors).unwrap();
         let chosen = pareto_line_point(&existing, &anchors, &directions, 1024, 11).unwrap();
         assert!(
             anchors.iter().any(|a| a
@@ -132,16 +133,13 @@ mod tests {
             vec![0.6, 0.0, 0.55],
             vec![0.3, 0.0, 0.52],
         ];
-        assert_eq!(pareto_set_directions(&anchors, 3), Some(vec![0]));
+        assert_eq!(pareto_set_directions(&anchors), Some(vec![0]));
         let diagonal: Vec<Vec<f64>> = (0..4).map(|k| vec![0.4 + 0.05 * k as f64; 3]).collect();
-        assert_eq!(pareto_set_directions(&diagonal, 3), None);
-        assert_eq!(pareto_set_directions(&anchors[..1], 3), None);
-        assert_eq!(
-            pareto_set_directions(&[vec![0.2; 3], vec![0.2; 3]], 3),
-            None
-        );
+        assert_eq!(pareto_set_directions(&diagonal), None);
+        assert_eq!(pareto_set_directions(&anchors[..1]), None);
+        assert_eq!(pareto_set_directions(&[vec![0.2; 3], vec![0.2; 3]]), None);
         let existing = anchors.clone();
-        let directions = pareto_set_directions(&anchors, 3).unwrap();
+        let directions = pareto_set_directions(&anchors).unwrap();
         for seed in 0..8 {
             let chosen = pareto_line_point(&existing, &anchors, &directions, 256, seed).unwrap();
             assert!(

@@ -40,8 +40,9 @@ const CALIBRATION_RUNS: usize = 3;
 /// Runs after which a batch size's plan is timed again: at every power of two from this one
 /// to [`RECALIBRATE_EVERY`] (a choice made while the machine was busy, e.g. with another
 /// program's spinning threads or a VM's second vCPU away, lasts at most as long as the runs
-/// before it), then every [`RECALIBRATE_EVERY`] runs (about 3% of the first 1,024 runs,
-/// under 1% after).
+/// before it), then every [`RECALIBRATE_EVERY`] runs. Each recalibration runs every
+/// applicable plan [`CALIBRATION_RUNS`] times (9 runs with three plans, 6 of them on plans
+/// that may lose): 6 recalibrations up to the 1,024th run, one per 1,024 runs after.
 const RECALIBRATE_FIRST: usize = 32;
 
 /// See [`RECALIBRATE_FIRST`].
