@@ -41,6 +41,36 @@ fn fast_kernels_match_the_reference_on_image_models() {
     }
 }
 
+/// A batch far larger than a convolution's cache block (a few hundred of these 8×8 examples
+/// per 256 KiB block) runs in several blocks, the last one partial: every kernel set still
+/// gives the reference's outputs, and every example its own single-example result.
+#[test]
+fn batches_spanning_several_cache_blocks_match_the_reference() {
+    let file = common::image_model(5, [8, 4, 3, 8]);
+    let batch = 1001;
+    let x = images(77, batch * 128);
+    let mut reference = Session::new(&file, KernelSet::Reference);
+    let expected = reference.run_images(&x, batch).unwrap().to_vec();
+    for fast in KernelSet::available() {
+        let mut session = Session::new(&file, fast);
+        let got = session.run_images(&x, batch).unwrap().to_vec();
+        assert_eq!(got, expected, "{}", fast.name());
+        for example in [0, 500, 1000] {
+            let single = session
+                .run_images(&x[example * 128..(example + 1) * 128], 1)
+                .unwrap()
+                .to_vec();
+            let classes = single.len();
+            assert_eq!(
+                single,
+                expected[example * classes..(example + 1) * classes].to_vec(),
+                "{} example {example}",
+                fast.name()
+            );
+        }
+    }
+}
+
 #[test]
 fn token_models_pool_only_real_tokens() {
     for pooling in [TokenPooling::Mean, TokenPooling::Max] {

@@ -201,52 +201,65 @@ impl PreparedOp for PreparedConv2d {
         let residual = residual.map(|codes| (codes, self.residual_zero_point));
         let src = &input.codes;
         output.codes.resize(m_rows * layer.rows, 0);
-        if *groups == 1 && !direct && layer.groups[0].takes_widened(m_rows) {
-            // Patches go straight into the GEMM's i16 rows: no u8 copy to widen.
-            let pairs = layer.columns.div_ceil(2);
-            pad_rows(&mut scratch.widened, m_rows, WIDENED_ROW_MULTIPLE, pairs);
-            for b in 0..batch {
-                window::im2col_widened(
-                    &src[b * per_in..(b + 1) * per_in],
-                    window,
-                    *pad,
-                    pairs,
-                    b * positions,
-                    &mut scratch.widened,
-                    &mut scratch.padded_image,
+        let widened = *groups == 1 && !direct && layer.groups[0].takes_widened(m_rows);
+        if widened || (*groups == 1 && !direct && layer.groups[0].takes_padded(m_rows)) {
+            // Blocks of examples whose patches and products stay in the L2 cache: written by
+            // im2col, read at once by the GEMM, and never sent out to L3 and back.
+            let row_bytes = if widened {
+                4 * layer.columns.div_ceil(2)
+            } else {
+                layer.groups[0].padded_columns()
+            } + 4 * layer.rows;
+            let block = examples_per_block(positions * row_bytes, batch);
+            let per_out = positions * layer.rows;
+            for first in (0..batch).step_by(block) {
+                let examples = block.min(batch - first);
+                let rows = examples * positions;
+                let out_block = &mut output.codes[first * per_out..(first + examples) * per_out];
+                let residual_block = residual
+                    .map(|(codes, z)| (&codes[first * per_out..(first + examples) * per_out], z));
+                let patches = if widened {
+                    // Patches go straight into the GEMM's i16 rows: no u8 copy to widen.
+                    let pairs = layer.columns.div_ceil(2);
+                    pad_rows(&mut scratch.widened, rows, WIDENED_ROW_MULTIPLE, pairs);
+                    for b in 0..examples {
+                        window::im2col_widened(
+                            &src[(first + b) * per_in..(first + b + 1) * per_in],
+                            window,
+                            *pad,
+                            pairs,
+                            b * positions,
+                            &mut scratch.widened,
+                            &mut scratch.padded_image,
+                        );
+                    }
+                    PatchRows::Widened(&scratch.widened)
+                } else {
+                    let stride = layer.groups[0].padded_columns();
+                    // The AVX-512 GEMM reads exactly `rows` rows: no padding rows.
+                    scratch.padded_patches.ensure_len(rows * stride);
+                    for b in 0..examples {
+                        window::im2col_padded(
+                            &src[(first + b) * per_in..(first + b + 1) * per_in],
+                            window,
+                            *pad,
+                            stride,
+                            b * positions,
+                            &mut scratch.padded_patches,
+                            &mut scratch.padded_bytes,
+                        );
+                    }
+                    PatchRows::Padded(&scratch.padded_patches)
+                };
+                layer.requantize_patches(
+                    patches,
+                    rows,
+                    residual_block,
+                    &mut scratch.products,
+                    &mut scratch.row_sums,
+                    out_block,
                 );
             }
-            layer.requantize_patches(
-                PatchRows::Widened(&scratch.widened),
-                m_rows,
-                residual,
-                &mut scratch.products,
-                &mut scratch.row_sums,
-                &mut output.codes,
-            );
-        } else if *groups == 1 && !direct && layer.groups[0].takes_padded(m_rows) {
-            let stride = layer.groups[0].padded_columns();
-            // The AVX-512 GEMM reads exactly `m_rows` rows: no padding rows.
-            scratch.padded_patches.ensure_len(m_rows * stride);
-            for b in 0..batch {
-                window::im2col_padded(
-                    &src[b * per_in..(b + 1) * per_in],
-                    window,
-                    *pad,
-                    stride,
-                    b * positions,
-                    &mut scratch.padded_patches,
-                    &mut scratch.padded_bytes,
-                );
-            }
-            layer.requantize_patches(
-                PatchRows::Padded(&scratch.padded_patches),
-                m_rows,
-                residual,
-                &mut scratch.products,
-                &mut scratch.row_sums,
-                &mut output.codes,
-            );
         } else if self.depthwise_reference {
             layer.depthwise_reference(
                 src,
@@ -297,6 +310,17 @@ impl PreparedOp for PreparedConv2d {
     fn share_thread_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
         self.layer.share_thread_pool(pool);
     }
+}
+
+/// The bytes of patches and products one block of examples may take: half of a 512 KiB L2
+/// cache (the smallest among the x86 and Arm cores qfront targets run on is 512 KiB–1 MiB per
+/// core), leaving room for the weights and the output.
+const BLOCK_BYTES: usize = 256 * 1024;
+
+/// Examples per block when each takes `bytes_per_example` of patches and products: as many
+/// as fit in [`BLOCK_BYTES`], at least one, at most `batch`.
+fn examples_per_block(bytes_per_example: usize, batch: usize) -> usize {
+    (BLOCK_BYTES / bytes_per_example.max(1)).clamp(1, batch.max(1))
 }
 
 /// Makes `buffer` hold `m_rows` rows of `stride` elements rounded up to a multiple of

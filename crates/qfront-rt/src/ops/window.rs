@@ -110,24 +110,107 @@ fn im2col_rows_body<T: Copy + From<u8> + Default>(
     let span = kw * c;
     let row_len = kh * span;
     let dst = &mut out[row_offset * row_elems..(row_offset + oh * ow) * row_elems];
-    for oy in 0..oh {
-        for ox in 0..ow {
-            let row = &mut dst[(oy * ow + ox) * row_elems..(oy * ow + ox + 1) * row_elems];
-            for ky in 0..kh {
-                let src = ((oy * sh + ky) * wp + ox * sw) * c;
-                let at = ky * span;
-                if span <= CHUNK && at + CHUNK <= row.len() {
-                    // A short span in one fixed-size copy; the surplus lands where the next
-                    // span (written next) or the zeroed tail goes.
-                    let from: &[T; CHUNK] = padded[src..src + CHUNK].try_into().expect("chunk");
-                    let to: &mut [T; CHUNK] = (&mut row[at..at + CHUNK]).try_into().expect("chunk");
-                    *to = *from;
-                } else {
-                    row[at..at + span].copy_from_slice(&padded[src..src + span]);
-                }
+    let end = dst.len();
+    // Every write below may run up to CHUNK elements past what it must write, as long as it
+    // stays inside `dst`: such surplus lands on a later span of the same row, on the row's
+    // tail or on a later row, all of which are written afterwards (rows in increasing order).
+    // So the short spans and tails of a patch row are single vector moves, not `memcpy` and
+    // `memset` calls, which cost more than the few bytes they move (profiled on LeNet).
+    for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
+        let base = (oy * ow + ox) * row_elems;
+        for ky in 0..kh {
+            let src = ((oy * sh + ky) * wp + ox * sw) * c;
+            let at = base + ky * span;
+            if span <= CHUNK && at + CHUNK <= end {
+                copy_chunk::<T, CHUNK>(&mut dst[at..at + CHUNK], &padded[src..src + CHUNK]);
+            } else if span >= 2 * CHUNK {
+                copy_in_chunks::<T, { 2 * CHUNK }>(
+                    &mut dst[at..at + span],
+                    &padded[src..src + span],
+                );
+            } else if span >= CHUNK {
+                copy_in_chunks::<T, CHUNK>(&mut dst[at..at + span], &padded[src..src + span]);
+            } else {
+                copy_exact(&mut dst[at..at + span], &padded[src..src + span]);
             }
-            row[row_len..].fill(T::default());
         }
+        let tail = base + row_len;
+        if row_elems > row_len {
+            if tail + CHUNK <= end && row_elems - row_len <= CHUNK {
+                copy_chunk::<T, CHUNK>(&mut dst[tail..tail + CHUNK], &[T::default(); CHUNK]);
+            } else {
+                fill_exact(&mut dst[tail..base + row_elems]);
+            }
+        }
+    }
+}
+
+/// The exact copy for the last rows, where a fixed-size move would run past the buffer. Kept
+/// out of line: inlined, the compiler merges it with the fixed-size moves into one `memcpy`
+/// call of variable length (seen in the disassembly), which is the cost the moves avoid.
+#[cold]
+#[inline(never)]
+fn copy_exact<T: Copy>(dst: &mut [T], src: &[T]) {
+    dst.copy_from_slice(src);
+}
+
+/// The exact zero fill of a row's tail, out of line for the reason of [`copy_exact`].
+#[cold]
+#[inline(never)]
+fn fill_exact<T: Copy + Default>(dst: &mut [T]) {
+    dst.fill(T::default());
+}
+
+/// Copies the first `N` elements of `src` over the first `N` of `dst` as one fixed-size move
+/// (a vector register or two; both slices hold at least `N`).
+#[inline(always)]
+fn copy_chunk<T: Copy, const N: usize>(dst: &mut [T], src: &[T]) {
+    let from: &[T; N] = src[..N].try_into().expect("N elements");
+    let to: &mut [T; N] = (&mut dst[..N]).try_into().expect("N elements");
+    *to = *from;
+}
+
+/// Copies `src` into `dst` (equal lengths, at least `N`) in fixed-size moves of `N`, the last
+/// one overlapping its predecessor where the length is not a multiple of `N`.
+#[inline(always)]
+fn copy_in_chunks<T: Copy, const N: usize>(dst: &mut [T], src: &[T]) {
+    let n = dst.len();
+    debug_assert!(n >= N && src.len() == n);
+    let mut at = 0;
+    while at + N <= n {
+        copy_chunk::<T, N>(&mut dst[at..], &src[at..]);
+        at += N;
+    }
+    if at < n {
+        copy_chunk::<T, N>(&mut dst[n - N..], &src[n - N..]);
+    }
+}
+
+/// `dst[i] = max(dst[i], src[i])` in fixed-size steps of `N` (the last one overlapping, which
+/// the max tolerates: it is idempotent); element by element below `N`.
+#[inline(always)]
+fn max_in_chunks<const N: usize>(dst: &mut [u8], src: &[u8]) {
+    let n = dst.len();
+    if n < N {
+        for (d, &v) in dst.iter_mut().zip(src) {
+            *d = (*d).max(v);
+        }
+        return;
+    }
+    let step = |dst: &mut [u8], src: &[u8]| {
+        let from: &[u8; N] = src[..N].try_into().expect("N bytes");
+        let to: &mut [u8; N] = (&mut dst[..N]).try_into().expect("N bytes");
+        for (d, &v) in to.iter_mut().zip(from) {
+            *d = (*d).max(v);
+        }
+    };
+    let mut at = 0;
+    while at + N <= n {
+        step(&mut dst[at..], &src[at..]);
+        at += N;
+    }
+    if at < n {
+        step(&mut dst[n - N..], &src[n - N..]);
     }
 }
 
@@ -185,33 +268,43 @@ fn pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &m
     let count = (kh * kw) as u32;
     sums.clear();
     sums.resize(c, 0);
-    for oy in 0..oh {
-        for ox in 0..ow {
+    if !average {
+        // Max: the first window element copied, the others folded in by vector max steps
+        // (a `memset` and a loop of unknown length per position cost more; profiled on LeNet).
+        for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
             let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
-            if average {
-                sums.fill(0);
-            } else {
-                dst.fill(0);
-            }
             for ky in 0..kh {
                 for kx in 0..kw {
                     let at = ((oy * sh + ky) * w + ox * sw + kx) * c;
                     let src = &input[at..at + c];
-                    if average {
-                        for (s, &v) in sums.iter_mut().zip(src) {
-                            *s += v as u32;
+                    if ky == 0 && kx == 0 {
+                        if c >= 16 {
+                            copy_in_chunks::<u8, 16>(dst, src);
+                        } else {
+                            copy_exact(dst, src);
                         }
                     } else {
-                        for (d, &v) in dst.iter_mut().zip(src) {
-                            *d = (*d).max(v);
-                        }
+                        max_in_chunks::<16>(dst, src);
                     }
                 }
             }
-            if average {
-                for (d, &s) in dst.iter_mut().zip(sums.iter()) {
-                    *d = ((s + count / 2) / count) as u8;
+        }
+        return;
+    }
+    for oy in 0..oh {
+        for ox in 0..ow {
+            let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
+            sums.fill(0);
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let at = ((oy * sh + ky) * w + ox * sw + kx) * c;
+                    for (s, &v) in sums.iter_mut().zip(&input[at..at + c]) {
+                        *s += v as u32;
+                    }
                 }
+            }
+            for (d, &s) in dst.iter_mut().zip(sums.iter()) {
+                *d = ((s + count / 2) / count) as u8;
             }
         }
     }
