@@ -116,8 +116,33 @@ fn im2col_rows_body<T: Copy + From<u8> + Default>(
     // tail or on a later row, all of which are written afterwards (rows in increasing order).
     // So the short spans and tails of a patch row are single vector moves, not `memcpy` and
     // `memset` calls, which cost more than the few bytes they move (profiled on LeNet).
+    // Short spans: every read of CHUNK elements stays in `padded` (its slack, checked here
+    // once), so a row whose writes all stay in `dst` (checked per row) is copied unchecked.
+    let src_row = wp * c;
+    let short = span <= CHUNK && row_elems - row_len <= CHUNK;
+    assert!(!short || (hp - 1) * src_row + (wp - kw) * c + CHUNK <= padded.len());
+    let zeros = [T::default(); CHUNK];
     for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
         let base = (oy * ow + ox) * row_elems;
+        if short && base + row_len + CHUNK <= end {
+            debug_assert!((oy * sh + kh - 1) < hp && ox * sw + kw <= wp);
+            // SAFETY: reads start at most at `(hp − 1)·src_row + (wp − kw)·c` (the window lies
+            // in the padded image) and take CHUNK elements, in bounds by the assert above;
+            // writes end at most at `base + row_len + CHUNK ≤ end` (checked just now: the last
+            // span starts before `base + row_len`, the tail at it). `padded` and `dst` are
+            // different buffers.
+            unsafe {
+                let from = padded.as_ptr().add((oy * sh * wp + ox * sw) * c);
+                let to = dst.as_mut_ptr().add(base);
+                for ky in 0..kh {
+                    std::ptr::copy_nonoverlapping(from.add(ky * src_row), to.add(ky * span), CHUNK);
+                }
+                if row_elems > row_len {
+                    std::ptr::copy_nonoverlapping(zeros.as_ptr(), to.add(row_len), CHUNK);
+                }
+            }
+            continue;
+        }
         for ky in 0..kh {
             let src = ((oy * sh + ky) * wp + ox * sw) * c;
             let at = base + ky * span;
@@ -137,7 +162,7 @@ fn im2col_rows_body<T: Copy + From<u8> + Default>(
         let tail = base + row_len;
         if row_elems > row_len {
             if tail + CHUNK <= end && row_elems - row_len <= CHUNK {
-                copy_chunk::<T, CHUNK>(&mut dst[tail..tail + CHUNK], &[T::default(); CHUNK]);
+                copy_chunk::<T, CHUNK>(&mut dst[tail..tail + CHUNK], &zeros);
             } else {
                 fill_exact(&mut dst[tail..base + row_elems]);
             }
@@ -353,4 +378,108 @@ multiversion! {
 multiversion! {
     /// Sums of widened rows (see `widened_row_sums_body`).
     fn widened_row_sums / widened_row_sums_avx2 => widened_row_sums_body(widened: &[i32], m_rows: usize, pairs: usize, sums: &mut Vec<i32>)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A small deterministic generator (the tests need no statistical quality).
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) % n as u64) as usize
+        }
+    }
+
+    /// The GEMM-form gathers (fixed-size moves, unchecked short rows, cold exact copies for
+    /// the buffer's last rows) against the plain `im2col` the reference kernels use, over
+    /// random geometries: kernels 1–5, strides 1–2, padding 0–2, 1–40 channels, rows with
+    /// tails of 0–20 elements, several examples one after another in one buffer, and a
+    /// buffer holding stale values from an earlier, larger call.
+    #[test]
+    fn gemm_form_patches_match_the_plain_gather() {
+        let mut rng = Lcg(17);
+        for case in 0..400 {
+            let c = 1 + rng.below(40);
+            let (kh, kw) = (1 + rng.below(5), 1 + rng.below(5));
+            let (sh, sw) = (1 + rng.below(2), 1 + rng.below(2));
+            let (ph, pw) = (rng.below(3), rng.below(3));
+            let (h, w) = (kh + rng.below(7), kw + rng.below(7));
+            let oh = crate::ops::window_output(h, kh, sh, ph).unwrap();
+            let ow = crate::ops::window_output(w, kw, sw, pw).unwrap();
+            let win = Window {
+                input: [h, w, c],
+                kernel: [kh, kw],
+                stride: [sh, sw],
+                padding: [ph, pw],
+                output: [oh, ow],
+            };
+            let row_len = kh * kw * c;
+            let row_elems = row_len + rng.below(21);
+            let pad = rng.below(256) as u8;
+            let examples = 1 + rng.below(3);
+            let positions = oh * ow;
+            let inputs: Vec<Vec<u8>> = (0..examples)
+                .map(|_| (0..h * w * c).map(|_| rng.below(256) as u8).collect())
+                .collect();
+            let mut expected = Vec::new();
+            for input in &inputs {
+                let mut plain = Vec::new();
+                im2col(input, &win, 0, c, pad, &mut plain);
+                for row in plain.chunks_exact(row_len) {
+                    expected.extend_from_slice(row);
+                    expected.extend(std::iter::repeat_n(0u8, row_elems - row_len));
+                }
+            }
+            // u8 rows (the VNNI GEMM's form), over a buffer full of stale bytes.
+            let mut rows = vec![0xA5u8; examples * positions * row_elems];
+            let mut padded = vec![7u8; 3];
+            for (b, input) in inputs.iter().enumerate() {
+                im2col_padded(
+                    input,
+                    &win,
+                    pad,
+                    row_elems,
+                    b * positions,
+                    &mut rows,
+                    &mut padded,
+                );
+            }
+            assert_eq!(
+                rows, expected,
+                "u8 rows, case {case}: {win:?} row_elems {row_elems}"
+            );
+            // i16 rows (the AVX2 GEMM's form): pairs of lanes in i32 words.
+            let pairs = row_elems.div_ceil(2);
+            let mut words = vec![-1i32; examples * positions * pairs];
+            let mut padded16 = Vec::new();
+            for (b, input) in inputs.iter().enumerate() {
+                im2col_widened(
+                    input,
+                    &win,
+                    pad,
+                    pairs,
+                    b * positions,
+                    &mut words,
+                    &mut padded16,
+                );
+            }
+            let lanes: Vec<i16> = words
+                .iter()
+                .flat_map(|w| [(*w & 0xFFFF) as u16 as i16, (*w >> 16) as i16])
+                .collect();
+            for (r, row) in lanes.chunks_exact(2 * pairs).enumerate() {
+                let want = &expected[r * row_elems..(r + 1) * row_elems];
+                let got: Vec<u8> = row[..row_elems].iter().map(|&v| v as u8).collect();
+                assert_eq!(got, want, "i16 row {r}, case {case}: {win:?}");
+                assert!(row[row_elems..].iter().all(|&v| v == 0), "i16 row {r} tail");
+            }
+        }
+    }
 }
