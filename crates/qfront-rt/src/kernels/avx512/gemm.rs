@@ -262,17 +262,25 @@ unsafe fn broadcast(t: &Tile, r: usize, q: usize) -> __m512i {
 /// (`#[inline(always)]`, as everything below the entry points [`gemm_padded`] and
 /// [`gemm_padded_pair_sums`]: it takes their target features, see [`super::dot`].)
 #[inline(always)]
-unsafe fn micro_kernel<D: DotProduct, const ROWS: usize, const BITS: u32>(t: &Tile) {
+unsafe fn micro_kernel<D: DotProduct, const ROWS: usize, const BITS: u32, const BOTH: bool>(
+    t: &Tile,
+) {
     let mut c = [[_mm512_setzero_si512(); 2]; ROWS];
     let b = t.b;
     if BITS == 8 {
         for q in 0..t.quads {
             let b0 = _mm512_loadu_si512(b.add(q * 128) as *const __m512i);
-            let b1 = _mm512_loadu_si512(b.add(q * 128 + 64) as *const __m512i);
+            let b1 = if BOTH {
+                _mm512_loadu_si512(b.add(q * 128 + 64) as *const __m512i)
+            } else {
+                b0
+            };
             for (r, row) in c.iter_mut().enumerate() {
                 let av = broadcast(t, r, q);
                 row[0] = D::dot(row[0], av, b0);
-                row[1] = D::dot(row[1], av, b1);
+                if BOTH {
+                    row[1] = D::dot(row[1], av, b1);
+                }
             }
         }
     } else if BITS == 4 {
@@ -284,7 +292,9 @@ unsafe fn micro_kernel<D: DotProduct, const ROWS: usize, const BITS: u32>(t: &Ti
             for (r, row) in c.iter_mut().enumerate() {
                 let av = broadcast(t, r, q);
                 row[0] = D::dot(row[0], av, b0);
-                row[1] = D::dot(row[1], av, b1);
+                if BOTH {
+                    row[1] = D::dot(row[1], av, b1);
+                }
             }
         }
     } else {
@@ -299,7 +309,9 @@ unsafe fn micro_kernel<D: DotProduct, const ROWS: usize, const BITS: u32>(t: &Ti
                 let a0 = broadcast(t, r, 2 * p);
                 let a1 = broadcast(t, r, 2 * p + 1);
                 row[0] = D::dot_two(row[0], a0, b00, a1, b10);
-                row[1] = D::dot_two(row[1], a0, b01, a1, b11);
+                if BOTH {
+                    row[1] = D::dot_two(row[1], a0, b01, a1, b11);
+                }
             }
         }
     }
@@ -410,24 +422,29 @@ unsafe fn store_row(t: &Tile, r: usize, v0: __m512i, v1: __m512i) {
 /// Calls the micro-kernel for `rows` (1..=[`MR`]) rows and the panels' layout.
 #[inline(always)]
 unsafe fn tile<D: DotProduct>(bits: PanelBits, rows: usize, t: &Tile) {
+    // A panel whose second half holds no output (16 or fewer in its block, e.g. a
+    // 16-channel convolution) skips that half's dot products: half the work.
     macro_rules! by_rows {
-        ($bits:literal) => {
+        ($bits:literal, $both:literal) => {
             match rows {
                 1 => one_row_kernel::<D, $bits>(t),
-                2 => micro_kernel::<D, 2, $bits>(t),
-                3 => micro_kernel::<D, 3, $bits>(t),
-                4 => micro_kernel::<D, 4, $bits>(t),
-                5 => micro_kernel::<D, 5, $bits>(t),
-                6 => micro_kernel::<D, 6, $bits>(t),
-                7 => micro_kernel::<D, 7, $bits>(t),
-                _ => micro_kernel::<D, 8, $bits>(t),
+                2 => micro_kernel::<D, 2, $bits, $both>(t),
+                3 => micro_kernel::<D, 3, $bits, $both>(t),
+                4 => micro_kernel::<D, 4, $bits, $both>(t),
+                5 => micro_kernel::<D, 5, $bits, $both>(t),
+                6 => micro_kernel::<D, 6, $bits, $both>(t),
+                7 => micro_kernel::<D, 7, $bits, $both>(t),
+                _ => micro_kernel::<D, 8, $bits, $both>(t),
             }
         };
     }
-    match bits {
-        PanelBits::Eight => by_rows!(8),
-        PanelBits::Four => by_rows!(4),
-        PanelBits::Two => by_rows!(2),
+    match (bits, t.masks[1] != 0) {
+        (PanelBits::Eight, true) => by_rows!(8, true),
+        (PanelBits::Eight, false) => by_rows!(8, false),
+        (PanelBits::Four, true) => by_rows!(4, true),
+        (PanelBits::Four, false) => by_rows!(4, false),
+        (PanelBits::Two, true) => by_rows!(2, true),
+        (PanelBits::Two, false) => by_rows!(2, false),
     }
 }
 
