@@ -120,14 +120,16 @@ fn im2col_rows_body<T: Copy + From<u8> + Default>(
     // once), so a row whose writes all stay in `dst` (checked per row) is copied unchecked.
     let src_row = wp * c;
     let short = span <= CHUNK && row_elems - row_len <= CHUNK;
-    assert!(!short || (hp - 1) * src_row + (wp - kw) * c + CHUNK <= padded.len());
+    // The last row's first read, the farthest any row's reads start.
+    let last_read = ((oh.saturating_sub(1) * sh + kh - 1) * wp + ow.saturating_sub(1) * sw) * c;
+    assert!(!short || last_read + CHUNK <= padded.len());
     let zeros = [T::default(); CHUNK];
     for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
         let base = (oy * ow + ox) * row_elems;
         if short && base + row_len + CHUNK <= end {
-            debug_assert!((oy * sh + kh - 1) < hp && ox * sw + kw <= wp);
-            // SAFETY: reads start at most at `(hp − 1)·src_row + (wp − kw)·c` (the window lies
-            // in the padded image) and take CHUNK elements, in bounds by the assert above;
+            // SAFETY: reads start at most at `last_read` (the last row's last span; rows
+            // and spans read at increasing offsets) and take CHUNK elements, in bounds by the
+            // assert above;
             // writes end at most at `base + row_len + CHUNK ≤ end` (checked just now: the last
             // span starts before `base + row_len`, the tail at it). `padded` and `dst` are
             // different buffers.
