@@ -201,16 +201,15 @@ impl PreparedOp for PreparedConv2d {
         let residual = residual.map(|codes| (codes, self.residual_zero_point));
         let src = &input.codes;
         output.codes.resize(m_rows * layer.rows, 0);
-        let widened = *groups == 1 && !direct && layer.groups[0].takes_widened(m_rows);
-        if widened || (*groups == 1 && !direct && layer.groups[0].takes_padded(m_rows)) {
+        let dense = *groups == 1 && !direct;
+        let widened = dense && layer.groups[0].takes_widened(m_rows);
+        if widened || (dense && layer.groups[0].takes_padded(m_rows)) {
             // Blocks of examples whose patches and products stay in the L2 cache: written by
             // im2col, read at once by the GEMM, and never sent out to L3 and back.
-            let row_bytes = if widened {
-                4 * layer.columns.div_ceil(2)
-            } else {
-                layer.groups[0].padded_columns()
-            } + 4 * layer.rows;
-            let block = examples_per_block(positions * row_bytes, batch);
+            let pairs = layer.columns.div_ceil(2); // i32 words per widened row
+            let stride = layer.groups[0].padded_columns(); // bytes per padded row
+            let patch_bytes = if widened { 4 * pairs } else { stride };
+            let block = examples_per_block(positions * (patch_bytes + 4 * layer.rows), batch);
             let per_out = positions * layer.rows;
             for first in (0..batch).step_by(block) {
                 let examples = block.min(batch - first);
@@ -220,7 +219,6 @@ impl PreparedOp for PreparedConv2d {
                     .map(|(codes, z)| (&codes[first * per_out..(first + examples) * per_out], z));
                 let patches = if widened {
                     // Patches go straight into the GEMM's i16 rows: no u8 copy to widen.
-                    let pairs = layer.columns.div_ceil(2);
                     pad_rows(&mut scratch.widened, rows, WIDENED_ROW_MULTIPLE, pairs);
                     for b in 0..examples {
                         window::im2col_widened(
@@ -235,7 +233,6 @@ impl PreparedOp for PreparedConv2d {
                     }
                     PatchRows::Widened(&scratch.widened)
                 } else {
-                    let stride = layer.groups[0].padded_columns();
                     // The AVX-512 GEMM reads exactly `rows` rows: no padding rows.
                     scratch.padded_patches.ensure_len(rows * stride);
                     for b in 0..examples {

@@ -213,34 +213,6 @@ fn copy_in_chunks<T: Copy, const N: usize>(dst: &mut [T], src: &[T]) {
     }
 }
 
-/// `dst[i] = max(dst[i], src[i])` in fixed-size steps of `N` (the last one overlapping, which
-/// the max tolerates: it is idempotent); element by element below `N`.
-#[inline(always)]
-fn max_in_chunks<const N: usize>(dst: &mut [u8], src: &[u8]) {
-    let n = dst.len();
-    if n < N {
-        for (d, &v) in dst.iter_mut().zip(src) {
-            *d = (*d).max(v);
-        }
-        return;
-    }
-    let step = |dst: &mut [u8], src: &[u8]| {
-        let from: &[u8; N] = src[..N].try_into().expect("N bytes");
-        let to: &mut [u8; N] = (&mut dst[..N]).try_into().expect("N bytes");
-        for (d, &v) in to.iter_mut().zip(from) {
-            *d = (*d).max(v);
-        }
-    };
-    let mut at = 0;
-    while at + N <= n {
-        step(&mut dst[at..], &src[at..]);
-        at += N;
-    }
-    if at < n {
-        step(&mut dst[n - N..], &src[n - N..]);
-    }
-}
-
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn im2col_widened_body(
@@ -292,9 +264,9 @@ fn pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &m
     let [kh, kw] = win.kernel;
     let [sh, sw] = win.stride;
     let [oh, ow] = win.output;
-    let count = (kh * kw) as u32;
-    sums.clear();
-    sums.resize(c, 0);
+    let window = move |first: usize| {
+        (0..kh).flat_map(move |ky| (0..kw).map(move |kx| first + (ky * w + kx) * c))
+    };
     if !average && c >= 16 {
         // Max over 16 channels at a time, held in a register across the window and stored
         // once (the last 16 overlapping the previous ones when `c` is not a multiple; max is
@@ -308,6 +280,8 @@ fn pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &m
         for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
             let first = ((oy * sh) * w + ox * sw) * c;
             for &start in &starts {
+                // Nested loops, not the `window` iterator: its `flat_map` measured slower here
+                // (pooling 5.4% → 6.8% of LeNet batch 32). The first element meets itself once.
                 let mut best = load(first + start);
                 for ky in 0..kh {
                     for kx in 0..kw {
@@ -324,37 +298,33 @@ fn pool_body(input: &[u8], win: &Window, average: bool, out: &mut [u8], sums: &m
         return;
     }
     if !average {
+        // Fewer than 16 channels: each channel's maximum over the window, element by element.
         for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
+            let first = ((oy * sh) * w + ox * sw) * c;
             let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
-            for ky in 0..kh {
-                for kx in 0..kw {
-                    let at = ((oy * sh + ky) * w + ox * sw + kx) * c;
-                    let src = &input[at..at + c];
-                    if ky == 0 && kx == 0 {
-                        copy_exact(dst, src);
-                    } else {
-                        max_in_chunks::<16>(dst, src);
-                    }
-                }
+            for (ch, d) in dst.iter_mut().enumerate() {
+                *d = window(first)
+                    .map(|at| input[at + ch])
+                    .max()
+                    .expect("a window holds at least one element");
             }
         }
         return;
     }
-    for oy in 0..oh {
-        for ox in 0..ow {
-            let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
-            sums.fill(0);
-            for ky in 0..kh {
-                for kx in 0..kw {
-                    let at = ((oy * sh + ky) * w + ox * sw + kx) * c;
-                    for (s, &v) in sums.iter_mut().zip(&input[at..at + c]) {
-                        *s += v as u32;
-                    }
-                }
+    let count = (kh * kw) as u32;
+    sums.clear();
+    sums.resize(c, 0);
+    for (oy, ox) in (0..oh).flat_map(|oy| (0..ow).map(move |ox| (oy, ox))) {
+        let first = ((oy * sh) * w + ox * sw) * c;
+        sums.fill(0);
+        for at in window(first) {
+            for (s, &v) in sums.iter_mut().zip(&input[at..at + c]) {
+                *s += v as u32;
             }
-            for (d, &s) in dst.iter_mut().zip(sums.iter()) {
-                *d = ((s + count / 2) / count) as u8;
-            }
+        }
+        let dst = &mut out[(oy * ow + ox) * c..(oy * ow + ox + 1) * c];
+        for (d, &s) in dst.iter_mut().zip(sums.iter()) {
+            *d = ((s + count / 2) / count) as u8;
         }
     }
 }

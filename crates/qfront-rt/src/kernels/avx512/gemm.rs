@@ -258,7 +258,9 @@ unsafe fn broadcast(t: &Tile, r: usize, q: usize) -> __m512i {
     _mm512_set1_epi32((t.a.add(r * t.stride + q * 4) as *const i32).read_unaligned())
 }
 
-/// One `ROWS × 32` tile over one column block, for panels of `BITS` (8, 4 or 2) bits.
+/// One `ROWS × 32` tile over one column block, for panels of `BITS` (8, 4 or 2) bits;
+/// without `BOTH`, only its first 16 outputs (the block holds no more), and the second
+/// half's dot products are skipped.
 /// (`#[inline(always)]`, as everything below the entry points [`gemm_padded`] and
 /// [`gemm_padded_pair_sums`]: it takes their target features, see [`super::dot`].)
 #[inline(always)]
@@ -423,7 +425,8 @@ unsafe fn store_row(t: &Tile, r: usize, v0: __m512i, v1: __m512i) {
 #[inline(always)]
 unsafe fn tile<D: DotProduct>(bits: PanelBits, rows: usize, t: &Tile) {
     // A panel whose second half holds no output (16 or fewer in its block, e.g. a
-    // 16-channel convolution) skips that half's dot products: half the work.
+    // 16-channel convolution) skips that half's dot products: half the work. (The one-row
+    // kernel, a matrix–vector product bound by the weight stream, computes both halves.)
     macro_rules! by_rows {
         ($bits:literal, $both:literal) => {
             match rows {

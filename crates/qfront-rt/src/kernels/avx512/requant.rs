@@ -26,14 +26,25 @@ struct Block {
 }
 
 impl Block {
+    /// Block `block`'s constants; the weight zero points only with row sums to use, the
+    /// residual mantissas only with a residual (zero otherwise, and never read).
     #[inline(always)]
-    unsafe fn load(lanes: &LaneTable, block: usize) -> Self {
+    unsafe fn load(lanes: &LaneTable, block: usize, use_sums: bool, residual: bool) -> Self {
+        let zero = _mm512_setzero_si512();
         Self {
-            z2: _mm512_loadu_si512(lanes.z2.as_ptr().add(block * 16) as *const __m512i),
+            z2: if use_sums {
+                _mm512_loadu_si512(lanes.z2.as_ptr().add(block * 16) as *const __m512i)
+            } else {
+                zero
+            },
             m: [load(&lanes.m[0], block), load(&lanes.m[1], block)],
             b: [load(&lanes.b[0], block), load(&lanes.b[1], block)],
             s: [load(&lanes.s[0], block), load(&lanes.s[1], block)],
-            r: [load(&lanes.r[0], block), load(&lanes.r[1], block)],
+            r: if residual {
+                [load(&lanes.r[0], block), load(&lanes.r[1], block)]
+            } else {
+                [zero; 2]
+            },
         }
     }
 }
@@ -53,27 +64,17 @@ pub unsafe fn requantize(
     residual: Option<(&[u8], i32)>,
     out: &mut [u8],
 ) {
-    let c = p.channels;
-    let has_tail = lanes.blocks * 16 < c;
+    let has_tail = lanes.blocks * 16 < p.channels;
+    let use_sums = !row_sums.is_empty();
     if lanes.blocks == 1 {
         // One block per row (16–31 channels): its constants stay in registers for every row
         // rather than being reloaded per row (profiled: a 16-channel LeNet convolution).
         // Written out apart from the general loop below on purpose: one loop taking the
         // block from a closure measured slower (the epilogue 12.7% → 17.3% of LeNet batch 32).
-        let block = Block::load(lanes, 0);
+        let block = Block::load(lanes, 0, use_sums, residual.is_some());
         for r in 0..m_rows {
             let sum = row_sums.get(r).copied().unwrap_or(0);
-            requantize_block(
-                p,
-                &block,
-                products,
-                r,
-                0,
-                sum,
-                !row_sums.is_empty(),
-                residual,
-                out,
-            );
+            requantize_block(p, &block, products, r, 0, sum, use_sums, residual, out);
             if has_tail {
                 requantize_tail(p, products, r, 16, sum, residual, out);
             }
@@ -83,18 +84,8 @@ pub unsafe fn requantize(
     for r in 0..m_rows {
         let sum = row_sums.get(r).copied().unwrap_or(0);
         for b in 0..lanes.blocks {
-            let block = Block::load(lanes, b);
-            requantize_block(
-                p,
-                &block,
-                products,
-                r,
-                b,
-                sum,
-                !row_sums.is_empty(),
-                residual,
-                out,
-            );
+            let block = Block::load(lanes, b, use_sums, residual.is_some());
+            requantize_block(p, &block, products, r, b, sum, use_sums, residual, out);
         }
         if has_tail {
             requantize_tail(p, products, r, lanes.blocks * 16, sum, residual, out);
