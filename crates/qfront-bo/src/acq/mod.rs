@@ -17,7 +17,10 @@ pub use prune::prune_baseline;
 pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};
 pub use qparego::{sample_simplex, Chebyshev, QParEgo, CHEBYSHEV_ALPHA};
-pub use reference_point::predicted_front_reference;
+pub use reference_point::{
+    loose_reference, predicted_front_reference, MARGINAL_FRACTION, REFERENCE_CANDIDATES,
+    REFERENCE_QUANTILE,
+};
 
 use crate::gp::ExactGp;
 

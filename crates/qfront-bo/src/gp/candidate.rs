@@ -152,7 +152,7 @@ impl ExactGp {
     /// without gradients up to rounding. The per-candidate path solves `L·v = k(X, x)` and
     /// `L_b·w = Σ_bx` one right-hand side at a time, streaming both factors from memory per
     /// candidate; here the candidates are the columns of one triangular solve and `V_bᵀ·V`
-    /// is one matrix product (chunks of [`CANDIDATE_CHUNK`]). The acquisition optimizer's raw
+    /// is one matrix product (chunks of `CANDIDATE_CHUNK`). The acquisition optimizer's raw
     /// samples (about a thousand per ask) go through here.
     pub fn candidate_terms_many(
         &self,

@@ -6,7 +6,7 @@ use super::weakly_dominates;
 /// every objective and different. Of several equal non-dominated points only the first is
 /// marked (duplicates are kept once). Two objectives (the common case, and one that qNEHVI's
 /// baseline pruning asks hundreds of times per ask) take the `O(n log n)` sweep of
-/// [`non_dominated_two_objectives`]; otherwise `O(n² m)`, fronts in BO being small.
+/// `non_dominated_two_objectives`; otherwise `O(n² m)`, fronts in BO being small.
 pub fn is_non_dominated(points: &[Vec<f64>]) -> Vec<bool> {
     if points
         .iter()

@@ -21,8 +21,9 @@ const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
 /// Past this many modelled points each GP fit takes one start instead of `gp_restarts`.
 const ONE_START_POINTS: usize = 128;
 
-/// Every this-many-th ask (by trial count) measures against the loose all-points reference
-/// point instead of the predicted front's; the loose point is what finds a disconnected
+/// Every this-many-th ask (by trial count) measures against the loose reference point
+/// (`acq::loose_reference`: the all-points rule, widened to the models' mean front) instead
+/// of the predicted front's; the loose point is what finds a disconnected
 /// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
 /// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
 const LOOSE_REFERENCE_EVERY: usize = 3;
@@ -187,15 +188,26 @@ impl Optimizer {
         let reference = match &self.config.reference_point {
             Some(r) => r.clone(),
             None => {
-                // Every point's worst value (the loose rule); every third ask measures
-                // against it, the others against the models' predicted front
-                // (`acq::predicted_front_reference`; design notes, "The reference point").
-                // qParEGO measures no hypervolume, and prunes no baseline, so it needs none.
+                // Every point's worst value (the all-points rule). Every third ask measures
+                // against it, widened where the models' mean front reaches further
+                // (`acq::loose_reference`); the others against the models' optimistic
+                // predicted front (`acq::predicted_front_reference`; design notes, "The
+                // reference point"). qParEGO measures no hypervolume, and prunes no
+                // baseline, so it needs none.
                 let loosest = infer_reference_point(&y_front, 0.1)?;
-                if self.config.method == Method::Qparego
-                    || self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY)
-                {
+                let reference_seed =
+                    self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672);
+                if self.config.method == Method::Qparego {
                     loosest
+                } else if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY) {
+                    crate::acq::loose_reference(
+                        &models,
+                        &x_done,
+                        &self.config.space,
+                        m,
+                        &loosest,
+                        reference_seed,
+                    )?
                 } else {
                     crate::acq::predicted_front_reference(
                         &models,
@@ -204,7 +216,7 @@ impl Optimizer {
                         &self.config.space,
                         m,
                         &loosest,
-                        self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672),
+                        reference_seed,
                     )?
                 }
             }
