@@ -37,7 +37,8 @@ struct PastTrial {
 /// * `initial_points`: Sobol trials before the model (default `2(d + 1)`);
 /// * `reference_point`: the hypervolume reference point in the maximized frame (default:
 ///   inferred at every ask, from the models' predicted front or, every third ask, from
-///   every observation; qfront-bo's `OptimizerConfig::reference_point`);
+///   every observation and the models' mean front; qfront-bo's
+///   `OptimizerConfig::reference_point`);
 /// * `trial_number`: the new trial's number in its study, when trials before it are not all
 ///   in `trials` (others still choosing their parameters): the Sobol stream continues from
 ///   it, so concurrent processes draw different initial points.

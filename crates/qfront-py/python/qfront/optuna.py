@@ -120,7 +120,8 @@ class QfrontSampler(BaseSampler):
             study's own directions (a value no useful trial is worse than). Default:
             inferred at every trial: BoTorch's rule (nadir minus 10% of the range) on the
             front the models predict over the whole space, and on every third trial the
-            worst observed value of each objective minus 10% of its range.
+            worst observed value of each objective minus 10% of its range, or the same rule
+            on the front of the models' mean predictions where that reaches further.
     """
 
     def __init__(
