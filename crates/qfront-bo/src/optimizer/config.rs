@@ -78,9 +78,9 @@ pub struct OptimizerConfig {
     /// `acq::predicted_front_reference`); every third uses every feasible observation's
     /// worst value, `worst − 0.1·(best − worst)` per objective, close to Optuna's
     /// `GPSampler`, widened to BoTorch's rule on the models' mean front where that is looser
-    /// (`acq::loose_reference`). Neither is BoTorch's observed-front rule, which cuts off the parts of the
-    /// front beyond the current front's nadir so that seeds stall (issue #17; design notes,
-    /// "The MOBO engine on problems it has never seen").
+    /// (`acq::loose_reference`). Neither is BoTorch's observed-front rule, which cuts off the
+    /// parts of the front beyond the current front's nadir so that seeds stall (issue #17;
+    /// design notes, "The MOBO engine on problems it has never seen").
     pub reference_point: Option<Vec<f64>>,
     /// Method.
     pub method: Method,
