@@ -14,7 +14,6 @@ use crate::format::{InputSpec, QfmFile};
 use crate::kernels::{KernelSet, PARALLEL_MIN_MACS};
 use crate::{Result, RtError};
 use model::Model;
-use rayon::prelude::*;
 use std::sync::Arc;
 use workspace::Workspace;
 
@@ -55,7 +54,7 @@ pub struct Session {
     main: Workspace,
     /// One workspace per thread, for batches split over threads.
     workers: Vec<Workspace>,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<Arc<crate::kernels::spin_pool::SpinPool>>,
     /// The logits of a split batch, gathered in example order.
     gathered: Vec<f32>,
     threads: usize,
@@ -364,17 +363,12 @@ impl Session {
             (first, per_part.min(batch.saturating_sub(first)))
         };
         let pool = self.pool.as_deref().expect("workers come with a pool");
-        pool.install(|| {
-            self.workers[..parts]
-                .par_iter_mut()
-                .enumerate()
-                .for_each(|(part, workspace)| {
-                    let (first, count) = range(part);
-                    if count > 0 {
-                        load(workspace, model, input, first, count);
-                        workspace.forward(model, count, false, std::time::Instant::now());
-                    }
-                })
+        pool.for_each_mut(&mut self.workers[..parts], |part, workspace| {
+            let (first, count) = range(part);
+            if count > 0 {
+                load(workspace, model, input, first, count);
+                workspace.forward(model, count, false, std::time::Instant::now());
+            }
         });
         self.gathered.clear();
         for (part, workspace) in self.workers[..parts].iter().enumerate() {

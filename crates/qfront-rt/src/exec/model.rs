@@ -27,7 +27,11 @@ pub(crate) struct Model {
 
 impl Model {
     /// Prepares `file` for `kernels`; with `pool`, large GEMMs may be split over its threads.
-    pub fn new(file: &QfmFile, kernels: KernelSet, pool: Option<Arc<rayon::ThreadPool>>) -> Self {
+    pub fn new(
+        file: &QfmFile,
+        kernels: KernelSet,
+        pool: Option<Arc<crate::kernels::spin_pool::SpinPool>>,
+    ) -> Self {
         let layout = file.layout();
         let classes = layout.classes();
         let mut macs_per_example = 0;

@@ -13,8 +13,8 @@ pub mod avx512;
 pub mod neon;
 pub mod reference;
 pub mod requant;
+pub mod spin_pool;
 
-use rayon::prelude::*;
 use std::sync::Arc;
 
 /// Which kernels run.
@@ -212,16 +212,11 @@ pub fn without_gemm_split<R>(f: impl FnOnce() -> R) -> R {
 
 /// The pool that splits GEMMs over `threads` threads (`None` for 1), made once per session
 /// (see [`PreparedWeights::set_thread_pool`]), never per call.
-pub fn thread_pool(threads: usize) -> Result<Option<Arc<rayon::ThreadPool>>, String> {
+pub fn thread_pool(threads: usize) -> Result<Option<Arc<spin_pool::SpinPool>>, String> {
     if threads <= 1 {
         return Ok(None);
     }
-    rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("qfront-rt-{i}"))
-        .build()
-        .map(|pool| Some(Arc::new(pool)))
-        .map_err(|e| format!("cannot start {threads} threads: {e}"))
+    spin_pool::SpinPool::new(threads).map(|pool| Some(Arc::new(pool)))
 }
 
 /// Widened GEMM inputs (AVX2 and AVX-512 BW sets) hold a multiple of this many rows (the
@@ -268,7 +263,7 @@ pub struct PreparedWeights {
     vnni_panels: Option<avx512::gemm::VnniPanels>,
     #[cfg(target_arch = "aarch64")]
     neon: Option<neon::panels::NeonPanels>,
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<Arc<spin_pool::SpinPool>>,
 }
 
 impl PreparedWeights {
@@ -378,7 +373,7 @@ impl PreparedWeights {
     /// thread) over `pool`'s threads by rows of activations; `None` keeps every call on the
     /// caller's thread. The threads write disjoint rows of the output, so results are
     /// identical to the single-threaded ones.
-    pub fn set_thread_pool(&mut self, pool: Option<Arc<rayon::ThreadPool>>) {
+    pub fn set_thread_pool(&mut self, pool: Option<Arc<spin_pool::SpinPool>>) {
         self.pool = pool;
     }
 
@@ -388,24 +383,21 @@ impl PreparedWeights {
         not(any(target_arch = "x86_64", target_arch = "aarch64")),
         allow(dead_code)
     )]
-    fn split_rows(&self, m_rows: usize, multiple: usize) -> Option<(&rayon::ThreadPool, usize)> {
+    fn split_rows(&self, m_rows: usize, multiple: usize) -> Option<(&spin_pool::SpinPool, usize)> {
         let pool = self.pool.as_deref()?;
         if NO_GEMM_SPLIT.with(|flag| flag.get()) {
             return None;
         }
         // Already on one of the pool's threads (a session running one part of a split batch
         // per thread): the other threads are busy with their parts.
-        if pool.current_thread_index().is_some() {
+        if spin_pool::in_pool_task() {
             return None;
         }
         let macs = m_rows * self.rows * self.columns;
         if macs < PARALLEL_MIN_MACS || m_rows < 2 * multiple {
             return None;
         }
-        let chunk = m_rows
-            .div_ceil(pool.current_num_threads())
-            .div_ceil(multiple)
-            * multiple;
+        let chunk = m_rows.div_ceil(pool.threads()).div_ceil(multiple) * multiple;
         Some((pool, chunk))
     }
 
@@ -417,19 +409,15 @@ impl PreparedWeights {
     )]
     fn run_chunks(
         &self,
-        pool: &rayon::ThreadPool,
+        pool: &spin_pool::SpinPool,
         chunk: usize,
         m_rows: usize,
         out: &mut [i32],
         gemm: impl Fn(usize, usize, &mut [i32]) + Sync,
     ) {
         let rows = self.rows;
-        pool.install(|| {
-            out[..m_rows * rows]
-                .par_chunks_mut(chunk * rows)
-                .enumerate()
-                .for_each(|(i, out)| gemm(i * chunk, out.len() / rows, out))
-        });
+        let mut parts: Vec<&mut [i32]> = out[..m_rows * rows].chunks_mut(chunk * rows).collect();
+        pool.for_each_mut(&mut parts, |i, out| gemm(i * chunk, out.len() / rows, out));
     }
 
     /// Runs `gemm(first_row, rows, out_rows)` over the output rows `out[..m_rows·rows]`: split

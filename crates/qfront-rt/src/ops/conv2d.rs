@@ -304,7 +304,7 @@ impl PreparedOp for PreparedConv2d {
         self.layer.weight_bytes()
     }
 
-    fn share_thread_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+    fn share_thread_pool(&mut self, pool: &Arc<crate::kernels::spin_pool::SpinPool>) {
         self.layer.share_thread_pool(pool);
     }
 }

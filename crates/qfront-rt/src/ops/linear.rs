@@ -151,7 +151,7 @@ impl PreparedOp for PreparedLinear {
         self.layer.weight_bytes()
     }
 
-    fn share_thread_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+    fn share_thread_pool(&mut self, pool: &Arc<crate::kernels::spin_pool::SpinPool>) {
         self.layer.share_thread_pool(pool);
     }
 }

@@ -101,7 +101,7 @@ pub(crate) trait PreparedOp: std::fmt::Debug + Send + Sync {
     }
 
     /// Lets its large GEMMs split their rows over `pool`'s threads.
-    fn share_thread_pool(&mut self, _pool: &Arc<rayon::ThreadPool>) {}
+    fn share_thread_pool(&mut self, _pool: &Arc<crate::kernels::spin_pool::SpinPool>) {}
 }
 
 /// The validated types of a node's inputs and output (what preparation and cost read).

@@ -154,7 +154,10 @@ impl PreparedLayer {
     }
 
     /// Lets its GEMMs split their rows over `pool`'s threads.
-    pub fn share_thread_pool(&mut self, pool: &std::sync::Arc<rayon::ThreadPool>) {
+    pub fn share_thread_pool(
+        &mut self,
+        pool: &std::sync::Arc<crate::kernels::spin_pool::SpinPool>,
+    ) {
         for weights in &mut self.groups {
             weights.set_thread_pool(Some(pool.clone()));
         }
