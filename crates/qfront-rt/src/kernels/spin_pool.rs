@@ -27,8 +27,14 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-/// How long an idle worker keeps polling for the next job before it parks.
+/// How long an idle worker keeps polling for the next job before it parks, when the pool has
+/// no more threads than the machine has cores (with more, spinning threads would take the
+/// cores from the ones with work, so workers park at once).
 pub const SPIN: Duration = Duration::from_millis(2);
+
+/// Polls between two `yield_now` calls of a waiting thread, so a thread with work that shares
+/// its core gets it back soon.
+const POLLS_PER_YIELD: u32 = 256;
 
 /// Most threads a pool may have (the sessions' limit; the job word has 16 bits for the task count).
 pub const MAX_THREADS: usize = 256;
@@ -59,6 +65,8 @@ struct Shared {
     panicked: AtomicBool,
     /// Per worker: parked (or about to park).
     parked: Vec<AtomicBool>,
+    /// How long idle workers poll before parking ([`SPIN`], or zero when oversubscribed).
+    spin: Duration,
     shutdown: AtomicBool,
 }
 
@@ -100,6 +108,10 @@ impl SpinPool {
             panicked: AtomicBool::new(false),
             claimed: (0..threads).map(|_| AtomicBool::new(true)).collect(),
             parked: (1..threads).map(|_| AtomicBool::new(false)).collect(),
+            spin: match std::thread::available_parallelism() {
+                Ok(cores) if threads <= cores.get() => SPIN,
+                _ => Duration::ZERO,
+            },
             shutdown: AtomicBool::new(false),
         });
         let mut workers = Vec::with_capacity(threads - 1);
@@ -187,7 +199,7 @@ impl SpinPool {
         let mut polls = 0u32;
         while shared.remaining.load(Ordering::Acquire) != 0 {
             polls = polls.wrapping_add(1);
-            if polls.is_multiple_of(4096) {
+            if polls.is_multiple_of(POLLS_PER_YIELD) {
                 std::thread::yield_now();
             } else {
                 std::hint::spin_loop();
@@ -249,8 +261,12 @@ fn worker(shared: &Shared, index: usize) {
                 break word;
             }
             polls = polls.wrapping_add(1);
-            std::hint::spin_loop();
-            if polls.is_multiple_of(1024) && idle_since.elapsed() > SPIN {
+            if !polls.is_multiple_of(POLLS_PER_YIELD) {
+                std::hint::spin_loop();
+                continue;
+            }
+            std::thread::yield_now();
+            if idle_since.elapsed() >= shared.spin {
                 shared.parked[index - 1].store(true, Ordering::SeqCst);
                 if shared.word.load(Ordering::SeqCst) == seen {
                     std::thread::park();
