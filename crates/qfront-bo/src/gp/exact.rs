@@ -17,7 +17,7 @@
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::kernel::matern52_matrix;
 use super::likelihood::{log_marginal_likelihood, InputColumns};
-use super::priors::{GammaPrior, LogNormalPrior};
+use super::priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
@@ -26,6 +26,36 @@ use crate::{BoError, Result};
 pub const MIN_NOISE: f64 = 1e-4;
 /// Bound on every log-hyperparameter (and on the standardized mean) during the fit.
 const THETA_BOUND: f64 = 10.0;
+
+/// A fit whose lengthscales are all below this (on the unit cube) is refitted under
+/// [`SMOOTH_LENGTHSCALE_PRIOR`] and the refit kept (design notes, "A fit made of bumps is
+/// refitted smooth"): every input then varies the model within a few per cent of the box,
+/// so it explains the data as isolated bumps and predicts the mean a short way from them.
+/// On Fonseca–Fleming's plateau that hid the wells between the observed dips.
+pub const BUMPY_LENGTHSCALE: f64 = 0.15;
+
+/// The lengthscale prior of the refit of a fit made of bumps ([`BUMPY_LENGTHSCALE`]):
+/// `Gamma(2, 0.2)` on `1/ℓ²`, mode `ℓ ≈ 0.45`, of the form Optuna's `GPSampler` uses.
+pub const SMOOTH_LENGTHSCALE_PRIOR: InverseSquaredGammaPrior = InverseSquaredGammaPrior {
+    shape: 2.0,
+    rate: 0.2,
+};
+
+/// The density a fit puts on each lengthscale.
+#[derive(Debug, Clone, Copy)]
+enum LengthscalePrior {
+    LogNormal(LogNormalPrior),
+    InverseSquaredGamma(InverseSquaredGammaPrior),
+}
+
+impl LengthscalePrior {
+    fn log_density(&self, log_l: f64) -> (f64, f64) {
+        match self {
+            LengthscalePrior::LogNormal(p) => p.log_density(log_l),
+            LengthscalePrior::InverseSquaredGamma(p) => p.log_density(log_l),
+        }
+    }
+}
 
 /// Fitted hyperparameters, on the standardized output scale.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -131,7 +161,7 @@ struct Problem<'a> {
     x: &'a [Vec<f64>],
     inputs: InputColumns,
     y: &'a [f64],
-    lengthscale_prior: LogNormalPrior,
+    lengthscale_prior: LengthscalePrior,
     outputscale_prior: GammaPrior,
     noise_prior: LogNormalPrior,
 }
@@ -241,7 +271,24 @@ pub(super) fn column_squared_norms(matrix: &[f64], m: usize) -> Vec<f64> {
 
 impl ExactGp {
     /// Fits the hyperparameters by MAP (see the module notes) and conditions on the data.
+    /// A fit whose every lengthscale is below [`BUMPY_LENGTHSCALE`] is refitted under
+    /// [`SMOOTH_LENGTHSCALE_PRIOR`], and the refit returned.
     pub fn fit(x: &[Vec<f64>], y: &[f64], options: &GpFitOptions) -> Result<Self> {
+        let first = Self::fit_under(x, y, options, false)?;
+        if first
+            .hyper
+            .lengthscales
+            .iter()
+            .all(|&l| l < BUMPY_LENGTHSCALE)
+        {
+            return Self::fit_under(x, y, options, true);
+        }
+        Ok(first)
+    }
+
+    /// [`ExactGp::fit`]'s MAP fit, under the smooth lengthscale prior when `smooth`. The
+    /// optimizer starts are the same either way (from the log-normal prior).
+    fn fit_under(x: &[Vec<f64>], y: &[f64], options: &GpFitOptions, smooth: bool) -> Result<Self> {
         let d = check_data(x, y)?;
         let n = y.len();
         let (y_offset, y_scale) = standardization(y);
@@ -254,7 +301,11 @@ impl ExactGp {
             x,
             inputs: InputColumns::new(x),
             y: &ys,
-            lengthscale_prior,
+            lengthscale_prior: if smooth {
+                LengthscalePrior::InverseSquaredGamma(SMOOTH_LENGTHSCALE_PRIOR)
+            } else {
+                LengthscalePrior::LogNormal(lengthscale_prior)
+            },
             outputscale_prior: options.outputscale_prior,
             noise_prior: options.noise_prior,
         };
@@ -463,10 +514,10 @@ impl ExactGp {
             x,
             inputs: InputColumns::new(x),
             y: y_standardized,
-            lengthscale_prior: LogNormalPrior {
+            lengthscale_prior: LengthscalePrior::LogNormal(LogNormalPrior {
                 mu: std::f64::consts::SQRT_2 + 0.5 * (d as f64).ln(),
                 sigma: 3f64.sqrt(),
-            },
+            }),
             outputscale_prior: GpFitOptions::default().outputscale_prior,
             noise_prior: GpFitOptions::default().noise_prior,
         };
@@ -575,6 +626,40 @@ mod tests {
         let (_, far) = gp.predict(&[vec![5.0, 5.0]]);
         let (_, near) = gp.predict(&[x[3].clone()]);
         assert!(far[0] > 100.0 * near[0]);
+    }
+
+    /// Fonseca–Fleming's second objective (`1 − exp(−Σ(xᵢ + 1/√3)²)` on `[−4, 4]³`, mapped
+    /// to the unit cube) at 24 Sobol points: a plateau at 1 with a few dips. The log-normal
+    /// prior's fit explains it with lengthscales all under 0.15, so the refit under the
+    /// smooth prior is the one returned. A smooth function keeps its first fit.
+    #[test]
+    fn a_fit_made_of_bumps_is_refitted_smooth() {
+        let x = SobolSampler::new(3, 3).unwrap().draw(24).unwrap();
+        let objective = |u: &[f64]| {
+            let r2: f64 = u
+                .iter()
+                .map(|&v| (8.0 * v - 4.0 + 1.0 / 3f64.sqrt()).powi(2))
+                .sum();
+            1.0 - (-r2).exp()
+        };
+        let y: Vec<f64> = x.iter().map(|u| objective(u)).collect();
+        let options = GpFitOptions::default();
+        let bumpy = ExactGp::fit_under(&x, &y, &options, false).unwrap();
+        let bumps = &bumpy.hyperparameters().lengthscales;
+        assert!(bumps.iter().all(|&l| l < BUMPY_LENGTHSCALE), "{bumps:?}");
+        let gp = ExactGp::fit(&x, &y, &options).unwrap();
+        let smooth = ExactGp::fit_under(&x, &y, &options, true).unwrap();
+        assert_eq!(gp.hyperparameters(), smooth.hyperparameters());
+        assert!(gp
+            .hyperparameters()
+            .lengthscales
+            .iter()
+            .any(|&l| l >= BUMPY_LENGTHSCALE));
+        // A smooth function keeps its own fit.
+        let (x, y) = data(30, 2, 3);
+        let plain = ExactGp::fit_under(&x, &y, &options, false).unwrap();
+        let fitted = ExactGp::fit(&x, &y, &options).unwrap();
+        assert_eq!(fitted.hyperparameters(), plain.hyperparameters());
     }
 
     #[test]

@@ -16,5 +16,5 @@ pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{ExactGp, GpFitOptions, Hyperparameters, Posterior};
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};
-pub use priors::{GammaPrior, LogNormalPrior};
+pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
 pub use saas::{fit_saas, SaasGp, SaasOptions};
