@@ -8,7 +8,9 @@
 //!   BoTorch uses since 0.12 (Hvarfner, Hellsten & Nardi, "Vanilla Bayesian optimization
 //!   performs great in high dimensions", ICML 2024); outputscale `σ² ~ Gamma(2, rate 0.15)`,
 //!   BoTorch's classic `ScaleKernel` prior; noise `σ_n² ~ LogNormal(−4, 1)` with
-//!   `σ_n² ≥ 1e-4`, BoTorch's inferred-noise prior and floor.
+//!   `σ_n² ≥ 1e-4`, BoTorch's inferred-noise prior and floor. A fit whose every
+//!   lengthscale is under [`BUMPY_LENGTHSCALE`] is refitted with `Gamma(2, 0.2)` on `1/ℓ²`
+//!   in place of the log-normal ([`SMOOTH_LENGTHSCALE_PRIOR`]) and the refit kept.
 //! - Fit: maximize `(ln p(y | θ) + ln p(θ))/n` with the projected L-BFGS over
 //!   `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` inside wide bounds, from several starts (the
 //!   prior medians, then draws from the priors), keeping the best. The gradient is analytic:
