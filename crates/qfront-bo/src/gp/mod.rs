@@ -13,7 +13,9 @@ mod saas;
 
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
-pub use exact::{ExactGp, GpFitOptions, Hyperparameters, Posterior};
+pub use exact::{
+    ExactGp, GpFitOptions, Hyperparameters, Posterior, BUMPY_LENGTHSCALE, SMOOTH_LENGTHSCALE_PRIOR,
+};
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
