@@ -174,7 +174,9 @@ def mean_difference(ours, theirs):
     difference = statistics.mean(ours) - statistics.mean(theirs)
     variance = sum(statistics.variance(v) / len(v) for v in (ours, theirs) if len(v) > 1)
     error = math.sqrt(variance)
-    return difference, error, (difference / error if error > 0 else math.inf * (difference or 1))
+    if error > 0:
+        return difference, error, difference / error
+    return difference, error, math.copysign(math.inf, difference) if difference else 0.0
 
 
 def command_summary(args):
@@ -240,11 +242,11 @@ def markdown_table(records, problems):
             v = finals[m]
             cells.append(f"{statistics.mean(v):.4g} ({min(v):.4g}){'' if len(v) == 10 else f' [{len(v)} seeds]'}" if v else "—")
         peers = {m: v for m, v in finals.items() if v and not m.startswith("qfront") and m != "sobol"}
-        best_mean = max(statistics.mean(v) for v in peers.values())
+        best_peer = max(peers, key=lambda m: statistics.mean(peers[m]))
+        best_mean = statistics.mean(peers[best_peer])
         best_median = max(statistics.median(v) for v in peers.values())
         mean_ok = statistics.mean(finals["qfront"]) >= best_mean
         worst_ok = min(finals["qfront"]) >= 0.8 * best_median
-        best_peer = max(peers, key=lambda m: statistics.mean(peers[m]))
         t = mean_difference(finals["qfront"], peers[best_peer])[2]
         goal = f"mean {'✓' if mean_ok else '✗'} (t = {t:+.1f}), worst {'✓' if worst_ok else '✗'}"
         rows.append(f"| {problem['name']} ({mobo_problems.attainable_hypervolume(problem):.4g}) | " + " | ".join(cells) + f" | {goal} |")

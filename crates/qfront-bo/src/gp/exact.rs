@@ -85,7 +85,9 @@ pub struct GpFitOptions {
     pub outputscale_prior: GammaPrior,
     /// Noise prior (default `LogNormal(−4, 1)`).
     pub noise_prior: LogNormalPrior,
-    /// Lengthscale prior; `None` means the dimension-scaled `LogNormal(√2 + ½ ln d, √3)`.
+    /// Lengthscale prior; `None` means the dimension-scaled `LogNormal(√2 + ½ ln d, √3)`,
+    /// with a fit made of bumps refitted smooth ([`BUMPY_LENGTHSCALE`]). A prior given here
+    /// is used as it is.
     pub lengthscale_prior: Option<LogNormalPrior>,
 }
 
@@ -273,16 +275,17 @@ pub(super) fn column_squared_norms(matrix: &[f64], m: usize) -> Vec<f64> {
 
 impl ExactGp {
     /// Fits the hyperparameters by MAP (see the module notes) and conditions on the data.
-    /// A fit whose every lengthscale is below [`BUMPY_LENGTHSCALE`] is refitted under
-    /// [`SMOOTH_LENGTHSCALE_PRIOR`], and the refit returned.
+    /// Under the default lengthscale prior, a fit whose every lengthscale is below
+    /// [`BUMPY_LENGTHSCALE`] is refitted under [`SMOOTH_LENGTHSCALE_PRIOR`], and the refit
+    /// returned; a prior the caller chose is kept as it is.
     pub fn fit(x: &[Vec<f64>], y: &[f64], options: &GpFitOptions) -> Result<Self> {
         let first = Self::fit_under(x, y, options, false)?;
-        if first
+        let bumpy = first
             .hyper
             .lengthscales
             .iter()
-            .all(|&l| l < BUMPY_LENGTHSCALE)
-        {
+            .all(|&l| l < BUMPY_LENGTHSCALE);
+        if bumpy && options.lengthscale_prior.is_none() {
             return Self::fit_under(x, y, options, true);
         }
         Ok(first)
@@ -633,7 +636,8 @@ mod tests {
     /// Fonseca–Fleming's second objective (`1 − exp(−Σ(xᵢ + 1/√3)²)` on `[−4, 4]³`, mapped
     /// to the unit cube) at 24 Sobol points: a plateau at 1 with a few dips. The log-normal
     /// prior's fit explains it with lengthscales all under 0.15, so the refit under the
-    /// smooth prior is the one returned. A smooth function keeps its first fit.
+    /// smooth prior is the one returned, unless the caller gave the prior. A smooth function
+    /// keeps its first fit.
     #[test]
     fn a_fit_made_of_bumps_is_refitted_smooth() {
         let x = SobolSampler::new(3, 3).unwrap().draw(24).unwrap();
@@ -657,6 +661,16 @@ mod tests {
             .lengthscales
             .iter()
             .any(|&l| l >= BUMPY_LENGTHSCALE));
+        // The same prior given explicitly is the caller's choice: no refit.
+        let given = GpFitOptions {
+            lengthscale_prior: Some(LogNormalPrior {
+                mu: std::f64::consts::SQRT_2 + 0.5 * 3f64.ln(),
+                sigma: 3f64.sqrt(),
+            }),
+            ..GpFitOptions::default()
+        };
+        let kept = ExactGp::fit(&x, &y, &given).unwrap();
+        assert_eq!(kept.hyperparameters(), bumpy.hyperparameters());
         // A smooth function keeps its own fit.
         let (x, y) = data(30, 2, 3);
         let plain = ExactGp::fit_under(&x, &y, &options, false).unwrap();

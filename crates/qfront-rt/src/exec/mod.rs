@@ -110,10 +110,13 @@ impl Session {
     /// small products and batch-1 matrix–vector products stay on one thread. Results are
     /// identical for every thread count.
     pub fn with_threads(file: &QfmFile, kernels: KernelSet, threads: usize) -> Result<Self> {
-        if threads == 0 || threads > 256 {
+        if threads == 0 || threads > crate::kernels::spin_pool::MAX_THREADS {
             return Err(RtError::Parameter {
                 name: "threads",
-                reason: format!("{threads}: give 1..=256"),
+                reason: format!(
+                    "{threads}: give 1..={}",
+                    crate::kernels::spin_pool::MAX_THREADS
+                ),
             });
         }
         let pool = crate::kernels::thread_pool(threads).map_err(|reason| RtError::Parameter {
