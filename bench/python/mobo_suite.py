@@ -328,7 +328,7 @@ def figure(problem, by_method, attainable, folder):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "summary", "timing"])
-    parser.add_argument("--half", default="dev", choices=["dev", "held-out", "all"])
+    parser.add_argument("--half", default="dev", choices=["dev", "held-out", "fresh", "all"])
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     parser.add_argument("--seeds", type=int, default=10)

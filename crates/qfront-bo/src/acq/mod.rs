@@ -1,5 +1,6 @@
 //! Acquisition functions and their optimizer (methods-spec §4.5).
 
+mod anchor_scalarization;
 mod joint;
 mod optimize;
 mod optimize_mixed;
@@ -9,6 +10,7 @@ mod qnehvi;
 mod qparego;
 mod reference_point;
 
+pub use anchor_scalarization::{AnchorScalarization, ANCHOR_TIE_WEIGHT};
 pub use optimize::{optimize_acquisition, AcquisitionOptimizerOptions};
 pub use optimize_mixed::{
     continuous_coordinates, optimize_acquisition_mixed, MAX_ALTERNATIONS, RELAXED_INTEGER_VALUES,
@@ -16,7 +18,7 @@ pub use optimize_mixed::{
 pub use prune::prune_baseline;
 pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};
-pub use qparego::{sample_simplex, Chebyshev, QParEgo, CHEBYSHEV_ALPHA};
+pub use qparego::{sample_simplex, Chebyshev, QParEgo, Scalarization, CHEBYSHEV_ALPHA};
 pub use reference_point::{
     loose_reference, predicted_front_reference, MARGINAL_FRACTION, REFERENCE_CANDIDATES,
     REFERENCE_QUANTILE,

@@ -9,7 +9,7 @@
 //! `(1/N)·Σ_t max(0, s_w(f̃_t(x)) − max_b s_w(f̃_t(b)))`.
 
 use super::joint::JointSamples;
-use super::{Acquisition, Constraints, ModelEnsemble};
+use super::{Acquisition, AnchorScalarization, Constraints, ModelEnsemble};
 use crate::{BoError, Result};
 use rand::Rng;
 
@@ -80,10 +80,51 @@ impl Chebyshev {
     }
 }
 
-/// A qNParEGO acquisition for one weight vector.
+/// What a [`QParEgo`] acquisition improves.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scalarization {
+    /// qNParEGO's augmented Chebyshev scalarization of random weights.
+    Chebyshev(Chebyshev),
+    /// An anchor step's: one objective first, the others as a tie-break
+    /// ([`AnchorScalarization`]).
+    Anchor(AnchorScalarization),
+}
+
+impl Scalarization {
+    /// Number of objectives.
+    pub fn objectives(&self) -> usize {
+        match self {
+            Self::Chebyshev(c) => c.weights.len(),
+            Self::Anchor(a) => a.objectives(),
+        }
+    }
+
+    /// `(s(y), ∂s/∂y)`.
+    pub fn value(&self, y: &[f64]) -> (f64, Vec<f64>) {
+        match self {
+            Self::Chebyshev(c) => c.value(y),
+            Self::Anchor(a) => a.value(y),
+        }
+    }
+}
+
+impl From<Chebyshev> for Scalarization {
+    fn from(c: Chebyshev) -> Self {
+        Self::Chebyshev(c)
+    }
+}
+
+impl From<AnchorScalarization> for Scalarization {
+    fn from(a: AnchorScalarization) -> Self {
+        Self::Anchor(a)
+    }
+}
+
+/// A qNParEGO acquisition for one weight vector (or, for an anchor step, one anchored
+/// objective): the noisy expected improvement of a [`Scalarization`].
 pub struct QParEgo<'a> {
     joint: JointSamples<'a>,
-    scalarization: Chebyshev,
+    scalarization: Scalarization,
     /// `[member][sample]`: the best scalarized baseline value.
     best: Vec<Vec<f64>>,
 }
@@ -94,12 +135,13 @@ impl<'a> QParEgo<'a> {
     pub fn new(
         models: &'a ModelEnsemble,
         baseline: &[Vec<f64>],
-        scalarization: Chebyshev,
+        scalarization: impl Into<Scalarization>,
         constraints: usize,
         mc_samples: usize,
         seed: u64,
     ) -> Result<Self> {
-        let m = scalarization.weights.len();
+        let scalarization = scalarization.into();
+        let m = scalarization.objectives();
         let joint = JointSamples::new(
             models,
             baseline,
@@ -140,7 +182,7 @@ impl QParEgo<'_> {
         dy: &[f64],
         grad: Option<&mut [f64]>,
     ) -> f64 {
-        let m = self.scalarization.weights.len();
+        let m = self.scalarization.objectives();
         let (s, ds) = self.scalarization.value(&y[..m]);
         // With no feasible baseline point in this sample, the scalarization's own floor
         // (s ≥ 0 on the observed range) is the incumbent.

@@ -1,6 +1,7 @@
 //! `Optimizer::ask`: the initial design, then model-based batches (see the module notes of
 //! `optimizer`).
 
+use super::anchor::AnchorInputs;
 use super::{AskTiming, ExplorationStep, Method, Optimizer, Trial, TrialState};
 use crate::acq::{
     optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
@@ -266,6 +267,34 @@ impl Optimizer {
                 continue;
             }
             let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
+            let options = AcquisitionOptimizerOptions {
+                raw_samples: self.config.raw_samples,
+                restarts: self.config.restarts,
+                seed: self.config.seed ^ (self.trials.len() + i) as u64,
+                free_dimensions: saas_free.clone(),
+                ..AcquisitionOptimizerOptions::default()
+            };
+            // An anchor step (`optimizer::anchor`) needs no user reference point to miss, nor
+            // a hypervolume acquisition to complement.
+            let anchor = self.anchor_objective(usable + i).filter(|_| {
+                self.config.reference_point.is_none() && self.config.method != Method::Qparego
+            });
+            if let Some(first) = anchor {
+                let inputs = AnchorInputs {
+                    models: &models,
+                    baseline: &baseline,
+                    observed: &y_front,
+                    starts: &anchors,
+                    options: &options,
+                    mc_seed,
+                };
+                if let Some(x) = self.anchor_point(first, &inputs)? {
+                    let trial = self.push_trial(x);
+                    baseline.push(trial.x.clone());
+                    out.push(trial);
+                    continue;
+                }
+            }
             let log = matches!(
                 self.config.method,
                 Method::Qlognehvi | Method::QlognehviSaas
@@ -300,13 +329,6 @@ impl Optimizer {
                         constraints: self.config.num_constraints,
                     },
                 )?)
-            };
-            let options = AcquisitionOptimizerOptions {
-                raw_samples: self.config.raw_samples,
-                restarts: self.config.restarts,
-                seed: self.config.seed ^ (self.trials.len() + i) as u64,
-                free_dimensions: saas_free.clone(),
-                ..AcquisitionOptimizerOptions::default()
             };
             let (x, _) = if self.config.space.is_continuous() {
                 optimize_acquisition(

@@ -125,6 +125,14 @@ pub struct OptimizerConfig {
     /// it has never seen"). 0 turns the steps off.
     #[serde(default = "default_exploration_every")]
     pub exploration_every: usize,
+    /// Every this many model-based trials (at the middle of each cycle, failed ones not
+    /// counted), one may be an anchor step: the point where one objective is best (the
+    /// others only breaking ties, `acq::AnchorScalarization`), taken when the models predict
+    /// it worse than every observation in another objective, a trade-off no inferred
+    /// reference point values; otherwise the trial is qNEHVI's (issue #17; design notes,
+    /// "Anchor steps"). Ignored when a reference point is given. 0 turns the steps off.
+    #[serde(default = "default_anchor_every")]
+    pub anchor_every: usize,
     /// Fit each objective's GP on its Yeo–Johnson warp (`gp::YeoJohnson`: standardized, then
     /// the power transform of maximum likelihood), so an objective spanning orders of
     /// magnitude does not crush the front's differences. The GP answers in the objective's
@@ -145,6 +153,13 @@ fn default_exploration_every() -> usize {
 
 /// The default of [`OptimizerConfig::exploration_every`].
 pub const EXPLORATION_EVERY: usize = 10;
+
+fn default_anchor_every() -> usize {
+    ANCHOR_EVERY
+}
+
+/// The default of [`OptimizerConfig::anchor_every`].
+pub const ANCHOR_EVERY: usize = 10;
 
 fn default_max_model_points() -> usize {
     256
@@ -169,6 +184,7 @@ impl OptimizerConfig {
             saas: SaasOptions::default(),
             max_model_points: default_max_model_points(),
             exploration_every: default_exploration_every(),
+            anchor_every: default_anchor_every(),
             outcome_warp: default_outcome_warp(),
         }
     }

@@ -29,12 +29,13 @@ enum ExplorationStep {
     },
 }
 
+mod anchor;
 mod ask;
 mod config;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Method, OptimizerConfig, EXPLORATION_EVERY};
+pub use config::{Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY};
 
 /// What is known about a trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -232,3 +232,48 @@ fn ask_tell_round_trips_and_resumes_identically() {
         pareto_front(&vals).len()
     });
 }
+
+/// An optimizer on `[0, 1]` told `n` trials spread over `[0, 0.5]` of a linear trade-off
+/// (maximized: `y₀ = x`, `y₁ = −x`), with anchor steps every `anchor_every`.
+fn half_explored_trade_off(anchor_every: usize, reference: Option<Vec<f64>>) -> Optimizer {
+    let space = SearchSpace::new(vec![crate::space::Parameter::float("a", 0.0, 1.0)]).unwrap();
+    let mut config = OptimizerConfig::new(space, 2, Method::Qnehvi, 5);
+    config.initial_points = Some(6);
+    config.anchor_every = anchor_every;
+    config.exploration_every = 0;
+    config.reference_point = reference;
+    let mut opt = Optimizer::new(config).unwrap();
+    for i in 0..11 {
+        let x = 0.05 * i as f64;
+        let id = opt.observe(&[ParamValue::Float(x)]).unwrap();
+        opt.tell(id, Ok(vec![x, -x])).unwrap();
+    }
+    opt
+}
+
+#[test]
+fn an_anchor_step_reaches_past_every_observation() {
+    // Trial 11 = initial (6) + every/2 (5): an anchor position. Objective 0 is best at
+    // x = 1, where y₁ is predicted below every observed value: the anchor step goes there.
+    let anchored = half_explored_trade_off(10, None).ask(1).unwrap().remove(0);
+    // Without anchor steps the trial is qNEHVI's, measured against a reference inferred
+    // from the observations (y₁ ≥ −0.55), which values nothing much past x = 0.55.
+    let plain = half_explored_trade_off(0, None).ask(1).unwrap().remove(0);
+    // A given reference point already values the whole trade-off: no anchor step.
+    let given = half_explored_trade_off(10, Some(vec![-0.1, -1.1]))
+        .ask(1)
+        .unwrap()
+        .remove(0);
+    let given_plain = half_explored_trade_off(0, Some(vec![-0.1, -1.1]))
+        .ask(1)
+        .unwrap()
+        .remove(0);
+    assert!(anchored.x[0] > 0.8, "{:?}", anchored.x);
+    assert!(plain.x[0] < 0.7, "{:?}", plain.x);
+    assert_eq!(given.x, given_plain.x);
+    // Not an anchor position: the same trial with or without anchor steps.
+    let mut early = half_explored_trade_off(10, None);
+    early.config.anchor_every = 4; // position 11 = 6 + 5: phase 1, not 4/2
+    let mut early_plain = half_explored_trade_off(0, None);
+    assert_eq!(early.ask(1).unwrap()[0].x, early_plain.ask(1).unwrap()[0].x);
+}
