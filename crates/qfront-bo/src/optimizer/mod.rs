@@ -4,6 +4,9 @@
 //! `ask(n)` returns `n` new trials: scrambled Sobol points until `initial_points` trials exist
 //! (default `2(d + 1)`, the BoTorch tutorials' design), then qNEHVI batches built
 //! sequential-greedily, each new point conditioned on the pending (asked, not yet told) ones.
+//! Some model-based trials are not qNEHVI's: exploration steps (`exploration_every`: holes in
+//! the box, gaps along the observed Pareto set) and anchor steps (`anchor_every`, `anchor`:
+//! one objective's best point, when it is predicted past every observation in another).
 //! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
 //! failure; failed trials are kept but not modelled.
 
