@@ -39,18 +39,7 @@ impl AnchorScalarization {
                 ),
             ));
         }
-        let lower: Vec<f64> = (0..m)
-            .map(|k| observed.iter().map(|y| y[k]).fold(f64::INFINITY, f64::min))
-            .collect();
-        let span = (0..m)
-            .map(|k| {
-                let high = observed
-                    .iter()
-                    .map(|y| y[k])
-                    .fold(f64::NEG_INFINITY, f64::max);
-                (high - lower[k]).max(1e-9)
-            })
-            .collect();
+        let (lower, span) = super::qparego::observed_range(observed, m);
         Ok(Self {
             objective,
             lower,

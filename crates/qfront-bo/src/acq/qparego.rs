@@ -33,6 +33,25 @@ pub struct Chebyshev {
     span: Vec<f64>,
 }
 
+/// Each objective's lowest observed value and observed range (at least 1e-9) over the rows of
+/// `observed` (each of length `m`): the normalization `ŷ = (y − lower)/span` of the
+/// scalarizations.
+pub(super) fn observed_range(observed: &[Vec<f64>], m: usize) -> (Vec<f64>, Vec<f64>) {
+    let lower: Vec<f64> = (0..m)
+        .map(|i| observed.iter().map(|y| y[i]).fold(f64::INFINITY, f64::min))
+        .collect();
+    let span = (0..m)
+        .map(|i| {
+            let high = observed
+                .iter()
+                .map(|y| y[i])
+                .fold(f64::NEG_INFINITY, f64::max);
+            (high - lower[i]).max(1e-9)
+        })
+        .collect();
+    (lower, span)
+}
+
 impl Chebyshev {
     /// Scalarization with `weights` (non-negative) normalized by the range of `observed`.
     pub fn new(weights: Vec<f64>, observed: &[Vec<f64>]) -> Result<Self> {
@@ -43,18 +62,7 @@ impl Chebyshev {
                 format!("need observed values with {m} objectives"),
             ));
         }
-        let lower: Vec<f64> = (0..m)
-            .map(|i| observed.iter().map(|y| y[i]).fold(f64::INFINITY, f64::min))
-            .collect();
-        let span = (0..m)
-            .map(|i| {
-                let hi = observed
-                    .iter()
-                    .map(|y| y[i])
-                    .fold(f64::NEG_INFINITY, f64::max);
-                (hi - lower[i]).max(1e-9)
-            })
-            .collect();
+        let (lower, span) = observed_range(observed, m);
         Ok(Self {
             weights,
             lower,
