@@ -1,6 +1,6 @@
 """qfront's MOBO engine against its peers on problems outside its own suite.
 
-    python bench/python/mobo_suite.py run [--half dev|held-out|all] [--methods ...] [--seeds 10]
+    python bench/python/mobo_suite.py run [--half dev|held-out|fresh|all] [--methods ...] [--seeds 10]
         [--trials 40] [--jobs 2] [--out bench/results/mobo_suite.jsonl]
     python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]

@@ -52,6 +52,11 @@ impl AnchorScalarization {
         self.lower.len()
     }
 
+    /// Each objective's lowest (worst) observed value, where `ŷ = 0`.
+    pub fn worst_observed(&self) -> &[f64] {
+        &self.lower
+    }
+
     /// `(s_j(y), ∂s_j/∂y)`.
     pub fn value(&self, y: &[f64]) -> (f64, Vec<f64>) {
         let grad: Vec<f64> = (0..self.lower.len())
@@ -80,6 +85,7 @@ mod tests {
         // Ranges: objective 0 over [0, 2], objective 1 over [−1, 3].
         let observed = vec![vec![0.0, 3.0], vec![2.0, -1.0]];
         let s = AnchorScalarization::new(0, &observed).unwrap();
+        assert_eq!(s.worst_observed(), &[0.0, -1.0]);
         let (value, grad) = s.value(&[1.0, 1.0]);
         // ŷ = (0.5, 0.5): 0.5 + 0.05·0.5.
         assert!((value - 0.525).abs() < 1e-12, "{value}");

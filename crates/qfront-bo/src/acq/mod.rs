@@ -20,8 +20,8 @@ pub use qlognehvi::{QLogNehvi, TAU_MAX, TAU_RELU};
 pub use qnehvi::{Qnehvi, QnehviOptions};
 pub use qparego::{sample_simplex, Chebyshev, QParEgo, Scalarization, CHEBYSHEV_ALPHA};
 pub use reference_point::{
-    loose_reference, predicted_front_reference, MARGINAL_FRACTION, REFERENCE_CANDIDATES,
-    REFERENCE_QUANTILE,
+    ensemble_quantiles, loose_reference, predicted_front_reference, MARGINAL_FRACTION,
+    REFERENCE_CANDIDATES, REFERENCE_QUANTILE,
 };
 
 use crate::gp::ExactGp;

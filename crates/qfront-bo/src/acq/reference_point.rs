@@ -96,6 +96,26 @@ pub fn loose_reference(
         .collect())
 }
 
+/// The posterior quantile `μ + β·σ` of every outcome at each of `points`, in the outcomes'
+/// units (`ExactGp::quantile_in_units`; β = 0 is the median), averaged over the ensemble's
+/// members: one row per point, one column per outcome.
+pub fn ensemble_quantiles(models: &ModelEnsemble, points: &[Vec<f64>], beta: f64) -> Vec<Vec<f64>> {
+    let outcomes = models.first().map_or(0, Vec::len);
+    let members = models.len().max(1) as f64;
+    let mut predictions = vec![vec![0.0; outcomes]; points.len()];
+    for member in models {
+        for (j, gp) in member.iter().enumerate() {
+            for (row, value) in predictions
+                .iter_mut()
+                .zip(gp.quantile_in_units(points, beta))
+            {
+                row[j] += value / members;
+            }
+        }
+    }
+    predictions
+}
+
 /// The points the reference rules predict at: `observed`, then [`REFERENCE_CANDIDATES`]
 /// Sobol points of `space` (scrambled by `seed`) rounded to valid points.
 fn candidate_points(
@@ -119,19 +139,7 @@ fn predicted_front(
     beta: f64,
     objectives: usize,
 ) -> Vec<Vec<f64>> {
-    let outcomes = models.first().map_or(0, Vec::len);
-    let members = models.len().max(1) as f64;
-    let mut predictions = vec![vec![0.0; outcomes]; points.len()];
-    for member in models {
-        for (j, gp) in member.iter().enumerate() {
-            for (row, value) in predictions
-                .iter_mut()
-                .zip(gp.quantile_in_units(points, beta))
-            {
-                row[j] += value / members;
-            }
-        }
-    }
+    let predictions = ensemble_quantiles(models, points, beta);
     let feasible: Vec<Vec<f64>> = predictions
         .iter()
         .filter(|row| row[objectives..].iter().all(|s| *s >= 0.0))

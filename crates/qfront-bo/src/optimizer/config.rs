@@ -130,7 +130,8 @@ pub struct OptimizerConfig {
     /// others only breaking ties, `acq::AnchorScalarization`), taken when the models predict
     /// it worse than every observation in another objective, a trade-off no inferred
     /// reference point values; otherwise the trial is qNEHVI's (issue #17; design notes,
-    /// "Anchor steps"). Ignored when a reference point is given. 0 turns the steps off.
+    /// "Anchor steps"). Ignored when a reference point is given and by qParEGO (which
+    /// measures no hypervolume). 0 turns the steps off.
     #[serde(default = "default_anchor_every")]
     pub anchor_every: usize,
     /// Fit each objective's GP on its Yeo–Johnson warp (`gp::YeoJohnson`: standardized, then

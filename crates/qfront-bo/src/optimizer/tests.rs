@@ -233,7 +233,7 @@ fn ask_tell_round_trips_and_resumes_identically() {
     });
 }
 
-/// An optimizer on `[0, 1]` told `n` trials spread over `[0, 0.5]` of a linear trade-off
+/// An optimizer on `[0, 1]` told eleven trials spread over `[0, 0.5]` of a linear trade-off
 /// (maximized: `y₀ = x`, `y₁ = −x`), with anchor steps every `anchor_every`.
 fn half_explored_trade_off(anchor_every: usize, reference: Option<Vec<f64>>) -> Optimizer {
     let space = SearchSpace::new(vec![crate::space::Parameter::float("a", 0.0, 1.0)]).unwrap();
