@@ -9,6 +9,7 @@ mod kernel;
 mod likelihood;
 mod outcome_warp;
 mod priors;
+mod relevance;
 mod saas;
 
 pub use candidate::{BaselinePosterior, CandidateTerms};
@@ -19,4 +20,5 @@ pub use exact::{
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
+pub use relevance::{inputs_in_use, INPUT_IN_USE};
 pub use saas::{fit_saas, SaasGp, SaasOptions};

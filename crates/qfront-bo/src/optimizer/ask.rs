@@ -8,7 +8,7 @@ use crate::acq::{
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
     QnehviOptions,
 };
-use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
+use crate::gp::{fit_saas, inputs_in_use, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
 use crate::moo::infer_reference_point;
 use crate::{BoError, Result};
 use rand::SeedableRng;
@@ -54,12 +54,15 @@ impl Optimizer {
             return Ok(out);
         }
         // Trial i of this ask is the (usable + i)-th non-failed trial; an ask made only of
-        // exploration steps needs no model.
+        // box steps needs no model (a line step needs to know which inputs the models use).
         let mut explores: Vec<Option<ExplorationStep>> =
             (0..n).map(|i| self.exploration_step(usable + i)).collect();
-        if explores.iter().all(Option::is_some) {
+        if explores
+            .iter()
+            .all(|step| matches!(step, Some(ExplorationStep::Box)))
+        {
             for step in explores.into_iter().flatten() {
-                out.push(self.exploration_trial(step)?);
+                out.extend(self.exploration_trial(step, &[])?);
             }
             return Ok(out);
         }
@@ -185,6 +188,8 @@ impl Optimizer {
                 .collect::<Result<Vec<_>>>()?]
         };
         let fit_seconds = started.elapsed().as_secs_f64();
+        // The inputs some outcome's model uses: a line step moves no other (`gp::inputs_in_use`).
+        let in_use = inputs_in_use(&models);
         let started = Instant::now();
         let reference = match &self.config.reference_point {
             Some(r) => r.clone(),
@@ -261,10 +266,11 @@ impl Optimizer {
         );
         for i in 0..n {
             if let Some(step) = explores[i].take() {
-                let trial = self.exploration_trial(step)?;
-                baseline.push(trial.x.clone());
-                out.push(trial);
-                continue;
+                if let Some(trial) = self.exploration_trial(step, &in_use)? {
+                    baseline.push(trial.x.clone());
+                    out.push(trial);
+                    continue;
+                }
             }
             let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
             let options = AcquisitionOptimizerOptions {

@@ -117,7 +117,7 @@ fn every_tenth_model_based_trial_explores() {
         if t.id >= 4 && t.x == maximin {
             in_box.push(t.id);
         }
-        if let Some(directions) = pareto_set_directions(&anchors) {
+        if let Some(directions) = pareto_set_directions(&anchors, &[true; 2]) {
             let line =
                 pareto_line_point(&before, &anchors, &directions, EXPLORATION_CANDIDATES, seed);
             if t.x == line.unwrap() {

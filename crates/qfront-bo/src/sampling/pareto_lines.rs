@@ -52,21 +52,27 @@ pub fn pareto_line_point(
 }
 
 /// The coordinates along which the Pareto set spreads, when it lies on a lower-dimensional
-/// part of the box: those whose range over `anchors` is at least half the largest range of
-/// any coordinate. `None` when there are fewer than two anchors, when they coincide, or when
-/// every coordinate spreads: then no coordinate is held by the whole set (a Pareto set
-/// through the box's interior, Fonseca–Fleming's diagonal, BraninCurrin's curve), a line
+/// part of the box: of the coordinates marked in `relevant` (those the models use), the ones
+/// whose range over `anchors` is at least half the largest such range. `None` when there
+/// are fewer than two anchors, when they coincide in every relevant coordinate, or when
+/// every relevant coordinate spreads: then no coordinate is held by the whole set (a Pareto
+/// set through the box's interior, Fonseca–Fleming's diagonal, BraninCurrin's curve), a line
 /// step would leave the set in every direction, and the box steps and the acquisition
 /// serve better. Moving a coordinate that every Pareto-optimal point holds at one value
 /// (DTLZ's and ZDT's distance variables, held at their optimum) only leaves the set too,
-/// so only spreading coordinates are moved.
-pub fn pareto_set_directions(anchors: &[Vec<f64>]) -> Option<Vec<usize>> {
+/// so only spreading coordinates are moved. A coordinate the models do not use spreads
+/// over the Pareto set *because* nothing holds it, and moving it repeats a Pareto-optimal
+/// point's values exactly (issue #17's BraninCurrin in 8-D), so it is never a direction.
+pub fn pareto_set_directions(anchors: &[Vec<f64>], relevant: &[bool]) -> Option<Vec<usize>> {
     if anchors.len() < 2 {
         return None;
     }
-    let dim = anchors[0].len();
-    let ranges: Vec<f64> = (0..dim)
-        .map(|j| {
+    let candidates: Vec<usize> = (0..anchors[0].len())
+        .filter(|&j| relevant.get(j).copied().unwrap_or(true))
+        .collect();
+    let ranges: Vec<f64> = candidates
+        .iter()
+        .map(|&j| {
             let (low, high) = anchors
                 .iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), a| {
@@ -79,8 +85,13 @@ pub fn pareto_set_directions(anchors: &[Vec<f64>]) -> Option<Vec<usize>> {
     if widest <= 0.0 {
         return None;
     }
-    let spreading: Vec<usize> = (0..dim).filter(|&j| ranges[j] >= 0.5 * widest).collect();
-    (spreading.len() < dim).then_some(spreading)
+    let spreading: Vec<usize> = candidates
+        .iter()
+        .zip(&ranges)
+        .filter(|(_, range)| **range >= 0.5 * widest)
+        .map(|(j, _)| *j)
+        .collect();
+    (spreading.len() < candidates.len()).then_some(spreading)
 }
 
 #[cfg(test)]
@@ -103,7 +114,7 @@ mod tests {
             vec![0.1, 0.0, 1.0],
         ]);
         let anchors: Vec<Vec<f64>> = existing[..6].to_vec();
-        let directions = pareto_set_directions(&anchors).unwrap();
+        let directions = pareto_set_directions(&anchors, &[true; 3]).unwrap();
         let chosen = pareto_line_point(&existing, &anchors, &directions, 1024, 11).unwrap();
         assert!(
             anchors.iter().any(|a| a
@@ -133,13 +144,17 @@ mod tests {
             vec![0.6, 0.0, 0.55],
             vec![0.3, 0.0, 0.52],
         ];
-        assert_eq!(pareto_set_directions(&anchors), Some(vec![0]));
+        let all = [true; 3];
+        assert_eq!(pareto_set_directions(&anchors, &all), Some(vec![0]));
         let diagonal: Vec<Vec<f64>> = (0..4).map(|k| vec![0.4 + 0.05 * k as f64; 3]).collect();
-        assert_eq!(pareto_set_directions(&diagonal), None);
-        assert_eq!(pareto_set_directions(&anchors[..1]), None);
-        assert_eq!(pareto_set_directions(&[vec![0.2; 3], vec![0.2; 3]]), None);
+        assert_eq!(pareto_set_directions(&diagonal, &all), None);
+        assert_eq!(pareto_set_directions(&anchors[..1], &all), None);
+        assert_eq!(
+            pareto_set_directions(&[vec![0.2; 3], vec![0.2; 3]], &all),
+            None
+        );
         let existing = anchors.clone();
-        let directions = pareto_set_directions(&anchors).unwrap();
+        let directions = pareto_set_directions(&anchors, &all).unwrap();
         for seed in 0..8 {
             let chosen = pareto_line_point(&existing, &anchors, &directions, 256, seed).unwrap();
             assert!(
@@ -147,5 +162,32 @@ mod tests {
                 "{chosen:?} moved a coordinate the set does not spread along"
             );
         }
+    }
+
+    /// A coordinate the models do not use is never moved, however far it spreads over the
+    /// Pareto set (BraninCurrin embedded in 8-D: the set holds `x₁, x₂` on a curve and
+    /// scatters the six unused inputs across the box). Among the used ones the rule is as
+    /// before: here the second spreads and the first is held, and with both spreading there
+    /// is no direction.
+    #[test]
+    fn an_input_the_models_do_not_use_is_never_a_direction() {
+        let anchors = vec![
+            vec![0.1, 0.20, 0.0, 0.9],
+            vec![0.1, 0.80, 1.0, 0.1],
+            vec![0.1, 0.50, 0.4, 0.6],
+        ];
+        let used = [true, true, false, false];
+        assert_eq!(
+            pareto_set_directions(&anchors, &[true; 4]),
+            Some(vec![1, 2, 3])
+        );
+        assert_eq!(pareto_set_directions(&anchors, &used), Some(vec![1]));
+        let curve = vec![
+            vec![0.0, 1.0, 0.0, 0.9],
+            vec![0.12, 0.81, 1.0, 0.1],
+            vec![0.06, 0.9, 0.4, 0.6],
+        ];
+        assert_eq!(pareto_set_directions(&curve, &used), None);
+        assert_eq!(pareto_set_directions(&curve, &[false; 4]), None);
     }
 }
