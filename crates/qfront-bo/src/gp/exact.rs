@@ -18,8 +18,10 @@
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::kernel::matern52_matrix;
-use super::likelihood::{log_marginal_likelihood, InputColumns};
+use super::likelihood::InputColumns;
+use super::map_objective::{LengthscalePrior, Problem};
 use super::priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
+pub(crate) use super::training_data::{check_data, standardization};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
@@ -42,22 +44,6 @@ pub const SMOOTH_LENGTHSCALE_PRIOR: InverseSquaredGammaPrior = InverseSquaredGam
     shape: 2.0,
     rate: 0.2,
 };
-
-/// The density a fit puts on each lengthscale.
-#[derive(Debug, Clone, Copy)]
-enum LengthscalePrior {
-    LogNormal(LogNormalPrior),
-    InverseSquaredGamma(InverseSquaredGammaPrior),
-}
-
-impl LengthscalePrior {
-    fn log_density(&self, log_l: f64) -> (f64, f64) {
-        match self {
-            LengthscalePrior::LogNormal(p) => p.log_density(log_l),
-            LengthscalePrior::InverseSquaredGamma(p) => p.log_density(log_l),
-        }
-    }
-}
 
 /// Fitted hyperparameters, on the standardized output scale.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -158,107 +144,6 @@ pub struct ExactGp {
     /// The warp the training values went through, undone on every sample
     /// ([`ExactGp::to_output`]); `None` for a GP of the values themselves.
     pub(super) output_warp: Option<super::YeoJohnson>,
-}
-
-/// The data after standardization, shared by the objective.
-struct Problem<'a> {
-    x: &'a [Vec<f64>],
-    inputs: InputColumns,
-    y: &'a [f64],
-    lengthscale_prior: LengthscalePrior,
-    outputscale_prior: GammaPrior,
-    noise_prior: LogNormalPrior,
-}
-
-impl Problem<'_> {
-    fn unpack(&self, theta: &[f64]) -> Hyperparameters {
-        let d = self.x[0].len();
-        Hyperparameters {
-            lengthscales: theta[..d].iter().map(|t| t.exp()).collect(),
-            outputscale: theta[d].exp(),
-            noise: MIN_NOISE + theta[d + 1].exp(),
-            mean: theta[d + 2],
-        }
-    }
-
-    /// `−(ln p(y|θ) + ln p(θ))/n` and its gradient.
-    fn negative_log_posterior(&self, theta: &[f64], grad: &mut [f64]) -> f64 {
-        let d = self.x[0].len();
-        let h = self.unpack(theta);
-        grad.iter_mut().for_each(|g| *g = 0.0);
-        let Some(lml) = log_marginal_likelihood(&self.inputs, self.y, &h) else {
-            return f64::INFINITY;
-        };
-        let mut log_prior = 0.0;
-        for (dd, t) in theta[..d].iter().enumerate() {
-            let (lp, dlp) = self.lengthscale_prior.log_density(*t);
-            log_prior += lp;
-            grad[dd] = lml.d_log_lengthscales[dd] + dlp;
-        }
-        let (lp, dlp) = self.outputscale_prior.log_density(theta[d]);
-        log_prior += lp;
-        grad[d] = lml.d_log_outputscale + dlp;
-        let (lp, dlp) = self.noise_prior.log_density(h.noise.ln());
-        log_prior += lp;
-        let excess = h.noise - MIN_NOISE;
-        grad[d + 1] = lml.d_noise * excess + dlp * excess / h.noise;
-        grad[d + 2] = lml.d_mean;
-        let scale = -1.0 / self.x.len() as f64;
-        grad.iter_mut().for_each(|g| *g *= scale);
-        scale * (lml.value + log_prior)
-    }
-}
-
-/// `(mean, sample standard deviation)` of `y`, the standard deviation 1 when it is 0 (one
-/// point, or all equal): the output standardization every GP here uses.
-pub(crate) fn standardization(y: &[f64]) -> (f64, f64) {
-    let n = y.len();
-    let offset = y.iter().sum::<f64>() / n as f64;
-    let var = if n > 1 {
-        y.iter().map(|v| (v - offset).powi(2)).sum::<f64>() / (n - 1) as f64
-    } else {
-        0.0
-    };
-    (offset, if var > 0.0 { var.sqrt() } else { 1.0 })
-}
-
-pub(crate) fn check_data(x: &[Vec<f64>], y: &[f64]) -> Result<usize> {
-    if x.is_empty() || x.len() != y.len() {
-        return Err(BoError::input(
-            "GP training data",
-            format!(
-                "{} points and {} values; need at least one of each, as many of both",
-                x.len(),
-                y.len()
-            ),
-        ));
-    }
-    let d = x[0].len();
-    if d == 0 {
-        return Err(BoError::input(
-            "GP training data",
-            "points have no coordinates",
-        ));
-    }
-    if let Some(i) = x
-        .iter()
-        .position(|p| p.len() != d || p.iter().any(|v| !v.is_finite()))
-    {
-        return Err(BoError::input(
-            "GP training data",
-            format!("point {i} is not a finite vector of dimension {d}"),
-        ));
-    }
-    if let Some(i) = y.iter().position(|v| !v.is_finite()) {
-        return Err(BoError::input(
-            "GP training data",
-            format!(
-                "value {i} is {}; drop failed evaluations before fitting",
-                y[i]
-            ),
-        ));
-    }
-    Ok(d)
 }
 
 /// The squared norm of each of the `m` columns of the row-major `matrix`, accumulated row by

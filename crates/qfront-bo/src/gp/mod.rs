@@ -7,10 +7,12 @@ mod cholesky;
 mod exact;
 mod kernel;
 mod likelihood;
+mod map_objective;
 mod outcome_warp;
 mod priors;
 mod relevance;
 mod saas;
+mod training_data;
 
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
