@@ -314,6 +314,18 @@ impl ExactGp {
         (post.mean, var)
     }
 
+    /// The posterior variance of the latent function at each point as a fraction of its
+    /// prior variance `σ²` (both in the standardized frame, so the fraction is unitless):
+    /// `1 − ‖L⁻¹k*‖²/σ²`, 1 far from every training point, near 0 at one.
+    pub fn variance_fraction(&self, points: &[Vec<f64>]) -> Vec<f64> {
+        let m = points.len();
+        let v = self.cholesky.solve_lower(&self.cross_covariance(points), m);
+        column_squared_norms(&v, m)
+            .into_iter()
+            .map(|explained| (1.0 - explained / self.hyper.outputscale).clamp(0.0, 1.0))
+            .collect()
+    }
+
     /// `K*`, the kernel between the training points and `points`: `n × m`, row-major (train
     /// rows, test columns).
     pub(super) fn cross_covariance(&self, points: &[Vec<f64>]) -> Vec<f64> {
@@ -516,6 +528,19 @@ mod tests {
         let (_, far) = gp.predict(&[vec![5.0, 5.0]]);
         let (_, near) = gp.predict(&[x[3].clone()]);
         assert!(far[0] > 100.0 * near[0]);
+        // The variance fraction is the full posterior's variance over the prior's, in the
+        // same units: σ² on the standardized scale times the scale squared.
+        let fractions = gp.variance_fraction(&test);
+        let prior = gp.hyperparameters().outputscale * gp.y_scale * gp.y_scale;
+        for (fraction, v) in fractions.iter().zip(&var) {
+            assert!(
+                (fraction - v / prior).abs() < 1e-9,
+                "{fraction} against {}",
+                v / prior
+            );
+        }
+        assert!(gp.variance_fraction(&[vec![5.0, 5.0]])[0] > 0.99);
+        assert!(gp.variance_fraction(&[x[3].clone()])[0] < 0.01);
     }
 
     /// Fonseca–Fleming's second objective (`1 − exp(−Σ(xᵢ + 1/√3)²)` on `[−4, 4]³`, mapped

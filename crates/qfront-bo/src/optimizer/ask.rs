@@ -2,7 +2,8 @@
 //! `optimizer`).
 
 use super::anchor::AnchorInputs;
-use super::{AskTiming, ExplorationStep, Method, Optimizer, Trial, TrialState};
+use super::exploration::ExplorationStep;
+use super::{AskTiming, Method, Optimizer, Trial, TrialState};
 use crate::acq::{
     optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
@@ -53,19 +54,11 @@ impl Optimizer {
             }
             return Ok(out);
         }
-        // Trial i of this ask is the (usable + i)-th non-failed trial; an ask made only of
-        // box steps needs no model (a line step needs to know which inputs the models use).
+        // Trial i of this ask is the (usable + i)-th non-failed trial. Whether an exploration
+        // step has a point depends on the models (`optimizer::exploration`), so every
+        // model-based ask fits them.
         let mut explores: Vec<Option<ExplorationStep>> =
             (0..n).map(|i| self.exploration_step(usable + i)).collect();
-        if explores
-            .iter()
-            .all(|step| matches!(step, Some(ExplorationStep::Box)))
-        {
-            for step in explores.into_iter().flatten() {
-                out.extend(self.exploration_trial(step, &[])?);
-            }
-            return Ok(out);
-        }
         let (mut x_done, mut y_done) = self.completed();
         let subsampled = x_done.len() > self.config.max_model_points;
         if subsampled {
@@ -266,7 +259,8 @@ impl Optimizer {
         );
         for i in 0..n {
             if let Some(step) = explores[i].take() {
-                if let Some(trial) = self.exploration_trial(step, &in_use)? {
+                if let Some(x) = self.exploration_point(&step, &models, m, &in_use)? {
+                    let trial = self.push_trial(x);
                     baseline.push(trial.x.clone());
                     out.push(trial);
                     continue;

@@ -116,13 +116,15 @@ pub struct OptimizerConfig {
     pub max_model_points: usize,
     /// Every this many model-based trials (failed ones not counted), one is an exploration
     /// step instead: the point farthest from every trial so far and from the box's faces
-    /// (`sampling::maximin_point`, faces as mirrors); halfway between two of them (for 2 or
+    /// (`sampling::maximin_point`, faces as mirrors), where the models claim to know it
+    /// (posterior variance at most half the prior's); halfway between two of them (for 2 or
     /// more), another takes the point farthest from every trial on a coordinate line through
     /// an observed Pareto-optimal point (`sampling::pareto_line_point`), while the observed
-    /// Pareto set lies on a lower-dimensional part of the box. So a narrow feature
-    /// the model is confidently wrong about, inside the box or along the Pareto set, cannot
-    /// stay unseen for a whole study (issue #17; design notes, "The MOBO engine on problems
-    /// it has never seen"). 0 turns the steps off.
+    /// Pareto set lies on a lower-dimensional part of the box in the inputs the models use.
+    /// So a narrow feature the model is confidently wrong about, inside the box or along the
+    /// Pareto set, cannot stay unseen for a whole study (issue #17; `optimizer::exploration`;
+    /// design notes, "The MOBO engine on problems it has never seen"). A step without a
+    /// point is the acquisition's trial. 0 turns the steps off.
     #[serde(default = "default_exploration_every")]
     pub exploration_every: usize,
     /// Every this many model-based trials (at the middle of each cycle, failed ones not

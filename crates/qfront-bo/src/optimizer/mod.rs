@@ -11,29 +11,14 @@
 //! failure; failed trials are kept but not modelled.
 
 use crate::sampling::SobolSampler;
-use crate::sampling::{maximin_point, pareto_line_point, pareto_set_directions};
 use crate::space::ParamValue;
 use crate::{BoError, Result};
 use serde::{Deserialize, Serialize};
 
-/// Sobol candidates an exploration step chooses among.
-const EXPLORATION_CANDIDATES: usize = 2048;
-
-/// An exploration step ([`OptimizerConfig::exploration_every`]).
-#[derive(Debug, Clone, PartialEq)]
-enum ExplorationStep {
-    /// The largest empty ball of the box (`sampling::maximin_point`).
-    Box,
-    /// The largest gap on a coordinate line through one of `anchors` (the observed
-    /// Pareto-optimal points) along a direction the set spreads in
-    /// (`sampling::pareto_set_directions`, among the inputs the models use, so known only
-    /// once they are fitted; `sampling::pareto_line_point`).
-    ParetoLines { anchors: Vec<Vec<f64>> },
-}
-
 mod anchor;
 mod ask;
 mod config;
+mod exploration;
 #[cfg(test)]
 mod tests;
 
@@ -256,60 +241,6 @@ impl Optimizer {
         SobolSampler::new(self.config.space.dim(), seed)
             .map(|s| s.point(k % crate::sampling::MAX_POINTS))
             .unwrap_or_else(|_| vec![0.5; self.config.space.dim()])
-    }
-
-    /// The exploration step the `position`-th non-failed trial (0-based) is, if any
-    /// ([`OptimizerConfig::exploration_every`]). Failed trials taught the model nothing, so
-    /// they do not advance the count. With `every = k ≥ 2`, the k-th, 2k-th, ... model-based
-    /// trials are box steps and the (k/2)-th, (k + k/2)-th, ... line steps, so a line step
-    /// falls halfway between box steps; a line step is taken only while the observed Pareto
-    /// set lies on a lower-dimensional part of the box in the inputs the models use
-    /// (`sampling::pareto_set_directions`), else that trial is the acquisition's.
-    fn exploration_step(&self, position: usize) -> Option<ExplorationStep> {
-        let (every, initial) = (self.config.exploration_every, self.config.initial_design());
-        if every == 0 || position < initial {
-            return None;
-        }
-        let phase = (position - initial) % every;
-        if phase == every - 1 {
-            Some(ExplorationStep::Box)
-        } else if every >= 2 && phase == every / 2 - 1 {
-            let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
-            (anchors.len() >= 2).then_some(ExplorationStep::ParetoLines { anchors })
-        } else {
-            None
-        }
-    }
-
-    /// Pushes exploration step `step`, if it has a point. A box step takes the point
-    /// farthest from every trial so far and from the box's faces (`sampling::maximin_point`:
-    /// holes inside the box); a line step the point farthest from every trial on a coordinate
-    /// line through an observed Pareto-optimal point (`sampling::pareto_line_point`:
-    /// unexplored stretches of the Pareto set, such as a disconnected front's far piece on a
-    /// face of the box), moving only inputs marked in `in_use` (`gp::inputs_in_use`); it has
-    /// no point when the set has no direction to spread along (`None`, nothing pushed).
-    fn exploration_trial(
-        &mut self,
-        step: ExplorationStep,
-        in_use: &[bool],
-    ) -> Result<Option<Trial>> {
-        let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
-        let seed = self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c);
-        let x = match step {
-            ExplorationStep::Box => maximin_point(
-                &tried,
-                self.config.space.dim(),
-                EXPLORATION_CANDIDATES,
-                seed,
-            )?,
-            ExplorationStep::ParetoLines { anchors } => {
-                let Some(directions) = pareto_set_directions(&anchors, in_use) else {
-                    return Ok(None);
-                };
-                pareto_line_point(&tried, &anchors, &directions, EXPLORATION_CANDIDATES, seed)?
-            }
-        };
-        Ok(Some(self.push_trial(x)))
     }
 
     /// Like [`Optimizer::ask`], but a failing model (a GP or NUTS fit, the acquisition) does

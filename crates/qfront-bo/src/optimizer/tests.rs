@@ -1,7 +1,9 @@
 //! Tests of the ask/tell optimizer.
 
+use super::exploration::{ExplorationStep, EXPLORATION_CANDIDATES};
 use super::*;
 use crate::moo::pareto_front;
+use crate::sampling::{maximin_point, pareto_line_point, pareto_set_directions};
 use crate::space::SearchSpace;
 
 /// Two floats `a` and `b` on [0, 1].
@@ -276,4 +278,54 @@ fn an_anchor_step_reaches_past_every_observation() {
     early.config.anchor_every = 4; // position 11 = 6 + 5: phase 1, not 4/2
     let mut early_plain = half_explored_trade_off(0, None);
     assert_eq!(early.ask(1).unwrap()[0].x, early_plain.ask(1).unwrap()[0].x);
+}
+
+/// A box step is taken where the models claim to know the hole and left to the acquisition
+/// where they do not: the same trials and hole, conditioned once with lengthscales that span
+/// the box (the hole's variance a few per cent of the prior's) and once with lengthscales of
+/// a hundredth of it (Fonseca–Fleming's situation: the prior's variance everywhere but at
+/// the trials).
+#[test]
+fn a_box_step_needs_models_that_claim_to_know_the_hole() {
+    use crate::gp::{ExactGp, Hyperparameters};
+    let mut config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 3);
+    config.initial_points = Some(8);
+    let mut opt = Optimizer::new(config).unwrap();
+    let mut x = Vec::new();
+    for t in opt.ask(8).unwrap() {
+        x.push(t.x.clone());
+        opt.tell(t.id, Ok(vec![-t.x[0], t.x[0] - t.x[1]])).unwrap();
+    }
+    let models_with = |lengthscale: f64| -> crate::acq::ModelEnsemble {
+        let gp = |j: usize| {
+            let y: Vec<f64> = x
+                .iter()
+                .map(|p| if j == 0 { -p[0] } else { p[0] - p[1] })
+                .collect();
+            let hyper = Hyperparameters {
+                lengthscales: vec![lengthscale; 2],
+                outputscale: 1.0,
+                noise: 1e-4,
+                mean: 0.0,
+            };
+            ExactGp::condition(&x, &y, hyper).unwrap()
+        };
+        vec![vec![gp(0), gp(1)]]
+    };
+    let hole = maximin_point(
+        &x,
+        2,
+        EXPLORATION_CANDIDATES,
+        3 ^ 8u64.wrapping_mul(0x6578_706c),
+    )
+    .unwrap();
+    let step = ExplorationStep::Box;
+    let sure = opt
+        .exploration_point(&step, &models_with(1.0), 2, &[true; 2])
+        .unwrap();
+    assert_eq!(sure, Some(hole));
+    let unsure = opt
+        .exploration_point(&step, &models_with(0.01), 2, &[true; 2])
+        .unwrap();
+    assert_eq!(unsure, None);
 }

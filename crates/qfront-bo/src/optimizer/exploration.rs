@@ -1,0 +1,122 @@
+//! Exploration steps (`OptimizerConfig::exploration_every`): model-based trials that are not
+//! the acquisition's, so that a feature the models are confidently wrong about, inside the box
+//! or along the observed Pareto set, cannot stay unseen for a whole study (issue #17; design
+//! notes, "The MOBO engine on problems it has never seen").
+//!
+//! - A **box step** takes the point farthest from every trial so far and from the box's faces
+//!   (`sampling::maximin_point`), but only where the models claim to know it: the posterior
+//!   variance there is at most [`BOX_STEP_VARIANCE_FRACTION`] of the prior's in every
+//!   objective. A hole the models are unsure of already carries qNEHVI's uncertainty bonus,
+//!   and a box step there only spends a trial the acquisition would have spent better
+//!   (design notes, "Box steps only where the models claim to know").
+//! - A **line step** takes the point farthest from every trial on a coordinate line through
+//!   an observed Pareto-optimal point (`sampling::pareto_line_point`: unexplored stretches of
+//!   the Pareto set, such as a disconnected front's far piece on a face of the box), moving
+//!   only inputs some model uses (`gp::inputs_in_use`).
+//!
+//! A step with no point (no direction to spread along, a hole the models are unsure of)
+//! leaves that trial to the acquisition.
+
+use super::Optimizer;
+use crate::acq::ModelEnsemble;
+use crate::sampling::{maximin_point, pareto_line_point, pareto_set_directions};
+use crate::Result;
+
+/// Sobol candidates an exploration step chooses among.
+pub(super) const EXPLORATION_CANDIDATES: usize = 2048;
+
+/// A box step is taken only where every objective's posterior variance is at most this
+/// fraction of its prior variance (averaged over an ensemble's members). Measured on issue
+/// #17's suite: at the maximin point the fraction is 0.007–0.03 on most problems (the models'
+/// lengthscales span the hole), 0.97–1.0 on Fonseca–Fleming (lengthscales a few hundredths
+/// of the box), and 0.5 and 0.8 both select the same problems' steps (BENCHMARKS.md).
+pub const BOX_STEP_VARIANCE_FRACTION: f64 = 0.5;
+
+/// An exploration step (`OptimizerConfig::exploration_every`).
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum ExplorationStep {
+    /// The largest empty ball of the box (`sampling::maximin_point`).
+    Box,
+    /// The largest gap on a coordinate line through one of `anchors` (the observed
+    /// Pareto-optimal points) along a direction the set spreads in
+    /// (`sampling::pareto_set_directions`, among the inputs the models use, so known only
+    /// once they are fitted; `sampling::pareto_line_point`).
+    ParetoLines { anchors: Vec<Vec<f64>> },
+}
+
+impl Optimizer {
+    /// The exploration step the `position`-th non-failed trial (0-based) is, if any
+    /// (`OptimizerConfig::exploration_every`). Failed trials taught the model nothing, so
+    /// they do not advance the count. With `every = k ≥ 2`, the k-th, 2k-th, ... model-based
+    /// trials are box steps and the (k/2)-th, (k + k/2)-th, ... line steps, so a line step
+    /// falls halfway between box steps. Whether a step has a point is decided once the models
+    /// are fitted ([`Optimizer::exploration_point`]).
+    pub(super) fn exploration_step(&self, position: usize) -> Option<ExplorationStep> {
+        let (every, initial) = (self.config.exploration_every, self.config.initial_design());
+        if every == 0 || position < initial {
+            return None;
+        }
+        let phase = (position - initial) % every;
+        if phase == every - 1 {
+            Some(ExplorationStep::Box)
+        } else if every >= 2 && phase == every / 2 - 1 {
+            let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
+            (anchors.len() >= 2).then_some(ExplorationStep::ParetoLines { anchors })
+        } else {
+            None
+        }
+    }
+
+    /// The point exploration step `step` takes (module notes), or `None` when it has none:
+    /// a line step whose Pareto set spreads along no input marked in `in_use`, or a box step
+    /// whose hole the `models` (the first `objectives` outcomes) are unsure of.
+    pub(super) fn exploration_point(
+        &self,
+        step: &ExplorationStep,
+        models: &ModelEnsemble,
+        objectives: usize,
+        in_use: &[bool],
+    ) -> Result<Option<Vec<f64>>> {
+        let tried: Vec<Vec<f64>> = self.trials.iter().map(|t| t.x.clone()).collect();
+        let seed = self.config.seed ^ (tried.len() as u64).wrapping_mul(0x6578_706c);
+        match step {
+            ExplorationStep::Box => {
+                let x = maximin_point(
+                    &tried,
+                    self.config.space.dim(),
+                    EXPLORATION_CANDIDATES,
+                    seed,
+                )?;
+                let unsure =
+                    largest_variance_fraction(models, objectives, &x) > BOX_STEP_VARIANCE_FRACTION;
+                Ok((!unsure).then_some(x))
+            }
+            ExplorationStep::ParetoLines { anchors } => {
+                let Some(directions) = pareto_set_directions(anchors, in_use) else {
+                    return Ok(None);
+                };
+                pareto_line_point(&tried, anchors, &directions, EXPLORATION_CANDIDATES, seed)
+                    .map(Some)
+            }
+        }
+    }
+}
+
+/// The largest, over the first `objectives` outcomes, of the posterior variance at `x` as a
+/// fraction of the prior variance (`gp::ExactGp::variance_fraction`), each averaged over the
+/// ensemble's members; 1 (know nothing) without models.
+fn largest_variance_fraction(models: &ModelEnsemble, objectives: usize, x: &[f64]) -> f64 {
+    if models.is_empty() {
+        return 1.0;
+    }
+    let members = models.len() as f64;
+    (0..objectives)
+        .map(|j| {
+            models
+                .iter()
+                .map(|member| member[j].variance_fraction(&[x.to_vec()])[0])
+                .sum::<f64>()
+                / members
+        })
+        .fold(0.0, f64::max)
+}
