@@ -11,13 +11,19 @@ use crate::store::{StoredTrial, TrialRowState};
 use crate::{Result, StudyError};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use qfront_bo::gp::{fit_saas, SaasOptions};
 use qfront_bo::moo::hypervolume;
 use qfront_bo::space::ParamValue;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+mod importance;
+mod one_bitwidth_figure;
+
+pub use importance::importance;
+use importance::importance_plot;
+pub use one_bitwidth_figure::plot_one_bitwidth;
+
+const FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
 const SIZE: (u32, u32) = (760, 520);
 
 fn register_font() {
@@ -337,129 +343,6 @@ fn parallel<DB: DrawingBackend>(
     root.present().map_err(|e| e.to_string())
 }
 
-/// Most trials the importance fit reads (a subset chosen as the optimizer chooses its own
-/// past 256 trials: the best half by non-dominated sorting and a seeded sample).
-const IMPORTANCE_MAX_TRIALS: usize = 128;
-
-/// SAAS importance (normalized inverse median lengthscale, summed over a parameter's encoded
-/// dimensions) of each parameter for each objective, on at most 128 trials; `None` with fewer
-/// than 4 complete trials.
-pub fn importance(study: &Study, trials: &[StoredTrial]) -> Option<Vec<Vec<f64>>> {
-    let rows: Vec<(Vec<f64>, &StoredTrial)> = complete(study, trials)
-        .into_iter()
-        .filter_map(|t| {
-            let values: Vec<ParamValue> = study
-                .optimizer
-                .space
-                .parameters()
-                .iter()
-                .map(|p| serde_json::from_value(t.params.get(&p.name)?.clone()).ok())
-                .collect::<Option<_>>()?;
-            Some((study.optimizer.space.encode(&values).ok()?, t))
-        })
-        .collect();
-    if rows.len() < 4 {
-        return None;
-    }
-    // A long study is summarised on a subset (the same rule the optimizer fits on), since
-    // the NUTS fit costs O(n³) per step.
-    let points: Vec<Vec<f64>> = rows
-        .iter()
-        .map(|r| crate::search::objective_point(study, &r.1.metrics).unwrap_or_default())
-        .collect();
-    let keep = qfront_bo::moo::model_subset(
-        &points,
-        study.objectives.len(),
-        IMPORTANCE_MAX_TRIALS,
-        study.config.seed,
-    );
-    let rows: Vec<&(Vec<f64>, &StoredTrial)> = keep.iter().map(|&i| &rows[i]).collect();
-    let x: Vec<Vec<f64>> = rows.iter().map(|r| r.0.clone()).collect();
-    let options = SaasOptions {
-        warmup: 128,
-        samples: 64,
-        thinning: 8,
-        ..SaasOptions::default()
-    };
-    let space = &study.optimizer.space;
-    study
-        .objectives
-        .iter()
-        .map(|o| {
-            let y: Vec<f64> = rows.iter().map(|r| metric(r.1, &o.metric)).collect();
-            let mean = y.iter().sum::<f64>() / y.len() as f64;
-            let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / y.len() as f64)
-                .sqrt()
-                .max(1e-12);
-            let y: Vec<f64> = y.iter().map(|v| (v - mean) / sd).collect();
-            let gp = fit_saas(&x, &y, &options).ok()?;
-            let per_dim = gp.importance();
-            Some(
-                (0..space.parameters().len())
-                    .map(|i| space.encoded_range(i).map(|d| per_dim[d]).sum())
-                    .collect(),
-            )
-        })
-        .collect()
-}
-
-fn importance_plot<DB: DrawingBackend>(
-    root: DrawingArea<DB, Shift>,
-    study: &Study,
-    values: &[Vec<f64>],
-) -> std::result::Result<(), String> {
-    let names: Vec<String> = study
-        .optimizer
-        .space
-        .parameters()
-        .iter()
-        .map(|p| p.name.clone())
-        .collect();
-    root.fill(&WHITE).map_err(|e| e.to_string())?;
-    let m = study.objectives.len();
-    let top = values
-        .iter()
-        .flatten()
-        .copied()
-        .fold(0.0, f64::max)
-        .max(1e-6)
-        * 1.1;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "SAAS importance per parameter and objective",
-            ("sans-serif", 20),
-        )
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(150)
-        .build_cartesian_2d(0f64..top, -0.5f64..(names.len() as f64 - 0.5))
-        .map_err(|e| e.to_string())?;
-    let labels = names.clone();
-    chart
-        .configure_mesh()
-        .y_labels(names.len())
-        .y_label_formatter(&move |v| labels.get(v.round() as usize).cloned().unwrap_or_default())
-        .x_desc("importance (normalized inverse lengthscale)")
-        .label_style(("sans-serif", 11))
-        .draw()
-        .map_err(|e| e.to_string())?;
-    let palette = [RED, BLUE, GREEN, MAGENTA, CYAN];
-    let height = 0.8 / m as f64;
-    for (k, (objective, row)) in study.objectives.iter().zip(values).enumerate() {
-        let color = palette[k % palette.len()];
-        chart
-            .draw_series(row.iter().enumerate().map(|(i, &v)| {
-                let y0 = i as f64 - 0.4 + k as f64 * height;
-                Rectangle::new([(0.0, y0), (v, y0 + height)], color.filled())
-            }))
-            .map_err(|e| e.to_string())?
-            .label(objective.metric.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
-    }
-    draw_legend(&mut chart)?;
-    root.present().map_err(|e| e.to_string())
-}
-
 /// The legend of the labelled series, boxed in the lower right corner.
 fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -639,80 +522,6 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
         error: e,
     })?;
     Ok(path)
-}
-
-/// The one-bitwidth figure: validation accuracy against mean weight bits at one model size.
-pub fn plot_one_bitwidth(
-    comparison: &crate::one_bitwidth::Comparison,
-    dir: &Path,
-) -> Result<PathBuf> {
-    register_font();
-    std::fs::create_dir_all(dir).map_err(|e| StudyError::Io {
-        path: dir.to_path_buf(),
-        error: e,
-    })?;
-    fn figure<DB: DrawingBackend>(
-        root: DrawingArea<DB, Shift>,
-        c: &crate::one_bitwidth::Comparison,
-    ) -> std::result::Result<(), String> {
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let x = range(c.rows.iter().map(|r| r.mean_bits));
-        let y = range(c.rows.iter().map(|r| r.accuracy));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!(
-                    "Accuracy at {:.1} KiB: uniform (line) vs mixed precision (points)",
-                    c.target_kb
-                ),
-                ("sans-serif", 18),
-            )
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(70)
-            .build_cartesian_2d(x.0..x.1, y.0..y.1)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("weight bits (mean over searched layers)")
-            .y_desc("validation accuracy")
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        let mut uniform: Vec<(f64, f64)> = c
-            .rows
-            .iter()
-            .filter(|r| r.kind == "uniform")
-            .map(|r| (r.mean_bits, r.accuracy))
-            .collect();
-        uniform.sort_by(|a, b| a.0.total_cmp(&b.0));
-        chart
-            .draw_series(LineSeries::new(uniform.clone(), BLUE.stroke_width(2)))
-            .map_err(|e| e.to_string())?
-            .label("uniform")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BLUE));
-        chart
-            .draw_series(uniform.iter().map(|&p| Circle::new(p, 5, BLUE.filled())))
-            .map_err(|e| e.to_string())?;
-        chart
-            .draw_series(
-                c.rows
-                    .iter()
-                    .filter(|r| r.kind == "mixed")
-                    .map(|r| Circle::new((r.mean_bits, r.accuracy), 5, RED.filled())),
-            )
-            .map_err(|e| e.to_string())?
-            .label("mixed precision")
-            .legend(|(x, y)| Circle::new((x + 8, y), 5, RED.filled()));
-        draw_legend(&mut chart)?;
-        root.present().map_err(|e| e.to_string())
-    }
-    both(
-        dir,
-        "one-bitwidth",
-        |r| figure(r, comparison),
-        |r| figure(r, comparison),
-    )?;
-    Ok(dir.join("one-bitwidth.svg"))
 }
 
 #[cfg(test)]
