@@ -21,7 +21,7 @@ use super::kernel::matern52_matrix;
 use super::likelihood::InputColumns;
 use super::map_objective::{LengthscalePrior, Problem};
 use super::priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
-pub(crate) use super::training_data::{check_data, standardization};
+use super::training_data::{check_data, standardization};
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
@@ -319,11 +319,17 @@ impl ExactGp {
     /// `1 − ‖L⁻¹k*‖²/σ²`, 1 far from every training point, near 0 at one.
     pub fn variance_fraction(&self, points: &[Vec<f64>]) -> Vec<f64> {
         let m = points.len();
-        let v = self.cholesky.solve_lower(&self.cross_covariance(points), m);
-        column_squared_norms(&v, m)
+        self.explained_variances(&self.cross_covariance(points), m)
             .into_iter()
             .map(|explained| (1.0 - explained / self.hyper.outputscale).clamp(0.0, 1.0))
             .collect()
+    }
+
+    /// `‖L⁻¹k*‖²` for each of the `m` columns of `k_star` ([`ExactGp::cross_covariance`]):
+    /// the part of the prior variance σ² the data explains there (standardized frame), so
+    /// the posterior variance is `σ² − ‖L⁻¹k*‖²`.
+    fn explained_variances(&self, k_star: &[f64], m: usize) -> Vec<f64> {
+        column_squared_norms(&self.cholesky.solve_lower(k_star, m), m)
     }
 
     /// `K*`, the kernel between the training points and `points`: `n × m`, row-major (train
@@ -359,9 +365,7 @@ impl ExactGp {
         let k_star = self.cross_covariance(points);
         let mut latent = self.standardized_means(&k_star, m);
         if beta != 0.0 {
-            let v = self.cholesky.solve_lower(&k_star, m);
-            let explained = column_squared_norms(&v, m);
-            for (l, e) in latent.iter_mut().zip(explained) {
+            for (l, e) in latent.iter_mut().zip(self.explained_variances(&k_star, m)) {
                 *l += beta * (self.hyper.outputscale - e).max(0.0).sqrt();
             }
         }

@@ -27,7 +27,7 @@
 //! `λ ≥ 1` the warp is the identity there and every seed finds it (design notes, "The MOBO
 //! engine on problems it has never seen").
 
-use super::exact::standardization;
+use super::training_data::standardization;
 
 /// The largest λ searched (and, negated, the lower end of the unrestricted diagnostic search).
 pub const LAMBDA_BOUND: f64 = 5.0;
@@ -70,7 +70,7 @@ fn log_likelihood(z: &[f64], lambda: f64) -> f64 {
     -0.5 * n * variance.ln() + (lambda - 1.0) * jacobian
 }
 
-/// `(mean, sd, (values − mean)/sd)` (see `exact::standardization`).
+/// `(mean, sd, (values − mean)/sd)` (see `training_data::standardization`).
 fn standardized(values: &[f64]) -> (f64, f64, Vec<f64>) {
     let (offset, scale) = standardization(values);
     let z = values.iter().map(|v| (v - offset) / scale).collect();

@@ -10,8 +10,9 @@
 //! lengthscale says how far the function stays correlated, not how much it moves. A nearly
 //! linear objective (the four-bar truss's volume) is fitted with lengthscales of 8–24 on the
 //! unit cube and a large output scale, and each of its inputs changes it by a fifth to a half
-//! of the data's spread; an input that changes nothing is fitted near the prior's median
-//! (about 11 for 8 inputs) with an output scale near 1 and moves it by about 0.04. The product
+//! of the data's spread; an input that changes nothing is fitted past the prior's median
+//! (about 11 for 8 inputs: 14–40 on the embedded BraninCurrin) with an output scale near 1
+//! and moves it by about 0.04. The product
 //! tells the two apart where the lengthscale cannot (design notes, "Line steps move only the
 //! inputs the models use").
 
@@ -76,6 +77,7 @@ impl ExactGp {
 mod tests {
     use super::inputs_in_use;
     use crate::gp::{ExactGp, GpFitOptions, Hyperparameters};
+    use crate::problems::{BraninCurrin, Embedded, Problem};
 
     fn gp_with(lengthscales: Vec<f64>, outputscale: f64) -> ExactGp {
         let hyper = Hyperparameters {
@@ -102,23 +104,17 @@ mod tests {
         assert!(relevance[0] < 1e-5 && (relevance[1] - 2f64.sqrt()).abs() < 1e-9);
     }
 
-    /// Fitted on an objective of the first two of five inputs (BraninCurrin's Branin, as in
-    /// issue #17's embedded problem), the model uses exactly those two (raw values, no warp: the relevance of the
-    /// unused inputs is 0.13–0.15 there, above any absolute threshold a warped outcome would
-    /// need, but under 0.05 of the first input's 3.3); a second outcome
-    /// that uses the fourth input adds it.
+    /// Fitted on an objective of the first two of five inputs (BraninCurrin's Branin embedded
+    /// in five inputs, as in issue #17's embedded problem), the model uses exactly those two.
+    /// The values are raw, not warped: the unused inputs' relevance is 0.13–0.15 there, above
+    /// any absolute threshold a warped outcome would need, but under 0.05 of the first
+    /// input's 3.3. A second outcome that uses the fourth input adds it.
     #[test]
     fn a_fit_uses_the_inputs_its_outcome_depends_on() {
         let sobol = crate::sampling::SobolSampler::new(5, 3).unwrap();
         let x: Vec<Vec<f64>> = (0..30).map(|i| sobol.point(i)).collect();
-        let branin = |u: &[f64]| {
-            let (a, b) = (15.0 * u[0] - 5.0, 15.0 * u[1]);
-            let t = b - 5.1 / (4.0 * std::f64::consts::PI.powi(2)) * a * a
-                + 5.0 / std::f64::consts::PI * a
-                - 6.0;
-            t * t + 10.0 * (1.0 - 1.0 / (8.0 * std::f64::consts::PI)) * a.cos() + 10.0
-        };
-        let y: Vec<f64> = x.iter().map(|u| branin(u)).collect();
+        let embedded = Embedded::new(Box::new(BraninCurrin), 5, "branin-currin-d5").unwrap();
+        let y: Vec<f64> = x.iter().map(|u| embedded.evaluate(u)[0]).collect();
         let options = GpFitOptions::default();
         let first = ExactGp::fit(&x, &y, &options).unwrap();
         assert_eq!(

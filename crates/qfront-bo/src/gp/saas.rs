@@ -12,8 +12,9 @@
 //! at most 6. nuts-rs adapts a diagonal mass matrix (BoTorch a dense one). Predictions are the
 //! equal-weight mixture of the kept samples' GPs.
 
-use super::exact::{check_data, standardization, ExactGp, Hyperparameters, MIN_NOISE};
+use super::exact::{ExactGp, Hyperparameters, MIN_NOISE};
 use super::likelihood::{log_marginal_likelihood, InputColumns};
+use super::training_data::{check_data, standardization};
 use crate::{BoError, Result};
 use nuts_rs::{Chain, CpuLogpFunc, CpuMath, DiagNutsSettings, HasDims, LogpError, Settings};
 use rand_nuts::SeedableRng;

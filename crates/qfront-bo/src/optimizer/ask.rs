@@ -9,7 +9,7 @@ use crate::acq::{
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
     QnehviOptions,
 };
-use crate::gp::{fit_saas, inputs_in_use, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
+use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
 use crate::moo::infer_reference_point;
 use crate::{BoError, Result};
 use rand::SeedableRng;
@@ -181,8 +181,6 @@ impl Optimizer {
                 .collect::<Result<Vec<_>>>()?]
         };
         let fit_seconds = started.elapsed().as_secs_f64();
-        // The inputs some outcome's model uses: a line step moves no other (`gp::inputs_in_use`).
-        let in_use = inputs_in_use(&models);
         let started = Instant::now();
         let reference = match &self.config.reference_point {
             Some(r) => r.clone(),
@@ -259,7 +257,7 @@ impl Optimizer {
         );
         for i in 0..n {
             if let Some(step) = explores[i].take() {
-                if let Some(x) = self.exploration_point(&step, &models, m, &in_use)? {
+                if let Some(x) = self.exploration_point(&step, &models)? {
                     let trial = self.push_trial(x);
                     baseline.push(trial.x.clone());
                     out.push(trial);

@@ -112,8 +112,8 @@ fn every_tenth_model_based_trial_explores() {
     for _ in 0..26 {
         let before: Vec<Vec<f64>> = opt.trials().iter().map(|t| t.x.clone()).collect();
         let anchors: Vec<Vec<f64>> = opt.pareto_trials().iter().map(|t| t.x.clone()).collect();
+        let seed = opt.exploration_seed();
         let t = opt.ask(1).unwrap().remove(0);
-        let seed = 5 ^ (before.len() as u64).wrapping_mul(0x6578_706c);
         let maximin = maximin_point(&before, 2, EXPLORATION_CANDIDATES, seed).unwrap();
         // (With no trials before it, trial 0 is the same Sobol point either way.)
         if t.id >= 4 && t.x == maximin {
@@ -312,20 +312,10 @@ fn a_box_step_needs_models_that_claim_to_know_the_hole() {
         };
         vec![vec![gp(0), gp(1)]]
     };
-    let hole = maximin_point(
-        &x,
-        2,
-        EXPLORATION_CANDIDATES,
-        3 ^ 8u64.wrapping_mul(0x6578_706c),
-    )
-    .unwrap();
+    let hole = maximin_point(&x, 2, EXPLORATION_CANDIDATES, opt.exploration_seed()).unwrap();
     let step = ExplorationStep::Box;
-    let sure = opt
-        .exploration_point(&step, &models_with(1.0), 2, &[true; 2])
-        .unwrap();
+    let sure = opt.exploration_point(&step, &models_with(1.0)).unwrap();
     assert_eq!(sure, Some(hole));
-    let unsure = opt
-        .exploration_point(&step, &models_with(0.01), 2, &[true; 2])
-        .unwrap();
+    let unsure = opt.exploration_point(&step, &models_with(0.01)).unwrap();
     assert_eq!(unsure, None);
 }
