@@ -11,6 +11,11 @@ use crate::moo::is_non_dominated;
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
 
+/// `skip(member, sample, latents)`: true when the sample's improvement is known to be zero
+/// from the candidate's standardized latent values alone (one per outcome), so its outputs
+/// and gradient need not be computed (`Qnehvi`: a sample the baseline front dominates).
+pub type SkipSample<'s> = Option<&'s dyn Fn(usize, usize, &[f64]) -> bool>;
+
 /// Baseline factors and base samples for an ensemble.
 pub struct JointSamples<'a> {
     models: &'a ModelEnsemble,
@@ -125,6 +130,7 @@ impl<'a> JointSamples<'a> {
         &self,
         x: &[f64],
         with_gradient: bool,
+        skip: SkipSample,
         mut visit: impl FnMut(usize, usize, &[f64], &[f64]),
     ) {
         for (k, (models, baselines)) in self.models.iter().zip(&self.baselines).enumerate() {
@@ -134,7 +140,7 @@ impl<'a> JointSamples<'a> {
                 .map(|(gp, base)| gp.candidate_terms(base, x, with_gradient))
                 .collect();
             let terms: Vec<&CandidateTerms> = terms.iter().collect();
-            self.visit_samples(k, &terms, x.len(), with_gradient, &mut visit);
+            self.visit_samples(k, &terms, x.len(), with_gradient, skip, &mut visit);
         }
     }
 
@@ -144,6 +150,7 @@ impl<'a> JointSamples<'a> {
     pub fn for_each_of_many(
         &self,
         xs: &[Vec<f64>],
+        skip: SkipSample,
         mut visit: impl FnMut(usize, usize, usize, &[f64]),
     ) {
         let d = xs.first().map_or(0, Vec::len);
@@ -156,7 +163,7 @@ impl<'a> JointSamples<'a> {
                 .collect();
             for q in 0..xs.len() {
                 let of_candidate: Vec<&CandidateTerms> = terms.iter().map(|t| &t[q]).collect();
-                self.visit_samples(k, &of_candidate, d, false, &mut |k, t, y, _| {
+                self.visit_samples(k, &of_candidate, d, false, skip, &mut |k, t, y, _| {
                     visit(q, k, t, y)
                 });
             }
@@ -170,10 +177,11 @@ impl<'a> JointSamples<'a> {
         &self,
         x: &[f64],
         with_gradient: bool,
+        skip: SkipSample,
         improvement: impl Fn(usize, usize, &[f64], &[f64], Option<&mut [f64]>) -> f64,
     ) -> (f64, Vec<f64>) {
         let (mut total, mut grad) = (0.0, vec![0.0; if with_gradient { x.len() } else { 0 }]);
-        self.for_each(x, with_gradient, |k, t, y, dy| {
+        self.for_each(x, with_gradient, skip, |k, t, y, dy| {
             let gradient = if with_gradient {
                 Some(&mut grad[..])
             } else {
@@ -190,37 +198,48 @@ impl<'a> JointSamples<'a> {
     pub fn mean_improvements(
         &self,
         xs: &[Vec<f64>],
+        skip: SkipSample,
         improvement: impl Fn(usize, usize, &[f64], &[f64], Option<&mut [f64]>) -> f64,
     ) -> Vec<f64> {
         let mut totals = vec![0.0; xs.len()];
-        self.for_each_of_many(xs, |q, k, t, y| {
+        self.for_each_of_many(xs, skip, |q, k, t, y| {
             totals[q] += improvement(k, t, y, &[], None);
         });
         let count = (self.samples() * self.members()) as f64;
         totals.into_iter().map(|total| total / count).collect()
     }
 
-    /// The sample loop of one candidate (its terms per objective) for member `k`.
+    /// The sample loop of one candidate (its terms per objective) for member `k`. A sample
+    /// `skip` accepts from its latent values is not visited: its outputs (through the warp's
+    /// inverse) and gradient are never formed.
     fn visit_samples(
         &self,
         k: usize,
         terms: &[&CandidateTerms],
         d: usize,
         with_gradient: bool,
+        skip: SkipSample,
         visit: &mut impl FnMut(usize, usize, &[f64], &[f64]),
     ) {
         let (m, nb) = (self.objectives, self.baseline_size);
         let models = &self.models[k];
+        let mut latent = vec![0.0; m];
         let mut y = vec![0.0; m];
         let mut dy = vec![0.0; if with_gradient { m * d } else { 0 }];
         for (t, z) in self.base_samples.iter().enumerate() {
             for (j, term) in terms.iter().enumerate() {
                 let zb = &z[j * nb..(j + 1) * nb];
-                let zx = z[m * nb + j];
                 let wz: f64 = term.w.iter().zip(zb).map(|(a, b)| a * b).sum();
-                let latent = term.mean + wz + term.sd * zx;
+                latent[j] = term.mean + wz + term.sd * z[m * nb + j];
+            }
+            if skip.is_some_and(|skip| skip(k, t, &latent)) {
+                continue;
+            }
+            for (j, term) in terms.iter().enumerate() {
                 if with_gradient {
-                    let (value, derivative) = models[j].to_output(latent);
+                    let zb = &z[j * nb..(j + 1) * nb];
+                    let zx = z[m * nb + j];
+                    let (value, derivative) = models[j].to_output(latent[j]);
                     y[j] = value;
                     for dd in 0..d {
                         let mut g = term.mean_grad[dd] + term.sd_grad[dd] * zx;
@@ -230,7 +249,7 @@ impl<'a> JointSamples<'a> {
                         dy[j * d + dd] = derivative * g;
                     }
                 } else {
-                    y[j] = models[j].to_output_value(latent);
+                    y[j] = models[j].to_output_value(latent[j]);
                 }
             }
             visit(k, t, &y, &dy);

@@ -176,7 +176,7 @@ impl Acquisition for QLogNehvi<'_> {
         let mut per_sample: Vec<f64> =
             Vec::with_capacity(self.joint.samples() * self.joint.members());
         let mut per_sample_grad: Vec<Vec<f64>> = Vec::new();
-        self.joint.for_each(x, with_gradient, |k, t, y, dy| {
+        self.joint.for_each(x, with_gradient, None, |k, t, y, dy| {
             let (value, gradient) = self.sample_log_improvement(k, t, y, dy, with_gradient);
             per_sample.push(value);
             if with_gradient {
@@ -199,7 +199,7 @@ impl Acquisition for QLogNehvi<'_> {
     fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
         let samples = self.joint.samples() * self.joint.members();
         let mut per_sample = vec![Vec::with_capacity(samples); xs.len()];
-        self.joint.for_each_of_many(xs, |q, k, t, y| {
+        self.joint.for_each_of_many(xs, None, |q, k, t, y| {
             per_sample[q].push(self.sample_log_improvement(k, t, y, &[], false).0);
         });
         per_sample

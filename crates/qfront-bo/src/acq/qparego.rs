@@ -206,15 +206,16 @@ impl QParEgo<'_> {
 impl Acquisition for QParEgo<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
         self.joint
-            .mean_improvement(x, with_gradient, |k, t, y, dy, gradient| {
+            .mean_improvement(x, with_gradient, None, |k, t, y, dy, gradient| {
                 self.sample_improvement(k, t, y, dy, gradient)
             })
     }
 
     fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
-        self.joint.mean_improvements(xs, |k, t, y, dy, gradient| {
-            self.sample_improvement(k, t, y, dy, gradient)
-        })
+        self.joint
+            .mean_improvements(xs, None, |k, t, y, dy, gradient| {
+                self.sample_improvement(k, t, y, dy, gradient)
+            })
     }
 }
 

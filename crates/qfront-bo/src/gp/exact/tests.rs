@@ -1,0 +1,223 @@
+//! Tests of the exact GP: fits, posteriors and warps.
+
+use super::*;
+
+fn data(n: usize, d: usize, seed: u64) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let x = SobolSampler::new(d, seed).unwrap().draw(n).unwrap();
+    let y = x
+        .iter()
+        .map(|p| (6.0 * p[0]).sin() + 0.5 * p[d - 1] * p[d - 1])
+        .collect();
+    (x, y)
+}
+
+#[test]
+fn quantiles_match_the_full_posterior() {
+    // The diagonal-only quantile against the full posterior's mean and variance, with and
+    // without an output warp.
+    let (x, y) = data(15, 3, 2);
+    let probes = SobolSampler::new(3, 9).unwrap().draw(7).unwrap();
+    let plain = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+    let (mean, variance) = plain.predict(&probes);
+    for beta in [0.0, 1.0, -2.0] {
+        let quantiles = plain.quantile_in_units(&probes, beta);
+        for i in 0..probes.len() {
+            let expected = mean[i] + beta * variance[i].sqrt();
+            assert!(
+                (quantiles[i] - expected).abs() < 1e-9,
+                "{beta}: {quantiles:?}"
+            );
+        }
+    }
+    // An explicit, non-identity warp (a fitted one may keep λ = 1, which would not show a
+    // missing inversion).
+    let warp = crate::gp::YeoJohnson {
+        offset: 0.2,
+        scale: 0.8,
+        lambda: 0.4,
+    };
+    let warped: Vec<f64> = y.iter().map(|v| warp.apply(*v)).collect();
+    let gp = ExactGp::fit(&x, &warped, &GpFitOptions::default())
+        .unwrap()
+        .with_output_warp(warp);
+    let (mean, variance) = gp.predict(&probes);
+    let quantiles = gp.quantile_in_units(&probes, 1.5);
+    for i in 0..probes.len() {
+        let expected = warp.invert_value(mean[i] + 1.5 * variance[i].sqrt());
+        assert!((quantiles[i] - expected).abs() < 1e-9, "{quantiles:?}");
+    }
+}
+
+#[test]
+fn analytic_gradient_matches_finite_differences() {
+    let (x, y) = data(12, 3, 1);
+    let mean = y.iter().sum::<f64>() / 12.0;
+    let ys: Vec<f64> = y.iter().map(|v| v - mean).collect();
+    let theta = [-0.4, 0.3, 1.1, 0.2, -5.0, 0.1];
+    let mut grad = vec![0.0; 6];
+    ExactGp::map_objective(&x, &ys, &theta, &mut grad);
+    for j in 0..6 {
+        let h = 1e-5;
+        let (mut up, mut down) = (theta, theta);
+        up[j] += h;
+        down[j] -= h;
+        let mut scratch = vec![0.0; 6];
+        let numeric = (ExactGp::map_objective(&x, &ys, &up, &mut scratch)
+            - ExactGp::map_objective(&x, &ys, &down, &mut scratch))
+            / (2.0 * h);
+        assert!(
+            (numeric - grad[j]).abs() < 1e-6 * numeric.abs().max(1.0),
+            "θ_{j}: numeric {numeric}, analytic {}",
+            grad[j]
+        );
+    }
+}
+
+#[test]
+fn the_fit_interpolates_a_smooth_function_and_is_uncertain_away_from_data() {
+    let (x, y) = data(30, 2, 3);
+    let gp = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+    let test = SobolSampler::new(2, 99).unwrap().draw(50).unwrap();
+    let (mean, var) = gp.predict(&test);
+    let truth: Vec<f64> = test
+        .iter()
+        .map(|p| (6.0 * p[0]).sin() + 0.5 * p[1] * p[1])
+        .collect();
+    let rmse = (mean
+        .iter()
+        .zip(&truth)
+        .map(|(a, b)| (a - b).powi(2))
+        .sum::<f64>()
+        / 50.0)
+        .sqrt();
+    assert!(rmse < 0.05, "rmse {rmse}");
+    assert!(var.iter().all(|v| *v >= 0.0));
+    // The first coordinate matters more: a shorter lengthscale.
+    let l = &gp.hyperparameters().lengthscales;
+    assert!(l[0] < l[1], "{l:?}");
+    // Far outside the data the variance returns to the prior's.
+    let (_, far) = gp.predict(&[vec![5.0, 5.0]]);
+    let (_, near) = gp.predict(&[x[3].clone()]);
+    assert!(far[0] > 100.0 * near[0]);
+    // The variance fraction is the full posterior's variance over the prior's, in the
+    // same units: σ² on the standardized scale times the scale squared.
+    let fractions = gp.variance_fraction(&test);
+    let prior = gp.hyperparameters().outputscale * gp.y_scale * gp.y_scale;
+    for (fraction, v) in fractions.iter().zip(&var) {
+        assert!(
+            (fraction - v / prior).abs() < 1e-9,
+            "{fraction} against {}",
+            v / prior
+        );
+    }
+    assert!(gp.variance_fraction(&[vec![5.0, 5.0]])[0] > 0.99);
+    assert!(gp.variance_fraction(&[x[3].clone()])[0] < 0.01);
+}
+
+/// Fonseca–Fleming's second objective (`1 − exp(−Σ(xᵢ + 1/√3)²)` on `[−4, 4]³`, mapped
+/// to the unit cube) at 24 Sobol points: a plateau at 1 with a few dips. The log-normal
+/// prior's fit explains it with lengthscales all under 0.15, so the refit under the
+/// smooth prior is the one returned, unless the caller gave the prior. A smooth function
+/// keeps its first fit.
+#[test]
+fn a_fit_made_of_bumps_is_refitted_smooth() {
+    let x = SobolSampler::new(3, 3).unwrap().draw(24).unwrap();
+    let objective = |u: &[f64]| {
+        let r2: f64 = u
+            .iter()
+            .map(|&v| (8.0 * v - 4.0 + 1.0 / 3f64.sqrt()).powi(2))
+            .sum();
+        1.0 - (-r2).exp()
+    };
+    let y: Vec<f64> = x.iter().map(|u| objective(u)).collect();
+    let options = GpFitOptions::default();
+    let bumpy = ExactGp::fit_under(&x, &y, &options, false).unwrap();
+    let bumps = &bumpy.hyperparameters().lengthscales;
+    assert!(bumps.iter().all(|&l| l < BUMPY_LENGTHSCALE), "{bumps:?}");
+    let gp = ExactGp::fit(&x, &y, &options).unwrap();
+    let smooth = ExactGp::fit_under(&x, &y, &options, true).unwrap();
+    assert_eq!(gp.hyperparameters(), smooth.hyperparameters());
+    assert!(gp
+        .hyperparameters()
+        .lengthscales
+        .iter()
+        .any(|&l| l >= BUMPY_LENGTHSCALE));
+    // The same prior given explicitly is the caller's choice: no refit.
+    let given = GpFitOptions {
+        lengthscale_prior: Some(LogNormalPrior {
+            mu: std::f64::consts::SQRT_2 + 0.5 * 3f64.ln(),
+            sigma: 3f64.sqrt(),
+        }),
+        ..GpFitOptions::default()
+    };
+    let kept = ExactGp::fit(&x, &y, &given).unwrap();
+    assert_eq!(kept.hyperparameters(), bumpy.hyperparameters());
+    // A smooth function keeps its own fit.
+    let (x, y) = data(30, 2, 3);
+    let plain = ExactGp::fit_under(&x, &y, &options, false).unwrap();
+    let fitted = ExactGp::fit(&x, &y, &options).unwrap();
+    assert_eq!(fitted.hyperparameters(), plain.hyperparameters());
+}
+
+#[test]
+fn the_joint_covariance_is_symmetric_and_matches_the_marginals() {
+    let (x, y) = data(10, 2, 5);
+    let gp = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+    let pts = vec![vec![0.1, 0.2], vec![0.11, 0.21], vec![0.9, 0.5]];
+    let post = gp.posterior(&pts);
+    let (_, var) = gp.predict(&pts);
+    for a in 0..3 {
+        assert!((post.covariance[a * 3 + a] - var[a]).abs() < 1e-12);
+        for b in 0..3 {
+            assert_eq!(post.covariance[a * 3 + b], post.covariance[b * 3 + a]);
+        }
+    }
+    // Nearby points are strongly correlated.
+    let corr = post.covariance[1] / (var[0] * var[1]).sqrt();
+    assert!(corr > 0.9, "{corr}");
+}
+
+#[test]
+fn joint_samples_have_the_posterior_moments() {
+    let (x, y) = data(8, 2, 6);
+    let gp = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+    let post = gp.posterior(&[vec![0.2, 0.3], vec![0.25, 0.3], vec![0.8, 0.9]]);
+    let normals = SobolSampler::new(3, 1).unwrap().draw_normal(4096).unwrap();
+    let draws = post.sample(&normals).unwrap();
+    for a in 0..3 {
+        let mean = draws.iter().map(|d| d[a]).sum::<f64>() / 4096.0;
+        let sd = post.covariance[a * 3 + a].sqrt();
+        assert!((mean - post.mean[a]).abs() < 0.05 * sd + 1e-9);
+        for b in 0..3 {
+            let cov = draws
+                .iter()
+                .map(|d| (d[a] - post.mean[a]) * (d[b] - post.mean[b]))
+                .sum::<f64>()
+                / 4096.0;
+            let want = post.covariance[a * 3 + b];
+            let scale = (post.covariance[a * 3 + a] * post.covariance[b * 3 + b]).sqrt();
+            assert!(
+                (cov - want).abs() < 0.1 * scale + 1e-9,
+                "{a},{b}: {cov} vs {want}"
+            );
+        }
+    }
+    assert!(post.sample(&[vec![0.0; 2]]).is_err());
+}
+
+#[test]
+fn bad_data_is_refused() {
+    let e = ExactGp::fit(&[vec![0.1]], &[f64::NAN], &GpFitOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("failed evaluations"), "{e}");
+    assert!(ExactGp::fit(
+        &[vec![0.1], vec![0.2, 0.3]],
+        &[1.0, 2.0],
+        &GpFitOptions::default()
+    )
+    .is_err());
+    assert!(ExactGp::fit(&[], &[], &GpFitOptions::default()).is_err());
+    // One point is fine (prior-like posterior).
+    let gp = ExactGp::fit(&[vec![0.5]], &[3.0], &GpFitOptions::default()).unwrap();
+    let (m, _) = gp.predict(&[vec![0.5]]);
+    assert!((m[0] - 3.0).abs() < 0.5);
+}
