@@ -258,14 +258,14 @@ impl<'a> JointSamples<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::{Acquisition, Chebyshev, QLogNehvi, QParEgo, Qnehvi, QnehviOptions};
     use crate::gp::{ExactGp, GpFitOptions, YeoJohnson};
     use crate::sampling::SobolSampler;
 
     /// Two ensemble members of three outcomes on 3-D inputs; the first outcome's values span
     /// orders of magnitude and are fitted through a Yeo–Johnson warp.
-    fn ensemble(x: &[Vec<f64>]) -> Vec<Vec<ExactGp>> {
+    pub(crate) fn ensemble(x: &[Vec<f64>]) -> Vec<Vec<ExactGp>> {
         let outcomes: [fn(&[f64]) -> f64; 3] = [
             |p| -(4.0 * p[0] + p[2]).exp(),
             |p| -(p[0] - 0.8).powi(2) + 0.3 * p[1] - 0.1 * p[2],

@@ -228,38 +228,9 @@ mod tests {
     /// good and poor; and it does skip (over a fifth of the samples of 64 quasi-random candidates).
     #[test]
     fn skipped_samples_change_nothing() {
-        use crate::gp::YeoJohnson;
         use std::cell::Cell;
         let x = SobolSampler::new(3, 5).unwrap().draw(16).unwrap();
-        let outcomes: [fn(&[f64]) -> f64; 3] = [
-            |p| -(4.0 * p[0] + p[2]).exp(),
-            |p| -(p[0] - 0.8).powi(2) + 0.3 * p[1] - 0.1 * p[2],
-            |p| 0.6 - p[1] - 0.2 * p[2],
-        ];
-        let ensemble: ModelEnsemble = (0..2)
-            .map(|member| {
-                outcomes
-                    .iter()
-                    .enumerate()
-                    .map(|(j, f)| {
-                        let y: Vec<f64> = x.iter().map(|p| f(p)).collect();
-                        let options = GpFitOptions {
-                            seed: member as u64,
-                            ..GpFitOptions::default()
-                        };
-                        if j == 0 {
-                            let warp = YeoJohnson::fit(&y);
-                            let warped: Vec<f64> = y.iter().map(|v| warp.apply(*v)).collect();
-                            ExactGp::fit(&x, &warped, &options)
-                                .unwrap()
-                                .with_output_warp(warp)
-                        } else {
-                            ExactGp::fit(&x, &y, &options).unwrap()
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        let ensemble: ModelEnsemble = crate::acq::joint::tests::ensemble(&x);
         let acq = Qnehvi::new(
             &ensemble,
             &x,
