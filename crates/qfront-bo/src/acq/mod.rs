@@ -30,6 +30,17 @@ use crate::gp::ExactGp;
 /// member per kept MCMC sample, and acquisitions average over members.
 pub type ModelEnsemble = Vec<Vec<ExactGp>>;
 
+/// `values` (one per outcome, in the outcomes' units) on one ensemble member's standardized
+/// latent scales (`ExactGp::latent_of_output`), where dominance and comparisons with a
+/// reference point read the same as in units.
+pub(crate) fn latent_point(member: &[ExactGp], values: &[f64]) -> Vec<f64> {
+    member
+        .iter()
+        .zip(values)
+        .map(|(gp, value)| gp.latent_of_output(*value))
+        .collect()
+}
+
 /// BoTorch's temperature η of the sigmoid that weights a sample by its feasibility.
 pub const CONSTRAINT_ETA: f64 = 1e-3;
 

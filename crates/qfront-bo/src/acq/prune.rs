@@ -59,11 +59,7 @@ pub fn prune_baseline(
         .collect();
     // Objective j beats the reference in a sample exactly when its latent value exceeds
     // this (module notes).
-    let latent_reference: Vec<f64> = member[..objectives]
-        .iter()
-        .zip(reference)
-        .map(|(gp, r)| gp.latent_of_output(*r))
-        .collect();
+    let latent_reference = super::latent_point(&member[..objectives], reference);
     let mut keep = vec![false; n];
     // The points that beat the reference and are feasible in the sample, and their latent
     // objective values (buffers reused from sample to sample).

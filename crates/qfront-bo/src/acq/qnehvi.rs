@@ -14,7 +14,7 @@
 //! and the candidate's posterior terms.
 
 use super::joint::JointSamples;
-use super::{Acquisition, Constraints, ModelEnsemble};
+use super::{latent_point, Acquisition, Constraints, ModelEnsemble};
 use crate::moo::{
     hypervolume_improvement_2d_sorted, hypervolume_improvement_single, sort_front_2d,
 };
@@ -92,25 +92,18 @@ impl<'a> Qnehvi<'a> {
                     .collect()
             })
             .collect();
-        let latent_of = |k: usize, point: &[f64]| -> Vec<f64> {
-            point
-                .iter()
-                .zip(&models[k])
-                .map(|(value, gp)| gp.latent_of_output(*value))
-                .collect()
-        };
         let latent_fronts = fronts
             .iter()
             .enumerate()
             .map(|(k, of_member)| {
                 of_member
                     .iter()
-                    .map(|front| front.iter().map(|p| latent_of(k, p)).collect())
+                    .map(|front| front.iter().map(|p| latent_point(&models[k], p)).collect())
                     .collect()
             })
             .collect();
         let latent_references = (0..joint.members())
-            .map(|k| latent_of(k, reference))
+            .map(|k| latent_point(&models[k], reference))
             .collect();
         Ok(Self {
             joint,
@@ -280,7 +273,6 @@ mod tests {
                 visited.set(visited.get() + 1)
             });
         }
-        // 4,810 of 16,384 samples here.
         let (skipped, visited) = (skipped.get(), visited.get());
         assert!(
             visited > 0 && 5 * skipped > skipped + visited,
