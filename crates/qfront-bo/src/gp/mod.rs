@@ -22,5 +22,5 @@ pub use exact::{
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
-pub use relevance::{inputs_in_use, INPUT_IN_USE};
+pub use relevance::{inputs_in_use, IGNORED_LENGTHSCALE, INPUT_IN_USE};
 pub use saas::{fit_saas, SaasGp, SaasOptions};

@@ -9,7 +9,7 @@ use crate::acq::{
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
     QnehviOptions,
 };
-use crate::gp::{fit_saas, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
+use crate::gp::{fit_saas, inputs_in_use, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
 use crate::moo::infer_reference_point;
 use crate::{BoError, Result};
 use rand::SeedableRng;
@@ -171,14 +171,23 @@ impl Optimizer {
                 })
                 .collect()
         } else {
-            vec![(0..outcomes)
-                .map(|j| {
-                    Ok(answering_in_units(
-                        j,
-                        ExactGp::fit(&x_done, &column(j), &fit_options)?,
-                    ))
-                })
-                .collect::<Result<Vec<_>>>()?]
+            let mut fitted = (0..outcomes)
+                .map(|j| ExactGp::fit(&x_done, &column(j), &fit_options))
+                .collect::<Result<Vec<_>>>()?;
+            // Inputs no outcome uses leave every model (`ExactGp::ignoring_inputs`), so a
+            // point that differs from an observation only in them is that observation.
+            let in_use = inputs_in_use(std::slice::from_ref(&fitted));
+            if in_use.iter().any(|used| !used) {
+                let ignored: Vec<bool> = in_use.iter().map(|used| !used).collect();
+                for (j, gp) in fitted.iter_mut().enumerate() {
+                    *gp = gp.ignoring_inputs(&column(j), &ignored)?;
+                }
+            }
+            vec![fitted
+                .into_iter()
+                .enumerate()
+                .map(|(j, gp)| answering_in_units(j, gp))
+                .collect()]
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
