@@ -138,6 +138,16 @@ mod tests {
         assert!(relevance[0] < 1e-5 && (relevance[1] - 2f64.sqrt()).abs() < 1e-9);
     }
 
+    /// Branin (BraninCurrin's first objective) on the first two of five inputs, at 30 Sobol
+    /// points: the inputs, the values and the problem.
+    fn branin_in_five_inputs() -> (Vec<Vec<f64>>, Vec<f64>, Embedded) {
+        let sobol = crate::sampling::SobolSampler::new(5, 3).unwrap();
+        let x: Vec<Vec<f64>> = (0..30).map(|i| sobol.point(i)).collect();
+        let embedded = Embedded::new(Box::new(BraninCurrin), 5, "branin-currin-d5").unwrap();
+        let y: Vec<f64> = x.iter().map(|u| embedded.evaluate(u)[0]).collect();
+        (x, y, embedded)
+    }
+
     /// Fitted on an objective of the first two of five inputs (BraninCurrin's Branin embedded
     /// in five inputs, as in issue #17's embedded problem), the model uses exactly those two.
     /// The values are raw, not warped: the unused inputs' relevance is 0.13–0.15 there, above
@@ -145,10 +155,7 @@ mod tests {
     /// input's 3.3. A second outcome that uses the fourth input adds it.
     #[test]
     fn a_fit_uses_the_inputs_its_outcome_depends_on() {
-        let sobol = crate::sampling::SobolSampler::new(5, 3).unwrap();
-        let x: Vec<Vec<f64>> = (0..30).map(|i| sobol.point(i)).collect();
-        let embedded = Embedded::new(Box::new(BraninCurrin), 5, "branin-currin-d5").unwrap();
-        let y: Vec<f64> = x.iter().map(|u| embedded.evaluate(u)[0]).collect();
+        let (x, y, _) = branin_in_five_inputs();
         let options = GpFitOptions::default();
         let first = ExactGp::fit(&x, &y, &options).unwrap();
         assert_eq!(
@@ -171,10 +178,7 @@ mod tests {
     /// no worse than before.
     #[test]
     fn an_ignored_input_no_longer_counts() {
-        let sobol = crate::sampling::SobolSampler::new(5, 3).unwrap();
-        let x: Vec<Vec<f64>> = (0..30).map(|i| sobol.point(i)).collect();
-        let embedded = Embedded::new(Box::new(BraninCurrin), 5, "branin-currin-d5").unwrap();
-        let y: Vec<f64> = x.iter().map(|u| embedded.evaluate(u)[0]).collect();
+        let (x, y, embedded) = branin_in_five_inputs();
         let fitted = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
         let ignored = [false, false, true, true, true];
         let without = fitted.ignoring_inputs(&y, &ignored).unwrap();
@@ -206,6 +210,7 @@ mod tests {
         );
         assert!((mean_before[0] - y[7]).abs() > (mean_after[0] - y[7]).abs());
 
+        let sobol = crate::sampling::SobolSampler::new(5, 3).unwrap();
         let probes: Vec<Vec<f64>> = (100..140).map(|i| sobol.point(i)).collect();
         let truth: Vec<f64> = probes.iter().map(|u| embedded.evaluate(u)[0]).collect();
         let rmse = |predicted: &[f64]| {
