@@ -7,8 +7,9 @@
 //! Some model-based trials are not qNEHVI's: exploration steps (`exploration_every`: holes in
 //! the box, gaps along the observed Pareto set) and anchor steps (`anchor_every`, `anchor`:
 //! one objective's best point, when it is predicted past every observation in another).
-//! Every model-based ask fits one GP per outcome and then takes the inputs no outcome uses
-//! out of every model (`gp::inputs_in_use`, `ExactGp::ignoring_inputs`).
+//! A model-based ask with exact GPs (one per outcome; SAAS methods instead freeze inactive
+//! coordinates) takes the inputs no outcome uses out of every model (`gp::inputs_in_use`,
+//! `ExactGp::ignoring_inputs`).
 //! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
 //! failure; failed trials are kept but not modelled.
 
