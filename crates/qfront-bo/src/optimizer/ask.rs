@@ -171,16 +171,18 @@ impl Optimizer {
                 })
                 .collect()
         } else {
-            let mut fitted = (0..outcomes)
-                .map(|j| ExactGp::fit(&x_done, &column(j), &fit_options))
+            let columns: Vec<Vec<f64>> = (0..outcomes).map(column).collect();
+            let mut fitted = columns
+                .iter()
+                .map(|y| ExactGp::fit(&x_done, y, &fit_options))
                 .collect::<Result<Vec<_>>>()?;
             // Inputs no outcome uses leave every model (`ExactGp::ignoring_inputs`), so a
             // point that differs from an observation only in them is that observation.
             let in_use = inputs_in_use(std::slice::from_ref(&fitted));
             if in_use.iter().any(|used| !used) {
                 let ignored: Vec<bool> = in_use.iter().map(|used| !used).collect();
-                for (j, gp) in fitted.iter_mut().enumerate() {
-                    *gp = gp.ignoring_inputs(&column(j), &ignored)?;
+                for (gp, y) in fitted.iter_mut().zip(&columns) {
+                    *gp = gp.ignoring_inputs(y, &ignored)?;
                 }
             }
             vec![fitted
