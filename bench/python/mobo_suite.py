@@ -5,6 +5,7 @@
     python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
         [--methods qfront,optuna-gp,botorch-qlognehvi]
+    python bench/python/mobo_suite.py proposals [--half ...] [--methods qfront] [--out ...]
 
 Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
 2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
@@ -25,6 +26,11 @@ model and the acquisition do.
 
 `timing` measures one ask after a history of N quasi-random evaluations (`--history 40,200`),
 each method in turn in the same process, the median of `--repeats` asks.
+
+`proposals` reads qfront's runs in the output and says, per problem, which rule chose its
+trials (each trial's `qfront:proposal` attribute, recorded by `run`: the Sobol design,
+exploration steps, anchor steps, the acquisition against the predicted-front or the loose
+reference point) and how much of the scoring hypervolume each rule's trials added.
 """
 
 import argparse
@@ -109,7 +115,7 @@ def run_one(job):
             directions=["minimize"] * len(problem["reference"]),
             sampler=make_sampler(method, seed, startup, problem["reference"]),
         )
-        history, ask_seconds = [], []
+        history, ask_seconds, proposals = [], [], []
         for _ in range(trials):
             started = time.perf_counter()
             trial = study.ask()
@@ -118,12 +124,28 @@ def run_one(job):
             values = mobo_problems.evaluate(problem, params, noise_rng)
             study.tell(trial, values)
             history.append(problem["f"](params))  # scored noise-free
+            proposals.append(proposal_label(study.trials[-1].system_attrs))
     reference = problem["reference"]
     hv = [mobo_problems.hypervolume(history[:k + 1], reference) for k in range(len(history))]
-    return {
+    record = {
         "problem": name, "method": method, "seed": seed, "trials": trials,
         "hypervolume": hv, "ask_seconds": ask_seconds, "final": hv[-1],
     }
+    if method.startswith("qfront"):
+        record["proposals"] = proposals
+    return record
+
+
+def proposal_label(system_attrs):
+    """How qfront chose a trial, from its `qfront:proposal` attribute: the kind, with the
+    reference rule for the acquisition's trials (`acquisition:loose`); `independent` for a
+    trial the sampler did not choose (the first, drawn before any search space is known)."""
+    proposal = system_attrs.get("qfront:proposal")
+    if proposal is None:
+        return "independent"
+    if proposal["kind"] == "acquisition":
+        return f"acquisition:{proposal.get('rule')}"
+    return proposal["kind"]
 
 
 def load(path):
@@ -294,6 +316,35 @@ def command_timing(args):
             print(json.dumps(row), flush=True)
 
 
+def command_proposals(args):
+    """Per problem and rule: trials, trials that raised the scoring hypervolume, and the share
+    of the hypervolume gained after the initial design that the rule's trials brought."""
+    methods = [m for m in args.methods.split(",") if m.startswith("qfront")] or ["qfront"]
+    rows = [r for r in load(args.out) if r["method"] in methods and "proposals" in r]
+    if not rows:
+        raise SystemExit(f"no qfront run with proposals in {args.out}: run `run --methods qfront` first")
+    for problem in selected(args.half, args.problems):
+        runs = [r for r in rows if r["problem"] == problem["name"]]
+        if not runs:
+            continue
+        trials, raised, gain = {}, {}, {}
+        for r in runs:
+            hv = [0.0] + r["hypervolume"]
+            for k, label in enumerate(r["proposals"]):
+                trials[label] = trials.get(label, 0) + 1
+                step = max(hv[k + 1] - hv[k], 0.0)  # exact HV never falls; rounding can
+                if step > 0:
+                    raised[label] = raised.get(label, 0) + 1
+                if label not in ("sobol", "independent"):
+                    gain[label] = gain.get(label, 0.0) + step
+        total = sum(gain.values()) or 1.0
+        print(f"\n{problem['name']} ({len(runs)} seeds; share of the hypervolume gained after the initial design)")
+        print(f"  {'rule':32} {'trials':>7} {'raised HV':>10} {'share of gain':>14}")
+        for label in sorted(trials, key=lambda l: -trials[l]):
+            share = f"{100 * gain[label] / total:13.1f}%" if label in gain else f"{'':>14}"
+            print(f"  {label:32} {trials[label]:7d} {raised.get(label, 0):10d} {share}")
+
+
 COLOURS = {"qfront": "C3", "qfront-given-reference": "C6", "qfront-qlognehvi": "C8", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
            "botorch-qnehvi": "C1", "botorch-qlognehvi": "C5"}
 
@@ -327,7 +378,7 @@ def figure(problem, by_method, attainable, folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "summary", "timing"])
+    parser.add_argument("command", choices=["run", "summary", "timing", "proposals"])
     parser.add_argument("--half", default="dev", choices=["dev", "held-out", "fresh", "all"])
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
@@ -340,7 +391,8 @@ def main():
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
     args = parser.parse_args()
-    {"run": command_run, "summary": command_summary, "timing": command_timing}[args.command](args)
+    commands = {"run": command_run, "summary": command_summary, "timing": command_timing, "proposals": command_proposals}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":

@@ -95,4 +95,7 @@ pub mod sampling;
 pub mod space;
 
 pub use error::{BoError, Result};
-pub use optimizer::{AskTiming, Method, Optimizer, OptimizerConfig, Trial, TrialState};
+pub use optimizer::{
+    AskTiming, Method, Optimizer, OptimizerConfig, Proposal, ProposalKind, ReferenceRule, Trial,
+    TrialState,
+};

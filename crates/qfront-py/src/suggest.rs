@@ -9,7 +9,7 @@
 
 use pyo3::prelude::*;
 use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
-use qfront_bo::{Method, Optimizer, OptimizerConfig};
+use qfront_bo::{Method, Optimizer, OptimizerConfig, Proposal};
 
 /// One past trial as the sampler describes it.
 #[derive(serde::Deserialize)]
@@ -26,8 +26,15 @@ struct PastTrial {
     failed: bool,
 }
 
+/// The new trial's parameters, the warning of a fallback to Sobol, and how it was chosen.
+type Suggestion = (Vec<ParamValue>, Option<String>, Option<Proposal>);
+
 /// One new trial, as JSON: `{"params": [value, ...] (in the space's order), "warning": text or
-/// null}`; the warning says why a model-based ask fell back to a Sobol point.
+/// null, "proposal": {...}}`; the warning says why a model-based ask fell back to a Sobol
+/// point, and the proposal how the trial was chosen (`qfront_bo::Proposal`: `kind` is
+/// `sobol`, `box-exploration`, `line-exploration`, `anchor` with its `objective`, or
+/// `acquisition` with its reference `rule`, `reference` point in the maximized frame and
+/// `value`).
 ///
 /// * `parameters`: JSON list of `qfront_bo::space::Parameter`
 ///   (`{"name": "x", "type": "float", "low": 0, "high": 1, "scale": "log"}`, `int`,
@@ -67,8 +74,8 @@ pub fn suggest(
     config.num_constraints = num_constraints;
     config.initial_points = initial_points;
     config.reference_point = reference_point;
-    let (params, warning) = py
-        .detach(|| -> qfront_bo::Result<(Vec<ParamValue>, Option<String>)> {
+    let (params, warning, proposal) = py
+        .detach(|| -> qfront_bo::Result<Suggestion> {
             let mut optimizer = Optimizer::new(config)?;
             let unseen = trial_number.map_or(0, |n| n.saturating_sub(trials.len()));
             for trial in trials {
@@ -85,9 +92,12 @@ pub fn suggest(
             let (mut asked, fallback) = optimizer.ask_or_sobol(1);
             let warning = fallback
                 .map(|e| format!("the model-based ask failed ({e}); this trial is a Sobol point"));
-            Ok((asked.remove(0).params, warning))
+            let proposal = optimizer.last_proposals().first().cloned();
+            Ok((asked.remove(0).params, warning, proposal))
         })
         .map_err(crate::error)?;
-    serde_json::to_string(&serde_json::json!({"params": params, "warning": warning}))
-        .map_err(crate::error)
+    serde_json::to_string(
+        &serde_json::json!({"params": params, "warning": warning, "proposal": proposal}),
+    )
+    .map_err(crate::error)
 }

@@ -14,7 +14,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState
 
 import qfront
-from qfront.optuna import METHODS, QfrontSampler
+from qfront.optuna import METHODS, PROPOSAL_KEY, QfrontSampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -201,3 +201,35 @@ def test_a_reference_point_is_taken_in_the_study_directions():
         bad.optimize(branin_currin, n_trials=3)
     with pytest.raises(ValueError, match="finite"):
         QfrontSampler(reference_point=[1.0, float("inf")])
+
+
+def test_every_trial_says_how_it_was_chosen():
+    # Both objectives minimized and positive: a reference point handed back in the maximized
+    # frame (negated) would be negative, so the sign shows which frame it is in.
+    sampler = QfrontSampler(seed=2, n_startup_trials=6)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(branin_currin, n_trials=12)
+    # The first trial has no relative search space yet: the independent sampler draws it.
+    assert PROPOSAL_KEY not in study.trials[0].system_attrs
+    proposals = [t.system_attrs[PROPOSAL_KEY] for t in study.trials[1:]]
+    assert [p["kind"] for p in proposals[:5]] == ["sobol"] * 5
+    kinds = {"sobol", "box-exploration", "line-exploration", "anchor", "acquisition"}
+    assert all(p["kind"] in kinds for p in proposals)
+    acquisitions = [(t, p) for t, p in zip(study.trials[1:], proposals) if p["kind"] == "acquisition"]
+    assert len(acquisitions) >= 3
+    rules = set()
+    for trial, proposal in acquisitions:
+        rules.add(proposal["rule"])
+        assert proposal["value"] >= 0.0 and math.isfinite(proposal["value"])
+        earlier = [t.values for t in study.trials[: trial.number]]
+        best = [min(v[k] for v in earlier) for k in range(2)]
+        # The inferred point lies past the best value observed so far in each objective.
+        assert all(r > b > 0 for r, b in zip(proposal["reference"], best)), (proposal, best)
+    assert rules <= {"predicted-front", "loose"} and "predicted-front" in rules
+    # A given point comes back as given, in the study's directions.
+    given = QfrontSampler(seed=2, n_startup_trials=4, reference_point=[18.0, 6.0])
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=given)
+    study.optimize(branin_currin, n_trials=6)
+    last = study.trials[-1].system_attrs[PROPOSAL_KEY]
+    assert last["kind"] == "acquisition", last
+    assert last["rule"] == "given" and last["reference"] == [18.0, 6.0]

@@ -53,13 +53,14 @@ impl Optimizer {
         Some(((position - initial) / every) % m)
     }
 
-    /// The anchor step's point, starting with objective `first`; `None` when no objective's
-    /// best point is predicted past the observations (the trial is then qNEHVI's).
+    /// The anchor step's point and the objective anchored, starting with objective `first`;
+    /// `None` when no objective's best point is predicted past the observations (the trial
+    /// is then qNEHVI's).
     pub(super) fn anchor_point(
         &self,
         first: usize,
         inputs: &AnchorInputs<'_>,
-    ) -> Result<Option<Vec<f64>>> {
+    ) -> Result<Option<(Vec<f64>, usize)>> {
         let m = self.config.num_objectives;
         for offset in 0..m {
             let objective = (first + offset) % m;
@@ -86,7 +87,7 @@ impl Optimizer {
             let predicted =
                 ensemble_quantiles(inputs.models, std::slice::from_ref(&x), 0.0).remove(0);
             if reaches_past_observations(&predicted[..m], &worst, objective) {
-                return Ok(Some(x));
+                return Ok(Some((x, objective)));
             }
         }
         Ok(None)

@@ -3,7 +3,7 @@
 
 use super::anchor::AnchorInputs;
 use super::exploration::ExplorationStep;
-use super::{AskTiming, Method, Optimizer, Trial, TrialState};
+use super::{AskTiming, Method, Optimizer, ProposalKind, ReferenceRule, Trial, TrialState};
 use crate::acq::{
     optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
@@ -34,6 +34,7 @@ impl Optimizer {
     /// `n` new trials (see the module notes).
     pub fn ask(&mut self, n: usize) -> Result<Vec<Trial>> {
         let mut out = Vec::with_capacity(n);
+        self.last_proposals.clear();
         let usable = self
             .trials
             .iter()
@@ -50,7 +51,7 @@ impl Optimizer {
         if !model_ready {
             for _ in 0..n {
                 let x = self.next_sobol_point(0);
-                out.push(self.push_trial(x));
+                out.push(self.push_proposed(x, ProposalKind::Sobol));
             }
             return Ok(out);
         }
@@ -193,8 +194,8 @@ impl Optimizer {
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        let reference = match &self.config.reference_point {
-            Some(r) => r.clone(),
+        let (reference, rule) = match &self.config.reference_point {
+            Some(r) => (r.clone(), Some(ReferenceRule::Given)),
             None => {
                 // Every point's worst value (the all-points rule). Every third ask measures
                 // against it, widened where the models' mean front reaches further
@@ -206,18 +207,19 @@ impl Optimizer {
                 let reference_seed =
                     self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672);
                 if self.config.method == Method::Qparego {
-                    loosest
+                    (loosest, None)
                 } else if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY) {
-                    crate::acq::loose_reference(
+                    let loose = crate::acq::loose_reference(
                         &models,
                         &x_done,
                         &self.config.space,
                         m,
                         &loosest,
                         reference_seed,
-                    )?
+                    )?;
+                    (loose, Some(ReferenceRule::Loose))
                 } else {
-                    crate::acq::predicted_front_reference(
+                    let predicted = crate::acq::predicted_front_reference(
                         &models,
                         &x_done,
                         &y_front,
@@ -225,7 +227,8 @@ impl Optimizer {
                         m,
                         &loosest,
                         reference_seed,
-                    )?
+                    )?;
+                    (predicted, Some(ReferenceRule::PredictedFront))
                 }
             }
         };
@@ -269,7 +272,11 @@ impl Optimizer {
         for i in 0..n {
             if let Some(step) = explores[i].take() {
                 if let Some(x) = self.exploration_point(&step, &models)? {
-                    let trial = self.push_trial(x);
+                    let kind = match step {
+                        ExplorationStep::Box => ProposalKind::BoxExploration,
+                        ExplorationStep::ParetoLines { .. } => ProposalKind::LineExploration,
+                    };
+                    let trial = self.push_proposed(x, kind);
                     baseline.push(trial.x.clone());
                     out.push(trial);
                     continue;
@@ -297,8 +304,8 @@ impl Optimizer {
                     options: &options,
                     mc_seed,
                 };
-                if let Some(x) = self.anchor_point(first, &inputs)? {
-                    let trial = self.push_trial(x);
+                if let Some((x, objective)) = self.anchor_point(first, &inputs)? {
+                    let trial = self.push_proposed(x, ProposalKind::Anchor { objective });
                     baseline.push(trial.x.clone());
                     out.push(trial);
                     continue;
@@ -339,7 +346,7 @@ impl Optimizer {
                     },
                 )?)
             };
-            let (x, _) = if self.config.space.is_continuous() {
+            let (x, mut value) = if self.config.space.is_continuous() {
                 optimize_acquisition(
                     acquisition.as_ref(),
                     self.config.space.dim(),
@@ -355,11 +362,21 @@ impl Optimizer {
                 )?
             };
             // In a mixed space, the acquisition also chooses how the maximum is rounded.
-            let x = self
+            let rounded = self
                 .config
                 .space
                 .best_rounding(&x, |p| acquisition.evaluate(p, false).0);
-            let trial = self.push_trial(x);
+            if rounded != x {
+                value = acquisition.evaluate(&rounded, false).0;
+            }
+            let trial = self.push_proposed(
+                rounded,
+                ProposalKind::Acquisition {
+                    rule,
+                    reference: rule.map(|_| reference.clone()),
+                    value,
+                },
+            );
             baseline.push(trial.x.clone());
             out.push(trial);
         }

@@ -22,10 +22,12 @@ mod anchor;
 mod ask;
 mod config;
 mod exploration;
+mod proposal;
 #[cfg(test)]
 mod tests;
 
 pub use config::{Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY};
+pub use proposal::{Proposal, ProposalKind, ReferenceRule};
 
 /// What is known about a trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +78,8 @@ pub struct Optimizer {
     sobol_drawn: usize,
     #[serde(default)]
     last_timing: AskTiming,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    last_proposals: Vec<Proposal>,
 }
 
 impl Optimizer {
@@ -87,6 +91,7 @@ impl Optimizer {
             trials: Vec::new(),
             sobol_drawn: 0,
             last_timing: AskTiming::default(),
+            last_proposals: Vec::new(),
         })
     }
 
@@ -98,6 +103,7 @@ impl Optimizer {
             trials: Vec::new(),
             sobol_drawn: self.sobol_drawn,
             last_timing: self.last_timing,
+            last_proposals: self.last_proposals.clone(),
         }
     }
 
@@ -108,6 +114,7 @@ impl Optimizer {
         self.config = other.config;
         self.sobol_drawn = other.sobol_drawn;
         self.last_timing = other.last_timing;
+        self.last_proposals = other.last_proposals;
     }
 
     /// This optimizer with `trials` (by id, from 0, each of the space's dimension) in place of
@@ -169,6 +176,13 @@ impl Optimizer {
     /// Timing of the last model-based ask.
     pub fn last_timing(&self) -> AskTiming {
         self.last_timing
+    }
+
+    /// How each trial of the last ask was chosen, in ask order (`optimizer::proposal`): which
+    /// rule proposed it and, for an acquisition's maximum, the reference point and the
+    /// acquisition's value there.
+    pub fn last_proposals(&self) -> &[Proposal] {
+        &self.last_proposals
     }
 
     /// Completed trials as `(x, values)`.
@@ -260,11 +274,28 @@ impl Optimizer {
                 let mut out: Vec<Trial> = self.trials[before..].to_vec();
                 while out.len() < n {
                     let x = self.next_sobol_point(0x0fa1_1bac);
-                    out.push(self.push_trial(x));
+                    out.push(self.push_proposed(x, ProposalKind::Sobol));
                 }
                 (out, Some(error))
             }
         }
+    }
+
+    /// Pushes a trial at `x`, chosen by `kind`, and records how it was chosen: as a Sobol
+    /// point when [`Optimizer::push_trial`] had to replace a repeat in a discrete space.
+    fn push_proposed(&mut self, x: Vec<f64>, kind: ProposalKind) -> Trial {
+        let intended = self.config.space.round(&x);
+        let trial = self.push_trial(x);
+        let kind = if trial.x == intended {
+            kind
+        } else {
+            ProposalKind::Sobol
+        };
+        self.last_proposals.push(Proposal {
+            trial: trial.id,
+            kind,
+        });
+        trial
     }
 
     /// Fails pending trial `id` with `reason` and asks it again: a new pending trial at the

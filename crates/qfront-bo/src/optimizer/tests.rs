@@ -89,6 +89,13 @@ fn a_failing_model_falls_back_to_sobol_points() {
     assert!(error.unwrap().to_string().contains("thinning"));
     assert!(trials.iter().all(|t| t.state == TrialState::Pending));
     assert_eq!(opt.trials().len(), 5);
+    let sobol: Vec<Proposal> = (3..5)
+        .map(|trial| Proposal {
+            trial,
+            kind: ProposalKind::Sobol,
+        })
+        .collect();
+    assert_eq!(opt.last_proposals(), sobol.as_slice());
 }
 use crate::problems::{BraninCurrin, Problem};
 
@@ -318,4 +325,84 @@ fn a_box_step_needs_models_that_claim_to_know_the_hole() {
     assert_eq!(sure, Some(hole));
     let unsure = opt.exploration_point(&step, &models_with(0.01)).unwrap();
     assert_eq!(unsure, None);
+}
+
+/// Every trial of an ask says which rule chose it: Sobol points for the initial design, an
+/// anchor step where one is taken, and otherwise the acquisition with its reference rule
+/// (the loose one when the trial's number is a multiple of three, the user's when given).
+#[test]
+fn every_trial_of_an_ask_says_how_it_was_chosen() {
+    let mut fresh =
+        Optimizer::new(OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 1)).unwrap();
+    let asked = fresh.ask(3).unwrap();
+    let sobol: Vec<Proposal> = asked
+        .iter()
+        .map(|t| Proposal {
+            trial: t.id,
+            kind: ProposalKind::Sobol,
+        })
+        .collect();
+    assert_eq!(fresh.last_proposals(), sobol.as_slice());
+
+    let mut anchored = half_explored_trade_off(10, None);
+    let trial = anchored.ask(1).unwrap().remove(0);
+    assert_eq!(
+        anchored.last_proposals(),
+        [Proposal {
+            trial: 11,
+            kind: ProposalKind::Anchor { objective: 0 }
+        }]
+        .as_slice()
+    );
+    assert_eq!(trial.id, 11);
+
+    let mut plain = half_explored_trade_off(0, None);
+    let rules: Vec<Option<ReferenceRule>> = (11..14)
+        .map(|id| {
+            let trial = plain.ask(1).unwrap().remove(0);
+            assert_eq!(trial.id, id);
+            let [proposal] = plain.last_proposals() else {
+                panic!("one proposal per trial: {:?}", plain.last_proposals());
+            };
+            assert_eq!(proposal.trial, id);
+            let ProposalKind::Acquisition {
+                rule,
+                reference,
+                value,
+            } = &proposal.kind
+            else {
+                panic!("trial {id} is the acquisition's: {proposal:?}");
+            };
+            assert!(value.is_finite() && *value >= 0.0, "qNEHVI {value}");
+            assert_eq!(reference.as_ref().map(Vec::len), Some(2));
+            let rule = *rule;
+            let x = trial.x[0];
+            plain.tell(id, Ok(vec![x, -x])).unwrap();
+            rule
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            Some(ReferenceRule::PredictedFront),
+            Some(ReferenceRule::Loose),
+            Some(ReferenceRule::PredictedFront)
+        ]
+    );
+    // The record survives a round trip through the optimizer's JSON, as its timing does.
+    let restored: Optimizer =
+        serde_json::from_str(&serde_json::to_string(&plain).unwrap()).unwrap();
+    assert_eq!(restored.last_proposals(), plain.last_proposals());
+
+    let mut given = half_explored_trade_off(10, Some(vec![-0.1, -1.1]));
+    given.ask(1).unwrap();
+    match &given.last_proposals()[0].kind {
+        ProposalKind::Acquisition {
+            rule, reference, ..
+        } => {
+            assert_eq!(*rule, Some(ReferenceRule::Given));
+            assert_eq!(reference.as_deref(), Some([-0.1, -1.1].as_slice()));
+        }
+        other => panic!("a given reference point takes no anchor step: {other:?}"),
+    }
 }

@@ -50,4 +50,5 @@ def suggest(
     trial_number: Optional[int] = None,
     reference_point: Optional[Sequence[float]] = None,
 ) -> str:
-    """One new trial as JSON ``{"params": [...], "warning": str | None}``."""
+    """One new trial as JSON ``{"params": [...], "warning": str | None, "proposal": {...}}``
+    (the proposal says how qfront chose it; see ``qfront.optuna.QfrontSampler``)."""

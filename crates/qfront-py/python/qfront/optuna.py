@@ -47,6 +47,9 @@ MAX_ORDERED_STEPS = 1024
 #: Where Optuna keeps a trial's constraint values (the key its own samplers use).
 CONSTRAINTS_KEY = "constraints"
 
+#: The system attribute that says how qfront chose a trial (see ``QfrontSampler``).
+PROPOSAL_KEY = "qfront:proposal"
+
 
 class _Param:
     """One distribution as a qfront parameter: its JSON form, and the maps of values."""
@@ -122,6 +125,15 @@ class QfrontSampler(BaseSampler):
             front the models predict over the whole space, and on every third trial the
             worst observed value of each objective minus 10% of its range, or the same rule
             on the front of the models' mean predictions where that reaches further.
+
+    Every trial the sampler chooses carries the system attribute ``"qfront:proposal"``
+    (``PROPOSAL_KEY``), which says how it was chosen: a dict whose ``kind`` is ``"sobol"``
+    (the initial design, or a fallback after a model failed), ``"box-exploration"`` or
+    ``"line-exploration"`` (a step into a hole of the box or along the observed Pareto set),
+    ``"anchor"`` (one ``objective``'s best point, counted from 0) or ``"acquisition"``, the
+    last with the reference point's ``rule`` (``"given"``, ``"predicted-front"``, ``"loose"``,
+    or ``None`` for qParEGO), the ``reference`` point in the study's own directions and the
+    acquisition's ``value`` at the trial (its logarithm for ``"qlognehvi"``).
     """
 
     def __init__(
@@ -216,6 +228,15 @@ class QfrontSampler(BaseSampler):
         )
         if answer.get("warning"):
             warnings.warn(f"QfrontSampler: {answer['warning']}", RuntimeWarning, stacklevel=2)
+        proposal = answer.get("proposal")
+        if proposal is not None:
+            proposal.pop("trial", None)  # qfront's own trial count, not the study's number
+            if proposal.get("reference") is not None:
+                proposal["reference"] = [
+                    r if d == StudyDirection.MAXIMIZE else -r
+                    for r, d in zip(proposal["reference"], study.directions)
+                ]
+            study._storage.set_trial_system_attr(trial._trial_id, PROPOSAL_KEY, proposal)
         return {p.name: p.from_qfront(v) for p, v in zip(params, answer["params"])}
 
     def _maximized_reference(self, study: Study) -> Optional[List[float]]:
