@@ -14,8 +14,8 @@
 //!   the Pareto set, such as a disconnected front's far piece on a face of the box), moving
 //!   only inputs some model uses (`gp::inputs_in_use`).
 //!
-//! A step with no point (no direction to spread along, a hole the models are unsure of)
-//! leaves that trial to the acquisition.
+//! A step with no point (no direction to spread along, a line whose every valid point was
+//! tried, a hole the models are unsure of) leaves that trial to the acquisition.
 
 use super::Optimizer;
 use crate::acq::ModelEnsemble;
@@ -103,8 +103,24 @@ impl Optimizer {
                 else {
                     return Ok(None);
                 };
-                pareto_line_point(&tried, anchors, &directions, EXPLORATION_CANDIDATES, seed)
-                    .map(Some)
+                // Candidates are measured as the valid points they round to, so a step never
+                // repeats a trial (continuous spaces are left exactly as drawn).
+                let space = &self.config.space;
+                let round = |x: &[f64]| -> Vec<f64> {
+                    if space.is_continuous() {
+                        x.to_vec()
+                    } else {
+                        space.round(x)
+                    }
+                };
+                pareto_line_point(
+                    &tried,
+                    anchors,
+                    &directions,
+                    EXPLORATION_CANDIDATES,
+                    seed,
+                    &round,
+                )
             }
         }
     }

@@ -127,9 +127,15 @@ fn every_tenth_model_based_trial_explores() {
             in_box.push(t.id);
         }
         if let Some(directions) = pareto_set_directions(&anchors, &[true; 2]) {
-            let line =
-                pareto_line_point(&before, &anchors, &directions, EXPLORATION_CANDIDATES, seed);
-            if t.x == line.unwrap() {
+            let line = pareto_line_point(
+                &before,
+                &anchors,
+                &directions,
+                EXPLORATION_CANDIDATES,
+                seed,
+                &|x: &[f64]| x.to_vec(),
+            );
+            if Some(&t.x) == line.unwrap().as_ref() {
                 on_lines.push(t.id);
             }
         }

@@ -23,14 +23,20 @@ use crate::{BoError, Result};
 /// The candidate farthest from every point of `existing`: each of `candidates` candidates is
 /// one of `anchors` (the Pareto-optimal points, taken in turn) with one of the coordinates
 /// `directions` (from [`pareto_set_directions`]) replaced by a new value in `[0, 1]` (a 2-D
-/// Sobol draw picks both). Fails without anchors or directions.
+/// Sobol draw picks both), then passed through `round` (a mixed space's rounding to a valid
+/// point; the identity in a continuous one) before its distance is measured. `None` when
+/// every candidate rounds onto a point of `existing`: in a discrete space a moved integer or
+/// category often lands on the anchor itself, and a repeat explores nothing (issue #17's
+/// mixed problems: 64 of 80 line steps did before candidates were rounded). Fails without
+/// anchors or directions.
 pub fn pareto_line_point(
     existing: &[Vec<f64>],
     anchors: &[Vec<f64>],
     directions: &[usize],
     candidates: usize,
     seed: u64,
-) -> Result<Vec<f64>> {
+    round: &dyn Fn(&[f64]) -> Vec<f64>,
+) -> Result<Option<Vec<f64>>> {
     if anchors.is_empty() || directions.is_empty() {
         return Err(BoError::input(
             "anchors",
@@ -43,12 +49,14 @@ pub fn pareto_line_point(
         let mut candidate = anchors[i % anchors.len()].clone();
         let pick = ((draw[0] * directions.len() as f64) as usize).min(directions.len() - 1);
         candidate[directions[pick]] = draw[1];
+        let candidate = round(&candidate);
         let distance = nearest_squared_distance(existing, &candidate);
         if best.as_ref().is_none_or(|(d, _)| distance > *d) {
             best = Some((distance, candidate));
         }
     }
-    Ok(best.expect("at least one candidate is drawn").1)
+    let (distance, point) = best.expect("at least one candidate is drawn");
+    Ok((distance > 0.0).then_some(point))
 }
 
 /// The coordinates along which the Pareto set spreads, when it lies on a lower-dimensional
@@ -98,6 +106,31 @@ pub fn pareto_set_directions(anchors: &[Vec<f64>], relevant: &[bool]) -> Option<
 mod tests {
     use super::*;
 
+    fn identity(x: &[f64]) -> Vec<f64> {
+        x.to_vec()
+    }
+
+    /// In a discrete space the candidates are measured once rounded: a line whose every
+    /// rounded point was tried gives no point, and otherwise the point chosen is an untried
+    /// valid one. Here the moved coordinate has three levels (0, ½, 1).
+    #[test]
+    fn a_rounded_line_step_never_repeats_a_trial() {
+        let levels =
+            |x: &[f64]| -> Vec<f64> { x.iter().map(|v| (v * 2.0).round() / 2.0).collect() };
+        let anchors = vec![vec![0.0, 0.0], vec![1.0, 0.0]];
+        let directions = [0];
+        let mut existing = anchors.clone();
+        let chosen = pareto_line_point(&existing, &anchors, &directions, 64, 3, &levels)
+            .unwrap()
+            .unwrap();
+        assert_eq!(chosen, vec![0.5, 0.0]);
+        existing.push(chosen);
+        assert_eq!(
+            pareto_line_point(&existing, &anchors, &directions, 64, 3, &levels).unwrap(),
+            None
+        );
+    }
+
     /// Against the obviously correct search: the chosen point differs from an anchor in one
     /// coordinate only, and it is the far end of the one line no trial has covered.
     #[test]
@@ -115,7 +148,9 @@ mod tests {
         ]);
         let anchors: Vec<Vec<f64>> = existing[..6].to_vec();
         let directions = pareto_set_directions(&anchors, &[true; 3]).unwrap();
-        let chosen = pareto_line_point(&existing, &anchors, &directions, 1024, 11).unwrap();
+        let chosen = pareto_line_point(&existing, &anchors, &directions, 1024, 11, &identity)
+            .unwrap()
+            .unwrap();
         assert!(
             anchors.iter().any(|a| a
                 .iter()
@@ -129,8 +164,8 @@ mod tests {
             chosen[0] > 0.9 && chosen[1] == 0.0 && chosen[2] == 0.0,
             "{chosen:?}"
         );
-        assert!(pareto_line_point(&existing, &[], &directions, 16, 1).is_err());
-        assert!(pareto_line_point(&existing, &anchors, &[], 16, 1).is_err());
+        assert!(pareto_line_point(&existing, &[], &directions, 16, 1, &identity).is_err());
+        assert!(pareto_line_point(&existing, &anchors, &[], 16, 1, &identity).is_err());
     }
 
     /// Only the coordinates the anchors spread along are moved: DTLZ's and ZDT's distance
@@ -156,7 +191,9 @@ mod tests {
         let existing = anchors.clone();
         let directions = pareto_set_directions(&anchors, &all).unwrap();
         for seed in 0..8 {
-            let chosen = pareto_line_point(&existing, &anchors, &directions, 256, seed).unwrap();
+            let chosen = pareto_line_point(&existing, &anchors, &directions, 256, seed, &identity)
+                .unwrap()
+                .unwrap();
             assert!(
                 anchors.iter().any(|a| a[1..] == chosen[1..]),
                 "{chosen:?} moved a coordinate the set does not spread along"
