@@ -374,7 +374,7 @@ impl Optimizer {
                 ProposalKind::Acquisition {
                     rule,
                     reference: rule.map(|_| reference.clone()),
-                    value,
+                    value: value.is_finite().then_some(value),
                 },
             );
             baseline.push(trial.x.clone());

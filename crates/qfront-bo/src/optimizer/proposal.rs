@@ -49,8 +49,10 @@ pub enum ProposalKind {
         rule: Option<ReferenceRule>,
         /// The reference point (maximization, the objectives' units); `None` for qParEGO.
         reference: Option<Vec<f64>>,
-        /// The acquisition's value at the chosen point (for qLogNEHVI its logarithm).
-        value: f64,
+        /// The acquisition's value at the chosen point (for qLogNEHVI its logarithm); `None`
+        /// when it is not a finite number (a logarithm of no improvement at all), so the
+        /// record always reads back from JSON.
+        value: Option<f64>,
     },
 }
 
@@ -62,4 +64,44 @@ pub struct Proposal {
     /// The rule that chose it.
     #[serde(flatten)]
     pub kind: ProposalKind,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON a study head and `QfrontSampler` carry: the kind as a tag beside the trial,
+    /// and a missing value read back as `None` (JSON has no NaN or infinity).
+    #[test]
+    fn a_proposal_round_trips_through_json() {
+        let proposals = vec![
+            Proposal {
+                trial: 3,
+                kind: ProposalKind::Anchor { objective: 1 },
+            },
+            Proposal {
+                trial: 4,
+                kind: ProposalKind::Acquisition {
+                    rule: Some(ReferenceRule::Loose),
+                    reference: Some(vec![-2.5, -1.0]),
+                    value: Some(0.25),
+                },
+            },
+            Proposal {
+                trial: 5,
+                kind: ProposalKind::Acquisition {
+                    rule: None,
+                    reference: None,
+                    value: None,
+                },
+            },
+        ];
+        let json = serde_json::to_string(&proposals).unwrap();
+        assert!(
+            json.starts_with(r#"[{"trial":3,"kind":"anchor","objective":1},{"trial":4,"kind":"acquisition","rule":"loose","reference":[-2.5,-1.0],"value":0.25}"#),
+            "{json}"
+        );
+        let back: Vec<Proposal> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, proposals);
+    }
 }

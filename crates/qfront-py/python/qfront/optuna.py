@@ -133,7 +133,8 @@ class QfrontSampler(BaseSampler):
     ``"anchor"`` (one ``objective``'s best point, counted from 0) or ``"acquisition"``, the
     last with the reference point's ``rule`` (``"given"``, ``"predicted-front"``, ``"loose"``,
     or ``None`` for qParEGO), the ``reference`` point in the study's own directions and the
-    acquisition's ``value`` at the trial (its logarithm for ``"qlognehvi"``).
+    acquisition's ``value`` at the trial (its logarithm for ``"qlognehvi"``; ``None`` when
+    that is not a finite number).
     """
 
     def __init__(
