@@ -51,7 +51,7 @@ impl Optimizer {
         if !model_ready {
             for _ in 0..n {
                 let x = self.next_sobol_point(0);
-                out.push(self.push_proposed(x, ProposalKind::Sobol));
+                out.push(self.push_trial(x, ProposalKind::Sobol));
             }
             return Ok(out);
         }
@@ -276,7 +276,7 @@ impl Optimizer {
                         ExplorationStep::Box => ProposalKind::BoxExploration,
                         ExplorationStep::ParetoLines { .. } => ProposalKind::LineExploration,
                     };
-                    let trial = self.push_proposed(x, kind);
+                    let trial = self.push_trial(x, kind);
                     baseline.push(trial.x.clone());
                     out.push(trial);
                     continue;
@@ -305,7 +305,7 @@ impl Optimizer {
                     mc_seed,
                 };
                 if let Some((x, objective)) = self.anchor_point(first, &inputs)? {
-                    let trial = self.push_proposed(x, ProposalKind::Anchor { objective });
+                    let trial = self.push_trial(x, ProposalKind::Anchor { objective });
                     baseline.push(trial.x.clone());
                     out.push(trial);
                     continue;
@@ -369,7 +369,7 @@ impl Optimizer {
             if rounded != x {
                 value = acquisition.evaluate(&rounded, false).0;
             }
-            let trial = self.push_proposed(
+            let trial = self.push_trial(
                 rounded,
                 ProposalKind::Acquisition {
                     rule,

@@ -106,8 +106,9 @@ impl Optimizer {
                 // Candidates are measured as the valid points they round to, so a step never
                 // repeats a trial (continuous spaces are left exactly as drawn).
                 let space = &self.config.space;
+                let continuous = space.is_continuous();
                 let round = |x: &[f64]| -> Vec<f64> {
-                    if space.is_continuous() {
+                    if continuous {
                         x.to_vec()
                     } else {
                         space.round(x)

@@ -224,20 +224,29 @@ impl Optimizer {
             .collect()
     }
 
-    /// Records a new pending trial at `x` (rounded onto the space). In a space with discrete
-    /// parameters the rounded point may repeat an earlier trial; then the next Sobol points
-    /// are tried instead (up to 256), so a study never re-runs a configuration while unseen
-    /// ones remain.
-    fn push_trial(&mut self, x: Vec<f64>) -> Trial {
+    /// Records a new pending trial at `x` (rounded onto the space), proposed by `kind`, and
+    /// how it was chosen ([`Optimizer::last_proposals`]). In a space with discrete parameters
+    /// the rounded point may repeat an earlier trial; then the next Sobol points are tried
+    /// instead (up to 256), so a study never re-runs a configuration while unseen ones
+    /// remain, and the trial is recorded as a Sobol point.
+    fn push_trial(&mut self, x: Vec<f64>, kind: ProposalKind) -> Trial {
         let mut x = self.config.space.round(&x);
+        let mut tries = 0;
         if !self.config.space.is_continuous() {
-            let mut tries = 0;
             while tries < 256 && self.trials.iter().any(|t| t.x == x) {
                 let fresh = self.next_sobol_point(0x0064_7570);
                 x = self.config.space.round(&fresh);
                 tries += 1;
             }
         }
+        self.last_proposals.push(Proposal {
+            trial: self.trials.len(),
+            kind: if tries == 0 {
+                kind
+            } else {
+                ProposalKind::Sobol
+            },
+        });
         let trial = Trial {
             id: self.trials.len(),
             params: self.config.space.decode(&x),
@@ -274,28 +283,11 @@ impl Optimizer {
                 let mut out: Vec<Trial> = self.trials[before..].to_vec();
                 while out.len() < n {
                     let x = self.next_sobol_point(0x0fa1_1bac);
-                    out.push(self.push_proposed(x, ProposalKind::Sobol));
+                    out.push(self.push_trial(x, ProposalKind::Sobol));
                 }
                 (out, Some(error))
             }
         }
-    }
-
-    /// Pushes a trial at `x`, chosen by `kind`, and records how it was chosen: as a Sobol
-    /// point when [`Optimizer::push_trial`] had to replace a repeat in a discrete space.
-    fn push_proposed(&mut self, x: Vec<f64>, kind: ProposalKind) -> Trial {
-        let intended = self.config.space.round(&x);
-        let trial = self.push_trial(x);
-        let kind = if trial.x == intended {
-            kind
-        } else {
-            ProposalKind::Sobol
-        };
-        self.last_proposals.push(Proposal {
-            trial: trial.id,
-            kind,
-        });
-        trial
     }
 
     /// Fails pending trial `id` with `reason` and asks it again: a new pending trial at the
