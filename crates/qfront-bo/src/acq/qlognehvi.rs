@@ -13,6 +13,13 @@
 //! −τ·ln(e^{−u/τ} + e^{−y/τ})` (τ_max = 1e-2; `y` itself where `u = ∞`), plus
 //! `Σ_c ln sigmoid(slack_c/η)` for constraints, and the acquisition is
 //! `logmeanexp_t log HVI_t` over samples and ensemble members. Its gradient is analytic.
+//!
+//! The log-sum-exp over cells is taken only over the cells that can matter: a cell whose
+//! log-volume is bounded (cheaply, one logarithm per coordinate at most) below the leading
+//! cell's by more than 60 would weigh under e⁻⁶⁰ and is left out. A candidate improves on few
+//! of a sample's cells, and the rest lie far below it in some objective, so at 200
+//! observations on three objectives most cells are skipped (BENCHMARKS.md, issue #17,
+//! "sixteenth session"); the value and gradient are those of the full sum to 1e-12.
 
 use super::joint::JointSamples;
 use super::{Acquisition, ModelEnsemble, CONSTRAINT_ETA};
@@ -126,23 +133,25 @@ impl QLogNehvi<'_> {
     ) -> (f64, Vec<f64>) {
         let m = self.objectives;
         let cells = &self.cells[k][t];
-        let mut logs = Vec::with_capacity(cells.len());
-        // ∂(cell log-volume)/∂y_i, cell-major (`cells × m`), filled only with a gradient.
-        let mut dlogs = vec![0.0; if with_gradient { cells.len() * m } else { 0 }];
-        for (c, cell) in cells.iter().enumerate() {
-            let mut total = 0.0;
-            for i in 0..m {
-                let (s, ds) = smooth_min(cell.upper[i], y[i]);
-                let (lsp, dlsp) = log_softplus((s - cell.lower[i]) / TAU_RELU);
-                total += TAU_RELU.ln() + lsp;
-                if with_gradient {
-                    dlogs[c * m + i] = dlsp / TAU_RELU * ds;
-                }
-            }
-            logs.push(total);
+        // Only the cells whose log-volume can be within NEGLIGIBLE_LOG_VOLUME of the largest
+        // are computed exactly (`log_volume_bound`); the rest would weigh under e^-60 in the
+        // log-sum-exp, below f64's resolution of the sum.
+        let bounds: Vec<f64> = cells.iter().map(|cell| log_volume_bound(cell, y)).collect();
+        let Some(leading) = (0..cells.len()).max_by(|&a, &b| bounds[a].total_cmp(&bounds[b]))
+        else {
+            return self.with_constraints(f64::NEG_INFINITY, vec![0.0; m], y, dy, with_gradient);
+        };
+        let floor = cell_log_volume(&cells[leading], y, None) - NEGLIGIBLE_LOG_VOLUME;
+        let kept: Vec<usize> = (0..cells.len()).filter(|&c| bounds[c] >= floor).collect();
+        let mut logs = Vec::with_capacity(kept.len());
+        // ∂(cell log-volume)/∂y_i, cell-major (`kept × m`), filled only with a gradient.
+        let mut dlogs = vec![0.0; if with_gradient { kept.len() * m } else { 0 }];
+        for (position, &c) in kept.iter().enumerate() {
+            let gradient = with_gradient.then(|| &mut dlogs[position * m..(position + 1) * m]);
+            logs.push(cell_log_volume(&cells[c], y, gradient));
         }
-        let (mut value, weights) = log_sum_exp(&logs);
-        let mut dvalue_dy = vec![0.0; m + self.constraints];
+        let (value, weights) = log_sum_exp(&logs);
+        let mut dvalue_dy = vec![0.0; m];
         if with_gradient {
             for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
                 for i in 0..m {
@@ -150,6 +159,22 @@ impl QLogNehvi<'_> {
                 }
             }
         }
+        self.with_constraints(value, dvalue_dy, y, dy, with_gradient)
+    }
+
+    /// Adds the constraints' log-feasibility to a sample's log improvement `value` (whose
+    /// derivatives in the objectives are `dvalue_dy`) and, with `with_gradient`, carries the
+    /// gradient to `x` through `dy`.
+    fn with_constraints(
+        &self,
+        mut value: f64,
+        mut dvalue_dy: Vec<f64>,
+        y: &[f64],
+        dy: &[f64],
+        with_gradient: bool,
+    ) -> (f64, Vec<f64>) {
+        let m = self.objectives;
+        dvalue_dy.resize(m + self.constraints, 0.0);
         for c in 0..self.constraints {
             let (ls, dls) = log_sigmoid(y[m + c] / CONSTRAINT_ETA);
             value += ls;
@@ -168,6 +193,44 @@ impl QLogNehvi<'_> {
             .collect();
         (value, gradient)
     }
+}
+
+/// A cell's log-volume below which it is left out of a sample's log-sum-exp: it would weigh
+/// less than e^-60 ≈ 1e-26 of the largest cell, and even 10⁶ such cells change neither the
+/// sum nor its gradient in f64.
+const NEGLIGIBLE_LOG_VOLUME: f64 = 60.0;
+
+/// The smoothed log-volume a candidate with values `y` adds to `cell`,
+/// `Σ_i ln softplus_τr(smin_τm(u_i, y_i) − l_i)`, and, into `gradient` when given, its
+/// derivative in each `y_i`.
+fn cell_log_volume(cell: &BoxCell, y: &[f64], mut gradient: Option<&mut [f64]>) -> f64 {
+    let mut total = 0.0;
+    for i in 0..cell.lower.len() {
+        let (s, ds) = smooth_min(cell.upper[i], y[i]);
+        let (lsp, dlsp) = log_softplus((s - cell.lower[i]) / TAU_RELU);
+        total += TAU_RELU.ln() + lsp;
+        if let Some(g) = gradient.as_deref_mut() {
+            g[i] = dlsp / TAU_RELU * ds;
+        }
+    }
+    total
+}
+
+/// An upper bound on [`cell_log_volume`] that needs at most one logarithm per coordinate:
+/// with `z = (min(u_i, y_i) − l_i)/τ` (smin ≤ min, and ln softplus is increasing), each term
+/// `ln τ + ln softplus(z)` is at most `ln τ + z` where `z < 0` (ln(1 + eᶻ) ≤ eᶻ) and
+/// `ln(τ·(z + ln 2))` otherwise (softplus(z) ≤ z + ln 2).
+fn log_volume_bound(cell: &BoxCell, y: &[f64]) -> f64 {
+    let mut total = 0.0;
+    for i in 0..cell.lower.len() {
+        let gap = cell.upper[i].min(y[i]) - cell.lower[i];
+        total += if gap < 0.0 {
+            TAU_RELU.ln() + gap / TAU_RELU
+        } else {
+            (gap + TAU_RELU * std::f64::consts::LN_2).ln()
+        };
+    }
+    total
 }
 
 impl Acquisition for QLogNehvi<'_> {
@@ -269,5 +332,71 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Against the obviously correct sum over every cell: leaving out the cells whose bound
+    /// falls NEGLIGIBLE_LOG_VOLUME below the leading cell changes neither a sample's log
+    /// improvement nor its gradient, at candidates that improve a lot, a little, or not at all.
+    #[test]
+    fn leaving_out_negligible_cells_changes_nothing() {
+        let (ens, x) = models();
+        let acq = QLogNehvi::new(&ens, &x, &[-1.5, -1.0], 0, 16, 3).unwrap();
+        let mut checked = 0;
+        let mut pruned = 0;
+        for cand in [
+            vec![0.5, 0.05],
+            vec![0.2, 0.9],
+            vec![0.0, 1.0],
+            vec![0.9, 0.4],
+        ] {
+            acq.joint.for_each(&cand, true, None, |k, t, y, dy| {
+                let cells = &acq.cells[k][t];
+                let m = acq.objectives;
+                let mut logs = Vec::new();
+                let mut dlogs = vec![0.0; cells.len() * m];
+                for (c, cell) in cells.iter().enumerate() {
+                    logs.push(cell_log_volume(
+                        cell,
+                        y,
+                        Some(&mut dlogs[c * m..(c + 1) * m]),
+                    ));
+                    assert!(log_volume_bound(cell, y) >= logs[c] - 1e-9);
+                }
+                let (slow, weights) = log_sum_exp(&logs);
+                let mut slow_dy = [0.0; 2];
+                for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
+                    for i in 0..m {
+                        slow_dy[i] += w * dl[i];
+                    }
+                }
+                let d = cand.len();
+                let (fast, gradient) = acq.sample_log_improvement(k, t, y, dy, true);
+                assert!(
+                    (fast - slow).abs() <= 1e-12 * slow.abs().max(1.0),
+                    "{fast} vs {slow}"
+                );
+                for dd in 0..d {
+                    let expected: f64 = (0..m).map(|j| slow_dy[j] * dy[j * d + dd]).sum();
+                    assert!(
+                        (gradient[dd] - expected).abs() <= 1e-12 * expected.abs().max(1e-9),
+                        "{} vs {expected}",
+                        gradient[dd]
+                    );
+                }
+                // The cells the fast path leaves out (its floor is the exact log-volume of
+                // the cell with the largest bound).
+                let bounds: Vec<f64> = cells.iter().map(|c| log_volume_bound(c, y)).collect();
+                let leading = (0..cells.len())
+                    .max_by(|&a, &b| bounds[a].total_cmp(&bounds[b]))
+                    .unwrap();
+                let floor = logs[leading] - NEGLIGIBLE_LOG_VOLUME;
+                pruned += bounds.iter().filter(|b| **b < floor).count();
+                checked += 1;
+            });
+        }
+        assert!(
+            checked > 0 && pruned > 0,
+            "{checked} samples, {pruned} cells left out"
+        );
     }
 }
