@@ -282,7 +282,7 @@ def command_timing(args):
 
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    methods = [m for m in args.methods.split(",") if m in ("qfront", "optuna-gp") or m.startswith("botorch")]
+    methods = [m for m in args.methods.split(",") if m == "optuna-gp" or m.startswith(("qfront", "botorch"))]
     for problem in selected(args.half, args.problems):
         for n in [int(v) for v in args.history.split(",")]:
             directions = ["minimize"] * len(problem["reference"])
