@@ -133,16 +133,8 @@ impl QLogNehvi<'_> {
     ) -> (f64, Vec<f64>) {
         let m = self.objectives;
         let cells = &self.cells[k][t];
-        // Only the cells whose log-volume can be within NEGLIGIBLE_LOG_VOLUME of the largest
-        // are computed exactly (`log_volume_bound`); the rest would weigh under e^-60 in the
-        // log-sum-exp, below f64's resolution of the sum.
-        let bounds: Vec<f64> = cells.iter().map(|cell| log_volume_bound(cell, y)).collect();
-        let Some(leading) = (0..cells.len()).max_by(|&a, &b| bounds[a].total_cmp(&bounds[b]))
-        else {
-            return self.with_constraints(f64::NEG_INFINITY, vec![0.0; m], y, dy, with_gradient);
-        };
-        let floor = cell_log_volume(&cells[leading], y, None) - NEGLIGIBLE_LOG_VOLUME;
-        let kept: Vec<usize> = (0..cells.len()).filter(|&c| bounds[c] >= floor).collect();
+        // Only the cells that can weigh in the log-sum-exp (`cells_that_matter`).
+        let kept = cells_that_matter(cells, y);
         let mut logs = Vec::with_capacity(kept.len());
         // ∂(cell log-volume)/∂y_i, cell-major (`kept × m`), filled only with a gradient.
         let mut dlogs = vec![0.0; if with_gradient { kept.len() * m } else { 0 }];
@@ -150,8 +142,8 @@ impl QLogNehvi<'_> {
             let gradient = with_gradient.then(|| &mut dlogs[position * m..(position + 1) * m]);
             logs.push(cell_log_volume(&cells[c], y, gradient));
         }
-        let (value, weights) = log_sum_exp(&logs);
-        let mut dvalue_dy = vec![0.0; m];
+        let (mut value, weights) = log_sum_exp(&logs);
+        let mut dvalue_dy = vec![0.0; m + self.constraints];
         if with_gradient {
             for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
                 for i in 0..m {
@@ -159,22 +151,6 @@ impl QLogNehvi<'_> {
                 }
             }
         }
-        self.with_constraints(value, dvalue_dy, y, dy, with_gradient)
-    }
-
-    /// Adds the constraints' log-feasibility to a sample's log improvement `value` (whose
-    /// derivatives in the objectives are `dvalue_dy`) and, with `with_gradient`, carries the
-    /// gradient to `x` through `dy`.
-    fn with_constraints(
-        &self,
-        mut value: f64,
-        mut dvalue_dy: Vec<f64>,
-        y: &[f64],
-        dy: &[f64],
-        with_gradient: bool,
-    ) -> (f64, Vec<f64>) {
-        let m = self.objectives;
-        dvalue_dy.resize(m + self.constraints, 0.0);
         for c in 0..self.constraints {
             let (ls, dls) = log_sigmoid(y[m + c] / CONSTRAINT_ETA);
             value += ls;
@@ -199,6 +175,19 @@ impl QLogNehvi<'_> {
 /// less than e^-60 ≈ 1e-26 of the largest cell, and even 10⁶ such cells change neither the
 /// sum nor its gradient in f64.
 const NEGLIGIBLE_LOG_VOLUME: f64 = 60.0;
+
+/// The indices of the `cells` that can weigh in a sample's log-sum-exp at values `y`: those
+/// whose [`log_volume_bound`] is at least the exact log-volume of the cell with the largest
+/// bound (a lower bound on the largest log-volume) minus [`NEGLIGIBLE_LOG_VOLUME`]. Empty
+/// when there are no cells.
+fn cells_that_matter(cells: &[BoxCell], y: &[f64]) -> Vec<usize> {
+    let bounds: Vec<f64> = cells.iter().map(|cell| log_volume_bound(cell, y)).collect();
+    let Some(leading) = (0..cells.len()).max_by(|&a, &b| bounds[a].total_cmp(&bounds[b])) else {
+        return Vec::new();
+    };
+    let floor = cell_log_volume(&cells[leading], y, None) - NEGLIGIBLE_LOG_VOLUME;
+    (0..cells.len()).filter(|&c| bounds[c] >= floor).collect()
+}
 
 /// The smoothed log-volume a candidate with values `y` adds to `cell`,
 /// `Σ_i ln softplus_τr(smin_τm(u_i, y_i) − l_i)`, and, into `gradient` when given, its
@@ -363,7 +352,7 @@ mod tests {
                     assert!(log_volume_bound(cell, y) >= logs[c] - 1e-9);
                 }
                 let (slow, weights) = log_sum_exp(&logs);
-                let mut slow_dy = [0.0; 2];
+                let mut slow_dy = vec![0.0; m];
                 for (w, dl) in weights.iter().zip(dlogs.chunks(m)) {
                     for i in 0..m {
                         slow_dy[i] += w * dl[i];
@@ -383,14 +372,7 @@ mod tests {
                         gradient[dd]
                     );
                 }
-                // The cells the fast path leaves out (its floor is the exact log-volume of
-                // the cell with the largest bound).
-                let bounds: Vec<f64> = cells.iter().map(|c| log_volume_bound(c, y)).collect();
-                let leading = (0..cells.len())
-                    .max_by(|&a, &b| bounds[a].total_cmp(&bounds[b]))
-                    .unwrap();
-                let floor = logs[leading] - NEGLIGIBLE_LOG_VOLUME;
-                pruned += bounds.iter().filter(|b| **b < floor).count();
+                pruned += cells.len() - cells_that_matter(cells, y).len();
                 checked += 1;
             });
         }
