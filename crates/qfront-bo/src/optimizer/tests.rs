@@ -293,6 +293,48 @@ fn an_anchor_step_reaches_past_every_observation() {
     assert_eq!(early.ask(1).unwrap()[0].x, early_plain.ask(1).unwrap()[0].x);
 }
 
+/// The reference rule and point of the single trial an ask of `opt` proposes.
+fn acquisition_reference(opt: &mut Optimizer) -> (Option<ReferenceRule>, Option<Vec<f64>>) {
+    opt.ask(1).unwrap();
+    match &opt.last_proposals()[0].kind {
+        ProposalKind::Acquisition {
+            rule, reference, ..
+        } => (*rule, reference.clone()),
+        other => panic!("expected the acquisition's trial, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_given_reference_nothing_reaches_yields_to_the_inferred_one() {
+    // The observations reach y₀ = 0.5 and y₁ = −0.5: a point (−0.1, −1.1) is beaten by
+    // every one of them but the first, and is used as given.
+    let reachable = vec![-0.1, -1.1];
+    let (rule, used) =
+        acquisition_reference(&mut half_explored_trade_off(0, Some(reachable.clone())));
+    assert_eq!(rule, Some(ReferenceRule::Given));
+    assert_eq!(used, Some(reachable));
+    // No observation beats (0.6, −1.1) in y₀: the ask measures against an inferred point,
+    // which every observation on the front but the last beats.
+    let beyond = vec![0.6, -1.1];
+    let (rule, used) = acquisition_reference(&mut half_explored_trade_off(0, Some(beyond.clone())));
+    assert!(
+        matches!(
+            rule,
+            Some(ReferenceRule::PredictedFront | ReferenceRule::Loose)
+        ),
+        "{rule:?}"
+    );
+    let used = used.unwrap();
+    assert!(used[0] < 0.05 && used[1] < -0.45, "{used:?}");
+    // Once a trial beats it, the user's point is back.
+    let mut opt = half_explored_trade_off(0, Some(beyond.clone()));
+    let id = opt.observe(&[ParamValue::Float(0.7)]).unwrap();
+    opt.tell(id, Ok(vec![0.7, -0.7])).unwrap();
+    let (rule, used) = acquisition_reference(&mut opt);
+    assert_eq!(rule, Some(ReferenceRule::Given));
+    assert_eq!(used, Some(beyond));
+}
+
 /// A box step is taken where the models claim to know the hole and left to the acquisition
 /// where they do not: the same trials and hole, conditioned once with lengthscales that span
 /// the box (the hole's variance a few per cent of the prior's) and once with lengthscales of

@@ -124,7 +124,10 @@ class QfrontSampler(BaseSampler):
             inferred at every trial: BoTorch's rule (nadir minus 10% of the range) on the
             front the models predict over the whole space, and on every third trial the
             worst observed value of each objective minus 10% of its range, or the same rule
-            on the front of the models' mean predictions where that reaches further.
+            on the front of the models' mean predictions where that reaches further. A
+            given point is used once some feasible trial is better than it in every
+            objective; until then the inferred one is (nothing improves on a point no
+            trial reaches, so the search would have nothing to follow).
 
     Every trial the sampler chooses carries the system attribute ``"qfront:proposal"``
     (``PROPOSAL_KEY``), which says how it was chosen: a dict whose ``kind`` is ``"sobol"``
