@@ -246,8 +246,8 @@ def command_summary(args):
                 counts["problems"] += 1
                 counts["mean"] += mean_ok
                 counts["worst"] += worst_ok
-                # The same goals for qfront told the scoring point, as the BoTorch rows are:
-                # a diagnostic beside the goal, never in its place.
+                # The same goals for qfront told the scoring point, which no peer is (BoTorch
+                # infers its own): a diagnostic beside the goal, never in its place.
                 told = stats.get("qfront-given-reference")
                 if told:
                     told_mean_ok = told[0] >= best_mean
@@ -265,7 +265,7 @@ def command_summary(args):
     print(f"qfront: mean goal met on {counts['mean']} of {counts['problems']} problems, "
           f"worst-seed goal on {counts['worst']} of {counts['problems']}")
     if counts["told problems"]:
-        print(f"qfront told the scoring point (qfront-given-reference, a diagnostic): mean goal met on "
+        print(f"qfront told the scoring point (qfront-given-reference, a diagnostic: no peer is told it): mean goal met on "
               f"{counts['told mean']} of {counts['told problems']}, worst-seed goal on "
               f"{counts['told worst']} of {counts['told problems']}")
     if args.markdown:
