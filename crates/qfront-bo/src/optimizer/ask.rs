@@ -3,14 +3,10 @@
 
 use super::anchor::AnchorInputs;
 use super::exploration::ExplorationStep;
+use super::reference::{AcquisitionSearch, ONE_START_POINTS};
 use super::{AskTiming, Method, Optimizer, ProposalKind, ReferenceRule, Trial, TrialState};
-use crate::acq::{
-    optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
-    AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
-    QnehviOptions,
-};
+use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
 use crate::gp::{fit_saas, inputs_in_use, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
-use crate::moo::infer_reference_point;
 use crate::{BoError, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -19,16 +15,6 @@ use std::time::Instant;
 /// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
 /// the unit cube).
 const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
-
-/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`.
-const ONE_START_POINTS: usize = 128;
-
-/// Every this-many-th ask (by trial count) measures against the loose reference point
-/// (`acq::loose_reference`: the all-points rule, widened to the models' mean front) instead
-/// of the predicted front's; the loose point is what finds a disconnected
-/// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
-/// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
-const LOOSE_REFERENCE_EVERY: usize = 3;
 
 impl Optimizer {
     /// `n` new trials (see the module notes).
@@ -194,87 +180,13 @@ impl Optimizer {
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
-        // The user's point counts once a feasible observation beats it in every objective.
-        // Until then no observed hypervolume lies beyond it and qNEHVI is zero almost
-        // everywhere (ZDT2 with its scoring point (1.1, 1.1): 2 of 10 seeds ended at 0), so
-        // the ask measures against the inferred point, with anchor steps, as when none is
-        // given (design notes, "A given reference point nothing reaches yet").
-        let given: Option<Vec<f64>> = self
-            .config
-            .reference_point
-            .as_ref()
-            .filter(|r| {
-                y_done
-                    .iter()
-                    .filter_map(|v| self.feasible_objectives(v))
-                    .any(|y| y.iter().zip(r.iter()).all(|(value, bound)| value > bound))
-            })
-            .cloned();
-        let (reference, rule) = match &given {
+        // The user's point, or one inferred from the observations and the models
+        // (`Optimizer::inferred_reference`).
+        let (mut reference, mut rule) = match &self.config.reference_point {
             Some(r) => (r.clone(), Some(ReferenceRule::Given)),
-            None => {
-                // Every point's worst value (the all-points rule). Every third ask measures
-                // against it, widened where the models' mean front reaches further
-                // (`acq::loose_reference`); the others against the models' optimistic
-                // predicted front (`acq::predicted_front_reference`; design notes, "The
-                // reference point"). qParEGO measures no hypervolume, and prunes no
-                // baseline, so it needs none.
-                let loosest = infer_reference_point(&y_front, 0.1)?;
-                let reference_seed =
-                    self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672);
-                if self.config.method == Method::Qparego {
-                    (loosest, None)
-                } else if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY) {
-                    let loose = crate::acq::loose_reference(
-                        &models,
-                        &x_done,
-                        &self.config.space,
-                        m,
-                        &loosest,
-                        reference_seed,
-                    )?;
-                    (loose, Some(ReferenceRule::Loose))
-                } else {
-                    let predicted = crate::acq::predicted_front_reference(
-                        &models,
-                        &x_done,
-                        &y_front,
-                        &self.config.space,
-                        m,
-                        &loosest,
-                        reference_seed,
-                    )?;
-                    (predicted, Some(ReferenceRule::PredictedFront))
-                }
-            }
+            None => self.inferred_reference(&models, &x_done, &y_front)?,
         };
-        let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
-        let mut baseline: Vec<Vec<f64>> = if prune {
-            prune_baseline(
-                &models,
-                &x_done,
-                &reference,
-                // BoTorch's 2048 joint samples cost O(n²) each; past ONE_START_POINTS
-                // points 512 (a rarely optimal point may then be pruned).
-                if x_done.len() > ONE_START_POINTS {
-                    512
-                } else {
-                    2048
-                },
-                self.config.seed,
-            )?
-            .into_iter()
-            .map(|i| x_done[i].clone())
-            .collect()
-        } else {
-            x_done.clone()
-        };
-        baseline.extend(
-            self.trials
-                .iter()
-                .filter(|t| t.state == TrialState::Pending)
-                .map(|t| t.x.clone()),
-        );
+        let mut baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
         // Anchors for local starts: the observed Pareto-optimal points.
         let anchors: Vec<Vec<f64>> = crate::moo::is_non_dominated(&y_front)
             .into_iter()
@@ -308,9 +220,9 @@ impl Optimizer {
             };
             // An anchor step (`optimizer::anchor`) needs no user reference point to miss, nor
             // a hypervolume acquisition to complement.
-            let anchor = self
-                .anchor_objective(usable + i)
-                .filter(|_| given.is_none() && self.config.method != Method::Qparego);
+            let anchor = self.anchor_objective(usable + i).filter(|_| {
+                self.config.reference_point.is_none() && self.config.method != Method::Qparego
+            });
             if let Some(first) = anchor {
                 let inputs = AnchorInputs {
                     models: &models,
@@ -327,66 +239,37 @@ impl Optimizer {
                     continue;
                 }
             }
-            let log = matches!(
-                self.config.method,
-                Method::Qlognehvi | Method::QlognehviSaas
-            );
-            let acquisition: Box<dyn Acquisition> = if log {
-                Box::new(QLogNehvi::new(
-                    &models,
+            let search = AcquisitionSearch {
+                models: &models,
+                anchors: &anchors,
+                options: &options,
+                mc_seed,
+            };
+            let (mut x, mut value) = self.acquisition_maximum(
+                &search,
+                &baseline,
+                &reference,
+                &y_front,
+                &mut weight_rng,
+            )?;
+            // A given point that no sample of any candidate improves on (no trial has come
+            // near it yet: ZDT2 told (1.1, 1.1), 2 of 10 seeds ended at 0) leaves the search
+            // nothing to follow; the rest of the ask measures against the inferred point
+            // (design notes, "A given reference point nothing reaches yet").
+            let something_to_follow = value > 0.0; // false for 0 and NaN
+            if rule == Some(ReferenceRule::Given) && !something_to_follow {
+                (reference, rule) = self.inferred_reference(&models, &x_done, &y_front)?;
+                baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
+                (x, value) = self.acquisition_maximum(
+                    &search,
                     &baseline,
                     &reference,
-                    self.config.num_constraints,
-                    self.config.mc_samples,
-                    mc_seed,
-                )?)
-            } else if self.config.method == Method::Qparego {
-                let weights = sample_simplex(m, &mut weight_rng);
-                Box::new(QParEgo::new(
-                    &models,
-                    &baseline,
-                    Chebyshev::new(weights, &y_front)?,
-                    self.config.num_constraints,
-                    self.config.mc_samples,
-                    mc_seed,
-                )?)
-            } else {
-                Box::new(Qnehvi::new(
-                    &models,
-                    &baseline,
-                    &reference,
-                    &QnehviOptions {
-                        mc_samples: self.config.mc_samples,
-                        seed: mc_seed,
-                        constraints: self.config.num_constraints,
-                    },
-                )?)
-            };
-            let (x, mut value) = if self.config.space.is_continuous() {
-                optimize_acquisition(
-                    acquisition.as_ref(),
-                    self.config.space.dim(),
-                    &anchors,
-                    &options,
-                )?
-            } else {
-                optimize_acquisition_mixed(
-                    acquisition.as_ref(),
-                    &self.config.space,
-                    &anchors,
-                    &options,
-                )?
-            };
-            // In a mixed space, the acquisition also chooses how the maximum is rounded.
-            let rounded = self
-                .config
-                .space
-                .best_rounding(&x, |p| acquisition.evaluate(p, false).0);
-            if rounded != x {
-                value = acquisition.evaluate(&rounded, false).0;
+                    &y_front,
+                    &mut weight_rng,
+                )?;
             }
             let trial = self.push_trial(
-                rounded,
+                x,
                 ProposalKind::Acquisition {
                     rule,
                     reference: rule.map(|_| reference.clone()),

@@ -80,10 +80,10 @@ pub struct OptimizerConfig {
     /// `GPSampler`, widened to BoTorch's rule on the models' mean front where that is looser
     /// (`acq::loose_reference`). Neither is BoTorch's observed-front rule, which cuts off the
     /// parts of the front beyond the current front's nadir so that seeds stall (issue #17;
-    /// design notes, "The MOBO engine on problems it has never seen"). A given point counts
-    /// from the first ask at which a feasible observation beats it in every objective; before
-    /// that it values no observed hypervolume, and the ask uses the inferred point as if none
-    /// were given (design notes, "A given reference point nothing reaches yet").
+    /// design notes, "The MOBO engine on problems it has never seen"). When the acquisition
+    /// against a given point is 0 at its maximum (no Monte-Carlo sample of any candidate
+    /// improves on it), that trial measures against the inferred point instead (design
+    /// notes, "A given reference point nothing reaches yet").
     pub reference_point: Option<Vec<f64>>,
     /// Method.
     pub method: Method,

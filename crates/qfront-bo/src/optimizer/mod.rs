@@ -23,6 +23,7 @@ mod ask;
 mod config;
 mod exploration;
 mod proposal;
+mod reference;
 #[cfg(test)]
 mod tests;
 

@@ -125,9 +125,8 @@ class QfrontSampler(BaseSampler):
             front the models predict over the whole space, and on every third trial the
             worst observed value of each objective minus 10% of its range, or the same rule
             on the front of the models' mean predictions where that reaches further. A
-            given point is used once some feasible trial is better than it in every
-            objective; until then the inferred one is (nothing improves on a point no
-            trial reaches, so the search would have nothing to follow).
+            trial whose acquisition against the given point is 0 everywhere (nothing the
+            models predict improves on it) measures against the inferred one instead.
 
     Every trial the sampler chooses carries the system attribute ``"qfront:proposal"``
     (``PROPOSAL_KEY``), which says how it was chosen: a dict whose ``kind`` is ``"sobol"``

@@ -83,9 +83,8 @@ pub struct StudyConfig {
     /// Reference point in the objectives' own units (e.g. `[0.8, 1.0, 500]` for accuracy 0.8,
     /// latency 1 ms, 500 KB); `None`: inferred at every ask (qfront-bo's
     /// `OptimizerConfig::reference_point`: BoTorch's rule on the models' predicted front, and
-    /// every third ask on every observation, widened to the models' mean front). A given
-    /// point is used once a feasible trial is better than it in every objective, the inferred
-    /// one until then.
+    /// every third ask on every observation, widened to the models' mean front). A trial whose
+    /// acquisition against the given point is 0 everywhere measures against the inferred one.
     #[serde(default)]
     pub reference_point: Option<Vec<f64>>,
     /// Optimizer.

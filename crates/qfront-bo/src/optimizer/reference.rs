@@ -1,0 +1,191 @@
+//! What one acquisition trial of `Optimizer::ask` measures against, and its maximum: the
+//! reference point (the user's or an inferred one), the baseline of points whose front the
+//! improvement is counted over, and the acquisition's search.
+
+use super::{Method, Optimizer, ReferenceRule, TrialState};
+use crate::acq::{
+    optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
+    AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
+    QnehviOptions,
+};
+use crate::moo::infer_reference_point;
+use crate::Result;
+use rand_chacha::ChaCha8Rng;
+
+/// Every this-many-th ask (by trial count) measures against the loose reference point
+/// (`acq::loose_reference`: the all-points rule, widened to the models' mean front) instead
+/// of the predicted front's; the loose point is what finds a disconnected
+/// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
+/// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
+const LOOSE_REFERENCE_EVERY: usize = 3;
+
+/// Past this many modelled points the baseline is pruned with 512 joint samples, not 2048.
+pub(super) const ONE_START_POINTS: usize = 128;
+
+/// What every acquisition search of one ask shares.
+pub(super) struct AcquisitionSearch<'a> {
+    /// The fitted models (`models[s][j]`: member `s`, outcome `j`).
+    pub models: &'a ModelEnsemble,
+    /// Local-search starts: the observed Pareto-optimal points.
+    pub anchors: &'a [Vec<f64>],
+    /// Raw samples, restarts, seed, free coordinates.
+    pub options: &'a AcquisitionOptimizerOptions,
+    /// Seed of the Monte-Carlo samples.
+    pub mc_seed: u64,
+}
+
+impl Optimizer {
+    /// The reference point (maximization) when the user gave none, with its rule. Every
+    /// third ask measures against the all-points rule (`worst − 0.1·(best − worst)` over
+    /// every feasible observation `observed`), widened where the models' mean front reaches
+    /// further (`acq::loose_reference`); the others against the models' optimistic predicted
+    /// front (`acq::predicted_front_reference`; design notes, "The reference point").
+    /// qParEGO measures no hypervolume and prunes no baseline, so its rule is `None`.
+    pub(super) fn inferred_reference(
+        &self,
+        models: &ModelEnsemble,
+        x_done: &[Vec<f64>],
+        observed: &[Vec<f64>],
+    ) -> Result<(Vec<f64>, Option<ReferenceRule>)> {
+        let m = self.config.num_objectives;
+        let loosest = infer_reference_point(observed, 0.1)?;
+        let reference_seed =
+            self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672);
+        if self.config.method == Method::Qparego {
+            Ok((loosest, None))
+        } else if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY) {
+            let loose = crate::acq::loose_reference(
+                models,
+                x_done,
+                &self.config.space,
+                m,
+                &loosest,
+                reference_seed,
+            )?;
+            Ok((loose, Some(ReferenceRule::Loose)))
+        } else {
+            let predicted = crate::acq::predicted_front_reference(
+                models,
+                x_done,
+                observed,
+                &self.config.space,
+                m,
+                &loosest,
+                reference_seed,
+            )?;
+            Ok((predicted, Some(ReferenceRule::PredictedFront)))
+        }
+    }
+
+    /// The points whose joint front an improvement is counted over: the modelled points
+    /// `x_done` that may be Pareto-optimal beyond `reference` (`acq::prune_baseline`, as
+    /// BoTorch's `prune_baseline`), then every pending trial.
+    pub(super) fn acquisition_baseline(
+        &self,
+        models: &ModelEnsemble,
+        x_done: &[Vec<f64>],
+        reference: &[f64],
+    ) -> Result<Vec<Vec<f64>>> {
+        let prune = self.config.prune_baseline && self.config.method != Method::Qparego;
+        let mut baseline: Vec<Vec<f64>> = if prune {
+            prune_baseline(
+                models,
+                x_done,
+                reference,
+                // BoTorch's 2048 joint samples cost O(n²) each; past ONE_START_POINTS
+                // points 512 (a rarely optimal point may then be pruned).
+                if x_done.len() > ONE_START_POINTS {
+                    512
+                } else {
+                    2048
+                },
+                self.config.seed,
+            )?
+            .into_iter()
+            .map(|i| x_done[i].clone())
+            .collect()
+        } else {
+            x_done.to_vec()
+        };
+        baseline.extend(
+            self.trials
+                .iter()
+                .filter(|t| t.state == TrialState::Pending)
+                .map(|t| t.x.clone()),
+        );
+        Ok(baseline)
+    }
+
+    /// The acquisition's maximum over the space, rounded onto it (in a mixed space the
+    /// acquisition also chooses the rounding), and its value there: qNEHVI or qLogNEHVI
+    /// against `reference` over `baseline`, or qNParEGO with random weights drawn from
+    /// `weight_rng` over the observed range of `observed`.
+    pub(super) fn acquisition_maximum(
+        &self,
+        search: &AcquisitionSearch<'_>,
+        baseline: &[Vec<f64>],
+        reference: &[f64],
+        observed: &[Vec<f64>],
+        weight_rng: &mut ChaCha8Rng,
+    ) -> Result<(Vec<f64>, f64)> {
+        let m = self.config.num_objectives;
+        let log = matches!(
+            self.config.method,
+            Method::Qlognehvi | Method::QlognehviSaas
+        );
+        let acquisition: Box<dyn Acquisition> = if log {
+            Box::new(QLogNehvi::new(
+                search.models,
+                baseline,
+                reference,
+                self.config.num_constraints,
+                self.config.mc_samples,
+                search.mc_seed,
+            )?)
+        } else if self.config.method == Method::Qparego {
+            let weights = sample_simplex(m, weight_rng);
+            Box::new(QParEgo::new(
+                search.models,
+                baseline,
+                Chebyshev::new(weights, observed)?,
+                self.config.num_constraints,
+                self.config.mc_samples,
+                search.mc_seed,
+            )?)
+        } else {
+            Box::new(Qnehvi::new(
+                search.models,
+                baseline,
+                reference,
+                &QnehviOptions {
+                    mc_samples: self.config.mc_samples,
+                    seed: search.mc_seed,
+                    constraints: self.config.num_constraints,
+                },
+            )?)
+        };
+        let (x, mut value) = if self.config.space.is_continuous() {
+            optimize_acquisition(
+                acquisition.as_ref(),
+                self.config.space.dim(),
+                search.anchors,
+                search.options,
+            )?
+        } else {
+            optimize_acquisition_mixed(
+                acquisition.as_ref(),
+                &self.config.space,
+                search.anchors,
+                search.options,
+            )?
+        };
+        let rounded = self
+            .config
+            .space
+            .best_rounding(&x, |p| acquisition.evaluate(p, false).0);
+        if rounded != x {
+            value = acquisition.evaluate(&rounded, false).0;
+        }
+        Ok((rounded, value))
+    }
+}
