@@ -245,29 +245,26 @@ impl Optimizer {
                 options: &options,
                 mc_seed,
             };
-            let (mut x, mut value) = self.acquisition_maximum(
-                &search,
-                &baseline,
-                &reference,
-                &y_front,
-                &mut weight_rng,
-            )?;
             // A given point that no sample of any candidate improves on (no trial has come
             // near it yet: ZDT2 told (1.1, 1.1), 2 of 10 seeds ended at 0) leaves the search
             // nothing to follow; the rest of the ask measures against the inferred point
-            // (design notes, "A given reference point nothing reaches yet").
-            let something_to_follow = value > 0.0; // false for 0 and NaN
-            if rule == Some(ReferenceRule::Given) && !something_to_follow {
-                (reference, rule) = self.inferred_reference(&models, &x_done, &y_front)?;
-                baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
-                (x, value) = self.acquisition_maximum(
+            // (design notes, "A given reference point nothing reaches yet"). The inferred
+            // rule is never `Given`, so the search runs at most twice.
+            let (x, value) = loop {
+                let (x, value) = self.acquisition_maximum(
                     &search,
                     &baseline,
                     &reference,
                     &y_front,
                     &mut weight_rng,
                 )?;
-            }
+                let something_to_follow = value > 0.0; // false for 0 and NaN
+                if rule != Some(ReferenceRule::Given) || something_to_follow {
+                    break (x, value);
+                }
+                (reference, rule) = self.inferred_reference(&models, &x_done, &y_front)?;
+                baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
+            };
             let trial = self.push_trial(
                 x,
                 ProposalKind::Acquisition {
