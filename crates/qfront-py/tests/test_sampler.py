@@ -242,3 +242,5 @@ def test_every_trial_says_how_it_was_chosen():
         else:
             assert proposal["rule"] in {"predicted-front", "loose"}, proposal
     assert told >= 1
+    last = study.trials[-1].system_attrs[PROPOSAL_KEY]
+    assert last["kind"] == "acquisition" and last["rule"] == "given", last

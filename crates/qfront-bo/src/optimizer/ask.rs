@@ -3,8 +3,10 @@
 
 use super::anchor::AnchorInputs;
 use super::exploration::ExplorationStep;
-use super::reference::{AcquisitionSearch, ONE_START_POINTS};
-use super::{AskTiming, Method, Optimizer, ProposalKind, ReferenceRule, Trial, TrialState};
+use super::reference::AcquisitionSearch;
+use super::{
+    AskTiming, Method, Optimizer, ProposalKind, ReferenceRule, Trial, TrialState, ONE_START_POINTS,
+};
 use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
 use crate::gp::{fit_saas, inputs_in_use, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
 use crate::{BoError, Result};
@@ -248,8 +250,9 @@ impl Optimizer {
             // A given point that no sample of any candidate improves on (no trial has come
             // near it yet: ZDT2 told (1.1, 1.1), 2 of 10 seeds ended at 0) leaves the search
             // nothing to follow; the rest of the ask measures against the inferred point
-            // (design notes, "A given reference point nothing reaches yet"). The inferred
-            // rule is never `Given`, so the search runs at most twice.
+            // (design notes, "A given reference point nothing reaches yet"). qParEGO uses
+            // the point only to prune the baseline, so its value says nothing about it. The
+            // inferred rule is never `Given`, so the search runs at most twice.
             let (x, value) = loop {
                 let (x, value) = self.acquisition_maximum(
                     &search,
@@ -259,7 +262,9 @@ impl Optimizer {
                     &mut weight_rng,
                 )?;
                 let something_to_follow = value > 0.0; // false for 0 and NaN
-                if rule != Some(ReferenceRule::Given) || something_to_follow {
+                let measured_against_given =
+                    rule == Some(ReferenceRule::Given) && self.config.method != Method::Qparego;
+                if !measured_against_given || something_to_follow {
                     break (x, value);
                 }
                 (reference, rule) = self.inferred_reference(&models, &x_done, &y_front)?;

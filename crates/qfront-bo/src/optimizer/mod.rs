@@ -27,6 +27,11 @@ mod reference;
 #[cfg(test)]
 mod tests;
 
+/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`, and
+/// the baseline is pruned with 512 joint samples instead of 2048 (both cost O(n²) or more
+/// per evaluation, and the likelihood is sharply peaked by then).
+const ONE_START_POINTS: usize = 128;
+
 pub use config::{Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY};
 pub use proposal::{Proposal, ProposalKind, ReferenceRule};
 

@@ -2,7 +2,7 @@
 //! reference point (the user's or an inferred one), the baseline of points whose front the
 //! improvement is counted over, and the acquisition's search.
 
-use super::{Method, Optimizer, ReferenceRule, TrialState};
+use super::{Method, Optimizer, ReferenceRule, TrialState, ONE_START_POINTS};
 use crate::acq::{
     optimize_acquisition, optimize_acquisition_mixed, prune_baseline, sample_simplex, Acquisition,
     AcquisitionOptimizerOptions, Chebyshev, ModelEnsemble, QLogNehvi, QParEgo, Qnehvi,
@@ -18,9 +18,6 @@ use rand_chacha::ChaCha8Rng;
 /// front's far segments (DTLZ7, ZDT3), the predicted one what keeps the search off weakly
 /// Pareto-optimal extremes (DTLZ2's faces) and noisy ones.
 const LOOSE_REFERENCE_EVERY: usize = 3;
-
-/// Past this many modelled points the baseline is pruned with 512 joint samples, not 2048.
-pub(super) const ONE_START_POINTS: usize = 128;
 
 /// What every acquisition search of one ask shares.
 pub(super) struct AcquisitionSearch<'a> {
