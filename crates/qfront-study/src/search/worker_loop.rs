@@ -318,11 +318,7 @@ mod tests {
     use qfront_bo::{Method, Optimizer, OptimizerConfig, TrialState};
 
     fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!(
-            "qfront-requeue-{}-{:x}",
-            std::process::id(),
-            (now() * 1e6) as u64
-        ));
+        let dir = std::env::temp_dir().join(crate::store::tests::unique("qfront-requeue"));
         let mut store = Store::open(&StorageLocation::in_dir(&dir)).unwrap();
         let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
         let optimizer = Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap();
@@ -396,7 +392,7 @@ mod tests {
     /// clock is still found.
     fn skewed_clocks_do_not_fail_live_trials(location: &StorageLocation) {
         let mut store = Store::open(location).unwrap();
-        let name = format!("skew-{}-{:x}", std::process::id(), (now() * 1e6) as u64);
+        let name = crate::store::tests::unique("skew");
         let space = SearchSpace::new(vec![Parameter::float("learning_rate", 0.001, 0.1)]).unwrap();
         let optimizer = Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap();
         store.create_study(&name, "", &optimizer).unwrap();
@@ -450,11 +446,7 @@ mod tests {
 
     #[test]
     fn skewed_clocks_do_not_fail_live_trials_on_sqlite() {
-        let dir = std::env::temp_dir().join(format!(
-            "qfront-skew-{}-{:x}",
-            std::process::id(),
-            (now() * 1e6) as u64
-        ));
+        let dir = std::env::temp_dir().join(crate::store::tests::unique("qfront-skew"));
         skewed_clocks_do_not_fail_live_trials(&StorageLocation::in_dir(&dir));
         std::fs::remove_dir_all(dir).ok();
     }
@@ -506,11 +498,7 @@ mod tests {
             .unwrap()
             .validate()
             .unwrap();
-        let dir = std::env::temp_dir().join(format!(
-            "qfront-discard-{}-{:x}",
-            std::process::id(),
-            (now() * 1e6) as u64
-        ));
+        let dir = std::env::temp_dir().join(crate::store::tests::unique("qfront-discard"));
         let mut store = Store::open(&StorageLocation::in_dir(&dir)).unwrap();
         let optimizer = Optimizer::new(study.optimizer.clone()).unwrap();
         store.create_study("s", "", &optimizer).unwrap();

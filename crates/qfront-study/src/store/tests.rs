@@ -14,8 +14,17 @@ fn optimizer() -> Optimizer {
     Optimizer::new(OptimizerConfig::new(space, 1, Method::Sobol, 0)).unwrap()
 }
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}-{:x}", std::process::id(), (now() * 1e6) as u64)
+/// A scratch name no other test uses: the process id, a counter within the process, and the
+/// clock in microseconds (a later run reusing the process id). The clock alone is not enough:
+/// two tests on two threads started in the same microsecond and shared a study file.
+pub(crate) fn unique(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let count = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "{prefix}-{}-{count}-{:x}",
+        std::process::id(),
+        (now() * 1e6) as u64
+    )
 }
 
 /// The PostgreSQL server of `.ci/postgres.sh`, when one is running.
