@@ -313,7 +313,7 @@ fn store_outcome(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{now, StorageLocation};
+    use crate::store::StorageLocation;
     use qfront_bo::space::{Parameter, SearchSpace};
     use qfront_bo::{Method, Optimizer, OptimizerConfig, TrialState};
 
