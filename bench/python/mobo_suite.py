@@ -12,7 +12,9 @@ Every run drives a sampler through Optuna's ask/tell interface, as a user would,
 qfront infers its own from what it has seen, exactly as `qfront study ask/tell` does. The
 scoring reference point and the attainable hypervolume come from `mobo_problems.py`; the
 hypervolume after every evaluation is recorded, with the seconds each ask took (the sampler's
-time; the objectives are cheap closed forms). `run` appends one JSON line per (problem,
+time; the objectives are cheap closed forms); qfront's runs also keep each trial's proposal
+rule and the values its sampler was told (`observed`, noisy where the problem is), so the
+rules can be judged without the scoring point. `run` appends one JSON line per (problem,
 method, seed) and skips runs already in the output, so it resumes. `summary` prints, per
 problem, every method's mean ± sd, median and worst seed, and checks the goals of issue #17:
 qfront's mean ≥ the best peer's mean, and no qfront seed below 80% of the best peer's median.
@@ -115,7 +117,7 @@ def run_one(job):
             directions=["minimize"] * len(problem["reference"]),
             sampler=make_sampler(method, seed, startup, problem["reference"]),
         )
-        history, ask_seconds, proposals = [], [], []
+        history, ask_seconds, proposals, observed = [], [], [], []
         for _ in range(trials):
             started = time.perf_counter()
             trial = study.ask()
@@ -123,6 +125,7 @@ def run_one(job):
             ask_seconds.append(time.perf_counter() - started)
             values = mobo_problems.evaluate(problem, params, noise_rng)
             study.tell(trial, values)
+            observed.append([float(v) for v in values])
             history.append(problem["f"](params))  # scored noise-free
             proposals.append(proposal_label(study.trials[-1].system_attrs))
     reference = problem["reference"]
@@ -133,6 +136,7 @@ def run_one(job):
     }
     if method.startswith("qfront"):
         record["proposals"] = proposals
+        record["observed"] = observed  # what the sampler was told (noisy where the problem is)
     return record
 
 
@@ -342,8 +346,12 @@ def command_timing(args):
 
 
 def command_proposals(args):
-    """Per problem and rule: trials, trials that raised the scoring hypervolume, and the share
-    of the hypervolume gained after the initial design that the rule's trials brought."""
+    """Per problem and rule: trials, trials that raised the scoring hypervolume, trials whose
+    told values no earlier trial's dominated (a success that needs no reference point; runs
+    recorded before `observed` existed leave it blank), and the share of the hypervolume gained
+    after the initial design that the rule's trials brought. A rule whose trials are often
+    non-dominated but seldom raise the scoring hypervolume finds Pareto-optimal points outside
+    the scoring point's box."""
     methods = [m for m in args.methods.split(",") if m.startswith("qfront")] or ["qfront"]
     rows = [r for r in load(args.out) if r["method"] in methods and "proposals" in r]
     if not rows:
@@ -352,11 +360,14 @@ def command_proposals(args):
         runs = [r for r in rows if r["problem"] == problem["name"]]
         if not runs:
             continue
-        trials, raised, gain = {}, {}, {}
+        trials, raised, gain, non_dominated = {}, {}, {}, {}
+        every_run_observed = all("observed" in r for r in runs)
         for r in runs:
             hv = [0.0] + r["hypervolume"]
             for k, label in enumerate(r["proposals"]):
                 trials[label] = trials.get(label, 0) + 1
+                if every_run_observed and not any(dominates(earlier, r["observed"][k]) for earlier in r["observed"][:k]):
+                    non_dominated[label] = non_dominated.get(label, 0) + 1
                 step = max(hv[k + 1] - hv[k], 0.0)  # exact HV never falls; rounding can
                 if step > 0:
                     raised[label] = raised.get(label, 0) + 1
@@ -364,10 +375,17 @@ def command_proposals(args):
                     gain[label] = gain.get(label, 0.0) + step
         total = sum(gain.values()) or 1.0
         print(f"\n{problem['name']} ({len(runs)} seeds; share of the hypervolume gained after the initial design)")
-        print(f"  {'rule':32} {'trials':>7} {'raised HV':>10} {'share of gain':>14}")
+        print(f"  {'rule':32} {'trials':>7} {'raised HV':>10} {'non-dominated':>14} {'share of gain':>14}")
         for label in sorted(trials, key=lambda l: -trials[l]):
             share = f"{100 * gain[label] / total:13.1f}%" if label in gain else f"{'':>14}"
-            print(f"  {label:32} {trials[label]:7d} {raised.get(label, 0):10d} {share}")
+            told = f"{non_dominated.get(label, 0):14d}" if every_run_observed else f"{'':>14}"
+            print(f"  {label:32} {trials[label]:7d} {raised.get(label, 0):10d} {told} {share}")
+
+
+def dominates(a, b):
+    """Whether values `a` dominate `b` (every objective minimized): no worse anywhere, better
+    somewhere."""
+    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
 
 
 COLOURS = {"qfront": "C3", "qfront-given-reference": "C6", "qfront-qlognehvi": "C8", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
