@@ -183,9 +183,13 @@ impl Optimizer {
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
         // The user's point, or one inferred from the observations and the models
-        // (`Optimizer::inferred_reference`).
+        // (`Optimizer::inferred_reference`). qParEGO measures no hypervolume (it uses the
+        // point only to prune the baseline), so its trials record no rule.
         let (mut reference, mut rule) = match &self.config.reference_point {
-            Some(r) => (r.clone(), Some(ReferenceRule::Given)),
+            Some(r) => (
+                r.clone(),
+                (self.config.method != Method::Qparego).then_some(ReferenceRule::Given),
+            ),
             None => self.inferred_reference(&models, &x_done, &y_front)?,
         };
         let mut baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
@@ -250,9 +254,9 @@ impl Optimizer {
             // A given point that no sample of any candidate improves on (no trial has come
             // near it yet: ZDT2 told (1.1, 1.1), 2 of 10 seeds ended at 0) leaves the search
             // nothing to follow; the rest of the ask measures against the inferred point
-            // (design notes, "A given reference point nothing reaches yet"). qParEGO uses
-            // the point only to prune the baseline, so its value says nothing about it. The
-            // inferred rule is never `Given`, so the search runs at most twice.
+            // (design notes, "A given reference point nothing reaches yet"). qParEGO's rule
+            // is never `Given` (its value says nothing about the point), nor is the inferred
+            // rule, so the search runs at most twice.
             let (x, value) = loop {
                 let (x, value) = self.acquisition_maximum(
                     &search,
@@ -262,9 +266,7 @@ impl Optimizer {
                     &mut weight_rng,
                 )?;
                 let something_to_follow = value > 0.0; // false for 0 and NaN
-                let measured_against_given =
-                    rule == Some(ReferenceRule::Given) && self.config.method != Method::Qparego;
-                if !measured_against_given || something_to_follow {
+                if rule != Some(ReferenceRule::Given) || something_to_follow {
                     break (x, value);
                 }
                 (reference, rule) = self.inferred_reference(&models, &x_done, &y_front)?;

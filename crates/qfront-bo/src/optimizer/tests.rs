@@ -454,4 +454,21 @@ fn every_trial_of_an_ask_says_how_it_was_chosen() {
         }
         other => panic!("a given reference point takes no anchor step: {other:?}"),
     }
+    // qParEGO scalarizes instead of measuring hypervolume: told a point, it uses it only to
+    // prune the baseline, and its trials record no rule.
+    let mut parego = half_explored_trade_off(10, Some(vec![-0.1, -1.1]));
+    parego.config.method = Method::Qparego;
+    parego.ask(1).unwrap();
+    assert!(
+        matches!(
+            &parego.last_proposals()[0].kind,
+            ProposalKind::Acquisition {
+                rule: None,
+                reference: None,
+                ..
+            }
+        ),
+        "{:?}",
+        parego.last_proposals()
+    );
 }
