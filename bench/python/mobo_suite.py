@@ -357,7 +357,7 @@ def command_timing(args):
 
 def command_proposals(args):
     """Per problem and rule: trials, trials that raised the scoring hypervolume, trials whose
-    told values no earlier trial's dominated (a success that needs no reference point; runs
+    told values no earlier trial's equal or dominate (a success that needs no reference point; runs
     recorded before `observed` existed leave it blank), and the share of the hypervolume gained
     after the initial design that the rule's trials brought. A rule whose trials are often
     non-dominated but seldom raise the scoring hypervolume finds Pareto-optimal points outside
@@ -376,7 +376,7 @@ def command_proposals(args):
             hv = [0.0] + r["hypervolume"]
             for k, label in enumerate(r["proposals"]):
                 trials[label] = trials.get(label, 0) + 1
-                if every_run_observed and not any(dominates(earlier, r["observed"][k]) for earlier in r["observed"][:k]):
+                if every_run_observed and not any(covers(earlier, r["observed"][k]) for earlier in r["observed"][:k]):
                     non_dominated[label] = non_dominated.get(label, 0) + 1
                 step = max(hv[k + 1] - hv[k], 0.0)  # exact HV never falls; rounding can
                 if step > 0:
@@ -392,10 +392,10 @@ def command_proposals(args):
             print(f"  {label:32} {trials[label]:7d} {raised.get(label, 0):10d} {told} {share}")
 
 
-def dominates(a, b):
-    """Whether values `a` dominate `b` (every objective minimized): no worse anywhere, better
-    somewhere."""
-    return all(x <= y for x, y in zip(a, b)) and any(x < y for x, y in zip(a, b))
+def covers(a, b):
+    """Whether values `a` are no worse than `b` in every objective (minimized): `a` dominates
+    `b` or repeats it."""
+    return all(x <= y for x, y in zip(a, b))
 
 
 COLOURS = {"qfront": "C3", "qfront-given-reference": "C6", "qfront-qlognehvi": "C8", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
