@@ -47,8 +47,7 @@ impl Optimizer {
     pub(super) fn anchor_objective(&self, position: usize) -> Option<usize> {
         let (every, initial) = (self.config.anchor_every, self.config.initial_design());
         let m = self.config.num_objectives;
-        let phase = if std::env::var_os("QFRONT_ANCHOR_PHASE0").is_some() { 0 } else { every / 2 }; // TEMP-EXP
-        if every == 0 || m < 2 || position < initial || (position - initial) % every != phase {
+        if every == 0 || m < 2 || position < initial || (position - initial) % every != every / 2 {
             return None;
         }
         Some(((position - initial) / every) % m)
