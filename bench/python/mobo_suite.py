@@ -6,6 +6,7 @@
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
         [--methods qfront,optuna-gp,botorch-qlognehvi]
     python bench/python/mobo_suite.py proposals [--half ...] [--methods qfront] [--out ...]
+    python bench/python/mobo_suite.py paired --against EXPERIMENT.jsonl [--half ...] [--out ...]
 
 Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
 2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
@@ -33,6 +34,11 @@ each method in turn in the same process, the median of `--repeats` asks.
 trials (each trial's `qfront:proposal` attribute, recorded by `run`: the Sobol design,
 exploration steps, anchor steps, the acquisition against the predicted-front or the loose
 reference point) and how much of the scoring hypervolume each rule's trials added.
+
+`paired` judges an engine change: qfront rows run with it (`--against`, written by `run
+--methods qfront --out EXPERIMENT.jsonl` with the changed wheel) against the stored `qfront`
+rows of `--out`, seed by seed (same seeds, same noise), with both goals checked against the
+stored peers, and the sum over problems of qfront's mean ÷ the best peer's mean.
 """
 
 import argparse
@@ -392,6 +398,47 @@ def command_proposals(args):
             print(f"  {label:32} {trials[label]:7d} {raised.get(label, 0):10d} {told} {share}")
 
 
+def command_paired(args):
+    """Per problem: the stored and the experiment's mean and worst seed, the paired difference
+    ± its standard error over the common seeds, how many seeds came out identical, and both
+    goals before and after; then the sum over problems of mean ÷ best peer's mean."""
+    if not args.against:
+        raise SystemExit("paired needs --against EXPERIMENT.jsonl (qfront rows run with the change)")
+    stored = [r for r in load(args.out) if r["trials"] == args.trials]
+    experiment = {(r["problem"], r["seed"]): r["final"] for r in load(args.against)
+                  if r["method"] == "qfront" and r["trials"] == args.trials}
+    if not experiment:
+        raise SystemExit(f"no qfront rows with {args.trials} trials in {args.against}")
+    sums, met = [0.0, 0.0], [[0, 0], [0, 0]]
+    for problem in selected(args.half, args.problems):
+        finals = {}
+        for r in stored:
+            if r["problem"] == problem["name"]:
+                finals.setdefault(r["method"], {})[r["seed"]] = r["final"]
+        seeds = sorted(s for s in finals.get("qfront", {}) if (problem["name"], s) in experiment)
+        best = best_peer({m: list(v.values()) for m, v in finals.items()})
+        if not seeds or not best:
+            continue
+        best_name, best_mean, best_median, _ = best
+        before = [finals["qfront"][s] for s in seeds]
+        after = [experiment[(problem["name"], s)] for s in seeds]
+        differences = [a - b for a, b in zip(after, before)]
+        error = statistics.stdev(differences) / math.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
+        marks = []
+        for k, finals_k in enumerate((before, after)):
+            sums[k] += statistics.mean(finals_k) / best_mean
+            mean_ok, worst_ok = goals(finals_k, best_mean, best_median)
+            met[k][0] += mean_ok
+            met[k][1] += worst_ok
+            marks.append(f"{'✓' if mean_ok else '✗'}{'✓' if worst_ok else '✗'}")
+        print(f"{problem['name']:28} {statistics.mean(before):9.5g} → {statistics.mean(after):9.5g} "
+              f"({statistics.mean(differences):+.4g} ± {error:.3g}; {sum(d == 0 for d in differences)}/{len(seeds)} identical) "
+              f"worst {min(before):.5g} → {min(after):.5g}; goals (mean, worst) {marks[0]} → {marks[1]} "
+              f"against {best_name} {best_mean:.5g}, bar {0.8 * best_median:.5g}")
+    print(f"sum of mean ÷ best peer's mean: {sums[0]:.3f} → {sums[1]:.3f}; mean goals {met[0][0]} → {met[1][0]}, "
+          f"worst-seed goals {met[0][1]} → {met[1][1]}")
+
+
 def covers(a, b):
     """Whether values `a` are no worse than `b` in every objective (minimized): `a` dominates
     `b` or repeats it."""
@@ -431,7 +478,7 @@ def figure(problem, by_method, attainable, folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "summary", "timing", "proposals"])
+    parser.add_argument("command", choices=["run", "summary", "timing", "proposals", "paired"])
     parser.add_argument("--half", default="dev", choices=["dev", "held-out", "fresh", "all"])
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
@@ -443,8 +490,9 @@ def main():
     parser.add_argument("--markdown", action="store_true", help="summary: also print a markdown table")
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
+    parser.add_argument("--against", default="", help="paired: qfront rows run with an engine change")
     args = parser.parse_args()
-    commands = {"run": command_run, "summary": command_summary, "timing": command_timing, "proposals": command_proposals}
+    commands = {"run": command_run, "summary": command_summary, "timing": command_timing, "proposals": command_proposals, "paired": command_paired}
     commands[args.command](args)
 
 
