@@ -106,7 +106,8 @@ fn evaluate(p: &dyn Problem, x: &[f64]) -> Vec<f64> {
 /// Every 10th model-based trial (failed ones not counted) is a box exploration step (the
 /// maximin point of the trials before it), and every 10th from the 5th a line step (the
 /// farthest point on a coordinate line through a Pareto-optimal one) when the Pareto set
-/// lies on a face, as here; the others come from the acquisition.
+/// lies on a face, as here, unless the previous step of its kind was dominated (backing
+/// off); the others come from the acquisition.
 #[test]
 fn every_tenth_model_based_trial_explores() {
     let space = SearchSpace::unit_cube(2).unwrap();
@@ -148,11 +149,62 @@ fn every_tenth_model_based_trial_explores() {
         };
         opt.tell(t.id, outcome).unwrap();
     }
-    assert_eq!((in_box, on_lines), (vec![14, 24], vec![9, 19]));
+    // The box step at 14 lands off the face, dominated by a trial on it, so the one at 24
+    // backs off; the line steps stay on the face and keep their rate.
+    assert_eq!((in_box, on_lines), (vec![14], vec![9, 19]));
     let mut off = OptimizerConfig::new(SearchSpace::unit_cube(2).unwrap(), 2, Method::Qnehvi, 5);
     off.exploration_every = 0;
     let opt = Optimizer::new(off).unwrap();
     assert!((0..40).all(|p| opt.exploration_step(p).is_none()));
+}
+
+/// The back-off pattern of box steps (every 10th model-based trial after 4 initial ones:
+/// positions 13, 23, 33, 43, 53): a step backs off when the previous one of its kind took
+/// its step and was dominated or infeasible; a backed-off step restores the next; a step
+/// still pending counts as not dominated.
+#[test]
+fn exploration_steps_back_off_after_a_dominated_step_of_their_kind() {
+    let mut config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
+    config.initial_points = Some(4);
+    config.num_constraints = 1;
+    let build = |told: &dyn Fn(usize) -> Option<Vec<f64>>, count: usize| {
+        let mut opt = Optimizer::new(config.clone()).unwrap();
+        for i in 0..count {
+            let f = i as f64 / count as f64;
+            let id = opt.observe(&[ParamValue::Float(f), ParamValue::Float(1.0 - f)]).unwrap();
+            if let Some(values) = told(i) {
+                opt.tell(id, Ok(values)).unwrap();
+            }
+        }
+        opt
+    };
+    let boxes = |opt: &Optimizer| -> Vec<bool> {
+        [13, 23, 33, 43, 53]
+            .iter()
+            .map(|&p| opt.exploration_step(p) == Some(ExplorationStep::Box))
+            .collect()
+    };
+    // Each trial trades the objectives against the ones before it: none is dominated.
+    let trade = |i: usize| vec![i as f64, -(i as f64), 1.0];
+    assert_eq!(boxes(&build(&|i| Some(trade(i)), 54)), [true; 5]);
+    // 13 dominated (by trial 0) → 23 backs off → 33 steps; 33 infeasible → 43 backs off →
+    // 53 steps.
+    let failing = |i: usize| match i {
+        13 => Some(vec![-100.0, -100.0, 1.0]),
+        33 => Some(vec![i as f64, -(i as f64), -1.0]),
+        _ => Some(trade(i)),
+    };
+    assert_eq!(boxes(&build(&failing, 54)), [true, false, true, false, true]);
+    // 13 weakly dominated (equal to trial 12) and 23 dominated: 23 backed off, so 33 steps.
+    let equal = |i: usize| match i {
+        13 => Some(trade(12)),
+        23 => Some(vec![-100.0, -100.0, 1.0]),
+        _ => Some(trade(i)),
+    };
+    assert_eq!(boxes(&build(&equal, 54)), [true, false, true, true, true]);
+    // 13 still pending: nothing is known against it, so 23 steps.
+    let pending = |i: usize| (i != 13).then(|| trade(i));
+    assert_eq!(boxes(&build(&pending, 54)), [true; 5]);
 }
 
 #[test]
