@@ -399,12 +399,18 @@ def command_proposals(args):
 
 
 def command_paired(args):
-    """Per problem: the stored and the experiment's mean and worst seed, the paired difference
+    """Per problem: the stored (or `--before`) and the experiment's mean and worst seed, the paired difference
     ± its standard error over the common seeds, how many seeds came out identical, and both
     goals before and after; then the sum over problems of mean ÷ best peer's mean."""
     if not args.against:
         raise SystemExit("paired needs --against EXPERIMENT.jsonl (qfront rows run with the change)")
     stored = [r for r in load(args.out) if r["trials"] == args.trials]
+    if args.before:
+        # An adopted change's comparison: the engine before it, kept in its own file.
+        earlier = [r for r in load(args.before) if r["method"] == "qfront" and r["trials"] == args.trials]
+        if not earlier:
+            raise SystemExit(f"no qfront rows with {args.trials} trials in {args.before}")
+        stored = [r for r in stored if r["method"] != "qfront"] + earlier
     experiment = {(r["problem"], r["seed"]): r["final"] for r in load(args.against)
                   if r["method"] == "qfront" and r["trials"] == args.trials}
     if not experiment:
@@ -491,6 +497,8 @@ def main():
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
     parser.add_argument("--against", default="", help="paired: qfront rows run with an engine change")
+    parser.add_argument("--before", default="", help="paired: qfront rows to compare against instead of the stored ones "
+                        "(an earlier engine's, kept when a change was adopted)")
     args = parser.parse_args()
     commands = {"run": command_run, "summary": command_summary, "timing": command_timing, "proposals": command_proposals, "paired": command_paired}
     commands[args.command](args)

@@ -127,7 +127,9 @@ pub struct OptimizerConfig {
     /// So a narrow feature the model is confidently wrong about, inside the box or along the
     /// Pareto set, cannot stay unseen for a whole study (issue #17; `optimizer::exploration`;
     /// design notes, "The MOBO engine on problems it has never seen"). A step without a
-    /// point is the acquisition's trial. 0 turns the steps off.
+    /// point is the acquisition's trial, and so is one whose previous step of its kind came
+    /// out dominated by an earlier trial (backing off: a failing kind runs at half its rate;
+    /// design notes, "Exploration steps that back off"). 0 turns the steps off.
     #[serde(default = "default_exploration_every")]
     pub exploration_every: usize,
     /// Every this many model-based trials (at the middle of each cycle, failed ones not
