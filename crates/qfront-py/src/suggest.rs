@@ -24,6 +24,11 @@ struct PastTrial {
     /// Whether it failed (pruned or crashed): kept out of the model.
     #[serde(default)]
     failed: bool,
+    /// How the sampler chose it (the proposal it recorded, reference point maximized), so
+    /// the rules that look back at their own steps see them; one that does not read back
+    /// (another version's record) counts as chosen elsewhere.
+    #[serde(default)]
+    proposal: Option<serde_json::Value>,
 }
 
 /// The new trial's parameters, the warning of a fallback to Sobol, and how it was chosen.
@@ -79,7 +84,8 @@ pub fn suggest(
             let mut optimizer = Optimizer::new(config)?;
             let unseen = trial_number.map_or(0, |n| n.saturating_sub(trials.len()));
             for trial in trials {
-                let id = optimizer.observe(&trial.params)?;
+                let proposal = trial.proposal.and_then(|p| serde_json::from_value(p).ok());
+                let id = optimizer.observe_proposed(&trial.params, proposal)?;
                 match (trial.failed, trial.values) {
                     (true, _) => optimizer.tell(id, Err("failed".into()))?,
                     (false, Some(values)) => optimizer.tell(id, Ok(values))?,

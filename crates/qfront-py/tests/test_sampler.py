@@ -244,3 +244,31 @@ def test_every_trial_says_how_it_was_chosen():
     assert told >= 1
     last = study.trials[-1].system_attrs[PROPOSAL_KEY]
     assert last["kind"] == "acquisition" and last["rule"] == "given", last
+
+
+def test_an_exploration_step_backs_off_after_a_dominated_one():
+    # The front is the face x2 = 0 (x1 trades one objective for the other): a box step, the
+    # largest hole inside the square, lands off it, dominated by a trial on it. The sampler
+    # rebuilds qfront's optimizer at every trial, so it must hand back how each earlier trial
+    # was chosen for the next step of that kind to back off (every 10th trial after the 6
+    # initial ones: the box steps at 15, 25, 35).
+    def face(trial):
+        x1 = trial.suggest_float("x1", 0, 1)
+        x2 = trial.suggest_float("x2", 0, 1)
+        return x1 + 4 * x2, 1 - x1 + 4 * x2
+
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=QfrontSampler(seed=3, n_startup_trials=6))
+    study.optimize(face, n_trials=40)
+    trials = study.trials
+    kinds = [t.system_attrs.get(PROPOSAL_KEY, {}).get("kind") for t in trials]
+
+    def dominated(n):
+        return any(all(a <= b for a, b in zip(e.values, trials[n].values)) for e in trials[:n])
+
+    checked = 0
+    for kind in ("box-exploration", "line-exploration"):
+        for n, k in enumerate(kinds):
+            if k == kind and dominated(n) and n + 10 < len(trials):
+                assert kinds[n + 10] != kind, (kind, n, kinds)
+                checked += 1
+    assert "box-exploration" in kinds and checked >= 1, kinds

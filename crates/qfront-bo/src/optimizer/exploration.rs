@@ -18,13 +18,13 @@
 //! tried, a hole the models are unsure of) leaves that trial to the acquisition.
 //!
 //! Steps **back off** where they do not pay: a step whose previous step of the same kind was
-//! taken and came out weakly dominated by an earlier trial is left to the acquisition, so a
-//! kind that keeps failing runs at half its rate and the first step of each kind is always
-//! taken. On issue #17's suite no box step raised the hypervolume on six problems and no line
+//! taken (the trial records it, `Trial::proposal`) and came out weakly dominated by an
+//! earlier trial is left to the acquisition, so a kind that keeps failing runs at half its
+//! rate and the first step of each kind is always taken. On issue #17's suite no box step raised the hypervolume on six problems and no line
 //! step on the embedded BraninCurrin; backing off gave the sum of mean ÷ best peer's mean
 //! 20.094 → 20.168 with no goal lost (design notes, "Exploration steps that back off").
 
-use super::{Optimizer, TrialState};
+use super::{Optimizer, ProposalKind, TrialState};
 use crate::acq::ModelEnsemble;
 use crate::gp::inputs_in_use;
 use crate::sampling::{maximin_point, pareto_line_point, pareto_set_directions};
@@ -67,13 +67,13 @@ impl Optimizer {
             return None;
         }
         let phase = (position - initial) % every;
-        let exploring = phase == every - 1 || (every >= 2 && phase == every / 2 - 1);
-        if exploring && self.backs_off(position, every, initial) {
-            return None;
-        }
         if phase == every - 1 {
-            Some(ExplorationStep::Box)
-        } else if every >= 2 && phase == every / 2 - 1 {
+            (!self.backs_off(position, every, &ProposalKind::BoxExploration))
+                .then_some(ExplorationStep::Box)
+        } else if every >= 2
+            && phase == every / 2 - 1
+            && !self.backs_off(position, every, &ProposalKind::LineExploration)
+        {
             let anchors: Vec<Vec<f64>> = self.pareto_trials().iter().map(|t| t.x.clone()).collect();
             (anchors.len() >= 2).then_some(ExplorationStep::ParetoLines { anchors })
         } else {
@@ -81,45 +81,41 @@ impl Optimizer {
         }
     }
 
-    /// Whether the exploration step at `position` backs off (module notes): the previous
-    /// position of its kind (`position − every`) did not back off and its trial came out
-    /// weakly dominated by an earlier trial, or infeasible. A kind that keeps failing so runs
-    /// at half its rate, the first position of each kind never backs off, and one
-    /// non-dominated trial restores the rate. A trial still pending counts as not dominated
-    /// (nothing is known against the step). Decided from the trials alone, so a study resumed
-    /// from its told trials decides the same.
-    ///
-    /// The previous position's trial is judged whichever proposal it came from: a step with
-    /// no point (module notes) left it to the acquisition, and its trial is judged all the
-    /// same; the rule was measured so (design notes, "Exploration steps that back off").
-    fn backs_off(&self, position: usize, every: usize, initial: usize) -> bool {
-        // The non-failed trials in order: `None` while pending, `Some(None)` when infeasible.
-        let told: Vec<Option<Option<&[f64]>>> = self
+    /// Whether the exploration step of kind `kind` at `position` backs off (module notes):
+    /// the trial at the previous position of its kind (`position − every`) was that kind's
+    /// step (its recorded [`ProposalKind`]) and came out weakly dominated by an earlier trial
+    /// (`a ≥ b` in every objective), or infeasible. A backed-off step, or one that had no
+    /// point, leaves an acquisition trial there, so the next step is taken: a kind that keeps
+    /// failing runs at half its rate, and one non-dominated step restores it. A step still
+    /// pending, or a trial whose proposal is unknown (chosen elsewhere), never makes the next
+    /// one back off.
+    fn backs_off(&self, position: usize, every: usize, kind: &ProposalKind) -> bool {
+        let Some(previous) = position.checked_sub(every) else {
+            return false;
+        };
+        let told: Vec<&super::Trial> = self
             .trials
             .iter()
-            .filter_map(|t| match &t.state {
-                TrialState::Failed { .. } => None,
-                TrialState::Pending => Some(None),
-                TrialState::Complete { values } => Some(Some(self.feasible_objectives(values))),
-            })
+            .filter(|t| !matches!(t.state, TrialState::Failed { .. }))
             .collect();
-        let dominated = |q: usize| match told.get(q) {
-            None | Some(None) => false,
-            Some(Some(None)) => true,
-            Some(Some(Some(y))) => told[..q]
-                .iter()
-                .filter_map(|t| t.flatten())
-                .any(|earlier| earlier.iter().zip(y.iter()).all(|(a, b)| a >= b)),
+        let Some(step) = told.get(previous) else {
+            return false;
         };
-        // Walk this kind's positions from its first, each one backing off when the one
-        // before it took its step and was dominated.
-        let mut q = initial + (position - initial) % every;
-        let mut backed_off = false;
-        while q < position {
-            backed_off = !backed_off && dominated(q);
-            q += every;
+        if step.proposal.as_ref() != Some(kind) {
+            return false;
         }
-        backed_off
+        let TrialState::Complete { values } = &step.state else {
+            return false;
+        };
+        let Some(y) = self.feasible_objectives(values) else {
+            return true;
+        };
+        told[..previous].iter().any(|earlier| match &earlier.state {
+            TrialState::Complete { values } => self
+                .feasible_objectives(values)
+                .is_some_and(|e| e.iter().zip(y).all(|(a, b)| a >= b)),
+            _ => false,
+        })
     }
 
     /// The seed of the next exploration step's candidates: it moves with the trial count.

@@ -65,6 +65,11 @@ pub struct Trial {
     /// State.
     #[serde(flatten)]
     pub state: TrialState,
+    /// How it was chosen, when this optimizer chose it or was told (`observe_proposed`);
+    /// `None` for a trial chosen elsewhere or stored before the record existed. Exploration
+    /// steps back off by it (`optimizer::exploration`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<ProposalKind>,
 }
 
 /// Seconds spent in the last model-based `ask`.
@@ -245,19 +250,21 @@ impl Optimizer {
                 tries += 1;
             }
         }
+        let kind = if tries == 0 {
+            kind
+        } else {
+            ProposalKind::Sobol
+        };
         self.last_proposals.push(Proposal {
             trial: self.trials.len(),
-            kind: if tries == 0 {
-                kind
-            } else {
-                ProposalKind::Sobol
-            },
+            kind: kind.clone(),
         });
         let trial = Trial {
             id: self.trials.len(),
             params: self.config.space.decode(&x),
             x,
             state: TrialState::Pending,
+            proposal: Some(kind),
         };
         self.trials.push(trial.clone());
         trial
@@ -302,12 +309,13 @@ impl Optimizer {
     pub fn retry(&mut self, id: usize, reason: String) -> Result<Trial> {
         let trial = self.pending_trial(id, "retry")?;
         trial.state = TrialState::Failed { reason };
-        let (params, x) = (trial.params.clone(), trial.x.clone());
+        let (params, x, proposal) = (trial.params.clone(), trial.x.clone(), trial.proposal.clone());
         let retry = Trial {
             id: self.trials.len(),
             params,
             x,
             state: TrialState::Pending,
+            proposal,
         };
         self.trials.push(retry.clone());
         Ok(retry)
@@ -318,6 +326,18 @@ impl Optimizer {
     /// Sobol stream, so an optimizer rebuilt from its history (as an Optuna sampler is, at
     /// every trial) continues the initial design rather than repeating its first point.
     pub fn observe(&mut self, params: &[ParamValue]) -> Result<usize> {
+        self.observe_proposed(params, None)
+    }
+
+    /// [`Optimizer::observe`] with how the trial was chosen, when an optimizer like this one
+    /// chose it (an Optuna sampler rebuilding its history passes the proposal it recorded),
+    /// so the rules that look back at their own earlier steps (exploration steps backing off)
+    /// see them.
+    pub fn observe_proposed(
+        &mut self,
+        params: &[ParamValue],
+        proposal: Option<ProposalKind>,
+    ) -> Result<usize> {
         let x = self.config.space.encode(params)?;
         let id = self.trials.len();
         self.sobol_drawn += 1;
@@ -326,6 +346,7 @@ impl Optimizer {
             params: self.config.space.decode(&x),
             x,
             state: TrialState::Pending,
+            proposal,
         });
         Ok(id)
     }

@@ -159,52 +159,59 @@ fn every_tenth_model_based_trial_explores() {
 }
 
 /// The back-off pattern of box steps (every 10th model-based trial after 4 initial ones:
-/// positions 13, 23, 33, 43, 53): a step backs off when the previous one of its kind took
-/// its step and was dominated or infeasible; a backed-off step restores the next; a step
-/// still pending counts as not dominated.
+/// positions 13, 23, 33, 43, 53): a step backs off when the previous position of its kind
+/// took its step (its trial's recorded proposal) and came out dominated or infeasible; a
+/// backed-off step leaves an acquisition trial, so the next one steps; a step still pending,
+/// or a dominated trial chosen elsewhere, never makes the next one back off.
 #[test]
 fn exploration_steps_back_off_after_a_dominated_step_of_their_kind() {
     let mut config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
     config.initial_points = Some(4);
     config.num_constraints = 1;
-    let build = |told: &dyn Fn(usize) -> Option<Vec<f64>>, count: usize| {
+    // The box steps taken when trial `i` is told `told(i)` (pending when `None`), every
+    // trial recorded as this optimizer would have chosen it (`known(i)`: or chosen elsewhere).
+    let taken = |told: &dyn Fn(usize) -> Option<Vec<f64>>, known: &dyn Fn(usize) -> bool| {
         let mut opt = Optimizer::new(config.clone()).unwrap();
-        for i in 0..count {
-            let f = i as f64 / count as f64;
-            let id = opt.observe(&[ParamValue::Float(f), ParamValue::Float(1.0 - f)]).unwrap();
+        let mut steps = Vec::new();
+        for i in 0..54 {
+            let proposal = if opt.exploration_step(i) == Some(ExplorationStep::Box) {
+                steps.push(i);
+                ProposalKind::BoxExploration
+            } else {
+                ProposalKind::Sobol
+            };
+            let f = i as f64 / 54.0;
+            let params = [ParamValue::Float(f), ParamValue::Float(1.0 - f)];
+            let id = opt.observe_proposed(&params, known(i).then_some(proposal)).unwrap();
             if let Some(values) = told(i) {
                 opt.tell(id, Ok(values)).unwrap();
             }
         }
-        opt
+        steps
     };
-    let boxes = |opt: &Optimizer| -> Vec<bool> {
-        [13, 23, 33, 43, 53]
-            .iter()
-            .map(|&p| opt.exploration_step(p) == Some(ExplorationStep::Box))
-            .collect()
-    };
+    let always = |_: usize| true;
     // Each trial trades the objectives against the ones before it: none is dominated.
     let trade = |i: usize| vec![i as f64, -(i as f64), 1.0];
-    assert_eq!(boxes(&build(&|i| Some(trade(i)), 54)), [true; 5]);
-    // 13 dominated (by trial 0) → 23 backs off → 33 steps; 33 infeasible → 43 backs off →
-    // 53 steps.
+    assert_eq!(taken(&|i| Some(trade(i)), &always), [13, 23, 33, 43, 53]);
+    // 13 dominated (by trial 0) → 23 backs off → 33 steps; 33 infeasible → 43 backs off.
     let failing = |i: usize| match i {
         13 => Some(vec![-100.0, -100.0, 1.0]),
         33 => Some(vec![i as f64, -(i as f64), -1.0]),
         _ => Some(trade(i)),
     };
-    assert_eq!(boxes(&build(&failing, 54)), [true, false, true, false, true]);
-    // 13 weakly dominated (equal to trial 12) and 23 dominated: 23 backed off, so 33 steps.
+    assert_eq!(taken(&failing, &always), [13, 33, 53]);
+    // 13 weakly dominated (equal to trial 12); 23's acquisition trial dominated too, but it
+    // was no box step, so 33 steps.
     let equal = |i: usize| match i {
         13 => Some(trade(12)),
         23 => Some(vec![-100.0, -100.0, 1.0]),
         _ => Some(trade(i)),
     };
-    assert_eq!(boxes(&build(&equal, 54)), [true, false, true, true, true]);
-    // 13 still pending: nothing is known against it, so 23 steps.
-    let pending = |i: usize| (i != 13).then(|| trade(i));
-    assert_eq!(boxes(&build(&pending, 54)), [true; 5]);
+    assert_eq!(taken(&equal, &always), [13, 33, 43, 53]);
+    // 13 still pending, or chosen elsewhere: nothing makes 23 back off (and with 33
+    // infeasible, 43 still does).
+    assert_eq!(taken(&|i| (i != 13).then(|| trade(i)), &always), [13, 23, 33, 43, 53]);
+    assert_eq!(taken(&failing, &|i| i != 13), [13, 23, 33, 53]);
 }
 
 #[test]

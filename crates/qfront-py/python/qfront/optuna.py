@@ -185,6 +185,12 @@ class QfrontSampler(BaseSampler):
             if any(not p.distribution._contains(p.distribution.to_internal_repr(past.params[p.name])) for p in params):
                 continue
             entry: Dict[str, Any] = {"params": [p.to_qfront(past.params[p.name]) for p in params]}
+            proposal = past.system_attrs.get(PROPOSAL_KEY)
+            if isinstance(proposal, dict):
+                # How this sampler chose it, back in qfront's maximized frame.
+                entry["proposal"] = dict(proposal)
+                if proposal.get("reference") is not None:
+                    entry["proposal"]["reference"] = [s * r for s, r in zip(signs, proposal["reference"])]
             if past.state == TrialState.COMPLETE:
                 values = [s * v for s, v in zip(signs, past.values or [])]
                 if self._constraints_func is not None:
