@@ -309,7 +309,11 @@ impl Optimizer {
     pub fn retry(&mut self, id: usize, reason: String) -> Result<Trial> {
         let trial = self.pending_trial(id, "retry")?;
         trial.state = TrialState::Failed { reason };
-        let (params, x, proposal) = (trial.params.clone(), trial.x.clone(), trial.proposal.clone());
+        let (params, x, proposal) = (
+            trial.params.clone(),
+            trial.x.clone(),
+            trial.proposal.clone(),
+        );
         let retry = Trial {
             id: self.trials.len(),
             params,

@@ -182,7 +182,9 @@ fn exploration_steps_back_off_after_a_dominated_step_of_their_kind() {
             };
             let f = i as f64 / 54.0;
             let params = [ParamValue::Float(f), ParamValue::Float(1.0 - f)];
-            let id = opt.observe_proposed(&params, known(i).then_some(proposal)).unwrap();
+            let id = opt
+                .observe_proposed(&params, known(i).then_some(proposal))
+                .unwrap();
             if let Some(values) = told(i) {
                 opt.tell(id, Ok(values)).unwrap();
             }
@@ -210,7 +212,10 @@ fn exploration_steps_back_off_after_a_dominated_step_of_their_kind() {
     assert_eq!(taken(&equal, &always), [13, 33, 43, 53]);
     // 13 still pending, or chosen elsewhere: nothing makes 23 back off (and with 33
     // infeasible, 43 still does).
-    assert_eq!(taken(&|i| (i != 13).then(|| trade(i)), &always), [13, 23, 33, 43, 53]);
+    assert_eq!(
+        taken(&|i| (i != 13).then(|| trade(i)), &always),
+        [13, 23, 33, 43, 53]
+    );
     assert_eq!(taken(&failing, &|i| i != 13), [13, 23, 33, 53]);
 }
 
