@@ -6,7 +6,7 @@
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
         [--methods qfront,optuna-gp,botorch-qlognehvi]
     python bench/python/mobo_suite.py proposals [--half ...] [--methods qfront] [--out ...]
-    python bench/python/mobo_suite.py paired --against EXPERIMENT.jsonl [--half ...] [--out ...]
+    python bench/python/mobo_suite.py paired --against EXPERIMENT.jsonl [--before EARLIER.jsonl] [--half ...] [--out ...]
 
 Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
 2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
@@ -37,8 +37,9 @@ reference point) and how much of the scoring hypervolume each rule's trials adde
 
 `paired` judges an engine change: qfront rows run with it (`--against`, written by `run
 --methods qfront --out EXPERIMENT.jsonl` with the changed wheel) against the stored `qfront`
-rows of `--out`, seed by seed (same seeds, same noise), with both goals checked against the
-stored peers, and the sum over problems of qfront's mean ÷ the best peer's mean.
+rows of `--out` (or those of `--before`: an earlier engine's rows, kept when a change was
+adopted), seed by seed (same seeds, same noise), with both goals checked against the stored
+peers, and the sum over problems of qfront's mean ÷ the best peer's mean.
 """
 
 import argparse
@@ -399,9 +400,10 @@ def command_proposals(args):
 
 
 def command_paired(args):
-    """Per problem: the stored (or `--before`) and the experiment's mean and worst seed, the paired difference
-    ± its standard error over the common seeds, how many seeds came out identical, and both
-    goals before and after; then the sum over problems of mean ÷ best peer's mean."""
+    """Per problem: the stored (or `--before`) and the experiment's mean and worst seed, the
+    paired difference ± its standard error over the common seeds, how many seeds came out
+    identical, and both goals before and after; then the sum over problems of mean ÷ best
+    peer's mean."""
     if not args.against:
         raise SystemExit("paired needs --against EXPERIMENT.jsonl (qfront rows run with the change)")
     stored = [r for r in load(args.out) if r["trials"] == args.trials]
