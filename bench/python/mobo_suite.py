@@ -7,6 +7,7 @@
         [--methods qfront,optuna-gp,botorch-qlognehvi]
     python bench/python/mobo_suite.py proposals [--half ...] [--methods qfront] [--out ...]
     python bench/python/mobo_suite.py paired --against EXPERIMENT.jsonl [--before EARLIER.jsonl] [--half ...] [--out ...]
+    python bench/python/mobo_suite.py trace --half all --problems P [--seed-list 3,8] [--methods qfront]
 
 Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
 2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
@@ -40,6 +41,10 @@ reference point) and how much of the scoring hypervolume each rule's trials adde
 rows of `--out` (or those of `--before`: an earlier engine's rows, kept when a change was
 adopted), seed by seed (same seeds, same noise), with both goals checked against the stored
 peers, and the sum over problems of qfront's mean ÷ the best peer's mean.
+
+`trace` reruns qfront on chosen problems and seeds and prints every trial: the scoring
+hypervolume, the rule that chose it, the reference point and acquisition value of an
+acquisition's trial, the told values and the parameters (where a stalled seed's trials went).
 """
 
 import argparse
@@ -114,27 +119,12 @@ def run_one(job):
 
         history, ask_seconds = botorch_loop.run(problem, method, seed, trials, startup, noise_rng)
     else:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        import warnings
-
-        warnings.filterwarnings("ignore")
-        study = optuna.create_study(
-            directions=["minimize"] * len(problem["reference"]),
-            sampler=make_sampler(method, seed, startup, problem["reference"]),
-        )
         history, ask_seconds, proposals, observed = [], [], [], []
-        for _ in range(trials):
-            started = time.perf_counter()
-            trial = study.ask()
-            params = suggest(trial, problem["params"])
-            ask_seconds.append(time.perf_counter() - started)
-            values = mobo_problems.evaluate(problem, params, noise_rng)
-            study.tell(trial, values)
-            observed.append([float(v) for v in values])
-            history.append(problem["f"](params))  # scored noise-free
-            proposals.append(proposal_label(study.trials[-1].system_attrs))
+        for step in ask_tell(problem, method, seed, trials, startup, noise_rng):
+            ask_seconds.append(step["ask_seconds"])
+            observed.append(step["observed"])
+            history.append(step["noise_free"])
+            proposals.append(proposal_label(step["system_attrs"]))
     reference = problem["reference"]
     hv = [mobo_problems.hypervolume(history[:k + 1], reference) for k in range(len(history))]
     record = {
@@ -145,6 +135,66 @@ def run_one(job):
         record["proposals"] = proposals
         record["observed"] = observed  # what the sampler was told (noisy where the problem is)
     return record
+
+
+def ask_tell(problem, method, seed, trials, startup, noise_rng):
+    """One Optuna sampler's run through ask/tell: yields, per trial, its parameters, the values
+    the sampler was told (`observed`, noisy where the problem is), the noise-free values the
+    score uses, the trial's system attributes and the seconds its ask took."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    study = optuna.create_study(
+        directions=["minimize"] * len(problem["reference"]),
+        sampler=make_sampler(method, seed, startup, problem["reference"]),
+    )
+    for _ in range(trials):
+        started = time.perf_counter()
+        trial = study.ask()
+        params = suggest(trial, problem["params"])
+        ask_seconds = time.perf_counter() - started
+        values = mobo_problems.evaluate(problem, params, noise_rng)
+        study.tell(trial, values)
+        yield {
+            "params": params, "observed": [float(v) for v in values], "noise_free": problem["f"](params),
+            "system_attrs": study.trials[-1].system_attrs, "ask_seconds": ask_seconds,
+        }
+
+
+def command_trace(args):
+    """Ask by ask, one qfront run per problem and seed (`--seeds N`: seeds 0..N-1, or
+    `--seed-list 3,8`): the scoring hypervolume after the trial, how the trial was chosen (the
+    kind and, for the acquisition's trials, the reference rule, the reference point in the
+    study's directions and the acquisition's value at the trial), the values the sampler was
+    told, and the parameters. The same runs as `run` (same seeds, same noise), so a stalled
+    seed of the stored rows is reproduced trial for trial."""
+    method = next((m for m in args.methods.split(",") if m.startswith("qfront")), "qfront")
+    seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
+    for problem in selected(args.half, args.problems):
+        startup = 2 * (len(problem["params"]) + 1)
+        for seed in seeds:
+            print(f"\n{problem['name']} {method} seed {seed} (scoring reference {problem['reference']})")
+            history = []
+            noise_rng = np.random.default_rng(seed * 7919 + 17)
+            for k, step in enumerate(ask_tell(problem, method, seed, args.trials, startup, noise_rng)):
+                history.append(step["noise_free"])
+                hv = mobo_problems.hypervolume(history, problem["reference"])
+                proposal = step["system_attrs"].get("qfront:proposal") or {}
+                reference = proposal.get("reference")
+                value = proposal.get("value")
+                print(f"{k:3d} hv {hv:<10.5g} {proposal_label(step['system_attrs']):28} "
+                      f"told {rounded(step['observed'])} "
+                      f"reference {rounded(reference) if reference else '-'} "
+                      f"acquisition {'-' if value is None else f'{value:.4g}'} "
+                      f"params {rounded(list(step['params'].values()))}", flush=True)
+
+
+def rounded(values):
+    """A short printable form of a list of numbers (categories printed as they are)."""
+    return "[" + ", ".join(f"{v:.4g}" if isinstance(v, (int, float)) else str(v) for v in values) + "]"
 
 
 def proposal_label(system_attrs):
@@ -486,11 +536,12 @@ def figure(problem, by_method, attainable, folder):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=["run", "summary", "timing", "proposals", "paired"])
+    parser.add_argument("command", choices=["run", "summary", "timing", "proposals", "paired", "trace"])
     parser.add_argument("--half", default="dev", choices=["dev", "held-out", "fresh", "all"])
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--seed-list", default="", help="trace: comma-separated seeds instead of 0..seeds-1")
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="bench/results/mobo_suite.jsonl")
@@ -502,7 +553,8 @@ def main():
     parser.add_argument("--before", default="", help="paired: qfront rows to compare against instead of the stored ones "
                         "(an earlier engine's, kept when a change was adopted)")
     args = parser.parse_args()
-    commands = {"run": command_run, "summary": command_summary, "timing": command_timing, "proposals": command_proposals, "paired": command_paired}
+    commands = {"run": command_run, "summary": command_summary, "timing": command_timing, "proposals": command_proposals, "paired": command_paired,
+                "trace": command_trace}
     commands[args.command](args)
 
 
