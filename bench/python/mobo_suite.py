@@ -112,8 +112,8 @@ def run_one(job):
     """One (problem, method, seed) run; returns its JSON record."""
     name, method, seed, trials = job
     problem = mobo_problems.BY_NAME[name]
-    startup = 2 * (len(problem["params"]) + 1)
-    noise_rng = np.random.default_rng(seed * 7919 + 17)
+    startup = startup_trials(problem)
+    noise_rng = noise_generator(seed)
     if method.startswith("botorch"):
         import botorch_loop
 
@@ -135,6 +135,17 @@ def run_one(job):
         record["proposals"] = proposals
         record["observed"] = observed  # what the sampler was told (noisy where the problem is)
     return record
+
+
+def startup_trials(problem):
+    """The quasi-random trials before any model: 2(d + 1), d the number of parameters."""
+    return 2 * (len(problem["params"]) + 1)
+
+
+def noise_generator(seed):
+    """The observation noise's generator of one seed: every method, and `trace`, draw the same
+    noise on the same seed."""
+    return np.random.default_rng(seed * 7919 + 17)
 
 
 def ask_tell(problem, method, seed, trials, startup, noise_rng):
@@ -174,12 +185,11 @@ def command_trace(args):
     method = next((m for m in args.methods.split(",") if m.startswith("qfront")), "qfront")
     seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
     for problem in selected(args.half, args.problems):
-        startup = 2 * (len(problem["params"]) + 1)
         for seed in seeds:
             print(f"\n{problem['name']} {method} seed {seed} (scoring reference {problem['reference']})")
             history = []
-            noise_rng = np.random.default_rng(seed * 7919 + 17)
-            for k, step in enumerate(ask_tell(problem, method, seed, args.trials, startup, noise_rng)):
+            steps = ask_tell(problem, method, seed, args.trials, startup_trials(problem), noise_generator(seed))
+            for k, step in enumerate(steps):
                 history.append(step["noise_free"])
                 hv = mobo_problems.hypervolume(history, problem["reference"])
                 proposal = step["system_attrs"].get("qfront:proposal") or {}
