@@ -46,6 +46,8 @@ type Suggestion = (Vec<ParamValue>, Option<String>, Option<Proposal>);
 ///   `ordered` with `values`, `categorical` with `values`);
 /// * `trials`: JSON list of `{"params": [...], "values": [...] | null, "failed": bool}`;
 /// * `method`: `sobol`, `qnehvi`, `qnehvi-saas`, `qparego`, `qlognehvi`, `qlognehvi-saas`;
+/// * `seed`: the study's seed, the same at every trial: it scrambles the initial design's
+///   Sobol sequence; the model's random choices use `seed + trial_number`;
 /// * `initial_points`: Sobol trials before the model (default `2(d + 1)`);
 /// * `reference_point`: the hypervolume reference point in the maximized frame (default:
 ///   inferred at every ask, from the models' predicted front or, every third ask, from
@@ -75,7 +77,12 @@ pub fn suggest(
         serde_json::from_str(trials).map_err(|e| crate::error(format!("trials: {e}")))?;
     let method = Method::from_name(method).map_err(crate::error)?;
     let space = SearchSpace::new(parameters).map_err(crate::error)?;
-    let mut config = OptimizerConfig::new(space, num_objectives, method, seed);
+    // The Sobol stream is the study's (`seed`), so the initial design is one stratified
+    // scrambled sequence; the model's random choices move with the trial, so processes that
+    // rebuild the same history do not propose the same point.
+    let moving = trial_number.unwrap_or(trials.len()) as u64;
+    let mut config = OptimizerConfig::new(space, num_objectives, method, seed.wrapping_add(moving));
+    config.sobol_seed = Some(seed);
     config.num_constraints = num_constraints;
     config.initial_points = initial_points;
     config.reference_point = reference_point;

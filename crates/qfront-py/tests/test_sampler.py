@@ -79,6 +79,22 @@ def test_single_objective_beats_its_own_sobol_baseline():
     assert bo.best_value < 0.05 < sobol.best_value
 
 
+def test_the_initial_design_is_one_stratified_sobol_sequence():
+    # The sampler is rebuilt at every trial with a model seed that moves with the trial; the
+    # initial design must still be the first points of one scrambled Sobol sequence. Its
+    # first 16 points in 2-D put one point in each cell of the 4 × 4 grid (a (0, 4, 2)-net).
+    # Trial 0 has no search space yet and is the independent sampler's (as with Optuna's own
+    # samplers), so trials 1–15 are points 1–15 and fill 15 distinct cells; 15 independent
+    # uniform points (point k of a different scramble at each trial, as before) do that
+    # with probability 16!/16**15 ≈ 3.5e-5.
+    for seed in (0, 1, 2):
+        study = optuna.create_study(sampler=QfrontSampler(seed=seed, n_startup_trials=16))
+        study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=16)
+        cells = {(int(t.params["x"] * 4), int(t.params["y"] * 4)) for t in study.trials[1:]}
+        assert len(cells) == 15, (seed, sorted(cells))
+        assert all(t.system_attrs[PROPOSAL_KEY]["kind"] == "sobol" for t in study.trials[1:])
+
+
 def test_two_objectives_reach_a_larger_front_than_random_search():
     bo = optuna.create_study(directions=["minimize", "minimize"], sampler=QfrontSampler(seed=2))
     bo.optimize(branin_currin, n_trials=30)

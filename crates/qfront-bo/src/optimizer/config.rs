@@ -91,6 +91,16 @@ pub struct OptimizerConfig {
     pub initial_points: Option<usize>,
     /// Seed of every random choice.
     pub seed: u64,
+    /// Seed of the Sobol stream (the initial design and the fallback points) when it must not
+    /// move with `seed` (`None`: `seed`). A caller that rebuilds the optimizer at every trial
+    /// with a seed that moves with the trial number (`qfront.optuna.QfrontSampler`, so that
+    /// concurrent processes do not propose the same point) keeps this one fixed: point k of
+    /// one scrambled sequence per study, not point k of a different sequence each time.
+    /// Points of different scrambles are independent uniform draws, without the Sobol
+    /// design's stratification; on the 5-parameter problems of the MOBO suite such an
+    /// initial design held 12–30% less hypervolume than the peers' Sobol designs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sobol_seed: Option<u64>,
     /// qNEHVI Monte-Carlo samples (128).
     pub mc_samples: usize,
     /// Acquisition raw samples (512).
@@ -183,6 +193,7 @@ impl OptimizerConfig {
             method,
             initial_points: None,
             seed,
+            sobol_seed: None,
             mc_samples: 128,
             raw_samples: 512,
             restarts: 10,

@@ -276,7 +276,8 @@ impl Optimizer {
         let k = self.sobol_drawn;
         self.sobol_drawn += 1;
         let block = (k / crate::sampling::MAX_POINTS) as u64;
-        let seed = self.config.seed ^ salt ^ block.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let stream = self.config.sobol_seed.unwrap_or(self.config.seed);
+        let seed = stream ^ salt ^ block.wrapping_mul(0x9e37_79b9_7f4a_7c15);
         SobolSampler::new(self.config.space.dim(), seed)
             .map(|s| s.point(k % crate::sampling::MAX_POINTS))
             .unwrap_or_else(|_| vec![0.5; self.config.space.dim()])

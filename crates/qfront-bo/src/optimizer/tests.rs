@@ -41,6 +41,51 @@ fn an_optimizer_rebuilt_from_observed_trials_continues_its_design() {
 }
 
 #[test]
+fn a_fixed_sobol_seed_keeps_one_stratified_design_when_the_seed_moves() {
+    // Rebuilt at every trial with a seed that moves with the trial (as `QfrontSampler`
+    // does), the initial design must still be the first points of one scrambled sequence:
+    // 16 points of a 2-D Sobol sequence put one point in each cell of the 4 × 4 grid (a
+    // (0, 4, 2)-net), which 16 independent uniform points do with probability 16!/16¹⁶ ≈ 2e-6.
+    let design = |fixed: bool| -> Vec<Vec<f64>> {
+        let mut points: Vec<Vec<f64>> = Vec::new();
+        for k in 0..16u64 {
+            let mut config = OptimizerConfig::new(unit_square(), 1, Method::Qnehvi, 40 + k);
+            config.initial_points = Some(16);
+            config.sobol_seed = fixed.then_some(40);
+            let mut rebuilt = Optimizer::new(config).unwrap();
+            for x in &points {
+                let params = [ParamValue::Float(x[0]), ParamValue::Float(x[1])];
+                let id = rebuilt.observe(&params).unwrap();
+                rebuilt.tell(id, Ok(vec![x[0]])).unwrap();
+            }
+            points.push(rebuilt.ask(1).unwrap().remove(0).x);
+        }
+        points
+    };
+    let cells = |points: &[Vec<f64>]| -> usize {
+        let mut seen = std::collections::HashSet::new();
+        for x in points {
+            seen.insert(((x[0] * 4.0) as usize, (x[1] * 4.0) as usize));
+        }
+        seen.len()
+    };
+    assert_eq!(cells(&design(true)), 16);
+    // Without it, point k of a different scramble at every trial: no stratification.
+    assert!(cells(&design(false)) < 16);
+    // The stream is the one an optimizer seeded 40 draws in one go.
+    let mut config = OptimizerConfig::new(unit_square(), 1, Method::Sobol, 40);
+    config.initial_points = Some(16);
+    let whole: Vec<Vec<f64>> = Optimizer::new(config)
+        .unwrap()
+        .ask(16)
+        .unwrap()
+        .into_iter()
+        .map(|t| t.x)
+        .collect();
+    assert_eq!(design(true), whole);
+}
+
+#[test]
 fn a_long_history_is_modelled_on_a_subset() {
     let space = unit_square();
     let mut config = OptimizerConfig::new(space, 2, Method::Qnehvi, 3);

@@ -225,9 +225,11 @@ class QfrontSampler(BaseSampler):
                 json.dumps([p.spec for p in params]),
                 json.dumps(history),
                 self._method,
-                # Moves with the trial, so processes sharing a storage (and a history whose
-                # newest trials have no parameters yet) do not choose the same point.
-                (self._seed + trial.number) % 2**64,
+                # The study's seed: it scrambles the initial design's one Sobol sequence;
+                # the native side moves the model's seed with `trial.number`, so processes
+                # sharing a storage (and a history whose newest trials have no parameters
+                # yet) do not choose the same point.
+                self._seed,
                 len(study.directions),
                 constraints,
                 self._n_startup_trials,
