@@ -47,7 +47,8 @@ type Suggestion = (Vec<ParamValue>, Option<String>, Option<Proposal>);
 /// * `trials`: JSON list of `{"params": [...], "values": [...] | null, "failed": bool}`;
 /// * `method`: `sobol`, `qnehvi`, `qnehvi-saas`, `qparego`, `qlognehvi`, `qlognehvi-saas`;
 /// * `seed`: the study's seed, the same at every trial: it scrambles the initial design's
-///   Sobol sequence; the model's random choices use `seed + trial_number`;
+///   Sobol sequence; the model's random choices use `seed + trial_number` (without
+///   `trial_number`, `seed` + the number of `trials`);
 /// * `initial_points`: Sobol trials before the model (default `2(d + 1)`);
 /// * `reference_point`: the hypervolume reference point in the maximized frame (default:
 ///   inferred at every ask, from the models' predicted front or, every third ask, from

@@ -86,7 +86,7 @@ def test_the_initial_design_is_one_stratified_sobol_sequence():
     # Trial 0 has no search space yet and is the independent sampler's (as with Optuna's own
     # samplers), so trials 1–15 are points 1–15 and fill 15 distinct cells; 15 independent
     # uniform points (point k of a different scramble at each trial, as before) do that
-    # with probability 16!/16**15 ≈ 3.5e-5.
+    # with probability 16!/16**15 ≈ 1.8e-5.
     for seed in (0, 1, 2):
         study = optuna.create_study(sampler=QfrontSampler(seed=seed, n_startup_trials=16))
         study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_float("y", 0, 1), n_trials=16)
