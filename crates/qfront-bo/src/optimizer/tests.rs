@@ -582,3 +582,71 @@ fn every_trial_of_an_ask_says_how_it_was_chosen() {
         parego.last_proposals()
     );
 }
+
+/// Loose asks stop once the latest trial a loose ask chose came back with objective values
+/// exactly equal to an earlier trial's (`Optimizer::loose_asks_stopped`). Six trials told,
+/// trial 3 recorded as a loose ask: the ask at trial 6 (a loose position, every third) keeps
+/// the loose rule unless trial 3 repeated an earlier outcome exactly.
+#[test]
+fn loose_asks_stop_after_re_measuring_a_known_outcome() {
+    let loose = ProposalKind::Acquisition {
+        rule: Some(ReferenceRule::Loose),
+        reference: None,
+        value: None,
+    };
+    let predicted = ProposalKind::Acquisition {
+        rule: Some(ReferenceRule::PredictedFront),
+        reference: None,
+        value: None,
+    };
+    // The rule of the ask after six trials, trial 3 told `third` and recorded as `kind`.
+    let rule_after = |third: Vec<f64>, kind: &ProposalKind| {
+        let mut config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
+        config.initial_points = Some(3);
+        config.exploration_every = 0;
+        config.anchor_every = 0;
+        let mut opt = Optimizer::new(config).unwrap();
+        for i in 0..6 {
+            let f = 0.1 + 0.15 * i as f64;
+            let params = [ParamValue::Float(f), ParamValue::Float(0.3)];
+            let proposal = if i == 3 {
+                kind.clone()
+            } else {
+                ProposalKind::Sobol
+            };
+            let id = opt.observe_proposed(&params, Some(proposal)).unwrap();
+            let values = if i == 3 {
+                third.clone()
+            } else {
+                vec![f, -f * f]
+            };
+            opt.tell(id, Ok(values)).unwrap();
+        }
+        assert_eq!(
+            opt.trials.len() % super::reference::LOOSE_REFERENCE_EVERY,
+            0
+        );
+        acquisition_reference(&mut opt).0
+    };
+    let trial_1 = vec![0.25, -0.0625];
+    // A new outcome: the loose asks go on.
+    assert_eq!(
+        rule_after(vec![0.55, -0.2], &loose),
+        Some(ReferenceRule::Loose)
+    );
+    // Trial 1's outcome measured again by a loose ask: they stop.
+    assert_eq!(
+        rule_after(trial_1.clone(), &loose),
+        Some(ReferenceRule::PredictedFront)
+    );
+    // The same repeat chosen by another rule, or a value that differs in the last digits
+    // (as a noisy objective's would): the loose asks go on.
+    assert_eq!(
+        rule_after(trial_1.clone(), &predicted),
+        Some(ReferenceRule::Loose)
+    );
+    assert_eq!(
+        rule_after(vec![0.25 + 1e-12, -0.0625], &loose),
+        Some(ReferenceRule::Loose)
+    );
+}
