@@ -81,16 +81,12 @@ impl Optimizer {
     /// Whether the loose asks have stopped for this study: the latest trial a loose ask
     /// chose (its recorded proposal) came back with objective values exactly equal to an
     /// earlier trial's, both feasible. On a deterministic objective that is a known outcome
-    /// measured again: the loose point valued the point only for the models' doubt about
-    /// inputs that changed nothing, multiplied by the loose point's width behind the front's
-    /// end, and would keep valuing it. Noisy objectives never repeat a value exactly, so
-    /// there the rule never fires.
-    ///
-    /// Why (design notes, "Loose asks stop after re-measuring a known outcome"): on
-    /// BraninCurrin embedded in 8 inputs (issue #17's suite), 20 of 70 loose asks over 10
-    /// seeds re-measured the Currin end of the front with other values of the six inputs
-    /// that change nothing, the same point up to three times a run. Stopping them gave
-    /// +0.86 ± 0.26 there and changed 3 of the other 18 problems by at most 0.001.
+    /// measured again: the loose point valued it only for the models' doubt (about inputs
+    /// that change nothing, or their noise term at a point already measured), multiplied by
+    /// the loose point's width behind the front's end, and would keep valuing it. Noisy
+    /// objectives never repeat a value exactly, so there the rule never fires. What it
+    /// measured on issue #17's suite: design notes, "Loose asks stop after re-measuring a
+    /// known outcome".
     pub(super) fn loose_asks_stopped(&self) -> bool {
         let is_loose = |trial: &super::Trial| {
             matches!(
