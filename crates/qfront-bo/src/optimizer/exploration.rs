@@ -112,11 +112,9 @@ impl Optimizer {
         let Some(y) = self.feasible_objectives(values) else {
             return true;
         };
-        told[..previous].iter().any(|earlier| match &earlier.state {
-            TrialState::Complete { values } => self
-                .feasible_objectives(values)
-                .is_some_and(|e| weakly_dominates(e, y)),
-            _ => false,
+        told[..previous].iter().any(|earlier| {
+            self.told_objectives(earlier)
+                .is_some_and(|e| weakly_dominates(e, y))
         })
     }
 

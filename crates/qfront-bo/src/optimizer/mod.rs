@@ -216,17 +216,20 @@ impl Optimizer {
             .then_some(&values[..m])
     }
 
+    /// The objectives `trial` was told, when it is complete and feasible.
+    fn told_objectives<'t>(&self, trial: &'t Trial) -> Option<&'t [f64]> {
+        match &trial.state {
+            TrialState::Complete { values } => self.feasible_objectives(values),
+            _ => None,
+        }
+    }
+
     /// The feasible completed trials on the observed Pareto front.
     pub fn pareto_trials(&self) -> Vec<&Trial> {
         let (complete, values): (Vec<&Trial>, Vec<Vec<f64>>) = self
             .trials
             .iter()
-            .filter_map(|t| match &t.state {
-                TrialState::Complete { values } => {
-                    self.feasible_objectives(values).map(|v| (t, v.to_vec()))
-                }
-                _ => None,
-            })
+            .filter_map(|t| self.told_objectives(t).map(|v| (t, v.to_vec())))
             .unzip();
         crate::moo::is_non_dominated(&values)
             .into_iter()

@@ -82,8 +82,9 @@ impl Optimizer {
     /// chose (its recorded proposal) came back with objective values exactly equal to an
     /// earlier trial's, both feasible. On a deterministic objective that is a known outcome
     /// measured again: the loose point valued it only for the models' doubt (about inputs
-    /// that change nothing, or their noise term at a point already measured), multiplied by
-    /// the loose point's width behind the front's end, and would keep valuing it. Noisy
+    /// that change nothing, or about another corner of the box that gives the same values),
+    /// multiplied by the loose point's width behind the front's end, and would keep valuing
+    /// it. Noisy
     /// objectives never repeat a value exactly, so there the rule never fires. What it
     /// measured on issue #17's suite: design notes, "Loose asks stop after re-measuring a
     /// known outcome".
@@ -100,20 +101,12 @@ impl Optimizer {
         let Some(latest) = self.trials.iter().rposition(is_loose) else {
             return false;
         };
-        let TrialState::Complete { values } = &self.trials[latest].state else {
-            return false;
-        };
-        let Some(repeated) = self.feasible_objectives(values) else {
+        let Some(repeated) = self.told_objectives(&self.trials[latest]) else {
             return false;
         };
         self.trials[..latest]
             .iter()
-            .any(|earlier| match &earlier.state {
-                TrialState::Complete { values } => {
-                    self.feasible_objectives(values) == Some(repeated)
-                }
-                _ => false,
-            })
+            .any(|earlier| self.told_objectives(earlier) == Some(repeated))
     }
 
     /// The points whose joint front an improvement is counted over: the modelled points
