@@ -17,7 +17,8 @@ mod training_data;
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{
-    ExactGp, GpFitOptions, Hyperparameters, Posterior, BUMPY_LENGTHSCALE, SMOOTH_LENGTHSCALE_PRIOR,
+    ConstantMean, ExactGp, GpFitOptions, Hyperparameters, Posterior, BUMPY_LENGTHSCALE,
+    SMOOTH_LENGTHSCALE_PRIOR,
 };
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};

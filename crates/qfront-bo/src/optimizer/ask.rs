@@ -8,7 +8,9 @@ use super::{
     AskTiming, Method, Optimizer, ProposalKind, ReferenceRule, Trial, TrialState, ONE_START_POINTS,
 };
 use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
-use crate::gp::{fit_saas, inputs_in_use, ExactGp, GpFitOptions, SaasOptions, YeoJohnson};
+use crate::gp::{
+    fit_saas, inputs_in_use, ConstantMean, ExactGp, GpFitOptions, SaasOptions, YeoJohnson,
+};
 use crate::{BoError, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -98,6 +100,11 @@ impl Optimizer {
                 self.config.gp_restarts
             },
             seed: self.config.seed ^ self.trials.len() as u64,
+            mean: if self.config.worst_observed_mean {
+                ConstantMean::WorstObserved
+            } else {
+                ConstantMean::Fitted
+            },
             ..GpFitOptions::default()
         };
         // Objective j's warp (constraints, j ≥ m, have none).

@@ -159,9 +159,22 @@ pub struct OptimizerConfig {
     /// it has never seen").
     #[serde(default = "default_outcome_warp")]
     pub outcome_warp: bool,
+    /// Hold each GP's constant prior mean at the worst observation of its outcome instead of
+    /// fitting it (`gp::ConstantMean::WorstObserved`; De Ath, Fieldsend & Everson, GECCO
+    /// 2020). Where no trial has been the models then predict the worst seen, not the
+    /// average, so an acquisition values the unexplored box only for its variance and the
+    /// search exploits more of what the trials have shown (on the DTLZ problems, distance
+    /// inputs nearer their optimum; issue #17, design notes, "A pessimistic prior mean").
+    /// Not used by the SAAS methods, whose fully Bayesian fit keeps its own mean.
+    #[serde(default = "default_worst_observed_mean")]
+    pub worst_observed_mean: bool,
 }
 
 fn default_outcome_warp() -> bool {
+    true
+}
+
+fn default_worst_observed_mean() -> bool {
     true
 }
 
@@ -205,6 +218,7 @@ impl OptimizerConfig {
             exploration_every: default_exploration_every(),
             anchor_every: default_anchor_every(),
             outcome_warp: default_outcome_warp(),
+            worst_observed_mean: default_worst_observed_mean(),
         }
     }
 

@@ -650,3 +650,22 @@ fn loose_asks_stop_after_re_measuring_a_known_outcome() {
         Some(ReferenceRule::Loose)
     );
 }
+
+/// A config stored before `worst_observed_mean` existed (a study's saved optimizer) loads with
+/// the field's default, the pessimistic mean, and a stored `false` is kept.
+#[test]
+fn configs_without_the_mean_setting_load_with_the_pessimistic_mean() {
+    let config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
+    assert!(config.worst_observed_mean);
+    let mut stored = serde_json::to_value(&config).unwrap();
+    stored
+        .as_object_mut()
+        .unwrap()
+        .remove("worst_observed_mean")
+        .unwrap();
+    let loaded: OptimizerConfig = serde_json::from_value(stored.clone()).unwrap();
+    assert!(loaded.worst_observed_mean);
+    stored["worst_observed_mean"] = serde_json::Value::Bool(false);
+    let loaded: OptimizerConfig = serde_json::from_value(stored).unwrap();
+    assert!(!loaded.worst_observed_mean);
+}

@@ -221,3 +221,41 @@ fn bad_data_is_refused() {
     let (m, _) = gp.predict(&[vec![0.5]]);
     assert!((m[0] - 3.0).abs() < 0.5);
 }
+
+#[test]
+fn worst_observed_mean_is_what_the_model_predicts_far_from_the_data() {
+    // Twelve points of one arch of a sine on [0, 0.2], then predictions at x = 1, many
+    // lengthscales from all of them: the posterior mean there is μ in units, so held at the
+    // worst observation (De Ath et al. 2020) it is that observation's value. (Fitted, μ is
+    // whatever the likelihood prefers: here 0.6 standard deviations below the worst.)
+    let x: Vec<Vec<f64>> = (0..12).map(|i| vec![0.2 * i as f64 / 11.0]).collect();
+    let y: Vec<f64> = x.iter().map(|p| (20.0 * p[0]).sin()).collect();
+    let worst = y.iter().copied().fold(f64::INFINITY, f64::min);
+    let best = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let held = ExactGp::fit(
+        &x,
+        &y,
+        &GpFitOptions {
+            mean: ConstantMean::WorstObserved,
+            ..GpFitOptions::default()
+        },
+    )
+    .unwrap();
+    let (offset, scale) = standardization(&y);
+    assert!(
+        (held.hyperparameters().mean - (worst - offset) / scale).abs() < 1e-12,
+        "held mean {} against the worst standardized value {}",
+        held.hyperparameters().mean,
+        (worst - offset) / scale
+    );
+    let far = [vec![1.0]];
+    let (held_far, _) = held.predict(&far);
+    assert!(
+        (held_far[0] - worst).abs() < 0.02 * (best - worst),
+        "the held mean predicts {} far away, the worst observation is {worst}",
+        held_far[0]
+    );
+    // Near the data the fit still interpolates the observations.
+    let (held_near, _) = held.predict(&x[5..6]);
+    assert!((held_near[0] - y[5]).abs() < 0.05 * (best - worst));
+}
