@@ -100,7 +100,7 @@ impl Optimizer {
                 self.config.gp_restarts
             },
             seed: self.config.seed ^ self.trials.len() as u64,
-            mean: if self.config.worst_observed_mean {
+            mean: if self.config.space.dim() >= self.config.worst_observed_mean_min_dim {
                 ConstantMean::WorstObserved
             } else {
                 ConstantMean::Fitted

@@ -32,7 +32,9 @@ mod tests;
 /// per evaluation, and the likelihood is sharply peaked by then).
 const ONE_START_POINTS: usize = 128;
 
-pub use config::{Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY};
+pub use config::{
+    Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY, WORST_OBSERVED_MEAN_MIN_DIM,
+};
 pub use proposal::{Proposal, ProposalKind, ReferenceRule};
 
 /// What is known about a trial.

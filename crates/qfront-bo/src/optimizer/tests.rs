@@ -651,21 +651,21 @@ fn loose_asks_stop_after_re_measuring_a_known_outcome() {
     );
 }
 
-/// A config stored before `worst_observed_mean` existed (a study's saved optimizer) loads with
-/// the field's default, the pessimistic mean, and a stored `false` is kept.
+/// A config stored before `worst_observed_mean_min_dim` existed (a study's saved optimizer)
+/// loads with the field's default, and a stored value is kept.
 #[test]
-fn configs_without_the_mean_setting_load_with_the_pessimistic_mean() {
+fn configs_without_the_mean_setting_load_with_the_default() {
     let config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
-    assert!(config.worst_observed_mean);
+    assert_eq!(config.worst_observed_mean_min_dim, 5);
     let mut stored = serde_json::to_value(&config).unwrap();
     stored
         .as_object_mut()
         .unwrap()
-        .remove("worst_observed_mean")
+        .remove("worst_observed_mean_min_dim")
         .unwrap();
     let loaded: OptimizerConfig = serde_json::from_value(stored.clone()).unwrap();
-    assert!(loaded.worst_observed_mean);
-    stored["worst_observed_mean"] = serde_json::Value::Bool(false);
+    assert_eq!(loaded.worst_observed_mean_min_dim, 5);
+    stored["worst_observed_mean_min_dim"] = serde_json::json!(0);
     let loaded: OptimizerConfig = serde_json::from_value(stored).unwrap();
-    assert!(!loaded.worst_observed_mean);
+    assert_eq!(loaded.worst_observed_mean_min_dim, 0);
 }
