@@ -669,3 +669,31 @@ fn configs_without_the_mean_setting_load_with_the_default() {
     let loaded: OptimizerConfig = serde_json::from_value(stored).unwrap();
     assert_eq!(loaded.worst_observed_mean_min_dim, 0);
 }
+
+/// The next model-based trial of DTLZ2 after 14 design points, with the mean held from
+/// `min_dim` dimensions on (0: always; `usize::MAX`: never).
+fn dtlz2_next_trial(dim: usize, min_dim: usize) -> Vec<f64> {
+    let problem = crate::problems::Dtlz::new(crate::problems::DtlzVariant::Dtlz2, dim, 2).unwrap();
+    let mut config =
+        OptimizerConfig::new(SearchSpace::unit_cube(dim).unwrap(), 2, Method::Qnehvi, 3);
+    config.initial_points = Some(14);
+    config.worst_observed_mean_min_dim = min_dim;
+    let mut opt = Optimizer::new(config).unwrap();
+    for _ in 0..14 {
+        let t = opt.ask(1).unwrap().remove(0);
+        opt.tell(t.id, Ok(evaluate(&problem, &t.x))).unwrap();
+    }
+    opt.ask(1).unwrap().remove(0).x
+}
+
+/// The pessimistic mean is used from `worst_observed_mean_min_dim` encoded dimensions on:
+/// below the default five (three here) an ask is the fitted mean's to the last digit, at five
+/// it is not (the two fits differ, so does the acquisition's maximum), and a threshold of 0
+/// turns it on in three dimensions too.
+#[test]
+fn the_pessimistic_mean_starts_at_its_dimension_threshold() {
+    let never = usize::MAX;
+    assert_eq!(dtlz2_next_trial(3, 5), dtlz2_next_trial(3, never));
+    assert_ne!(dtlz2_next_trial(3, 0), dtlz2_next_trial(3, never));
+    assert_ne!(dtlz2_next_trial(5, 5), dtlz2_next_trial(5, never));
+}
