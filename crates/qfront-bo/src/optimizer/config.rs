@@ -165,7 +165,7 @@ pub struct OptimizerConfig {
     /// that mean the best of eight on their problems of five or more dimensions). Where no
     /// trial has been the models then predict the worst seen, not the average, so an
     /// acquisition values the unexplored box only for its variance and the search exploits
-    /// more of what the trials have shown (on the DTLZ problems, distance inputs nearer
+    /// more of what the trials have shown (on a traced DTLZ2 run, distance inputs nearer
     /// their optimum; issue #17, design notes, "A pessimistic prior mean"). Default
     /// [`WORST_OBSERVED_MEAN_MIN_DIM`]; 0 holds it at every dimension, `usize::MAX` never.
     /// Not used by the SAAS methods, whose fully Bayesian fit keeps its own mean.
@@ -182,8 +182,9 @@ fn default_worst_observed_mean_min_dim() -> usize {
 }
 
 /// The default of [`OptimizerConfig::worst_observed_mean_min_dim`]: De Ath et al.'s five
-/// dimensions. Below it the suite of issue #17 measured no consistent gain, and told the
-/// scoring point Kursawe (3 inputs) lost 25 ± 10 of 400 (design notes).
+/// dimensions, not a threshold fitted to issue #17's suite (which gained from the held mean
+/// at four dimensions too, but lost at three when told the scoring point: Kursawe 25 ± 10 of
+/// 400; design notes, "A pessimistic prior mean").
 pub const WORST_OBSERVED_MEAN_MIN_DIM: usize = 5;
 
 fn default_exploration_every() -> usize {

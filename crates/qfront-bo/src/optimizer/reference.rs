@@ -84,9 +84,8 @@ impl Optimizer {
     /// measured again: the loose point valued it only for the models' doubt (about inputs
     /// that change nothing, or about another corner of the box that gives the same values),
     /// multiplied by the loose point's width behind the front's end, and would keep valuing
-    /// it. Noisy
-    /// objectives never repeat a value exactly, so there the rule never fires. What it
-    /// measured on issue #17's suite: design notes, "Loose asks stop after re-measuring a
+    /// it. Noisy objectives never repeat a value exactly, so there the rule never fires. What
+    /// it measured on issue #17's suite: design notes, "Loose asks stop after re-measuring a
     /// known outcome".
     pub(super) fn loose_asks_stopped(&self) -> bool {
         let is_loose = |trial: &super::Trial| {

@@ -692,8 +692,8 @@ fn dtlz2_next_trial(dim: usize, min_dim: usize) -> Vec<f64> {
 /// turns it on in three dimensions too.
 #[test]
 fn the_pessimistic_mean_starts_at_its_dimension_threshold() {
-    let never = usize::MAX;
-    assert_eq!(dtlz2_next_trial(3, 5), dtlz2_next_trial(3, never));
-    assert_ne!(dtlz2_next_trial(3, 0), dtlz2_next_trial(3, never));
-    assert_ne!(dtlz2_next_trial(5, 5), dtlz2_next_trial(5, never));
+    let fitted_in_three = dtlz2_next_trial(3, usize::MAX);
+    assert_eq!(dtlz2_next_trial(3, 5), fitted_in_three);
+    assert_ne!(dtlz2_next_trial(3, 0), fitted_in_three);
+    assert_ne!(dtlz2_next_trial(5, 5), dtlz2_next_trial(5, usize::MAX));
 }
