@@ -9,6 +9,9 @@
     python bench/python/mobo_suite.py paired --against EXPERIMENT.jsonl [--before EARLIER.jsonl] [--half ...] [--out ...]
     python bench/python/mobo_suite.py trace --half all --problems P [--seed-list 3,8] [--methods qfront]
 
+`bash bench/python/setup.sh` makes the virtualenv to run it in: the peers pinned in
+`bench/python/requirements.txt` and the qfront wheel built from the checkout.
+
 Every run drives a sampler through Optuna's ask/tell interface, as a user would, with
 2(d + 1) quasi-random startup trials (d = number of parameters) and **no reference point**:
 qfront infers its own from what it has seen, exactly as `qfront study ask/tell` does. The

@@ -4,6 +4,8 @@
     python bench/python/sampler_bench.py --shard 0/2 > a.jsonl &  python ... --shard 1/2 > b.jsonl
     python bench/python/sampler_bench.py --summary a.jsonl b.jsonl
 
+`bash bench/python/setup.sh` makes a virtualenv with the pinned peers and the qfront wheel.
+
 `--shard I/N` runs only every N-th (problem, seed) pair, starting at the I-th, so N processes
 (one thread each) split a slow sampler's runs over N cores; `--summary` merges their JSON
 lines into the table.
