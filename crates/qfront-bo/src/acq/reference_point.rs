@@ -185,7 +185,10 @@ fn covering_the_observed_front(
 /// `q` removes `p` when `q_i ≥ p_i − ε_i` for every `i` and `q_k > p_k + ε_k` for some `k`,
 /// `ε_i = fraction·range_i` (ε-dominance, Laumanns et al. 2002, with a strict gain so two
 /// points never remove each other). An extreme that is best in one objective by a margin
-/// below `ε` but far worse in another is a weakly Pareto-optimal point in all but name.
+/// below `ε` but far worse in another is a weakly Pareto-optimal point in all but name, and
+/// is removed. So is any point of a dense front where its range-normalised slope is far from
+/// 1: on a dense convex front only the knee survives (design notes, "The ε-filter removes
+/// more than extremes"; a filter of the extremes alone was measured and not kept).
 fn without_marginal_extremes(front: &[Vec<f64>], fraction: f64) -> Vec<Vec<f64>> {
     let Some(first) = front.first() else {
         return Vec::new();
