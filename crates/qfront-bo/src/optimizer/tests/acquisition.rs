@@ -1,0 +1,229 @@
+//! What an acquisition trial measures against and records: the reference rules, the
+//! proposal record, the loose asks' stop, and the pessimistic prior mean.
+
+use super::*;
+
+#[test]
+fn a_given_reference_nothing_reaches_yields_to_the_inferred_one() {
+    // The observations reach y₀ = 0.5 and y₁ = −0.5. A point every observation but the
+    // first beats is used as given.
+    let reachable = vec![-0.1, -1.1];
+    let (rule, used) =
+        acquisition_reference(&mut half_explored_trade_off(0, Some(reachable.clone())));
+    assert_eq!(rule, Some(ReferenceRule::Given));
+    assert_eq!(used, Some(reachable));
+    // No observation beats (0.6, −1.1) yet, but the models put y₀ past 0.6 at x > 0.6 with
+    // some probability: the acquisition is positive there, and the point is kept.
+    let within_reach = vec![0.6, -1.1];
+    let (rule, used) =
+        acquisition_reference(&mut half_explored_trade_off(0, Some(within_reach.clone())));
+    assert_eq!(rule, Some(ReferenceRule::Given));
+    assert_eq!(used, Some(within_reach));
+    // y₀ = 5 is many posterior deviations past anything the models predict on [0, 1]: no
+    // sample improves on (5, −1.1) anywhere, so the trial measures against an inferred
+    // point, which the observed front beats.
+    let (rule, used) =
+        acquisition_reference(&mut half_explored_trade_off(0, Some(vec![5.0, -1.1])));
+    assert!(
+        matches!(
+            rule,
+            Some(ReferenceRule::PredictedFront | ReferenceRule::Loose)
+        ),
+        "{rule:?}"
+    );
+    let used = used.unwrap();
+    assert!(used[0] < 0.05 && used[1] < -0.45, "{used:?}");
+}
+
+/// Every trial of an ask says which rule chose it: Sobol points for the initial design, an
+/// anchor step where one is taken, and otherwise the acquisition with its reference rule
+/// (the loose one when the trial's number is a multiple of three, the user's when given).
+#[test]
+fn every_trial_of_an_ask_says_how_it_was_chosen() {
+    let mut fresh =
+        Optimizer::new(OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 1)).unwrap();
+    let asked = fresh.ask(3).unwrap();
+    let sobol: Vec<Proposal> = asked
+        .iter()
+        .map(|t| Proposal {
+            trial: t.id,
+            kind: ProposalKind::Sobol,
+        })
+        .collect();
+    assert_eq!(fresh.last_proposals(), sobol.as_slice());
+
+    let mut anchored = half_explored_trade_off(10, None);
+    let trial = anchored.ask(1).unwrap().remove(0);
+    assert_eq!(
+        anchored.last_proposals(),
+        [Proposal {
+            trial: 11,
+            kind: ProposalKind::Anchor { objective: 0 }
+        }]
+        .as_slice()
+    );
+    assert_eq!(trial.id, 11);
+
+    let mut plain = half_explored_trade_off(0, None);
+    let rules: Vec<Option<ReferenceRule>> = (11..14)
+        .map(|id| {
+            let trial = plain.ask(1).unwrap().remove(0);
+            assert_eq!(trial.id, id);
+            let [proposal] = plain.last_proposals() else {
+                panic!("one proposal per trial: {:?}", plain.last_proposals());
+            };
+            assert_eq!(proposal.trial, id);
+            let ProposalKind::Acquisition {
+                rule,
+                reference,
+                value,
+            } = &proposal.kind
+            else {
+                panic!("trial {id} is the acquisition's: {proposal:?}");
+            };
+            assert!(value.is_some_and(|v| v >= 0.0), "qNEHVI {value:?}");
+            assert_eq!(reference.as_ref().map(Vec::len), Some(2));
+            let rule = *rule;
+            let x = trial.x[0];
+            plain.tell(id, Ok(vec![x, -x])).unwrap();
+            rule
+        })
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            Some(ReferenceRule::PredictedFront),
+            Some(ReferenceRule::Loose),
+            Some(ReferenceRule::PredictedFront)
+        ]
+    );
+    // The record survives a round trip through the optimizer's JSON, as its timing does.
+    let restored: Optimizer =
+        serde_json::from_str(&serde_json::to_string(&plain).unwrap()).unwrap();
+    assert_eq!(restored.last_proposals(), plain.last_proposals());
+
+    let mut given = half_explored_trade_off(10, Some(vec![-0.1, -1.1]));
+    given.ask(1).unwrap();
+    match &given.last_proposals()[0].kind {
+        ProposalKind::Acquisition {
+            rule, reference, ..
+        } => {
+            assert_eq!(*rule, Some(ReferenceRule::Given));
+            assert_eq!(reference.as_deref(), Some([-0.1, -1.1].as_slice()));
+        }
+        other => panic!("a given reference point takes no anchor step: {other:?}"),
+    }
+    // qParEGO scalarizes instead of measuring hypervolume: told a point, it uses it only to
+    // prune the baseline, and its trials record no rule.
+    let mut parego = half_explored_trade_off(10, Some(vec![-0.1, -1.1]));
+    parego.config.method = Method::Qparego;
+    parego.ask(1).unwrap();
+    assert!(
+        matches!(
+            &parego.last_proposals()[0].kind,
+            ProposalKind::Acquisition {
+                rule: None,
+                reference: None,
+                ..
+            }
+        ),
+        "{:?}",
+        parego.last_proposals()
+    );
+}
+
+/// Loose asks stop once the latest trial a loose ask chose came back with objective values
+/// exactly equal to an earlier trial's (`Optimizer::loose_asks_stopped`). Six trials told,
+/// trial 3 recorded as a loose ask: the ask at trial 6 (a loose position, every third) keeps
+/// the loose rule unless trial 3 repeated an earlier outcome exactly.
+#[test]
+fn loose_asks_stop_after_re_measuring_a_known_outcome() {
+    let loose = ProposalKind::Acquisition {
+        rule: Some(ReferenceRule::Loose),
+        reference: None,
+        value: None,
+    };
+    let predicted = ProposalKind::Acquisition {
+        rule: Some(ReferenceRule::PredictedFront),
+        reference: None,
+        value: None,
+    };
+    // The rule of the ask after six trials, trial 3 told `third` and recorded as `kind`.
+    let rule_after = |third: Vec<f64>, kind: &ProposalKind| {
+        let mut config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
+        config.initial_points = Some(3);
+        config.exploration_every = 0;
+        config.anchor_every = 0;
+        let mut opt = Optimizer::new(config).unwrap();
+        for i in 0..6 {
+            let f = 0.1 + 0.15 * i as f64;
+            let params = [ParamValue::Float(f), ParamValue::Float(0.3)];
+            let proposal = if i == 3 {
+                kind.clone()
+            } else {
+                ProposalKind::Sobol
+            };
+            let id = opt.observe_proposed(&params, Some(proposal)).unwrap();
+            let values = if i == 3 {
+                third.clone()
+            } else {
+                vec![f, -f * f]
+            };
+            opt.tell(id, Ok(values)).unwrap();
+        }
+        assert_eq!(
+            opt.trials.len() % super::reference::LOOSE_REFERENCE_EVERY,
+            0
+        );
+        acquisition_reference(&mut opt).0
+    };
+    let trial_1 = vec![0.25, -0.0625];
+    // A new outcome: the loose asks go on.
+    assert_eq!(
+        rule_after(vec![0.55, -0.2], &loose),
+        Some(ReferenceRule::Loose)
+    );
+    // Trial 1's outcome measured again by a loose ask: they stop.
+    assert_eq!(
+        rule_after(trial_1.clone(), &loose),
+        Some(ReferenceRule::PredictedFront)
+    );
+    // The same repeat chosen by another rule, or a value that differs in the last digits
+    // (as a noisy objective's would): the loose asks go on.
+    assert_eq!(
+        rule_after(trial_1.clone(), &predicted),
+        Some(ReferenceRule::Loose)
+    );
+    assert_eq!(
+        rule_after(vec![0.25 + 1e-12, -0.0625], &loose),
+        Some(ReferenceRule::Loose)
+    );
+}
+
+/// The next model-based trial of DTLZ2 after 14 design points, with the mean held from
+/// `min_dim` dimensions on (0: always; `usize::MAX`: never).
+fn dtlz2_next_trial(dim: usize, min_dim: usize) -> Vec<f64> {
+    let problem = crate::problems::Dtlz::new(crate::problems::DtlzVariant::Dtlz2, dim, 2).unwrap();
+    let mut config =
+        OptimizerConfig::new(SearchSpace::unit_cube(dim).unwrap(), 2, Method::Qnehvi, 3);
+    config.initial_points = Some(14);
+    config.worst_observed_mean_min_dim = min_dim;
+    let mut opt = Optimizer::new(config).unwrap();
+    for _ in 0..14 {
+        let t = opt.ask(1).unwrap().remove(0);
+        opt.tell(t.id, Ok(evaluate(&problem, &t.x))).unwrap();
+    }
+    opt.ask(1).unwrap().remove(0).x
+}
+
+/// The pessimistic mean is used from `worst_observed_mean_min_dim` encoded dimensions on:
+/// below the default five (three here) an ask is the fitted mean's to the last digit, at five
+/// it is not (the two fits differ, so does the acquisition's maximum), and a threshold of 0
+/// turns it on in three dimensions too.
+#[test]
+fn the_pessimistic_mean_starts_at_its_dimension_threshold() {
+    let fitted_in_three = dtlz2_next_trial(3, usize::MAX);
+    assert_eq!(dtlz2_next_trial(3, 5), fitted_in_three);
+    assert_ne!(dtlz2_next_trial(3, 0), fitted_in_three);
+    assert_ne!(dtlz2_next_trial(5, 5), dtlz2_next_trial(5, usize::MAX));
+}
