@@ -63,7 +63,8 @@ pub fn study_load(py: Python<'_>, storage: &str, name: Option<String>) -> PyResu
     Ok(describe(&study))
 }
 
-/// Asks for `n` trials: JSON `[{"trial": number, "params": {...}}, ...]`.
+/// Asks for `n` trials: JSON `[{"trial": number, "params": {...}, "proposal": {...}}, ...]`
+/// (`proposal`: how the optimizer chose the trial, `qfront_study::search::proposal_json`).
 #[pyfunction]
 pub fn study_ask(py: Python<'_>, storage: &str, name: &str, n: usize) -> PyResult<String> {
     if n == 0 {
@@ -78,7 +79,9 @@ pub fn study_ask(py: Python<'_>, storage: &str, name: &str, n: usize) -> PyResul
         .map_err(crate::error)?;
     let asked: Vec<serde_json::Value> = asked
         .into_iter()
-        .map(|(trial, params)| serde_json::json!({"trial": trial, "params": params}))
+        .map(|trial| {
+            serde_json::json!({"trial": trial.number, "params": trial.params, "proposal": trial.proposal})
+        })
         .collect();
     Ok(serde_json::Value::Array(asked).to_string())
 }

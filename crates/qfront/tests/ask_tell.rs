@@ -228,3 +228,135 @@ values = ["adam", "sgd"]
     refuse("objectives_extra = 1", "objectives_extra");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Runs an external study of one input `x` on [0, 1] with objectives `-loss` (minimized,
+/// `(x − 0.3)²`) and `size` (maximized, `x`) for `trials` asks and tells, and returns what
+/// each ask printed and what `qfront trials --format json` lists afterwards.
+fn one_input_study(
+    name: &str,
+    reference: &str,
+    trials: usize,
+) -> (Vec<serde_json::Value>, serde_json::Value) {
+    let dir = std::env::temp_dir().join(format!("qfront-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("study.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "name = \"{name}\"\nkind = \"external\"\nobjectives = [\"-loss\", \"size\"]\noptimizer = \"qnehvi\"\nbudget = {trials}\ninitial_points = 3\nseed = 4\n{reference}\n[[parameter]]\nname = \"x\"\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n"
+        ),
+    )
+    .unwrap();
+    let d = dir.join("study");
+    let d = d.to_str().unwrap();
+    let created = qfront(&[
+        "study",
+        "create",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        d,
+    ]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let mut asked = Vec::new();
+    for _ in 0..trials {
+        let out = qfront(&["study", "ask", "--dir", d]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let trial: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let x = trial["params"]["x"].as_f64().unwrap();
+        let values = serde_json::json!({"loss": (x - 0.3).powi(2), "size": x}).to_string();
+        let number = trial["trial"].to_string();
+        let told = qfront(&[
+            "study", "tell", "--dir", d, "--trial", &number, "--values", &values,
+        ]);
+        assert!(
+            told.status.success(),
+            "{}",
+            String::from_utf8_lossy(&told.stderr)
+        );
+        asked.push(trial);
+    }
+    let listed = qfront(&["trials", "--dir", d, "--format", "json"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    (asked, serde_json::from_slice(&listed.stdout).unwrap())
+}
+
+/// Every trial `qfront study ask` hands out says how the optimizer chose it, as
+/// `QfrontSampler`'s `qfront:proposal` does: the Sobol design first, then model-based
+/// trials whose acquisition names its reference rule and point, the point in each metric's
+/// own units and direction (a given `reference_point` comes back exactly as written), and
+/// `qfront trials --format json` lists the same record.
+#[test]
+fn every_asked_trial_says_how_it_was_chosen() {
+    let known = [
+        "sobol",
+        "box-exploration",
+        "line-exploration",
+        "anchor",
+        "acquisition",
+    ];
+    // Every observation beats (loss 1.0, size 0.0), so the given point is used as given.
+    let (asked, listed) = one_input_study("given-point", "reference_point = [1.0, 0.0]", 6);
+    let mut acquisitions = 0;
+    for (i, trial) in asked.iter().enumerate() {
+        let proposal = &trial["proposal"];
+        assert_eq!(&listed[i]["proposal"], proposal, "trial {i}");
+        assert_eq!(listed[i]["trial"], trial["trial"]);
+        let kind = proposal["kind"].as_str().unwrap();
+        assert!(known.contains(&kind), "{proposal}");
+        if i < 3 {
+            assert_eq!(
+                kind, "sobol",
+                "trial {i} is in the initial design: {proposal}"
+            );
+        } else if kind == "acquisition" {
+            acquisitions += 1;
+            assert_eq!(proposal["rule"], "given", "{proposal}");
+            assert_eq!(
+                proposal["reference"],
+                serde_json::json!({"loss": 1.0, "size": 0.0})
+            );
+            assert!(
+                proposal["value"].as_f64().unwrap().is_finite(),
+                "{proposal}"
+            );
+        }
+    }
+    assert!(acquisitions >= 1, "{asked:?}");
+
+    // Without a point the rule is one of the inferred ones, and the point lies past the
+    // observed front in each metric's own direction: a loss above the best observed, a
+    // size below the best observed.
+    let (asked, _) = one_input_study("inferred-point", "", 6);
+    let best_loss = asked
+        .iter()
+        .map(|t| (t["params"]["x"].as_f64().unwrap() - 0.3).powi(2))
+        .fold(f64::INFINITY, f64::min);
+    let mut inferred = 0;
+    for trial in &asked[3..] {
+        let proposal = &trial["proposal"];
+        if proposal["kind"] == "acquisition" {
+            inferred += 1;
+            let rule = proposal["rule"].as_str().unwrap();
+            assert!(rule == "predicted-front" || rule == "loose", "{proposal}");
+            let loss = proposal["reference"]["loss"].as_f64().unwrap();
+            let size = proposal["reference"]["size"].as_f64().unwrap();
+            assert!(loss > best_loss && size < 1.0, "{proposal}");
+        }
+    }
+    assert!(inferred >= 1, "{asked:?}");
+}

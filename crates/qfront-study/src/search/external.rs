@@ -3,7 +3,7 @@
 //! outside trainer is alive), and are finished only by a tell.
 
 use super::worker_loop::requeue_stale;
-use super::{optimizer_values, params_json, trial_seed};
+use super::{optimizer_values, params_json, proposal_json, trial_seed};
 use crate::config::Study;
 use crate::pipeline::Metrics;
 use crate::store::{Store, TrialRowState};
@@ -14,15 +14,36 @@ use std::time::Duration;
 /// The worker name of trials handed out by [`ask_external`].
 pub const EXTERNAL_WORKER: &str = "external";
 
+/// A trial handed out by [`ask_external`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExternalTrial {
+    /// Its number, to tell its outcome with.
+    pub number: usize,
+    /// Its parameters by name.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// How the optimizer chose it ([`proposal_json`]); `None` for a trial the optimizer has
+    /// no record of (stored by a version before the record existed).
+    pub proposal: Option<serde_json::Value>,
+}
+
 /// Hands out `n` trials to an external trainer: trials re-queued after a lost worker first,
-/// then new ones asked of the optimizer. Returns their numbers and parameters.
+/// then new ones asked of the optimizer. Returns their numbers, parameters and how each was
+/// chosen.
 pub fn ask_external(
     study: &Study,
     store: &mut Store,
     n: usize,
     stale_after: Duration,
-) -> Result<Vec<(usize, BTreeMap<String, serde_json::Value>)>> {
+) -> Result<Vec<ExternalTrial>> {
     store.locked(|l| {
+        // A re-queued trial keeps the record of the trial it re-runs (`Optimizer::retry`).
+        let proposal = |optimizer: &qfront_bo::Optimizer, number: usize| {
+            optimizer
+                .trials()
+                .get(number)
+                .and_then(|t| t.proposal.as_ref())
+                .map(|kind| proposal_json(study, kind))
+        };
         let open = l.open_trials()?;
         requeue_stale(l, &open, stale_after)?;
         let mut out = Vec::with_capacity(n);
@@ -33,7 +54,11 @@ pub fn ask_external(
             .take(n)
         {
             l.claim(waiting.number, EXTERNAL_WORKER, false)?;
-            out.push((waiting.number, waiting.params.clone()));
+            out.push(ExternalTrial {
+                number: waiting.number,
+                params: waiting.params.clone(),
+                proposal: proposal(&l.optimizer, waiting.number),
+            });
         }
         // The budget counts trials that were not re-queued (their retries count instead).
         let counted = l.counted_trials()?;
@@ -55,11 +80,11 @@ pub fn ask_external(
                 |_| Some(EXTERNAL_WORKER),
                 false,
             )?;
-            out.extend(
-                asked
-                    .iter()
-                    .map(|trial| (trial.id, params_json(study, &trial.params))),
-            );
+            out.extend(asked.iter().map(|trial| ExternalTrial {
+                number: trial.id,
+                params: params_json(study, &trial.params),
+                proposal: trial.proposal.as_ref().map(|kind| proposal_json(study, kind)),
+            }));
         }
         Ok(out)
     })

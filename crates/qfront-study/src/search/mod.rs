@@ -1,10 +1,13 @@
 //! Studies: opening and reading them in a store, the worker loop that runs their trials
-//! ([`worker_loop`]), ask/tell for trainers outside qfront ([`external`]), and the front.
+//! ([`worker_loop`]), ask/tell for trainers outside qfront ([`external`]), how a trial was
+//! chosen as its user reads it ([`proposal_json()`]), and the front.
 
 mod external;
+mod proposal_json;
 mod worker_loop;
 
-pub use external::{ask_external, tell_external, EXTERNAL_WORKER};
+pub use external::{ask_external, tell_external, ExternalTrial, EXTERNAL_WORKER};
+pub use proposal_json::proposal_json;
 pub use worker_loop::{finished_count, release_running_trials, run_study, WorkerOptions};
 
 use crate::config::{Study, StudyConfig};

@@ -5,7 +5,7 @@ use super::storage::StorageArgs;
 use crate::output::Format;
 use anyhow::Result;
 use clap::Args;
-use qfront_study::search::pareto_trials;
+use qfront_study::search::{pareto_trials, proposal_json};
 use qfront_study::store::StoredTrial;
 use qfront_study::Study;
 use std::collections::BTreeMap;
@@ -26,7 +26,8 @@ pub enum ListFormat {
     /// A human-readable table.
     #[default]
     Table,
-    /// A JSON list of trials (`trial`, `params`, `values` keyed by objective name, `metrics`).
+    /// A JSON list of trials (`trial`, `params`, `values` keyed by objective name, `metrics`,
+    /// `proposal`: how the optimizer chose it).
     Json,
     /// CSV with one column per parameter and metric.
     Csv,
@@ -41,10 +42,29 @@ impl From<Format> for ListFormat {
     }
 }
 
-/// Prints trials as a table, JSON or CSV.
+/// How the optimizer chose each trial of a stored study, by trial number, as its user reads
+/// it (`qfront_study::search::proposal_json`); trials it has no record of are absent.
+pub fn stored_proposals(
+    study: &Study,
+    store: &mut qfront_study::store::Store,
+) -> Result<BTreeMap<usize, serde_json::Value>> {
+    Ok(store
+        .optimizer()?
+        .trials()
+        .iter()
+        .filter_map(|t| {
+            t.proposal
+                .as_ref()
+                .map(|kind| (t.id, proposal_json(study, kind)))
+        })
+        .collect())
+}
+
+/// Prints trials as a table, JSON (with how each was chosen, from `proposals`) or CSV.
 pub fn print_trials(
     study: &Study,
     trials: &[&StoredTrial],
+    proposals: &BTreeMap<usize, serde_json::Value>,
     format: impl Into<ListFormat>,
 ) -> Result<()> {
     match format.into() {
@@ -95,7 +115,7 @@ pub fn print_trials(
                 .iter()
                 .map(|t| {
                     let values: BTreeMap<&str, Option<f64>> = study.objectives.iter().map(|o| (o.metric.as_str(), t.metrics.get(&o.metric).copied())).collect();
-                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error, "seed": t.seed, "worker": t.worker, "retried_as": t.retried_as, "note": t.note})
+                    serde_json::json!({"trial": t.number, "state": t.state, "params": t.params, "values": values, "metrics": t.metrics, "error": t.error, "seed": t.seed, "worker": t.worker, "retried_as": t.retried_as, "note": t.note, "proposal": proposals.get(&t.number)})
                 })
                 .collect();
             println!("{}", serde_json::to_string(&list)?);
@@ -189,12 +209,24 @@ pub struct ListArgs {
 pub fn run_trials(args: ListArgs) -> Result<()> {
     let (study, mut store, _) = args.storage.open_stored()?;
     let trials = store.trials()?;
-    print_trials(&study, &trials.iter().collect::<Vec<_>>(), args.format)
+    let proposals = stored_proposals(&study, &mut store)?;
+    print_trials(
+        &study,
+        &trials.iter().collect::<Vec<_>>(),
+        &proposals,
+        args.format,
+    )
 }
 
 /// Runs `qfront pareto`: the feasible non-dominated trials of a stored study.
 pub fn run_pareto(args: ListArgs) -> Result<()> {
     let (study, mut store, _) = args.storage.open_stored()?;
     let trials = store.trials()?;
-    print_trials(&study, &pareto_trials(&study, &trials), args.format)
+    let proposals = stored_proposals(&study, &mut store)?;
+    print_trials(
+        &study,
+        &pareto_trials(&study, &trials),
+        &proposals,
+        args.format,
+    )
 }

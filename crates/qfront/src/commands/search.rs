@@ -1,7 +1,7 @@
 //! `qfront search`: runs a study (a preset or a TOML config) to its budget, resumable, and
 //! prints the Pareto front.
 
-use super::listing::print_trials;
+use super::listing::{print_trials, stored_proposals};
 use super::storage::StorageArgs;
 use crate::output::Format;
 use anyhow::{Context, Result};
@@ -243,7 +243,8 @@ pub fn run(args: SearchArgs) -> Result<()> {
         .filter(|t| t.state == qfront_study::store::TrialRowState::Failed)
         .count();
     tracing::info!(trials = trials.len(), failed, front = front.len(), store = %location, "study finished");
-    print_trials(&study, &front, args.format)?;
+    let proposals = stored_proposals(&study, &mut store)?;
+    print_trials(&study, &front, &proposals, args.format)?;
     match qfront_study::report::write_report(&study, &trials, &dir.join("report")) {
         Ok(page) => {
             tracing::info!(report = %page.display(), "report written");

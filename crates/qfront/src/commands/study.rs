@@ -116,8 +116,11 @@ pub fn run(command: StudyCommand) -> Result<()> {
             }
             let (study, mut store, _) = args.storage.open_stored()?;
             let stale_after = WorkerOptions::default().stale_after;
-            for (trial, params) in ask_external(&study, &mut store, args.n, stale_after)? {
-                println!("{}", serde_json::json!({"trial": trial, "params": params}));
+            for trial in ask_external(&study, &mut store, args.n, stale_after)? {
+                println!(
+                    "{}",
+                    serde_json::json!({"trial": trial.number, "params": trial.params, "proposal": trial.proposal})
+                );
             }
         }
         StudyCommand::Tell(args) => {
