@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import mobo_problems  # noqa: E402
-from mobo_suite import noise_generator, startup_trials  # noqa: E402
+from mobo_suite import noise_generator, proposal_label, startup_trials  # noqa: E402
 
 
 def toml_value(value):
@@ -84,7 +84,7 @@ def run_one(job):
     binary, name, seed, trials = job
     problem = mobo_problems.BY_NAME[name]
     noise_rng = noise_generator(seed)
-    history, observed = [], []
+    history, observed, proposals = [], [], []
     with tempfile.TemporaryDirectory(prefix="qfront-cli-") as folder:
         config = os.path.join(folder, "study.toml")
         with open(config, "w") as f:
@@ -100,10 +100,12 @@ def run_one(job):
             qfront_json(binary, "study", "tell", "--dir", store, "--trial", str(asked["trial"]),
                         "--values", json.dumps(told))
             observed.append([float(v) for v in values])
+            # The same labels as the sampler's rows (`mobo_suite.py proposals` reads them).
+            proposals.append(proposal_label({"qfront:proposal": asked.get("proposal")}))
             history.append(problem["f"](params))
     hv = [mobo_problems.hypervolume(history[:k + 1], problem["reference"]) for k in range(len(history))]
     return {"problem": name, "method": "qfront", "path": "qfront study ask/tell", "seed": seed,
-            "trials": trials, "hypervolume": hv, "final": hv[-1], "observed": observed}
+            "trials": trials, "hypervolume": hv, "final": hv[-1], "observed": observed, "proposals": proposals}
 
 
 def main():

@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod common;
-use common::qfront;
+use common::{qfront, qfront_ok};
 
 #[test]
 fn a_python_trainer_drives_a_study() {
@@ -250,7 +250,7 @@ fn one_input_study(
     .unwrap();
     let d = dir.join("study");
     let d = d.to_str().unwrap();
-    let created = qfront(&[
+    qfront_ok(&[
         "study",
         "create",
         "--config",
@@ -258,39 +258,19 @@ fn one_input_study(
         "--dir",
         d,
     ]);
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
     let mut asked = Vec::new();
     for _ in 0..trials {
-        let out = qfront(&["study", "ask", "--dir", d]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = qfront_ok(&["study", "ask", "--dir", d]);
         let trial: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         let x = trial["params"]["x"].as_f64().unwrap();
         let values = serde_json::json!({"loss": (x - 0.3).powi(2), "size": x}).to_string();
         let number = trial["trial"].to_string();
-        let told = qfront(&[
+        qfront_ok(&[
             "study", "tell", "--dir", d, "--trial", &number, "--values", &values,
         ]);
-        assert!(
-            told.status.success(),
-            "{}",
-            String::from_utf8_lossy(&told.stderr)
-        );
         asked.push(trial);
     }
-    let listed = qfront(&["trials", "--dir", d, "--format", "json"]);
-    assert!(
-        listed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
+    let listed = qfront_ok(&["trials", "--dir", d, "--format", "json"]);
     std::fs::remove_dir_all(&dir).ok();
     (asked, serde_json::from_slice(&listed.stdout).unwrap())
 }
