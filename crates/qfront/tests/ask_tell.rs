@@ -231,12 +231,13 @@ values = ["adam", "sgd"]
 
 /// Runs an external study of one input `x` on [0, 1] with objectives `-loss` (minimized,
 /// `(x − 0.3)²`) and `size` (maximized, `x`) for `trials` asks and tells, and returns what
-/// each ask printed and what `qfront trials --format json` lists afterwards.
+/// each ask printed, what `qfront trials --format json` lists afterwards and the HTML of
+/// `qfront report`.
 fn one_input_study(
     name: &str,
     reference: &str,
     trials: usize,
-) -> (Vec<serde_json::Value>, serde_json::Value) {
+) -> (Vec<serde_json::Value>, serde_json::Value, String) {
     let dir = std::env::temp_dir().join(format!("qfront-{name}-{}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
@@ -271,8 +272,11 @@ fn one_input_study(
         asked.push(trial);
     }
     let listed = qfront_ok(&["trials", "--dir", d, "--format", "json"]);
+    let report = qfront_ok(&["report", "--dir", d]);
+    let page = String::from_utf8_lossy(&report.stdout).trim().to_string();
+    let page = std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{page}: {e}"));
     std::fs::remove_dir_all(&dir).ok();
-    (asked, serde_json::from_slice(&listed.stdout).unwrap())
+    (asked, serde_json::from_slice(&listed.stdout).unwrap(), page)
 }
 
 /// Every trial `qfront study ask` hands out says how the optimizer chose it, as
@@ -290,11 +294,16 @@ fn every_asked_trial_says_how_it_was_chosen() {
         "acquisition",
     ];
     // Every observation beats (loss 1.0, size 0.0), so the given point is used as given.
-    let (asked, listed) = one_input_study("given-point", "reference_point = [1.0, 0.0]", 6);
+    let (asked, listed, page) = one_input_study("given-point", "reference_point = [1.0, 0.0]", 6);
     let mut acquisitions = 0;
     for (i, trial) in asked.iter().enumerate() {
         let proposal = &trial["proposal"];
         assert_eq!(&listed[i]["proposal"], proposal, "trial {i}");
+        // The report's trial panel reads the same record from the page's data.
+        assert!(
+            page.contains(&serde_json::to_string(proposal).unwrap()),
+            "trial {i}: {proposal}"
+        );
         assert_eq!(listed[i]["trial"], trial["trial"]);
         let kind = proposal["kind"].as_str().unwrap();
         assert!(known.contains(&kind), "{proposal}");
@@ -321,7 +330,7 @@ fn every_asked_trial_says_how_it_was_chosen() {
     // Without a point the rule is one of the inferred ones, and the point lies past the
     // observed front in each metric's own direction: a loss above the best observed, a
     // size below the best observed.
-    let (asked, _) = one_input_study("inferred-point", "", 6);
+    let (asked, _, _) = one_input_study("inferred-point", "", 6);
     let best_loss = asked
         .iter()
         .map(|t| (t["params"]["x"].as_f64().unwrap() - 0.3).powi(2))

@@ -185,7 +185,9 @@ fn a_thousand_trial_report_loads_and_answers_hover() {
         })
         .collect();
     let report_dir = dir.join("report");
-    let page = qfront_study::report::write_report(&study, &trials, &report_dir).unwrap();
+    let page =
+        qfront_study::report::write_report(&study, &trials, &Default::default(), &report_dir)
+            .unwrap();
     let report = drive(&python, &page, 1000, "report-1000.png");
     assert_eq!(report["points_per_plot"], 1000);
     std::fs::remove_dir_all(dir).ok();

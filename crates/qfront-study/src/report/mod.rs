@@ -13,6 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use qfront_bo::moo::hypervolume;
 use qfront_bo::space::ParamValue;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
@@ -378,8 +379,15 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Writes `out_dir/index.html` with its figures; returns the page's path.
-pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Result<PathBuf> {
+/// Writes `out_dir/index.html` with its figures; returns the page's path. `proposals` says,
+/// by trial number, how the optimizer chose each trial (`search::stored_proposals`; the
+/// page's trial panel shows it); an empty map leaves it out.
+pub fn write_report(
+    study: &Study,
+    trials: &[StoredTrial],
+    proposals: &BTreeMap<usize, serde_json::Value>,
+    out_dir: &Path,
+) -> Result<PathBuf> {
     register_font();
     std::fs::create_dir_all(out_dir).map_err(|e| StudyError::Io {
         path: out_dir.to_path_buf(),
@@ -504,6 +512,7 @@ pub fn write_report(study: &Study, trials: &[StoredTrial], out_dir: &Path) -> Re
             study,
             trials,
             &front,
+            proposals,
             out_dir.parent().unwrap_or(out_dir),
             &trace,
             importance_values.as_deref(),

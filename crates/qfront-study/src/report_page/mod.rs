@@ -42,6 +42,7 @@ pub(crate) fn interactive_section(
     study: &Study,
     trials: &[StoredTrial],
     front: &[&StoredTrial],
+    proposals: &std::collections::BTreeMap<usize, serde_json::Value>,
     study_dir: &Path,
     hypervolume: &[(usize, f64)],
     importance: Option<&[Vec<f64>]>,
@@ -82,6 +83,7 @@ pub(crate) fn interactive_section(
             "metrics": t.metrics,
             "error": t.error,
             "note": t.note,
+            "proposal": proposals.get(&t.number),
             "front": on_front.contains(&t.number),
             "layers": (t.state == crate::store::TrialRowState::Complete)
                 .then(|| layer_summary(&study_dir.join("trials").join(t.number.to_string()).join("model.qfm")))

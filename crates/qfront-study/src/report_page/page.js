@@ -41,6 +41,23 @@
   }
   const hideTip = () => { tip.style.display = "none"; };
 
+  // How the optimizer chose a trial (the study's proposal record), in words.
+  function chosenBy(p) {
+    if (!p) return null;
+    switch (p.kind) {
+      case "sobol": return "the Sobol design (or a Sobol point after a failed model fit)";
+      case "box-exploration": return "an exploration step into the largest hole of the box";
+      case "line-exploration": return "an exploration step along the observed Pareto set";
+      case "anchor": return `an anchor step toward the best predicted ${p.objective}`;
+      case "acquisition": {
+        if (!p.rule) return "the acquisition's maximum (qParEGO)";
+        const point = Object.entries(p.reference || {}).map(([k, v]) => `${k} ${fmt(v)}`).join(", ");
+        return `the acquisition's maximum against the ${p.rule} reference point (${point})`;
+      }
+      default: return p.kind;
+    }
+  }
+
   // The selected trial's panel.
   function select(number) {
     const t = byNumber.get(number);
@@ -83,6 +100,8 @@
     }
     if (t.error) panel.appendChild(el("p", { class: "error" }, `error: ${t.error}`));
     if (t.note) panel.appendChild(el("p", {}, `note: ${t.note}`));
+    const how = chosenBy(t.proposal);
+    if (how) panel.appendChild(el("p", { id: "selected-proposal" }, `Chosen by ${how}.`));
     if (t.state === "complete") {
       panel.appendChild(el("p", {}, "Export it:"));
       panel.appendChild(el("pre", { id: "export-command" }, S.export_command.split("{trial}").join(String(t.number))));

@@ -7,7 +7,7 @@ mod proposal_json;
 mod worker_loop;
 
 pub use external::{ask_external, tell_external, ExternalTrial, EXTERNAL_WORKER};
-pub use proposal_json::proposal_json;
+pub use proposal_json::{proposal_json, stored_proposals};
 pub use worker_loop::{finished_count, release_running_trials, run_study, WorkerOptions};
 
 use crate::config::{Study, StudyConfig};

@@ -4,8 +4,10 @@
 //! `QfrontSampler` gives it in the trial attribute `qfront:proposal`.
 
 use crate::config::Study;
+use crate::store::Store;
 use qfront_bo::ProposalKind;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
 
 /// `{"kind": ...}` for `kind`: `"sobol"`, `"box-exploration"`, `"line-exploration"`,
 /// `"anchor"` with the `objective`'s metric name, or `"acquisition"` with the reference
@@ -41,4 +43,19 @@ pub fn proposal_json(study: &Study, kind: &ProposalKind) -> Value {
         // The other kinds carry nothing but their name; serde spells it as the engine does.
         other => serde_json::to_value(other).unwrap_or_else(|_| json!({"kind": null})),
     }
+}
+
+/// How the optimizer chose each trial of the study in `store`, by trial number, as
+/// [`proposal_json`] spells it; trials it has no record of are absent.
+pub fn stored_proposals(study: &Study, store: &mut Store) -> crate::Result<BTreeMap<usize, Value>> {
+    Ok(store
+        .optimizer()?
+        .trials()
+        .iter()
+        .filter_map(|t| {
+            t.proposal
+                .as_ref()
+                .map(|kind| (t.id, proposal_json(study, kind)))
+        })
+        .collect())
 }

@@ -5,7 +5,7 @@ use super::storage::StorageArgs;
 use crate::output::Format;
 use anyhow::Result;
 use clap::Args;
-use qfront_study::search::{pareto_trials, proposal_json};
+use qfront_study::search::{pareto_trials, stored_proposals};
 use qfront_study::store::StoredTrial;
 use qfront_study::Study;
 use std::collections::BTreeMap;
@@ -40,24 +40,6 @@ impl From<Format> for ListFormat {
             Format::Json => ListFormat::Json,
         }
     }
-}
-
-/// How the optimizer chose each trial of a stored study, by trial number, as its user reads
-/// it (`qfront_study::search::proposal_json`); trials it has no record of are absent.
-pub fn stored_proposals(
-    study: &Study,
-    store: &mut qfront_study::store::Store,
-) -> Result<BTreeMap<usize, serde_json::Value>> {
-    Ok(store
-        .optimizer()?
-        .trials()
-        .iter()
-        .filter_map(|t| {
-            t.proposal
-                .as_ref()
-                .map(|kind| (t.id, proposal_json(study, kind)))
-        })
-        .collect())
 }
 
 /// Prints trials as a table, JSON (with how each was chosen, from `proposals`) or CSV.
@@ -189,7 +171,8 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     let (study, mut store, dir) = args.storage.open_stored()?;
     let trials = store.trials()?;
     let out = args.out.unwrap_or_else(|| dir.join("report"));
-    let page = qfront_study::report::write_report(&study, &trials, &out)?;
+    let proposals = stored_proposals(&study, &mut store)?;
+    let page = qfront_study::report::write_report(&study, &trials, &proposals, &out)?;
     println!("{}", page.display());
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 use super::storage::StorageArgs;
 use anyhow::{Context, Result};
+use qfront_study::search::stored_proposals;
 use qfront_study::store::StoredTrial;
 use std::path::{Path, PathBuf};
 
@@ -108,7 +109,8 @@ pub fn serve(storage: &StorageArgs, out: Option<PathBuf>, host: &str, port: u16)
                 .and_then(|trials| {
                     let now = fingerprint(&trials);
                     if written.as_deref() != Some(now.as_str()) {
-                        qfront_study::report::write_report(&study, &trials, &report)?;
+                        let proposals = stored_proposals(&study, &mut store)?;
+                        qfront_study::report::write_report(&study, &trials, &proposals, &report)?;
                         written = Some(now);
                     }
                     Ok(std::fs::read_to_string(report.join("index.html"))?)

@@ -1,7 +1,7 @@
 //! `qfront search`: runs a study (a preset or a TOML config) to its budget, resumable, and
 //! prints the Pareto front.
 
-use super::listing::{print_trials, stored_proposals};
+use super::listing::print_trials;
 use super::storage::StorageArgs;
 use crate::output::Format;
 use anyhow::{Context, Result};
@@ -10,8 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use qfront_study::pipeline::{Metrics, TrialRunner};
 use qfront_study::presets::{preset, PRESETS};
 use qfront_study::search::{
-    finished_count, open_study, pareto_trials, release_running_trials, run_study, Observer,
-    WorkerOptions,
+    finished_count, open_study, pareto_trials, release_running_trials, run_study, stored_proposals,
+    Observer, WorkerOptions,
 };
 use qfront_study::store::StorageLocation;
 use qfront_study::StudyConfig;
@@ -245,7 +245,7 @@ pub fn run(args: SearchArgs) -> Result<()> {
     tracing::info!(trials = trials.len(), failed, front = front.len(), store = %location, "study finished");
     let proposals = stored_proposals(&study, &mut store)?;
     print_trials(&study, &front, &proposals, args.format)?;
-    match qfront_study::report::write_report(&study, &trials, &dir.join("report")) {
+    match qfront_study::report::write_report(&study, &trials, &proposals, &dir.join("report")) {
         Ok(page) => {
             tracing::info!(report = %page.display(), "report written");
             // The table is for people: the page's path goes with it. JSON stays parseable.
