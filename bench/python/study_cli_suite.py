@@ -2,6 +2,7 @@
 
     python bench/python/study_cli_suite.py --qfront target/release/qfront [--half all]
         [--problems P,Q] [--seeds 10] [--trials 40] [--jobs 2] [--out bench/results/mobo_suite_study_cli.jsonl]
+    python bench/python/mobo_suite.py paired --half all --against bench/results/mobo_suite_study_cli.jsonl
 
 `mobo_suite.py` runs qfront through `QfrontSampler` (the Python package, behind Optuna's
 ask/tell). A user without Python drives the same engine through `qfront study create`, then
@@ -10,20 +11,20 @@ the study's SQLite store. This script does exactly that for every (problem, seed
 `kind = "external"`, the problem's parameters, every objective minimized, no reference point,
 2(d + 1) initial points and the seed; then 40 asks and tells with the same noise as the suite's
 runs (`mobo_suite.noise_generator`). It writes rows in `mobo_suite.py`'s format with the
-method `qfront` (so `mobo_suite.py paired --against FILE` compares them, seed by seed, with
-the stored `QfrontSampler` rows) and prints, per problem, the two paths' means and how many
-seeds ended at the same hypervolume.
+method `qfront` and each trial's proposal label, so `mobo_suite.py paired --against FILE`
+compares them, seed by seed, with the stored `QfrontSampler` rows (and checks the goals on
+them), and `mobo_suite.py proposals --out FILE` tallies the rules.
 
 The two paths differ in one thing by design: `QfrontSampler` rebuilds the optimizer from
 Optuna's trials at every ask and moves the model's random seed with the trial number, while
-a study keeps one optimizer in its store. Everything else (the engine, its defaults, the
+a study keeps one optimizer in its store; and Optuna draws its first trial independently (a
+uniform point), where a study's is Sobol point 0. Everything else (the engine, its defaults, the
 initial design, the proposals the rules look back at) is the same code.
 """
 
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,8 +118,6 @@ def main():
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="bench/results/mobo_suite_study_cli.jsonl")
-    parser.add_argument("--stored", default="bench/results/mobo_suite.jsonl",
-                        help="the QfrontSampler rows to compare with")
     args = parser.parse_args()
     problems = [p for p in mobo_problems.SUITE if args.half == "all" or p["half"] == args.half]
     if args.problems:
@@ -138,33 +137,8 @@ def main():
             out.write(json.dumps(row) + "\n")
             out.flush()
             print(f"{row['problem']} seed {row['seed']}: {row['final']:.6g}", file=sys.stderr)
-    compare(args.out, args.stored, [p["name"] for p in problems])
-
-
-def compare(cli_file, stored_file, names):
-    """Per problem: the CLI path's mean and worst seed beside the sampler's, and the seeds
-    whose final hypervolumes agree to 1e-9."""
-    def finals(path, method_filter):
-        table = {}
-        with open(path) as f:
-            for row in map(json.loads, f):
-                if method_filter(row):
-                    table[(row["problem"], row["seed"])] = row["final"]
-        return table
-
-    cli = finals(cli_file, lambda r: True)
-    sampler = finals(stored_file, lambda r: r["method"] == "qfront")
-    print("| problem | QfrontSampler mean (worst) | qfront study ask/tell mean (worst) | seeds equal |")
-    print("|---|---|---|---|")
-    for name in names:
-        seeds = sorted(s for (p, s) in cli if p == name and (p, s) in sampler)
-        if not seeds:
-            continue
-        a = [sampler[(name, s)] for s in seeds]
-        b = [cli[(name, s)] for s in seeds]
-        same = sum(abs(x - y) <= 1e-9 * max(1.0, abs(x)) for x, y in zip(a, b))
-        print(f"| {name} | {statistics.mean(a):.4g} ({min(a):.4g}) | {statistics.mean(b):.4g} ({min(b):.4g}) "
-              f"| {same} of {len(seeds)} |")
+    print(f"compare with the sampler's rows: python bench/python/mobo_suite.py paired --half {args.half} "
+          f"--against {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ pub fn loose_reference(
 /// output warp's inverse, which can stretch one SAAS sample's extrapolation without bound,
 /// and a mean lets that one sample set the whole prediction. On the product's own study
 /// (`qfront search`, snips-nlu, qNEHVI-SAAS) the mean put loose reference points at an
-/// accuracy of −16,037 and −20,835 where trials spanned 0.15–0.98 (design notes, "A loose
+/// accuracy of −16,037 and −20,835 (two runs), an objective in [0, 1] (design notes, "A loose
 /// point far past every observation"). The inverse is monotone, so the median of the mapped
 /// values is the mapped median of the latent ones (for an odd number of members).
 pub fn ensemble_quantiles(models: &ModelEnsemble, points: &[Vec<f64>], beta: f64) -> Vec<Vec<f64>> {
