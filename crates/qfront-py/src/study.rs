@@ -7,7 +7,8 @@
 use pyo3::prelude::*;
 use qfront_study::config::StudyConfig;
 use qfront_study::search::{
-    ask_external, load_stored, open_study, pareto_trials, tell_external, WorkerOptions,
+    ask_external, load_stored, open_study, pareto_trials, stored_proposals, tell_external,
+    WorkerOptions,
 };
 use qfront_study::store::StorageLocation;
 use std::collections::BTreeMap;
@@ -116,25 +117,40 @@ pub fn study_tell(
     .map_err(crate::error)
 }
 
-/// Every trial (JSON list, as `qfront trials --format json`); with `pareto`, only the
-/// feasible complete trials on the front.
+/// Every trial (JSON list: each stored trial's fields and `proposal`, how the optimizer
+/// chose it, as `qfront trials --format json` lists it, `null` where it kept no record); with
+/// `pareto`, only the feasible complete trials on the front.
 #[pyfunction]
 #[pyo3(signature = (storage, name, pareto=false))]
 pub fn study_trials(py: Python<'_>, storage: &str, name: &str, pareto: bool) -> PyResult<String> {
     let location = location(storage)?;
-    let chosen = py
-        .detach(|| -> qfront_study::Result<Vec<_>> {
+    let (chosen, proposals) = py
+        .detach(|| -> qfront_study::Result<_> {
             let (study, mut store) = load_stored(&location, Some(name))?;
             let trials = store.trials()?;
-            Ok(if pareto {
+            let proposals = stored_proposals(&study, &mut store)?;
+            let chosen: Vec<_> = if pareto {
                 pareto_trials(&study, &trials)
                     .into_iter()
                     .cloned()
                     .collect()
             } else {
                 trials
-            })
+            };
+            Ok((chosen, proposals))
         })
         .map_err(crate::error)?;
-    serde_json::to_string(&chosen).map_err(crate::error)
+    let listed = chosen
+        .iter()
+        .map(|trial| {
+            let mut entry = serde_json::to_value(trial)?;
+            if let serde_json::Value::Object(fields) = &mut entry {
+                let proposal = proposals.get(&trial.number).cloned();
+                fields.insert("proposal".into(), proposal.unwrap_or_default());
+            }
+            Ok(entry)
+        })
+        .collect::<serde_json::Result<Vec<_>>>()
+        .map_err(crate::error)?;
+    serde_json::to_string(&listed).map_err(crate::error)
 }

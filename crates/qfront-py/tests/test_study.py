@@ -62,6 +62,11 @@ def test_a_study_is_asked_and_told_from_python_and_the_cli(tmp_path):
     assert len(trials) == 9
     assert sum(t["state"] == "complete" for t in trials) == 8
     assert [t for t in trials if t["state"] == "failed"][0]["error"] == "out of memory"
+    # Every trial says how it was chosen, as the CLI's ask printed it: the initial design's
+    # first trial is a Sobol point, the CLI's ninth came from the models.
+    assert trials[0]["proposal"] == {"kind": "sobol"}
+    assert cli_trial["proposal"]["kind"] != "sobol"
+    assert [t["proposal"] for t in trials if t["number"] == cli_trial["trial"]] == [cli_trial["proposal"]]
     front = study.pareto()
     assert front and all(t["metrics"]["val_loss"] <= 2.5 for t in front)
     # Loading by storage finds it again.

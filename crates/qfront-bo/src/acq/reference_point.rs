@@ -108,24 +108,35 @@ pub fn loose_reference(
 /// point far past every observation"). The inverse is monotone, so the median of the mapped
 /// values is the mapped median of the latent ones (for an odd number of members).
 pub fn ensemble_quantiles(models: &ModelEnsemble, points: &[Vec<f64>], beta: f64) -> Vec<Vec<f64>> {
+    // `columns[s][j][i]`: member s's quantile of outcome j at point i.
+    let columns: Vec<Vec<Vec<f64>>> = models
+        .iter()
+        .map(|member| {
+            member
+                .iter()
+                .map(|gp| gp.quantile_in_units(points, beta))
+                .collect()
+        })
+        .collect();
     let outcomes = models.first().map_or(0, Vec::len);
-    let mut values = vec![vec![Vec::with_capacity(models.len()); outcomes]; points.len()];
-    for member in models {
-        for (j, gp) in member.iter().enumerate() {
-            for (row, value) in values.iter_mut().zip(gp.quantile_in_units(points, beta)) {
-                row[j].push(value);
-            }
-        }
-    }
-    values
-        .into_iter()
-        .map(|row| row.into_iter().map(median).collect())
+    let mut across_members = Vec::with_capacity(models.len());
+    (0..points.len())
+        .map(|i| {
+            (0..outcomes)
+                .map(|j| {
+                    across_members.clear();
+                    across_members.extend(columns.iter().map(|member| member[j][i]));
+                    median(&mut across_members)
+                })
+                .collect()
+        })
         .collect()
 }
 
-/// The median of `values` (the mean of the middle two for an even count; 0 for none).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
+/// The median of `values` (the mean of the middle two for an even count; 0 for none),
+/// reordering them.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_unstable_by(f64::total_cmp);
     let n = values.len();
     match n {
         0 => 0.0,
@@ -335,7 +346,7 @@ mod tests {
         let ensemble = ensemble_quantiles(&models, &probe, 0.0);
         assert_eq!(ensemble, single);
         assert!((single[0][0] - 0.5).abs() < 0.05, "{single:?}");
-        assert_eq!(median(vec![3.0, 1.0, 2.0, 10.0]), 2.5);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0, 10.0]), 2.5);
     }
 
     #[test]

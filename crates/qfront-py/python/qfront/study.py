@@ -58,7 +58,8 @@ class Study:
         return cls(storage, json.loads(_native.study_load(storage, name)))
 
     def ask(self, n: int = 1) -> List[Tuple[int, Dict[str, Any]]]:
-        """``n`` trials to run: ``(trial number, parameters)`` pairs."""
+        """``n`` trials to run: ``(trial number, parameters)`` pairs (how each was chosen is
+        the ``proposal`` of its entry in ``trials()``)."""
         return [(t["trial"], t["params"]) for t in json.loads(_native.study_ask(self.storage, self.name, n))]
 
     def tell(self, trial: int, values: Optional[Mapping[str, float]] = None, *, failed: Optional[str] = None) -> None:
@@ -68,7 +69,9 @@ class Study:
         _native.study_tell(self.storage, self.name, trial, values_json, failed)
 
     def trials(self) -> List[Dict[str, Any]]:
-        """Every trial: number, params, state, metrics, error, seed, worker, times."""
+        """Every trial: number, params, state, metrics, error, seed, worker, times, and
+        ``proposal``, how the optimizer chose it (``{"kind": "sobol"}``, ``"acquisition"``
+        with its reference rule and point, ...; as ``qfront trials --format json``)."""
         return json.loads(_native.study_trials(self.storage, self.name, False))
 
     def pareto(self) -> List[Dict[str, Any]]:

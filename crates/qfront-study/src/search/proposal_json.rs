@@ -40,8 +40,9 @@ pub fn proposal_json(study: &Study, kind: &ProposalKind) -> Value {
             });
             json!({"kind": "acquisition", "rule": rule, "reference": reference, "value": value})
         }
-        // The other kinds carry nothing but their name; serde spells it as the engine does.
-        other => serde_json::to_value(other).unwrap_or_else(|_| json!({"kind": null})),
+        // The other kinds carry nothing but their name; serde spells it as the engine does
+        // (a unit variant of a derived `Serialize` cannot fail to serialise).
+        other => serde_json::to_value(other).expect("a unit proposal kind serialises"),
     }
 }
 
