@@ -119,7 +119,7 @@ impl ExactGp {
         let (n, nb) = (self.x.len(), baseline.len());
         let k_tb = self.cross_covariance(baseline);
         let v_baseline = self.cholesky.solve_lower(&k_tb, nb);
-        let mean = self.standardized_means(&k_tb, nb);
+        let mean = self.standardized_means(&k_tb, baseline);
         let k_bb = matern52_matrix(
             baseline,
             baseline,
@@ -174,7 +174,7 @@ impl ExactGp {
         let (n, nb, c) = (self.x.len(), baseline.points.len(), xs.len());
         let s2 = self.hyper.outputscale;
         let k_block = self.cross_covariance(xs);
-        let means = self.standardized_means(&k_block, c);
+        let means = self.standardized_means(&k_block, xs);
         let v_block = self.cholesky.solve_lower(&k_block, c);
         // Σ_b,xs = K(X_b, xs) − V_bᵀ·V.
         let cross = {
@@ -226,6 +226,7 @@ impl ExactGp {
             }
         }
         let mean = self.hyper.mean
+            + super::exact::trend_at(&self.trend, x)
             + (0..n)
                 .map(|i| k_block[i * cols] * self.alpha[i])
                 .sum::<f64>();
@@ -260,11 +261,13 @@ impl ExactGp {
             ..CandidateTerms::default()
         };
         if with_gradient {
+            let trend_gradient = self.trend.as_ref().map(|t| t.gradient(x));
             terms.mean_grad = (0..d)
                 .map(|dd| {
-                    (0..n)
-                        .map(|i| k_block[i * cols + 1 + dd] * self.alpha[i])
-                        .sum()
+                    trend_gradient.as_ref().map_or(0.0, |g| g[dd])
+                        + (0..n)
+                            .map(|i| k_block[i * cols + 1 + dd] * self.alpha[i])
+                            .sum::<f64>()
                 })
                 .collect();
             terms.w_grad = (0..nb)
@@ -359,7 +362,28 @@ mod tests {
             .iter()
             .map(|p| (4.0 * p[0]).cos() + p[1] - p[2] * p[2])
             .collect();
-        let gp = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+        check_terms(&ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap(), &x);
+    }
+
+    /// The same checks for a GP over a quadratic trend (the trend's value and gradient enter
+    /// the mean and its gradient).
+    #[test]
+    fn terms_over_a_quadratic_trend_are_right() {
+        let x = SobolSampler::new(3, 4).unwrap().draw(15).unwrap();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|p| 0.2 * (4.0 * p[0]).cos() + p[1] - 2.0 * (p[2] - 0.3).powi(2))
+            .collect();
+        let options = GpFitOptions {
+            quadratic_trend: true,
+            ..GpFitOptions::default()
+        };
+        let gp = ExactGp::fit(&x, &y, &options).unwrap();
+        assert!(gp.trend().is_some(), "the trend halves the GCV error here");
+        check_terms(&gp, &x);
+    }
+
+    fn check_terms(gp: &ExactGp, x: &[Vec<f64>]) {
         let baseline: Vec<Vec<f64>> = x[..6].to_vec();
         let base = gp.baseline_posterior(&baseline).unwrap();
         let cand = vec![0.31, 0.72, 0.45];

@@ -23,6 +23,7 @@ use super::likelihood::InputColumns;
 use super::map_objective::{LengthscalePrior, Problem};
 use super::priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
 use super::training_data::{check_data, standardization};
+use super::trend::QuadraticTrend;
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
@@ -98,6 +99,10 @@ pub struct GpFitOptions {
     pub lengthscale_prior: Option<LogNormalPrior>,
     /// The constant mean: fitted (default) or the worst observation ([`ConstantMean`]).
     pub mean: ConstantMean,
+    /// Fit a quadratic trend first and the GP on its residuals, where the trend at least
+    /// halves the cross-validated error ([`QuadraticTrend`]; default off, BoTorch's
+    /// constant mean).
+    pub quadratic_trend: bool,
 }
 
 impl Default for GpFitOptions {
@@ -119,6 +124,7 @@ impl Default for GpFitOptions {
             },
             lengthscale_prior: None,
             mean: ConstantMean::Fitted,
+            quadratic_trend: false,
         }
     }
 }
@@ -168,6 +174,15 @@ pub struct ExactGp {
     /// The warp the training values went through, undone on every sample
     /// ([`ExactGp::to_output`]); `None` for a GP of the values themselves.
     pub(super) output_warp: Option<super::YeoJohnson>,
+    /// The quadratic trend under the GP (`None`: the constant mean alone), in the frame of
+    /// the residuals, which `y_scale` already includes.
+    pub(super) trend: Option<QuadraticTrend>,
+}
+
+/// The trend's value at `point`, 0 without one.
+#[inline]
+pub(super) fn trend_at(trend: &Option<QuadraticTrend>, point: &[f64]) -> f64 {
+    trend.as_ref().map_or(0.0, |t| t.value(point))
 }
 
 /// The squared norm of each of the `m` columns of the row-major `matrix`, accumulated row by
@@ -207,6 +222,20 @@ impl ExactGp {
         let n = y.len();
         let (y_offset, y_scale) = standardization(y);
         let ys: Vec<f64> = y.iter().map(|v| (v - y_offset) / y_scale).collect();
+        let trend = if options.quadratic_trend {
+            QuadraticTrend::fit(x, &ys)
+        } else {
+            None
+        };
+        // The GP's own outputs: the residuals of the trend in units of their spread.
+        let ys: Vec<f64> = match &trend {
+            Some(t) => ys
+                .iter()
+                .zip(x)
+                .map(|(v, point)| v / t.residual_scale - t.value(point))
+                .collect(),
+            None => ys,
+        };
         let lengthscale_prior = options.lengthscale_prior.unwrap_or(LogNormalPrior {
             mu: std::f64::consts::SQRT_2 + 0.5 * (d as f64).ln(),
             sigma: 3f64.sqrt(),
@@ -276,11 +305,23 @@ impl ExactGp {
                 jitter_tried: vec![],
             })?;
         let hyper = problem.unpack(&best.x);
-        Self::condition(x, y, hyper)
+        Self::condition_with_trend(x, y, hyper, trend)
     }
 
     /// A GP with given hyperparameters (standardized scale), conditioned on `(x, y)`.
     pub fn condition(x: &[Vec<f64>], y: &[f64], hyper: Hyperparameters) -> Result<Self> {
+        Self::condition_with_trend(x, y, hyper, None)
+    }
+
+    /// [`ExactGp::condition`] over a quadratic trend (in the residuals' frame): the
+    /// standardized outputs are divided by `trend.residual_scale` and the trend subtracted
+    /// before the GP conditions on them.
+    pub(super) fn condition_with_trend(
+        x: &[Vec<f64>],
+        y: &[f64],
+        hyper: Hyperparameters,
+        trend: Option<QuadraticTrend>,
+    ) -> Result<Self> {
         let d = check_data(x, y)?;
         if hyper.lengthscales.len() != d {
             return Err(BoError::input(
@@ -293,6 +334,7 @@ impl ExactGp {
         }
         let n = y.len();
         let (y_offset, y_scale) = standardization(y);
+        let y_scale = y_scale * trend.as_ref().map_or(1.0, |t| t.residual_scale);
         let inv_lengthscales: Vec<f64> = hyper.lengthscales.iter().map(|l| 1.0 / l).collect();
         let mut k = matern52_matrix(x, x, &inv_lengthscales, hyper.outputscale);
         for i in 0..n {
@@ -301,7 +343,8 @@ impl ExactGp {
         let cholesky = cholesky_with_jitter(&k, n)?;
         let centred: Vec<f64> = y
             .iter()
-            .map(|v| (v - y_offset) / y_scale - hyper.mean)
+            .zip(x)
+            .map(|(v, point)| (v - y_offset) / y_scale - hyper.mean - trend_at(&trend, point))
             .collect();
         let alpha = cholesky.solve(&centred);
         Ok(Self {
@@ -313,6 +356,7 @@ impl ExactGp {
             cholesky,
             alpha,
             output_warp: None,
+            trend,
         })
     }
 
@@ -326,6 +370,11 @@ impl ExactGp {
     /// The fitted hyperparameters (standardized scale).
     pub fn hyperparameters(&self) -> &Hyperparameters {
         &self.hyper
+    }
+
+    /// The quadratic trend under the GP, where the fit kept one ([`GpFitOptions::quadratic_trend`]).
+    pub fn trend(&self) -> Option<&QuadraticTrend> {
+        self.trend.as_ref()
     }
 
     /// Training inputs.
@@ -377,17 +426,22 @@ impl ExactGp {
         )
     }
 
-    /// The standardized latent mean `μ + K*ᵀα` at each of the `m` columns of `k_star`
-    /// ([`ExactGp::cross_covariance`]), accumulated row by row (contiguous reads; the terms
-    /// are added in the same order as a per-column sum).
-    pub(super) fn standardized_means(&self, k_star: &[f64], m: usize) -> Vec<f64> {
+    /// The standardized latent mean `μ + t(x) + K*ᵀα` at each of `points`, whose kernel
+    /// columns are `k_star` ([`ExactGp::cross_covariance`]; `t` the trend, 0 without one),
+    /// accumulated row by row (contiguous reads; the terms are added in the same order as a
+    /// per-column sum).
+    pub(super) fn standardized_means(&self, k_star: &[f64], points: &[Vec<f64>]) -> Vec<f64> {
+        let m = points.len();
         let mut sums = vec![0.0; m];
         for (row, a) in k_star.chunks_exact(m).zip(&self.alpha) {
             for (sum, k) in sums.iter_mut().zip(row) {
                 *sum += k * a;
             }
         }
-        sums.into_iter().map(|s| self.hyper.mean + s).collect()
+        sums.into_iter()
+            .zip(points)
+            .map(|(s, point)| self.hyper.mean + trend_at(&self.trend, point) + s)
+            .collect()
     }
 
     /// The posterior quantile `μ* + β·σ*` of the latent function at each point, in the
@@ -397,7 +451,7 @@ impl ExactGp {
     pub fn quantile_in_units(&self, points: &[Vec<f64>], beta: f64) -> Vec<f64> {
         let m = points.len();
         let k_star = self.cross_covariance(points);
-        let mut latent = self.standardized_means(&k_star, m);
+        let mut latent = self.standardized_means(&k_star, points);
         if beta != 0.0 {
             for (l, e) in latent.iter_mut().zip(self.explained_variances(&k_star, m)) {
                 *l += beta * (self.hyper.outputscale - e).max(0.0).sqrt();
@@ -415,7 +469,7 @@ impl ExactGp {
         let (n, m) = (self.x.len(), points.len());
         let k_star = self.cross_covariance(points);
         let mean = self
-            .standardized_means(&k_star, m)
+            .standardized_means(&k_star, points)
             .into_iter()
             .map(|l| l * self.y_scale + self.y_offset)
             .collect();

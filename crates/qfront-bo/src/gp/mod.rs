@@ -13,6 +13,7 @@ mod priors;
 mod relevance;
 mod saas;
 mod training_data;
+mod trend;
 
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
@@ -25,3 +26,4 @@ pub use outcome_warp::{yeo_johnson, YeoJohnson};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
 pub use relevance::{inputs_in_use, IGNORED_LENGTHSCALE, INPUT_IN_USE};
 pub use saas::{fit_saas, SaasGp, SaasOptions};
+pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_GCV_RATIO};

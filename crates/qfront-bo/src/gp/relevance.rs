@@ -86,7 +86,8 @@ impl ExactGp {
                 *lengthscale = IGNORED_LENGTHSCALE;
             }
         }
-        let mut refitted = ExactGp::condition(self.train_x(), y, hyper)?;
+        let trend = self.trend.as_ref().map(|t| t.ignoring(ignored));
+        let mut refitted = ExactGp::condition_with_trend(self.train_x(), y, hyper, trend)?;
         refitted.output_warp = self.output_warp;
         Ok(refitted)
     }

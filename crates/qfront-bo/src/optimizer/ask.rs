@@ -105,6 +105,7 @@ impl Optimizer {
             } else {
                 ConstantMean::Fitted
             },
+            quadratic_trend: self.config.quadratic_trend,
             ..GpFitOptions::default()
         };
         // Objective j's warp (constraints, j ≥ m, have none).

@@ -225,20 +225,20 @@ fn ask_tell_round_trips_and_resumes_identically() {
     });
 }
 
-/// A config stored before `worst_observed_mean_min_dim` existed (a study's saved optimizer)
-/// loads with the field's default, and a stored value is kept.
+/// A config stored before `worst_observed_mean_min_dim` and `quadratic_trend` existed (a
+/// study's saved optimizer) loads with the fields' defaults, and a stored value is kept.
 #[test]
 fn configs_without_the_mean_setting_load_with_the_default() {
     let config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 5);
     assert_eq!(config.worst_observed_mean_min_dim, 5);
+    assert!(config.quadratic_trend);
     let mut stored = serde_json::to_value(&config).unwrap();
-    stored
-        .as_object_mut()
-        .unwrap()
-        .remove("worst_observed_mean_min_dim")
-        .unwrap();
+    for field in ["worst_observed_mean_min_dim", "quadratic_trend"] {
+        stored.as_object_mut().unwrap().remove(field).unwrap();
+    }
     let loaded: OptimizerConfig = serde_json::from_value(stored.clone()).unwrap();
     assert_eq!(loaded.worst_observed_mean_min_dim, 5);
+    assert!(loaded.quadratic_trend);
     stored["worst_observed_mean_min_dim"] = serde_json::json!(0);
     let loaded: OptimizerConfig = serde_json::from_value(stored).unwrap();
     assert_eq!(loaded.worst_observed_mean_min_dim, 0);
