@@ -103,14 +103,17 @@ impl QuadraticTrend {
         Some(trend)
     }
 
-    /// `t(x)`, in the residuals' frame.
+    /// `t(x)`, in the residuals' frame (no allocation: every prediction calls it).
     pub fn value(&self, x: &[f64]) -> f64 {
-        basis(x)
-            .iter()
-            .zip(&self.basis_means)
-            .zip(&self.coefficients)
-            .map(|((h, mean), c)| (h - mean) * c)
-            .sum()
+        let d = x.len();
+        let (linear, squared) = self.coefficients.split_at(d);
+        let (linear_means, squared_means) = self.basis_means.split_at(d);
+        let mut sum = 0.0;
+        for k in 0..d {
+            let u = x[k] - 0.5;
+            sum += (u - linear_means[k]) * linear[k] + (u * u - squared_means[k]) * squared[k];
+        }
+        sum
     }
 
     /// `∂t/∂x_d = a_d + 2·b_d·(x_d − ½)`.

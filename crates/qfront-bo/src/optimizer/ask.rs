@@ -105,7 +105,9 @@ impl Optimizer {
             } else {
                 ConstantMean::Fitted
             },
-            quadratic_trend: self.config.quadratic_trend,
+            quadratic_trend: self.config.quadratic_trend
+                && !subsampled
+                && x_done.len() <= ONE_START_POINTS,
             ..GpFitOptions::default()
         };
         // Objective j's warp (constraints, j ≥ m, have none).

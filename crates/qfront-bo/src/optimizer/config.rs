@@ -176,7 +176,8 @@ pub struct OptimizerConfig {
     /// where it at least halves the cross-validated error; the GP models the residuals, and
     /// far from every trial the models follow the trend instead of returning to a constant
     /// (issue #17; design notes, "A quadratic trend under the GP"). Not used by the SAAS
-    /// methods.
+    /// methods, nor past 128 modelled points (the trend's fit then costs an ask more than
+    /// its prior is worth: the GP has the points to learn the shape).
     #[serde(default = "default_quadratic_trend")]
     pub quadratic_trend: bool,
 }

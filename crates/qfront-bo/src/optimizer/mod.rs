@@ -27,9 +27,11 @@ mod reference;
 #[cfg(test)]
 mod tests;
 
-/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`, and
-/// the baseline is pruned with 512 joint samples instead of 2048 (both cost O(n²) or more
-/// per evaluation, and the likelihood is sharply peaked by then).
+/// Past this many modelled points each GP fit takes one start instead of `gp_restarts`, the
+/// baseline is pruned with 512 joint samples instead of 2048 (both cost O(n²) or more per
+/// evaluation, and the likelihood is sharply peaked by then), and no quadratic trend is
+/// fitted (`OptimizerConfig::quadratic_trend`: it costs a second fit, and is a prior for
+/// what few points cannot show).
 const ONE_START_POINTS: usize = 128;
 
 pub use config::{
