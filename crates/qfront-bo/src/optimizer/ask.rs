@@ -105,7 +105,11 @@ impl Optimizer {
             } else {
                 ConstantMean::Fitted
             },
+            // No trend against a given reference point: there are no loose asks or anchor
+            // steps then, which are what probe the regions a trend is confidently wrong
+            // about (design notes, "A quadratic trend under the GP").
             quadratic_trend: self.config.quadratic_trend
+                && self.config.reference_point.is_none()
                 && !subsampled
                 && x_done.len() <= ONE_START_POINTS,
             ..GpFitOptions::default()

@@ -227,3 +227,31 @@ fn the_pessimistic_mean_starts_at_its_dimension_threshold() {
     assert_ne!(dtlz2_next_trial(3, 0), fitted_in_three);
     assert_ne!(dtlz2_next_trial(5, 5), dtlz2_next_trial(5, usize::MAX));
 }
+
+/// The quadratic trend changes the models' asks when the reference point is inferred, and
+/// none when one is given (no loose asks or anchor steps then probe where a trend is
+/// confidently wrong; design notes, "A quadratic trend under the GP").
+#[test]
+fn the_quadratic_trend_is_left_out_against_a_given_reference_point() {
+    let asks = |reference: Option<Vec<f64>>, trend: bool| -> Vec<Vec<f64>> {
+        let mut config = OptimizerConfig::new(unit_square(), 2, Method::Qnehvi, 3);
+        config.reference_point = reference;
+        config.quadratic_trend = trend;
+        config.raw_samples = 64;
+        config.restarts = 2;
+        let mut opt = Optimizer::new(config).unwrap();
+        (0..12)
+            .map(|_| {
+                let t = opt.ask(1).unwrap().remove(0);
+                // Two bowls: the trade-off runs between (0.2, 0.3) and (0.8, 0.6).
+                let y0 = -(t.x[0] - 0.2).powi(2) - (t.x[1] - 0.3).powi(2);
+                let y1 = -(t.x[0] - 0.8).powi(2) - 2.0 * (t.x[1] - 0.6).powi(2);
+                opt.tell(t.id, Ok(vec![y0, y1])).unwrap();
+                t.x
+            })
+            .collect()
+    };
+    assert_ne!(asks(None, true), asks(None, false));
+    let given = Some(vec![-1.0, -1.0]);
+    assert_eq!(asks(given.clone(), true), asks(given, false));
+}
