@@ -9,9 +9,9 @@
 //! `GCV(λ) = n·‖y − S_λ y‖² / (n − tr S_λ)²`, `S_λ = H(HᵀH + λI)⁻¹Hᵀ`). The trend is used when
 //! its GCV is at most [`TREND_GCV_RATIO`] of the no-trend score `‖y‖²/n` (the outputs'
 //! variance): on the DTLZ problems (a quadratic distance function) the ratio is 0.02–0.33,
-//! on linear or quadratic engineering objectives (vehicle safety, ZDT2) about 0, on
-//! Branin–Currin 0.7–1.0, where a quadratic extrapolated to the box's corners cost
-//! hypervolume (design notes, "A quadratic trend under the GP").
+//! on linear or quadratic engineering objectives (vehicle safety, ZDT2) about 0, on the
+//! embedded Branin–Currin 0.7–1.0, where a trend on every ask cost hypervolume (design
+//! notes, "A quadratic trend under the GP").
 //!
 //! The GP then models the residuals `r = y − t(x)`, divided by their standard deviation
 //! (`residual_scale`), so its priors (outputscale, noise) see unit-variance data as they do
