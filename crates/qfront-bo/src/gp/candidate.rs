@@ -226,7 +226,7 @@ impl ExactGp {
             }
         }
         let mean = self.hyper.mean
-            + super::exact::trend_at(&self.trend, x)
+            + super::exact::trend_at(self.trend.as_ref(), x)
             + (0..n)
                 .map(|i| k_block[i * cols] * self.alpha[i])
                 .sum::<f64>();

@@ -181,8 +181,8 @@ pub struct ExactGp {
 
 /// The trend's value at `point`, 0 without one.
 #[inline]
-pub(super) fn trend_at(trend: &Option<QuadraticTrend>, point: &[f64]) -> f64 {
-    trend.as_ref().map_or(0.0, |t| t.value(point))
+pub(super) fn trend_at(trend: Option<&QuadraticTrend>, point: &[f64]) -> f64 {
+    trend.map_or(0.0, |t| t.value(point))
 }
 
 /// The squared norm of each of the `m` columns of the row-major `matrix`, accumulated row by
@@ -404,7 +404,9 @@ impl ExactGp {
         let centred: Vec<f64> = y
             .iter()
             .zip(x)
-            .map(|(v, point)| (v - y_offset) / y_scale - hyper.mean - trend_at(&trend, point))
+            .map(|(v, point)| {
+                (v - y_offset) / y_scale - hyper.mean - trend_at(trend.as_ref(), point)
+            })
             .collect();
         let alpha = cholesky.solve(&centred);
         Ok(Self {
@@ -500,7 +502,7 @@ impl ExactGp {
         }
         sums.into_iter()
             .zip(points)
-            .map(|(s, point)| self.hyper.mean + trend_at(&self.trend, point) + s)
+            .map(|(s, point)| self.hyper.mean + trend_at(self.trend.as_ref(), point) + s)
             .collect()
     }
 
