@@ -3,6 +3,7 @@
 //! point the acquisition optimizer chose against its value at the probes.
 //!
 //!     cargo run --release -p qfront-bo --example diagnose_ask < history.json
+//!     TREND=1 cargo run --release -p qfront-bo --example diagnose_ask < history.json
 //!
 //! `history.json`: `{"x": [[u, ...], ...], "y": [[maximized objectives], ...],
 //! "reference": [..] or null, "probes": [[u, ...], ...]}` with `x` in the unit cube.
@@ -58,6 +59,9 @@ fn main() {
     );
     let options = GpFitOptions {
         seed: x.len() as u64,
+        // `TREND=1`: the quadratic trend as `Optimizer::ask` fits it with no reference point
+        // given (`GpFitOptions::quadratic_trend`).
+        quadratic_trend: std::env::var("TREND").is_ok(),
         ..GpFitOptions::default()
     };
     let models: Vec<ExactGp> = (0..m)

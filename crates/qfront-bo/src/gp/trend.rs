@@ -37,9 +37,10 @@ pub const RESIDUAL_SCALE_FLOOR: f64 = 1e-3;
 /// response surface is trusted inside the region its design covers, not beyond it (Box &
 /// Draper, *Empirical Model-Building and Response Surfaces*, 1987, ch. 1 and 13): on the
 /// 2-dimensional Branin–Currin, six starting points that all had `x₁ ≥ 0.23` let the trend
-/// carry Currin's rise over `[0.23, 1]` on to `x₁ = 0`, where Currin in fact falls from 12 to
-/// 1.2, with the residual GP's small variance; no trial went below `x₁ = 0.23` for 45 asks
-/// (design notes, "A trend only where the trials reach").
+/// carry Currin's gentle rise towards small `x₁` (its `x₁` factor 10.2 at `x₁ = 1`, 11.4 at
+/// 0.1) on to `x₁ = 0`, where the factor in fact drops to 3, with the residual GP's small
+/// variance; no trial went below `x₁ = 0.23` for 39 asks (design notes, "A trend only where
+/// the trials reach").
 pub const TREND_COVERAGE_MARGIN: f64 = 0.2;
 
 /// The ridge penalties GCV chooses from.
