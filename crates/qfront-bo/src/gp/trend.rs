@@ -40,7 +40,8 @@ pub const RESIDUAL_SCALE_FLOOR: f64 = 1e-3;
 /// carry Currin's gentle rise towards small `x₁` (its `x₁` factor 10.2 at `x₁ = 1`, 11.4 at
 /// 0.1) on to `x₁ = 0`, where the factor in fact drops to 3, with the residual GP's small
 /// variance; no trial went below `x₁ = 0.23` for 39 asks (design notes, "A trend only where
-/// the trials reach").
+/// the trials reach"). A two-valued integer or ordered choice, encoded at 0.25 and 0.75
+/// (`space::encoding`), is never in the trend; the GP still models it.
 pub const TREND_COVERAGE_MARGIN: f64 = 0.2;
 
 /// The ridge penalties GCV chooses from.
