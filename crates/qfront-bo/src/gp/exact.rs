@@ -103,6 +103,10 @@ pub struct GpFitOptions {
     /// halves the cross-validated error ([`QuadraticTrend`]; default off, BoTorch's
     /// constant mean).
     pub quadratic_trend: bool,
+    /// Per input, the least and greatest value an encoded point takes
+    /// (`SearchSpace::encoded_extremes`), against which the trend's coverage rule is
+    /// measured ([`super::trend::TREND_COVERAGE_MARGIN`]); `None`: `(0, 1)` for every input.
+    pub input_extremes: Option<Vec<(f64, f64)>>,
 }
 
 impl Default for GpFitOptions {
@@ -125,6 +129,7 @@ impl Default for GpFitOptions {
             lengthscale_prior: None,
             mean: ConstantMean::Fitted,
             quadratic_trend: false,
+            input_extremes: None,
         }
     }
 }
@@ -216,7 +221,7 @@ impl ExactGp {
         let trend = if options.quadratic_trend {
             let (y_offset, y_scale) = standardization(y);
             let ys: Vec<f64> = y.iter().map(|v| (v - y_offset) / y_scale).collect();
-            QuadraticTrend::fit(x, &ys)
+            QuadraticTrend::fit_within(x, &ys, options.input_extremes.as_deref())
         } else {
             None
         };

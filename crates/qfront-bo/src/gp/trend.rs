@@ -40,8 +40,9 @@ pub const RESIDUAL_SCALE_FLOOR: f64 = 1e-3;
 /// carry Currin's gentle rise towards small `x₁` (its `x₁` factor 10.2 at `x₁ = 1`, 11.4 at
 /// 0.1) on to `x₁ = 0`, where the factor in fact drops to 3, with the residual GP's small
 /// variance; no trial went below `x₁ = 0.23` for 39 asks (design notes, "A trend only where
-/// the trials reach"). A two-valued integer or ordered choice, encoded at 0.25 and 0.75
-/// (`space::encoding`), is never in the trend; the GP still models it.
+/// the trials reach"). For an integer or an ordered choice the faces are the centres of its
+/// first and last cells (`SearchSpace::encoded_extremes`; 0.25 and 0.75 for two values), as
+/// given to [`QuadraticTrend::fit_within`].
 pub const TREND_COVERAGE_MARGIN: f64 = 0.2;
 
 /// The ridge penalties GCV chooses from.
@@ -70,6 +71,13 @@ impl QuadraticTrend {
     /// when it does not at least halve the cross-validated error ([`TREND_GCV_RATIO`]), or
     /// when there is nothing to fit (no points, no inputs, constant outputs).
     pub fn fit(x: &[Vec<f64>], y: &[f64]) -> Option<Self> {
+        Self::fit_within(x, y, None)
+    }
+
+    /// [`QuadraticTrend::fit`] in a space whose inputs range over `extremes` (per input, the
+    /// least and greatest value an encoded point takes; `None`: `(0, 1)` each), which the
+    /// coverage rule ([`TREND_COVERAGE_MARGIN`]) measures against.
+    pub fn fit_within(x: &[Vec<f64>], y: &[f64], extremes: Option<&[(f64, f64)]>) -> Option<Self> {
         let n = x.len();
         let rows: Vec<Vec<f64>> = x.iter().map(|p| basis(p)).collect();
         let p = rows.first()?.len();
@@ -81,7 +89,7 @@ impl QuadraticTrend {
             .collect();
         // An input the trials do not cover (`TREND_COVERAGE_MARGIN`) has its columns zeroed:
         // the ridge then gives it zero coefficients and no degrees of freedom, as if left out.
-        let covered = covered_inputs(x);
+        let covered = covered_inputs(x, extremes);
         let centred_rows: Vec<Vec<f64>> = rows
             .iter()
             .map(|r| {
@@ -164,17 +172,23 @@ impl QuadraticTrend {
     }
 }
 
-/// Per input, whether the trials reach within [`TREND_COVERAGE_MARGIN`] of both faces.
-fn covered_inputs(x: &[Vec<f64>]) -> Vec<bool> {
+/// Per input, whether the trials reach within [`TREND_COVERAGE_MARGIN`] of both ends of its
+/// range (`extremes[k]`, scaled by the range's width; `(0, 1)` without `extremes`).
+fn covered_inputs(x: &[Vec<f64>], extremes: Option<&[(f64, f64)]>) -> Vec<bool> {
     let d = x.first().map_or(0, Vec::len);
     (0..d)
         .map(|k| {
+            let (least, greatest) = extremes
+                .and_then(|e| e.get(k))
+                .copied()
+                .unwrap_or((0.0, 1.0));
+            let margin = TREND_COVERAGE_MARGIN * (greatest - least);
             let (low, high) = x
                 .iter()
                 .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
                     (l.min(p[k]), h.max(p[k]))
                 });
-            low <= TREND_COVERAGE_MARGIN && high >= 1.0 - TREND_COVERAGE_MARGIN
+            low <= least + margin && high >= greatest - margin
         })
         .collect()
 }
@@ -298,6 +312,28 @@ mod tests {
         assert_eq!((trend.coefficients[0], trend.coefficients[2]), (0.0, 0.0));
         assert!(trend.coefficients[1] != 0.0, "{:?}", trend.coefficients);
         assert_eq!(trend.gradient(&[0.0, 0.5])[0], 0.0);
+    }
+
+    /// A two-valued discrete input, encoded at 0.25 and 0.75, is covered once both values
+    /// were tried, measured against its own extremes (`fit_within`); against the cube's faces
+    /// (`fit`) it never is, and here no trend is left.
+    #[test]
+    fn a_two_valued_input_is_covered_within_its_extremes() {
+        let x: Vec<Vec<f64>> = SobolSampler::new(2, 11)
+            .unwrap()
+            .draw(16)
+            .unwrap()
+            .into_iter()
+            .map(|p| vec![if p[0] < 0.5 { 0.25 } else { 0.75 }, p[1]])
+            .collect();
+        let y: Vec<f64> = x
+            .iter()
+            .map(|p| 2.0 * p[0] + (p[1] - 0.4).powi(2))
+            .collect();
+        // Against the faces input 0 is left out, and input 1 alone does not halve the error.
+        assert_eq!(QuadraticTrend::fit(&x, &y), None);
+        let within = QuadraticTrend::fit_within(&x, &y, Some(&[(0.25, 0.75), (0.0, 1.0)])).unwrap();
+        assert!(within.coefficients[0] > 0.0, "{:?}", within.coefficients);
     }
 
     /// A function with no quadratic shape (many wiggles) gets no trend: ridge regression on

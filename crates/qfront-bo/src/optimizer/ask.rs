@@ -112,6 +112,7 @@ impl Optimizer {
                 && self.config.reference_point.is_none()
                 && !subsampled
                 && x_done.len() <= ONE_START_POINTS,
+            input_extremes: Some(self.config.space.encoded_extremes()),
             ..GpFitOptions::default()
         };
         // Objective j's warp (constraints, j ≥ m, have none).

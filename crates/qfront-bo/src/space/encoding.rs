@@ -87,6 +87,57 @@ impl SearchSpace {
         start..start + self.parameters[index].encoded_dim()
     }
 
+    /// Per encoded coordinate, the least and greatest value an encoded point takes there:
+    /// `(0, 1)` for floats and one-hot coordinates, the centres of the first and last cells
+    /// for integers and ordered choices (`(0.25, 0.75)` for two values).
+    pub fn encoded_extremes(&self) -> Vec<(f64, f64)> {
+        let end_values = |last: bool| -> Vec<ParamValue> {
+            self.parameters
+                .iter()
+                .map(|p| match &p.kind {
+                    ParameterKind::Float { low, high, .. } => {
+                        ParamValue::Float(if last { *high } else { *low })
+                    }
+                    ParameterKind::Int { low, high, .. } => {
+                        ParamValue::Int(if last { *high } else { *low })
+                    }
+                    ParameterKind::Ordered { values } => {
+                        let end = if last { values.last() } else { values.first() };
+                        end.cloned().unwrap_or(ParamValue::Int(0))
+                    }
+                    ParameterKind::Categorical { values } => ParamValue::Text(
+                        (if last { values.last() } else { values.first() })
+                            .cloned()
+                            .unwrap_or_default(),
+                    ),
+                })
+                .collect()
+        };
+        let (Ok(lowest), Ok(highest)) = (
+            self.encode(&end_values(false)),
+            self.encode(&end_values(true)),
+        ) else {
+            // A validated space encodes its own end values; the whole cube otherwise.
+            return vec![(0.0, 1.0); self.dim];
+        };
+        let mut extremes: Vec<(f64, f64)> = lowest
+            .iter()
+            .zip(&highest)
+            .map(|(a, b)| (a.min(*b), a.max(*b)))
+            .collect();
+        for (index, p) in self.parameters.iter().enumerate() {
+            if matches!(
+                p.kind,
+                ParameterKind::Categorical { .. } | ParameterKind::Float { .. }
+            ) {
+                for coordinate in self.encoded_range(index) {
+                    extremes[coordinate] = (0.0, 1.0);
+                }
+            }
+        }
+        extremes
+    }
+
     /// Encodes one value per parameter (in order) into the unit cube; rejects values that do
     /// not fit their parameter.
     pub fn encode(&self, values: &[ParamValue]) -> Result<Vec<f64>> {
@@ -241,6 +292,53 @@ mod tests {
             Parameter::categorical("quantizer", &["sawb", "dorefa", "min-max"]),
         ])
         .unwrap()
+    }
+
+    /// Each coordinate's extremes are the encodings of its parameter's end values (cell
+    /// centres for integers and ordered choices), the whole interval for floats and one-hot
+    /// coordinates; a two-valued ordered choice spans `[0.25, 0.75]`.
+    #[test]
+    fn encoded_extremes_are_the_end_values_encodings() {
+        let space = space();
+        let extremes = space.encoded_extremes();
+        assert_eq!(extremes.len(), space.dim());
+        let lowest = space
+            .encode(&[
+                ParamValue::Float(0.0),
+                ParamValue::Float(1e-4),
+                ParamValue::Int(16),
+                ParamValue::Int(1),
+                ParamValue::Int(32),
+                ParamValue::Text("sawb".into()),
+            ])
+            .unwrap();
+        let highest = space
+            .encode(&[
+                ParamValue::Float(0.5),
+                ParamValue::Float(1e-2),
+                ParamValue::Int(128),
+                ParamValue::Int(4),
+                ParamValue::Int(256),
+                ParamValue::Text("min-max".into()),
+            ])
+            .unwrap();
+        for k in 0..5 {
+            let want = if k < 2 {
+                (0.0, 1.0)
+            } else {
+                (lowest[k], highest[k])
+            };
+            assert_eq!(extremes[k], want, "coordinate {k}");
+        }
+        assert_eq!(extremes[3], (0.125, 0.875));
+        assert_eq!(extremes[4], (0.125, 0.875));
+        assert!(extremes[5..].iter().all(|&e| e == (0.0, 1.0)));
+        let two = SearchSpace::new(vec![Parameter::ordered(
+            "bias",
+            vec![ParamValue::Int(0), ParamValue::Int(1)],
+        )])
+        .unwrap();
+        assert_eq!(two.encoded_extremes(), vec![(0.25, 0.75)]);
     }
 
     #[test]
