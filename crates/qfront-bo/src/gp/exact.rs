@@ -105,7 +105,7 @@ pub struct GpFitOptions {
     pub quadratic_trend: bool,
     /// Per input, the least and greatest value an encoded point takes
     /// (`SearchSpace::encoded_extremes`), against which the trend's coverage rule is
-    /// measured ([`super::trend::TREND_COVERAGE_MARGIN`]); `None`: `(0, 1)` for every input.
+    /// measured ([`super::TREND_COVERAGE_MARGIN`]); `None`: `(0, 1)` for every input.
     pub input_extremes: Option<Vec<(f64, f64)>>,
 }
 
@@ -208,7 +208,8 @@ impl ExactGp {
     /// [`BUMPY_LENGTHSCALE`] is refitted under [`SMOOTH_LENGTHSCALE_PRIOR`], and the refit
     /// returned; a prior the caller chose is kept as it is.
     ///
-    /// With [`GpFitOptions::quadratic_trend`], where [`QuadraticTrend::fit`] keeps a trend,
+    /// With [`GpFitOptions::quadratic_trend`], where [`QuadraticTrend::fit_within`] keeps a
+    /// trend (over [`GpFitOptions::input_extremes`]),
     /// the GP of the residuals is fitted too, its first start the constant-mean fit's
     /// hyperparameters, and returned. From the prior medians alone it could settle in the
     /// basin where the residuals are all noise: on Branin–Currin embedded in 8 dimensions,

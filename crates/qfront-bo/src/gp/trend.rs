@@ -16,7 +16,9 @@
 //! The GP then models the residuals `r = y − t(x)`, divided by their standard deviation
 //! (`residual_scale`), so its priors (outputscale, noise) see unit-variance data as they do
 //! without a trend; the coefficients are stored in that frame. Far from every observation
-//! the model returns to `t(x) + μ` rather than to a constant.
+//! the model returns to `t(x) + μ` rather than to a constant. An input enters the trend only
+//! once the trials reach near both ends of its range ([`TREND_COVERAGE_MARGIN`]): the
+//! trend is not carried into a slab of the box no trial has reached.
 //!
 //! Written by hand: a few dozen basis columns and eight ridge solves of at most `2d × 2d`
 //! per fit, which no regression crate makes simpler.
@@ -37,9 +39,9 @@ pub const RESIDUAL_SCALE_FLOOR: f64 = 1e-3;
 /// response surface is trusted inside the region its design covers, not beyond it (Box &
 /// Draper, *Empirical Model-Building and Response Surfaces*, 1987, ch. 1 and 13): on the
 /// 2-dimensional Branin–Currin, six starting points that all had `x₁ ≥ 0.23` let the trend
-/// carry Currin's gentle rise towards small `x₁` (its `x₁` factor 10.2 at `x₁ = 1`, 11.4 at
-/// 0.1) on to `x₁ = 0`, where the factor in fact drops to 3, with the residual GP's small
-/// variance; no trial went below `x₁ = 0.23` for 39 asks (design notes, "A trend only where
+/// carry Currin's slow rise from `x₁ = 1` towards `x₁ = 0.23` (its `x₁` factor from 10.2 to
+/// 13.8) on to `x₁ = 0`, where the factor in fact falls to 3 (11.4 at 0.1), with the residual
+/// GP's small variance; no trial went below `x₁ = 0.23` for 39 asks (design notes, "A trend only where
 /// the trials reach"). For an integer or an ordered choice the faces are the centres of its
 /// first and last cells (`SearchSpace::encoded_extremes`; 0.25 and 0.75 for two values), as
 /// given to [`QuadraticTrend::fit_within`].
@@ -90,6 +92,9 @@ impl QuadraticTrend {
         // An input the trials do not cover (`TREND_COVERAGE_MARGIN`) has its columns zeroed:
         // the ridge then gives it zero coefficients and no degrees of freedom, as if left out.
         let covered = covered_inputs(x, extremes);
+        if !covered.contains(&true) {
+            return None; // no columns left: the score would be the no-trend one
+        }
         let centred_rows: Vec<Vec<f64>> = rows
             .iter()
             .map(|r| {
@@ -97,6 +102,7 @@ impl QuadraticTrend {
                     .zip(&basis_means)
                     .enumerate()
                     .map(|(k, (a, m))| {
+                        // Columns k and d + k are input k's (`basis`).
                         if covered[k % covered.len()] {
                             a - m
                         } else {

@@ -90,6 +90,13 @@ impl Optimizer {
         } else {
             (x_front, y_front)
         };
+        // No trend against a given reference point: there are no loose asks or anchor
+        // steps then, which are what probe the regions a trend is confidently wrong about
+        // (design notes, "A quadratic trend under the GP").
+        let quadratic_trend = self.config.quadratic_trend
+            && self.config.reference_point.is_none()
+            && !subsampled
+            && x_done.len() <= ONE_START_POINTS;
         let fit_options = GpFitOptions {
             // With more than ONE_START_POINTS points (or a subset of a long history) the
             // likelihood is sharply peaked: one start (from the prior medians) is enough, and
@@ -105,14 +112,8 @@ impl Optimizer {
             } else {
                 ConstantMean::Fitted
             },
-            // No trend against a given reference point: there are no loose asks or anchor
-            // steps then, which are what probe the regions a trend is confidently wrong
-            // about (design notes, "A quadratic trend under the GP").
-            quadratic_trend: self.config.quadratic_trend
-                && self.config.reference_point.is_none()
-                && !subsampled
-                && x_done.len() <= ONE_START_POINTS,
-            input_extremes: Some(self.config.space.encoded_extremes()),
+            quadratic_trend,
+            input_extremes: quadratic_trend.then(|| self.config.space.encoded_extremes()),
             ..GpFitOptions::default()
         };
         // Objective j's warp (constraints, j ≥ m, have none).

@@ -173,9 +173,10 @@ pub struct OptimizerConfig {
     pub worst_observed_mean_min_dim: usize,
     /// Fit each exact GP over a quadratic trend in the inputs (`gp::QuadraticTrend`: a ridge
     /// regression on linear and squared terms, chosen by generalized cross-validation), kept
-    /// where it at least halves the cross-validated error; the GP models the residuals, and
-    /// far from every trial the models follow the trend instead of returning to a constant
-    /// (issue #17; design notes, "A quadratic trend under the GP"). Not used by the SAAS
+    /// where it at least halves the cross-validated error, each input only once the trials
+    /// reach near both ends of its range (`gp::TREND_COVERAGE_MARGIN`); the GP models
+    /// the residuals, and far from every trial the models follow the trend instead of
+    /// returning to a constant (issue #17; design notes, "A quadratic trend under the GP"). Not used by the SAAS
     /// methods, nor past 128 modelled points (the trend's fit then costs an ask more than
     /// its prior is worth: the GP has the points to learn the shape), nor when a
     /// `reference_point` is given (no loose asks or anchor steps then probe where a trend

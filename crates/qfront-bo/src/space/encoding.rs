@@ -91,40 +91,12 @@ impl SearchSpace {
     /// `(0, 1)` for floats and one-hot coordinates, the centres of the first and last cells
     /// for integers and ordered choices (`(0.25, 0.75)` for two values).
     pub fn encoded_extremes(&self) -> Vec<(f64, f64)> {
-        let end_values = |last: bool| -> Vec<ParamValue> {
-            self.parameters
-                .iter()
-                .map(|p| match &p.kind {
-                    ParameterKind::Float { low, high, .. } => {
-                        ParamValue::Float(if last { *high } else { *low })
-                    }
-                    ParameterKind::Int { low, high, .. } => {
-                        ParamValue::Int(if last { *high } else { *low })
-                    }
-                    ParameterKind::Ordered { values } => {
-                        let end = if last { values.last() } else { values.first() };
-                        end.cloned().unwrap_or(ParamValue::Int(0))
-                    }
-                    ParameterKind::Categorical { values } => ParamValue::Text(
-                        (if last { values.last() } else { values.first() })
-                            .cloned()
-                            .unwrap_or_default(),
-                    ),
-                })
-                .collect()
-        };
-        let (Ok(lowest), Ok(highest)) = (
-            self.encode(&end_values(false)),
-            self.encode(&end_values(true)),
-        ) else {
-            // A validated space encodes its own end values; the whole cube otherwise.
-            return vec![(0.0, 1.0); self.dim];
-        };
-        let mut extremes: Vec<(f64, f64)> = lowest
-            .iter()
-            .zip(&highest)
-            .map(|(a, b)| (a.min(*b), a.max(*b)))
-            .collect();
+        // The cube's two corners rounded (`SearchSpace::round`): integers and ordered choices
+        // move to their end cells' centres. Floats and one-hot coordinates span the whole
+        // interval (a log float's round trip can miss 0 or 1 by an ulp, hence set exactly).
+        let lowest = self.round(&vec![0.0; self.dim]);
+        let highest = self.round(&vec![1.0; self.dim]);
+        let mut extremes: Vec<(f64, f64)> = lowest.into_iter().zip(highest).collect();
         for (index, p) in self.parameters.iter().enumerate() {
             if matches!(
                 p.kind,
@@ -294,42 +266,28 @@ mod tests {
         .unwrap()
     }
 
-    /// Each coordinate's extremes are the encodings of its parameter's end values (cell
-    /// centres for integers and ordered choices), the whole interval for floats and one-hot
-    /// coordinates; a two-valued ordered choice spans `[0.25, 0.75]`.
+    /// Each coordinate's extremes, from the encoding's formulas in the module notes: the
+    /// whole interval for floats and one-hot coordinates, the centres of the end cells for
+    /// integers (in `ln` on a log scale) and ordered choices; `[0.25, 0.75]` for two values.
     #[test]
-    fn encoded_extremes_are_the_end_values_encodings() {
-        let space = space();
-        let extremes = space.encoded_extremes();
-        assert_eq!(extremes.len(), space.dim());
-        let lowest = space
-            .encode(&[
-                ParamValue::Float(0.0),
-                ParamValue::Float(1e-4),
-                ParamValue::Int(16),
-                ParamValue::Int(1),
-                ParamValue::Int(32),
-                ParamValue::Text("sawb".into()),
-            ])
-            .unwrap();
-        let highest = space
-            .encode(&[
-                ParamValue::Float(0.5),
-                ParamValue::Float(1e-2),
-                ParamValue::Int(128),
-                ParamValue::Int(4),
-                ParamValue::Int(256),
-                ParamValue::Text("min-max".into()),
-            ])
-            .unwrap();
-        for k in 0..5 {
-            let want = if k < 2 {
-                (0.0, 1.0)
-            } else {
-                (lowest[k], highest[k])
-            };
-            assert_eq!(extremes[k], want, "coordinate {k}");
-        }
+    fn encoded_extremes_are_the_end_cells_centres() {
+        let extremes = space().encoded_extremes();
+        assert_eq!(extremes.len(), 8);
+        assert_eq!(extremes[..2], [(0.0, 1.0), (0.0, 1.0)]);
+        // hidden: 16..=128 on a log scale, cells [v − ½, v + ½] equal in ln.
+        let (lo, hi) = (15.5f64.ln(), 128.5f64.ln());
+        let centre = |v: f64| (0.5 * ((v - 0.5).ln() + (v + 0.5).ln()) - lo) / (hi - lo);
+        assert!(
+            (extremes[2].0 - centre(16.0)).abs() < 1e-12,
+            "{:?}",
+            extremes[2]
+        );
+        assert!(
+            (extremes[2].1 - centre(128.0)).abs() < 1e-12,
+            "{:?}",
+            extremes[2]
+        );
+        // epochs 1..=4 and batch (4 values): cells of 1/4.
         assert_eq!(extremes[3], (0.125, 0.875));
         assert_eq!(extremes[4], (0.125, 0.875));
         assert!(extremes[5..].iter().all(|&e| e == (0.0, 1.0)));
