@@ -190,22 +190,45 @@ fn front_3d<DB: DrawingBackend>(
     root.present().map_err(|e| e.to_string())
 }
 
-/// Hypervolume of the feasible front after each trial, against the worst observed value of
-/// each objective (maximization frame).
-pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f64)> {
-    let points = |t: &StoredTrial| -> Vec<f64> {
-        crate::search::objective_point(study, &t.metrics)
-            .expect("complete() keeps only trials with every objective")
-    };
+/// The point the report's hypervolume is measured against (maximization frame) and how it
+/// was chosen: the study's own `reference_point` where its config gives one (the worst value
+/// the user accepts in each objective, the point the optimizer measures against too), else
+/// the worst observed value of each objective over the complete trials.
+pub fn hypervolume_reference(study: &Study, trials: &[StoredTrial]) -> (Vec<f64>, String) {
+    if let Some(given) = &study.optimizer.reference_point {
+        let units: Vec<String> = study
+            .objectives
+            .iter()
+            .zip(given)
+            .map(|(o, v)| format!("{} {}", o.metric, o.signed(*v)))
+            .collect();
+        return (
+            given.clone(),
+            format!("the study's reference_point: {}", units.join(", ")),
+        );
+    }
     let all = complete(study, trials);
-    let m = study.objectives.len();
-    let reference: Vec<f64> = (0..m)
+    let reference = (0..study.objectives.len())
         .map(|i| {
             all.iter()
-                .map(|t| points(t)[i])
+                .map(|t| {
+                    crate::search::objective_point(study, &t.metrics)
+                        .expect("complete() keeps only trials with every objective")[i]
+                })
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
+    (reference, "worst observed values".into())
+}
+
+/// Hypervolume of the feasible front after each trial, against `reference` (maximization
+/// frame, [`hypervolume_reference`]); a trial not strictly better than it in every
+/// objective adds nothing.
+pub fn hypervolume_trace(
+    study: &Study,
+    trials: &[StoredTrial],
+    reference: &[f64],
+) -> Vec<(usize, f64)> {
     // The front of the trials numbered up to each trial, kept incrementally (a new point
     // either is weakly dominated and changes nothing, or joins and drops what it dominates),
     // so the trace costs O(n·front) rather than a Pareto filter per trial.
@@ -231,7 +254,7 @@ pub fn hypervolume_trace(study: &Study, trials: &[StoredTrial]) -> Vec<(usize, f
                 hv = if reference.iter().any(|r| !r.is_finite()) {
                     0.0
                 } else {
-                    hypervolume(&front, &reference).unwrap_or(0.0)
+                    hypervolume(&front, reference).unwrap_or(0.0)
                 };
             }
         }
@@ -431,7 +454,8 @@ pub fn write_report(
         )?;
         figures.push(("front-3d".into(), "the 3-D front".into()));
     }
-    let trace = hypervolume_trace(study, trials);
+    let (reference, reference_source) = hypervolume_reference(study, trials);
+    let trace = hypervolume_trace(study, trials, &reference);
     both(
         out_dir,
         "hypervolume",
@@ -440,7 +464,7 @@ pub fn write_report(
     )?;
     figures.push((
         "hypervolume".into(),
-        "hypervolume over trials (reference: worst observed values)".into(),
+        format!("hypervolume over trials (reference: {reference_source})"),
     ));
     if !study.optimizer.space.parameters().is_empty() {
         both(
@@ -514,7 +538,7 @@ pub fn write_report(
             &front,
             proposals,
             out_dir.parent().unwrap_or(out_dir),
-            &trace,
+            (&trace, &reference_source),
             importance_values.as_deref(),
         ),
         dataset = html_escape(&study.config.dataset_name()),

@@ -28,12 +28,13 @@ fn slow_trace(study: &Study, trials: &[StoredTrial], reference: &[f64]) -> Vec<f
         .collect()
 }
 
-#[test]
-fn the_incremental_hypervolume_trace_matches_its_definition() {
-    let study = StudyConfig::from_toml(
-        "name = \"t\"\nobjectives = [\"-loss\", \"acc\", \"-ms\"]\nconstraints = [\"ms <= 0.8\"]\nbudget = 200\n\
+/// A study of three objectives (`-loss`, `acc`, `-ms`, with `ms <= 0.8`) and `extra` config
+/// lines, and 150 trials of pseudo-random metrics, about 10% of them failed.
+fn random_study(extra: &str) -> (Study, Vec<StoredTrial>) {
+    let study = StudyConfig::from_toml(&format!(
+        "name = \"t\"\nobjectives = [\"-loss\", \"acc\", \"-ms\"]\nconstraints = [\"ms <= 0.8\"]\nbudget = 200\n{extra}\n\
          [[parameter]]\nname = \"x\"\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n",
-    )
+    ))
     .unwrap()
     .validate()
     .unwrap();
@@ -71,20 +72,16 @@ fn the_incremental_hypervolume_trace_matches_its_definition() {
             }
         })
         .collect();
-    let fast: Vec<f64> = hypervolume_trace(&study, &trials)
+    (study, trials)
+}
+
+/// `hypervolume_trace` against `slow_trace`, value by value.
+fn assert_trace_matches(study: &Study, trials: &[StoredTrial], reference: &[f64]) -> Vec<f64> {
+    let fast: Vec<f64> = hypervolume_trace(study, trials, reference)
         .into_iter()
         .map(|(_, hv)| hv)
         .collect();
-    // The reference the trace uses: the worst observed value of each objective.
-    let all = complete(&study, &trials);
-    let reference: Vec<f64> = (0..3)
-        .map(|i| {
-            all.iter()
-                .map(|t| crate::search::objective_point(&study, &t.metrics).unwrap()[i])
-                .fold(f64::INFINITY, f64::min)
-        })
-        .collect();
-    let slow = slow_trace(&study, &trials, &reference);
+    let slow = slow_trace(study, trials, reference);
     assert_eq!(fast.len(), slow.len());
     for (i, (a, b)) in fast.iter().zip(&slow).enumerate() {
         assert!(
@@ -92,5 +89,58 @@ fn the_incremental_hypervolume_trace_matches_its_definition() {
             "trial {i}: {a} vs {b}"
         );
     }
+    slow
+}
+
+#[test]
+fn the_incremental_hypervolume_trace_matches_its_definition() {
+    let (study, trials) = random_study("");
+    // Without a reference_point: the worst observed value of each objective.
+    let all = complete(&study, &trials);
+    let worst: Vec<f64> = (0..3)
+        .map(|i| {
+            all.iter()
+                .map(|t| crate::search::objective_point(&study, &t.metrics).unwrap()[i])
+                .fold(f64::INFINITY, f64::min)
+        })
+        .collect();
+    let (reference, source) = hypervolume_reference(&study, &trials);
+    assert_eq!(reference, worst);
+    assert_eq!(source, "worst observed values");
+    let slow = assert_trace_matches(&study, &trials, &reference);
     assert!(slow.last().unwrap() > &0.0);
+}
+
+#[test]
+fn the_hypervolume_is_measured_against_the_studys_own_reference_point() {
+    // The user accepts a loss up to 0.7, an accuracy down to 0.3 and 0.6 ms: in the
+    // maximization frame (-0.7, 0.3, -0.6), tighter than the worst observed values.
+    let (study, trials) = random_study("reference_point = [0.7, 0.3, 0.6]");
+    let (reference, source) = hypervolume_reference(&study, &trials);
+    assert_eq!(reference, vec![-0.7, 0.3, -0.6]);
+    assert_eq!(
+        source,
+        "the study's reference_point: loss 0.7, acc 0.3, ms 0.6"
+    );
+    let given = assert_trace_matches(&study, &trials, &reference);
+    // Every front point beyond the given point is beyond the worst observed one too, with
+    // room to spare, so the given point's hypervolume is smaller, and not zero.
+    let (worst, _) = hypervolume_reference(&random_study("").0, &trials);
+    let observed = slow_trace(&study, &trials, &worst);
+    assert!(given.last().unwrap() > &0.0);
+    assert!(given.last().unwrap() < observed.last().unwrap());
+    // A trial that is not better than the point in every objective adds nothing.
+    let first_gain = given.iter().position(|hv| *hv > 0.0).unwrap();
+    for t in trials.iter().filter(|t| t.number < first_gain) {
+        if let Some(p) = crate::search::objective_point(&study, &t.metrics) {
+            let beyond = p.iter().zip(&reference).all(|(y, r)| y > r);
+            let feasible = t.state == TrialRowState::Complete
+                && crate::search::is_feasible(&study, &t.metrics);
+            assert!(
+                !(beyond && feasible),
+                "trial {} should have counted",
+                t.number
+            );
+        }
+    }
 }

@@ -37,14 +37,15 @@ fn script_json(value: &serde_json::Value) -> String {
 }
 
 /// The HTML of the interactive part: its containers, the data and the script. `front` are
-/// the trials on the study's Pareto front; `study_dir` is where `qfront export` finds them.
+/// the trials on the study's Pareto front; `study_dir` is where `qfront export` finds them;
+/// `hypervolume` is the trace after each trial with what its reference point is.
 pub(crate) fn interactive_section(
     study: &Study,
     trials: &[StoredTrial],
     front: &[&StoredTrial],
     proposals: &std::collections::BTreeMap<usize, serde_json::Value>,
     study_dir: &Path,
-    hypervolume: &[(usize, f64)],
+    hypervolume: (&[(usize, f64)], &str),
     importance: Option<&[Vec<f64>]>,
 ) -> String {
     let names: Vec<&str> = study
@@ -99,7 +100,8 @@ pub(crate) fn interactive_section(
             shell_quote(&study_dir.to_string_lossy())
         ),
         "onnx": study.config.onnx,
-        "hypervolume": hypervolume,
+        "hypervolume": hypervolume.0,
+        "hypervolume_reference": hypervolume.1,
         "importance": importance,
     });
     format!(

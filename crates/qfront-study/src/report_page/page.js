@@ -321,6 +321,10 @@
     root.appendChild(svg("polyline", { points: points.map((p, i) => `${px(i)},${py(p[1])}`).join(" "), class: "front-line" }));
     const xl = svg("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle", class: "label" });
     xl.textContent = `trials (0..${points[n - 1][0]}); hypervolume up to ${fmt(hi)}`; root.appendChild(xl);
+    if (S.hypervolume_reference) {
+      const note = svg("text", { x: W - R, y: T - 4, "text-anchor": "end", class: "label" });
+      note.textContent = `reference: ${S.hypervolume_reference}`; root.appendChild(note);
+    }
     $("trace-box").appendChild(root);
   }
 
