@@ -178,10 +178,10 @@ pub struct OptimizerConfig {
     /// the residuals, and far from every trial the models follow the trend instead of
     /// returning to a constant (issue #17; design notes, "A quadratic trend under the GP"). Not used by the SAAS
     /// methods, nor past 128 modelled points (the trend's fit then costs an ask more than
-    /// its prior is worth: the GP has the points to learn the shape), nor when a
-    /// `reference_point` is given (no loose asks or anchor steps then probe where a trend
-    /// is confidently wrong: told the scoring point, seeds of Viennet, noisy Branin–Currin
-    /// and ZDT2 stalled with it).
+    /// its prior is worth: the GP has the points to learn the shape). Used against a given
+    /// `reference_point` too, where the anchor steps probe what a trend is confidently
+    /// wrong about and a vanishing gain against the point yields to the inferred one
+    /// (design notes, "The trend against a given point").
     #[serde(default = "default_quadratic_trend")]
     pub quadratic_trend: bool,
 }

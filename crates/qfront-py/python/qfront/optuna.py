@@ -125,8 +125,10 @@ class QfrontSampler(BaseSampler):
             front the models predict over the whole space, and on every third trial the
             worst observed value of each objective minus 10% of its range, or the same rule
             on the front of the models' mean predictions where that reaches further. A
-            trial whose acquisition against the given point is 0 everywhere (nothing the
-            models predict improves on it) measures against the inferred one instead.
+            trial whose acquisition against the given point is 0 everywhere, or nowhere above
+            1e-5 of the observed front's hypervolume against it (nothing the models predict
+            improves on it but by their doubt about measured points), measures against the
+            inferred one instead.
 
     Every trial the sampler chooses carries the system attribute ``"qfront:proposal"``
     (``PROPOSAL_KEY``), which says how it was chosen: a dict whose ``kind`` is ``"sobol"``

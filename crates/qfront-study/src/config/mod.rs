@@ -84,7 +84,8 @@ pub struct StudyConfig {
     /// latency 1 ms, 500 KB); `None`: inferred at every ask (qfront-bo's
     /// `OptimizerConfig::reference_point`: BoTorch's rule on the models' predicted front, and
     /// every third ask on every observation, widened to the models' mean front). A trial whose
-    /// acquisition against the given point is 0 everywhere measures against the inferred one.
+    /// acquisition against the given point is 0 everywhere, or nowhere above 1e-5 of the
+    /// observed front's hypervolume against it, measures against the inferred one.
     #[serde(default)]
     pub reference_point: Option<Vec<f64>>,
     /// Optimizer.
