@@ -293,7 +293,17 @@ impl Optimizer {
                     &y_front,
                     &mut weight_rng,
                 )?;
-                let something_to_follow = value > floor; // false for NaN
+                // qLogNEHVI's value is the logarithm of the expected improvement: compared
+                // on the improvement's own scale (a zero improvement underflows to 0).
+                let improvement = if matches!(
+                    self.config.method,
+                    Method::Qlognehvi | Method::QlognehviSaas
+                ) {
+                    value.exp()
+                } else {
+                    value
+                };
+                let something_to_follow = improvement > floor; // false for NaN
                 if rule != Some(ReferenceRule::Given) || something_to_follow {
                     break (x, value);
                 }

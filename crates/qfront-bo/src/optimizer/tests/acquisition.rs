@@ -11,7 +11,7 @@ fn a_given_reference_nothing_reaches_yields_to_the_inferred_one() {
     let (rule, used) =
         acquisition_reference(&mut half_explored_trade_off(0, Some(reachable.clone())));
     assert_eq!(rule, Some(ReferenceRule::Given));
-    assert_eq!(used, Some(reachable));
+    assert_eq!(used.as_ref(), Some(&reachable));
     // No observation beats (0.6, −1.1) yet, but the models put y₀ past 0.6 at x > 0.6 with
     // some probability: the acquisition is positive there, and the point is kept.
     let within_reach = vec![0.6, -1.1];
@@ -33,6 +33,20 @@ fn a_given_reference_nothing_reaches_yields_to_the_inferred_one() {
     );
     let used = used.unwrap();
     assert!(used[0] < 0.05 && used[1] < -0.45, "{used:?}");
+    // qLogNEHVI's value is a logarithm: an expected improvement under 1 (here at most a few
+    // hundredths) is still something to follow, and the given point is kept.
+    let mut log_acquisition = half_explored_trade_off(0, Some(reachable.clone()));
+    log_acquisition.config.method = Method::Qlognehvi;
+    let (rule, used) = acquisition_reference(&mut log_acquisition);
+    assert_eq!(rule, Some(ReferenceRule::Given));
+    assert_eq!(used, Some(reachable));
+    let ProposalKind::Acquisition { value, .. } = &log_acquisition.last_proposals()[0].kind else {
+        unreachable!("acquisition_reference checked the kind")
+    };
+    assert!(
+        value.is_some_and(|v| v < 0.0),
+        "a logarithm of an improvement under 1: {value:?}"
+    );
 }
 
 /// Every trial of an ask says which rule chose it: Sobol points for the initial design, an
