@@ -209,6 +209,14 @@ impl Optimizer {
             None => self.inferred_reference(&models, &x_done, &y_front)?,
         };
         let mut baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
+        // The least expected gain worth following against a given point, once per ask (read
+        // only while the rule is `Given`; see the acquisition's loop below).
+        let given_floor = match rule {
+            Some(ReferenceRule::Given) => {
+                GIVEN_REFERENCE_FLOOR * hypervolume(&pareto_front(&y_front), &reference)?
+            }
+            _ => 0.0,
+        };
         // Anchors for local starts: the observed Pareto-optimal points.
         let anchors: Vec<Vec<f64>> = crate::moo::is_non_dominated(&y_front)
             .into_iter()
@@ -273,18 +281,12 @@ impl Optimizer {
             // near it yet: ZDT2 told (1.1, 1.1), 2 of 10 seeds ended at 0), or by no more
             // than `GIVEN_REFERENCE_FLOOR` of the front's hypervolume against it (a gain of
             // that size is the models' doubt about points already measured: ZDT2 seed 5 with
-            // the trend re-measured one corner in 27 of 28 trials), leaves the search
+            // the trend kept 27 of 28 trials next to one corner), leaves the search
             // nothing to follow; the rest of the ask measures against the inferred point
             // (design notes, "A given reference point nothing reaches yet", "The trend
             // against a given point"). qParEGO's rule is never `Given` (its value says
             // nothing about the point), nor is the inferred rule, so the search runs at most
             // twice.
-            let floor = match rule {
-                Some(ReferenceRule::Given) => {
-                    GIVEN_REFERENCE_FLOOR * hypervolume(&pareto_front(&y_front), &reference)?
-                }
-                _ => 0.0,
-            };
             let (x, value) = loop {
                 let (x, value) = self.acquisition_maximum(
                     &search,
@@ -295,15 +297,12 @@ impl Optimizer {
                 )?;
                 // qLogNEHVI's value is the logarithm of the expected improvement: compared
                 // on the improvement's own scale (a zero improvement underflows to 0).
-                let improvement = if matches!(
-                    self.config.method,
-                    Method::Qlognehvi | Method::QlognehviSaas
-                ) {
+                let improvement = if self.config.method.log_acquisition() {
                     value.exp()
                 } else {
                     value
                 };
-                let something_to_follow = improvement > floor; // false for NaN
+                let something_to_follow = improvement > given_floor; // false for NaN
                 if rule != Some(ReferenceRule::Given) || something_to_follow {
                     break (x, value);
                 }

@@ -47,6 +47,12 @@ impl Method {
         }
     }
 
+    /// Whether the acquisition's value is a logarithm (qLogNEHVI: the log of the expected
+    /// hypervolume improvement), so that an improvement of 0 reads as a large negative value.
+    pub fn log_acquisition(self) -> bool {
+        matches!(self, Method::Qlognehvi | Method::QlognehviSaas)
+    }
+
     /// Parses a command-line name.
     pub fn from_name(name: &str) -> Result<Self> {
         match name {

@@ -207,16 +207,15 @@ pub fn hypervolume_reference(study: &Study, trials: &[StoredTrial]) -> (Vec<f64>
             format!("the study's reference_point: {}", units.join(", ")),
         );
     }
-    let all = complete(study, trials);
-    let reference = (0..study.objectives.len())
-        .map(|i| {
-            all.iter()
-                .map(|t| {
-                    crate::search::objective_point(study, &t.metrics)
-                        .expect("complete() keeps only trials with every objective")[i]
-                })
-                .fold(f64::INFINITY, f64::min)
+    let points: Vec<Vec<f64>> = complete(study, trials)
+        .iter()
+        .map(|t| {
+            crate::search::objective_point(study, &t.metrics)
+                .expect("complete() keeps only trials with every objective")
         })
+        .collect();
+    let reference = (0..study.objectives.len())
+        .map(|i| points.iter().map(|p| p[i]).fold(f64::INFINITY, f64::min))
         .collect();
     (reference, "worst observed values".into())
 }
