@@ -24,6 +24,8 @@ pub use exact::{
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
-pub use relevance::{inputs_in_use, IGNORED_LENGTHSCALE, INPUT_IN_USE};
+pub use relevance::{
+    inputs_in_use, inputs_shown_unused, inputs_to_ignore, IGNORED_LENGTHSCALE, INPUT_IN_USE,
+};
 pub use saas::{fit_saas, SaasGp, SaasOptions};
 pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_COVERAGE_MARGIN, TREND_GCV_RATIO};

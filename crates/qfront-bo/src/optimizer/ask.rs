@@ -9,7 +9,7 @@ use super::{
 };
 use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
 use crate::gp::{
-    fit_saas, inputs_in_use, ConstantMean, ExactGp, GpFitOptions, SaasOptions, YeoJohnson,
+    fit_saas, inputs_to_ignore, ConstantMean, ExactGp, GpFitOptions, SaasOptions, YeoJohnson,
 };
 use crate::moo::{hypervolume, pareto_front};
 use crate::{BoError, Result};
@@ -181,11 +181,11 @@ impl Optimizer {
                 .iter()
                 .map(|y| ExactGp::fit(&x_done, y, &fit_options))
                 .collect::<Result<Vec<_>>>()?;
-            // Inputs no outcome uses leave every model (`ExactGp::ignoring_inputs`), so a
-            // point that differs from an observation only in them is that observation.
-            let in_use = inputs_in_use(std::slice::from_ref(&fitted));
-            if in_use.iter().any(|used| !used) {
-                let ignored: Vec<bool> = in_use.iter().map(|used| !used).collect();
+            // Inputs no outcome uses, or that identical outcomes show to do nothing, leave
+            // every model (`ExactGp::ignoring_inputs`), so a point that differs from an
+            // observation only in them is that observation.
+            let ignored = inputs_to_ignore(std::slice::from_ref(&fitted), &x_done, &y_done);
+            if ignored.contains(&true) {
                 for (gp, y) in fitted.iter_mut().zip(&columns) {
                     *gp = gp.ignoring_inputs(y, &ignored)?;
                 }

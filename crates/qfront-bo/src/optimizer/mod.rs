@@ -8,8 +8,8 @@
 //! the box, gaps along the observed Pareto set) and anchor steps (`anchor_every`, `anchor`:
 //! one objective's best point, when it is predicted past every observation in another).
 //! A model-based ask with exact GPs (one per outcome; SAAS methods instead freeze inactive
-//! coordinates) takes the inputs no outcome uses out of every model (`gp::inputs_in_use`,
-//! `ExactGp::ignoring_inputs`).
+//! coordinates) takes the inputs no outcome uses, and those two identical outcomes show to do
+//! nothing, out of every model (`gp::inputs_to_ignore`, `ExactGp::ignoring_inputs`).
 //! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
 //! failure; failed trials are kept but not modelled.
 
