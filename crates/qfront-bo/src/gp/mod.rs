@@ -14,6 +14,7 @@ mod relevance;
 mod saas;
 mod training_data;
 mod trend;
+mod warp_choice;
 
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
@@ -29,3 +30,4 @@ pub use relevance::{
 };
 pub use saas::{fit_saas, SaasGp, SaasOptions};
 pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_COVERAGE_MARGIN, TREND_GCV_RATIO};
+pub use warp_choice::{warp_predicts_better, WARP_JUDGED_FRACTION};

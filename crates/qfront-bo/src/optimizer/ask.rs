@@ -9,7 +9,8 @@ use super::{
 };
 use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
 use crate::gp::{
-    fit_saas, inputs_to_ignore, ConstantMean, ExactGp, GpFitOptions, SaasOptions, YeoJohnson,
+    fit_saas, inputs_to_ignore, warp_predicts_better, ConstantMean, ExactGp, GpFitOptions,
+    SaasOptions, YeoJohnson,
 };
 use crate::moo::{hypervolume, pareto_front};
 use crate::{BoError, Result};
@@ -91,12 +92,14 @@ impl Optimizer {
         } else {
             (x_front, y_front)
         };
-        // With a given reference point too: the anchor steps probe where a trend is
-        // confidently wrong, and a given point's vanishing gain yields to the inferred one
-        // (design notes, "A quadratic trend under the GP" and "The trend against a given
-        // point").
-        let quadratic_trend =
-            self.config.quadratic_trend && !subsampled && x_done.len() <= ONE_START_POINTS;
+        // The trend and the warp's second fit (below) are used while the fits are cheap: not
+        // on a subset of a long history, nor past the points where a fit takes one start.
+        // The trend is fitted with a given reference point too: the anchor steps probe where
+        // a trend is confidently wrong, and a given point's vanishing gain yields to the
+        // inferred one (design notes, "A quadratic trend under the GP" and "The trend against
+        // a given point").
+        let cheap_fits = !subsampled && x_done.len() <= ONE_START_POINTS;
+        let quadratic_trend = self.config.quadratic_trend && cheap_fits;
         let fit_options = GpFitOptions {
             // With more than ONE_START_POINTS points (or a subset of a long history) the
             // likelihood is sharply peaked: one start (from the prior medians) is enough, and
@@ -176,11 +179,33 @@ impl Optimizer {
                 })
                 .collect()
         } else {
-            let columns: Vec<Vec<f64>> = (0..outcomes).map(column).collect();
-            let mut fitted = columns
-                .iter()
-                .map(|y| ExactGp::fit(&x_done, y, &fit_options))
-                .collect::<Result<Vec<_>>>()?;
+            // Each outcome's GP, the values it was fitted on and the warp it answers through.
+            // An objective whose warp is not the identity gets a plain GP too and keeps the
+            // warp only where the warped GP predicts the better half of its values at least
+            // as well (`gp::warp_predicts_better`; design notes, "The warp where it predicts
+            // better").
+            let mut fitted = Vec::with_capacity(outcomes);
+            let mut columns = Vec::with_capacity(outcomes);
+            let mut output_warps = Vec::with_capacity(outcomes);
+            for j in 0..outcomes {
+                let values = column(j);
+                let gp = ExactGp::fit(&x_done, &values, &fit_options)?;
+                let (gp, values, warp) = match warp_of(j) {
+                    Some(warp) if warp.lambda != 1.0 && cheap_fits => {
+                        let raw: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
+                        let plain = ExactGp::fit(&x_done, &raw, &fit_options)?;
+                        if warp_predicts_better(&gp, &plain, &warp, &raw) {
+                            (gp, values, Some(warp))
+                        } else {
+                            (plain, raw, None)
+                        }
+                    }
+                    warp => (gp, values, warp),
+                };
+                fitted.push(gp);
+                columns.push(values);
+                output_warps.push(warp);
+            }
             // Inputs no outcome uses, or that identical outcomes show to do nothing, leave
             // every model (`ExactGp::ignoring_inputs`), so a point that differs from an
             // observation only in them is that observation.
@@ -192,8 +217,11 @@ impl Optimizer {
             }
             vec![fitted
                 .into_iter()
-                .enumerate()
-                .map(|(j, gp)| answering_in_units(j, gp))
+                .zip(output_warps)
+                .map(|(gp, warp)| match warp {
+                    Some(warp) => gp.with_output_warp(warp),
+                    None => gp,
+                })
                 .collect()]
         };
         let fit_seconds = started.elapsed().as_secs_f64();
