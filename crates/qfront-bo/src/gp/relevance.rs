@@ -64,7 +64,7 @@ pub fn inputs_in_use(models: &[Vec<ExactGp>]) -> Vec<bool> {
 ///
 /// Why (design notes, "Identical outcomes take inputs out of the models"): with 18–40
 /// trials in 8 inputs the fits give unused inputs of the embedded Branin–Currin relevances of
-/// 0.1–1.0 of the largest, so [`inputs_in_use`] keeps them, and the acquisition measured
+/// 0.07–1.0 of the largest, so [`inputs_in_use`] keeps them, and the acquisition measured
 /// Currin's minimum at the corner `(x₀, x₁) = (0, 1)` again and again with other values of
 /// them: 30 of 220 model-based trials over 10 seeds repeated an earlier outcome exactly.
 ///

@@ -52,13 +52,17 @@ impl ExactGp {
 /// Whether `warped` (a GP fitted on `warp.apply(v)` for each of `values`) predicts the better
 /// half ([`WARP_JUDGED_FRACTION`]) of the maximized `values` at least as well, left out one at a
 /// time, as `plain` (a GP fitted on `values` themselves). The warped GP's densities are taken
-/// to the objective's units by the warp's Jacobian `ln ψ'(y)`.
+/// to the objective's units by the warp's Jacobian `ln ψ'(y)`. With no values there is
+/// nothing to judge, and the warp is kept.
 pub fn warp_predicts_better(
     warped: &ExactGp,
     plain: &ExactGp,
     warp: &YeoJohnson,
     values: &[f64],
 ) -> bool {
+    if values.is_empty() {
+        return true;
+    }
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     let cut_index = ((1.0 - WARP_JUDGED_FRACTION) * (values.len() - 1) as f64).floor() as usize;
