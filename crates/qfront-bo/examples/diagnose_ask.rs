@@ -11,7 +11,7 @@
 use qfront_bo::acq::{
     optimize_acquisition, Acquisition, AcquisitionOptimizerOptions, Qnehvi, QnehviOptions,
 };
-use qfront_bo::gp::{ExactGp, GpFitOptions, YeoJohnson};
+use qfront_bo::gp::{warp_predicts_better, ExactGp, GpFitOptions, YeoJohnson};
 use qfront_bo::moo::{hypervolume, infer_reference_point};
 use std::io::Read;
 
@@ -66,15 +66,28 @@ fn main() {
     };
     let models: Vec<ExactGp> = (0..m)
         .map(|j| {
-            // As `Optimizer::ask` does: the GP of the Yeo–Johnson-warped values, answering in
-            // the objective's own units.
+            // As `Optimizer::ask` does (up to 128 points): the GP of the Yeo–Johnson-warped
+            // values, answering in the objective's own units, unless a plain GP predicts the
+            // better half of the values better (`gp::warp_predicts_better`).
             let column: Vec<f64> = y.iter().map(|r| r[j]).collect();
             let warp = YeoJohnson::fit(&column);
-            println!("objective {j}: Yeo–Johnson λ = {:.3}", warp.lambda);
             let warped: Vec<f64> = column.iter().map(|v| warp.apply(*v)).collect();
-            ExactGp::fit(&x, &warped, &options)
-                .unwrap()
-                .with_output_warp(warp)
+            let warped_gp = ExactGp::fit(&x, &warped, &options).unwrap();
+            if warp.lambda == 1.0 {
+                println!("objective {j}: Yeo–Johnson λ = 1 (standardized only)");
+                return warped_gp.with_output_warp(warp);
+            }
+            let plain = ExactGp::fit(&x, &column, &options).unwrap();
+            if warp_predicts_better(&warped_gp, &plain, &warp, &column) {
+                println!("objective {j}: Yeo–Johnson λ = {:.3}, kept", warp.lambda);
+                warped_gp.with_output_warp(warp)
+            } else {
+                println!(
+                    "objective {j}: Yeo–Johnson λ = {:.3}, dropped (the plain GP predicts better)",
+                    warp.lambda
+                );
+                plain
+            }
         })
         .collect();
     for (j, gp) in models.iter().enumerate() {
