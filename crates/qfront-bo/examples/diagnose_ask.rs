@@ -11,7 +11,7 @@
 use qfront_bo::acq::{
     optimize_acquisition, Acquisition, AcquisitionOptimizerOptions, Qnehvi, QnehviOptions,
 };
-use qfront_bo::gp::{warp_predicts_better, ExactGp, GpFitOptions, YeoJohnson};
+use qfront_bo::gp::{fit_choosing_warp, ExactGp, GpFitOptions, YeoJohnson};
 use qfront_bo::moo::{hypervolume, infer_reference_point};
 use std::io::Read;
 
@@ -68,26 +68,20 @@ fn main() {
         .map(|j| {
             // As `Optimizer::ask` does (up to 128 points): the GP of the Yeo–Johnson-warped
             // values, answering in the objective's own units, unless a plain GP predicts the
-            // better half of the values better (`gp::warp_predicts_better`).
+            // better half of the values better (`gp::fit_choosing_warp`).
             let column: Vec<f64> = y.iter().map(|r| r[j]).collect();
             let warp = YeoJohnson::fit(&column);
-            let warped: Vec<f64> = column.iter().map(|v| warp.apply(*v)).collect();
-            let warped_gp = ExactGp::fit(&x, &warped, &options).unwrap();
-            if warp.lambda == 1.0 {
-                println!("objective {j}: Yeo–Johnson λ = 1 (standardized only)");
-                return warped_gp.with_output_warp(warp);
-            }
-            let plain = ExactGp::fit(&x, &column, &options).unwrap();
-            if warp_predicts_better(&warped_gp, &plain, &warp, &column) {
-                println!("objective {j}: Yeo–Johnson λ = {:.3}, kept", warp.lambda);
-                warped_gp.with_output_warp(warp)
-            } else {
-                println!(
-                    "objective {j}: Yeo–Johnson λ = {:.3}, dropped (the plain GP predicts better)",
-                    warp.lambda
-                );
-                plain
-            }
+            let (gp, _) = fit_choosing_warp(&x, &column, warp, true, &options).unwrap();
+            let verdict = match (warp.lambda == 1.0, gp.output_warp().is_some()) {
+                (true, _) => "the identity (standardized only)",
+                (false, true) => "kept",
+                (false, false) => "dropped (the plain GP predicts better)",
+            };
+            println!(
+                "objective {j}: Yeo–Johnson λ = {:.3}, {verdict}",
+                warp.lambda
+            );
+            gp
         })
         .collect();
     for (j, gp) in models.iter().enumerate() {

@@ -435,6 +435,11 @@ impl ExactGp {
         self
     }
 
+    /// The warp this GP answers through ([`ExactGp::with_output_warp`]), if any.
+    pub fn output_warp(&self) -> Option<&super::YeoJohnson> {
+        self.output_warp.as_ref()
+    }
+
     /// The fitted hyperparameters (standardized scale).
     pub fn hyperparameters(&self) -> &Hyperparameters {
         &self.hyper

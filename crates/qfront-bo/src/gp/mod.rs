@@ -30,4 +30,4 @@ pub use relevance::{
 };
 pub use saas::{fit_saas, SaasGp, SaasOptions};
 pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_COVERAGE_MARGIN, TREND_GCV_RATIO};
-pub use warp_choice::{warp_predicts_better, WARP_JUDGED_FRACTION};
+pub use warp_choice::{fit_choosing_warp, warp_predicts_better, WARP_JUDGED_FRACTION};

@@ -19,7 +19,8 @@
 //! Written here: the leave-one-out identities need the GP's Cholesky factor, which only this
 //! crate has.
 
-use super::{ExactGp, YeoJohnson};
+use super::{ExactGp, GpFitOptions, YeoJohnson};
+use crate::Result;
 
 /// The fraction of the observations, the best in the objective, whose leave-one-out densities
 /// judge the warp.
@@ -79,10 +80,32 @@ pub fn warp_predicts_better(
     warped_score >= plain_score
 }
 
+/// One objective's GP: fitted on `warp.apply(v)` for each of `values` and answering in their
+/// units through the warp, or, when `judge` is set, the warp is not the identity and
+/// [`warp_predicts_better`] prefers the plain GP, fitted on `values` themselves. Returns the GP
+/// and the values it was fitted on (what [`ExactGp::ignoring_inputs`] conditions on again).
+pub fn fit_choosing_warp(
+    x: &[Vec<f64>],
+    values: &[f64],
+    warp: YeoJohnson,
+    judge: bool,
+    options: &GpFitOptions,
+) -> Result<(ExactGp, Vec<f64>)> {
+    let warped_values: Vec<f64> = values.iter().map(|v| warp.apply(*v)).collect();
+    let warped = ExactGp::fit(x, &warped_values, options)?;
+    if judge && warp.lambda != 1.0 {
+        let plain = ExactGp::fit(x, values, options)?;
+        if !warp_predicts_better(&warped, &plain, &warp, values) {
+            return Ok((plain, values.to_vec()));
+        }
+    }
+    Ok((warped.with_output_warp(warp), warped_values))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gp::{matern52_matrix, GpFitOptions};
+    use crate::gp::matern52_matrix;
     use crate::sampling::SobolSampler;
 
     /// The identities against refitting-free brute force: for each point, the GP's
@@ -137,16 +160,14 @@ mod tests {
         }
     }
 
+    /// Whether [`fit_choosing_warp`] keeps the values' own warp, and its λ.
     fn choice(x: &[Vec<f64>], values: &[f64]) -> (bool, f64) {
         let warp = YeoJohnson::fit(values);
-        let warped_values: Vec<f64> = values.iter().map(|v| warp.apply(*v)).collect();
-        let options = GpFitOptions::default();
-        let warped = ExactGp::fit(x, &warped_values, &options).unwrap();
-        let plain = ExactGp::fit(x, values, &options).unwrap();
-        (
-            warp_predicts_better(&warped, &plain, &warp, values),
-            warp.lambda,
-        )
+        let (gp, fitted_on) =
+            fit_choosing_warp(x, values, warp, true, &GpFitOptions::default()).unwrap();
+        let kept = gp.output_warp().is_some();
+        assert_eq!(fitted_on != values, kept, "the values match the choice");
+        (kept, warp.lambda)
     }
 
     /// A heavy bad tail (as the suite's `dtlz2-warped`: `−exp(16·g)`, maximized) keeps its

@@ -9,7 +9,7 @@ use super::{
 };
 use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
 use crate::gp::{
-    fit_saas, inputs_to_ignore, warp_predicts_better, ConstantMean, ExactGp, GpFitOptions,
+    fit_choosing_warp, fit_saas, inputs_to_ignore, ConstantMean, ExactGp, GpFitOptions,
     SaasOptions, YeoJohnson,
 };
 use crate::moo::{hypervolume, pareto_front};
@@ -179,32 +179,21 @@ impl Optimizer {
                 })
                 .collect()
         } else {
-            // Each outcome's GP, the values it was fitted on and the warp it answers through.
-            // An objective whose warp is not the identity gets a plain GP too and keeps the
-            // warp only where the warped GP predicts the better half of its values at least
-            // as well (`gp::warp_predicts_better`; design notes, "The warp where it predicts
-            // better").
+            // Each outcome's GP (answering in the outcome's units) and the values it was
+            // fitted on. A warped objective whose warp is not the identity gets a plain GP too
+            // while fits are cheap, and keeps the warp only where the warped GP predicts the
+            // better half of its values at least as well (`gp::fit_choosing_warp`; design
+            // notes, "The warp where it predicts better").
             let mut fitted = Vec::with_capacity(outcomes);
             let mut columns = Vec::with_capacity(outcomes);
-            let mut output_warps = Vec::with_capacity(outcomes);
             for j in 0..outcomes {
-                let values = column(j);
-                let gp = ExactGp::fit(&x_done, &values, &fit_options)?;
-                let (gp, values, warp) = match warp_of(j) {
-                    Some(warp) if warp.lambda != 1.0 && cheap_fits => {
-                        let raw: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
-                        let plain = ExactGp::fit(&x_done, &raw, &fit_options)?;
-                        if warp_predicts_better(&gp, &plain, &warp, &raw) {
-                            (gp, values, Some(warp))
-                        } else {
-                            (plain, raw, None)
-                        }
-                    }
-                    warp => (gp, values, warp),
+                let raw: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
+                let (gp, values) = match warp_of(j) {
+                    Some(warp) => fit_choosing_warp(&x_done, &raw, warp, cheap_fits, &fit_options)?,
+                    None => (ExactGp::fit(&x_done, &raw, &fit_options)?, raw),
                 };
                 fitted.push(gp);
                 columns.push(values);
-                output_warps.push(warp);
             }
             // Inputs no outcome uses, or that identical outcomes show to do nothing, leave
             // every model (`ExactGp::ignoring_inputs`), so a point that differs from an
@@ -215,14 +204,8 @@ impl Optimizer {
                     *gp = gp.ignoring_inputs(y, &ignored)?;
                 }
             }
-            vec![fitted
-                .into_iter()
-                .zip(output_warps)
-                .map(|(gp, warp)| match warp {
-                    Some(warp) => gp.with_output_warp(warp),
-                    None => gp,
-                })
-                .collect()]
+            // `ignoring_inputs` keeps each GP's output warp.
+            vec![fitted]
         };
         let fit_seconds = started.elapsed().as_secs_f64();
         let started = Instant::now();
