@@ -2,7 +2,7 @@
 //! `optimizer`).
 
 use super::anchor::AnchorInputs;
-use super::exploration::ExplorationStep;
+use super::exploration::{acquisition_ignores_hole, ExplorationPoint, ExplorationStep};
 use super::reference::{AcquisitionSearch, GIVEN_REFERENCE_FLOOR};
 use super::{
     AskTiming, Method, Optimizer, ProposalKind, ReferenceRule, Trial, TrialState, ONE_START_POINTS,
@@ -239,16 +239,23 @@ impl Optimizer {
             self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7765_6967),
         );
         for i in 0..n {
+            // A box step's hole the models are unsure of: measured only if the acquisition
+            // ignores it (`optimizer::exploration`).
+            let mut unsure_hole: Option<Vec<f64>> = None;
             if let Some(step) = explores[i].take() {
-                if let Some(x) = self.exploration_point(&step, &models)? {
-                    let kind = match step {
-                        ExplorationStep::Box => ProposalKind::BoxExploration,
-                        ExplorationStep::ParetoLines { .. } => ProposalKind::LineExploration,
-                    };
-                    let trial = self.push_trial(x, kind);
-                    baseline.push(trial.x.clone());
-                    out.push(trial);
-                    continue;
+                match self.exploration_point(&step, &models)? {
+                    Some(ExplorationPoint::Take(x)) => {
+                        let kind = match step {
+                            ExplorationStep::Box => ProposalKind::BoxExploration,
+                            ExplorationStep::ParetoLines { .. } => ProposalKind::LineExploration,
+                        };
+                        let trial = self.push_trial(x, kind);
+                        baseline.push(trial.x.clone());
+                        out.push(trial);
+                        continue;
+                    }
+                    Some(ExplorationPoint::UnlessAcquisitionValues(x)) => unsure_hole = Some(x),
+                    None => {}
                 }
             }
             let mc_seed = self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x9e37);
@@ -298,28 +305,34 @@ impl Optimizer {
             // against a given point"). qParEGO's rule is never `Given` (its value says
             // nothing about the point), nor is the inferred rule, so the search runs at most
             // twice.
-            let (x, value) = loop {
-                let (x, value) = self.acquisition_maximum(
+            // qLogNEHVI's value is the logarithm of the expected improvement: compared on the
+            // improvement's own scale (a zero improvement underflows to 0).
+            let log_acquisition = self.config.method.log_acquisition();
+            let improvement_of = |value: f64| if log_acquisition { value.exp() } else { value };
+            let (x, value, at_hole) = loop {
+                let (x, value, at_hole) = self.acquisition_maximum(
                     &search,
                     &baseline,
                     &reference,
                     &y_front,
                     &mut weight_rng,
+                    unsure_hole.as_deref(),
                 )?;
-                // qLogNEHVI's value is the logarithm of the expected improvement: compared
-                // on the improvement's own scale (a zero improvement underflows to 0).
-                let improvement = if self.config.method.log_acquisition() {
-                    value.exp()
-                } else {
-                    value
-                };
-                let something_to_follow = improvement > given_floor; // false for NaN
+                let something_to_follow = improvement_of(value) > given_floor; // false for NaN
                 if rule != Some(ReferenceRule::Given) || something_to_follow {
-                    break (x, value);
+                    break (x, value, at_hole);
                 }
                 (reference, rule) = self.inferred_reference(&models, &x_done, &y_front)?;
                 baseline = self.acquisition_baseline(&models, &x_done, &reference)?;
             };
+            if let (Some(hole), Some(at_hole)) = (unsure_hole, at_hole) {
+                if acquisition_ignores_hole(improvement_of(at_hole), improvement_of(value)) {
+                    let trial = self.push_trial(hole, ProposalKind::BoxExploration);
+                    baseline.push(trial.x.clone());
+                    out.push(trial);
+                    continue;
+                }
+            }
             let trial = self.push_trial(
                 x,
                 ProposalKind::Acquisition {

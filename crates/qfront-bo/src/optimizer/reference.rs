@@ -161,7 +161,8 @@ impl Optimizer {
     /// The acquisition's maximum over the space, rounded onto it (in a mixed space the
     /// acquisition also chooses the rounding), and its value there: qNEHVI or qLogNEHVI
     /// against `reference` over `baseline`, or qNParEGO with random weights drawn from
-    /// `weight_rng` over the observed range of `observed`.
+    /// `weight_rng` over the observed range of `observed`; and, where `probe` names a point,
+    /// the same acquisition's value at it.
     pub(super) fn acquisition_maximum(
         &self,
         search: &AcquisitionSearch<'_>,
@@ -169,7 +170,8 @@ impl Optimizer {
         reference: &[f64],
         observed: &[Vec<f64>],
         weight_rng: &mut ChaCha8Rng,
-    ) -> Result<(Vec<f64>, f64)> {
+        probe: Option<&[f64]>,
+    ) -> Result<(Vec<f64>, f64, Option<f64>)> {
         let m = self.config.num_objectives;
         let acquisition: Box<dyn Acquisition> = if self.config.method.log_acquisition() {
             Box::new(QLogNehvi::new(
@@ -224,6 +226,7 @@ impl Optimizer {
         if rounded != x {
             value = acquisition.evaluate(&rounded, false).0;
         }
-        Ok((rounded, value))
+        let at_probe = probe.map(|p| acquisition.evaluate(p, false).0);
+        Ok((rounded, value, at_probe))
     }
 }

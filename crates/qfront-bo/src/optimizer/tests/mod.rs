@@ -6,7 +6,9 @@ mod acquisition;
 mod state;
 mod steps;
 
-use super::exploration::{ExplorationStep, EXPLORATION_CANDIDATES};
+use super::exploration::{
+    acquisition_ignores_hole, ExplorationPoint, ExplorationStep, EXPLORATION_CANDIDATES,
+};
 use super::*;
 use crate::moo::pareto_front;
 use crate::problems::{BraninCurrin, Problem};
