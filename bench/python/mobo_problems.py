@@ -424,7 +424,8 @@ SUITE = [
     # Chosen and first run with engine 2a52bf7 before any change made with them in view.
     {
         # BoTorch's reference point and max_hv (the front's nadir + 10% of its range, from
-        # Tanabe & Ishibuchi's approximate front).
+        # Tanabe & Ishibuchi's approximate front). Also one of qfront-bo's built-in problems
+        # (`problems/vehicle.rs`), never run in issue #17's sessions before this part.
         "name": "car-side-impact", "half": "unseen",
         "params": [("float", f"x{i}", lo, hi, False) for i, (lo, hi) in enumerate(
             [(0.5, 1.5), (0.45, 1.35), (0.5, 1.5), (0.5, 1.5), (0.875, 2.625), (0.4, 1.2), (0.4, 1.2)])],
