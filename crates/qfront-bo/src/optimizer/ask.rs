@@ -249,9 +249,7 @@ impl Optimizer {
                             ExplorationStep::Box => ProposalKind::BoxExploration,
                             ExplorationStep::ParetoLines { .. } => ProposalKind::LineExploration,
                         };
-                        let trial = self.push_trial(x, kind);
-                        baseline.push(trial.x.clone());
-                        out.push(trial);
+                        self.propose(x, kind, &mut baseline, &mut out);
                         continue;
                     }
                     Some(ExplorationPoint::UnlessAcquisitionValues(x)) => unsure_hole = Some(x),
@@ -283,9 +281,8 @@ impl Optimizer {
                     mc_seed,
                 };
                 if let Some((x, objective)) = self.anchor_point(first, &inputs)? {
-                    let trial = self.push_trial(x, ProposalKind::Anchor { objective });
-                    baseline.push(trial.x.clone());
-                    out.push(trial);
+                    let kind = ProposalKind::Anchor { objective };
+                    self.propose(x, kind, &mut baseline, &mut out);
                     continue;
                 }
             }
@@ -327,27 +324,39 @@ impl Optimizer {
             };
             if let (Some(hole), Some(at_hole)) = (unsure_hole, at_hole) {
                 if acquisition_ignores_hole(improvement_of(at_hole), improvement_of(value)) {
-                    let trial = self.push_trial(hole, ProposalKind::BoxExploration);
-                    baseline.push(trial.x.clone());
-                    out.push(trial);
+                    self.propose(hole, ProposalKind::BoxExploration, &mut baseline, &mut out);
                     continue;
                 }
             }
-            let trial = self.push_trial(
+            self.propose(
                 x,
                 ProposalKind::Acquisition {
                     rule,
                     reference: rule.map(|_| reference.clone()),
                     value: value.is_finite().then_some(value),
                 },
+                &mut baseline,
+                &mut out,
             );
-            baseline.push(trial.x.clone());
-            out.push(trial);
         }
         self.last_timing = AskTiming {
             fit_seconds,
             acquisition_seconds: started.elapsed().as_secs_f64(),
         };
         Ok(out)
+    }
+
+    /// Records trial `x`, chosen by `kind`, as pending (`push_trial`), adds it to the
+    /// baseline later trials of the same ask improve on, and to the ask's answer.
+    fn propose(
+        &mut self,
+        x: Vec<f64>,
+        kind: ProposalKind,
+        baseline: &mut Vec<Vec<f64>>,
+        out: &mut Vec<Trial>,
+    ) {
+        let trial = self.push_trial(x, kind);
+        baseline.push(trial.x.clone());
+        out.push(trial);
     }
 }

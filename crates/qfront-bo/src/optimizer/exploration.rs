@@ -52,7 +52,8 @@ pub const BOX_STEP_VARIANCE_FRACTION: f64 = 0.5;
 /// this fraction of its maximum: the acquisition ignores the hole and would not go there.
 /// On BoTorch's 3-objective GMM (issue #17's unseen part) a single observed basin dominated
 /// every other point, qNEHVI valued the unexplored bumps at 1e-5–1e-2 of its maximum beside
-/// that basin, and 6 of 10 seeds never left it (hypervolume 0; design notes, "A hole the
+/// that basin (seed 2's first ask, replayed with `examples/diagnose_ask.rs`), and 6 of 10
+/// seeds never left it (hypervolume 0; design notes, "A hole the
 /// acquisition ignores"). The one value measured; not tuned.
 pub const BOX_STEP_IGNORED_FRACTION: f64 = 0.01;
 

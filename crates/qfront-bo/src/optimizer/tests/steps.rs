@@ -195,8 +195,9 @@ fn a_box_step_needs_models_that_claim_to_know_the_hole() {
 /// Replayed: BoTorch's 3-objective GMM, issue #17's suite, seed 2's first 15 trials (6
 /// initial, 9 chosen by qNEHVI, all in or beside the one broad basin the initial design
 /// found). The unexplored bumps carry the models' doubt (variance up to 0.9 of the prior's),
-/// but a point beating the basin there needs two standard deviations, and qNEHVI valued them
-/// at 1e-5–1e-2 of its maximum beside the basin; that seed never left it (hypervolume 0).
+/// but a point beating the basin there needs two standard deviations, and at the seed's first
+/// ask (6 trials, replayed) qNEHVI valued them at 1e-5–1e-2 of its maximum beside the basin;
+/// that seed never left it (hypervolume 0).
 /// The 16th trial, a box step's position, now measures the hole, and it finds a bump.
 #[test]
 fn a_box_step_takes_a_hole_the_acquisition_ignores() {
