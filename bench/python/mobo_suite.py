@@ -1,6 +1,6 @@
 """qfront's MOBO engine against its peers on problems outside its own suite.
 
-    python bench/python/mobo_suite.py run [--half dev|held-out|fresh|unseen|all] [--methods ...] [--seeds 10]
+    python bench/python/mobo_suite.py run [--half dev|held-out|fresh|unseen|unseen-2|all] [--methods ...] [--seeds 10]
         [--trials 40] [--jobs 2] [--out bench/results/mobo_suite.jsonl]
     python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
@@ -550,7 +550,7 @@ def figure(problem, by_method, attainable, folder):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["run", "summary", "timing", "proposals", "paired", "trace"])
-    parser.add_argument("--half", default="dev", choices=["dev", "held-out", "fresh", "unseen", "all"])
+    parser.add_argument("--half", default="dev", choices=["dev", "held-out", "fresh", "unseen", "unseen-2", "all"])
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     parser.add_argument("--seeds", type=int, default=10)

@@ -112,7 +112,7 @@ def run_one(job):
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--qfront", required=True, help="the qfront binary")
-    parser.add_argument("--half", default="all", choices=["dev", "held-out", "fresh", "unseen", "all"])
+    parser.add_argument("--half", default="all", choices=["dev", "held-out", "fresh", "unseen", "unseen-2", "all"])
     parser.add_argument("--problems", default="")
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--trials", type=int, default=40)
