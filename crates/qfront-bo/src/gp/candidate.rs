@@ -243,20 +243,34 @@ impl ExactGp {
                 }
             }
         }
-        // The subtraction row by row of `V_b` (contiguous) and `v`: every element still takes
-        // its `n` terms in the order of `i`, so the result is the column-by-column loop's to
-        // the bit, but the inner loop runs over `cols` contiguous values without index checks
-        // (that loop, reading `V_b` a column at a time, was a quarter of an ask after 200
-        // trials on 7 inputs and 3 objectives; BENCHMARKS.md, issue #17, 32nd session).
+        // The subtraction `V_bᵀ·[v, ∂v]` as `cols` AXPYs along the baseline's points, on the
+        // block transposed (one column of `cols` per point becomes one row of `n_b` per
+        // column), taking `V_b` a contiguous row at a time. Each element still receives its
+        // `n` terms `V_b[i, b]·v[i, c]` in the order of `i`, so the result is the plain triple
+        // loop's to the bit (a GEMM would sum in another order and move trajectories); as a
+        // triple loop reading `V_b` down its columns it was a quarter of an ask after 200
+        // trials on 7 inputs and 3 objectives (design notes, "A 7-input, 3-objective ask").
+        let stride = nb.max(1);
+        let mut columns = vec![0.0; cols * nb];
+        for (b, row) in sigma_block.chunks_exact(cols).enumerate() {
+            for (c, &value) in row.iter().enumerate() {
+                columns[c * nb + b] = value;
+            }
+        }
         for (v_row, baseline_row) in v_block
             .chunks_exact(cols)
-            .zip(baseline.v_baseline.chunks_exact(nb.max(1)))
+            .zip(baseline.v_baseline.chunks_exact(stride))
             .take(n)
         {
-            for (sigma_row, &vb) in sigma_block.chunks_exact_mut(cols).zip(baseline_row) {
-                for (sigma, &v) in sigma_row.iter_mut().zip(v_row) {
+            for (column, &v) in columns.chunks_exact_mut(stride).zip(v_row) {
+                for (sigma, &vb) in column.iter_mut().zip(baseline_row) {
                     *sigma -= vb * v;
                 }
+            }
+        }
+        for (b, row) in sigma_block.chunks_exact_mut(cols).enumerate() {
+            for (c, value) in row.iter_mut().enumerate() {
+                *value = columns[c * nb + b];
             }
         }
         let w_block = baseline.factor.solve_lower(&sigma_block, cols);
