@@ -17,9 +17,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
 
+import mobo_problems  # noqa: E402
 import mobo_problems_second_unseen as fns  # noqa: E402
-
-PENICILLIN_BOX = [(60.0, 120.0), (0.05, 18.0), (293.0, 303.0), (0.05, 18.0), (0.01, 0.5), (500.0, 700.0), (5.0, 6.5)]
 
 
 def check_penicillin(rng):
@@ -27,8 +26,10 @@ def check_penicillin(rng):
     import torch
     from botorch.test_functions.multi_objective import Penicillin
 
-    low = np.array([lo for lo, _ in PENICILLIN_BOX])
-    high = np.array([hi for _, hi in PENICILLIN_BOX])
+    # The suite's search space (in `PENICILLIN_INPUTS` order, BoTorch's order too).
+    params = mobo_problems.BY_NAME["penicillin"]["params"]
+    low = np.array([spec[2] for spec in params])
+    high = np.array([spec[3] for spec in params])
     points = low + (high - low) * rng.random((200, 7))
     theirs = Penicillin()(torch.tensor(points, dtype=torch.double)).numpy()
     ours = np.array([fns.penicillin(*row) for row in points])

@@ -34,7 +34,7 @@ import math
 
 import numpy as np
 
-import mobo_problems_second_unseen as second
+import mobo_problems_second_unseen as second_unseen
 
 # ---------------------------------------------------------------------------- the functions
 
@@ -467,20 +467,20 @@ SUITE = [
         # Reference: the front's nadir (π, 1) + 10% of its range.
         "name": "oka2", "half": "unseen-2",
         "params": [("float", "x0", -math.pi, math.pi, False), *unit_floats(["x1", "x2"], -5.0, 5.0)],
-        "f": lambda p: second.oka2(*xs(p, 3)), "reference": [1.2 * math.pi, 1.1],
+        "f": lambda p: second_unseen.oka2(*xs(p, 3)), "reference": [1.2 * math.pi, 1.1],
         "attainable": lambda P: curve_front(np.linspace(-math.pi, math.pi, 20001),
                                             1 - (np.linspace(0, 2 * math.pi, 20001)) ** 2 / (4 * math.pi**2)),
     },
     {
         "name": "uf1-d5", "half": "unseen-2",
         "params": [("float", "x0", 0.0, 1.0, False), *unit_floats([f"x{i}" for i in range(1, 5)], -1.0, 1.0)],
-        "f": lambda p: second.uf1(xs(p, 5)), "reference": [1.1, 1.1],
+        "f": lambda p: second_unseen.uf1(xs(p, 5)), "reference": [1.1, 1.1],
         "attainable": lambda P: curve_front(np.linspace(0, 1, 20001), 1 - np.sqrt(np.linspace(0, 1, 20001))),
     },
     {
         # Reference: the front's nadir (0, 0) + 10% of its range (3).
         "name": "omni-test-d3", "half": "unseen-2", "params": unit_floats(["x0", "x1", "x2"], 0.0, 6.0),
-        "f": lambda p: second.omni_test(xs(p, 3)), "reference": [0.3, 0.3],
+        "f": lambda p: second_unseen.omni_test(xs(p, 3)), "reference": [0.3, 0.3],
         "attainable": lambda P: curve_front(-3 * np.sin(np.linspace(0, math.pi / 2, 20001)),
                                             -3 * np.cos(np.linspace(0, math.pi / 2, 20001))),
     },
@@ -491,7 +491,7 @@ SUITE = [
         "params": [("float", name, lo, hi, False) for name, (lo, hi) in zip(
             PENICILLIN_INPUTS, [(60.0, 120.0), (0.05, 18.0), (293.0, 303.0), (0.05, 18.0), (0.01, 0.5),
                                 (500.0, 700.0), (5.0, 6.5)])],
-        "f": lambda p: second.penicillin(*(p[name] for name in PENICILLIN_INPUTS)),
+        "f": lambda p: second_unseen.penicillin(*(p[name] for name in PENICILLIN_INPUTS)),
         "reference": [25.935, 57.612, 935.5], "max_hv": 2183455.909507436,
     },
 ]

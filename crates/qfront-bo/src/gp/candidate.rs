@@ -231,43 +231,38 @@ impl ExactGp {
                 .map(|i| k_block[i * cols] * self.alpha[i])
                 .sum::<f64>();
         let v_block = self.cholesky.solve_lower(&k_block, cols);
-        // Σ_bx = k(X_b, x) − V_bᵀ·v, and its gradient.
-        let mut sigma_block = vec![0.0; nb * cols];
+        // Σ_bx = k(X_b, x) − V_bᵀ·[v, ∂v], built transposed: row `c` of `columns` is column
+        // `c` over the baseline's points, so the subtraction is `cols` AXPYs along them,
+        // taking `V_b` a contiguous row at a time. Each element still receives its `n` terms
+        // `V_b[i, b]·v[i, c]` in the order of `i`, so the result is the plain triple loop's
+        // to the bit (a GEMM would sum in another order and move trajectories); as a triple
+        // loop reading `V_b` down its columns it was a quarter of an ask after 200 trials on
+        // 7 inputs and 3 objectives (design notes, "A 7-input, 3-objective ask").
+        let mut columns = vec![0.0; cols * nb];
         for (b, xb) in baseline.points.iter().enumerate() {
             let (value, f) =
                 matern52_with_derivative_factor(scaled_squared_distance(x, xb, il), s2);
-            sigma_block[b * cols] = value;
+            columns[b] = value;
             if with_gradient {
                 for dd in 0..d {
-                    sigma_block[b * cols + 1 + dd] = -f * (x[dd] - xb[dd]) * il[dd] * il[dd];
+                    columns[(1 + dd) * nb + b] = -f * (x[dd] - xb[dd]) * il[dd] * il[dd];
                 }
             }
         }
-        // The subtraction `V_bᵀ·[v, ∂v]` as `cols` AXPYs along the baseline's points, on the
-        // block transposed (one column of `cols` per point becomes one row of `n_b` per
-        // column), taking `V_b` a contiguous row at a time. Each element still receives its
-        // `n` terms `V_b[i, b]·v[i, c]` in the order of `i`, so the result is the plain triple
-        // loop's to the bit (a GEMM would sum in another order and move trajectories); as a
-        // triple loop reading `V_b` down its columns it was a quarter of an ask after 200
-        // trials on 7 inputs and 3 objectives (design notes, "A 7-input, 3-objective ask").
-        let stride = nb.max(1);
-        let mut columns = vec![0.0; cols * nb];
-        for (b, row) in sigma_block.chunks_exact(cols).enumerate() {
-            for (c, &value) in row.iter().enumerate() {
-                columns[c * nb + b] = value;
-            }
-        }
+        // `chunks_exact` refuses a length of 0; with no baseline there is nothing to subtract.
+        let row_length = nb.max(1);
         for (v_row, baseline_row) in v_block
             .chunks_exact(cols)
-            .zip(baseline.v_baseline.chunks_exact(stride))
+            .zip(baseline.v_baseline.chunks_exact(row_length))
             .take(n)
         {
-            for (column, &v) in columns.chunks_exact_mut(stride).zip(v_row) {
+            for (column, &v) in columns.chunks_exact_mut(row_length).zip(v_row) {
                 for (sigma, &vb) in column.iter_mut().zip(baseline_row) {
                     *sigma -= vb * v;
                 }
             }
         }
+        let mut sigma_block = vec![0.0; nb * cols];
         for (b, row) in sigma_block.chunks_exact_mut(cols).enumerate() {
             for (c, value) in row.iter_mut().enumerate() {
                 *value = columns[c * nb + b];
