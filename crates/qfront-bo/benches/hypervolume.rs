@@ -1,7 +1,9 @@
 //! Hypervolume speed (issue #3 goal: 10,000 random non-dominated-ish points in 3-D under
 //! 50 ms). The points lie near the positive unit sphere (DTLZ2's front shape), jittered
 //! inwards, so most are non-dominated. Run with `cargo bench -p qfront-bo --bench hypervolume`;
-//! the 2-D and 4-D rows show how the other algorithms scale.
+//! the 2-D and 4-D rows show how the other algorithms scale. The `m3-crossing` row is the 3-D
+//! sweep's worst case: every point's projection on the first two objectives is non-dominated
+//! (`x + y = 1`), so the sweep's 2-D front only grows.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use qfront_bo::moo::hypervolume;
@@ -20,6 +22,17 @@ fn sphere_points(n: usize, m: usize, seed: u64) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// `x` uniform, `y = 1 − x`, `z` uniform: no projection on `(x, y)` dominates another.
+fn crossing_points(n: usize, seed: u64) -> Vec<Vec<f64>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| {
+            let x = 0.001 + 0.998 * rng.gen::<f64>();
+            vec![x, 1.0 - x, 0.001 + 0.998 * rng.gen::<f64>()]
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("hypervolume");
     group.sample_size(20);
@@ -30,6 +43,10 @@ fn bench(c: &mut Criterion) {
             b.iter(|| hypervolume(p, &reference).unwrap())
         });
     }
+    let points = crossing_points(10_000, 7);
+    group.bench_with_input(BenchmarkId::new("m3-crossing", 10_000), &points, |b, p| {
+        b.iter(|| hypervolume(p, &[0.0; 3]).unwrap())
+    });
     group.finish();
 }
 

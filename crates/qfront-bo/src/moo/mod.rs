@@ -10,6 +10,7 @@ mod model_subset;
 mod pareto;
 mod partition;
 mod reference_point;
+mod staircase;
 
 pub use exclusive::{
     hypervolume_improvement_2d_sorted, hypervolume_improvement_single, sort_front_2d,
