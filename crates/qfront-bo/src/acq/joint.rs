@@ -241,12 +241,23 @@ impl<'a> JointSamples<'a> {
                     let zx = z[m * nb + j];
                     let (value, derivative) = models[j].to_output(latent[j]);
                     y[j] = value;
-                    for dd in 0..d {
-                        let mut g = term.mean_grad[dd] + term.sd_grad[dd] * zx;
-                        for (b, zbb) in zb.iter().enumerate() {
-                            g += term.w_grad[b * d + dd] * zbb;
+                    // `∂latent/∂x = ∂μ + ∂s·z_x + Σ_b ∂w_b·z_b`, the sum taken a row of `∂w`
+                    // (contiguous, one per baseline point) at a time: every component still
+                    // adds its terms in the order of `b`, so the result is the column-wise
+                    // loop's to the bit, without its stride-`d` reads.
+                    let gradient = &mut dy[j * d..(j + 1) * d];
+                    for ((g, mean_grad), sd_grad) in
+                        gradient.iter_mut().zip(&term.mean_grad).zip(&term.sd_grad)
+                    {
+                        *g = mean_grad + sd_grad * zx;
+                    }
+                    for (w_row, zbb) in term.w_grad.chunks_exact(d.max(1)).zip(zb) {
+                        for (g, w) in gradient.iter_mut().zip(w_row) {
+                            *g += w * zbb;
                         }
-                        dy[j * d + dd] = derivative * g;
+                    }
+                    for g in gradient.iter_mut() {
+                        *g *= derivative;
                     }
                 } else {
                     y[j] = models[j].to_output_value(latent[j]);
