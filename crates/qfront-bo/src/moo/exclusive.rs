@@ -73,11 +73,14 @@ pub fn hypervolume_improvement_single(
 /// The limited set `{min(p, y) : p ∈ front}` less the points not strictly better than
 /// `reference`, as fixed arrays of `M` objectives.
 fn limited_set<const M: usize>(front: &[Vec<f64>], y: &[f64], reference: &[f64]) -> Vec<[f64; M]> {
-    front
-        .iter()
-        .map(|p| std::array::from_fn(|i| p[i].min(y[i])))
-        .filter(|p: &[f64; M]| p.iter().zip(reference).all(|(a, r)| a > r))
-        .collect()
+    let mut limited = Vec::with_capacity(front.len());
+    limited.extend(
+        front
+            .iter()
+            .map(|p| std::array::from_fn(|i| p[i].min(y[i])))
+            .filter(|p: &[f64; M]| p.iter().zip(reference).all(|(a, r)| a > r)),
+    );
+    limited
 }
 
 /// The 3-objective case (the sample loop of a 3-objective qNEHVI calls it for every sample):

@@ -108,7 +108,11 @@ const ARRAY_STAIRCASE_MAX_POINTS: usize = 2048;
 /// `reference`. Points may be `Vec<f64>` or `[f64; 3]`.
 pub fn hypervolume_3d<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> f64 {
     if points.len() <= ARRAY_STAIRCASE_MAX_POINTS {
-        sweep_3d(points, reference, SortedStaircase::default())
+        sweep_3d(
+            points,
+            reference,
+            SortedStaircase::with_capacity(points.len()),
+        )
     } else {
         sweep_3d(points, reference, TreeStaircase::default())
     }

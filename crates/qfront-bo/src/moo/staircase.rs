@@ -24,6 +24,12 @@ pub(super) trait Staircase {
 pub(super) struct SortedStaircase(Vec<(f64, f64)>);
 
 impl SortedStaircase {
+    /// An empty staircase with room for `points` entries (a sweep inserts at most one per
+    /// point), so it never reallocates.
+    pub(super) fn with_capacity(points: usize) -> Self {
+        Self(Vec::with_capacity(points))
+    }
+
     /// The index of the first entry with `x > a`.
     fn end_of_left(&self, a: f64) -> usize {
         self.0.partition_point(|&(x, _)| x.total_cmp(&a).is_le())
