@@ -121,11 +121,13 @@ pub fn hypervolume_3d<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> f64 {
 /// The sweep along the third objective, descending, keeping the 2-D front of the points seen
 /// so far in `front` and the area it covers.
 fn sweep_3d<P: AsRef<[f64]>>(points: &[P], reference: &[f64], mut front: impl Staircase) -> f64 {
-    let mut sorted: Vec<&[f64]> = points.iter().map(AsRef::as_ref).collect();
-    sorted.sort_by(|a, b| b[2].total_cmp(&a[2]));
+    // Sorted as references to the points themselves (thin for `Vec` and arrays alike).
+    let mut sorted: Vec<&P> = points.iter().collect();
+    sorted.sort_by(|a, b| b.as_ref()[2].total_cmp(&a.as_ref()[2]));
     let (mut area, mut volume) = (0.0, 0.0);
-    let mut last_z = sorted.first().map_or(reference[2], |p| p[2]);
+    let mut last_z = sorted.first().map_or(reference[2], |p| p.as_ref()[2]);
     for p in sorted {
+        let p = p.as_ref();
         let (a, b, z) = (p[0], p[1], p[2]);
         volume += area * (last_z - z);
         last_z = z;

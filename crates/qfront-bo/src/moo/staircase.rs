@@ -92,6 +92,10 @@ impl Staircase for TreeStaircase {
     }
 
     fn replace_left_of(&mut self, a: f64, count: usize, b: f64) {
+        if count == 0 {
+            self.0.insert(Key(a), b);
+            return;
+        }
         let dominated: Vec<Key> = self
             .0
             .range(..=Key(a))
