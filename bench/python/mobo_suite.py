@@ -32,7 +32,11 @@ told the scoring reference point, to separate what the inferred point costs from
 model and the acquisition do.
 
 `timing` measures one ask after a history of N quasi-random evaluations (`--history 40,200`),
-each method in turn in the same process, the median of `--repeats` asks.
+each method in turn in the same process, the median of `--repeats` asks. With `--steady` it
+times the ask after an ask instead: each sampler first asks and is told one trial on N − 1
+points, then the timed ask refits on N, as every ask of a running study does (Optuna's
+`GPSampler` starts each fit from the last one, kept in the sampler; qfront from the fit
+recorded on the newest trial it chose).
 
 `proposals` reads qfront's runs in the output and says, per problem, which rule chose its
 trials (each trial's `qfront:proposal` attribute, recorded by `run`: the Sobol design,
@@ -400,7 +404,7 @@ def command_timing(args):
             for _ in range(n):
                 trial = base.ask()
                 base.tell(trial, mobo_problems.evaluate(problem, suggest(trial, problem["params"]), rng))
-            row = {"problem": problem["name"], "history": n}
+            row = {"problem": problem["name"], "history": n, "steady": bool(args.steady)}
             for method in methods:
                 seconds = []
                 for repeat in range(args.repeats):
@@ -417,7 +421,15 @@ def command_timing(args):
                         seconds.append(time.perf_counter() - started)
                     else:
                         study = optuna.create_study(directions=directions, sampler=make_sampler(method, repeat, 0))
-                        study.add_trials(base.trials)
+                        if args.steady:
+                            # The ask after an ask: the sampler has fitted once on the first
+                            # N − 1 points (GPSampler keeps that fit in the sampler object,
+                            # qfront on the trial it chose), and the timed ask refits on N.
+                            study.add_trials(base.trials[:-1])
+                            warm_up = study.ask()
+                            study.tell(warm_up, mobo_problems.evaluate(problem, suggest(warm_up, problem["params"]), rng))
+                        else:
+                            study.add_trials(base.trials)
                         started = time.perf_counter()
                         suggest(study.ask(), problem["params"])
                         seconds.append(time.perf_counter() - started)
@@ -562,6 +574,7 @@ def main():
     parser.add_argument("--markdown", action="store_true", help="summary: also print a markdown table")
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
+    parser.add_argument("--steady", action="store_true", help="timing: time the ask after an ask on N − 1 points (samplers that keep their last fit start from it), not a first ask on N")
     parser.add_argument("--against", default="", help="paired: qfront rows run with an engine change")
     parser.add_argument("--before", default="", help="paired: qfront rows to compare against instead of the stored ones "
                         "(an earlier engine's, kept when a change was adopted)")

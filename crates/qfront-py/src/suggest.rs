@@ -8,6 +8,7 @@
 //! `qfront_bo` serde formats, which `qfront/optuna.py` writes.
 
 use pyo3::prelude::*;
+use qfront_bo::gp::Hyperparameters;
 use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
 use qfront_bo::{Method, Optimizer, OptimizerConfig, Proposal};
 
@@ -29,22 +30,35 @@ struct PastTrial {
     /// (another version's record) counts as chosen elsewhere.
     #[serde(default)]
     proposal: Option<serde_json::Value>,
+    /// The hyperparameters of the GPs that chose it (`qfront_bo::Trial::model_fit`, as the
+    /// answer gave them), where the next fit of one start begins; one that does not read
+    /// back is left out.
+    #[serde(default)]
+    model_fit: Option<serde_json::Value>,
 }
 
-/// The new trial's parameters, the warning of a fallback to Sobol, and how it was chosen.
-type Suggestion = (Vec<ParamValue>, Option<String>, Option<Proposal>);
+/// The new trial's parameters, the warning of a fallback to Sobol, how it was chosen, and
+/// the hyperparameters of the models that chose it.
+type Suggestion = (
+    Vec<ParamValue>,
+    Option<String>,
+    Option<Proposal>,
+    Option<Vec<Hyperparameters>>,
+);
 
 /// One new trial, as JSON: `{"params": [value, ...] (in the space's order), "warning": text or
 /// null, "proposal": {...}}`; the warning says why a model-based ask fell back to a Sobol
 /// point, and the proposal how the trial was chosen (`qfront_bo::Proposal`: `kind` is
 /// `sobol`, `box-exploration`, `line-exploration`, `anchor` with its `objective`, or
 /// `acquisition` with its reference `rule`, `reference` point in the maximized frame and
-/// `value`).
+/// `value`), and `"model_fit"` the hyperparameters of the GPs that chose it (null for a
+/// Sobol point), which the sampler passes back with the trial.
 ///
 /// * `parameters`: JSON list of `qfront_bo::space::Parameter`
 ///   (`{"name": "x", "type": "float", "low": 0, "high": 1, "scale": "log"}`, `int`,
 ///   `ordered` with `values`, `categorical` with `values`);
-/// * `trials`: JSON list of `{"params": [...], "values": [...] | null, "failed": bool}`;
+/// * `trials`: JSON list of `{"params": [...], "values": [...] | null, "failed": bool,
+///   "proposal": {...}, "model_fit": [...]}` (the last two optional);
 /// * `method`: `sobol`, `qnehvi`, `qnehvi-saas`, `qparego`, `qlognehvi`, `qlognehvi-saas`;
 /// * `seed`: the study's seed, the same at every trial: it scrambles the initial design's
 ///   Sobol sequence; the model's random choices use `seed + trial_number` (without
@@ -87,13 +101,14 @@ pub fn suggest(
     config.num_constraints = num_constraints;
     config.initial_points = initial_points;
     config.reference_point = reference_point;
-    let (params, warning, proposal) = py
+    let (params, warning, proposal, model_fit) = py
         .detach(|| -> qfront_bo::Result<Suggestion> {
             let mut optimizer = Optimizer::new(config)?;
             let unseen = trial_number.map_or(0, |n| n.saturating_sub(trials.len()));
             for trial in trials {
                 let proposal = trial.proposal.and_then(|p| serde_json::from_value(p).ok());
-                let id = optimizer.observe_proposed(&trial.params, proposal)?;
+                let model_fit = trial.model_fit.and_then(|f| serde_json::from_value(f).ok());
+                let id = optimizer.observe_chosen(&trial.params, proposal, model_fit)?;
                 match (trial.failed, trial.values) {
                     (true, _) => optimizer.tell(id, Err("failed".into()))?,
                     (false, Some(values)) => optimizer.tell(id, Ok(values))?,
@@ -107,11 +122,15 @@ pub fn suggest(
             let warning = fallback
                 .map(|e| format!("the model-based ask failed ({e}); this trial is a Sobol point"));
             let proposal = optimizer.last_proposals().first().cloned();
-            Ok((asked.remove(0).params, warning, proposal))
+            let trial = asked.remove(0);
+            Ok((trial.params, warning, proposal, trial.model_fit))
         })
         .map_err(crate::error)?;
-    serde_json::to_string(
-        &serde_json::json!({"params": params, "warning": warning, "proposal": proposal}),
-    )
+    serde_json::to_string(&serde_json::json!({
+        "params": params,
+        "warning": warning,
+        "proposal": proposal,
+        "model_fit": model_fit,
+    }))
     .map_err(crate::error)
 }

@@ -291,3 +291,44 @@ def test_an_exploration_step_backs_off_after_a_dominated_one():
                 assert kinds[n + 10] != kind, (kind, n, kinds)
                 checked += 1
     assert "box-exploration" in kinds and checked >= 1, kinds
+
+
+def test_each_trial_keeps_the_fit_the_next_fit_starts_from():
+    from qfront.optuna import MODEL_FIT_KEY
+
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=QfrontSampler(seed=4, n_startup_trials=6))
+    study.optimize(branin_currin, n_trials=10)
+    for trial in study.trials[1:]:
+        fit = trial.system_attrs.get(MODEL_FIT_KEY)
+        if trial.system_attrs[PROPOSAL_KEY]["kind"] == "sobol":
+            assert fit is None
+        else:
+            assert len(fit) == 2 and all(len(h["lengthscales"]) == 2 and h["noise"] > 0 for h in fit), fit
+    assert any(MODEL_FIT_KEY in t.system_attrs for t in study.trials)
+    # ...and the sampler hands the records back with the history.
+    params = [qfront.optuna._Param(name, d) for name, d in study.trials[-1].distributions.items()]
+    pending = study.ask()
+    history, _ = study.sampler._history(study, study._storage.get_trial(pending._trial_id), params)
+    assert [e.get("model_fit") for e in history] == [t.system_attrs.get(MODEL_FIT_KEY) for t in study.trials[:-1]]
+
+    # Past 128 points a fit takes one start: the newest record in the history. The engine
+    # reads it back from the history alone, so the same history asks the same point, and one
+    # without the records starts its fits elsewhere.
+    space = json.dumps([{"name": "x1", "type": "float", "low": 0, "high": 1}, {"name": "x2", "type": "float", "low": 0, "high": 1}])
+    rng = __import__("random").Random(0)
+    history = []
+    for _ in range(135):
+        x1, x2 = rng.random(), rng.random()
+        history.append({"params": [x1, x2], "values": [-x1, -(1 - x1) * (1 + x2)]})
+
+    def ask(trials):
+        return json.loads(qfront._native.suggest(space, json.dumps(trials), "qnehvi", 5, 2, 0, 6))
+
+    first = ask(history)
+    assert len(first["model_fit"]) == 2
+    x1, x2 = first["params"]
+    history.append({"params": [x1, x2], "values": [-x1, -(1 - x1) * (1 + x2)], "proposal": first["proposal"], "model_fit": first["model_fit"]})
+    warm = ask(history)
+    assert ask(history) == warm
+    cold = ask([{k: v for k, v in t.items() if k != "model_fit"} for t in history])
+    assert cold["model_fit"] != warm["model_fit"]

@@ -60,6 +60,29 @@ pub struct Hyperparameters {
     pub mean: f64,
 }
 
+impl Hyperparameters {
+    /// `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)`, the coordinates of the MAP fit, clamped to
+    /// its bounds (a start for a fit).
+    fn theta(&self) -> Vec<f64> {
+        let mut theta: Vec<f64> = self.lengthscales.iter().map(|l| l.ln()).collect();
+        theta.push(self.outputscale.ln());
+        theta.push((self.noise - MIN_NOISE).max(1e-12).ln());
+        theta.iter_mut().for_each(|t| {
+            *t = if t.is_nan() {
+                0.0
+            } else {
+                t.clamp(-THETA_BOUND, THETA_BOUND)
+            }
+        });
+        theta.push(if self.mean.is_finite() {
+            self.mean.clamp(-THETA_BOUND, THETA_BOUND)
+        } else {
+            0.0
+        });
+        theta
+    }
+}
+
 /// How the GP's constant prior mean μ is chosen.
 ///
 /// Far from every observation the posterior mean returns to μ, so μ is what the model
@@ -107,6 +130,13 @@ pub struct GpFitOptions {
     /// (`SearchSpace::encoded_extremes`), against which the trend's coverage rule is
     /// measured ([`super::TREND_COVERAGE_MARGIN`]); `None`: `(0, 1)` for every input.
     pub input_extremes: Option<Vec<(f64, f64)>>,
+    /// The first start of the fit in place of the prior medians: the hyperparameters an
+    /// earlier fit of the same outcome found (on one point fewer, say), as Optuna's
+    /// `GPSampler` starts each fit from its last one. The likelihood moves little when a
+    /// point is added, so L-BFGS starting there stops after a few steps where a start at
+    /// the prior medians takes tens. Its lengthscales must be one per input; values
+    /// outside the fit's bounds are clamped. `None`: the prior medians.
+    pub start: Option<Hyperparameters>,
 }
 
 impl Default for GpFitOptions {
@@ -130,6 +160,7 @@ impl Default for GpFitOptions {
             mean: ConstantMean::Fitted,
             quadratic_trend: false,
             input_extremes: None,
+            start: None,
         }
     }
 }
@@ -226,12 +257,19 @@ impl ExactGp {
         } else {
             None
         };
-        let constant_mean = Self::fit_smooth_if_bumpy(x, y, options, None, None)?;
+        let start = options
+            .start
+            .as_ref()
+            .filter(|h| h.lengthscales.len() == x[0].len())
+            .map(Hyperparameters::theta);
+        let constant_mean = Self::fit_smooth_if_bumpy(x, y, options, None, start.as_deref())?;
         match trend {
             None => Ok(constant_mean),
             Some(trend) => {
+                // The residuals' mean is not the values' mean: the start leaves μ out.
                 let warm = constant_mean.theta();
-                Self::fit_smooth_if_bumpy(x, y, options, Some(trend), Some(&warm))
+                let warm = &warm[..warm.len() - 1];
+                Self::fit_smooth_if_bumpy(x, y, options, Some(trend), Some(warm))
             }
         }
     }
@@ -239,15 +277,7 @@ impl ExactGp {
     /// `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` of this GP's hyperparameters, inside the fit's
     /// bounds (a start for another fit).
     fn theta(&self) -> Vec<f64> {
-        let h = &self.hyper;
-        let mut theta: Vec<f64> = h.lengthscales.iter().map(|l| l.ln()).collect();
-        theta.push(h.outputscale.ln());
-        theta.push((h.noise - MIN_NOISE).max(1e-12).ln());
-        theta
-            .iter_mut()
-            .for_each(|t| *t = t.clamp(-THETA_BOUND, THETA_BOUND));
-        theta.push(h.mean);
-        theta
+        self.hyper.theta()
     }
 
     /// [`ExactGp::fit_under`], refitted under the smooth prior when the fit is made of
@@ -327,7 +357,11 @@ impl ExactGp {
         let mut starts = vec![match warm {
             Some(warm) => {
                 let mut t = warm[..d + 2].to_vec();
-                t.push(mean_start);
+                // A fitted mean starts where the start has one; a held one is held.
+                t.push(match (options.mean, warm.get(d + 2)) {
+                    (ConstantMean::Fitted, Some(&mean)) => mean,
+                    _ => mean_start,
+                });
                 t
             }
             None => {

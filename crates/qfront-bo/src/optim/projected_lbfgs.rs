@@ -28,6 +28,10 @@ pub struct LbfgsOptions {
     /// Largest move of any coordinate in one step (∞: none). Bounds the steps along
     /// directions of almost no curvature, which otherwise jump to the box's faces.
     pub max_step: f64,
+    /// Length of the first step, taken along the gradient before any curvature is known
+    /// (default 1). A start near the minimum (the last fit's hyperparameters) wants a short
+    /// one: a unit step from there overshoots, and each halving costs an evaluation.
+    pub first_step: f64,
 }
 
 impl Default for LbfgsOptions {
@@ -38,6 +42,7 @@ impl Default for LbfgsOptions {
             gradient_tolerance: 1e-5,
             function_tolerance: 2.2e-9,
             max_step: f64::INFINITY,
+            first_step: 1.0,
         }
     }
 }
@@ -160,9 +165,10 @@ pub fn minimize_box(
             d = g.iter().map(|v| -v).collect();
             free(&mut d);
         }
-        // First iteration without curvature: a unit-length step along the gradient.
+        // First iteration without curvature: a step of length `first_step` along the
+        // gradient.
         let mut t = if s_hist.is_empty() {
-            1.0 / dot(&d, &d).sqrt().max(1e-12)
+            options.first_step / dot(&d, &d).sqrt().max(1e-12)
         } else {
             1.0
         };

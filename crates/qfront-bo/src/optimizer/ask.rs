@@ -10,7 +10,7 @@ use super::{
 use crate::acq::{AcquisitionOptimizerOptions, ModelEnsemble};
 use crate::gp::{
     fit_choosing_warp, fit_saas, inputs_to_ignore, ConstantMean, ExactGp, GpFitOptions,
-    SaasOptions, YeoJohnson,
+    Hyperparameters, SaasOptions, YeoJohnson,
 };
 use crate::moo::{hypervolume, pareto_front};
 use crate::{BoError, Result};
@@ -21,6 +21,20 @@ use std::time::Instant;
 /// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
 /// the unit cube).
 const SAAS_ACTIVE_LENGTHSCALE: f64 = 2.0;
+
+/// The first step of a fit that starts from the last one ([`Trial::model_fit`]): 0.01 in
+/// `θ = (ln ℓ, ln σ², …)`, a 1% change of each hyperparameter. The optimum moves little
+/// between asks, so the default unit step overshot it and was halved six or seven times, an
+/// evaluation each; a short step gives L-BFGS its first curvature pair at once.
+const WARM_FIT_FIRST_STEP: f64 = 0.01;
+
+/// The stationarity test of a fit that starts from the last one, on the projected gradient
+/// of the negative log posterior summed over the points (Optuna's `GPSampler`: scipy's
+/// L-BFGS-B with `gtol = 1e-2` on that sum; qfront's objective is the mean over the `n`
+/// points, so the test there is `1e-2 / n`). From the prior medians the default 1e-5 on the
+/// mean stays: a loose test there stops short in another basin (design notes, "Each fit
+/// starts where the last one ended").
+const WARM_FIT_GRADIENT_TOLERANCE: f64 = 1e-2;
 
 impl Optimizer {
     /// `n` new trials (see the module notes).
@@ -100,11 +114,21 @@ impl Optimizer {
         // a given point").
         let cheap_fits = !subsampled && x_done.len() <= ONE_START_POINTS;
         let quadratic_trend = self.config.quadratic_trend && cheap_fits;
+        let one_start = subsampled || x_done.len() > ONE_START_POINTS;
+        // Where one start will do, it is the newest fit this history records (one ask ago,
+        // as a rule), which the added points move little: L-BFGS stops after a few steps
+        // where the prior medians took tens (design notes, "Each fit starts where the last
+        // one ended").
+        let starts = if one_start {
+            self.fit_starts(outcomes)
+        } else {
+            None
+        };
         let fit_options = GpFitOptions {
             // With more than ONE_START_POINTS points (or a subset of a long history) the
-            // likelihood is sharply peaked: one start (from the prior medians) is enough, and
-            // the fit is most of an ask's time.
-            restarts: if subsampled || x_done.len() > ONE_START_POINTS {
+            // likelihood is sharply peaked: one start is enough, and the fit is most of an
+            // ask's time.
+            restarts: if one_start {
                 1
             } else {
                 self.config.gp_restarts
@@ -118,6 +142,14 @@ impl Optimizer {
             quadratic_trend,
             input_extremes: quadratic_trend.then(|| self.config.space.encoded_extremes()),
             ..GpFitOptions::default()
+        };
+        // Outcome j's fit from the record's start; `None` without a record.
+        let warm_options = |j: usize| -> Option<GpFitOptions> {
+            let mut options = fit_options.clone();
+            options.start = Some(starts.as_ref()?[j].clone());
+            options.lbfgs.first_step = WARM_FIT_FIRST_STEP;
+            options.lbfgs.gradient_tolerance = WARM_FIT_GRADIENT_TOLERANCE / x_done.len() as f64;
+            Some(options)
         };
         // Objective j's warp (constraints, j ≥ m, have none).
         let warp_of = |j: usize| warps.as_ref().and_then(|w| w.get(j)).copied();
@@ -136,6 +168,7 @@ impl Optimizer {
             self.config.method,
             Method::QnehviSaas | Method::QlognehviSaas
         );
+        let mut model_fit: Option<Vec<Hyperparameters>> = None;
         let models: ModelEnsemble = if saas {
             // One chain per objective, in parallel; member s holds every objective's s-th sample.
             let fits: Vec<Result<crate::gp::SaasGp>> = std::thread::scope(|scope| {
@@ -188,13 +221,26 @@ impl Optimizer {
             let mut columns = Vec::with_capacity(outcomes);
             for j in 0..outcomes {
                 let raw: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
-                let (gp, values) = match warp_of(j) {
-                    Some(warp) => fit_choosing_warp(&x_done, &raw, warp, cheap_fits, &fit_options)?,
-                    None => (ExactGp::fit(&x_done, &raw, &fit_options)?, raw),
+                let fit = |options: &GpFitOptions| match warp_of(j) {
+                    Some(warp) => fit_choosing_warp(&x_done, &raw, warp, cheap_fits, options),
+                    None => Ok((ExactGp::fit(&x_done, &raw, options)?, raw.clone())),
+                };
+                // A start that fails (a record the data no longer supports) gives way to the
+                // prior medians, as `GPSampler` falls back to its defaults; otherwise one bad
+                // record would fail every later ask.
+                let (gp, values) = match warm_options(j).map(|options| fit(&options)) {
+                    Some(Ok(fitted)) => fitted,
+                    _ => fit(&fit_options)?,
                 };
                 fitted.push(gp);
                 columns.push(values);
             }
+            model_fit = Some(
+                fitted
+                    .iter()
+                    .map(|gp| gp.hyperparameters().clone())
+                    .collect(),
+            );
             // Inputs no outcome uses, or that identical outcomes show to do nothing, leave
             // every model (`ExactGp::ignoring_inputs`), so a point that differs from an
             // observation only in them is that observation.
@@ -343,7 +389,35 @@ impl Optimizer {
             fit_seconds,
             acquisition_seconds: started.elapsed().as_secs_f64(),
         };
+        if let Some(fit) = model_fit {
+            for trial in &mut out {
+                trial.model_fit = Some(fit.clone());
+                self.trials[trial.id].model_fit = Some(fit.clone());
+            }
+        }
         Ok(out)
+    }
+
+    /// The starts of the next fits of one start: the newest [`Trial::model_fit`] record
+    /// with one entry per outcome, one lengthscale per input and every value a positive
+    /// finite number (`None` when no trial has such a record: a first model-based ask,
+    /// another space, a record from another version).
+    pub(super) fn fit_starts(&self, outcomes: usize) -> Option<Vec<Hyperparameters>> {
+        let d = self.config.space.dim();
+        let usable = |h: &Hyperparameters| {
+            h.lengthscales.len() == d
+                && h.lengthscales
+                    .iter()
+                    .chain([&h.outputscale, &h.noise])
+                    .all(|v| v.is_finite() && *v > 0.0)
+                && h.mean.is_finite()
+        };
+        self.trials
+            .iter()
+            .rev()
+            .filter_map(|t| t.model_fit.as_ref())
+            .find(|fit| fit.len() == outcomes && fit.iter().all(usable))
+            .cloned()
     }
 
     /// Records trial `x`, chosen by `kind`, as pending (`push_trial`), adds it to the

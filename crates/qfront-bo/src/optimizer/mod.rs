@@ -13,6 +13,7 @@
 //! `tell` records objective values (maximized, as in BoTorch; negate what you minimize) or a
 //! failure; failed trials are kept but not modelled.
 
+use crate::gp::Hyperparameters;
 use crate::sampling::SobolSampler;
 use crate::space::ParamValue;
 use crate::{BoError, Result};
@@ -74,6 +75,13 @@ pub struct Trial {
     /// steps back off by it (`optimizer::exploration`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal: Option<ProposalKind>,
+    /// The MAP hyperparameters of each outcome's GP (objectives, then constraints) in the
+    /// model-based ask that chose it (standardized scale, before any input was set aside);
+    /// `None` for a Sobol trial, a SAAS ask, a trial chosen elsewhere or stored before the
+    /// record existed. A fit of one start begins from the newest record instead of the prior
+    /// medians (`optimizer::fit_start`), as Optuna's `GPSampler` begins from its last fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_fit: Option<Vec<Hyperparameters>>,
 }
 
 /// Seconds spent in the last model-based `ask`.
@@ -272,6 +280,7 @@ impl Optimizer {
             x,
             state: TrialState::Pending,
             proposal: Some(kind),
+            model_fit: None,
         };
         self.trials.push(trial.clone());
         trial
@@ -317,10 +326,11 @@ impl Optimizer {
     pub fn retry(&mut self, id: usize, reason: String) -> Result<Trial> {
         let trial = self.pending_trial(id, "retry")?;
         trial.state = TrialState::Failed { reason };
-        let (params, x, proposal) = (
+        let (params, x, proposal, model_fit) = (
             trial.params.clone(),
             trial.x.clone(),
             trial.proposal.clone(),
+            trial.model_fit.clone(),
         );
         let retry = Trial {
             id: self.trials.len(),
@@ -328,6 +338,7 @@ impl Optimizer {
             x,
             state: TrialState::Pending,
             proposal,
+            model_fit,
         };
         self.trials.push(retry.clone());
         Ok(retry)
@@ -350,6 +361,20 @@ impl Optimizer {
         params: &[ParamValue],
         proposal: Option<ProposalKind>,
     ) -> Result<usize> {
+        self.observe_chosen(params, proposal, None)
+    }
+
+    /// [`Optimizer::observe_proposed`] with the hyperparameters of the models that chose it
+    /// ([`Trial::model_fit`], as an earlier ask recorded them), so the next fit of one start
+    /// begins where they ended. A record that does not fit this optimizer's space and
+    /// outcomes is set aside (the fit then starts from the prior medians), not an error:
+    /// it is a starting point, never a result.
+    pub fn observe_chosen(
+        &mut self,
+        params: &[ParamValue],
+        proposal: Option<ProposalKind>,
+        model_fit: Option<Vec<Hyperparameters>>,
+    ) -> Result<usize> {
         let x = self.config.space.encode(params)?;
         let id = self.trials.len();
         self.sobol_drawn += 1;
@@ -359,6 +384,7 @@ impl Optimizer {
             x,
             state: TrialState::Pending,
             proposal,
+            model_fit,
         });
         Ok(id)
     }

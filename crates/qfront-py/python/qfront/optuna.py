@@ -50,6 +50,13 @@ CONSTRAINTS_KEY = "constraints"
 #: The system attribute that says how qfront chose a trial (see ``QfrontSampler``).
 PROPOSAL_KEY = "qfront:proposal"
 
+#: The system attribute holding the hyperparameters of the GPs that chose a trial (one dict
+#: per outcome: ``lengthscales``, ``outputscale``, ``noise``, ``mean``, on standardized
+#: outputs). The next fit of one start begins from the newest, as ``GPSampler`` begins from
+#: its cached fit; keeping it with the trial makes a sampler rebuilt from the storage (another
+#: process, a resumed study) ask exactly what this one would.
+MODEL_FIT_KEY = "qfront:model_fit"
+
 
 class _Param:
     """One distribution as a qfront parameter: its JSON form, and the maps of values."""
@@ -187,6 +194,9 @@ class QfrontSampler(BaseSampler):
             if any(not p.distribution._contains(p.distribution.to_internal_repr(past.params[p.name])) for p in params):
                 continue
             entry: Dict[str, Any] = {"params": [p.to_qfront(past.params[p.name]) for p in params]}
+            model_fit = past.system_attrs.get(MODEL_FIT_KEY)
+            if isinstance(model_fit, list):
+                entry["model_fit"] = model_fit
             proposal = past.system_attrs.get(PROPOSAL_KEY)
             if isinstance(proposal, dict):
                 # How this sampler chose it, back in qfront's maximized frame.
@@ -250,6 +260,8 @@ class QfrontSampler(BaseSampler):
                     for r, d in zip(proposal["reference"], study.directions)
                 ]
             study._storage.set_trial_system_attr(trial._trial_id, PROPOSAL_KEY, proposal)
+        if answer.get("model_fit") is not None:
+            study._storage.set_trial_system_attr(trial._trial_id, MODEL_FIT_KEY, answer["model_fit"])
         return {p.name: p.from_qfront(v) for p, v in zip(params, answer["params"])}
 
     def _maximized_reference(self, study: Study) -> Optional[List[float]]:

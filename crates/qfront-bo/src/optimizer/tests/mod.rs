@@ -1,8 +1,10 @@
 //! Tests of the ask/tell optimizer, by family: its state and initial design (`state`), the
-//! exploration and anchor steps (`steps`), and the reference rules, proposals and models of
-//! an ask (`acquisition`). The helpers below are shared.
+//! exploration and anchor steps (`steps`), the reference rules, proposals and models of an
+//! ask (`acquisition`), and the record of each ask's fits where the next fits start
+//! (`model_fit`). The helpers below are shared.
 
 mod acquisition;
+mod model_fit;
 mod state;
 mod steps;
 
