@@ -187,8 +187,10 @@ def command_trace(args):
     `--seed-list 3,8`): the scoring hypervolume after the trial, how the trial was chosen (the
     kind and, for the acquisition's trials, the reference rule, the reference point in the
     study's directions and the acquisition's value at the trial), the values the sampler was
-    told, and the parameters. The same runs as `run` (same seeds, same noise), so a stalled
-    seed of the stored rows is reproduced trial for trial."""
+    told, the parameters and, for a model-based trial, each objective's GP as the ask fitted it
+    (`qfront:model_fit`: lengthscales, noise and output scale on standardized outputs). The
+    same runs as `run` (same seeds, same noise), so a stalled seed of the stored rows is
+    reproduced trial for trial."""
     method = next((m for m in args.methods.split(",") if m.startswith("qfront")), "qfront")
     seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
     for problem in selected(args.half, args.problems):
@@ -206,7 +208,19 @@ def command_trace(args):
                       f"told {rounded(step['observed'])} "
                       f"reference {rounded(reference) if reference else '-'} "
                       f"acquisition {'-' if value is None else f'{value:.4g}'} "
-                      f"params {rounded(list(step['params'].values()))}", flush=True)
+                      f"params {rounded(list(step['params'].values()))}"
+                      f"{fit_summary(step['system_attrs'])}", flush=True)
+
+
+def fit_summary(system_attrs):
+    """Each objective's GP of the ask that chose a trial (its `qfront:model_fit` attribute),
+    as ` fit [ℓ …] noise σ²`, or nothing for a trial without one."""
+    fit = system_attrs.get("qfront:model_fit")
+    if not fit:
+        return ""
+    return " fit " + "; ".join(
+        f"ℓ {rounded(h['lengthscales'])} noise {h['noise']:.3g} scale {h['outputscale']:.3g}" for h in fit
+    )
 
 
 def rounded(values):
