@@ -79,7 +79,7 @@ pub struct Trial {
     /// model-based ask that chose it (standardized scale, before any input was set aside);
     /// `None` for a Sobol trial, a SAAS ask, a trial chosen elsewhere or stored before the
     /// record existed. A fit of one start begins from the newest record instead of the prior
-    /// medians (`optimizer::fit_start`), as Optuna's `GPSampler` begins from its last fit.
+    /// medians (`Optimizer::fit_starts`), as Optuna's `GPSampler` begins from its last fit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_fit: Option<Vec<Hyperparameters>>,
 }
