@@ -423,6 +423,8 @@ def command_timing(args):
                 seconds = []
                 for repeat in range(args.repeats):
                     if method.startswith("botorch"):
+                        # BoTorch keeps nothing between asks: its row is a first ask on N
+                        # points with or without --steady.
                         import torch
 
                         import botorch_loop
@@ -588,7 +590,7 @@ def main():
     parser.add_argument("--markdown", action="store_true", help="summary: also print a markdown table")
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
-    parser.add_argument("--steady", action="store_true", help="timing: time the ask after an ask on N − 1 points (samplers that keep their last fit start from it), not a first ask on N")
+    parser.add_argument("--steady", action="store_true", help="timing: time the ask after an ask on N − 1 points (samplers that keep their last fit start from it), not a first ask on N (BoTorch keeps nothing: a first ask either way)")
     parser.add_argument("--against", default="", help="paired: qfront rows run with an engine change")
     parser.add_argument("--before", default="", help="paired: qfront rows to compare against instead of the stored ones "
                         "(an earlier engine's, kept when a change was adopted)")

@@ -62,7 +62,7 @@ pub struct Hyperparameters {
 
 impl Hyperparameters {
     /// `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)`, the coordinates of the MAP fit, clamped to
-    /// its bounds (a start for a fit).
+    /// its bounds (a start for a fit; `map_objective::Problem::unpack` is the inverse).
     fn theta(&self) -> Vec<f64> {
         let mut theta: Vec<f64> = self.lengthscales.iter().map(|l| l.ln()).collect();
         theta.push(self.outputscale.ln());
@@ -267,17 +267,11 @@ impl ExactGp {
             None => Ok(constant_mean),
             Some(trend) => {
                 // The residuals' mean is not the values' mean: the start leaves μ out.
-                let warm = constant_mean.theta();
+                let warm = constant_mean.hyper.theta();
                 let warm = &warm[..warm.len() - 1];
                 Self::fit_smooth_if_bumpy(x, y, options, Some(trend), Some(warm))
             }
         }
-    }
-
-    /// `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` of this GP's hyperparameters, inside the fit's
-    /// bounds (a start for another fit).
-    fn theta(&self) -> Vec<f64> {
-        self.hyper.theta()
     }
 
     /// [`ExactGp::fit_under`], refitted under the smooth prior when the fit is made of
