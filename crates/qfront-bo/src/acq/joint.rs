@@ -6,15 +6,16 @@
 //! `f_j(x) = μ_x + wᵀ·z_b + s·z_x` (per candidate, with its gradient), see `gp::candidate`.
 
 use super::{Constraints, ModelEnsemble};
-use crate::gp::{BaselinePosterior, CandidateTerms};
+use crate::gp::{BaselinePosterior, CandidateTerms, CANDIDATE_CHUNK};
 use crate::moo::is_non_dominated;
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
+use rayon::prelude::*;
 
 /// `skip(member, sample, latents)`: true when the sample's improvement is known to be zero
 /// from the candidate's standardized latent values alone (one per outcome), so its outputs
 /// and gradient need not be computed (`Qnehvi`: a sample the baseline front dominates).
-pub type SkipSample<'s> = Option<&'s dyn Fn(usize, usize, &[f64]) -> bool>;
+pub type SkipSample<'s> = Option<&'s (dyn Fn(usize, usize, &[f64]) -> bool + Sync)>;
 
 /// Baseline factors and base samples for an ensemble.
 pub struct JointSamples<'a> {
@@ -199,14 +200,34 @@ impl<'a> JointSamples<'a> {
         &self,
         xs: &[Vec<f64>],
         skip: SkipSample,
-        improvement: impl Fn(usize, usize, &[f64], &[f64], Option<&mut [f64]>) -> f64,
+        improvement: impl Fn(usize, usize, &[f64], &[f64], Option<&mut [f64]>) -> f64 + Sync,
     ) -> Vec<f64> {
-        let mut totals = vec![0.0; xs.len()];
-        self.for_each_of_many(xs, skip, |q, k, t, y| {
-            totals[q] += improvement(k, t, y, &[], None);
-        });
         let count = (self.samples() * self.members()) as f64;
-        totals.into_iter().map(|total| total / count).collect()
+        self.per_candidate_chunk(xs, |chunk| {
+            let mut totals = vec![0.0; chunk.len()];
+            self.for_each_of_many(chunk, skip, |q, k, t, y| {
+                totals[q] += improvement(k, t, y, &[], None);
+            });
+            totals.into_iter().map(|total| total / count).collect()
+        })
+    }
+
+    /// `per_chunk` on the candidates of `xs` a chunk of [`CANDIDATE_CHUNK`] at a time, the
+    /// chunks in parallel (rayon's pool), the answers joined in order. The chunks are those
+    /// `ExactGp::candidate_terms_many` forms its matrix products on, and each candidate's
+    /// samples are visited by itself, so every value is the same bit for bit as one pass over
+    /// `xs` gives.
+    pub fn per_candidate_chunk<T: Send>(
+        &self,
+        xs: &[Vec<f64>],
+        per_chunk: impl Fn(&[Vec<f64>]) -> Vec<T> + Sync,
+    ) -> Vec<T> {
+        xs.par_chunks(CANDIDATE_CHUNK)
+            .map(&per_chunk)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .flatten()
+            .collect()
     }
 
     /// The sample loop of one candidate (its terms per objective) for member `k`. A sample

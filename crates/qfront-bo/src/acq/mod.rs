@@ -105,7 +105,7 @@ impl Constraints {
 
 /// Something the acquisition optimizer can maximize: a value and its gradient at a point of
 /// the unit cube.
-pub trait Acquisition {
+pub trait Acquisition: Sync {
     /// `(value, gradient)`; the gradient may be left empty when `with_gradient` is false.
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>);
 

@@ -16,6 +16,7 @@ use crate::sampling::SobolSampler;
 use crate::Result;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 /// Settings of [`optimize_acquisition`].
 #[derive(Debug, Clone, PartialEq)]
@@ -68,14 +69,21 @@ pub fn optimize_acquisition(
     let (raw, sobol_count) = raw_points(dim, anchors, options)?;
     let values = acquisition.evaluate_many(&raw);
     let starts = choose_starts(&values, sobol_count, options);
+    // The local searches run in parallel (rayon's pool) and are compared in their order, so
+    // the point chosen does not depend on how the work was spread.
+    let searched: Vec<(Vec<f64>, f64)> = starts
+        .par_iter()
+        .map(|&s| {
+            local_search(
+                acquisition,
+                &raw[s],
+                options.free_dimensions.as_deref(),
+                options,
+            )
+        })
+        .collect();
     let mut best = (raw[starts[0]].clone(), values[starts[0]]);
-    for &s in &starts {
-        let (x, value) = local_search(
-            acquisition,
-            &raw[s],
-            options.free_dimensions.as_deref(),
-            options,
-        );
+    for (x, value) in searched {
         if value > best.1 {
             best = (x, value);
         }

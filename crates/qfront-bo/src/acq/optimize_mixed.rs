@@ -20,6 +20,7 @@ use super::optimize::{choose_starts, local_search, raw_points};
 use super::{Acquisition, AcquisitionOptimizerOptions};
 use crate::space::{ParameterKind, SearchSpace};
 use crate::Result;
+use rayon::prelude::*;
 
 /// Integers with more values than this are searched relaxed, like floats, and rounded.
 pub const RELAXED_INTEGER_VALUES: i64 = 16;
@@ -64,41 +65,70 @@ pub fn optimize_acquisition_mixed(
         }
     }
     let any_free = free.iter().any(|&f| f);
+    // Each start's alternation runs in parallel (rayon's pool); the results are compared in
+    // the starts' order, so the point chosen does not depend on how the work was spread.
+    let searched: Vec<(Vec<f64>, f64)> = starts
+        .par_iter()
+        .map(|&s| {
+            alternate(
+                acquisition,
+                space,
+                &free,
+                any_free,
+                options,
+                &raw[s],
+                values[s],
+            )
+        })
+        .collect();
     let mut best = (raw[starts[0]].clone(), values[starts[0]]);
-    for &s in &starts {
-        let (mut x, mut value) = (raw[s].clone(), values[s]);
-        for _ in 0..MAX_ALTERNATIONS {
-            if any_free {
-                let (searched, searched_value) =
-                    local_search(acquisition, &x, Some(&free), options);
-                // Relaxed integers are rounded (and scored again) before the discrete step;
-                // a point rounding leaves alone keeps its value.
-                let moved = space.round(&searched);
-                let moved_value = if moved == searched {
-                    searched_value
-                } else {
-                    acquisition.evaluate(&moved, false).0
-                };
-                if moved_value > value {
-                    (x, value) = (moved, moved_value);
-                }
-            }
-            // The discrete step: the best of `x` and its neighbours (`x` on ties).
-            let stepped = space.best_rounding(&x, |p| acquisition.evaluate(p, false).0);
-            if stepped == x {
-                break;
-            }
-            let stepped_value = acquisition.evaluate(&stepped, false).0;
-            if stepped_value <= value {
-                break;
-            }
-            (x, value) = (stepped, stepped_value);
-        }
+    for (x, value) in searched {
         if value > best.1 {
             best = (x, value);
         }
     }
     Ok(best)
+}
+
+/// From `start` (valid, scoring `start_value`): local searches of the `free` coordinates
+/// alternated with discrete steps, at most [`MAX_ALTERNATIONS`] times, until neither improves.
+fn alternate(
+    acquisition: &dyn Acquisition,
+    space: &SearchSpace,
+    free: &[bool],
+    any_free: bool,
+    options: &AcquisitionOptimizerOptions,
+    start: &[f64],
+    start_value: f64,
+) -> (Vec<f64>, f64) {
+    let (mut x, mut value) = (start.to_vec(), start_value);
+    for _ in 0..MAX_ALTERNATIONS {
+        if any_free {
+            let (searched, searched_value) = local_search(acquisition, &x, Some(free), options);
+            // Relaxed integers are rounded (and scored again) before the discrete step;
+            // a point rounding leaves alone keeps its value.
+            let moved = space.round(&searched);
+            let moved_value = if moved == searched {
+                searched_value
+            } else {
+                acquisition.evaluate(&moved, false).0
+            };
+            if moved_value > value {
+                (x, value) = (moved, moved_value);
+            }
+        }
+        // The discrete step: the best of `x` and its neighbours (`x` on ties).
+        let stepped = space.best_rounding(&x, |p| acquisition.evaluate(p, false).0);
+        if stepped == x {
+            break;
+        }
+        let stepped_value = acquisition.evaluate(&stepped, false).0;
+        if stepped_value <= value {
+            break;
+        }
+        (x, value) = (stepped, stepped_value);
+    }
+    (x, value)
 }
 
 #[cfg(test)]

@@ -250,14 +250,16 @@ impl Acquisition for QLogNehvi<'_> {
 
     fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
         let samples = self.joint.samples() * self.joint.members();
-        let mut per_sample = vec![Vec::with_capacity(samples); xs.len()];
-        self.joint.for_each_of_many(xs, None, |q, k, t, y| {
-            per_sample[q].push(self.sample_log_improvement(k, t, y, &[], false).0);
-        });
-        per_sample
-            .iter()
-            .map(|values| log_sum_exp(values).0 - (values.len() as f64).ln())
-            .collect()
+        self.joint.per_candidate_chunk(xs, |chunk| {
+            let mut per_sample = vec![Vec::with_capacity(samples); chunk.len()];
+            self.joint.for_each_of_many(chunk, None, |q, k, t, y| {
+                per_sample[q].push(self.sample_log_improvement(k, t, y, &[], false).0);
+            });
+            per_sample
+                .iter()
+                .map(|values| log_sum_exp(values).0 - (values.len() as f64).ln())
+                .collect()
+        })
     }
 }
 

@@ -222,6 +222,7 @@ mod tests {
     #[test]
     fn skipped_samples_change_nothing() {
         use std::cell::Cell;
+        use std::sync::atomic::{AtomicUsize, Ordering};
         let x = SobolSampler::new(3, 5).unwrap().draw(16).unwrap();
         let ensemble: ModelEnsemble = crate::acq::joint::tests::ensemble(&x);
         let acq = Qnehvi::new(
@@ -262,10 +263,10 @@ mod tests {
         for (c, v) in candidates.iter().zip(&many) {
             assert!(close(*v, every_sample(c, false).0), "{c:?}");
         }
-        let (skipped, visited) = (Cell::new(0usize), Cell::new(0usize));
+        let (skipped, visited) = (AtomicUsize::new(0), Cell::new(0usize));
         let counting = |k: usize, t: usize, latent: &[f64]| {
             let skip = acq.cannot_improve(k, t, latent);
-            skipped.set(skipped.get() + usize::from(skip));
+            skipped.fetch_add(usize::from(skip), Ordering::Relaxed);
             skip
         };
         for c in &candidates {
@@ -273,7 +274,7 @@ mod tests {
                 visited.set(visited.get() + 1)
             });
         }
-        let (skipped, visited) = (skipped.get(), visited.get());
+        let (skipped, visited) = (skipped.into_inner(), visited.get());
         assert!(
             visited > 0 && 5 * skipped > skipped + visited,
             "{skipped} skipped, {visited} visited"

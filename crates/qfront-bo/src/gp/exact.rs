@@ -27,6 +27,7 @@ use super::trend::QuadraticTrend;
 use crate::optim::{minimize_box, LbfgsOptions};
 use crate::sampling::SobolSampler;
 use crate::{BoError, Result};
+use rayon::prelude::*;
 
 /// Noise floor on standardized outputs (BoTorch's `MIN_INFERRED_NOISE_LEVEL`).
 pub const MIN_NOISE: f64 = 1e-4;
@@ -381,8 +382,10 @@ impl ExactGp {
                 starts.push(t);
             }
         }
-        let best = starts
-            .iter()
+        // The starts run in parallel; the best is chosen in their order (the first of equal
+        // values), so the fit does not depend on how the work was spread.
+        let outcomes: Vec<_> = starts
+            .par_iter()
             .map(|s| {
                 minimize_box(
                     |t, g| problem.negative_log_posterior(t, g),
@@ -392,6 +395,9 @@ impl ExactGp {
                     &options.lbfgs,
                 )
             })
+            .collect();
+        let best = outcomes
+            .into_iter()
             .filter(|o| o.value.is_finite())
             .min_by(|a, b| a.value.total_cmp(&b.value))
             .ok_or_else(|| BoError::NotPositiveDefinite {

@@ -16,6 +16,7 @@ mod training_data;
 mod trend;
 mod warp_choice;
 
+pub(crate) use candidate::CANDIDATE_CHUNK;
 pub use candidate::{BaselinePosterior, CandidateTerms};
 pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{

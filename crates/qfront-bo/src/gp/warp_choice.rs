@@ -92,13 +92,19 @@ pub fn fit_choosing_warp(
     options: &GpFitOptions,
 ) -> Result<(ExactGp, Vec<f64>)> {
     let warped_values: Vec<f64> = values.iter().map(|v| warp.apply(*v)).collect();
-    let warped = ExactGp::fit(x, &warped_values, options)?;
     if judge && warp.lambda != 1.0 {
-        let plain = ExactGp::fit(x, values, options)?;
+        // The two fits are independent: run side by side (rayon's pool).
+        let (warped, plain) = rayon::join(
+            || ExactGp::fit(x, &warped_values, options),
+            || ExactGp::fit(x, values, options),
+        );
+        let (warped, plain) = (warped?, plain?);
         if !warp_predicts_better(&warped, &plain, &warp, values) {
             return Ok((plain, values.to_vec()));
         }
+        return Ok((warped.with_output_warp(warp), warped_values));
     }
+    let warped = ExactGp::fit(x, &warped_values, options)?;
     Ok((warped.with_output_warp(warp), warped_values))
 }
 

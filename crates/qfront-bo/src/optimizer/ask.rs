@@ -16,6 +16,7 @@ use crate::moo::{hypervolume, pareto_front};
 use crate::{BoError, Result};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use std::time::Instant;
 
 /// A SAAS coordinate counts as active when its median lengthscale is at most this (inputs on
@@ -217,24 +218,27 @@ impl Optimizer {
             // while fits are cheap, and keeps the warp only where the warped GP predicts the
             // better half of its values at least as well (`gp::fit_choosing_warp`; design
             // notes, "The warp where it predicts better").
-            let mut fitted = Vec::with_capacity(outcomes);
-            let mut columns = Vec::with_capacity(outcomes);
-            for j in 0..outcomes {
-                let raw: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
-                let fit = |options: &GpFitOptions| match warp_of(j) {
-                    Some(warp) => fit_choosing_warp(&x_done, &raw, warp, cheap_fits, options),
-                    None => Ok((ExactGp::fit(&x_done, &raw, options)?, raw.clone())),
-                };
-                // A start that fails (a record the data no longer supports) gives way to the
-                // prior medians, as `GPSampler` falls back to its defaults; otherwise one bad
-                // record would fail every later ask.
-                let (gp, values) = match warm_options(j).map(|options| fit(&options)) {
-                    Some(Ok(fitted)) => fitted,
-                    _ => fit(&fit_options)?,
-                };
-                fitted.push(gp);
-                columns.push(values);
-            }
+            // The outcomes are fitted in parallel (rayon's pool; `RAYON_NUM_THREADS=1` keeps an
+            // ask on one core): each fit depends only on its own column, so the models are
+            // the same bit for bit however the work is spread.
+            let fits: Vec<(ExactGp, Vec<f64>)> = (0..outcomes)
+                .into_par_iter()
+                .map(|j| {
+                    let raw: Vec<f64> = y_done.iter().map(|v| v[j]).collect();
+                    let fit = |options: &GpFitOptions| match warp_of(j) {
+                        Some(warp) => fit_choosing_warp(&x_done, &raw, warp, cheap_fits, options),
+                        None => Ok((ExactGp::fit(&x_done, &raw, options)?, raw.clone())),
+                    };
+                    // A start that fails (a record the data no longer supports) gives way to
+                    // the prior medians, as `GPSampler` falls back to its defaults; otherwise
+                    // one bad record would fail every later ask.
+                    match warm_options(j).map(|options| fit(&options)) {
+                        Some(Ok(fitted)) => Ok(fitted),
+                        _ => fit(&fit_options),
+                    }
+                })
+                .collect::<Result<_>>()?;
+            let (mut fitted, columns): (Vec<ExactGp>, Vec<Vec<f64>>) = fits.into_iter().unzip();
             model_fit = Some(
                 fitted
                     .iter()

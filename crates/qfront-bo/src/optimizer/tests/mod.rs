@@ -1,12 +1,14 @@
 //! Tests of the ask/tell optimizer, by family: its state and initial design (`state`), the
 //! exploration and anchor steps (`steps`), the reference rules, proposals and models of an
 //! ask (`acquisition`), and the record of each ask's fits where the next fits start
-//! (`model_fit`). The helpers below are shared.
+//! (`model_fit`), and the same trials from pools of any size (`threads`). The helpers below
+//! are shared.
 
 mod acquisition;
 mod model_fit;
 mod state;
 mod steps;
+mod threads;
 
 use super::exploration::{
     acquisition_ignores_hole, ExplorationPoint, ExplorationStep, EXPLORATION_CANDIDATES,
