@@ -36,7 +36,9 @@ each method in turn in the same process, the median of `--repeats` asks. With `-
 times the ask after an ask instead: each sampler first asks and is told one trial on N − 1
 points, then the timed ask refits on N, as every ask of a running study does (Optuna's
 `GPSampler` starts each fit from the last one, kept in the sampler; qfront from the fit
-recorded on the newest trial it chose).
+recorded on the newest trial it chose). Each sampler uses the process's cores as it does for a
+user: qfront's ask runs on rayon's pool, `GPSampler`'s tensors on torch's intra-op threads;
+`RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1` times both on one core.
 
 `proposals` reads qfront's runs in the output and says, per problem, which rule chose its
 trials (each trial's `qfront:proposal` attribute, recorded by `run`: the Sobol design,

@@ -16,6 +16,7 @@ use super::{Constraints, ModelEnsemble};
 use crate::moo::is_non_dominated;
 use crate::sampling::SobolSampler;
 use crate::Result;
+use rayon::prelude::*;
 
 /// The indices of `points` worth keeping in the qNEHVI baseline, judged on `samples` joint
 /// posterior draws of the first ensemble member (BoTorch uses 2048). Models after the
@@ -36,8 +37,9 @@ pub fn prune_baseline(
     let member = &models[0];
     let m = member.len();
     let objectives = reference.len();
+    // Per outcome in parallel (rayon's pool), as are the draws: values identical to one pass.
     let posteriors = member
-        .iter()
+        .par_iter()
         .map(|gp| gp.baseline_posterior(points))
         .collect::<Result<Vec<_>>>()?;
     let mut sobol = SobolSampler::new(n * m, seed ^ 0x7072_756e)?;
@@ -45,7 +47,7 @@ pub fn prune_baseline(
     // All draws of model j at once (one GEMM): column s of its `n × samples` normals is
     // draw s's block `j·n..(j + 1)·n`.
     let joint: Vec<Vec<f64>> = posteriors
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(j, post)| {
             let mut z = vec![0.0; n * samples];

@@ -22,6 +22,7 @@ use crate::moo::{infer_reference_point, pareto_front};
 use crate::sampling::SobolSampler;
 use crate::space::SearchSpace;
 use crate::Result;
+use rayon::prelude::*;
 
 /// Sobol points at which the models' front is predicted (besides the observed points).
 pub const REFERENCE_CANDIDATES: usize = 1024;
@@ -141,11 +142,12 @@ pub fn loose_reference(
 /// values is the mapped median of the latent ones (for an odd number of members).
 pub fn ensemble_quantiles(models: &ModelEnsemble, points: &[Vec<f64>], beta: f64) -> Vec<Vec<f64>> {
     // `columns[s][j][i]`: member s's quantile of outcome j at point i.
+    // Every member's outcomes in parallel (rayon's pool); each quantile is computed alone.
     let columns: Vec<Vec<Vec<f64>>> = models
-        .iter()
+        .par_iter()
         .map(|member| {
             member
-                .iter()
+                .par_iter()
                 .map(|gp| gp.quantile_in_units(points, beta))
                 .collect()
         })

@@ -171,28 +171,23 @@ impl Optimizer {
         );
         let mut model_fit: Option<Vec<Hyperparameters>> = None;
         let models: ModelEnsemble = if saas {
-            // One chain per objective, in parallel; member s holds every objective's s-th sample.
-            let fits: Vec<Result<crate::gp::SaasGp>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..outcomes)
-                    .map(|j| {
-                        let (x, y) = (&x_done, column(j));
-                        let options = SaasOptions {
-                            seed: self.config.seed ^ ((self.trials.len() * outcomes + j) as u64),
-                            ..self.config.saas
-                        };
-                        scope.spawn(move || fit_saas(x, &y, &options))
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(BoError::input("SAAS", "a sampler thread panicked"))
-                        })
-                    })
-                    .collect()
-            });
-            let fits = fits.into_iter().collect::<Result<Vec<_>>>()?;
+            // One chain per objective, in parallel (rayon's pool); member s holds every
+            // objective's s-th sample.
+            let fits: Vec<crate::gp::SaasGp> = (0..outcomes)
+                .into_par_iter()
+                .map(|j| {
+                    let options = SaasOptions {
+                        seed: self.config.seed ^ ((self.trials.len() * outcomes + j) as u64),
+                        ..self.config.saas
+                    };
+                    // A panic in the sampler becomes this ask's error, not the process's.
+                    let column = column(j);
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        fit_saas(&x_done, &column, &options)
+                    }))
+                    .unwrap_or_else(|_| Err(BoError::input("SAAS", "the sampler panicked")))
+                })
+                .collect::<Result<_>>()?;
             // Coordinates some objective's SAAS model finds active (median ℓ_d ≤ 2 on the unit
             // cube); the acquisition search moves only those.
             let d = self.config.space.dim();

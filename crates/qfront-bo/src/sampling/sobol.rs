@@ -8,7 +8,11 @@
 //! (0, 1) and their normal quantiles are finite.
 
 use crate::{BoError, Result};
+use rayon::prelude::*;
 
+/// Draws of at least this many values are computed in parallel (about 0.1 ms of work, where
+/// handing a task to rayon's pool costs microseconds).
+const PARALLEL_DRAW_VALUES: usize = 4096;
 const BLOCK: usize = sobol_burley::NUM_DIMENSIONS as usize;
 /// Points available per seed.
 pub const MAX_POINTS: usize = 1 << 16;
@@ -84,18 +88,35 @@ impl SobolSampler {
                 ),
             ));
         }
-        let points = (self.next..self.next + n).map(|i| self.point(i)).collect();
+        let points = self.points_mapped(n, |p| p);
         self.next += n;
         Ok(points)
     }
 
     /// `n` standard-normal quasi-random vectors: the inverse normal CDF of the next `n` points.
     pub fn draw_normal(&mut self, n: usize) -> Result<Vec<Vec<f64>>> {
-        Ok(self
-            .draw(n)?
-            .into_iter()
-            .map(|p| p.into_iter().map(normal_quantile).collect())
-            .collect())
+        if self.next + n > MAX_POINTS {
+            return self.draw(n); // the same error
+        }
+        let points = self.points_mapped(n, |p| p.into_iter().map(normal_quantile).collect());
+        self.next += n;
+        Ok(points)
+    }
+
+    /// `map` of each of the next `n` points (not consumed). Each point is computed from its
+    /// index alone, so large draws (at least [`PARALLEL_DRAW_VALUES`] values: a baseline's
+    /// joint normals, `n·m` dimensions per sample) are computed on rayon's pool with the same
+    /// values.
+    fn points_mapped(&self, n: usize, map: impl Fn(Vec<f64>) -> Vec<f64> + Sync) -> Vec<Vec<f64>> {
+        let indices = self.next..self.next + n;
+        if n * self.dim >= PARALLEL_DRAW_VALUES {
+            indices
+                .into_par_iter()
+                .map(|i| map(self.point(i)))
+                .collect()
+        } else {
+            indices.map(|i| map(self.point(i))).collect()
+        }
     }
 }
 
