@@ -29,6 +29,28 @@ pub(crate) fn error(e: impl std::fmt::Display) -> PyErr {
     QfrontError::new_err(e.to_string())
 }
 
+/// Runs `work` (an ask) on a rayon pool of this call's own, dropped when it returns.
+///
+/// The optimizer spreads an ask over rayon's pool. Had it used rayon's global pool, a process
+/// forked from one that had asked (`multiprocessing` with the `fork` start method, Linux's
+/// default before Python 3.14) would wait forever on its first ask: the child inherits the
+/// started pool but none of its threads. A pool per call has no such state, and starting one
+/// costs tens of microseconds per thread against asks of tens of milliseconds. Its size
+/// follows `RAYON_NUM_THREADS`, as the global pool's does. Where no thread can be started the
+/// work runs on the calling thread alone (a pool of one made of it).
+pub(crate) fn on_own_pool<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let pool = rayon::ThreadPoolBuilder::new().build().or_else(|_| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .use_current_thread()
+            .build()
+    });
+    match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    }
+}
+
 /// The module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {

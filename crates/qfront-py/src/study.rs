@@ -74,8 +74,10 @@ pub fn study_ask(py: Python<'_>, storage: &str, name: &str, n: usize) -> PyResul
     let location = location(storage)?;
     let asked = py
         .detach(|| {
-            let (study, mut store) = load_stored(&location, Some(name))?;
-            ask_external(&study, &mut store, n, WorkerOptions::default().stale_after)
+            crate::on_own_pool(|| {
+                let (study, mut store) = load_stored(&location, Some(name))?;
+                ask_external(&study, &mut store, n, WorkerOptions::default().stale_after)
+            })
         })
         .map_err(crate::error)?;
     let asked: Vec<serde_json::Value> = asked

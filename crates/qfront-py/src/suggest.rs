@@ -102,28 +102,31 @@ pub fn suggest(
     config.initial_points = initial_points;
     config.reference_point = reference_point;
     let (params, warning, proposal, model_fit) = py
-        .detach(|| -> qfront_bo::Result<Suggestion> {
-            let mut optimizer = Optimizer::new(config)?;
-            let unseen = trial_number.map_or(0, |n| n.saturating_sub(trials.len()));
-            for trial in trials {
-                let proposal = trial.proposal.and_then(|p| serde_json::from_value(p).ok());
-                let model_fit = trial.model_fit.and_then(|f| serde_json::from_value(f).ok());
-                let id = optimizer.observe_chosen(&trial.params, proposal, model_fit)?;
-                match (trial.failed, trial.values) {
-                    (true, _) => optimizer.tell(id, Err("failed".into()))?,
-                    (false, Some(values)) => optimizer.tell(id, Ok(values))?,
-                    (false, None) => {}
+        .detach(|| {
+            crate::on_own_pool(|| -> qfront_bo::Result<Suggestion> {
+                let mut optimizer = Optimizer::new(config)?;
+                let unseen = trial_number.map_or(0, |n| n.saturating_sub(trials.len()));
+                for trial in trials {
+                    let proposal = trial.proposal.and_then(|p| serde_json::from_value(p).ok());
+                    let model_fit = trial.model_fit.and_then(|f| serde_json::from_value(f).ok());
+                    let id = optimizer.observe_chosen(&trial.params, proposal, model_fit)?;
+                    match (trial.failed, trial.values) {
+                        (true, _) => optimizer.tell(id, Err("failed".into()))?,
+                        (false, Some(values)) => optimizer.tell(id, Ok(values))?,
+                        (false, None) => {}
+                    }
                 }
-            }
-            optimizer.skip_sobol_points(unseen);
-            // A model that cannot be fitted gives a Sobol point instead, as the CLI's studies
-            // do; the reason goes back as a warning.
-            let (mut asked, fallback) = optimizer.ask_or_sobol(1);
-            let warning = fallback
-                .map(|e| format!("the model-based ask failed ({e}); this trial is a Sobol point"));
-            let proposal = optimizer.last_proposals().first().cloned();
-            let trial = asked.remove(0);
-            Ok((trial.params, warning, proposal, trial.model_fit))
+                optimizer.skip_sobol_points(unseen);
+                // A model that cannot be fitted gives a Sobol point instead, as the CLI's studies
+                // do; the reason goes back as a warning.
+                let (mut asked, fallback) = optimizer.ask_or_sobol(1);
+                let warning = fallback.map(|e| {
+                    format!("the model-based ask failed ({e}); this trial is a Sobol point")
+                });
+                let proposal = optimizer.last_proposals().first().cloned();
+                let trial = asked.remove(0);
+                Ok((trial.params, warning, proposal, trial.model_fit))
+            })
         })
         .map_err(crate::error)?;
     serde_json::to_string(&serde_json::json!({

@@ -293,6 +293,32 @@ def test_an_exploration_step_backs_off_after_a_dominated_one():
     assert "box-exploration" in kinds and checked >= 1, kinds
 
 
+def _ask_in_forked_child(url):
+    study = optuna.load_study(study_name="forked", storage=url, sampler=QfrontSampler(seed=3, n_startup_trials=6))
+    study.optimize(branin_currin, n_trials=2)
+
+
+def test_a_forked_process_asks_after_its_parent_has(tmp_path):
+    """An ask spreads its work over a rayon pool of its own. A process forked after its parent
+    has asked (`multiprocessing`'s `fork` start method) inherits none of the parent's threads,
+    so an ask queued on a pool the parent had started would wait forever."""
+    url = f"sqlite:///{tmp_path / 'optuna.db'}"
+    study = optuna.create_study(study_name="forked", storage=url, directions=["minimize", "minimize"],
+                                sampler=QfrontSampler(seed=3, n_startup_trials=6))
+    study.optimize(branin_currin, n_trials=8)
+    child = multiprocessing.get_context("fork").Process(target=_ask_in_forked_child, args=(url,))
+    child.start()
+    child.join(timeout=60)
+    hung = child.exitcode is None
+    if hung:
+        child.kill()
+    assert not hung, "the forked child's ask never returned"
+    assert child.exitcode == 0
+    trials = optuna.load_study(study_name="forked", storage=url).trials
+    assert len(trials) == 10 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert all(t.system_attrs[PROPOSAL_KEY]["kind"] != "sobol" for t in trials[8:])
+
+
 def test_each_trial_keeps_the_fit_the_next_fit_starts_from():
     from qfront.optuna import MODEL_FIT_KEY
 
