@@ -79,6 +79,23 @@ impl SobolSampler {
 
     /// The next `n` points (row-major, `n × dim`), continuing where the last call ended.
     pub fn draw(&mut self, n: usize) -> Result<Vec<Vec<f64>>> {
+        self.take_mapped(n, |p| p)
+    }
+
+    /// `n` standard-normal quasi-random vectors: the inverse normal CDF of the next `n` points.
+    pub fn draw_normal(&mut self, n: usize) -> Result<Vec<Vec<f64>>> {
+        self.take_mapped(n, |p| p.into_iter().map(normal_quantile).collect())
+    }
+
+    /// `map` of each of the next `n` points, which are then consumed; an error when the seed's
+    /// sequence has fewer left. Each point is computed from its index alone, so large draws
+    /// (at least [`PARALLEL_DRAW_VALUES`] values: a baseline's joint normals, `n·m`
+    /// dimensions per sample) are computed on rayon's pool with the same values.
+    fn take_mapped(
+        &mut self,
+        n: usize,
+        map: impl Fn(Vec<f64>) -> Vec<f64> + Sync,
+    ) -> Result<Vec<Vec<f64>>> {
         if self.next + n > MAX_POINTS {
             return Err(BoError::input(
                 "Sobol sampler",
@@ -88,35 +105,16 @@ impl SobolSampler {
                 ),
             ));
         }
-        let points = self.points_mapped(n, |p| p);
-        self.next += n;
-        Ok(points)
-    }
-
-    /// `n` standard-normal quasi-random vectors: the inverse normal CDF of the next `n` points.
-    pub fn draw_normal(&mut self, n: usize) -> Result<Vec<Vec<f64>>> {
-        if self.next + n > MAX_POINTS {
-            return self.draw(n); // the same error
-        }
-        let points = self.points_mapped(n, |p| p.into_iter().map(normal_quantile).collect());
-        self.next += n;
-        Ok(points)
-    }
-
-    /// `map` of each of the next `n` points (not consumed). Each point is computed from its
-    /// index alone, so large draws (at least [`PARALLEL_DRAW_VALUES`] values: a baseline's
-    /// joint normals, `n·m` dimensions per sample) are computed on rayon's pool with the same
-    /// values.
-    fn points_mapped(&self, n: usize, map: impl Fn(Vec<f64>) -> Vec<f64> + Sync) -> Vec<Vec<f64>> {
         let indices = self.next..self.next + n;
-        if n * self.dim >= PARALLEL_DRAW_VALUES {
+        self.next += n;
+        Ok(if n * self.dim >= PARALLEL_DRAW_VALUES {
             indices
                 .into_par_iter()
                 .map(|i| map(self.point(i)))
                 .collect()
         } else {
             indices.map(|i| map(self.point(i))).collect()
-        }
+        })
     }
 }
 
@@ -304,6 +302,25 @@ mod tests {
         // Draws continue the sequence.
         let next = a.draw(1).unwrap();
         assert_eq!(next[0], a.point(64));
+    }
+
+    /// A draw large enough to be computed on the pool (64 × 100 values) gives each point as
+    /// `point(i)` does, in order, and continues the sequence as a small draw does.
+    #[test]
+    fn a_parallel_draw_is_the_points_in_order() {
+        let mut sampler = SobolSampler::new(100, 3).unwrap();
+        sampler.draw(5).unwrap();
+        let normals = sampler.draw_normal(64).unwrap();
+        assert!(64 * 100 >= PARALLEL_DRAW_VALUES);
+        for (k, z) in normals.iter().enumerate() {
+            let expected: Vec<f64> = sampler
+                .point(5 + k)
+                .into_iter()
+                .map(normal_quantile)
+                .collect();
+            assert_eq!(z, &expected, "point {}", 5 + k);
+        }
+        assert_eq!(sampler.draw(1).unwrap()[0], sampler.point(69));
     }
 
     #[test]
