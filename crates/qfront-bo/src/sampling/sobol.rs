@@ -311,7 +311,7 @@ mod tests {
         let mut sampler = SobolSampler::new(100, 3).unwrap();
         sampler.draw(5).unwrap();
         let normals = sampler.draw_normal(64).unwrap();
-        assert!(64 * 100 >= PARALLEL_DRAW_VALUES);
+        const { assert!(64 * 100 >= PARALLEL_DRAW_VALUES) };
         for (k, z) in normals.iter().enumerate() {
             let expected: Vec<f64> = sampler
                 .point(5 + k)
