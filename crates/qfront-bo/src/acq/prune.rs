@@ -18,6 +18,10 @@ use crate::sampling::SobolSampler;
 use crate::Result;
 use rayon::prelude::*;
 
+/// Samples judged per task of the pool: a sample's test is `O(n²)` at worst, so a block of
+/// 128 is enough work to hand over, and 512 or 2,048 samples make 4 or 16 blocks.
+const PRUNE_SAMPLE_BLOCK: usize = 128;
+
 /// The indices of `points` worth keeping in the qNEHVI baseline, judged on `samples` joint
 /// posterior draws of the first ensemble member (BoTorch uses 2048). Models after the
 /// `reference.len()` objectives are constraint slacks; a point infeasible in a sample is not
@@ -62,46 +66,59 @@ pub fn prune_baseline(
     // Objective j beats the reference in a sample exactly when its latent value exceeds
     // this (module notes).
     let latent_reference = super::latent_point(&member[..objectives], reference);
-    let mut keep = vec![false; n];
-    // The points that beat the reference and are feasible in the sample, and their latent
-    // objective values (buffers reused from sample to sample).
-    let mut qualifying: Vec<usize> = Vec::with_capacity(n);
-    let mut rows: Vec<Vec<f64>> = vec![Vec::with_capacity(objectives); n];
-    let mut slacks = vec![0.0; m - objectives];
-    for s in 0..samples {
-        qualifying.clear();
-        for a in 0..n {
-            let beats_reference = latent_reference
-                .iter()
-                .enumerate()
-                .all(|(j, r)| joint[j][a * samples + s] > *r);
-            if !beats_reference {
+    // The points on some sample's front: a union over samples, so blocks of samples are
+    // judged in parallel (rayon's pool) and their answers joined, the same set as one pass.
+    let keep_in = |block: std::ops::Range<usize>| -> Vec<bool> {
+        let mut keep = vec![false; n];
+        // The points that beat the reference and are feasible in the sample, and their
+        // latent objective values (buffers reused from sample to sample).
+        let mut qualifying: Vec<usize> = Vec::with_capacity(n);
+        let mut rows: Vec<Vec<f64>> = vec![Vec::with_capacity(objectives); n];
+        let mut slacks = vec![0.0; m - objectives];
+        for s in block {
+            qualifying.clear();
+            for a in 0..n {
+                let beats_reference = latent_reference
+                    .iter()
+                    .enumerate()
+                    .all(|(j, r)| joint[j][a * samples + s] > *r);
+                if !beats_reference {
+                    continue;
+                }
+                // Constraint slacks have no warp: their outputs cost no `powf`.
+                for (k, slack) in slacks.iter_mut().enumerate() {
+                    let j = objectives + k;
+                    *slack = member[j].to_output_value(joint[j][a * samples + s]);
+                }
+                if Constraints::feasible(&slacks) {
+                    qualifying.push(a);
+                }
+            }
+            // A point that fails the reference cannot dominate one that beats it (it would
+            // beat it too), and an infeasible one is off the front: the front of the
+            // qualifying points is the qualifying part of the sample's front.
+            if qualifying.iter().all(|&a| keep[a]) {
                 continue;
             }
-            // Constraint slacks have no warp: their outputs cost no `powf`.
-            for (k, slack) in slacks.iter_mut().enumerate() {
-                let j = objectives + k;
-                *slack = member[j].to_output_value(joint[j][a * samples + s]);
+            for (row, &a) in rows.iter_mut().zip(&qualifying) {
+                row.clear();
+                row.extend((0..objectives).map(|j| joint[j][a * samples + s]));
             }
-            if Constraints::feasible(&slacks) {
-                qualifying.push(a);
+            let mask = is_non_dominated(&rows[..qualifying.len()]);
+            for (&a, on_front) in qualifying.iter().zip(mask) {
+                keep[a] |= on_front;
             }
         }
-        // A point that fails the reference cannot dominate one that beats it (it would beat
-        // it too), and an infeasible one is off the front: the front of the qualifying
-        // points is the qualifying part of the sample's front.
-        if qualifying.iter().all(|&a| keep[a]) {
-            continue;
-        }
-        for (row, &a) in rows.iter_mut().zip(&qualifying) {
-            row.clear();
-            row.extend((0..objectives).map(|j| joint[j][a * samples + s]));
-        }
-        let mask = is_non_dominated(&rows[..qualifying.len()]);
-        for (&a, on_front) in qualifying.iter().zip(mask) {
-            keep[a] |= on_front;
-        }
-    }
+        keep
+    };
+    let blocks: Vec<std::ops::Range<usize>> = (0..samples)
+        .step_by(PRUNE_SAMPLE_BLOCK)
+        .map(|first| first..(first + PRUNE_SAMPLE_BLOCK).min(samples))
+        .collect();
+    let keep = blocks.into_par_iter().map(keep_in).reduce(
+        || vec![false; n],
+        |a, b| a.iter().zip(&b).map(|(x, y)| *x || *y).collect(),
+    );
     let kept: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
     Ok(if kept.is_empty() {
         (0..n).collect()
