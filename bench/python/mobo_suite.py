@@ -36,9 +36,11 @@ each method in turn in the same process, the median of `--repeats` asks. With `-
 times the ask after an ask instead: each sampler first asks and is told one trial on N − 1
 points, then the timed ask refits on N, as every ask of a running study does (Optuna's
 `GPSampler` starts each fit from the last one, kept in the sampler; qfront from the fit
-recorded on the newest trial it chose). Each sampler uses the process's cores as it does for a
-user: qfront's ask runs on rayon's pool, `GPSampler`'s tensors on torch's intra-op threads;
-`RAYON_NUM_THREADS=1 OMP_NUM_THREADS=1` times both on one core.
+recorded on the newest trial it chose). qfront's ask runs on rayon's pool (one thread per core
+unless `RAYON_NUM_THREADS` says otherwise); torch, and so `GPSampler` and BoTorch, on one thread
+unless `OMP_NUM_THREADS` and `MKL_NUM_THREADS` both say otherwise (this script sets both to 1
+by default, as for every method; on two vCPUs a second torch thread made `GPSampler`'s asks
+slower on four problems of five). Each row records the setting (`threads`).
 
 `proposals` reads qfront's runs in the output and says, per problem, which rule chose its
 trials (each trial's `qfront:proposal` attribute, recorded by `run`: the Sobol design,
@@ -404,6 +406,15 @@ def markdown_table(records, problems):
     return "\n".join(rows)
 
 
+def thread_settings():
+    """How many threads each sampler may use in this process: qfront's asks run on rayon's
+    pool (`RAYON_NUM_THREADS`, else one per core), `GPSampler`'s tensors on torch's intra-op
+    threads (`OMP_NUM_THREADS`, else torch's default)."""
+    import torch
+
+    return {"cores": os.cpu_count(), "rayon": os.environ.get("RAYON_NUM_THREADS"), "torch": torch.get_num_threads()}
+
+
 def command_timing(args):
     """Seconds of one ask after a history of N quasi-random evaluations, per method."""
     import optuna
@@ -420,7 +431,7 @@ def command_timing(args):
             for _ in range(n):
                 trial = base.ask()
                 base.tell(trial, mobo_problems.evaluate(problem, suggest(trial, problem["params"]), rng))
-            row = {"problem": problem["name"], "history": n, "steady": bool(args.steady)}
+            row = {"problem": problem["name"], "history": n, "steady": bool(args.steady), "threads": thread_settings()}
             for method in methods:
                 seconds = []
                 for repeat in range(args.repeats):
