@@ -409,7 +409,7 @@ def markdown_table(records, problems):
 def thread_settings():
     """How many threads each sampler may use in this process: qfront's asks run on rayon's
     pool (`RAYON_NUM_THREADS`, else one per core), `GPSampler`'s tensors on torch's intra-op
-    threads (`OMP_NUM_THREADS`, else torch's default)."""
+    threads (the smaller of `OMP_NUM_THREADS` and `MKL_NUM_THREADS`, both 1 unless set)."""
     import torch
 
     return {"cores": os.cpu_count(), "rayon": os.environ.get("RAYON_NUM_THREADS"), "torch": torch.get_num_threads()}
