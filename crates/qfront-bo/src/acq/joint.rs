@@ -223,10 +223,7 @@ impl<'a> JointSamples<'a> {
         per_chunk: impl Fn(&[Vec<f64>]) -> Vec<T> + Sync,
     ) -> Vec<T> {
         xs.par_chunks(CANDIDATE_CHUNK)
-            .map(&per_chunk)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .flatten()
+            .flat_map_iter(&per_chunk)
             .collect()
     }
 

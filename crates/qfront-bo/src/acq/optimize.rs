@@ -69,26 +69,34 @@ pub fn optimize_acquisition(
     let (raw, sobol_count) = raw_points(dim, anchors, options)?;
     let values = acquisition.evaluate_many(&raw);
     let starts = choose_starts(&values, sobol_count, options);
-    // The local searches run in parallel (rayon's pool) and are compared in their order, so
-    // the point chosen does not depend on how the work was spread.
-    let searched: Vec<(Vec<f64>, f64)> = starts
-        .par_iter()
-        .map(|&s| {
-            local_search(
-                acquisition,
-                &raw[s],
-                options.free_dimensions.as_deref(),
-                options,
-            )
-        })
-        .collect();
+    Ok(best_search(&starts, &raw, &values, |s| {
+        local_search(
+            acquisition,
+            &raw[s],
+            options.free_dimensions.as_deref(),
+            options,
+        )
+    }))
+}
+
+/// The best of `search(s)` for each start `s` and of the first start's raw point itself
+/// (`raw[starts[0]]`, scoring `values[starts[0]]`). The searches run in parallel (rayon's
+/// pool) and are compared in the starts' order, a later one winning only when strictly
+/// better, so the point chosen does not depend on how the work was spread.
+pub(crate) fn best_search(
+    starts: &[usize],
+    raw: &[Vec<f64>],
+    values: &[f64],
+    search: impl Fn(usize) -> (Vec<f64>, f64) + Sync,
+) -> (Vec<f64>, f64) {
+    let searched: Vec<(Vec<f64>, f64)> = starts.par_iter().map(|&s| search(s)).collect();
     let mut best = (raw[starts[0]].clone(), values[starts[0]]);
     for (x, value) in searched {
         if value > best.1 {
             best = (x, value);
         }
     }
-    Ok(best)
+    best
 }
 
 /// The raw samples: `raw_samples` scrambled Sobol points, then the local samples around

@@ -16,11 +16,10 @@
 //!    acquisition (at most [`MAX_ALTERNATIONS`] rounds);
 //! 3. the best point over the starts is returned, already valid.
 
-use super::optimize::{choose_starts, local_search, raw_points};
+use super::optimize::{best_search, choose_starts, local_search, raw_points};
 use super::{Acquisition, AcquisitionOptimizerOptions};
 use crate::space::{ParameterKind, SearchSpace};
 use crate::Result;
-use rayon::prelude::*;
 
 /// Integers with more values than this are searched relaxed, like floats, and rounded.
 pub const RELAXED_INTEGER_VALUES: i64 = 16;
@@ -64,30 +63,10 @@ pub fn optimize_acquisition_mixed(
             *f &= *a;
         }
     }
-    let any_free = free.iter().any(|&f| f);
-    // Each start's alternation runs in parallel (rayon's pool); the results are compared in
-    // the starts' order, so the point chosen does not depend on how the work was spread.
-    let searched: Vec<(Vec<f64>, f64)> = starts
-        .par_iter()
-        .map(|&s| {
-            alternate(
-                acquisition,
-                space,
-                &free,
-                any_free,
-                options,
-                &raw[s],
-                values[s],
-            )
-        })
-        .collect();
-    let mut best = (raw[starts[0]].clone(), values[starts[0]]);
-    for (x, value) in searched {
-        if value > best.1 {
-            best = (x, value);
-        }
-    }
-    Ok(best)
+    // Each start's alternation, in parallel and compared in order (`best_search`).
+    Ok(best_search(&starts, &raw, &values, |s| {
+        alternate(acquisition, space, &free, options, &raw[s], values[s])
+    }))
 }
 
 /// From `start` (valid, scoring `start_value`): local searches of the `free` coordinates
@@ -96,11 +75,11 @@ fn alternate(
     acquisition: &dyn Acquisition,
     space: &SearchSpace,
     free: &[bool],
-    any_free: bool,
     options: &AcquisitionOptimizerOptions,
     start: &[f64],
     start_value: f64,
 ) -> (Vec<f64>, f64) {
+    let any_free = free.iter().any(|&f| f);
     let (mut x, mut value) = (start.to_vec(), start_value);
     for _ in 0..MAX_ALTERNATIONS {
         if any_free {

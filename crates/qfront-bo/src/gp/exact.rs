@@ -384,7 +384,7 @@ impl ExactGp {
         }
         // The starts run in parallel; the best is chosen in their order (the first of equal
         // values), so the fit does not depend on how the work was spread.
-        let outcomes: Vec<_> = starts
+        let searches: Vec<_> = starts
             .par_iter()
             .map(|s| {
                 minimize_box(
@@ -396,7 +396,7 @@ impl ExactGp {
                 )
             })
             .collect();
-        let best = outcomes
+        let best = searches
             .into_iter()
             .filter(|o| o.value.is_finite())
             .min_by(|a, b| a.value.total_cmp(&b.value))

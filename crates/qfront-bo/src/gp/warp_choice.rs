@@ -92,19 +92,18 @@ pub fn fit_choosing_warp(
     options: &GpFitOptions,
 ) -> Result<(ExactGp, Vec<f64>)> {
     let warped_values: Vec<f64> = values.iter().map(|v| warp.apply(*v)).collect();
-    if judge && warp.lambda != 1.0 {
+    let fit_warped = || ExactGp::fit(x, &warped_values, options);
+    let warped = if judge && warp.lambda != 1.0 {
         // The two fits are independent: run side by side (rayon's pool).
-        let (warped, plain) = rayon::join(
-            || ExactGp::fit(x, &warped_values, options),
-            || ExactGp::fit(x, values, options),
-        );
+        let (warped, plain) = rayon::join(fit_warped, || ExactGp::fit(x, values, options));
         let (warped, plain) = (warped?, plain?);
         if !warp_predicts_better(&warped, &plain, &warp, values) {
             return Ok((plain, values.to_vec()));
         }
-        return Ok((warped.with_output_warp(warp), warped_values));
-    }
-    let warped = ExactGp::fit(x, &warped_values, options)?;
+        warped
+    } else {
+        fit_warped()?
+    };
     Ok((warped.with_output_warp(warp), warped_values))
 }
 
