@@ -4,7 +4,7 @@
         [--trials 40] [--jobs 2] [--out bench/results/mobo_suite.jsonl]
     python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
-        [--methods qfront,optuna-gp,botorch-qlognehvi]
+        [--methods qfront,optuna-gp,botorch-qlognehvi] [--steady] [--history-from sobol|qfront]
     python bench/python/mobo_suite.py proposals [--half ...] [--methods qfront] [--out ...]
     python bench/python/mobo_suite.py paired --against EXPERIMENT.jsonl [--before EARLIER.jsonl] [--half ...] [--out ...]
     python bench/python/mobo_suite.py trace --half all --problems P [--seed-list 3,8] [--methods qfront]
@@ -32,7 +32,9 @@ told the scoring reference point, to separate what the inferred point costs from
 model and the acquisition do.
 
 `timing` measures one ask after a history of N quasi-random evaluations (`--history 40,200`),
-each method in turn in the same process, the median of `--repeats` asks. With `--steady` it
+each method in turn in the same process, the median of `--repeats` asks. With `--history-from
+qfront` the N points are instead the trials of a qfront run (seed 0), crowded near the front
+as a real study's are. With `--steady` it
 times the ask after an ask instead: each sampler first asks and is told one trial on N − 1
 points, then the timed ask refits on N, as every ask of a running study does (Optuna's
 `GPSampler` starts each fit from the last one, kept in the sampler; qfront from the fit
@@ -416,7 +418,8 @@ def thread_settings():
 
 
 def command_timing(args):
-    """Seconds of one ask after a history of N quasi-random evaluations, per method."""
+    """Seconds of one ask after a history of N evaluations, per method: quasi-random points
+    (`--history-from sobol`) or the trials of a qfront run (`--history-from qfront`)."""
     import optuna
     import warnings
 
@@ -426,12 +429,20 @@ def command_timing(args):
     for problem in selected(args.half, args.problems):
         for n in [int(v) for v in args.history.split(",")]:
             directions = ["minimize"] * len(problem["reference"])
-            base = optuna.create_study(directions=directions, sampler=optuna.samplers.QMCSampler(seed=0))
             rng = np.random.default_rng(0)
+            if args.history_from == "qfront":
+                # The history a run produces: qfront's own trials on seed 0 (its initial
+                # design, then its model-based trials, crowded near the front as a real
+                # study's are), not quasi-random points spread over the box.
+                base = optuna.create_study(
+                    directions=directions, sampler=make_sampler("qfront", 0, startup_trials(problem)))
+            else:
+                base = optuna.create_study(directions=directions, sampler=optuna.samplers.QMCSampler(seed=0))
             for _ in range(n):
                 trial = base.ask()
                 base.tell(trial, mobo_problems.evaluate(problem, suggest(trial, problem["params"]), rng))
-            row = {"problem": problem["name"], "history": n, "steady": bool(args.steady), "threads": thread_settings()}
+            row = {"problem": problem["name"], "history": n, "history_from": args.history_from,
+                   "steady": bool(args.steady), "threads": thread_settings()}
             for method in methods:
                 seconds = []
                 for repeat in range(args.repeats):
@@ -602,6 +613,8 @@ def main():
     parser.add_argument("--figures", default="")
     parser.add_argument("--markdown", action="store_true", help="summary: also print a markdown table")
     parser.add_argument("--history", default="40,200", help="timing: history sizes")
+    parser.add_argument("--history-from", default="sobol", choices=["sobol", "qfront"],
+                        help="timing: the N evaluated points are quasi-random (sobol) or a qfront run's own trials on seed 0")
     parser.add_argument("--repeats", type=int, default=3, help="timing: asks per method and size (median)")
     parser.add_argument("--steady", action="store_true", help="timing: time the ask after an ask on N − 1 points (samplers that keep their last fit start from it), not a first ask on N (BoTorch keeps nothing: a first ask either way)")
     parser.add_argument("--against", default="", help="paired: qfront rows run with an engine change")

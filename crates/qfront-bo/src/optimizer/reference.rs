@@ -69,6 +69,7 @@ impl Optimizer {
             let loose = crate::acq::loose_reference(
                 models,
                 x_done,
+                observed,
                 &self.config.space,
                 m,
                 &loosest,
