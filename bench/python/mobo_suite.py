@@ -34,7 +34,8 @@ model and the acquisition do.
 `timing` measures one ask after a history of N quasi-random evaluations (`--history 40,200`),
 each method in turn in the same process, the median of `--repeats` asks. With `--history-from
 qfront` the N points are instead the trials of a qfront run (seed 0), crowded near the front
-as a real study's are. With `--steady` it
+as a real study's are. One history is built per problem, as long as the longest N; each
+shorter one is its first N trials. With `--steady` it
 times the ask after an ask instead: each sampler first asks and is told one trial on N − 1
 points, then the timed ask refits on N, as every ask of a running study does (Optuna's
 `GPSampler` starts each fit from the last one, kept in the sampler; qfront from the fit
@@ -426,21 +427,26 @@ def command_timing(args):
     warnings.filterwarnings("ignore")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     methods = [m for m in args.methods.split(",") if m == "optuna-gp" or m.startswith(("qfront", "botorch"))]
+    sizes = [int(v) for v in args.history.split(",")]
     for problem in selected(args.half, args.problems):
-        for n in [int(v) for v in args.history.split(",")]:
-            directions = ["minimize"] * len(problem["reference"])
-            rng = np.random.default_rng(0)
-            if args.history_from == "qfront":
-                # The history a run produces: qfront's own trials on seed 0 (its initial
-                # design, then its model-based trials, crowded near the front as a real
-                # study's are), not quasi-random points spread over the box.
-                base = optuna.create_study(
-                    directions=directions, sampler=make_sampler("qfront", 0, startup_trials(problem)))
-            else:
-                base = optuna.create_study(directions=directions, sampler=optuna.samplers.QMCSampler(seed=0))
-            for _ in range(n):
-                trial = base.ask()
-                base.tell(trial, mobo_problems.evaluate(problem, suggest(trial, problem["params"]), rng))
+        directions = ["minimize"] * len(problem["reference"])
+        rng = np.random.default_rng(0)
+        if args.history_from == "qfront":
+            # The history a run produces: qfront's own trials on seed 0 (its initial design,
+            # then its model-based trials, crowded near the front as a real study's are), not
+            # quasi-random points spread over the box.
+            base = optuna.create_study(
+                directions=directions, sampler=make_sampler("qfront", 0, startup_trials(problem)))
+        else:
+            base = optuna.create_study(directions=directions, sampler=optuna.samplers.QMCSampler(seed=0))
+        # One history, as long as the longest asked for: each shorter one is its first N
+        # trials (both samplers' trial k depends only on the k before it), so a qfront run
+        # is not repeated from the start for every size.
+        for _ in range(max(sizes)):
+            trial = base.ask()
+            base.tell(trial, mobo_problems.evaluate(problem, suggest(trial, problem["params"]), rng))
+        for n in sizes:
+            history = base.trials[:n]
             row = {"problem": problem["name"], "history": n, "history_from": args.history_from,
                    "steady": bool(args.steady), "threads": thread_settings()}
             for method in methods:
@@ -454,8 +460,8 @@ def command_timing(args):
                         import botorch_loop
 
                         torch.set_num_threads(1)
-                        xs = [botorch_loop.reencode(problem["params"], t.params, torch.double) for t in base.trials]
-                        ys = [list(t.values) for t in base.trials]
+                        xs = [botorch_loop.reencode(problem["params"], t.params, torch.double) for t in history]
+                        ys = [list(t.values) for t in history]
                         started = time.perf_counter()
                         botorch_loop.propose(xs, ys, method, repeat)
                         seconds.append(time.perf_counter() - started)
@@ -465,11 +471,11 @@ def command_timing(args):
                             # The ask after an ask: the sampler has fitted once on the first
                             # N − 1 points (GPSampler keeps that fit in the sampler object,
                             # qfront on the trial it chose), and the timed ask refits on N.
-                            study.add_trials(base.trials[:-1])
+                            study.add_trials(history[:-1])
                             warm_up = study.ask()
                             study.tell(warm_up, mobo_problems.evaluate(problem, suggest(warm_up, problem["params"]), rng))
                         else:
-                            study.add_trials(base.trials)
+                            study.add_trials(history)
                         started = time.perf_counter()
                         suggest(study.ask(), problem["params"])
                         seconds.append(time.perf_counter() - started)
