@@ -2,6 +2,7 @@
 
 mod anchor_scalarization;
 mod joint;
+mod latent_samples;
 mod optimize;
 mod optimize_mixed;
 mod prune;
@@ -66,14 +67,14 @@ impl Constraints {
     }
 
     /// Weights one sample's improvement `value` (gradient `dvalue` in the m objectives) by the
-    /// feasibility of the slacks `y[m..]`, adds its chain rule through `dy` (`outcomes × d`,
-    /// `∂y_j/∂x_k`) to `grad` when one is given, and returns the weighted value.
+    /// feasibility of the slacks `y[m..]`, writes the weighted value's gradient in every
+    /// outcome (`∂/∂y_j`: the m objectives, then the slacks) to `outcome_gradient` when one is
+    /// given, and returns the weighted value.
     pub fn weighted_improvement(
         value: f64,
         dvalue: &[f64],
         y: &[f64],
-        dy: &[f64],
-        grad: Option<&mut [f64]>,
+        outcome_gradient: Option<&mut [f64]>,
     ) -> f64 {
         let m = dvalue.len();
         let (weight, dweight) = if y.len() > m {
@@ -81,17 +82,12 @@ impl Constraints {
         } else {
             (1.0, Vec::new())
         };
-        if let Some(grad) = grad {
-            let d = grad.len();
-            for j in 0..m {
-                for dd in 0..d {
-                    grad[dd] += weight * dvalue[j] * dy[j * d + dd];
-                }
+        if let Some(outcome_gradient) = outcome_gradient {
+            for (out, dv) in outcome_gradient.iter_mut().zip(dvalue) {
+                *out = weight * dv;
             }
-            for (c, dw) in dweight.iter().enumerate() {
-                for dd in 0..d {
-                    grad[dd] += value * dw * dy[(m + c) * d + dd];
-                }
+            for (out, dw) in outcome_gradient[m..].iter_mut().zip(&dweight) {
+                *out = value * dw;
             }
         }
         value * weight

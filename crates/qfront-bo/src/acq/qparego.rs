@@ -181,14 +181,14 @@ impl<'a> QParEgo<'a> {
 
 impl QParEgo<'_> {
     /// One sample's weighted improvement of the candidate's scalarized values `y` over the
-    /// sample's best baseline scalarization; adds its gradient to `grad` when one is given.
+    /// sample's best baseline scalarization; writes its gradient in the outcomes to
+    /// `outcome_gradient` when one is given.
     fn sample_improvement(
         &self,
         k: usize,
         t: usize,
         y: &[f64],
-        dy: &[f64],
-        grad: Option<&mut [f64]>,
+        outcome_gradient: Option<&mut [f64]>,
     ) -> f64 {
         let m = self.scalarization.objectives();
         let (s, ds) = self.scalarization.value(&y[..m]);
@@ -199,23 +199,22 @@ impl QParEgo<'_> {
         if improvement <= 0.0 {
             return 0.0;
         }
-        Constraints::weighted_improvement(improvement, &ds, y, dy, grad)
+        Constraints::weighted_improvement(improvement, &ds, y, outcome_gradient)
     }
 }
 
 impl Acquisition for QParEgo<'_> {
     fn evaluate(&self, x: &[f64], with_gradient: bool) -> (f64, Vec<f64>) {
         self.joint
-            .mean_improvement(x, with_gradient, None, |k, t, y, dy, gradient| {
-                self.sample_improvement(k, t, y, dy, gradient)
+            .mean_improvement(x, with_gradient, None, |k, t, y, gradient| {
+                self.sample_improvement(k, t, y, gradient)
             })
     }
 
     fn evaluate_many(&self, xs: &[Vec<f64>]) -> Vec<f64> {
-        self.joint
-            .mean_improvements(xs, None, |k, t, y, dy, gradient| {
-                self.sample_improvement(k, t, y, dy, gradient)
-            })
+        self.joint.mean_improvements(xs, None, |k, t, y, gradient| {
+            self.sample_improvement(k, t, y, gradient)
+        })
     }
 }
 

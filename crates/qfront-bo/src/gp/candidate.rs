@@ -12,12 +12,17 @@
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::exact::{column_squared_norms, ExactGp};
 use super::kernel::{matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance};
+use super::vector_state::clear_upper_vector_state;
 use crate::Result;
 use faer::MatRef;
 
 /// Candidates per block of [`ExactGp::candidate_terms_many`]: 256 candidates against 1,000
 /// training points keep each block's matrices near 2 MB.
 pub(crate) const CANDIDATE_CHUNK: usize = 256;
+
+/// The floor of a candidate's conditional variance (standardized units); at the floor its
+/// standard deviation's gradient is taken as 0.
+pub(super) const VARIANCE_FLOOR: f64 = 1e-12;
 
 /// The baseline part of the joint posterior, computed once per acquisition.
 #[derive(Debug, Clone)]
@@ -32,6 +37,16 @@ pub struct BaselinePosterior {
 }
 
 impl BaselinePosterior {
+    /// The baseline points.
+    pub(super) fn points(&self) -> &[Vec<f64>] {
+        &self.points
+    }
+
+    /// `V_b = L⁻¹·K(X_train, X_b)`, `n_train × n_b` row-major.
+    pub(super) fn v_baseline(&self) -> &[f64] {
+        &self.v_baseline
+    }
+
     /// Standardized joint samples at every baseline point for `k` draws of normals: `z` is
     /// `n_b × k` row-major (column `s` = draw `s`), the result `μ + L·z`, `n_b × k` row-major.
     pub fn samples(&self, z: &[f64], k: usize) -> Vec<f64> {
@@ -130,7 +145,9 @@ impl ExactGp {
         // tenth of an ask after 200 trials), kept exactly symmetric from its lower triangle.
         let product = {
             let v = MatRef::from_row_major_slice(&v_baseline, n, nb);
-            v.transpose() * v
+            let product = v.transpose() * v;
+            clear_upper_vector_state();
+            product
         };
         let mut cov = vec![0.0; nb * nb];
         for a in 0..nb {
@@ -180,7 +197,9 @@ impl ExactGp {
         let cross = {
             let v_baseline = MatRef::from_row_major_slice(&baseline.v_baseline, n, nb);
             let v = MatRef::from_row_major_slice(&v_block, n, c);
-            v_baseline.transpose() * v
+            let product = v_baseline.transpose() * v;
+            clear_upper_vector_state();
+            product
         };
         let mut sigma_block = matern52_matrix(&baseline.points, xs, &self.inv_lengthscales, s2);
         for (b, row) in sigma_block.chunks_exact_mut(c).enumerate() {
@@ -195,7 +214,7 @@ impl ExactGp {
             .map(|q| CandidateTerms {
                 mean: means[q],
                 w: (0..nb).map(|b| w_block[b * c + q]).collect(),
-                sd: (s2 - vv[q] - ww[q]).max(1e-12).sqrt(),
+                sd: (s2 - vv[q] - ww[q]).max(VARIANCE_FLOOR).sqrt(),
                 ..CandidateTerms::default()
             })
             .collect()
@@ -271,7 +290,7 @@ impl ExactGp {
         let w_block = baseline.factor.solve_lower(&sigma_block, cols);
         let vv: f64 = (0..n).map(|i| v_block[i * cols].powi(2)).sum();
         let ww: f64 = (0..nb).map(|b| w_block[b * cols].powi(2)).sum();
-        let var = (s2 - vv - ww).max(1e-12);
+        let var = (s2 - vv - ww).max(VARIANCE_FLOOR);
         let sd = var.sqrt();
         let mut terms = CandidateTerms {
             mean,
@@ -295,7 +314,7 @@ impl ExactGp {
                 .collect();
             terms.sd_grad = (0..d)
                 .map(|dd| {
-                    if s2 - vv - ww <= 1e-12 {
+                    if s2 - vv - ww <= VARIANCE_FLOOR {
                         return 0.0;
                     }
                     let dvv: f64 = (0..n)

@@ -3,6 +3,7 @@
 //! 1e-8·mean|diag|, ×10 per retry, up to 1e-3·mean|diag|, and report what was tried when
 //! every attempt fails.
 
+use super::vector_state::clear_upper_vector_state;
 use crate::{BoError, Result};
 use faer::linalg::solvers::{DenseSolveCore, Solve};
 use faer::{Mat, Side};
@@ -33,7 +34,9 @@ pub fn cholesky_with_jitter(matrix: &[f64], n: usize) -> Result<Cholesky> {
     let a = Mat::from_fn(n, n, |i, j| matrix[i * n + j]);
     let scale = (0..n).map(|i| a[(i, i)].abs()).sum::<f64>() / n.max(1) as f64;
     let scale = if scale > 0.0 { scale } else { 1.0 };
-    if let Ok(llt) = a.llt(Side::Lower) {
+    let first = a.llt(Side::Lower);
+    clear_upper_vector_state();
+    if let Ok(llt) = first {
         return Ok(Cholesky { llt, jitter: 0.0 });
     }
     let mut tried = vec![0.0];
@@ -43,7 +46,9 @@ pub fn cholesky_with_jitter(matrix: &[f64], n: usize) -> Result<Cholesky> {
         for i in 0..n {
             b[(i, i)] += jitter;
         }
-        if let Ok(llt) = b.llt(Side::Lower) {
+        let attempt = b.llt(Side::Lower);
+        clear_upper_vector_state();
+        if let Ok(llt) = attempt {
             return Ok(Cholesky { llt, jitter });
         }
         tried.push(jitter);
@@ -69,6 +74,7 @@ impl Cholesky {
     pub fn solve(&self, b: &[f64]) -> Vec<f64> {
         let rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
         let x = self.llt.solve(&rhs);
+        clear_upper_vector_state();
         (0..b.len()).map(|i| x[(i, 0)]).collect()
     }
 
@@ -78,6 +84,7 @@ impl Cholesky {
         let n = self.dim();
         let mut rhs = Mat::from_fn(n, k, |i, j| b[i * k + j]);
         self.llt.L().solve_lower_triangular_in_place(rhs.as_mut());
+        clear_upper_vector_state();
         let mut out = Vec::with_capacity(n * k);
         for i in 0..n {
             for j in 0..k {
@@ -87,6 +94,17 @@ impl Cholesky {
         out
     }
 
+    /// Solves `Lᵀ·x = b` for one right-hand side (the reverse-mode gradients' solve).
+    pub fn solve_upper_transposed(&self, b: &[f64]) -> Vec<f64> {
+        let mut rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
+        self.llt
+            .L()
+            .transpose()
+            .solve_upper_triangular_in_place(rhs.as_mut());
+        clear_upper_vector_state();
+        (0..b.len()).map(|i| rhs[(i, 0)]).collect()
+    }
+
     /// `L·B` for the `n × k` row-major `b`, row-major: `k` correlated draws at once from
     /// `k` columns of independent normals, as one GEMM (the strict upper triangle of faer's
     /// factor is zero).
@@ -94,6 +112,7 @@ impl Cholesky {
         let n = self.dim();
         let rhs = Mat::from_fn(n, k, |i, j| b[i * k + j]);
         let product = self.llt.L() * &rhs;
+        clear_upper_vector_state();
         let mut out = Vec::with_capacity(n * k);
         for i in 0..n {
             for j in 0..k {
@@ -107,6 +126,7 @@ impl Cholesky {
     /// symmetric, so its columns are its rows: copied as contiguous columns.
     pub fn inverse(&self) -> Vec<f64> {
         let inv = self.llt.inverse();
+        clear_upper_vector_state();
         let n = self.dim();
         let mut out = Vec::with_capacity(n * n);
         for j in 0..n {

@@ -3,6 +3,7 @@
 //! outcome warp applied before it.
 
 mod candidate;
+mod candidate_pullback;
 mod cholesky;
 mod exact;
 mod kernel;
@@ -14,10 +15,12 @@ mod relevance;
 mod saas;
 mod training_data;
 mod trend;
+mod vector_state;
 mod warp_choice;
 
 pub(crate) use candidate::CANDIDATE_CHUNK;
 pub use candidate::{BaselinePosterior, CandidateTerms};
+pub use candidate_pullback::CandidatePullback;
 pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{
     ConstantMean, ExactGp, GpFitOptions, Hyperparameters, Posterior, BUMPY_LENGTHSCALE,
@@ -31,4 +34,5 @@ pub use relevance::{
 };
 pub use saas::{fit_saas, SaasGp, SaasOptions};
 pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_COVERAGE_MARGIN, TREND_GCV_RATIO};
+pub(crate) use vector_state::clear_upper_vector_state;
 pub use warp_choice::{fit_choosing_warp, warp_predicts_better, WARP_JUDGED_FRACTION};

@@ -13,7 +13,7 @@
 //! Points not strictly better than `r` in every objective add nothing and are dropped first.
 //! Written here because no maintained Rust crate computes exact hypervolumes.
 
-use super::staircase::{SortedStaircase, Staircase, TreeStaircase};
+use super::staircase::{SortedStaircase, Staircase, TreeStaircase, ARRAY_STAIRCASE_MAX_POINTS};
 use super::{check_points, is_non_dominated};
 use crate::{BoError, Result};
 
@@ -98,12 +98,6 @@ pub fn hypervolume_2d<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> f64 {
     volume
 }
 
-/// Point sets up to this size sweep with the sorted-array staircase, larger ones with the tree.
-/// At 10,000 points whose projections never dominate one another (the array's worst case) the
-/// array took 6.6 ms against the tree's 3.5 ms; on small fronts the array saves the tree's
-/// node walks and allocations (BENCHMARKS.md, 33rd session).
-const ARRAY_STAIRCASE_MAX_POINTS: usize = 2048;
-
 /// 3-D dimension sweep (Beume et al. 2009). Assumes every point is strictly better than
 /// `reference`. Points may be `Vec<f64>` or `[f64; 3]`.
 pub fn hypervolume_3d<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> f64 {
@@ -131,27 +125,11 @@ fn sweep_3d<P: AsRef<[f64]>>(points: &[P], reference: &[f64], mut front: impl St
         let (a, b, z) = (p[0], p[1], p[2]);
         volume += area * (last_z - z);
         last_z = z;
-        // Dominated in 2-D by the first front point with x ≥ a?
-        if front.at_or_after(a).is_some_and(|(_, y)| y >= b) {
-            continue;
-        }
-        let right_y = front.y_after(a).unwrap_or(reference[1]);
-        // Walk left over the points p dominates (x ≤ a, y ≤ b), adding the strips p uncovers.
-        let (mut lower_y, mut added) = (right_y, 0.0);
-        let mut left_x = reference[0];
-        let mut dominated = 0;
-        for (x, y) in front.left_of(a) {
-            if y > b {
-                left_x = x;
-                break;
-            }
-            added += (a - x) * (y - lower_y);
-            lower_y = y;
-            dominated += 1;
-        }
-        added += (a - left_x) * (b - lower_y);
+        let mut added = 0.0;
+        front.insert_reporting_strips(a, b, [reference[0], reference[1]], |left, lower, upper| {
+            added += (a - left) * (upper - lower)
+        });
         area += added;
-        front.replace_left_of(a, dominated, b);
     }
     volume + area * (last_z - reference[2])
 }

@@ -1,8 +1,9 @@
 //! Multi-objective building blocks, all in the **maximization** convention of BoTorch
-//! (methods-spec §4.5, §5.5): Pareto filtering, exact hypervolume, the box decomposition of
-//! the non-dominated region, hypervolume improvement, reference-point inference, and the
+//! (methods-spec §4.5, §5.5): Pareto filtering, exact hypervolume, the box decompositions of
+//! the non-dominated and (three objectives) dominated regions, hypervolume improvement, reference-point inference, and the
 //! subset of a long history a model is fitted on.
 
+mod dominated_boxes;
 mod exclusive;
 mod hypervolume;
 mod improvement;
@@ -12,6 +13,7 @@ mod partition;
 mod reference_point;
 mod staircase;
 
+pub use dominated_boxes::DominatedBoxes3;
 pub use exclusive::{
     hypervolume_improvement_2d_sorted, hypervolume_improvement_single, sort_front_2d,
 };

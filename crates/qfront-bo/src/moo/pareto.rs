@@ -1,21 +1,30 @@
 //! The non-dominated filter (BoTorch `is_non_dominated` with `deduplicate = True`).
 
+use super::staircase::{SortedStaircase, Staircase, TreeStaircase, ARRAY_STAIRCASE_MAX_POINTS};
 use super::weakly_dominates;
 
 /// A mask over `points` (maximization): `true` where no other point is at least as good in
 /// every objective and different. Of several equal non-dominated points only the first is
-/// marked (duplicates are kept once). Two objectives (the common case, and one that qNEHVI's
-/// baseline pruning asks hundreds of times per ask) take the `O(n log n)` sweep of
-/// `non_dominated_two_objectives`; otherwise `O(n² m)`, fronts in BO being small.
+/// marked (duplicates are kept once). Two and three objectives (qNEHVI's baseline pruning
+/// and its per-sample fronts ask hundreds of times per ask) take the `O(n log n)` sweeps of
+/// `non_dominated_two_objectives` and `non_dominated_three_objectives`; otherwise `O(n² m)`.
 pub fn is_non_dominated(points: &[Vec<f64>]) -> Vec<bool> {
-    if points
-        .iter()
-        .all(|p| p.len() == 2 && !p[0].is_nan() && !p[1].is_nan())
-    {
+    let without_nan = |m: usize| {
+        points
+            .iter()
+            .all(|p| p.len() == m && p.iter().all(|v| !v.is_nan()))
+    };
+    if without_nan(2) {
         return non_dominated_two_objectives(points);
+    }
+    if points.len() > THREE_OBJECTIVE_SWEEP_MIN_POINTS && without_nan(3) {
+        return non_dominated_three_objectives(points);
     }
     pairwise_non_dominated(points)
 }
+
+/// Below this many points the pairwise test is as quick as the three-objective sweep's sort.
+const THREE_OBJECTIVE_SWEEP_MIN_POINTS: usize = 8;
 
 /// The definition, pair by pair: `i` is dominated when some other `j` weakly dominates it
 /// and differs from it, or equals it and comes first.
@@ -60,6 +69,47 @@ fn non_dominated_two_objectives(points: &[Vec<f64>]) -> Vec<bool> {
             mask[i] = true;
             best_second = Some(second);
         }
+    }
+    mask
+}
+
+/// The same mask for three objectives (no NaN) by one sweep, the 3-D analogue of
+/// `non_dominated_two_objectives` (Kung, Luccio & Preparata 1975): visit the points by first
+/// objective descending, then second, then third descending, then index ascending. A point
+/// visited before `i` is at least as good as `i` in the first objective, and ties come first
+/// only when they are as good in the rest too (or equal with a smaller index); so `i` is
+/// dominated exactly when some point visited before it is at least as good in the second and
+/// third objectives — a query of the staircase of the visited points' (second, third) pairs.
+fn non_dominated_three_objectives(points: &[Vec<f64>]) -> Vec<bool> {
+    let order = three_objective_order(points);
+    if points.len() <= ARRAY_STAIRCASE_MAX_POINTS {
+        sweep_three(points, &order, SortedStaircase::with_capacity(points.len()))
+    } else {
+        sweep_three(points, &order, TreeStaircase::default())
+    }
+}
+
+/// The visiting order of [`non_dominated_three_objectives`].
+fn three_objective_order(points: &[Vec<f64>]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..points.len()).collect();
+    let compare = |a: f64, b: f64| a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
+    order.sort_unstable_by(|&a, &b| {
+        compare(points[b][0], points[a][0])
+            .then(compare(points[b][1], points[a][1]))
+            .then(compare(points[b][2], points[a][2]))
+            .then(a.cmp(&b))
+    });
+    order
+}
+
+/// The sweep of [`non_dominated_three_objectives`] over the points in `order`.
+fn sweep_three(points: &[Vec<f64>], order: &[usize], mut staircase: impl Staircase) -> Vec<bool> {
+    let mut mask = vec![false; points.len()];
+    for &i in order {
+        // `+ 0.0` turns −0 into 0: the staircase orders by `total_cmp`, `≥` does not tell them apart.
+        let (second, third) = (points[i][1] + 0.0, points[i][2] + 0.0);
+        mask[i] =
+            staircase.insert_reporting_strips(second, third, [f64::NEG_INFINITY; 2], |_, _, _| {});
     }
     mask
 }
@@ -112,10 +162,11 @@ mod tests {
         assert_eq!(is_non_dominated(&y), [true, false, true, false]);
     }
 
-    /// The sweep against the definition on random points drawn from a few values (many
-    /// ties and duplicates) and with infinities, as the baseline pruning produces.
+    /// The sweeps against the definition on random points drawn from a few values (many
+    /// ties, duplicates and signed zeros) and with infinities, as the baseline pruning
+    /// produces.
     #[test]
-    fn the_two_objective_sweep_matches_the_definition() {
+    fn the_two_and_three_objective_sweeps_match_the_definition() {
         let mut rng = ChaCha8Rng::seed_from_u64(11);
         let mut next = || rng.gen_range(0..usize::MAX / 2);
         let values = [
@@ -128,22 +179,32 @@ mod tests {
             2.0,
             f64::INFINITY,
         ];
-        for case in 0..2000 {
-            let n = 1 + next() % 12;
+        for case in 0..4000 {
+            let n = 1 + next() % 40;
+            let m = 2 + (case / 2) % 2;
             let points: Vec<Vec<f64>> = (0..n)
                 .map(|_| {
-                    if case % 2 == 0 {
-                        vec![values[next() % 8], values[next() % 8]]
-                    } else {
-                        vec![(next() % 1000) as f64 / 7.0, (next() % 1000) as f64 / 3.0]
-                    }
+                    (0..m)
+                        .map(|_| {
+                            if case % 2 == 0 {
+                                values[next() % 8]
+                            } else {
+                                (next() % 1000) as f64 / 7.0
+                            }
+                        })
+                        .collect()
                 })
                 .collect();
-            assert_eq!(
-                non_dominated_two_objectives(&points),
-                pairwise_non_dominated(&points),
-                "{points:?}"
-            );
+            let want = pairwise_non_dominated(&points);
+            if m == 2 {
+                assert_eq!(non_dominated_two_objectives(&points), want, "{points:?}");
+            } else {
+                assert_eq!(non_dominated_three_objectives(&points), want, "{points:?}");
+                // The tree store, which point sets over 2,048 use, alike.
+                let order = three_objective_order(&points);
+                let tree = sweep_three(&points, &order, TreeStaircase::default());
+                assert_eq!(tree, want, "{points:?}");
+            }
         }
     }
 }

@@ -6,7 +6,9 @@
 //!   region is the (m−1)-dimensional non-dominated region of the points that reach above the
 //!   slab, decomposed recursively. Exact for every m, with `O(n^(m−1))` cells (BoTorch's
 //!   Lacour et al. 2017 partitioning gives fewer cells for m ≥ 3; both are exact). qNEHVI
-//!   itself needs no decomposition: it scores one point at a time (`moo::exclusive`).
+//!   scores one point at a time: for three objectives against the boxes of the *dominated*
+//!   region (`moo::dominated_boxes`, at most `2n`), otherwise by the limited set
+//!   (`moo::exclusive`).
 
 use super::improvement::BoxCell;
 
