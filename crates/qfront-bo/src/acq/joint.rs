@@ -210,8 +210,10 @@ impl<'a> JointSamples<'a> {
     /// The gradient is accumulated in reverse: with `c_tj = ∂value_t/∂y_j · ∂y_j/∂latent_j`
     /// and `latent_j = μ + wᵀ z_b + s z_x`, the sum over samples is
     /// `Σ_j [∂μ·Σ_t c_tj + ∂s·Σ_t c_tj z_x + Σ_b ∂w_b·Σ_t c_tj z_b]`, so a sample costs `n_b`
-    /// multiply-adds per outcome and the `n_b × d` products of `∂w` are formed once per
-    /// member, not once per sample.
+    /// multiply-adds per outcome, and each outcome's three sums are pulled back through its
+    /// posterior once per member (`ExactGp::pull_back`: two triangular solves with one
+    /// right-hand side) instead of forming `∂w` (`n_b × d`, `d + 1` right-hand sides against
+    /// each factor).
     pub fn mean_improvement(
         &self,
         x: &[f64],
