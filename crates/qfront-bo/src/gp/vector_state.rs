@@ -1,13 +1,15 @@
 //! Clearing the upper halves of the vector registers after faer's wide kernels.
 //!
-//! faer's matrix kernels (`private-gemm-x86`, chosen at run time) use AVX-512 registers and
-//! return without `vzeroupper`. This crate is compiled for baseline x86-64, so the code that
-//! follows is SSE, and so is glibc's `exp` wrapper, which calls an AVX (FMA) kernel. With the
-//! upper halves in use, every switch between SSE and AVX instructions stalls: on DTLZ4's ask
-//! after 200 trials `perf` put 30% of the time in `exp` (its first SSE and first AVX
-//! instruction), against 7.7% of the instructions (callgrind). `vzeroupper` once after each
-//! faer call returns the registers to the clean state. Intel's optimization manual
-//! (§"Mixing AVX code with SSE code") prescribes exactly this at the boundary.
+//! faer picks AVX-512 kernels at run time (its matrix products come from `private-gemm-x86`),
+//! and after they return the upper halves of the vector registers are still marked in use.
+//! This crate is compiled for baseline x86-64, so the code that follows is SSE, and so is
+//! glibc's `exp` wrapper, which calls an AVX (FMA) kernel. With the upper halves in use, the
+//! switches between SSE and AVX instructions stalled: on DTLZ4's ask after 200 trials `perf` put
+//! 30% of the time in `exp`, nearly all of it on its first SSE and its first AVX instruction,
+//! against 7.7% of the instructions (callgrind); with one `vzeroupper` after each faer call
+//! the stalls went and the ask took a fifth less time, with the same answers to the bit. Intel's
+//! optimization manual ("Mixing AVX code with SSE code") prescribes `vzeroupper` at such a
+//! boundary.
 
 /// Marks the upper halves of the vector registers unused (`vzeroupper`) where the CPU has
 /// AVX; nothing elsewhere.

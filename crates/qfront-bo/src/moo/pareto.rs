@@ -53,14 +53,7 @@ fn pairwise_non_dominated(points: &[Vec<f64>]) -> Vec<bool> {
 /// i.e. when the best second objective seen so far is `≥` its own. No point visited later
 /// can dominate `i` under the definition.
 fn non_dominated_two_objectives(points: &[Vec<f64>]) -> Vec<bool> {
-    let mut order: Vec<usize> = (0..points.len()).collect();
-    // `partial_cmp`, not `total_cmp`: −0 and 0 are equal to `≥` and `==` (no NaN here).
-    let compare = |a: f64, b: f64| a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
-    order.sort_unstable_by(|&a, &b| {
-        compare(points[b][0], points[a][0])
-            .then(compare(points[b][1], points[a][1]))
-            .then(a.cmp(&b))
-    });
+    let order = sweep_order(points);
     let mut mask = vec![false; points.len()];
     let mut best_second: Option<f64> = None;
     for i in order {
@@ -81,7 +74,7 @@ fn non_dominated_two_objectives(points: &[Vec<f64>]) -> Vec<bool> {
 /// dominated exactly when some point visited before it is at least as good in the second and
 /// third objectives — a query of the staircase of the visited points' (second, third) pairs.
 fn non_dominated_three_objectives(points: &[Vec<f64>]) -> Vec<bool> {
-    let order = three_objective_order(points);
+    let order = sweep_order(points);
     if points.len() <= ARRAY_STAIRCASE_MAX_POINTS {
         sweep_three(points, &order, SortedStaircase::with_capacity(points.len()))
     } else {
@@ -89,14 +82,18 @@ fn non_dominated_three_objectives(points: &[Vec<f64>]) -> Vec<bool> {
     }
 }
 
-/// The visiting order of [`non_dominated_three_objectives`].
-fn three_objective_order(points: &[Vec<f64>]) -> Vec<usize> {
+/// The sweeps' visiting order: lexicographically descending in the objectives, in order,
+/// then by index ascending. `partial_cmp`, not `total_cmp`: −0 and 0 are equal to `≥` and
+/// `==` (no NaN here).
+fn sweep_order(points: &[Vec<f64>]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..points.len()).collect();
-    let compare = |a: f64, b: f64| a.partial_cmp(&b).unwrap_or(std::cmp::Ordering::Equal);
     order.sort_unstable_by(|&a, &b| {
-        compare(points[b][0], points[a][0])
-            .then(compare(points[b][1], points[a][1]))
-            .then(compare(points[b][2], points[a][2]))
+        points[b]
+            .iter()
+            .zip(&points[a])
+            .map(|(x, y)| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal))
+            .find(|ordering| ordering.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.cmp(&b))
     });
     order
@@ -201,7 +198,7 @@ mod tests {
             } else {
                 assert_eq!(non_dominated_three_objectives(&points), want, "{points:?}");
                 // The tree store, which point sets over 2,048 use, alike.
-                let order = three_objective_order(&points);
+                let order = sweep_order(&points);
                 let tree = sweep_three(&points, &order, TreeStaircase::default());
                 assert_eq!(tree, want, "{points:?}");
             }
