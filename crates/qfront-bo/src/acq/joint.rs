@@ -141,12 +141,8 @@ impl<'a> JointSamples<'a> {
                 .zip(baselines)
                 .map(|(gp, base)| gp.candidate_terms(base, x, with_gradient))
                 .collect();
+            let latents = self.latents_of_one(&terms);
             let terms: Vec<&CandidateTerms> = terms.iter().collect();
-            let latents: Vec<Vec<f64>> = terms
-                .iter()
-                .enumerate()
-                .map(|(j, term)| self.normals.latents(j, &[term]))
-                .collect();
             self.visit_samples(
                 k,
                 &terms,
@@ -221,34 +217,28 @@ impl<'a> JointSamples<'a> {
         skip: SkipSample,
         improvement: impl Fn(usize, usize, &[f64], Option<&mut [f64]>) -> f64,
     ) -> (f64, Vec<f64>) {
-        let (m, nb, d) = (self.objectives, self.baseline_size, x.len());
+        let count = (self.samples() * self.members()) as f64;
         let mut total = 0.0;
-        let mut grad = vec![0.0; if with_gradient { d } else { 0 }];
+        if !with_gradient {
+            self.for_each(x, false, skip, |k, t, y, _| {
+                total += improvement(k, t, y, None)
+            });
+            return (total / count, Vec::new());
+        }
+        let (m, nb, d) = (self.objectives, self.baseline_size, x.len());
+        let mut grad = vec![0.0; d];
         let (mut latent, mut y) = (vec![0.0; m], vec![0.0; m]);
         let (mut derivative, mut outcome_gradient) = (vec![0.0; m], vec![0.0; m]);
         // Per outcome: Σ_t c_tj, Σ_t c_tj·z_x and (n_b each) Σ_t c_tj·z_b.
         let (mut on_mean, mut on_sd) = (vec![0.0; m], vec![0.0; m]);
-        let mut on_baseline = vec![0.0; if with_gradient { m * nb } else { 0 }];
+        let mut on_baseline = vec![0.0; m * nb];
         for (k, (models, baselines)) in self.models.iter().zip(&self.baselines).enumerate() {
             let (terms, pullbacks): (Vec<CandidateTerms>, Vec<CandidatePullback>) = models
                 .iter()
                 .zip(baselines)
-                .map(|(gp, base)| {
-                    if with_gradient {
-                        gp.candidate_terms_for_pullback(base, x)
-                    } else {
-                        (
-                            gp.candidate_terms(base, x, false),
-                            CandidatePullback::default(),
-                        )
-                    }
-                })
+                .map(|(gp, base)| gp.candidate_terms_for_pullback(base, x))
                 .unzip();
-            let latents: Vec<Vec<f64>> = terms
-                .iter()
-                .enumerate()
-                .map(|(j, term)| self.normals.latents(j, &[term]))
-                .collect();
+            let latents = self.latents_of_one(&terms);
             on_mean.fill(0.0);
             on_sd.fill(0.0);
             on_baseline.fill(0.0);
@@ -257,13 +247,6 @@ impl<'a> JointSamples<'a> {
                     *l = of_outcome[t];
                 }
                 if skip.is_some_and(|skip| skip(k, t, &latent)) {
-                    continue;
-                }
-                if !with_gradient {
-                    for (j, gp) in models.iter().enumerate() {
-                        y[j] = gp.to_output_value(latent[j]);
-                    }
-                    total += improvement(k, t, &y, None);
                     continue;
                 }
                 for (j, gp) in models.iter().enumerate() {
@@ -284,23 +267,29 @@ impl<'a> JointSamples<'a> {
                     }
                 }
             }
-            if with_gradient {
-                for (j, (gp, base)) in models.iter().zip(baselines).enumerate() {
-                    gp.pull_back(
-                        base,
-                        &terms[j],
-                        &pullbacks[j],
-                        on_mean[j],
-                        on_sd[j],
-                        &on_baseline[j * nb..(j + 1) * nb],
-                        &mut grad,
-                    );
-                }
+            for (j, (gp, base)) in models.iter().zip(baselines).enumerate() {
+                gp.pull_back(
+                    base,
+                    &terms[j],
+                    &pullbacks[j],
+                    on_mean[j],
+                    on_sd[j],
+                    &on_baseline[j * nb..(j + 1) * nb],
+                    &mut grad,
+                );
             }
         }
-        let count = (self.samples() * self.members()) as f64;
         grad.iter_mut().for_each(|v| *v /= count);
         (total / count, grad)
+    }
+
+    /// One candidate's latent samples per outcome (`terms`: its terms per outcome).
+    fn latents_of_one(&self, terms: &[CandidateTerms]) -> Vec<Vec<f64>> {
+        terms
+            .iter()
+            .enumerate()
+            .map(|(j, term)| self.normals.latents(j, &[term]))
+            .collect()
     }
 
     /// [`JointSamples::mean_improvement`]'s values (no gradients) for many candidates.

@@ -7,7 +7,7 @@
 //! 100 baseline points). For a block of candidates the dot products are `W·Z_jᵀ`
 //! (`candidates × n_b` by `n_b × N`), one matrix product (faer) per outcome.
 
-use crate::gp::{clear_upper_vector_state, CandidateTerms};
+use crate::gp::{after_wide_kernels, CandidateTerms};
 use faer::MatRef;
 
 /// The base samples' normals, per sample and, for the products, per outcome.
@@ -61,9 +61,11 @@ impl SampleNormals {
             terms.len(),
         );
         let w: Vec<f64> = terms.iter().flat_map(|t| t.w.iter().copied()).collect();
-        let product = MatRef::from_row_major_slice(&w, candidates, nb)
-            * MatRef::from_row_major_slice(&self.baseline_by_outcome[j], samples, nb).transpose();
-        clear_upper_vector_state();
+        let product = after_wide_kernels(|| {
+            MatRef::from_row_major_slice(&w, candidates, nb)
+                * MatRef::from_row_major_slice(&self.baseline_by_outcome[j], samples, nb)
+                    .transpose()
+        });
         let mut latents = Vec::with_capacity(candidates * samples);
         for (q, term) in terms.iter().enumerate() {
             for (t, z) in self.per_sample.iter().enumerate() {

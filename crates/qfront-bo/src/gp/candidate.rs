@@ -12,7 +12,7 @@
 use super::cholesky::{cholesky_with_jitter, Cholesky};
 use super::exact::{column_squared_norms, ExactGp};
 use super::kernel::{matern52_matrix, matern52_with_derivative_factor, scaled_squared_distance};
-use super::vector_state::clear_upper_vector_state;
+use super::vector_state::after_wide_kernels;
 use crate::Result;
 use faer::MatRef;
 
@@ -145,9 +145,7 @@ impl ExactGp {
         // tenth of an ask after 200 trials), kept exactly symmetric from its lower triangle.
         let product = {
             let v = MatRef::from_row_major_slice(&v_baseline, n, nb);
-            let product = v.transpose() * v;
-            clear_upper_vector_state();
-            product
+            after_wide_kernels(|| v.transpose() * v)
         };
         let mut cov = vec![0.0; nb * nb];
         for a in 0..nb {
@@ -197,9 +195,7 @@ impl ExactGp {
         let cross = {
             let v_baseline = MatRef::from_row_major_slice(&baseline.v_baseline, n, nb);
             let v = MatRef::from_row_major_slice(&v_block, n, c);
-            let product = v_baseline.transpose() * v;
-            clear_upper_vector_state();
-            product
+            after_wide_kernels(|| v_baseline.transpose() * v)
         };
         let mut sigma_block = matern52_matrix(&baseline.points, xs, &self.inv_lengthscales, s2);
         for (b, row) in sigma_block.chunks_exact_mut(c).enumerate() {
@@ -220,28 +216,31 @@ impl ExactGp {
             .collect()
     }
 
-    /// The candidate's terms (and, with `with_gradient`, their gradients) against `baseline`.
+    /// The candidate's terms (and, with `with_gradient`, their gradients, every `∂w` formed:
+    /// the forward mode qLogNEHVI's per-sample gradients need) against `baseline`. Without
+    /// gradients these are [`ExactGp::candidate_value_terms`]'s.
     pub fn candidate_terms(
         &self,
         baseline: &BaselinePosterior,
         x: &[f64],
         with_gradient: bool,
     ) -> CandidateTerms {
+        if !with_gradient {
+            return self.candidate_value_terms(baseline, x, false).0;
+        }
         let (n, nb, d) = (self.x.len(), baseline.points.len(), self.dim());
         let s2 = self.hyper.outputscale;
         let il = &self.inv_lengthscales;
         // Kernel vector to the training points and its gradient (n, n × d).
-        let cols = if with_gradient { d + 1 } else { 1 };
+        let cols = d + 1;
         let mut k_block = vec![0.0; n * cols];
         for (i, xi) in self.x.iter().enumerate() {
             // Value and derivative factor from one `exp`.
             let (value, f) =
                 matern52_with_derivative_factor(scaled_squared_distance(x, xi, il), s2);
             k_block[i * cols] = value;
-            if with_gradient {
-                for dd in 0..d {
-                    k_block[i * cols + 1 + dd] = -f * (x[dd] - xi[dd]) * il[dd] * il[dd];
-                }
+            for dd in 0..d {
+                k_block[i * cols + 1 + dd] = -f * (x[dd] - xi[dd]) * il[dd] * il[dd];
             }
         }
         let mean = self.hyper.mean
@@ -262,10 +261,8 @@ impl ExactGp {
             let (value, f) =
                 matern52_with_derivative_factor(scaled_squared_distance(x, xb, il), s2);
             columns[b] = value;
-            if with_gradient {
-                for dd in 0..d {
-                    columns[(1 + dd) * nb + b] = -f * (x[dd] - xb[dd]) * il[dd] * il[dd];
-                }
+            for dd in 0..d {
+                columns[(1 + dd) * nb + b] = -f * (x[dd] - xb[dd]) * il[dd] * il[dd];
             }
         }
         // `chunks_exact` refuses a length of 0; with no baseline there is nothing to subtract.
@@ -298,35 +295,33 @@ impl ExactGp {
             sd,
             ..CandidateTerms::default()
         };
-        if with_gradient {
-            let trend_gradient = self.trend.as_ref().map(|t| t.gradient(x));
-            terms.mean_grad = (0..d)
-                .map(|dd| {
-                    trend_gradient.as_ref().map_or(0.0, |g| g[dd])
-                        + (0..n)
-                            .map(|i| k_block[i * cols + 1 + dd] * self.alpha[i])
-                            .sum::<f64>()
-                })
-                .collect();
-            terms.w_grad = (0..nb)
-                .flat_map(|b| (0..d).map(move |dd| (b, dd)))
-                .map(|(b, dd)| w_block[b * cols + 1 + dd])
-                .collect();
-            terms.sd_grad = (0..d)
-                .map(|dd| {
-                    if s2 - vv - ww <= VARIANCE_FLOOR {
-                        return 0.0;
-                    }
-                    let dvv: f64 = (0..n)
-                        .map(|i| v_block[i * cols] * v_block[i * cols + 1 + dd])
-                        .sum();
-                    let dww: f64 = (0..nb)
-                        .map(|b| w_block[b * cols] * w_block[b * cols + 1 + dd])
-                        .sum();
-                    -(dvv + dww) / sd
-                })
-                .collect();
-        }
+        let trend_gradient = self.trend.as_ref().map(|t| t.gradient(x));
+        terms.mean_grad = (0..d)
+            .map(|dd| {
+                trend_gradient.as_ref().map_or(0.0, |g| g[dd])
+                    + (0..n)
+                        .map(|i| k_block[i * cols + 1 + dd] * self.alpha[i])
+                        .sum::<f64>()
+            })
+            .collect();
+        terms.w_grad = (0..nb)
+            .flat_map(|b| (0..d).map(move |dd| (b, dd)))
+            .map(|(b, dd)| w_block[b * cols + 1 + dd])
+            .collect();
+        terms.sd_grad = (0..d)
+            .map(|dd| {
+                if s2 - vv - ww <= VARIANCE_FLOOR {
+                    return 0.0;
+                }
+                let dvv: f64 = (0..n)
+                    .map(|i| v_block[i * cols] * v_block[i * cols + 1 + dd])
+                    .sum();
+                let dww: f64 = (0..nb)
+                    .map(|b| w_block[b * cols] * w_block[b * cols + 1 + dd])
+                    .sum();
+                -(dvv + dww) / sd
+            })
+            .collect();
         terms
     }
 }

@@ -41,6 +41,18 @@ impl ExactGp {
         baseline: &BaselinePosterior,
         x: &[f64],
     ) -> (CandidateTerms, CandidatePullback) {
+        self.candidate_value_terms(baseline, x, true)
+    }
+
+    /// The candidate's value terms (`mean`, `w`, `sd`), one right-hand side per solve; with
+    /// `for_pullback` also `∂μ/∂x` and the pullback's kernel gradients and `v` (otherwise the
+    /// pullback is empty). The value terms are the same bits either way.
+    pub(super) fn candidate_value_terms(
+        &self,
+        baseline: &BaselinePosterior,
+        x: &[f64],
+        for_pullback: bool,
+    ) -> (CandidateTerms, CandidatePullback) {
         let (n, d) = (self.x.len(), self.dim());
         let s2 = self.hyper.outputscale;
         let il = &self.inv_lengthscales;
@@ -48,20 +60,27 @@ impl ExactGp {
             let (value, f) =
                 matern52_with_derivative_factor(scaled_squared_distance(x, point, il), s2);
             values.push(value);
-            gradient.extend((0..d).map(|dd| -f * (x[dd] - point[dd]) * il[dd] * il[dd]));
+            if for_pullback {
+                gradient.extend((0..d).map(|dd| -f * (x[dd] - point[dd]) * il[dd] * il[dd]));
+            }
         };
         let (mut k, mut kernel_gradient) = (Vec::with_capacity(n), Vec::with_capacity(n * d));
         for xi in &self.x {
             kernel_row(xi, &mut k, &mut kernel_gradient);
         }
-        let trend_gradient = self.trend.as_ref().map(|t| t.gradient(x));
         let mean = self.hyper.mean
             + super::exact::trend_at(self.trend.as_ref(), x)
             + k.iter().zip(&self.alpha).map(|(k, a)| k * a).sum::<f64>();
-        let mut mean_grad = trend_gradient.unwrap_or_else(|| vec![0.0; d]);
-        for (row, a) in kernel_gradient.chunks_exact(d.max(1)).zip(&self.alpha) {
-            for (g, k) in mean_grad.iter_mut().zip(row) {
-                *g += k * a;
+        let mut mean_grad = Vec::new();
+        if for_pullback {
+            mean_grad = self
+                .trend
+                .as_ref()
+                .map_or_else(|| vec![0.0; d], |t| t.gradient(x));
+            for (row, a) in kernel_gradient.chunks_exact(d.max(1)).zip(&self.alpha) {
+                for (g, k) in mean_grad.iter_mut().zip(row) {
+                    *g += k * a;
+                }
             }
         }
         let v = self.cholesky.solve_lower(&k, 1);
@@ -89,6 +108,9 @@ impl ExactGp {
             sd: variance.max(VARIANCE_FLOOR).sqrt(),
             ..CandidateTerms::default()
         };
+        if !for_pullback {
+            return (terms, CandidatePullback::default());
+        }
         let pullback = CandidatePullback {
             kernel_gradient,
             baseline_kernel_gradient,

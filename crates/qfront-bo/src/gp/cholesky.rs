@@ -3,7 +3,7 @@
 //! 1e-8·mean|diag|, ×10 per retry, up to 1e-3·mean|diag|, and report what was tried when
 //! every attempt fails.
 
-use super::vector_state::clear_upper_vector_state;
+use super::vector_state::after_wide_kernels;
 use crate::{BoError, Result};
 use faer::linalg::solvers::{DenseSolveCore, Solve};
 use faer::{Mat, Side};
@@ -34,9 +34,7 @@ pub fn cholesky_with_jitter(matrix: &[f64], n: usize) -> Result<Cholesky> {
     let a = Mat::from_fn(n, n, |i, j| matrix[i * n + j]);
     let scale = (0..n).map(|i| a[(i, i)].abs()).sum::<f64>() / n.max(1) as f64;
     let scale = if scale > 0.0 { scale } else { 1.0 };
-    let first = a.llt(Side::Lower);
-    clear_upper_vector_state();
-    if let Ok(llt) = first {
+    if let Ok(llt) = after_wide_kernels(|| a.llt(Side::Lower)) {
         return Ok(Cholesky { llt, jitter: 0.0 });
     }
     let mut tried = vec![0.0];
@@ -46,9 +44,7 @@ pub fn cholesky_with_jitter(matrix: &[f64], n: usize) -> Result<Cholesky> {
         for i in 0..n {
             b[(i, i)] += jitter;
         }
-        let attempt = b.llt(Side::Lower);
-        clear_upper_vector_state();
-        if let Ok(llt) = attempt {
+        if let Ok(llt) = after_wide_kernels(|| b.llt(Side::Lower)) {
             return Ok(Cholesky { llt, jitter });
         }
         tried.push(jitter);
@@ -73,8 +69,7 @@ impl Cholesky {
     /// Solves `(L·Lᵀ) x = b`.
     pub fn solve(&self, b: &[f64]) -> Vec<f64> {
         let rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
-        let x = self.llt.solve(&rhs);
-        clear_upper_vector_state();
+        let x = after_wide_kernels(|| self.llt.solve(&rhs));
         (0..b.len()).map(|i| x[(i, 0)]).collect()
     }
 
@@ -83,8 +78,7 @@ impl Cholesky {
     pub fn solve_lower(&self, b: &[f64], k: usize) -> Vec<f64> {
         let n = self.dim();
         let mut rhs = Mat::from_fn(n, k, |i, j| b[i * k + j]);
-        self.llt.L().solve_lower_triangular_in_place(rhs.as_mut());
-        clear_upper_vector_state();
+        after_wide_kernels(|| self.llt.L().solve_lower_triangular_in_place(rhs.as_mut()));
         let mut out = Vec::with_capacity(n * k);
         for i in 0..n {
             for j in 0..k {
@@ -97,11 +91,12 @@ impl Cholesky {
     /// Solves `Lᵀ·x = b` for one right-hand side (the reverse-mode gradients' solve).
     pub fn solve_upper_transposed(&self, b: &[f64]) -> Vec<f64> {
         let mut rhs = Mat::from_fn(b.len(), 1, |i, _| b[i]);
-        self.llt
-            .L()
-            .transpose()
-            .solve_upper_triangular_in_place(rhs.as_mut());
-        clear_upper_vector_state();
+        after_wide_kernels(|| {
+            self.llt
+                .L()
+                .transpose()
+                .solve_upper_triangular_in_place(rhs.as_mut())
+        });
         (0..b.len()).map(|i| rhs[(i, 0)]).collect()
     }
 
@@ -111,8 +106,7 @@ impl Cholesky {
     pub fn lower_times(&self, b: &[f64], k: usize) -> Vec<f64> {
         let n = self.dim();
         let rhs = Mat::from_fn(n, k, |i, j| b[i * k + j]);
-        let product = self.llt.L() * &rhs;
-        clear_upper_vector_state();
+        let product = after_wide_kernels(|| self.llt.L() * &rhs);
         let mut out = Vec::with_capacity(n * k);
         for i in 0..n {
             for j in 0..k {
@@ -125,8 +119,7 @@ impl Cholesky {
     /// `A⁻¹` (row-major). faer writes the inverse of a Cholesky factorisation exactly
     /// symmetric, so its columns are its rows: copied as contiguous columns.
     pub fn inverse(&self) -> Vec<f64> {
-        let inv = self.llt.inverse();
-        clear_upper_vector_state();
+        let inv = after_wide_kernels(|| self.llt.inverse());
         let n = self.dim();
         let mut out = Vec::with_capacity(n * n);
         for j in 0..n {

@@ -34,5 +34,5 @@ pub use relevance::{
 };
 pub use saas::{fit_saas, SaasGp, SaasOptions};
 pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_COVERAGE_MARGIN, TREND_GCV_RATIO};
-pub(crate) use vector_state::clear_upper_vector_state;
+pub(crate) use vector_state::after_wide_kernels;
 pub use warp_choice::{fit_choosing_warp, warp_predicts_better, WARP_JUDGED_FRACTION};

@@ -6,7 +6,7 @@
 //! that `P` does not dominate: `Π_{j≠i}(y_j − r_j) − HV_{m−1}({min(p, y)_{−i} : p_i ≥ y_i})`.
 //! The sequential-greedy acquisitions score one point at a time, so this is all they need.
 
-use super::hypervolume::{hypervolume_2d, hypervolume_3d, hypervolume_unchecked};
+use super::hypervolume::hypervolume_unchecked;
 
 /// The 2-D case without allocation, for a front sorted by the first objective, descending
 /// (as [`sort_front_2d`] leaves it): one sweep gives the value and both face lengths.
@@ -50,9 +50,11 @@ pub fn sort_front_2d(front: &mut [Vec<f64>]) {
     front.sort_by(|a, b| b[0].total_cmp(&a[0]).then(b[1].total_cmp(&a[1])));
 }
 
-/// `(HVI(y | front), ∂HVI/∂y)` for maximization with reference `reference`. `front` should
-/// hold only points strictly better than `reference` in every objective (others add nothing
-/// and are skipped anyway).
+/// `(HVI(y | front), ∂HVI/∂y)` for maximization with reference `reference`, any number of
+/// objectives: the limited set's hypervolume, and each gradient component's slice as an
+/// (m−1)-objective hypervolume. `front` should hold only points strictly better than
+/// `reference` in every objective (others add nothing and are skipped anyway). For many
+/// points against one 3-objective front, `moo::DominatedBoxes3` is the faster path.
 pub fn hypervolume_improvement_single(
     front: &[Vec<f64>],
     y: &[f64],
@@ -63,75 +65,6 @@ pub fn hypervolume_improvement_single(
     if y.iter().zip(reference).any(|(a, r)| a <= r) {
         return (0.0, vec![0.0; m]);
     }
-    if m == 3 {
-        let (value, gradient) = improvement_3d(front, y, reference, with_gradient);
-        return (value, gradient.to_vec());
-    }
-    improvement_any(front, y, reference, with_gradient)
-}
-
-/// The limited set `{min(p, y) : p ∈ front}` less the points not strictly better than
-/// `reference`, as fixed arrays of `M` objectives.
-fn limited_set<const M: usize>(front: &[Vec<f64>], y: &[f64], reference: &[f64]) -> Vec<[f64; M]> {
-    let mut limited = Vec::with_capacity(front.len());
-    limited.extend(
-        front
-            .iter()
-            .map(|p| std::array::from_fn(|i| p[i].min(y[i])))
-            .filter(|p: &[f64; M]| p.iter().zip(reference).all(|(a, r)| a > r)),
-    );
-    limited
-}
-
-/// The 3-objective case (the sample loop of a 3-objective qNEHVI calls it for every sample):
-/// the same arithmetic as [`improvement_any`], in the same order, so bit for bit the same
-/// result, with the limited set and the gradient's slices in two flat buffers instead of one
-/// `Vec` per point.
-fn improvement_3d(
-    front: &[Vec<f64>],
-    y: &[f64],
-    reference: &[f64],
-    with_gradient: bool,
-) -> (f64, [f64; 3]) {
-    let mut grad = [0.0; 3];
-    let limited: Vec<[f64; 3]> = limited_set(front, y, reference);
-    let box_volume: f64 = y.iter().zip(reference).map(|(a, r)| a - r).product();
-    let value = box_volume - hypervolume_3d(&limited, reference);
-    if with_gradient && value > 0.0 {
-        let mut slice: Vec<[f64; 2]> = Vec::with_capacity(limited.len());
-        for i in 0..3 {
-            let (first, second) = match i {
-                0 => (1, 2),
-                1 => (0, 2),
-                _ => (0, 1),
-            };
-            let face: f64 = (0..3)
-                .filter(|&j| j != i)
-                .map(|j| y[j] - reference[j])
-                .product();
-            slice.clear();
-            slice.extend(
-                limited
-                    .iter()
-                    .filter(|p| p[i] >= y[i])
-                    .map(|p| [p[first], p[second]]),
-            );
-            let sub_reference = [reference[first], reference[second]];
-            grad[i] = face - hypervolume_2d(&slice, &sub_reference);
-        }
-    }
-    (value.max(0.0), grad)
-}
-
-/// Any number of objectives: the limited set's hypervolume, and each gradient component's
-/// slice as an (m−1)-objective hypervolume.
-fn improvement_any(
-    front: &[Vec<f64>],
-    y: &[f64],
-    reference: &[f64],
-    with_gradient: bool,
-) -> (f64, Vec<f64>) {
-    let m = y.len();
     let mut grad = vec![0.0; m];
     let limited: Vec<Vec<f64>> = front
         .iter()
@@ -227,19 +160,6 @@ mod tests {
             let cells = non_dominated_cells_2d(&p, &r);
             let want = hypervolume_improvement(&cells, std::slice::from_ref(&y));
             prop_assert!((hypervolume_improvement_single(&p, &y, &r, false).0 - want).abs() < 1e-9);
-        }
-
-        /// The 3-objective path is the general one's arithmetic in flat buffers: the same
-        /// value and gradient to the bit (asks must not move when it is taken).
-        #[test]
-        fn the_3d_path_is_the_general_path_to_the_bit(p in front(3), y in prop::collection::vec(0.05f64..4.0, 3)) {
-            let r = [0.0, 0.01, 0.02];
-            let (v, g) = improvement_3d(&p, &y, &r, true);
-            let (v_any, g_any) = improvement_any(&p, &y, &r, true);
-            prop_assert_eq!(v.to_bits(), v_any.to_bits());
-            for i in 0..3 {
-                prop_assert_eq!(g[i].to_bits(), g_any[i].to_bits(), "{}: {:?} vs {:?}", i, g, g_any);
-            }
         }
 
         #[test]

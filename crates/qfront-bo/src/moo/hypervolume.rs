@@ -83,8 +83,7 @@ pub fn hypervolume_4d(points: &[Vec<f64>], reference: &[f64]) -> f64 {
 }
 
 /// 2-D sweep. Assumes every point is strictly better than `reference` (as [`hypervolume`]
-/// ensures). Points may be `Vec<f64>` or fixed arrays (`[f64; 2]`, as the hypervolume
-/// improvement's gradient slices are, to spare one allocation per point).
+/// ensures). Points may be `Vec<f64>` or fixed arrays (`[f64; 2]`).
 pub fn hypervolume_2d<P: AsRef<[f64]>>(points: &[P], reference: &[f64]) -> f64 {
     let mut sorted: Vec<&[f64]> = points.iter().map(AsRef::as_ref).collect();
     sorted.sort_by(|a, b| b[0].total_cmp(&a[0]).then(b[1].total_cmp(&a[1])));
