@@ -1,6 +1,6 @@
 """qfront's MOBO engine against its peers on problems outside its own suite.
 
-    python bench/python/mobo_suite.py run [--half dev|held-out|fresh|unseen|unseen-2|all] [--methods ...] [--seeds 10]
+    python bench/python/mobo_suite.py run [--half dev|held-out|fresh|unseen|unseen-2|all] [--methods ...] [--seeds 10 | --seed-list 10,11]
         [--trials 40] [--jobs 2] [--out bench/results/mobo_suite.jsonl]
     python bench/python/mobo_suite.py summary [--half ...] [--out ...] [--figures docs/figures]
     python bench/python/mobo_suite.py timing --half all --problems P,Q [--history 40,200]
@@ -199,7 +199,7 @@ def command_trace(args):
     same runs as `run` (same seeds, same noise), so a stalled seed of the stored rows is
     reproduced trial for trial."""
     method = next((m for m in args.methods.split(",") if m.startswith("qfront")), "qfront")
-    seeds = [int(s) for s in args.seed_list.split(",")] if args.seed_list else range(args.seeds)
+    seeds = chosen_seeds(args)
     for problem in selected(args.half, args.problems):
         for seed in seeds:
             print(f"\n{problem['name']} {method} seed {seed} (scoring reference {problem['reference']})")
@@ -262,6 +262,11 @@ def selected(half, names):
     return problems
 
 
+def chosen_seeds(args):
+    """`--seed-list 10,11` when given, else seeds `0 .. --seeds − 1`."""
+    return [int(s) for s in args.seed_list.split(",")] if args.seed_list else list(range(args.seeds))
+
+
 def command_run(args):
     done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in load(args.out)}
     methods = args.methods.split(",")
@@ -272,7 +277,7 @@ def command_run(args):
         (p["name"], m, seed, args.trials)
         for p in selected(args.half, args.problems)
         for m in methods
-        for seed in range(args.seeds)
+        for seed in chosen_seeds(args)
         if (p["name"], m, seed, args.trials) not in done
     ]
     print(f"{len(jobs)} runs to do", file=sys.stderr)
@@ -524,7 +529,10 @@ def command_paired(args):
     """Per problem: the stored (or `--before`) and the experiment's mean and worst seed, the
     paired difference ± its standard error over the common seeds, how many seeds came out
     identical, and both goals before and after; then the sum over problems of mean ÷ best
-    peer's mean."""
+    peer's mean with its difference's standard error, and how many problems moved by at least
+    twice their own standard error. A change that only reshuffles the trajectories (another
+    Monte-Carlo stream) moves the sum by about ±0.6 on 10 seeds and flips goals that are ties,
+    so read the standard errors before the goals (BENCHMARKS.md, thirty-eighth session)."""
     if not args.against:
         raise SystemExit("paired needs --against EXPERIMENT.jsonl (qfront rows run with the change)")
     stored = [r for r in load(args.out) if r["trials"] == args.trials]
@@ -539,6 +547,9 @@ def command_paired(args):
     if not experiment:
         raise SystemExit(f"no qfront rows with {args.trials} trials in {args.against}")
     sums, met = [0.0, 0.0], [[0, 0], [0, 0]]
+    # The sum's difference has the standard error of its terms' paired differences, each
+    # divided by its problem's best peer's mean: sqrt(Σ (error_p / best_p)²).
+    sum_variance, clear = 0.0, [0, 0]
     for problem in selected(args.half, args.problems):
         finals = {}
         for r in stored:
@@ -553,6 +564,9 @@ def command_paired(args):
         after = [experiment[(problem["name"], s)] for s in seeds]
         differences = [a - b for a, b in zip(after, before)]
         error = statistics.stdev(differences) / math.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
+        sum_variance += (error / best_mean) ** 2
+        if error > 0 and abs(statistics.mean(differences)) >= 2 * error:
+            clear[statistics.mean(differences) < 0] += 1
         marks = []
         for k, finals_k in enumerate((before, after)):
             sums[k] += statistics.mean(finals_k) / best_mean
@@ -564,8 +578,10 @@ def command_paired(args):
               f"({statistics.mean(differences):+.4g} ± {error:.3g}; {sum(d == 0 for d in differences)}/{len(seeds)} identical) "
               f"worst {min(before):.5g} → {min(after):.5g}; goals (mean, worst) {marks[0]} → {marks[1]} "
               f"against {best_name} {best_mean:.5g}, bar {0.8 * best_median:.5g}")
-    print(f"sum of mean ÷ best peer's mean: {sums[0]:.3f} → {sums[1]:.3f}; mean goals {met[0][0]} → {met[1][0]}, "
-          f"worst-seed goals {met[0][1]} → {met[1][1]}")
+    print(f"sum of mean ÷ best peer's mean: {sums[0]:.3f} → {sums[1]:.3f} "
+          f"({sums[1] - sums[0]:+.3f} ± {math.sqrt(sum_variance):.3f}); mean goals {met[0][0]} → {met[1][0]}, "
+          f"worst-seed goals {met[0][1]} → {met[1][1]}; problems moved by at least twice their standard error: "
+          f"{clear[0]} up, {clear[1]} down")
 
 
 def covers(a, b):
@@ -612,7 +628,7 @@ def main():
     parser.add_argument("--problems", default="", help="comma-separated subset of the half's problems")
     parser.add_argument("--methods", default=",".join(DEFAULT_METHODS))
     parser.add_argument("--seeds", type=int, default=10)
-    parser.add_argument("--seed-list", default="", help="trace: comma-separated seeds instead of 0..seeds-1")
+    parser.add_argument("--seed-list", default="", help="run and trace: comma-separated seeds instead of 0..seeds-1")
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--out", default="bench/results/mobo_suite.jsonl")

@@ -75,7 +75,22 @@ pub fn inputs_in_use(models: &[Vec<ExactGp>]) -> Vec<bool> {
 /// for some values of another (a conditional hyperparameter) is taken out everywhere once
 /// two deterministic outcomes tie where it does not matter; the models then see its effect
 /// elsewhere as noise.
-pub fn inputs_shown_unused(x: &[Vec<f64>], outcomes: &[Vec<f64>], in_use: &[bool]) -> Vec<bool> {
+///
+/// A continuous input (`float_coordinates`) in which the pair sits on **opposite faces** of
+/// the box (one at 0, the other at 1 on the unit cube) is not marked: there a tie is what a
+/// function symmetric about the range's centre (DTLZ's `Σ(xᵢ − ½)²`) or periodic over it
+/// (ZDT6's `sin⁶(6πx₁)`, zero at both ends) gives, and the acquisition drives trials onto
+/// faces. On ZDT6 the anchor step measured `x = 0` and a loose ask then `x₁ = 1`, both
+/// `(1, 0)`; the tie took `x₁`, the input `f₁` depends on, out of every model, and 3 of 20
+/// seeds stayed at that one point (design notes, "A tie on opposite faces"). A categorical's
+/// one-hot coordinates are 0 or 1 by construction and have no geometry to be symmetric in,
+/// so their ties still count.
+pub fn inputs_shown_unused(
+    x: &[Vec<f64>],
+    outcomes: &[Vec<f64>],
+    in_use: &[bool],
+    float_coordinates: &[bool],
+) -> Vec<bool> {
     let d = in_use.len();
     let mut shown = vec![false; d];
     // Observations grouped by their outcomes' exact bits.
@@ -95,7 +110,10 @@ pub fn inputs_shown_unused(x: &[Vec<f64>], outcomes: &[Vec<f64>], in_use: &[bool
                     continue;
                 }
                 for k in 0..d {
-                    shown[k] |= in_use[k] && first[k] != second[k];
+                    shown[k] |= in_use[k]
+                        && first[k] != second[k]
+                        && !(float_coordinates.get(k).copied().unwrap_or(true)
+                            && on_opposite_faces(first[k], second[k]));
                 }
             }
         }
@@ -106,17 +124,24 @@ pub fn inputs_shown_unused(x: &[Vec<f64>], outcomes: &[Vec<f64>], in_use: &[bool
     shown
 }
 
+/// Whether two values of one unit-cube input lie on the box's two opposite faces.
+fn on_opposite_faces(a: f64, b: f64) -> bool {
+    (a == 0.0 && b == 1.0) || (a == 1.0 && b == 0.0)
+}
+
 /// The inputs to take out of every model ([`ExactGp::ignoring_inputs`]): those no
 /// outcome's fitted GP uses ([`inputs_in_use`]) and those identical observed outcomes show to
 /// do nothing ([`inputs_shown_unused`]). `models` is an ensemble as for [`inputs_in_use`],
-/// fitted on `x` and `outcomes` (one row per observation, every outcome).
+/// fitted on `x` and `outcomes` (one row per observation, every outcome); `float_coordinates`
+/// marks the coordinates of continuous parameters (`SearchSpace::float_coordinates`).
 pub fn inputs_to_ignore(
     models: &[Vec<ExactGp>],
     x: &[Vec<f64>],
     outcomes: &[Vec<f64>],
+    float_coordinates: &[bool],
 ) -> Vec<bool> {
     let in_use = inputs_in_use(models);
-    let shown = inputs_shown_unused(x, outcomes, &in_use);
+    let shown = inputs_shown_unused(x, outcomes, &in_use, float_coordinates);
     in_use
         .iter()
         .zip(shown)
@@ -321,7 +346,7 @@ mod tests {
             vec![3.0, 4.0],
         ];
         assert_eq!(
-            inputs_shown_unused(&x, &y, &every),
+            inputs_shown_unused(&x, &y, &every, &every),
             [true, false, true, true]
         );
         // Outcomes a noise apart prove nothing; neither does a tie in one objective only.
@@ -331,15 +356,21 @@ mod tests {
             vec![3.0, 4.0],
             vec![3.0, 4.5],
         ];
-        assert_eq!(inputs_shown_unused(&x, &noisy, &every), [false; 4]);
+        assert_eq!(inputs_shown_unused(&x, &noisy, &every, &every), [false; 4]);
         // A pair that shares no input in use (two points on a plateau) proves nothing.
         let plateau = vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.9, 0.8, 0.7, 0.6]];
         let ones = vec![vec![1.0, 1.0], vec![1.0, 1.0]];
-        assert_eq!(inputs_shown_unused(&plateau, &ones, &every), [false; 4]);
+        assert_eq!(
+            inputs_shown_unused(&plateau, &ones, &every, &every),
+            [false; 4]
+        );
         // ... nor does one whose shared input the models already leave out.
         let used = [false, true, true, true];
         let shared_first = vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.1, 0.8, 0.7, 0.6]];
-        assert_eq!(inputs_shown_unused(&shared_first, &ones, &used), [false; 4]);
+        assert_eq!(
+            inputs_shown_unused(&shared_first, &ones, &used, &every),
+            [false; 4]
+        );
         // Two pairs that would take out both inputs in use: the rule marks nothing.
         let pair = vec![vec![0.1, 0.2, 0.3, 0.4], vec![0.1, 0.8, 0.3, 0.4]];
         let two_pairs = [
@@ -355,19 +386,38 @@ mod tests {
         ];
         let first_two = [true, true, false, false];
         assert_eq!(
-            inputs_shown_unused(&two_pairs, &two_outcomes, &first_two),
+            inputs_shown_unused(&two_pairs, &two_outcomes, &first_two, &every),
             [false; 4]
         );
         assert_eq!(
-            inputs_shown_unused(&two_pairs[..2], &two_outcomes[..2], &first_two),
+            inputs_shown_unused(&two_pairs[..2], &two_outcomes[..2], &first_two, &every),
             [false, true, false, false]
+        );
+        // A tie between opposite faces of an input (a symmetric or periodic function's
+        // coincidence) marks nothing there; the other inputs the pair differs in still count.
+        let faces = vec![vec![0.0, 0.2, 0.3, 0.4], vec![1.0, 0.2, 0.3, 0.4]];
+        assert_eq!(
+            inputs_shown_unused(&faces, &ones, &every, &every),
+            [false; 4]
+        );
+        let faces_and_more = vec![vec![0.0, 0.2, 0.3, 0.4], vec![1.0, 0.2, 0.35, 1.0]];
+        assert_eq!(
+            inputs_shown_unused(&faces_and_more, &ones, &every, &every),
+            [false, false, true, true]
+        );
+        // ... but a one-hot coordinate (not a float's) on both faces is a category changed,
+        // and the tie counts.
+        let one_hot_first = [false, true, true, true];
+        assert_eq!(
+            inputs_shown_unused(&faces, &ones, &every, &one_hot_first),
+            [true, false, false, false]
         );
         // Non-finite outcomes are never compared; −0 and +0 are the same value.
         let nan = vec![vec![f64::NAN, 1.0], vec![f64::NAN, 1.0]];
-        assert_eq!(inputs_shown_unused(&pair, &nan, &every), [false; 4]);
+        assert_eq!(inputs_shown_unused(&pair, &nan, &every, &every), [false; 4]);
         let zeros = vec![vec![0.0, 1.0], vec![-0.0, 1.0]];
         assert_eq!(
-            inputs_shown_unused(&pair, &zeros, &every),
+            inputs_shown_unused(&pair, &zeros, &every, &every),
             [false, true, false, false]
         );
     }
@@ -397,7 +447,7 @@ mod tests {
             .collect();
         let models = vec![fitted];
         assert_eq!(inputs_in_use(&models), [true; 5]);
-        let ignored = inputs_to_ignore(&models, &x, &outcomes);
+        let ignored = inputs_to_ignore(&models, &x, &outcomes, &[true; 5]);
         assert_eq!(ignored, [false, false, true, false, false]);
         let mut third = x[5].clone();
         third[2] = 0.5 * (x[5][2] + x[12][2]) + 0.1;

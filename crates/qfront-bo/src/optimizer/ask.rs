@@ -243,7 +243,12 @@ impl Optimizer {
             // Inputs no outcome uses, or that identical outcomes show to do nothing, leave
             // every model (`ExactGp::ignoring_inputs`), so a point that differs from an
             // observation only in them is that observation.
-            let ignored = inputs_to_ignore(std::slice::from_ref(&fitted), &x_done, &y_done);
+            let ignored = inputs_to_ignore(
+                std::slice::from_ref(&fitted),
+                &x_done,
+                &y_done,
+                &self.config.space.float_coordinates(),
+            );
             if ignored.contains(&true) {
                 for (gp, y) in fitted.iter_mut().zip(&columns) {
                     *gp = gp.ignoring_inputs(y, &ignored)?;

@@ -240,6 +240,20 @@ impl SearchSpace {
             .all(|p| matches!(p.kind, ParameterKind::Float { .. }))
     }
 
+    /// Per encoded coordinate, whether it belongs to a float parameter (a continuous range),
+    /// rather than to an integer's or ordered choice's cells or a categorical's one-hot block.
+    pub fn float_coordinates(&self) -> Vec<bool> {
+        let mut floats = vec![false; self.dim];
+        for (index, p) in self.parameters.iter().enumerate() {
+            if matches!(p.kind, ParameterKind::Float { .. }) {
+                for coordinate in self.encoded_range(index) {
+                    floats[coordinate] = true;
+                }
+            }
+        }
+        floats
+    }
+
     /// A continuous box `[0, 1]^dim` of the given dimension (for benchmark problems).
     pub fn unit_cube(dim: usize) -> Result<Self> {
         Self::new(
@@ -264,6 +278,20 @@ mod tests {
             Parameter::categorical("quantizer", &["sawb", "dorefa", "min-max"]),
         ])
         .unwrap()
+    }
+
+    /// Floats (linear and log) are continuous coordinates; an integer's, an ordered choice's
+    /// and a categorical's one-hot coordinates are not.
+    #[test]
+    fn float_coordinates_are_the_floats_own() {
+        assert_eq!(
+            space().float_coordinates(),
+            [true, true, false, false, false, false, false, false]
+        );
+        assert_eq!(
+            SearchSpace::unit_cube(3).unwrap().float_coordinates(),
+            [true; 3]
+        );
     }
 
     /// Each coordinate's extremes, from the encoding's formulas in the module notes: the
