@@ -247,11 +247,15 @@ def proposal_label(system_attrs):
     return proposal["kind"]
 
 
-def load(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]
+def load(paths):
+    """The rows of one file, or of several named with commas (`--out A.jsonl,B.jsonl`: the
+    stored seeds 0–9 beside a second draw's 10–19, read as one set of 20)."""
+    rows = []
+    for path in paths.split(","):
+        if os.path.exists(path):
+            with open(path) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+    return rows
 
 
 def selected(half, names):
@@ -268,6 +272,8 @@ def chosen_seeds(args):
 
 
 def command_run(args):
+    if "," in args.out:
+        raise SystemExit("run appends to one file: give --out a single path")
     done = {(r["problem"], r["method"], r["seed"], r["trials"]) for r in load(args.out)}
     methods = args.methods.split(",")
     for m in methods:
