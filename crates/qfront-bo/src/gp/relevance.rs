@@ -132,16 +132,17 @@ fn on_opposite_faces(a: f64, b: f64) -> bool {
 /// The inputs to take out of every model ([`ExactGp::ignoring_inputs`]): those no
 /// outcome's fitted GP uses ([`inputs_in_use`]) and those identical observed outcomes show to
 /// do nothing ([`inputs_shown_unused`]). `models` is an ensemble as for [`inputs_in_use`],
-/// fitted on `x` and `outcomes` (one row per observation, every outcome); `float_coordinates`
-/// marks the coordinates of continuous parameters (`SearchSpace::float_coordinates`).
+/// fitted on `x` and `outcomes` (one row per observation, every outcome) encoded in `space`,
+/// whose float parameters' coordinates are those where a tie on opposite faces is no evidence
+/// (`SearchSpace::float_coordinates`).
 pub fn inputs_to_ignore(
     models: &[Vec<ExactGp>],
     x: &[Vec<f64>],
     outcomes: &[Vec<f64>],
-    float_coordinates: &[bool],
+    space: &crate::space::SearchSpace,
 ) -> Vec<bool> {
     let in_use = inputs_in_use(models);
-    let shown = inputs_shown_unused(x, outcomes, &in_use, float_coordinates);
+    let shown = inputs_shown_unused(x, outcomes, &in_use, &space.float_coordinates());
     in_use
         .iter()
         .zip(shown)
@@ -422,6 +423,50 @@ mod tests {
         );
     }
 
+    /// Through the search space: a tie on the two faces of a float marks nothing, a tie
+    /// between two categories (one-hot coordinates at 0 and 1) marks the category.
+    #[test]
+    fn the_space_says_which_face_ties_count() {
+        use super::inputs_to_ignore;
+        use crate::space::{Parameter, SearchSpace};
+        let space = SearchSpace::new(vec![
+            Parameter::float("x", 0.0, 1.0),
+            Parameter::categorical("kind", &["a", "b"]),
+        ])
+        .unwrap();
+        let x = vec![
+            vec![0.0, 1.0, 0.0],
+            vec![1.0, 1.0, 0.0], // the float's other face, the same outcomes
+            vec![0.3, 1.0, 0.0],
+            vec![0.3, 0.0, 1.0], // the other category, the same outcomes
+            vec![0.7, 0.0, 1.0],
+        ];
+        let outcomes = vec![
+            vec![1.0, 0.0],
+            vec![1.0, 0.0],
+            vec![0.4, 0.6],
+            vec![0.4, 0.6],
+            vec![0.9, 0.2],
+        ];
+        let hyper = Hyperparameters {
+            lengthscales: vec![0.5; 3],
+            outputscale: 1.0,
+            noise: 1e-4,
+            mean: 0.0,
+        };
+        let models = vec![(0..2)
+            .map(|j| {
+                let y: Vec<f64> = outcomes.iter().map(|o| o[j]).collect();
+                ExactGp::condition(&x, &y, hyper.clone()).unwrap()
+            })
+            .collect::<Vec<_>>()];
+        assert_eq!(inputs_in_use(&models), [true; 3]);
+        assert_eq!(
+            inputs_to_ignore(&models, &x, &outcomes, &space),
+            [false, true, true]
+        );
+    }
+
     /// BraninCurrin embedded in five inputs at 12 Sobol points, and one more observation
     /// that repeats point 5 with input 2 moved (the same two outcomes): the fits use all
     /// five inputs, the repeat takes input 2 out, and a third point that differs from point
@@ -447,7 +492,12 @@ mod tests {
             .collect();
         let models = vec![fitted];
         assert_eq!(inputs_in_use(&models), [true; 5]);
-        let ignored = inputs_to_ignore(&models, &x, &outcomes, &[true; 5]);
+        let ignored = inputs_to_ignore(
+            &models,
+            &x,
+            &outcomes,
+            &crate::space::SearchSpace::unit_cube(5).unwrap(),
+        );
         assert_eq!(ignored, [false, false, true, false, false]);
         let mut third = x[5].clone();
         third[2] = 0.5 * (x[5][2] + x[12][2]) + 0.1;

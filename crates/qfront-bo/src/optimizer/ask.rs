@@ -247,7 +247,7 @@ impl Optimizer {
                 std::slice::from_ref(&fitted),
                 &x_done,
                 &y_done,
-                &self.config.space.float_coordinates(),
+                &self.config.space,
             );
             if ignored.contains(&true) {
                 for (gp, y) in fitted.iter_mut().zip(&columns) {
