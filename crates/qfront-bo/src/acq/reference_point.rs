@@ -458,11 +458,14 @@ mod tests {
             3,
         )
         .unwrap();
-        // Observed: objective 0 in [−0.55, −0.45], objective 1 in [−11, −9].
+        // Observed: objective 0 in [−0.55, −0.45], objective 1 in [−11, −9]. The point may
+        // reach the limit itself (the models' mean front runs past it), up to the rounding of
+        // `worst − range`.
         let limit = [-0.55 - 0.1, -11.0 - 2.0];
         for j in 0..2 {
             assert!(
-                loose[j] < loosest[j] - 0.5 * (loosest[j] - limit[j]) && loose[j] >= limit[j],
+                loose[j] < loosest[j] - 0.5 * (loosest[j] - limit[j])
+                    && loose[j] >= limit[j] - 1e-12 * limit[j].abs(),
                 "{loose:?} against {loosest:?} and {limit:?}"
             );
         }
