@@ -76,8 +76,9 @@ pub fn inputs_in_use(models: &[Vec<ExactGp>]) -> Vec<bool> {
 /// two deterministic outcomes tie where it does not matter; the models then see its effect
 /// elsewhere as noise.
 ///
-/// A continuous input (`float_coordinates`) in which the pair sits on **opposite faces** of
-/// the box (one at 0, the other at 1 on the unit cube) is not marked: there a tie is what a
+/// A continuous input (`float_coordinates`, one flag per coordinate; a coordinate it does not
+/// cover counts as continuous) in which the pair sits on **opposite faces** of the box (one at
+/// 0, the other at 1 on the unit cube, to within [`FACE_TOLERANCE`]) is not marked: there a tie is what a
 /// function symmetric about the range's centre (DTLZ's `Σ(xᵢ − ½)²`) or periodic over it
 /// (ZDT6's `sin⁶(6πx₁)`, zero at both ends) gives, and the acquisition drives trials onto
 /// faces. On ZDT6 the anchor step measured `x = 0` and a loose ask then `x₁ = 1`, both
@@ -124,9 +125,15 @@ pub fn inputs_shown_unused(
     shown
 }
 
+/// How far from 0 or 1 a unit-cube value still lies on that face: a log-scaled float's
+/// bound comes back from decoding and encoding again an ulp or so off
+/// (`SearchSpace::encoded_extremes`).
+const FACE_TOLERANCE: f64 = 1e-12;
+
 /// Whether two values of one unit-cube input lie on the box's two opposite faces.
 fn on_opposite_faces(a: f64, b: f64) -> bool {
-    (a == 0.0 && b == 1.0) || (a == 1.0 && b == 0.0)
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    low <= FACE_TOLERANCE && high >= 1.0 - FACE_TOLERANCE
 }
 
 /// The inputs to take out of every model ([`ExactGp::ignoring_inputs`]): those no
@@ -399,6 +406,12 @@ mod tests {
         let faces = vec![vec![0.0, 0.2, 0.3, 0.4], vec![1.0, 0.2, 0.3, 0.4]];
         assert_eq!(
             inputs_shown_unused(&faces, &ones, &every, &every),
+            [false; 4]
+        );
+        // (a log-scaled bound an ulp off its face is on it)
+        let nearly = vec![vec![1.0 - 1e-15, 0.2, 0.3, 0.4], vec![1e-16, 0.2, 0.3, 0.4]];
+        assert_eq!(
+            inputs_shown_unused(&nearly, &ones, &every, &every),
             [false; 4]
         );
         let faces_and_more = vec![vec![0.0, 0.2, 0.3, 0.4], vec![1.0, 0.2, 0.35, 1.0]];
