@@ -537,7 +537,7 @@ def command_paired(args):
     identical, and both goals before and after; then the sum over problems of mean ÷ best
     peer's mean with its difference's standard error, and how many problems moved by at least
     twice their own standard error. A change that only reshuffles the trajectories (another
-    Monte-Carlo stream) moves the sum by about ±0.6 on 10 seeds and flips goals that are ties,
+    Monte-Carlo stream) moved the sum by −0.74 ± 0.44 on 10 seeds and flipped goals that are ties,
     so read the standard errors before the goals (BENCHMARKS.md, thirty-eighth session)."""
     if not args.against:
         raise SystemExit("paired needs --against EXPERIMENT.jsonl (qfront rows run with the change)")
@@ -569,10 +569,11 @@ def command_paired(args):
         before = [finals["qfront"][s] for s in seeds]
         after = [experiment[(problem["name"], s)] for s in seeds]
         differences = [a - b for a, b in zip(after, before)]
+        mean_difference = statistics.mean(differences)
         error = statistics.stdev(differences) / math.sqrt(len(seeds)) if len(seeds) > 1 else 0.0
         sum_variance += (error / best_mean) ** 2
-        if error > 0 and abs(statistics.mean(differences)) >= 2 * error:
-            clear[statistics.mean(differences) < 0] += 1
+        if error > 0 and abs(mean_difference) >= 2 * error:
+            clear[mean_difference < 0] += 1
         marks = []
         for k, finals_k in enumerate((before, after)):
             sums[k] += statistics.mean(finals_k) / best_mean
@@ -581,7 +582,7 @@ def command_paired(args):
             met[k][1] += worst_ok
             marks.append(f"{'✓' if mean_ok else '✗'}{'✓' if worst_ok else '✗'}")
         print(f"{problem['name']:28} {statistics.mean(before):9.5g} → {statistics.mean(after):9.5g} "
-              f"({statistics.mean(differences):+.4g} ± {error:.3g}; {sum(d == 0 for d in differences)}/{len(seeds)} identical) "
+              f"({mean_difference:+.4g} ± {error:.3g}; {sum(d == 0 for d in differences)}/{len(seeds)} identical) "
               f"worst {min(before):.5g} → {min(after):.5g}; goals (mean, worst) {marks[0]} → {marks[1]} "
               f"against {best_name} {best_mean:.5g}, bar {0.8 * best_median:.5g}")
     print(f"sum of mean ÷ best peer's mean: {sums[0]:.3f} → {sums[1]:.3f} "
