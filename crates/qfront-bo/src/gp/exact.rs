@@ -7,14 +7,15 @@
 //!   ([`ConstantMean`]). Kernel: `σ²·Matérn52(r)`.
 //! - Priors: lengthscales `ℓ_d ~ LogNormal(√2 + ½·ln d, √3)`, the dimension-scaled prior that
 //!   BoTorch uses since 0.12 (Hvarfner, Hellsten & Nardi, "Vanilla Bayesian optimization
-//!   performs great in high dimensions", ICML 2024); outputscale `σ² ~ Gamma(2, rate 0.15)`,
+//!   performs great in high dimensions", ICML 2024), each at least 0.025 of the unit cube
+//!   ([`MIN_LENGTHSCALE`], BoTorch's constraint on that prior); outputscale `σ² ~ Gamma(2, rate 0.15)`,
 //!   BoTorch's classic `ScaleKernel` prior; noise `σ_n² ~ LogNormal(−6, 1)` with
 //!   `σ_n² ≥ 1e-4` ([`NOISE_PRIOR`]; BoTorch's floor, and a median e² ≈ 7.4 times lower
 //!   than that of BoTorch's `LogNormal(−4, 1)`). A fit whose every
 //!   lengthscale is under [`BUMPY_LENGTHSCALE`] is refitted with `Gamma(2, 0.2)` on `1/ℓ²`
 //!   in place of the log-normal ([`SMOOTH_LENGTHSCALE_PRIOR`]) and the refit kept.
 //! - Fit: maximize `(ln p(y | θ) + ln p(θ))/n` with the projected L-BFGS over
-//!   `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` inside wide bounds, from several starts (the
+//!   `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` inside wide bounds (and `ln ℓ ≥ ln 0.025`), from several starts (the
 //!   prior medians, then draws from the priors), keeping the best. The gradient is analytic:
 //!   `∂ ln p(y|θ)/∂θ_j = ½·tr((ααᵀ − K⁻¹)·∂K/∂θ_j)` with `α = K⁻¹(y − μ)`.
 
@@ -34,6 +35,10 @@ use rayon::prelude::*;
 pub const MIN_NOISE: f64 = 1e-4;
 /// Bound on every log-hyperparameter (and on the standardized mean) during the fit.
 const THETA_BOUND: f64 = 10.0;
+
+/// Least lengthscale of a fit, on the unit cube: BoTorch's `GreaterThan(2.5e-2)` constraint
+/// on the dimension-scaled prior's lengthscales (`get_covar_module_with_dim_scaled_prior`).
+pub const MIN_LENGTHSCALE: f64 = 0.025;
 
 /// A fit whose lengthscales are all below this (on the unit cube) is refitted under
 /// [`SMOOTH_LENGTHSCALE_PRIOR`] and the refit kept (design notes, "A fit made of bumps is
@@ -354,6 +359,7 @@ impl ExactGp {
         let dim = d + 3;
         let mut lower = vec![-THETA_BOUND; dim];
         let mut upper = vec![THETA_BOUND; dim];
+        lower[..d].fill(MIN_LENGTHSCALE.ln());
         // μ is the last coordinate of θ; a held mean is a box of zero width there.
         let mean_start = match options.mean {
             ConstantMean::Fitted => 0.0,

@@ -24,7 +24,7 @@ pub use candidate_pullback::CandidatePullback;
 pub use cholesky::{cholesky_with_jitter, Cholesky};
 pub use exact::{
     ConstantMean, ExactGp, GpFitOptions, Hyperparameters, Posterior, BUMPY_LENGTHSCALE,
-    NOISE_PRIOR, SMOOTH_LENGTHSCALE_PRIOR,
+    MIN_LENGTHSCALE, NOISE_PRIOR, SMOOTH_LENGTHSCALE_PRIOR,
 };
 pub use kernel::{matern52, matern52_matrix};
 pub use outcome_warp::{yeo_johnson, YeoJohnson};

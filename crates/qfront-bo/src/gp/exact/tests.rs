@@ -423,3 +423,25 @@ fn a_noise_free_periodic_objective_is_fitted_as_signal() {
         );
     }
 }
+
+#[test]
+fn no_lengthscale_is_fitted_under_the_floor() {
+    // 24 Sobol points of an objective with about ten periods along its first input: the
+    // likelihood alone explains them as isolated bumps, a lengthscale of 0.016 (measured
+    // without the floor), a model that knows nothing a few per cent of the box from each
+    // trial. The fit stops at BoTorch's floor instead.
+    let x = SobolSampler::new(2, 3).unwrap().draw(24).unwrap();
+    let y: Vec<f64> = x.iter().map(|p| (60.0 * p[0]).sin() + 0.3 * p[1]).collect();
+    let fit = ExactGp::fit(&x, &y, &GpFitOptions::default()).unwrap();
+    let lengthscales = &fit.hyperparameters().lengthscales;
+    assert!(
+        lengthscales
+            .iter()
+            .all(|l| *l >= MIN_LENGTHSCALE * (1.0 - 1e-12)),
+        "{lengthscales:?}"
+    );
+    assert!(
+        (lengthscales[0] / MIN_LENGTHSCALE - 1.0).abs() < 1e-9,
+        "the floor should bind on these data: {lengthscales:?}"
+    );
+}
