@@ -16,7 +16,7 @@
 //!   in place of the log-normal ([`SMOOTH_LENGTHSCALE_PRIOR`]) and the refit kept.
 //! - Fit: maximize `(ln p(y | θ) + ln p(θ))/n` with the projected L-BFGS over
 //!   `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` inside wide bounds (and `ln ℓ ≥ ln 0.025`), from several starts (the
-//!   prior medians, then draws from the priors), keeping the best. The gradient is analytic:
+//!   lengthscale prior's mode, then draws from the priors), keeping the best. The gradient is analytic:
 //!   `∂ ln p(y|θ)/∂θ_j = ½·tr((ααᵀ − K⁻¹)·∂K/∂θ_j)` with `α = K⁻¹(y − μ)`.
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
@@ -113,7 +113,8 @@ pub enum ConstantMean {
 /// Settings of the MAP fit.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GpFitOptions {
-    /// Optimizer starts (the prior medians first, then draws from the priors). Default 3.
+    /// Optimizer starts (the lengthscale prior's mode first, then draws from the priors).
+    /// Default 3.
     pub restarts: usize,
     /// L-BFGS settings of each start.
     pub lbfgs: LbfgsOptions,
@@ -137,12 +138,12 @@ pub struct GpFitOptions {
     /// (`SearchSpace::encoded_extremes`), against which the trend's coverage rule is
     /// measured ([`super::TREND_COVERAGE_MARGIN`]); `None`: `(0, 1)` for every input.
     pub input_extremes: Option<Vec<(f64, f64)>>,
-    /// The first start of the fit in place of the prior medians: the hyperparameters an
+    /// The first start of the fit in place of the prior's mode: the hyperparameters an
     /// earlier fit of the same outcome found (on one point fewer, say), as Optuna's
     /// `GPSampler` starts each fit from its last one. The likelihood moves little when a
     /// point is added, so L-BFGS starting there stops after a few steps where a start at
-    /// the prior medians takes tens. Its lengthscales must be one per input; values
-    /// outside the fit's bounds are clamped. `None`: the prior medians.
+    /// the prior's mode takes tens. Its lengthscales must be one per input; values
+    /// outside the fit's bounds are clamped. `None`: the prior's mode.
     pub start: Option<Hyperparameters>,
 }
 
@@ -263,7 +264,7 @@ impl ExactGp {
     /// With [`GpFitOptions::quadratic_trend`], where [`QuadraticTrend::fit_within`] keeps a
     /// trend (over [`GpFitOptions::input_extremes`]),
     /// the GP of the residuals is fitted too, its first start the constant-mean fit's
-    /// hyperparameters, and returned. From the prior medians alone it could settle in the
+    /// hyperparameters, and returned. From the prior medians alone it settled in the
     /// basin where the residuals are all noise: on Branin–Currin embedded in 8 dimensions,
     /// 200 points, the residual fit of the Currin objective took noise 0.97 of its variance
     /// and lengthscales near 4 on every input, where the constant-mean fit had noise 1e-4
@@ -318,7 +319,8 @@ impl ExactGp {
 
     /// [`ExactGp::fit`]'s MAP fit, under the smooth lengthscale prior when `smooth`, of the
     /// residuals of `trend` when there is one, the first start `warm` when given (else the
-    /// prior medians; the other starts are drawn from the log-normal prior either way).
+    /// lengthscale prior's mode; the other starts are drawn from the log-normal prior either
+    /// way).
     fn fit_under(
         x: &[Vec<f64>],
         y: &[f64],
@@ -381,7 +383,16 @@ impl ExactGp {
                 t
             }
             None => {
-                let mut t = vec![lengthscale_prior.mu.clamp(-THETA_BOUND, THETA_BOUND); d];
+                // The lengthscales start at the prior's mode, as BoTorch's `initial_value`
+                // (`exp(√2 + ½·ln d − 3)`: 0.355 of the box for three inputs), not at its
+                // median (7.1; design notes, "The fit starts at the prior's mode").
+                let mut t = vec![
+                    lengthscale_prior
+                        .mode()
+                        .ln()
+                        .clamp(-THETA_BOUND, THETA_BOUND);
+                    d
+                ];
                 t.push(0.0); // σ² = 1 on standardized data
                 t.push((1e-3f64).ln());
                 t.push(mean_start);

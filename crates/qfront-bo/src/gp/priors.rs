@@ -25,6 +25,11 @@ impl LogNormalPrior {
     pub fn median(&self) -> f64 {
         self.mu.exp()
     }
+
+    /// The mode `exp(μ − σ²)`, where the density is highest.
+    pub fn mode(&self) -> f64 {
+        (self.mu - self.sigma * self.sigma).exp()
+    }
 }
 
 /// `Gamma(shape a, rate b)`.
@@ -96,6 +101,19 @@ mod tests {
             sigma: 1.0,
         };
         assert!((p.log_density(0.0).0 + 0.9189385332046727).abs() < 1e-15);
+        // The dimension-scaled lengthscale prior of three inputs has its mode at
+        // exp(√2 + ½·ln 3 − 3) = 0.35470 of the box, where the density's slope is zero.
+        let scaled = LogNormalPrior {
+            mu: std::f64::consts::SQRT_2 + 0.5 * 3f64.ln(),
+            sigma: 3f64.sqrt(),
+        };
+        assert!(
+            (scaled.mode() - 0.354_701).abs() < 1e-6,
+            "{}",
+            scaled.mode()
+        );
+        assert!(scaled.log_density(scaled.mode().ln()).1.abs() < 1e-12);
+        assert!((scaled.log_density(scaled.median().ln()).1 + 1.0).abs() < 1e-12);
         // Gamma(2, 0.15) at v = 1: ln(0.15²) − 0.15.
         let g = GammaPrior {
             shape: 2.0,
