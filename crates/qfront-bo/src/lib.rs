@@ -72,8 +72,8 @@
 //! | baseline pruning | on, 2048 posterior samples | [`OptimizerConfig::prune_baseline`] |
 //! | raw samples / restarts | 512 / 10 (+ 32 perturbations per Pareto point) | [`OptimizerConfig::raw_samples`], [`acq::AcquisitionOptimizerOptions`] |
 //! | L-BFGS | 200 iterations, memory 10, pgtol 1e-5, ftol 2.2e-9, step ≤ 0.1 | [`optim::LbfgsOptions`] |
-//! | GP fit starts | 3 (prior medians + 2 prior draws), 100 L-BFGS iterations each | [`OptimizerConfig::gp_restarts`], [`gp::GpFitOptions`] |
-//! | GP priors | ℓ ~ LogNormal(√2 + ½ ln d, √3), σ² ~ Gamma(2, 0.15), σ_n² ~ LogNormal(−6, 1) ≥ 1e-4 (BoTorch: LogNormal(−4, 1)) | [`gp::GpFitOptions`] |
+//! | GP fit starts | 3 (the lengthscale prior's mode + 2 prior draws), 100 L-BFGS iterations each | [`OptimizerConfig::gp_restarts`], [`gp::GpFitOptions`] |
+//! | GP priors | ℓ ~ LogNormal(√2 + ½ ln d, √3) with ℓ ≥ 0.025 (BoTorch's floor), σ² ~ Gamma(2, 0.15), σ_n² ~ LogNormal(−6, 1) ≥ 1e-4 (BoTorch: LogNormal(−4, 1)) | [`gp::GpFitOptions`] |
 //! | GP constant mean | held at the worst observation from 5 encoded dimensions on, fitted below (and in [`gp::GpFitOptions`]'s default) | [`OptimizerConfig::worst_observed_mean_min_dim`], [`gp::ConstantMean`] |
 //! | SAAS NUTS | 512 warm-up, 256 draws, thinning 16, depth ≤ 6 | [`gp::SaasOptions`] |
 //! | constraint sigmoid η | 1e-3 | [`acq::CONSTRAINT_ETA`] |

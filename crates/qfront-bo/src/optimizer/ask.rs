@@ -32,7 +32,7 @@ const WARM_FIT_FIRST_STEP: f64 = 0.01;
 /// The stationarity test of a fit that starts from the last one, on the projected gradient
 /// of the negative log posterior summed over the points (Optuna's `GPSampler`: scipy's
 /// L-BFGS-B with `gtol = 1e-2` on that sum; qfront's objective is the mean over the `n`
-/// points, so the test there is `1e-2 / n`). From the prior medians the default 1e-5 on the
+/// points, so the test there is `1e-2 / n`). From a cold start the default 1e-5 on the
 /// mean stays: a loose test there stops short in another basin (design notes, "Each fit
 /// starts where the last one ended").
 const WARM_FIT_GRADIENT_TOLERANCE: f64 = 1e-2;
@@ -118,7 +118,7 @@ impl Optimizer {
         let one_start = subsampled || x_done.len() > ONE_START_POINTS;
         // Where one start will do, it is the newest fit this history records (one ask ago,
         // as a rule), which the added points move little: L-BFGS stops after a few steps
-        // where the prior medians took tens (design notes, "Each fit starts where the last
+        // where a cold start took tens (design notes, "Each fit starts where the last
         // one ended").
         let starts = if one_start {
             self.fit_starts(outcomes)
@@ -225,7 +225,7 @@ impl Optimizer {
                         None => Ok((ExactGp::fit(&x_done, &raw, options)?, raw.clone())),
                     };
                     // A start that fails (a record the data no longer supports) gives way to
-                    // the prior medians, as `GPSampler` falls back to its defaults; otherwise
+                    // a cold start, as `GPSampler` falls back to its defaults; otherwise
                     // one bad record would fail every later ask.
                     match warm_options(j).map(|options| fit(&options)) {
                         Some(Ok(fitted)) => Ok(fitted),

@@ -367,7 +367,7 @@ impl Optimizer {
     /// [`Optimizer::observe_proposed`] with the hyperparameters of the models that chose it
     /// ([`Trial::model_fit`], as an earlier ask recorded them), so the next fit of one start
     /// begins where they ended. A record that does not fit this optimizer's space and
-    /// outcomes is set aside (the fit then starts from the prior medians), not an error:
+    /// outcomes is set aside (the fit then starts cold, from the prior's mode), not an error:
     /// it is a starting point, never a result.
     pub fn observe_chosen(
         &mut self,
