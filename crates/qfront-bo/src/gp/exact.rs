@@ -8,15 +8,16 @@
 //! - Priors: lengthscales `ℓ_d ~ LogNormal(√2 + ½·ln d, √3)`, the dimension-scaled prior that
 //!   BoTorch uses since 0.12 (Hvarfner, Hellsten & Nardi, "Vanilla Bayesian optimization
 //!   performs great in high dimensions", ICML 2024), each at least 0.025 of the unit cube
-//!   ([`MIN_LENGTHSCALE`], BoTorch's constraint on that prior); outputscale `σ² ~ Gamma(2, rate 0.15)`,
-//!   BoTorch's classic `ScaleKernel` prior; noise `σ_n² ~ LogNormal(−6, 1)` with
-//!   `σ_n² ≥ 1e-4` ([`NOISE_PRIOR`]; BoTorch's floor, and a median e² ≈ 7.4 times lower
-//!   than that of BoTorch's `LogNormal(−4, 1)`). A fit whose every
+//!   ([`MIN_LENGTHSCALE`], BoTorch's constraint on that prior); outputscale
+//!   `σ² ~ Gamma(2, rate 0.15)`, BoTorch's classic `ScaleKernel` prior; noise
+//!   `σ_n² ~ LogNormal(−6, 1)` with `σ_n² ≥ 1e-4` ([`NOISE_PRIOR`]; BoTorch's floor, and a
+//!   median e² ≈ 7.4 times lower than that of BoTorch's `LogNormal(−4, 1)`). A fit whose every
 //!   lengthscale is under [`BUMPY_LENGTHSCALE`] is refitted with `Gamma(2, 0.2)` on `1/ℓ²`
 //!   in place of the log-normal ([`SMOOTH_LENGTHSCALE_PRIOR`]) and the refit kept.
 //! - Fit: maximize `(ln p(y | θ) + ln p(θ))/n` with the projected L-BFGS over
-//!   `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` inside wide bounds (and `ln ℓ ≥ ln 0.025`), from several starts (the
-//!   lengthscale prior's mode, then draws from the priors), keeping the best. The gradient is analytic:
+//!   `θ = (ln ℓ, ln σ², ln(σ_n² − 1e-4), μ)` inside wide bounds (and `ln ℓ ≥ ln 0.025`),
+//!   from several starts (the log-normal lengthscale prior's mode, then draws from the
+//!   priors), keeping the best. The gradient is analytic:
 //!   `∂ ln p(y|θ)/∂θ_j = ½·tr((ααᵀ − K⁻¹)·∂K/∂θ_j)` with `α = K⁻¹(y − μ)`.
 
 use super::cholesky::{cholesky_with_jitter, Cholesky};
@@ -383,9 +384,11 @@ impl ExactGp {
                 t
             }
             None => {
-                // The lengthscales start at the prior's mode, as BoTorch's `initial_value`
-                // (`exp(√2 + ½·ln d − 3)`: 0.355 of the box for three inputs), not at its
-                // median (7.1; design notes, "The fit starts at the prior's mode").
+                // The lengthscales start at the log-normal prior's mode, as BoTorch's
+                // `initial_value` (`exp(√2 + ½·ln d − 3)`: 0.355 of the box for three
+                // inputs), not at its median (7.1; design notes, "The fit starts at the
+                // prior's mode"). The smooth refit starts there too, as measured, not at its
+                // own prior's mode (0.45).
                 let mut t = vec![
                     lengthscale_prior
                         .mode()
