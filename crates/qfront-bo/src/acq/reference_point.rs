@@ -109,7 +109,7 @@ fn observed_range(observed_values: &[Vec<f64>], j: usize) -> (f64, f64) {
 /// looser of `loosest` (every observation's worst value − 10% of the range, the all-points
 /// rule) and BoTorch's rule on the Pareto front of the models' posterior means over
 /// `observed` and [`REFERENCE_CANDIDATES`] Sobol points of `space` (no marginal extremes
-/// dropped, no optimism), but never more than [`LOOSE_WIDENING_LIMIT`] observed ranges past
+/// dropped, no optimism), but never more than `LOOSE_WIDENING_LIMIT` observed ranges past
 /// the worst of `observed_values` (the observed objective values). Outcomes past
 /// `objectives` are constraint slacks, as in [`predicted_front_reference`].
 ///

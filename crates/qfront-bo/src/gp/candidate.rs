@@ -218,7 +218,7 @@ impl ExactGp {
 
     /// The candidate's terms (and, with `with_gradient`, their gradients, every `∂w` formed:
     /// the forward mode qLogNEHVI's per-sample gradients need) against `baseline`. Without
-    /// gradients these are [`ExactGp::candidate_value_terms`]'s.
+    /// gradients these are `ExactGp::candidate_value_terms`'s.
     pub fn candidate_terms(
         &self,
         baseline: &BaselinePosterior,

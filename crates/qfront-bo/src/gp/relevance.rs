@@ -78,7 +78,7 @@ pub fn inputs_in_use(models: &[Vec<ExactGp>]) -> Vec<bool> {
 ///
 /// A continuous input (`float_coordinates`, one flag per coordinate; a coordinate it does not
 /// cover counts as continuous) in which the pair sits on **opposite faces** of the box (one at
-/// 0, the other at 1 on the unit cube, to within [`FACE_TOLERANCE`]) is not marked: there a tie is what a
+/// 0, the other at 1 on the unit cube, to within `FACE_TOLERANCE`) is not marked: there a tie is what a
 /// function symmetric about the range's centre (DTLZ's `Σ(xᵢ − ½)²`) or periodic over it
 /// (ZDT6's `sin⁶(6πx₁)`, zero at both ends) gives, and the acquisition drives trials onto
 /// faces. On ZDT6 the anchor step measured `x = 0` and a loose ask then `x₁ = 1`, both
