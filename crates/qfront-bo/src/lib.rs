@@ -68,6 +68,7 @@
 //! |---|---|---|
 //! | initial Sobol design | 2(d + 1) points | [`OptimizerConfig::initial_points`] |
 //! | reference point | inferred: nadir − 0.1·(ideal − nadir) of the models' predicted front; at every third ask, of every observation (the loose point) | [`OptimizerConfig::reference_point`] |
+//! | a given reference point's alternation | every sixth trial measures against the predicted front's point instead | [`OptimizerConfig::given_reference_alternation`] |
 //! | MC samples (QMC, fixed base samples) | 128 | [`OptimizerConfig::mc_samples`] |
 //! | baseline pruning | on, 2048 posterior samples | [`OptimizerConfig::prune_baseline`] |
 //! | raw samples / restarts | 512 / 10 (+ 32 perturbations per Pareto point) | [`OptimizerConfig::raw_samples`], [`acq::AcquisitionOptimizerOptions`] |

@@ -248,10 +248,18 @@ def test_every_trial_says_how_it_was_chosen():
         assert all(r > b > 0 for r, b in zip(proposal["reference"], best)), (proposal, best)
     assert rules <= {"predicted-front", "loose"} and "predicted-front" in rules
     # A given point comes back as given, in the study's directions. (While no sample of
-    # any candidate improves on it, a trial measures against the inferred point instead.)
+    # any candidate improves on it, a trial measures against the inferred point instead;
+    # and every sixth trial's acquisition, numbers 7 and 13 here, against the predicted
+    # front's point.)
     given = QfrontSampler(seed=2, n_startup_trials=4, reference_point=[18.0, 6.0])
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=given)
-    study.optimize(branin_currin, n_trials=8)
+    study.optimize(branin_currin, n_trials=15)
+    alternations = [
+        t.system_attrs[PROPOSAL_KEY]
+        for t in study.trials
+        if t.number % 6 == 1 and t.system_attrs[PROPOSAL_KEY]["kind"] == "acquisition"
+    ]
+    assert alternations and all(p["rule"] == "predicted-front" for p in alternations), alternations
     told = 0
     for trial in study.trials[1:]:
         proposal = trial.system_attrs[PROPOSAL_KEY]

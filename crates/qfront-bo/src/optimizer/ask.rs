@@ -262,7 +262,13 @@ impl Optimizer {
         // The user's point, or one inferred from the observations and the models
         // (`Optimizer::inferred_reference`). qParEGO measures no hypervolume (it uses the
         // point only to prune the baseline), so its trials record no rule.
+        // With a given point, every `given_reference_alternation`-th trial measures against
+        // the predicted front's point instead (`OptimizerConfig::given_reference_alternation`).
         let (mut reference, mut rule) = match &self.config.reference_point {
+            Some(_) if self.given_reference_yields() => (
+                self.predicted_front_point(&models, &x_done, &y_front)?,
+                Some(ReferenceRule::PredictedFront),
+            ),
             Some(r) => (
                 r.clone(),
                 (self.config.method != Method::Qparego).then_some(ReferenceRule::Given),

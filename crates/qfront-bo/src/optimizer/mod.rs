@@ -36,7 +36,8 @@ mod tests;
 const ONE_START_POINTS: usize = 128;
 
 pub use config::{
-    Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY, WORST_OBSERVED_MEAN_MIN_DIM,
+    Method, OptimizerConfig, ANCHOR_EVERY, EXPLORATION_EVERY, GIVEN_REFERENCE_ALTERNATION,
+    WORST_OBSERVED_MEAN_MIN_DIM,
 };
 pub use proposal::{Proposal, ProposalKind, ReferenceRule};
 

@@ -59,8 +59,7 @@ impl Optimizer {
     ) -> Result<(Vec<f64>, Option<ReferenceRule>)> {
         let m = self.config.num_objectives;
         let loosest = infer_reference_point(observed, 0.1)?;
-        let reference_seed =
-            self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672);
+        let reference_seed = self.reference_seed();
         if self.config.method == Method::Qparego {
             Ok((loosest, None))
         } else if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY)
@@ -77,17 +76,44 @@ impl Optimizer {
             )?;
             Ok((loose, Some(ReferenceRule::Loose)))
         } else {
-            let predicted = crate::acq::predicted_front_reference(
-                models,
-                x_done,
-                observed,
-                &self.config.space,
-                m,
-                &loosest,
-                reference_seed,
-            )?;
-            Ok((predicted, Some(ReferenceRule::PredictedFront)))
+            Ok((
+                self.predicted_front_point(models, x_done, observed)?,
+                Some(ReferenceRule::PredictedFront),
+            ))
         }
+    }
+
+    /// The predicted front's reference point (`acq::predicted_front_reference`, bounded by
+    /// the all-points rule over `observed`), seeded by the trial count.
+    pub(super) fn predicted_front_point(
+        &self,
+        models: &ModelEnsemble,
+        x_done: &[Vec<f64>],
+        observed: &[Vec<f64>],
+    ) -> Result<Vec<f64>> {
+        let loosest = infer_reference_point(observed, 0.1)?;
+        crate::acq::predicted_front_reference(
+            models,
+            x_done,
+            observed,
+            &self.config.space,
+            self.config.num_objectives,
+            &loosest,
+            self.reference_seed(),
+        )
+    }
+
+    /// Whether this trial, with a given reference point, measures against the predicted
+    /// front's point instead: its count is one past a multiple of
+    /// `given_reference_alternation` (0: never), and the method measures hypervolume.
+    pub(super) fn given_reference_yields(&self) -> bool {
+        let every = self.config.given_reference_alternation;
+        every > 0 && self.trials.len() % every == 1 && self.config.method != Method::Qparego
+    }
+
+    /// The seed of an inferred point's Sobol probes, moved by the trial count.
+    fn reference_seed(&self) -> u64 {
+        self.config.seed ^ (self.trials.len() as u64).wrapping_mul(0x7265_6672)
     }
 
     /// Whether the loose asks have stopped for this study: the latest trial a loose ask

@@ -135,7 +135,9 @@ class QfrontSampler(BaseSampler):
             trial whose acquisition against the given point is 0 everywhere, or nowhere above
             1e-5 of the observed front's hypervolume against it (nothing the models predict
             improves on it but by their doubt about measured points), measures against the
-            inferred one instead.
+            inferred one instead, and so does every sixth trial (numbers 7, 13, 19, ...),
+            against the predicted front's point: where the models are confidently wrong
+            about the front's middle, a far given point's asks can miss it for a whole study.
 
     Every trial the sampler chooses carries the system attribute ``"qfront:proposal"``
     (``PROPOSAL_KEY``), which says how it was chosen: a dict whose ``kind`` is ``"sobol"``

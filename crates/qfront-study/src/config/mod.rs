@@ -85,7 +85,9 @@ pub struct StudyConfig {
     /// `OptimizerConfig::reference_point`: BoTorch's rule on the models' predicted front, and
     /// every third ask on every observation, widened to the models' mean front). A trial whose
     /// acquisition against the given point is 0 everywhere, or nowhere above 1e-5 of the
-    /// observed front's hypervolume against it, measures against the inferred one.
+    /// observed front's hypervolume against it, measures against the inferred one, and so
+    /// does every sixth trial, against the predicted front's point
+    /// (`OptimizerConfig::given_reference_alternation`).
     #[serde(default)]
     pub reference_point: Option<Vec<f64>>,
     /// Optimizer.

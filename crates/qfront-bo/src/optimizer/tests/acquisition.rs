@@ -3,6 +3,60 @@
 
 use super::*;
 
+/// With a given point, the trial whose count is one past a multiple of
+/// `given_reference_alternation` measures against the predicted front's point; the others,
+/// and every trial with the alternation off, against the given point.
+#[test]
+fn a_given_reference_alternates_with_the_predicted_front() {
+    let given = vec![-0.1, -1.1];
+    let rules_of = |every: usize| -> Vec<(Option<ReferenceRule>, Vec<f64>)> {
+        let mut opt = half_explored_trade_off(0, Some(given.clone()));
+        opt.config.given_reference_alternation = every;
+        (11..14)
+            .map(|id| {
+                let trial = opt.ask(1).unwrap().remove(0);
+                assert_eq!(trial.id, id);
+                let ProposalKind::Acquisition {
+                    rule, reference, ..
+                } = &opt.last_proposals()[0].kind
+                else {
+                    panic!(
+                        "trial {id} is the acquisition's: {:?}",
+                        opt.last_proposals()
+                    );
+                };
+                let used = (*rule, reference.clone().unwrap());
+                let x = trial.x[0];
+                opt.tell(id, Ok(vec![x, -x])).unwrap();
+                used
+            })
+            .collect()
+    };
+    let alternating = rules_of(6);
+    assert_eq!(
+        alternating
+            .iter()
+            .map(|(rule, _)| *rule)
+            .collect::<Vec<_>>(),
+        [
+            Some(ReferenceRule::Given),
+            Some(ReferenceRule::Given),
+            Some(ReferenceRule::PredictedFront)
+        ]
+    );
+    assert_eq!(alternating[0].1, given);
+    // The predicted front's point is tighter than the given one in every objective (it
+    // comes to about (−0.085, −0.93)).
+    let predicted = &alternating[2].1;
+    assert!(
+        predicted.iter().zip(&given).all(|(p, g)| p > g),
+        "{predicted:?}"
+    );
+    assert!(rules_of(0)
+        .iter()
+        .all(|(rule, used)| *rule == Some(ReferenceRule::Given) && *used == given));
+}
+
 #[test]
 fn a_given_reference_nothing_reaches_yields_to_the_inferred_one() {
     // The observations reach y₀ = 0.5 and y₁ = −0.5. A point every observation but the
@@ -311,6 +365,8 @@ fn a_vanishing_gain_against_a_given_point_yields_to_the_inferred_one() {
         config.anchor_every = 0;
         config.exploration_every = 0;
         config.reference_point = Some(vec![-1.1, -1.1]);
+        // The floor is what this replays; the 13th trial would be an alternation's.
+        config.given_reference_alternation = 0;
         let mut opt = Optimizer::new(config).unwrap();
         for x in &history[..trials] {
             let params: Vec<ParamValue> = x.iter().map(|v| ParamValue::Float(*v)).collect();
