@@ -108,7 +108,8 @@ impl Optimizer {
     /// `given_reference_alternation` (0: never), and the method measures hypervolume.
     pub(super) fn given_reference_yields(&self) -> bool {
         let every = self.config.given_reference_alternation;
-        every > 0 && self.trials.len() % every == 1 && self.config.method != Method::Qparego
+        // `1 % every`: one past a multiple, and every trial when `every` is 1.
+        every > 0 && self.trials.len() % every == 1 % every && self.config.method != Method::Qparego
     }
 
     /// The seed of an inferred point's Sobol probes, moved by the trial count.

@@ -55,6 +55,9 @@ fn a_given_reference_alternates_with_the_predicted_front() {
     assert!(rules_of(0)
         .iter()
         .all(|(rule, used)| *rule == Some(ReferenceRule::Given) && *used == given));
+    assert!(rules_of(1)
+        .iter()
+        .all(|(rule, _)| *rule == Some(ReferenceRule::PredictedFront)));
 }
 
 #[test]
