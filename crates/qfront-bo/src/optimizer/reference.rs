@@ -57,11 +57,8 @@ impl Optimizer {
         x_done: &[Vec<f64>],
         observed: &[Vec<f64>],
     ) -> Result<(Vec<f64>, Option<ReferenceRule>)> {
-        let m = self.config.num_objectives;
-        let loosest = infer_reference_point(observed, 0.1)?;
-        let reference_seed = self.reference_seed();
         if self.config.method == Method::Qparego {
-            Ok((loosest, None))
+            Ok((infer_reference_point(observed, 0.1)?, None))
         } else if self.trials.len().is_multiple_of(LOOSE_REFERENCE_EVERY)
             && !self.loose_asks_stopped()
         {
@@ -70,9 +67,9 @@ impl Optimizer {
                 x_done,
                 observed,
                 &self.config.space,
-                m,
-                &loosest,
-                reference_seed,
+                self.config.num_objectives,
+                &infer_reference_point(observed, 0.1)?,
+                self.reference_seed(),
             )?;
             Ok((loose, Some(ReferenceRule::Loose)))
         } else {
