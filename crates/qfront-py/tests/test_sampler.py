@@ -368,3 +368,32 @@ def test_each_trial_keeps_the_fit_the_next_fit_starts_from():
     assert ask(history) == warm
     cold = ask([{k: v for k, v in t.items() if k != "model_fit"} for t in history])
     assert cold["model_fit"] != warm["model_fit"]
+
+
+def test_a_plateau_with_a_given_reference_point_finds_its_well():
+    # Fonseca–Fleming on [−4, 4]³, both objectives minimized and told the reference point
+    # (1, 1): each objective is 1 but for a narrow well, so the first trials are told values
+    # that differ from 1 by 1e-12 … 1e-3. Issue #17's suite's seed 7 (these settings) stayed
+    # at a hypervolume of 0.003 with the plain and Yeo–Johnson models, which saw spikes; on
+    # the log of the distance from the plateau (the log warp above the worst value, design
+    # notes) the models see a bowl and the run finds the well, ending at 0.31 of 0.33.
+    centre = 1 / math.sqrt(3)
+
+    def values(x):
+        return [
+            1 - math.exp(-sum((v - centre) ** 2 for v in x)),
+            1 - math.exp(-sum((v + centre) ** 2 for v in x)),
+        ]
+
+    sampler = QfrontSampler(seed=7, n_startup_trials=8, reference_point=[1.0, 1.0])
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    told = []
+    for _ in range(40):
+        trial = study.ask()
+        x = [trial.suggest_float(f"x{i}", -4.0, 4.0) for i in range(3)]
+        told.append(values(x))
+        study.tell(trial, told[-1])
+    inside = [[-a, -b] for a, b in told if a < 1.0 and b < 1.0]
+    hv = qfront.hypervolume(inside, [-1.0, -1.0]) if inside else 0.0
+    assert hv > 0.2, hv
+

@@ -27,7 +27,7 @@ pub use exact::{
     MIN_LENGTHSCALE, NOISE_PRIOR, SMOOTH_LENGTHSCALE_PRIOR,
 };
 pub use kernel::{matern52, matern52_matrix};
-pub use outcome_warp::{yeo_johnson, YeoJohnson};
+pub use outcome_warp::{yeo_johnson, YeoJohnson, LOG_WARP_LEAST_UNIT};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
 pub use relevance::{
     inputs_in_use, inputs_shown_unused, inputs_to_ignore, IGNORED_LENGTHSCALE, INPUT_IN_USE,
@@ -35,4 +35,4 @@ pub use relevance::{
 pub use saas::{fit_saas, SaasGp, SaasOptions};
 pub use trend::{QuadraticTrend, RESIDUAL_SCALE_FLOOR, TREND_COVERAGE_MARGIN, TREND_GCV_RATIO};
 pub(crate) use vector_state::after_wide_kernels;
-pub use warp_choice::{fit_choosing_warp, warp_predicts_better, WARP_JUDGED_FRACTION};
+pub use warp_choice::{better_half_log_density, fit_choosing_warp, WARP_JUDGED_FRACTION};

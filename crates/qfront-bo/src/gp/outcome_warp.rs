@@ -26,6 +26,12 @@
 //! of 10 seeds crept along the plateau and never found the well (hypervolume ≈ 0); with
 //! `λ ≥ 1` the warp is the identity there and every seed finds it (design notes, "The MOBO
 //! engine on problems it has never seen").
+//!
+//! A second warp is offered beside it, [`YeoJohnson::log_above_worst`]: the λ = 0 branch
+//! anchored at the worst value, for objectives whose values differ from a plateau by orders of
+//! magnitude. Fonseca–Fleming's plateau is again the case; there the log of the distance from
+//! the plateau is a smooth bowl, and the warp is chosen by how well it predicts, not by the
+//! values' distribution (`gp::fit_choosing_warp`).
 
 use super::training_data::standardization;
 
@@ -79,6 +85,15 @@ fn standardized(values: &[f64]) -> (f64, f64, Vec<f64>) {
 
 /// How far (in standard deviations of the fitted values) an inverted sample may lie.
 pub const INVERSE_LIMIT: f64 = 1e6;
+
+/// The least unit of the log warp above the worst value ([`YeoJohnson::log_above_worst`]), as
+/// a fraction of the values' range. The warped value of the best observation is then at most
+/// `ln(1/fraction + 2)`, and an inverted sample reaches [`INVERSE_LIMIT`] units, ten ranges
+/// past the worst value, before it is clamped. A plateau's values a few 1e-16 apart (an
+/// objective equal to 1 in floating point but for rounding) would otherwise make the unit so
+/// small that every sample clamps at the worst value and the acquisition is zero everywhere
+/// (seen when measuring the warp with the least distance alone).
+pub const LOG_WARP_LEAST_UNIT: f64 = 1e-5;
 
 /// `(z, ∂z/∂t)` with `ψ_λ(z) = t`, clamped to `|z| ≤ INVERSE_LIMIT` (see
 /// [`YeoJohnson::invert`]).
@@ -199,6 +214,42 @@ impl YeoJohnson {
             scale,
             lambda: if significant { lambda } else { 1.0 },
         }
+    }
+
+    /// The log warp above the worst value: `ln((y − y_min)/δ + 2)`, Yeo–Johnson's λ = 0
+    /// branch on `z = (y − y_min + δ)/δ ≥ 1`, where `δ` is the least positive distance of a
+    /// value from the worst `y_min`, but at least [`LOG_WARP_LEAST_UNIT`] of the range.
+    /// `None` with fewer than three distinct values.
+    ///
+    /// Why (design notes, "A log warp above the worst value"): an objective that sits on a
+    /// plateau at its worst value except in a narrow well, such as Fonseca–Fleming's
+    /// `1 − exp(−r²)`, is told values that differ from the plateau by 1e-12 … 1e-3 until a
+    /// trial lands in the well. On their own scale those differences are spikes a GP cannot
+    /// connect; their logarithm is `−r²`, a smooth bowl whose slope points into the well.
+    /// Unlike a λ < 1 Yeo–Johnson warp of the standardized values (module notes), it is
+    /// anchored at the worst value and spreads the differences next to it over orders of
+    /// magnitude; it is kept only where its GP predicts the better half of the values better
+    /// ([`super::fit_choosing_warp`]).
+    pub fn log_above_worst(values: &[f64]) -> Option<Self> {
+        let worst = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let best = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let mut distinct = values.to_vec();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        if distinct.len() < 3 || !(best - worst).is_finite() {
+            return None;
+        }
+        let least_distance = values
+            .iter()
+            .map(|v| v - worst)
+            .filter(|distance| *distance > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let unit = least_distance.max(LOG_WARP_LEAST_UNIT * (best - worst));
+        Some(Self {
+            offset: worst - unit,
+            scale: unit,
+            lambda: 0.0,
+        })
     }
 
     /// The maximum-likelihood λ on `[−LAMBDA_BOUND, LAMBDA_BOUND]`, without the test or the
