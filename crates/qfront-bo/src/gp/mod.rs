@@ -27,7 +27,7 @@ pub use exact::{
     MIN_LENGTHSCALE, NOISE_PRIOR, SMOOTH_LENGTHSCALE_PRIOR,
 };
 pub use kernel::{matern52, matern52_matrix};
-pub use outcome_warp::{yeo_johnson, YeoJohnson, LOG_WARP_LEAST_UNIT};
+pub use outcome_warp::{yeo_johnson, YeoJohnson, LOG_WARP_LEAST_UNIT, LOG_WARP_PLATEAU_FRACTION};
 pub use priors::{GammaPrior, InverseSquaredGammaPrior, LogNormalPrior};
 pub use relevance::{
     inputs_in_use, inputs_shown_unused, inputs_to_ignore, IGNORED_LENGTHSCALE, INPUT_IN_USE,

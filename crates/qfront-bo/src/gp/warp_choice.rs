@@ -17,8 +17,9 @@
 //! where it predicts better"): scored on every point the choice lost the embedded
 //! Branin–Currin 0.87 and noisy Branin–Currin's mean goal; on the better half or quarter it
 //! lost neither and gained Poloni's mean goal. The log warp joined the choice later (design
-//! notes, "A log warp above the worst value"): on a plateau its Jacobian and its smooth bowl
-//! win the score by tens of nats, elsewhere it rarely does.
+//! notes, "A log warp above the worst value"). It is offered only where half of the values
+//! sit on a plateau at their worst ([`super::LOG_WARP_PLATEAU_FRACTION`]), and
+//! there its Jacobian and its smooth bowl win the score by tens of nats.
 //!
 //! Written here: the leave-one-out identities need the GP's Cholesky factor, which only this
 //! crate has.
@@ -79,10 +80,11 @@ pub fn better_half_log_density(gp: &ExactGp, warp: Option<&YeoJohnson>, values: 
 /// One objective's GP, answering in the units of `values`, and the values it was fitted on
 /// (what [`ExactGp::ignoring_inputs`] conditions on again). Without `judge`: fitted on
 /// `warp.apply(v)` for each of `values`. With `judge`: the plain GP, the GP on `warp` (when it
-/// is not the identity) and the GP on [`YeoJohnson::log_above_worst`] are fitted side by side
-/// (rayon's pool), and the one with the highest [`better_half_log_density`] is kept (the first
-/// of them on a tie; a fit that fails or scores NaN drops out). When `warp` is the identity
-/// and the values have no log warp, the one fit is `warp`'s, as without `judge`.
+/// is not the identity) and the GP on [`YeoJohnson::log_above_worst`] (on a plateau) are
+/// fitted side by side (rayon's pool), and the one with the highest
+/// [`better_half_log_density`] is kept (the first of them on a tie; a fit that fails or scores
+/// NaN drops out). When `warp` is the identity and the values have no log warp, the one fit
+/// is `warp`'s, as without `judge`.
 pub fn fit_choosing_warp(
     x: &[Vec<f64>],
     values: &[f64],
@@ -239,7 +241,7 @@ mod tests {
 
     /// The log warp's unit: the least distance from the worst value, but at least
     /// `LOG_WARP_LEAST_UNIT` of the range, so values 1e-16 apart do not make it vanish; its
-    /// inverse undoes it.
+    /// inverse undoes it; it is offered only on a plateau at the worst value.
     #[test]
     fn the_log_warp_unit_has_a_floor_and_its_inverse_undoes_it() {
         let values = [-1.0, -1.0 + 2e-16, -0.999, -0.5, -0.2];
@@ -253,9 +255,12 @@ mod tests {
         for v in values {
             assert!((log.invert_value(log.apply(v)) - v).abs() < 1e-12, "{v}");
         }
-        let spaced = [-3.0, -2.5, -1.0, 0.0];
-        assert_eq!(YeoJohnson::log_above_worst(&spaced).unwrap().scale, 0.5);
+        let plateau = [-3.0, -3.0, -3.0, -2.5, 0.0];
+        assert_eq!(YeoJohnson::log_above_worst(&plateau).unwrap().scale, 0.5);
         assert_eq!(YeoJohnson::log_above_worst(&[1.0, 2.0, 2.0, 1.0]), None);
+        // Values spread over their range are no plateau: the median distance from the worst
+        // (0.5 of a range of 3) is far above 1% of it.
+        assert_eq!(YeoJohnson::log_above_worst(&[-3.0, -2.5, -1.0, 0.0]), None);
     }
 
     /// A heavy bad tail (as the suite's `dtlz2-warped`: `−exp(16·g)`, maximized) keeps its
