@@ -88,8 +88,8 @@ pub const INVERSE_LIMIT: f64 = 1e6;
 
 /// The least unit of the log warp above the worst value ([`YeoJohnson::log_above_worst`]), as
 /// a fraction of the values' range. The warped value of the best observation is then at most
-/// `ln(1/fraction + 2)`, and an inverted sample reaches `INVERSE_LIMIT` units, ten ranges
-/// past the worst value, before it is clamped. A plateau's values a few 1e-16 apart (an
+/// `ln(1/fraction + 2)`, and an inverted sample is clamped only `INVERSE_LIMIT` units past
+/// the worst value, at least ten ranges. A plateau's values a few 1e-16 apart (an
 /// objective equal to 1 in floating point but for rounding) would otherwise make the unit so
 /// small that every sample clamps at the worst value and the acquisition is zero everywhere
 /// (seen when measuring the warp with the least distance alone).
