@@ -209,10 +209,11 @@ impl Optimizer {
                 .collect()
         } else {
             // Each outcome's GP (answering in the outcome's units) and the values it was
-            // fitted on. A warped objective whose warp is not the identity gets a plain GP too
-            // while fits are cheap, and keeps the warp only where the warped GP predicts the
-            // better half of its values at least as well (`gp::fit_choosing_warp`; design
-            // notes, "The warp where it predicts better").
+            // fitted on. While fits are cheap, an objective whose warp is not the identity
+            // gets a plain GP too, one whose values sit on a plateau at their worst a GP on
+            // their log distance from it, and each keeps the GP that predicts the better half
+            // of its values best (`gp::fit_choosing_warp`; design notes, "The warp where it
+            // predicts better" and "A log warp above the worst value").
             // The outcomes are fitted in parallel (rayon's pool; `RAYON_NUM_THREADS=1` keeps an
             // ask on one core): each fit depends only on its own column, so the models are
             // the same bit for bit however the work is spread.
