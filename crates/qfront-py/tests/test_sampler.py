@@ -372,8 +372,8 @@ def test_each_trial_keeps_the_fit_the_next_fit_starts_from():
 
 def test_a_plateau_with_a_given_reference_point_finds_its_well():
     # Fonseca–Fleming on [−4, 4]³, both objectives minimized and told the reference point
-    # (1, 1): each objective is 1 but for a narrow well, so the first trials are told values
-    # that differ from 1 by 1e-12 … 1e-3. Issue #17's suite's seed 7 (these settings) stayed
+    # (1, 1): each objective is 1 but for a narrow well, so the first eight trials are told
+    # values that differ from 1 by nothing to 3e-5. Issue #17's suite's seed 7 (these settings) stayed
     # at a hypervolume of 0.003 with the plain and Yeo–Johnson models, which saw spikes; on
     # the log of the distance from the plateau (the log warp above the worst value, design
     # notes) the models see a bowl and the run finds the well, ending at 0.30 of 0.33.

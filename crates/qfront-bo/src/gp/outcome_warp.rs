@@ -89,10 +89,11 @@ pub const INVERSE_LIMIT: f64 = 1e6;
 /// The least unit of the log warp above the worst value ([`YeoJohnson::log_above_worst`]), as
 /// a fraction of the values' range. The warped value of the best observation is then at most
 /// `ln(1/fraction + 2)`, and an inverted sample is clamped only `INVERSE_LIMIT` units past
-/// the worst value, at least ten ranges. A plateau's values a few 1e-16 apart (an
-/// objective equal to 1 in floating point but for rounding) would otherwise make the unit so
-/// small that every sample clamps at the worst value and the acquisition is zero everywhere
-/// (seen when measuring the warp with the least distance alone).
+/// the worst value, at least ten ranges. Without the floor the unit is whatever separates the
+/// two values nearest the worst: on Fonseca–Fleming's plateau (the suite's seed 3, told its
+/// point) 3e-13 in one objective from trial 10 and 5e-14 in the other from trial 14, against
+/// ranges of 0.5–0.6; every GP sample then came back clamped within 1e6 units (3e-7) of the
+/// worst value, below every trial in the well, and the acquisition was 0 from trial 13.
 pub const LOG_WARP_LEAST_UNIT: f64 = 1e-5;
 
 /// The log warp above the worst value ([`YeoJohnson::log_above_worst`]) is offered only when
@@ -232,34 +233,31 @@ impl YeoJohnson {
     ///
     /// Why (design notes, "A log warp above the worst value"): an objective that sits on a
     /// plateau at its worst value except in a narrow well, such as Fonseca–Fleming's
-    /// `1 − exp(−r²)`, is told values that differ from the plateau by 1e-12 … 1e-3 until a
-    /// trial lands in the well. On their own scale those differences are spikes a GP cannot
+    /// `1 − exp(−r²)`, is told values that differ from the plateau by nothing to 3e-5 until a
+    /// trial lands in the well (the first eight trials of the suite's seed 7). On their own scale those differences are spikes a GP cannot
     /// connect; their logarithm is `−r²`, a smooth bowl whose slope points into the well.
     /// Unlike a λ < 1 Yeo–Johnson warp of the standardized values (module notes), it is
     /// anchored at the worst value and spreads the differences next to it over orders of
     /// magnitude; it is kept only where its GP predicts the better half of the values better
     /// ([`super::fit_choosing_warp`]).
     pub fn log_above_worst(values: &[f64]) -> Option<Self> {
-        let worst = values.iter().copied().fold(f64::INFINITY, f64::min);
-        let best = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let mut distinct = values.to_vec();
-        distinct.sort_by(f64::total_cmp);
+        // One sort gives the worst, the best, the median and the next value up from the worst
+        // (subtracting the worst keeps the order, and distinct values never differ by 0).
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let (&worst, &best) = (sorted.first()?, sorted.last()?);
+        let range = best - worst;
+        let mut distinct = sorted.clone();
         distinct.dedup();
-        if distinct.len() < 3 || !(best - worst).is_finite() {
+        if distinct.len() < 3 || !range.is_finite() {
             return None;
         }
-        let mut distances: Vec<f64> = values.iter().map(|v| v - worst).collect();
-        distances.sort_by(f64::total_cmp);
-        let median_distance = distances[(distances.len() - 1) / 2];
-        if median_distance > LOG_WARP_PLATEAU_FRACTION * (best - worst) {
+        let median_distance = sorted[(sorted.len() - 1) / 2] - worst;
+        if median_distance > LOG_WARP_PLATEAU_FRACTION * range {
             return None;
         }
-        let least_distance = values
-            .iter()
-            .map(|v| v - worst)
-            .filter(|distance| *distance > 0.0)
-            .fold(f64::INFINITY, f64::min);
-        let unit = least_distance.max(LOG_WARP_LEAST_UNIT * (best - worst));
+        // `distinct[1]`: the least value above the worst.
+        let unit = (distinct[1] - worst).max(LOG_WARP_LEAST_UNIT * range);
         Some(Self {
             offset: worst - unit,
             scale: unit,

@@ -83,8 +83,9 @@ pub fn better_half_log_density(gp: &ExactGp, warp: Option<&YeoJohnson>, values: 
 /// is not the identity) and the GP on [`YeoJohnson::log_above_worst`] (on a plateau) are
 /// fitted side by side (rayon's pool), and the one with the highest
 /// [`better_half_log_density`] is kept (the first of them on a tie; a fit that fails or scores
-/// NaN drops out). When `warp` is the identity and the values have no log warp, the one fit
-/// is `warp`'s, as without `judge`.
+/// NaN drops out, and with none left the plain fit is returned as it came, GP or error). When
+/// `warp` is the identity and the values have no log warp, the one fit is `warp`'s, as without
+/// `judge`.
 pub fn fit_choosing_warp(
     x: &[Vec<f64>],
     values: &[f64],
@@ -109,27 +110,29 @@ pub fn fit_choosing_warp(
     if candidates.len() == 1 {
         return fit_on(&warp);
     }
-    let fitted: Vec<Option<(f64, ExactGp, Vec<f64>)>> = candidates
+    let mut fitted: Vec<Result<(f64, ExactGp, Vec<f64>)>> = candidates
         .par_iter()
         .map(|candidate| {
             let (gp, column) = match candidate {
-                Some(w) => fit_on(w).ok()?,
-                None => (ExactGp::fit(x, values, options).ok()?, values.to_vec()),
+                Some(w) => fit_on(w)?,
+                None => (ExactGp::fit(x, values, options)?, values.to_vec()),
             };
             let score = better_half_log_density(&gp, candidate.as_ref(), values);
-            score.is_finite().then_some((score, gp, column))
+            Ok((score, gp, column))
         })
         .collect();
-    let mut best: Option<(f64, ExactGp, Vec<f64>)> = None;
-    for (score, gp, column) in fitted.into_iter().flatten() {
-        if best.as_ref().is_none_or(|b| score > b.0) {
-            best = Some((score, gp, column));
+    let mut best: Option<usize> = None;
+    for (i, fit) in fitted.iter().enumerate() {
+        if let Ok((score, ..)) = fit {
+            let beats = |b: usize| matches!(&fitted[b], Ok((s, ..)) if score > s);
+            if score.is_finite() && best.is_none_or(beats) {
+                best = Some(i);
+            }
         }
     }
-    match best {
-        Some((_, gp, column)) => Ok((gp, column)),
-        None => Ok((ExactGp::fit(x, values, options)?, values.to_vec())),
-    }
+    // With no finite score, the plain GP (candidate 0) as fitted, or its error.
+    let (_, gp, column) = fitted.swap_remove(best.unwrap_or(0))?;
+    Ok((gp, column))
 }
 
 #[cfg(test)]
