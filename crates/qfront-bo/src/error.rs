@@ -6,7 +6,7 @@
 #[non_exhaustive]
 pub enum BoError {
     /// A search-space definition is invalid.
-    #[error("search space: parameter '{parameter}': {reason}")]
+    #[error("search space: {}{reason}", parameter_prefix(parameter))]
     InvalidSpace {
         /// The parameter's name (empty for space-wide problems).
         parameter: String,
@@ -59,3 +59,12 @@ impl BoError {
 
 /// The crate's result alias.
 pub type Result<T> = std::result::Result<T, BoError>;
+
+/// `parameter 'name': ` before a parameter's problem, nothing before a space-wide one.
+fn parameter_prefix(parameter: &str) -> String {
+    if parameter.is_empty() {
+        String::new()
+    } else {
+        format!("parameter '{parameter}': ")
+    }
+}

@@ -86,7 +86,7 @@ def test_bad_input_raises_with_the_reason(tmp_path):
         qfront.Study.create("mysql://x", config_toml=CONFIG)
     study = qfront.Study.create(storage, config_toml=CONFIG)
     (trial, params), = study.ask()
-    with pytest.raises(qfront.QfrontError, match="no trial 99"):
+    with pytest.raises(qfront.QfrontError, match="cannot tell trial 99: there is no such trial"):
         study.tell(99, values=measure(params))
     with pytest.raises(qfront.QfrontError):
         study.tell(trial, values={"val_loss": float("nan"), "params_m": 1.0})

@@ -12,6 +12,15 @@ pub enum StudyError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// A `tell` that cannot be taken: the trial named is not one to tell, or the values
+    /// given do not fit the study. Names the trial or value and the fix; nothing is stored.
+    #[error("cannot tell {subject}: {reason}")]
+    Tell {
+        /// The trial (`trial 7`) or the value (`values`, `values.val_loss`).
+        subject: String,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
     /// The store (SQLite or PostgreSQL) failed.
     #[error("study store {path}: {reason}")]
     Store {
@@ -43,6 +52,15 @@ impl StudyError {
     pub(crate) fn config(key: impl Into<String>, reason: impl Into<String>) -> Self {
         StudyError::Config {
             key: key.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl StudyError {
+    pub(crate) fn tell(subject: impl Into<String>, reason: impl Into<String>) -> Self {
+        StudyError::Tell {
+            subject: subject.into(),
             reason: reason.into(),
         }
     }

@@ -49,7 +49,11 @@ fn a_python_trainer_drives_a_study() {
     };
     let again = tell("0", &["--values", "{\"accuracy\": 0.9, \"latency_ms\": 1}"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already told"));
+    let again_err = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        again_err.contains("cannot tell trial 0: it was already told (complete)"),
+        "{again_err}"
+    );
     let asked = qfront(&["study", "ask", "--dir", d]);
     let trial: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
     let n = trial["trial"].to_string();
@@ -148,6 +152,26 @@ values = ["adam", "sgd"]
             "{params}"
         );
         assert!(["adam", "sgd"].contains(&params["optimizer.kind"].as_str().unwrap()));
+        if trial["trial"] == 0 {
+            // A value missing: the message names it and every metric the study needs, each
+            // once (val_loss is an objective's and a constraint's), as a tell's error.
+            let missing = qfront(&[
+                "study",
+                "tell",
+                "--dir",
+                d,
+                "--trial",
+                "0",
+                "--values",
+                r#"{"val_loss": 1.0}"#,
+            ]);
+            assert_eq!(missing.status.code(), Some(1));
+            assert_eq!(
+                String::from_utf8_lossy(&missing.stderr).trim(),
+                "error: cannot tell values: missing 'params_m' (the study's objectives and \
+                 constraints need val_loss, params_m)"
+            );
+        }
         // A made-up but deterministic trainer: loss falls with width and is best near lr 1e-2.
         let loss = (lr.log10() + 2.0).powi(2) + 64.0 / hidden;
         let values =

@@ -136,6 +136,18 @@ fn bad_configs_name_the_key() {
         (format!("{head}[fixed]\nabits = 33\n{space}"), "fixed.abits"),
         (format!("{}{space}", head.replace("\"-latency_ms\"", "\"-speed\"")), "speed"),
         (format!("{head}{space}[latency]\nthreads = 0\n"), "latency.threads"),
+        (
+            format!("{}{space}", head.replace("budget = 3\n", "")),
+            "budget: missing; the config needs `budget = ...` (the number of trials to run, e.g. `budget = 40`)",
+        ),
+        (
+            format!("{head}{space}[[parameter]]\nname = \"x\"\ntype = \"float\"\nlow = \"zero\"\n"),
+            "line 10, column 1: invalid type: string \"zero\"",
+        ),
+        (
+            format!("reference_point = [0.9]\n{head}{space}"),
+            "reference_point: needs one value per objective (2 here), got 1",
+        ),
     ] {
         std::fs::write(&path, &text).unwrap();
         let out = qfront(&["search", "--config", path.to_str().unwrap(), "--dir", dir.join("run").to_str().unwrap()]);

@@ -398,6 +398,12 @@ mod tests {
         assert!(e.to_string().contains("finite"), "{e}");
         let e = SearchSpace::new(vec![Parameter::categorical("q", &["a"])]).unwrap_err();
         assert!(e.to_string().contains("at least 2"), "{e}");
+        // A space-wide problem names no parameter (no `parameter ''`).
+        let e = SearchSpace::new(Vec::new()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "search space: a search space needs at least one parameter"
+        );
         let s = space();
         let mut v = s.decode(&[0.5; 8]);
         v[3] = ParamValue::Int(9);

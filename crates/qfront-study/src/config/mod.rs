@@ -276,11 +276,32 @@ impl StudyConfig {
     /// Parses TOML text; unknown keys and wrong types are errors naming the key.
     pub fn from_toml(text: &str) -> Result<Self> {
         toml::from_str(text).map_err(|e| {
+            let message = e.message();
+            // A key left out spans the whole document; name the key instead of the span.
+            if let Some(name) = message
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.strip_suffix('`'))
+            {
+                let example = match name {
+                    "budget" => " (the number of trials to run, e.g. `budget = 40`)",
+                    _ => "",
+                };
+                return StudyError::config(
+                    name,
+                    format!("missing; the config needs `{name} = ...`{example}"),
+                );
+            }
             let key = e
                 .span()
-                .map(|s| format!("at bytes {}..{}", s.start, s.end))
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+                    let column = before[line_start..].chars().count() + 1;
+                    format!("line {line}, column {column}")
+                })
                 .unwrap_or_default();
-            StudyError::config(key, e.message().to_string())
+            StudyError::config(key, message.to_string())
         })
     }
 
@@ -517,10 +538,15 @@ impl StudyConfig {
             if r.len() != objectives.len() || r.iter().any(|v| !v.is_finite()) {
                 return Err(StudyError::config(
                     "reference_point",
-                    format!(
-                        "needs {} finite values, one per objective",
-                        objectives.len()
-                    ),
+                    if r.len() != objectives.len() {
+                        format!(
+                            "needs one value per objective ({} here), got {}",
+                            objectives.len(),
+                            r.len()
+                        )
+                    } else {
+                        "every value must be finite".to_string()
+                    },
                 ));
             }
             optimizer.reference_point = Some(

@@ -94,28 +94,34 @@ pub fn ask_external(
 fn check_metrics(study: &Study, metrics: &Metrics) -> Result<()> {
     // Every value is stored; a non-finite one would be stored as JSON null.
     if let Some((name, v)) = metrics.iter().find(|(_, v)| !v.is_finite()) {
-        return Err(StudyError::config(
+        return Err(StudyError::tell(
             format!("values.{name}"),
             format!("{v} is not finite; tell a failure instead"),
         ));
     }
-    let needed: Vec<&str> = study
+    // Each metric once, in the study's order, though a constraint may bound an objective's.
+    let mut needed: Vec<&str> = Vec::new();
+    for metric in study
         .objectives
         .iter()
         .map(|o| o.metric.as_str())
         .chain(study.constraints.iter().map(|c| c.metric.as_str()))
-        .collect();
+    {
+        if !needed.contains(&metric) {
+            needed.push(metric);
+        }
+    }
     for name in &needed {
         match metrics.get(*name) {
             Some(v) if v.is_finite() => {}
             Some(v) => {
-                return Err(StudyError::config(
+                return Err(StudyError::tell(
                     format!("values.{name}"),
                     format!("{v} is not finite; tell a failure instead"),
                 ))
             }
             None => {
-                return Err(StudyError::config(
+                return Err(StudyError::tell(
                     "values",
                     format!(
                         "missing '{name}' (the study's objectives and constraints need {})",
@@ -142,28 +148,31 @@ pub fn tell_external(
     }
     store.locked(|l| {
         let trial = l.trial(number)?.ok_or_else(|| {
-            StudyError::config("trial", format!("there is no trial {number}; `qfront study ask` prints the numbers to tell"))
+            StudyError::tell(
+                format!("trial {number}"),
+                "there is no such trial; `qfront study ask` prints the numbers to tell",
+            )
         })?;
         match trial.state {
             TrialRowState::Running => {}
             TrialRowState::Waiting => {
-                return Err(StudyError::config(
-                    "trial",
-                    format!("trial {number} is waiting to be handed out; `qfront study ask` gives it to a trainer first"),
+                return Err(StudyError::tell(
+                    format!("trial {number}"),
+                    "it is waiting to be handed out; `qfront study ask` gives it to a trainer first",
                 ))
             }
             state => {
-                return Err(StudyError::config(
-                    "trial",
-                    format!("trial {number} was already told ({state})"),
+                return Err(StudyError::tell(
+                    format!("trial {number}"),
+                    format!("it was already told ({state})"),
                 ))
             }
         }
         if trial.worker.as_deref() != Some(EXTERNAL_WORKER) {
-            return Err(StudyError::config(
-                "trial",
+            return Err(StudyError::tell(
+                format!("trial {number}"),
                 format!(
-                    "trial {number} is being run by qfront worker {}; only trials from `qfront study ask` are told",
+                    "it is being run by qfront worker {}; only trials from `qfront study ask` are told",
                     trial.worker.unwrap_or_default()
                 ),
             ));
