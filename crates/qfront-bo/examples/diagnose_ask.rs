@@ -97,10 +97,17 @@ fn main() {
             h.mean
         );
         let (mean, var) = gp.predict(&probes);
-        for (p, (mu, s2)) in probes.iter().zip(mean.iter().zip(&var)) {
+        // The posterior's median and its ±1 sd quantiles in the objective's own units (the
+        // warp's inverse applied to the warped frame's quantiles).
+        let [low, median, high] = [-1.0, 0.0, 1.0].map(|beta| gp.quantile_in_units(&probes, beta));
+        for (i, (p, (mu, s2))) in probes.iter().zip(mean.iter().zip(&var)).enumerate() {
             println!(
-                "   probe {p:?}: warped-frame mean {mu:.4} sd {:.4}",
-                s2.sqrt()
+                "   probe {p:?}: warped-frame mean {mu:.4} sd {:.4}; in units median {:.4} \
+                 (−1 sd {:.4}, +1 sd {:.4})",
+                s2.sqrt(),
+                median[i],
+                low[i],
+                high[i]
             );
         }
     }
