@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{qfront_fails, qfront_ok, search_ok};
+use common::{qfront, qfront_fails, qfront_ok, search_ok};
 use onnx_ir::{Message, ModelProto};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -114,7 +114,14 @@ fn a_checkpoint_and_its_qfm_export_the_same_onnx_model() {
     qfront_fails(
         &["export", &path("cut.qfm"), &path("cut.onnx")],
         1,
-        &["cut.qfm", "is not a readable .qfm model"],
+        &["not a readable .qfm model: ", "cut.qfm: truncated"],
+    );
+    let refused = qfront(&["export", &path("cut.qfm"), &path("cut.onnx")]);
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(
+        message.matches("not a readable").count(),
+        1,
+        "said once: {message}"
     );
     assert!(!dir.join("cut.onnx").exists());
     std::fs::remove_dir_all(dir).ok();

@@ -165,8 +165,8 @@ pub fn run(args: ExportArgs) -> Result<()> {
         }
         (None, [source, output]) if source.is_file() => {
             // An already exported `.qfm` model, converted (to ONNX) or copied.
-            let file = qfront_rt::QfmFile::read(source)
-                .with_context(|| format!("{} is not a readable .qfm model", source.display()))?;
+            // The runtime's error names the file and what is wrong with it.
+            let file = qfront_rt::QfmFile::read(source)?;
             println!(
                 "{}",
                 write_as(&file, ModelFormat::resolve(args.format, output), output)?
