@@ -21,6 +21,12 @@ pub enum StudyError {
         /// What is wrong and how to fix it.
         reason: String,
     },
+    /// The report cannot be written yet (no complete trial); says what to do first.
+    #[error("cannot write the report: {reason}")]
+    Report {
+        /// Why, and the fix.
+        reason: String,
+    },
     /// The store (SQLite or PostgreSQL) failed.
     #[error("study store {path}: {reason}")]
     Store {

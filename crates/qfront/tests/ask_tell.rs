@@ -209,10 +209,11 @@ values = ["adam", "sgd"]
         "{}",
         String::from_utf8_lossy(&table.stderr)
     );
+    let table = String::from_utf8_lossy(&table.stdout);
+    assert_eq!(table.lines().count(), 9, "header + 8 trials");
     assert_eq!(
-        String::from_utf8_lossy(&table.stdout).lines().count(),
-        9,
-        "header + 8 trials"
+        table.lines().next().unwrap(),
+        "trial,state,lr,hidden_units,optimizer.kind,epochs_run,params_m,val_loss,error"
     );
     // The budget is honoured: a ninth ask is refused with the way out.
     let ninth = qfront(&["study", "ask", "--dir", d]);
@@ -372,4 +373,63 @@ fn every_asked_trial_says_how_it_was_chosen() {
         }
     }
     assert!(inferred >= 1, "{asked:?}");
+}
+
+/// `trials --format csv` is RFC 4180: no empty column before any metric is told, and a
+/// failure's message with a comma and quotes comes back quoted, quotes doubled.
+#[test]
+fn the_trial_csv_quotes_what_needs_quoting() {
+    let dir = std::env::temp_dir().join(format!("qfront-csv-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("study.toml");
+    std::fs::write(
+        &config,
+        "name = \"csv\"\nobjectives = [\"-loss\"]\nbudget = 3\n[[parameter]]\nname = \"act\"\n\
+         type = \"categorical\"\nvalues = [\"relu\", \"gelu, tanh\"]\n",
+    )
+    .unwrap();
+    let d = dir.join("study");
+    let d = d.to_str().unwrap();
+    qfront_ok(&[
+        "study",
+        "create",
+        "--config",
+        config.to_str().unwrap(),
+        "--dir",
+        d,
+    ]);
+    let csv = |d: &str| {
+        let out = qfront(&["trials", "--dir", d, "--format", "csv"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(csv(d), "trial,state,act,error\n");
+    let asked = qfront(&["study", "ask", "--dir", d]);
+    let trial: serde_json::Value = serde_json::from_slice(&asked.stdout).unwrap();
+    let act = trial["params"]["act"].as_str().unwrap().to_string();
+    qfront_ok(&[
+        "study",
+        "tell",
+        "--dir",
+        d,
+        "--trial",
+        "0",
+        "--failed",
+        "out of memory, \"GPU 0\"",
+    ]);
+    let quoted_act = if act.contains(',') {
+        format!("\"{act}\"")
+    } else {
+        act
+    };
+    assert_eq!(
+        csv(d),
+        format!("trial,state,act,error\n0,failed,{quoted_act},\"out of memory, \"\"GPU 0\"\"\"\n")
+    );
+    std::fs::remove_dir_all(&dir).ok();
 }

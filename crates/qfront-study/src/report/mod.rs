@@ -410,6 +410,14 @@ pub fn write_report(
     proposals: &BTreeMap<usize, serde_json::Value>,
     out_dir: &Path,
 ) -> Result<PathBuf> {
+    // Refused before anything is written: no empty report folder is left behind.
+    if complete(study, trials).is_empty() {
+        return Err(StudyError::Report {
+            reason: "the study has no complete trial yet; run or tell one first \
+                     (`qfront search --resume`, `qfront study tell`)"
+                .into(),
+        });
+    }
     register_font();
     std::fs::create_dir_all(out_dir).map_err(|e| StudyError::Io {
         path: out_dir.to_path_buf(),
@@ -417,12 +425,6 @@ pub fn write_report(
     })?;
     let mut figures: Vec<(String, String)> = Vec::new();
     let m = study.objectives.len();
-    if complete(study, trials).is_empty() {
-        return Err(StudyError::config(
-            "report",
-            "the study has no complete trial yet",
-        ));
-    }
     for a in 0..m {
         for b in a + 1..m {
             let name = format!(

@@ -150,3 +150,24 @@ fn the_hypervolume_is_measured_against_the_studys_own_reference_point() {
         "the page's trace ends {last}"
     );
 }
+
+/// A study with no complete trial gets no report and no empty folder, and the reason says
+/// what to do first.
+#[test]
+fn no_report_before_a_complete_trial() {
+    let (study, trials) = random_study("");
+    let failed: Vec<StoredTrial> = trials
+        .into_iter()
+        .filter(|t| t.state == TrialRowState::Failed)
+        .collect();
+    assert!(!failed.is_empty());
+    let out = std::env::temp_dir().join(format!("qfront-report-empty-{}", std::process::id()));
+    std::fs::remove_dir_all(&out).ok();
+    let error = write_report(&study, &failed, &BTreeMap::new(), &out).unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot write the report: the study has no complete trial yet; run or tell one first \
+         (`qfront search --resume`, `qfront study tell`)"
+    );
+    assert!(!out.exists());
+}

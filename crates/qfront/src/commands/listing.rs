@@ -58,39 +58,32 @@ pub fn print_trials(
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
-            println!(
-                "trial,state,{},{},error",
-                params.join(","),
-                metrics.join(",")
-            );
+            // RFC 4180 through the csv crate: a field holding a comma, a quote or a line
+            // break (a categorical value, a failure's message) is quoted, quotes doubled.
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            let header: Vec<&str> = ["trial", "state"]
+                .into_iter()
+                .chain(params.iter().map(String::as_str))
+                .chain(metrics.iter().map(String::as_str))
+                .chain(["error"])
+                .collect();
+            out.write_record(&header)?;
             for t in trials {
-                let p: Vec<String> = params
-                    .iter()
-                    .map(|n| {
-                        t.params
-                            .get(n)
-                            .map(|v| v.to_string().trim_matches('"').to_string())
-                            .unwrap_or_default()
-                    })
-                    .collect();
-                let m: Vec<String> = metrics
-                    .iter()
-                    .map(|n| t.metrics.get(n).map(|v| v.to_string()).unwrap_or_default())
-                    .collect();
-                let error = t
-                    .error
-                    .clone()
-                    .unwrap_or_default()
-                    .replace(['"', '\n'], " ");
-                println!(
-                    "{},{},{},{},\"{}\"",
-                    t.number,
-                    t.state,
-                    p.join(","),
-                    m.join(","),
-                    error
+                let mut row = vec![t.number.to_string(), t.state.to_string()];
+                row.extend(params.iter().map(|n| match t.params.get(n) {
+                    Some(serde_json::Value::String(text)) => text.clone(),
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                }));
+                row.extend(
+                    metrics
+                        .iter()
+                        .map(|n| t.metrics.get(n).map(|v| v.to_string()).unwrap_or_default()),
                 );
+                row.push(t.error.clone().unwrap_or_default());
+                out.write_record(&row)?;
             }
+            out.flush()?;
         }
         ListFormat::Json => {
             let list: Vec<serde_json::Value> = trials
