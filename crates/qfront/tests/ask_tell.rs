@@ -254,6 +254,26 @@ values = ["adam", "sgd"]
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A fresh temporary folder `qfront-NAME-PID` holding `study.toml` (`config`) and the study
+/// `qfront study create` makes from it; returns the folder and the study's directory.
+fn create_study(name: &str, config: &str) -> (std::path::PathBuf, String) {
+    let dir = std::env::temp_dir().join(format!("qfront-{name}-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("study.toml");
+    std::fs::write(&path, config).unwrap();
+    let study = dir.join("study").to_str().unwrap().to_string();
+    qfront_ok(&[
+        "study",
+        "create",
+        "--config",
+        path.to_str().unwrap(),
+        "--dir",
+        &study,
+    ]);
+    (dir, study)
+}
+
 /// Runs an external study of one input `x` on [0, 1] with objectives `-loss` (minimized,
 /// `(x − 0.3)²`) and `size` (maximized, `x`) for `trials` asks and tells, and returns what
 /// each ask printed, what `qfront trials --format json` lists afterwards and the HTML of
@@ -263,27 +283,13 @@ fn one_input_study(
     reference: &str,
     trials: usize,
 ) -> (Vec<serde_json::Value>, serde_json::Value, String) {
-    let dir = std::env::temp_dir().join(format!("qfront-{name}-{}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("study.toml");
-    std::fs::write(
-        &config,
-        format!(
+    let (dir, d) = create_study(
+        name,
+        &format!(
             "name = \"{name}\"\nkind = \"external\"\nobjectives = [\"-loss\", \"size\"]\noptimizer = \"qnehvi\"\nbudget = {trials}\ninitial_points = 3\nseed = 4\n{reference}\n[[parameter]]\nname = \"x\"\ntype = \"float\"\nlow = 0.0\nhigh = 1.0\n"
         ),
-    )
-    .unwrap();
-    let d = dir.join("study");
-    let d = d.to_str().unwrap();
-    qfront_ok(&[
-        "study",
-        "create",
-        "--config",
-        config.to_str().unwrap(),
-        "--dir",
-        d,
-    ]);
+    );
+    let d = d.as_str();
     let mut asked = Vec::new();
     for _ in 0..trials {
         let out = qfront_ok(&["study", "ask", "--dir", d]);
@@ -379,26 +385,12 @@ fn every_asked_trial_says_how_it_was_chosen() {
 /// failure's message with a comma and quotes comes back quoted, quotes doubled.
 #[test]
 fn the_trial_csv_quotes_what_needs_quoting() {
-    let dir = std::env::temp_dir().join(format!("qfront-csv-{}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("study.toml");
-    std::fs::write(
-        &config,
+    let (dir, d) = create_study(
+        "csv",
         "name = \"csv\"\nobjectives = [\"-loss\"]\nbudget = 3\n[[parameter]]\nname = \"act\"\n\
          type = \"categorical\"\nvalues = [\"relu\", \"gelu, tanh\"]\n",
-    )
-    .unwrap();
-    let d = dir.join("study");
-    let d = d.to_str().unwrap();
-    qfront_ok(&[
-        "study",
-        "create",
-        "--config",
-        config.to_str().unwrap(),
-        "--dir",
-        d,
-    ]);
+    );
+    let d = d.as_str();
     let csv = |d: &str| {
         let out = qfront(&["trials", "--dir", d, "--format", "csv"]);
         assert!(
