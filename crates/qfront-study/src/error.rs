@@ -61,9 +61,7 @@ impl StudyError {
             reason: reason.into(),
         }
     }
-}
 
-impl StudyError {
     pub(crate) fn tell(subject: impl Into<String>, reason: impl Into<String>) -> Self {
         StudyError::Tell {
             subject: subject.into(),
