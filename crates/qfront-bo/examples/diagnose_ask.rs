@@ -4,6 +4,7 @@
 //!
 //!     cargo run --release -p qfront-bo --example diagnose_ask < history.json
 //!     TREND=1 cargo run --release -p qfront-bo --example diagnose_ask < history.json
+//!     MEAN=fitted cargo run --release -p qfront-bo --example diagnose_ask < history.json
 //!
 //! `history.json`: `{"x": [[u, ...], ...], "y": [[maximized objectives], ...],
 //! "reference": [..] or null, "probes": [[u, ...], ...]}` with `x` in the unit cube.
@@ -11,7 +12,8 @@
 use qfront_bo::acq::{
     optimize_acquisition, Acquisition, AcquisitionOptimizerOptions, Qnehvi, QnehviOptions,
 };
-use qfront_bo::gp::{fit_choosing_warp, ExactGp, GpFitOptions, YeoJohnson};
+use qfront_bo::gp::{fit_choosing_warp, ConstantMean, ExactGp, GpFitOptions, YeoJohnson};
+use qfront_bo::optimizer::WORST_OBSERVED_MEAN_MIN_DIM;
 use qfront_bo::moo::{hypervolume, infer_reference_point};
 use std::io::Read;
 
@@ -57,11 +59,22 @@ fn main() {
             hypervolume(&inside, &reference).unwrap()
         }
     );
+    // The constant mean as `Optimizer::ask` holds it: at the worst observation from
+    // `WORST_OBSERVED_MEAN_MIN_DIM` inputs on, fitted below; `MEAN=fitted` or `MEAN=worst`
+    // chooses.
+    let mean = match std::env::var("MEAN").as_deref() {
+        Ok("fitted") => ConstantMean::Fitted,
+        Ok("worst") => ConstantMean::WorstObserved,
+        _ if d >= WORST_OBSERVED_MEAN_MIN_DIM => ConstantMean::WorstObserved,
+        _ => ConstantMean::Fitted,
+    };
+    println!("constant mean: {mean:?}");
     let options = GpFitOptions {
         seed: x.len() as u64,
         // `TREND=1`: the quadratic trend as `Optimizer::ask` fits it with no reference point
         // given (`GpFitOptions::quadratic_trend`).
         quadratic_trend: std::env::var("TREND").is_ok(),
+        mean,
         ..GpFitOptions::default()
     };
     let models: Vec<ExactGp> = (0..m)
