@@ -4,17 +4,23 @@
 //!
 //!     cargo run --release -p qfront-bo --example diagnose_ask < history.json
 //!     TREND=1 cargo run --release -p qfront-bo --example diagnose_ask < history.json
-//!     MEAN=fitted cargo run --release -p qfront-bo --example diagnose_ask < history.json
+//!
+//! Switches, to take one part of the ask away at a time: `TREND=1` fits the quadratic trend
+//! (as an ask with no reference point given does); `MEAN=fitted|worst` sets the constant mean
+//! (default: as the ask holds it); `WARP=none` fits plain GPs without the warp choice;
+//! `NOISE_MU=-4` sets the noise prior's log-mean (BoTorch's; the engine's is −6); `ACQ=log`
+//! scores with qLogNEHVI instead of qNEHVI.
 //!
 //! `history.json`: `{"x": [[u, ...], ...], "y": [[maximized objectives], ...],
 //! "reference": [..] or null, "probes": [[u, ...], ...]}` with `x` in the unit cube.
 
 use qfront_bo::acq::{
-    optimize_acquisition, Acquisition, AcquisitionOptimizerOptions, Qnehvi, QnehviOptions,
+    optimize_acquisition, Acquisition, AcquisitionOptimizerOptions, QLogNehvi, Qnehvi,
+    QnehviOptions,
 };
 use qfront_bo::gp::{fit_choosing_warp, ConstantMean, ExactGp, GpFitOptions, YeoJohnson};
-use qfront_bo::optimizer::WORST_OBSERVED_MEAN_MIN_DIM;
 use qfront_bo::moo::{hypervolume, infer_reference_point};
+use qfront_bo::optimizer::WORST_OBSERVED_MEAN_MIN_DIM;
 use std::io::Read;
 
 fn main() {
@@ -75,6 +81,11 @@ fn main() {
         // given (`GpFitOptions::quadratic_trend`).
         quadratic_trend: std::env::var("TREND").is_ok(),
         mean,
+        // `NOISE_MU=-4`: the noise prior's log-mean (BoTorch's is −4; the engine's −6).
+        noise_prior: match std::env::var("NOISE_MU").ok().and_then(|v| v.parse().ok()) {
+            Some(mu) => qfront_bo::gp::LogNormalPrior { mu, sigma: 1.0 },
+            None => GpFitOptions::default().noise_prior,
+        },
         ..GpFitOptions::default()
     };
     let models: Vec<ExactGp> = (0..m)
@@ -84,7 +95,14 @@ fn main() {
             // better half of the values better (`gp::fit_choosing_warp`).
             let column: Vec<f64> = y.iter().map(|r| r[j]).collect();
             let warp = YeoJohnson::fit(&column);
-            let (gp, _) = fit_choosing_warp(&x, &column, warp, true, &options).unwrap();
+            // `WARP=none`: a plain GP of the standardized values, no warp considered.
+            let gp = if std::env::var("WARP").as_deref() == Ok("none") {
+                ExactGp::fit(&x, &column, &options).unwrap()
+            } else {
+                fit_choosing_warp(&x, &column, warp, true, &options)
+                    .unwrap()
+                    .0
+            };
             let verdict = match (warp.lambda == 1.0, gp.output_warp().is_some()) {
                 (true, _) => "the identity (standardized only)",
                 (false, true) => "kept",
@@ -125,19 +143,26 @@ fn main() {
         }
     }
     let ensemble = vec![models];
-    let acquisition = Qnehvi::new(
-        &ensemble,
-        &x,
-        &reference,
-        &QnehviOptions {
-            mc_samples: 128,
-            seed: 7,
-            constraints: 0,
-        },
-    )
-    .unwrap();
+    // `ACQ=log`: qLogNEHVI (its value is the log of the expected improvement) instead of qNEHVI.
+    let acquisition: Box<dyn Acquisition> = if std::env::var("ACQ").as_deref() == Ok("log") {
+        Box::new(QLogNehvi::new(&ensemble, &x, &reference, 0, 128, 7).unwrap())
+    } else {
+        Box::new(
+            Qnehvi::new(
+                &ensemble,
+                &x,
+                &reference,
+                &QnehviOptions {
+                    mc_samples: 128,
+                    seed: 7,
+                    constraints: 0,
+                },
+            )
+            .unwrap(),
+        )
+    };
     let (best, value) = optimize_acquisition(
-        &acquisition,
+        acquisition.as_ref(),
         d,
         &[],
         &AcquisitionOptimizerOptions::default(),
@@ -146,7 +171,7 @@ fn main() {
     println!("acquisition optimum {value:.5e} at {best:?}");
     for p in &probes {
         println!(
-            "   qNEHVI at probe {p:?}: {:.5e}",
+            "   acquisition at probe {p:?}: {:.5e}",
             acquisition.evaluate(p, false).0
         );
     }
