@@ -173,13 +173,16 @@ def dominates_or_equals(a, b):
 
 def command_fronts(args):
     problem = mobo_problems.BY_NAME[args.problem]
+    if problem.get("noise"):
+        raise SystemExit(f"{args.problem} is noisy: the stored rows keep what qfront was told, not the truth, "
+                         "so `fronts` compares noise-free problems only")
     reference = problem["reference"]
     stored = {}
     for path in args.qfront_rows.split(","):
         for line in open(path):
             row = json.loads(line)
-            if row["problem"] == args.problem and row["method"] == "qfront" and not problem.get("noise"):
-                stored[row["seed"]] = row["observed"]  # noise-free problems: what it was told is the truth
+            if row["problem"] == args.problem and row["method"] == "qfront":
+                stored[row["seed"]] = row["observed"]  # noise-free: what it was told is the truth
     for seed in [int(s) for s in args.seed_list.split(",")]:
         if seed not in stored:
             raise SystemExit(f"no stored qfront row of {args.problem} seed {seed} in {args.qfront_rows}")
