@@ -4,7 +4,7 @@
 use std::process::Command;
 
 mod common;
-use common::{qfront, qfront_ok};
+use common::{qfront, qfront_fails, qfront_ok};
 
 #[test]
 fn a_python_trainer_drives_a_study() {
@@ -424,4 +424,23 @@ fn the_trial_csv_quotes_what_needs_quoting() {
         format!("trial,state,act,error\n0,failed,{quoted_act},\"out of memory, \"\"GPU 0\"\"\"\n")
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Asking a folder that holds no study names both ways to make one: `qfront search` for
+/// a study qfront trains, `qfront study create` for an outside trainer's.
+#[test]
+fn asking_where_no_study_is_names_both_ways_to_make_one() {
+    let dir = std::env::temp_dir().join(format!("qfront-no-study-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let d = dir.to_str().unwrap();
+    qfront_fails(
+        &["study", "ask", "--dir", d],
+        1,
+        &[
+            "holds no study (no study.db)",
+            &format!("qfront search --dir {d}"),
+            &format!("qfront study create --dir {d} --config"),
+        ],
+    );
+    assert!(!dir.exists(), "nothing is created by a refused ask");
 }

@@ -189,9 +189,11 @@ pub fn load_stored(location: &StorageLocation, name: Option<&str>) -> Result<(St
             return Err(StudyError::config(
                 "dir",
                 format!(
-                    "{} holds no study (no {}); run `qfront search --dir {}` first",
+                    "{} holds no study (no {}); run `qfront search --dir {}` first, or \
+                     `qfront study create --dir {} --config …` for a study of your own trainer",
                     dir.display(),
                     path.file_name().unwrap_or_default().to_string_lossy(),
+                    dir.display(),
                     dir.display()
                 ),
             ));
