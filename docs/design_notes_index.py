@@ -8,12 +8,31 @@ import os
 import re
 
 os.chdir(os.path.dirname(os.path.abspath(__file__)))
-ORDER = ["training.md","bo-engine.md","runtime.md","study.md","user-data-and-models.md","python.md",
- "mobo-suite/overview.md","mobo-suite/reference-point.md","mobo-suite/warps-exploration-mixed.md","mobo-suite/ask-time.md",
- "mobo-suite/steps-and-inputs.md","mobo-suite/rules-measured.md","mobo-suite/prior-mean-and-tails.md",
- "mobo-suite/trend-and-warp-choice.md","mobo-suite/unseen-parts.md","mobo-suite/fits-and-ask-speed.md",
- "mobo-suite/draws-and-fit-recipe.md","mobo-suite/penicillin-trials.md"]
-found = sorted(os.path.relpath(os.path.join(d, f), "design-notes") for d, _, fs in os.walk("design-notes") for f in fs)
+ORDER = [
+    "training.md",
+    "bo-engine.md",
+    "runtime.md",
+    "study.md",
+    "user-data-and-models.md",
+    "python.md",
+    "mobo-suite/overview.md",
+    "mobo-suite/reference-point.md",
+    "mobo-suite/warps-exploration-mixed.md",
+    "mobo-suite/ask-time.md",
+    "mobo-suite/steps-and-inputs.md",
+    "mobo-suite/rules-measured.md",
+    "mobo-suite/prior-mean-and-tails.md",
+    "mobo-suite/trend-and-warp-choice.md",
+    "mobo-suite/unseen-parts.md",
+    "mobo-suite/fits-and-ask-speed.md",
+    "mobo-suite/draws-and-fit-recipe.md",
+    "mobo-suite/penicillin-trials.md",
+]
+found = sorted(
+    os.path.relpath(os.path.join(folder, name), "design-notes")
+    for folder, _, names in os.walk("design-notes")
+    for name in names
+)
 missing = set(found) ^ set(ORDER)
 if missing:
     raise SystemExit(f"add to or remove from ORDER: {sorted(missing)}")
