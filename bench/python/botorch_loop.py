@@ -49,7 +49,9 @@ def decode(params, u):
     return out
 
 
-def run(problem, method, seed, trials, startup, noise_rng):
+def run(problem, method, seed, trials, startup, noise_rng, points=None):
+    """The loop's noise-free values and ask times; each trial's parameters are appended to
+    `points` when a list is given (`compare_with_botorch.py fronts`)."""
     import torch
 
     import mobo_problems
@@ -70,6 +72,8 @@ def run(problem, method, seed, trials, startup, noise_rng):
             u = propose(xs, ys, method, seed * 1000 + t)
         point = decode(params, u.tolist())
         ask_seconds.append(time.perf_counter() - started)
+        if points is not None:
+            points.append(point)
         # Train on the point actually evaluated (integers rounded, categoricals one-hot).
         xs.append(reencode(params, point, dtype))
         values = mobo_problems.evaluate(problem, point, noise_rng)

@@ -46,11 +46,6 @@ def float_params(problem):
     return params
 
 
-def decode(params, u):
-    """Unit-cube coordinates to parameter values (log-scaled floats on their log scale)."""
-    return botorch_loop.decode(params, list(u))
-
-
 def botorch_means(x, y, test):
     """Posterior means of BoTorch's per-objective ``SingleTaskGP`` (``Standardize``), fitted as
     ``botorch_loop.py`` fits it, at ``test``."""
@@ -98,8 +93,8 @@ def command_models(args):
         x = rng.random((args.train, len(params)))
         test = rng.random((args.test, len(params)))
         # Maximized values, as both models are fitted.
-        y = -np.array([problem["f"](decode(params, u)) for u in x])
-        truth = -np.array([problem["f"](decode(params, u)) for u in test])
+        y = -np.array([problem["f"](botorch_loop.decode(params, list(u))) for u in x])
+        truth = -np.array([problem["f"](botorch_loop.decode(params, list(u))) for u in test])
         predictions = {"botorch": botorch_means(x, y, test), "qfront": qfront_means(args.diagnose_ask, x, y, test)}
         for j in range(y.shape[1]):
             best_fifth = truth[:, j] >= np.quantile(truth[:, j], 0.8)
@@ -135,36 +130,11 @@ def command_one_step(args):
             gain_qfront = mobo_problems.hypervolume(history + [steps[t]["noise_free"]], reference) - before
             xs = [botorch_loop.reencode(params, s["params"], torch.double) for s in steps[:t]]
             u = botorch_loop.propose(xs, [s["observed"] for s in steps[:t]], "botorch-qlognehvi", seed * 1000 + t)
-            proposal = problem["f"](decode(params, u.tolist()))
+            proposal = problem["f"](botorch_loop.decode(params, u.tolist()))
             gain_botorch = mobo_problems.hypervolume(history + [proposal], reference) - before
             print(json.dumps({"seed": seed, "trial": t, "kind": mobo_suite.proposal_label(steps[t]["system_attrs"]),
                               "hypervolume_before": before, "gain_qfront": gain_qfront,
                               "gain_botorch": gain_botorch}), flush=True)
-
-
-def botorch_run_with_points(problem, seed, trials):
-    """``botorch_loop.run``'s loop, keeping each trial's parameters."""
-    import torch
-
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(1)
-    torch.manual_seed(seed)
-    params = problem["params"]
-    startup = mobo_suite.startup_trials(problem)
-    noise = mobo_suite.noise_generator(seed)
-    sobol = torch.quasirandom.SobolEngine(botorch_loop.encode_dims(params), scramble=True, seed=seed)
-    xs, observed, points, values = [], [], [], []
-    for t in range(trials):
-        if t < startup:
-            u = sobol.draw(1).to(torch.double)[0]
-        else:
-            u = botorch_loop.propose(xs, observed, "botorch-qlognehvi", seed * 1000 + t)
-        point = botorch_loop.decode(params, u.tolist())
-        xs.append(botorch_loop.reencode(params, point, torch.double))
-        observed.append(mobo_problems.evaluate(problem, point, noise))
-        points.append(point)
-        values.append(problem["f"](point))
-    return points, values
 
 
 def dominates_or_equals(a, b):
@@ -187,7 +157,9 @@ def command_fronts(args):
         if seed not in stored:
             raise SystemExit(f"no stored qfront row of {args.problem} seed {seed} in {args.qfront_rows}")
         ours = stored[seed]
-        points, theirs = botorch_run_with_points(problem, seed, len(ours))
+        points = []
+        theirs, _ = botorch_loop.run(problem, "botorch-qlognehvi", seed, len(ours), mobo_suite.startup_trials(problem),
+                                     mobo_suite.noise_generator(seed), points)
         hv_ours = mobo_problems.hypervolume(ours, reference)
         hv_theirs = mobo_problems.hypervolume(theirs, reference)
         hv_union = mobo_problems.hypervolume(ours + theirs, reference)

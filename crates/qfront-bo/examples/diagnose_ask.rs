@@ -1,6 +1,8 @@
-//! Diagnoses one ask on a recorded history: the GP fit per objective (lengthscales, output
-//! scale, noise, log marginal likelihood), the posterior at probe points, and qNEHVI at the
-//! point the acquisition optimizer chose against its value at the probes.
+//! Diagnoses one ask on a recorded history: the GP fit per objective (the warp chosen,
+//! lengthscales, output scale, noise, constant mean), the posterior at probe points, and qNEHVI
+//! at the point the acquisition optimizer chose (its local searches started, as the ask's
+//! are, from the observed Pareto-optimal points too) against its value at the probes. The
+//! ask's removal of unused inputs is not replayed.
 //!
 //!     cargo run --release -p qfront-bo --example diagnose_ask < history.json
 //!     TREND=1 cargo run --release -p qfront-bo --example diagnose_ask < history.json
@@ -19,7 +21,7 @@ use qfront_bo::acq::{
     QnehviOptions,
 };
 use qfront_bo::gp::{fit_choosing_warp, ConstantMean, ExactGp, GpFitOptions, YeoJohnson};
-use qfront_bo::moo::{hypervolume, infer_reference_point};
+use qfront_bo::moo::{hypervolume, infer_reference_point, is_non_dominated};
 use qfront_bo::optimizer::WORST_OBSERVED_MEAN_MIN_DIM;
 use std::io::Read;
 
@@ -96,17 +98,20 @@ fn main() {
             let column: Vec<f64> = y.iter().map(|r| r[j]).collect();
             let warp = YeoJohnson::fit(&column);
             // `WARP=none`: a plain GP of the standardized values, no warp considered.
-            let gp = if std::env::var("WARP").as_deref() == Ok("none") {
+            let unwarped = std::env::var("WARP").as_deref() == Ok("none");
+            let gp = if unwarped {
                 ExactGp::fit(&x, &column, &options).unwrap()
             } else {
                 fit_choosing_warp(&x, &column, warp, true, &options)
                     .unwrap()
                     .0
             };
-            let verdict = match (warp.lambda == 1.0, gp.output_warp().is_some()) {
-                (true, _) => "the identity (standardized only)",
-                (false, true) => "kept",
-                (false, false) => "dropped (the plain GP predicts better)",
+            let verdict = match gp.output_warp() {
+                _ if unwarped => "not considered (WARP=none)",
+                None => "the plain GP chosen",
+                Some(w) if *w != warp => "the log warp above the worst value chosen",
+                Some(_) if warp.lambda == 1.0 => "the identity (standardized only)",
+                Some(_) => "kept",
             };
             println!(
                 "objective {j}: Yeo–Johnson λ = {:.3}, {verdict}",
@@ -161,10 +166,17 @@ fn main() {
             .unwrap(),
         )
     };
+    // Local starts around the observed Pareto-optimal points, as the ask's.
+    let anchors: Vec<Vec<f64>> = is_non_dominated(&y)
+        .into_iter()
+        .zip(&x)
+        .filter(|(keep, _)| *keep)
+        .map(|(_, point)| point.clone())
+        .collect();
     let (best, value) = optimize_acquisition(
         acquisition.as_ref(),
         d,
-        &[],
+        &anchors,
         &AcquisitionOptimizerOptions::default(),
     )
     .unwrap();

@@ -241,23 +241,22 @@ impl YeoJohnson {
     /// magnitude; it is kept only where its GP predicts the better half of the values better
     /// ([`super::fit_choosing_warp`]).
     pub fn log_above_worst(values: &[f64]) -> Option<Self> {
-        // One sort gives the worst, the best, the median and the next value up from the worst
-        // (subtracting the worst keeps the order, and distinct values never differ by 0).
+        // One sort gives the worst, the best, the median, the count of distinct values and
+        // the next value up from the worst.
         let mut sorted = values.to_vec();
         sorted.sort_by(f64::total_cmp);
         let (&worst, &best) = (sorted.first()?, sorted.last()?);
         let range = best - worst;
-        let mut distinct = sorted.clone();
-        distinct.dedup();
-        if distinct.len() < 3 || !range.is_finite() {
+        let distinct = 1 + sorted.windows(2).filter(|pair| pair[0] != pair[1]).count();
+        if distinct < 3 || !range.is_finite() {
             return None;
         }
         let median_distance = sorted[(sorted.len() - 1) / 2] - worst;
         if median_distance > LOG_WARP_PLATEAU_FRACTION * range {
             return None;
         }
-        // `distinct[1]`: the least value above the worst.
-        let unit = (distinct[1] - worst).max(LOG_WARP_LEAST_UNIT * range);
+        let next_up = sorted.iter().copied().find(|&v| v > worst)?;
+        let unit = (next_up - worst).max(LOG_WARP_LEAST_UNIT * range);
         Some(Self {
             offset: worst - unit,
             scale: unit,

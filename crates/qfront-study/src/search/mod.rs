@@ -185,16 +185,13 @@ pub(crate) fn trial_seed(study: &Study, id: usize) -> u64 {
 pub fn load_stored(location: &StorageLocation, name: Option<&str>) -> Result<(Study, Store)> {
     if let StorageLocation::Sqlite(path) = location {
         if !path.exists() {
-            let dir = path.parent().unwrap_or(path);
+            let dir = path.parent().unwrap_or(path).display();
+            let file = path.file_name().unwrap_or_default().to_string_lossy();
             return Err(StudyError::config(
                 "dir",
                 format!(
-                    "{} holds no study (no {}); run `qfront search --dir {}` first, or \
-                     `qfront study create --dir {} --config …` for a study of your own trainer",
-                    dir.display(),
-                    path.file_name().unwrap_or_default().to_string_lossy(),
-                    dir.display(),
-                    dir.display()
+                    "{dir} holds no study (no {file}); run `qfront search --dir {dir}` first, or \
+                     `qfront study create --dir {dir} --config …` for a study of your own trainer"
                 ),
             ));
         }
