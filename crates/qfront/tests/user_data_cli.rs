@@ -253,6 +253,50 @@ values = [16, 48]
 }
 
 #[test]
+fn an_unread_data_dir_is_named_on_stderr() {
+    let dir = temp_dir("unread-data-dir");
+    let dir_text = dir.to_str().unwrap();
+    for args in [
+        vec!["train", "--data-dir", dir_text, "--epochs", "1"],
+        vec![
+            "bench",
+            "data",
+            "--dataset",
+            "snips",
+            "--data-dir",
+            dir_text,
+        ],
+    ] {
+        let out = common::qfront_ok(&args);
+        let log = stderr(&out);
+        assert!(
+            log.contains(&format!(
+                "--data-dir {dir_text} is not read: it ships with qfront"
+            )),
+            "{args:?}: {log}"
+        );
+    }
+    let (train, _) = snips_csv(&dir);
+    let out = common::qfront_ok(&[
+        "bench",
+        "data",
+        "--data",
+        train.to_str().unwrap(),
+        "--text-column",
+        "utterance",
+        "--label-column",
+        "intent",
+        "--data-dir",
+        dir_text,
+    ]);
+    assert!(
+        stderr(&out).contains("is not read: --data names the files"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn built_in_data_works_from_any_directory() {
     let elsewhere = temp_dir("anywhere");
     let out = Command::new(env!("CARGO_BIN_EXE_qfront"))
@@ -354,6 +398,18 @@ fn every_bad_input_is_named_with_its_fix() {
         &["train", "--image-size", "8x8"],
         1,
         &["--image-size", "--data"],
+    );
+    // A split share given for a built-in dataset, whose splits are fixed, is refused, not
+    // silently ignored.
+    fails(
+        &["train", "--val-fraction", "0.5"],
+        1,
+        &["--val-fraction applies to your own data", "--data PATH"],
+    );
+    fails(
+        &["train", "--dataset", "snips", "--test-fraction", "0"],
+        1,
+        &["--test-fraction applies to your own data"],
     );
     fails(
         &["train", "--data", &train, "--val-fraction", "0"],

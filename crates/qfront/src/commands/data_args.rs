@@ -48,13 +48,14 @@ pub struct DataArgs {
     /// Images: 1 (grey) or 3 (RGB); default: the first image's.
     #[arg(long)]
     pub channels: Option<usize>,
-    /// Share of --data held out for validation when --val-data is not given.
-    #[arg(long, default_value_t = DEFAULT_VALIDATION_FRACTION)]
-    pub val_fraction: f64,
+    /// Share of --data held out for validation when --val-data is not given (default 0.1).
+    /// The built-in datasets keep their fixed splits.
+    #[arg(long)]
+    pub val_fraction: Option<f64>,
     /// Share of --data held out for testing when neither --val-data nor --test-data is
-    /// given (0: no test split).
-    #[arg(long, default_value_t = DEFAULT_TEST_FRACTION)]
-    pub test_fraction: f64,
+    /// given (0: no test split; default 0.1).
+    #[arg(long)]
+    pub test_fraction: Option<f64>,
     /// Drop malformed rows (missing column, empty text, label unseen in training) instead of
     /// failing; the count is reported.
     #[arg(long)]
@@ -73,15 +74,21 @@ impl DataArgs {
                 (self.image_size.is_some(), "--image-size"),
                 (self.channels.is_some(), "--channels"),
                 (self.skip_bad_rows, "--skip-bad-rows"),
+                (self.val_fraction.is_some(), "--val-fraction"),
+                (self.test_fraction.is_some(), "--test-fraction"),
                 (self.text_column != "text", "--text-column"),
                 (self.label_column != "label", "--label-column"),
             ];
             if let Some((_, flag)) = file_only.iter().find(|(set, _)| *set) {
                 bail!("{flag} applies to your own data; pass it with --data PATH");
             }
-            let name = self.dataset.as_deref().unwrap_or("digits");
-            return Ok(DatasetSource::Builtin(DatasetName::parse(name)?));
+            let name = DatasetName::parse(self.dataset.as_deref().unwrap_or("digits"))?;
+            if name.is_builtin() {
+                self.warn_data_dir_unread("it ships with qfront");
+            }
+            return Ok(DatasetSource::Builtin(name));
         };
+        self.warn_data_dir_unread("--data names the files");
         let mut files = FileDataset::new(path);
         files.validation = self.val_data.clone();
         files.test = self.test_data.clone();
@@ -94,10 +101,21 @@ impl DataArgs {
         files.label_column = self.label_column.clone();
         files.image_size = self.image_size;
         files.channels = self.channels;
-        files.validation_fraction = self.val_fraction;
-        files.test_fraction = self.test_fraction;
+        files.validation_fraction = self.val_fraction.unwrap_or(DEFAULT_VALIDATION_FRACTION);
+        files.test_fraction = self.test_fraction.unwrap_or(DEFAULT_TEST_FRACTION);
         files.skip_bad_rows = self.skip_bad_rows;
         files.validate()?;
         Ok(DatasetSource::Files(Box::new(files)))
+    }
+
+    /// Says on stderr that `--data-dir`, when given, is not read, and why (`reason`): it is
+    /// only where the built-in datasets that do not ship (MNIST, …) are found.
+    fn warn_data_dir_unread(&self, reason: &str) {
+        if let Some(dir) = &self.data_dir {
+            tracing::warn!(
+                "--data-dir {} is not read: {reason}; it is only where mnist, fashion-mnist, hwu64, clinc150 and banking77 are found",
+                dir.display()
+            );
+        }
     }
 }
