@@ -341,6 +341,7 @@ fn every_bad_input_is_named_with_its_fix() {
     write("empty.csv", "text,label\n,music\n");
     write("unseen.csv", "text,label\nbuy milk,shopping\n");
     write("single.csv", "text,label\na,x\nb,x\nc,x\n");
+    write("blank.csv", "");
     let train_cmd = |extra: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = ["train", "--data", train.as_str(), "--epochs", "1"]
             .iter()
@@ -372,6 +373,11 @@ fn every_bad_input_is_named_with_its_fix() {
         train_cmd(&["--text-column", "utterance"]),
         1,
         &["no column named 'utterance'", "text, label"],
+    );
+    fails(
+        &["train", "--data", &p("blank.csv")],
+        1,
+        &["blank.csv, line 1", "the file is empty", "header row"],
     );
     fails(
         &["train", "--data", &p("single.csv")],

@@ -32,6 +32,13 @@ pub fn read_csv(
             )
         })?
         .clone();
+    if headers.is_empty() {
+        return Err(TrainError::bad_entry(
+            path,
+            "line 1",
+            format!("the file is empty; a {kind} file needs a header row naming its text and label columns, then one row per example"),
+        ));
+    }
     let find = |column: &str, flag: &str| -> Result<usize> {
         headers.iter().position(|h| h.trim() == column).ok_or_else(|| {
             let names: Vec<&str> = headers.iter().collect();
