@@ -33,6 +33,15 @@ pub fn hypervolume(points: &[Vec<f64>], reference: &[f64]) -> Result<f64> {
             format!("the reference point {reference:?} is not finite"),
         ));
     }
+    if let Some(first) = points.first() {
+        let k = first.len();
+        if k != m && points.iter().all(|p| p.len() == k) {
+            return Err(BoError::input(
+                "hypervolume",
+                format!("the reference point has {m} values but the points have {k} objectives; give one reference value per objective"),
+            ));
+        }
+    }
     check_points("hypervolume", points, m)?;
     let useful: Vec<Vec<f64>> = points
         .iter()
@@ -233,6 +242,22 @@ mod tests {
     fn bad_input_is_named() {
         assert!(hypervolume(&[vec![1.0, f64::NAN]], &[0.0, 0.0]).is_err());
         assert!(hypervolume(&[vec![1.0]], &[0.0, 0.0]).is_err());
+        // Every point of one length, the reference of another: the reference is named.
+        let message = hypervolume(&[vec![1.0, 2.0], vec![2.0, 1.0]], &[0.0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("the reference point has 1 values but the points have 2 objectives"),
+            "{message}"
+        );
+        // Ragged points: the one that differs is named.
+        let message = hypervolume(&[vec![1.0, 2.0], vec![2.0]], &[0.0, 0.0])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("point 1 has 1 objectives, expected 2"),
+            "{message}"
+        );
         assert_eq!(hypervolume(&[], &[0.0, 0.0]).unwrap(), 0.0);
         assert_eq!(hypervolume(&[vec![-1.0, 5.0]], &[0.0, 0.0]).unwrap(), 0.0);
     }
