@@ -32,7 +32,15 @@ fn a_small_study_runs_to_its_budget_and_prints_its_front() {
         dir.to_str().unwrap(),
         "--format",
         "json",
+        "--data-dir",
+        "/nowhere",
     ]);
+    // digits ships with qfront: the directory is not read, and the log says so.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("--data-dir /nowhere is not read: the study's dataset ships with qfront"),
+        "{log}"
+    );
     let front: Vec<Value> = serde_json::from_slice(&out.stdout).expect("the front as JSON");
     assert!(!front.is_empty());
     for t in &front {

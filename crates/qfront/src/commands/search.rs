@@ -187,8 +187,9 @@ pub fn run(args: SearchArgs) -> Result<()> {
     if let Some(o) = &args.optimizer {
         config.optimizer = o.clone();
     }
-    if args.data_dir.is_some() {
-        config.data_dir = args.data_dir.clone();
+    if let Some(data_dir) = &args.data_dir {
+        warn_if_data_dir_unread(&config, data_dir);
+        config.data_dir = Some(data_dir.clone());
     }
     if let Some(name) = &args.storage.study {
         config.name = name.clone();
@@ -311,4 +312,23 @@ fn run_one_bitwidth(
     let figure = qfront_study::one_bitwidth::plot(&comparison, &dir.join("report"))?;
     eprintln!("figure: {}", figure.display());
     Ok(())
+}
+
+/// Says on stderr that `--data-dir` is not read by this study, and why: its dataset ships
+/// with qfront, it names its own files, or it trains nothing itself. The directory is only
+/// where the built-in datasets that do not ship (MNIST, …) are found.
+fn warn_if_data_dir_unread(config: &StudyConfig, data_dir: &std::path::Path) {
+    use qfront_train::data::DatasetSource;
+    let reason = match &config.dataset {
+        Some(DatasetSource::Builtin(name)) if name.is_builtin() => {
+            "the study's dataset ships with qfront"
+        }
+        Some(DatasetSource::Builtin(_)) => return,
+        Some(DatasetSource::Files(_)) => "the study names its own files",
+        None => "the study trains nothing itself",
+    };
+    tracing::warn!(
+        "--data-dir {} is not read: {reason}; it is only where mnist, fashion-mnist, hwu64, clinc150 and banking77 are found",
+        data_dir.display()
+    );
 }
