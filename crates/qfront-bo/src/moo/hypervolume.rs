@@ -36,9 +36,15 @@ pub fn hypervolume(points: &[Vec<f64>], reference: &[f64]) -> Result<f64> {
     if let Some(first) = points.first() {
         let k = first.len();
         if k != m && points.iter().all(|p| p.len() == k) {
+            let plural =
+                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
             return Err(BoError::input(
                 "hypervolume",
-                format!("the reference point has {m} values but the points have {k} objectives; give one reference value per objective"),
+                format!(
+                    "the reference point has {} but the points have {}; give one reference value per objective",
+                    plural(m, "value"),
+                    plural(k, "objective")
+                ),
             ));
         }
     }
@@ -247,7 +253,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            message.contains("the reference point has 1 values but the points have 2 objectives"),
+            message.contains("the reference point has 1 value but the points have 2 objectives"),
             "{message}"
         );
         // Ragged points: the one that differs is named.

@@ -108,14 +108,25 @@ impl DataArgs {
         Ok(DatasetSource::Files(Box::new(files)))
     }
 
-    /// Says on stderr that `--data-dir`, when given, is not read, and why (`reason`): it is
-    /// only where the built-in datasets that do not ship (MNIST, …) are found.
+    /// Says on stderr that `--data-dir`, when given, is not read, and why (`reason`).
     fn warn_data_dir_unread(&self, reason: &str) {
         if let Some(dir) = &self.data_dir {
-            tracing::warn!(
-                "--data-dir {} is not read: {reason}; it is only where mnist, fashion-mnist, hwu64, clinc150 and banking77 are found",
-                dir.display()
-            );
+            warn_data_dir_unread(dir, reason);
         }
     }
+}
+
+/// Says on stderr that the `--data-dir` `dir` is not read, and why (`reason`): it is only
+/// where the built-in datasets that do not ship with qfront (MNIST, …) are found. Shared by
+/// `train`, `eval`, `bench data` and `search`.
+pub fn warn_data_dir_unread(dir: &std::path::Path, reason: &str) {
+    let read_from_it: Vec<&str> = DatasetName::NAMES
+        .into_iter()
+        .filter(|name| DatasetName::parse(name).is_ok_and(|d| !d.is_builtin()))
+        .collect();
+    tracing::warn!(
+        "--data-dir {} is not read: {reason}; it is only where {} are found",
+        dir.display(),
+        read_from_it.join(", ")
+    );
 }

@@ -315,8 +315,7 @@ fn run_one_bitwidth(
 }
 
 /// Says on stderr that `--data-dir` is not read by this study, and why: its dataset ships
-/// with qfront, it names its own files, or it trains nothing itself. The directory is only
-/// where the built-in datasets that do not ship (MNIST, …) are found.
+/// with qfront, it names its own files, or it trains nothing itself.
 fn warn_if_data_dir_unread(config: &StudyConfig, data_dir: &std::path::Path) {
     use qfront_train::data::DatasetSource;
     let reason = match &config.dataset {
@@ -327,8 +326,5 @@ fn warn_if_data_dir_unread(config: &StudyConfig, data_dir: &std::path::Path) {
         Some(DatasetSource::Files(_)) => "the study names its own files",
         None => "the study trains nothing itself",
     };
-    tracing::warn!(
-        "--data-dir {} is not read: {reason}; it is only where mnist, fashion-mnist, hwu64, clinc150 and banking77 are found",
-        data_dir.display()
-    );
+    super::data_args::warn_data_dir_unread(data_dir, reason);
 }
