@@ -37,7 +37,7 @@ def main():
             steps = mobo_suite.ask_tell(problem, method, seed, args.trials, startup, mobo_suite.noise_generator(seed))
             for k, step in enumerate(steps):
                 history.append(step["noise_free"])
-                if k >= startup and eval(region, {}, dict(step["params"])):
+                if k >= startup and eval(region, {}, step["params"]):
                     inside.append(k)
             hv = mobo_problems.hypervolume(history, problem["reference"])
             first = inside[0] if inside else "-"

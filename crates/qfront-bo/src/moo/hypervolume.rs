@@ -33,22 +33,7 @@ pub fn hypervolume(points: &[Vec<f64>], reference: &[f64]) -> Result<f64> {
             format!("the reference point {reference:?} is not finite"),
         ));
     }
-    if let Some(first) = points.first() {
-        let k = first.len();
-        if k != m && points.iter().all(|p| p.len() == k) {
-            let plural =
-                |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-            return Err(BoError::input(
-                "hypervolume",
-                format!(
-                    "the reference point has {} but the points have {}; give one reference value per objective",
-                    plural(m, "value"),
-                    plural(k, "objective")
-                ),
-            ));
-        }
-    }
-    check_points("hypervolume", points, m)?;
+    check_points("hypervolume", points, m, "the reference point")?;
     let useful: Vec<Vec<f64>> = points
         .iter()
         .filter(|p| p.iter().zip(reference).all(|(y, r)| y > r))
@@ -248,12 +233,13 @@ mod tests {
     fn bad_input_is_named() {
         assert!(hypervolume(&[vec![1.0, f64::NAN]], &[0.0, 0.0]).is_err());
         assert!(hypervolume(&[vec![1.0]], &[0.0, 0.0]).is_err());
-        // Every point of one length, the reference of another: the reference is named.
+        // A length that differs from the reference point's: both lengths are named, the
+        // reference point among them.
         let message = hypervolume(&[vec![1.0, 2.0], vec![2.0, 1.0]], &[0.0])
             .unwrap_err()
             .to_string();
         assert!(
-            message.contains("the reference point has 1 value but the points have 2 objectives"),
+            message.contains("point 0 has 2 objectives but the reference point has 1 value"),
             "{message}"
         );
         // Ragged points: the one that differs is named.
@@ -261,7 +247,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            message.contains("point 1 has 1 objectives, expected 2"),
+            message.contains("point 1 has 1 objective but the reference point has 2 values"),
             "{message}"
         );
         assert_eq!(hypervolume(&[], &[0.0, 0.0]).unwrap(), 0.0);

@@ -30,13 +30,24 @@ pub fn weakly_dominates(a: &[f64], b: &[f64]) -> bool {
     a.iter().zip(b).all(|(x, y)| x >= y)
 }
 
-/// Checks that `points` all have `m` finite coordinates.
-pub(crate) fn check_points(what: &str, points: &[Vec<f64>], m: usize) -> crate::Result<()> {
+/// Checks that `points` all have `m` finite coordinates; `m_from` names what sets `m` (`the
+/// reference point`, `point 0`), so a wrong length says which side to fix.
+pub(crate) fn check_points(
+    what: &str,
+    points: &[Vec<f64>],
+    m: usize,
+    m_from: &str,
+) -> crate::Result<()> {
+    let count = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     for (i, p) in points.iter().enumerate() {
         if p.len() != m {
             return Err(crate::BoError::input(
                 what,
-                format!("point {i} has {} objectives, expected {m}", p.len()),
+                format!(
+                    "point {i} has {} but {m_from} has {}; give every point one value per objective",
+                    count(p.len(), "objective"),
+                    count(m, "value")
+                ),
             ));
         }
         if p.iter().any(|v| !v.is_finite()) {

@@ -10,7 +10,7 @@ pub fn infer_reference_point(front: &[Vec<f64>], scale: f64) -> Result<Vec<f64>>
         .first()
         .ok_or_else(|| BoError::input("reference point", "the Pareto front is empty"))?;
     let m = first.len();
-    super::check_points("reference point", front, m)?;
+    super::check_points("reference point", front, m, "point 0")?;
     if !(scale.is_finite() && scale >= 0.0) {
         return Err(BoError::input(
             "reference point",
