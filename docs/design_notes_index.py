@@ -27,6 +27,7 @@ ORDER = [
     "mobo-suite/fits-and-ask-speed.md",
     "mobo-suite/draws-and-fit-recipe.md",
     "mobo-suite/penicillin-trials.md",
+    "mobo-suite/model-recipe.md",
 ]
 found = sorted(
     os.path.relpath(os.path.join(folder, name), "design-notes")

@@ -29,7 +29,9 @@ Methods: qfront (`QfrontSampler`, qNEHVI), Optuna 5's `GPSampler` (log-EHVI), `T
 random search), Sobol (`QMCSampler`), and BoTorch qNEHVI / qLogNEHVI (`botorch_loop.py`; slow:
 opt in with `--methods`). `qfront-given-reference` (opt in) is a diagnostic, not a peer: qfront
 told the scoring reference point, to separate what the inferred point costs from what the
-model and the acquisition do.
+model and the acquisition do. `qfront-plain-surrogate` (opt in) is another: qfront with
+`surrogate="plain"` (BoTorch's GP recipe instead of qfront's adaptive one), to separate what
+the recipe gives from what the loop does.
 
 `timing` measures one ask after a history of N quasi-random evaluations (`--history 40,200`),
 each method in turn in the same process, the median of `--repeats` asks. With `--history-from
@@ -79,7 +81,7 @@ import numpy as np  # noqa: E402
 import mobo_problems  # noqa: E402
 
 DEFAULT_METHODS = ["qfront", "optuna-gp", "optuna-tpe", "optuna-nsga2", "sobol"]
-ALL_METHODS = DEFAULT_METHODS + ["qfront-given-reference", "qfront-qlognehvi", "botorch-qnehvi", "botorch-qlognehvi"]
+ALL_METHODS = DEFAULT_METHODS + ["qfront-given-reference", "qfront-plain-surrogate", "qfront-qlognehvi", "botorch-qnehvi", "botorch-qlognehvi"]
 
 
 def make_sampler(method, seed, startup, reference=None):
@@ -95,6 +97,12 @@ def make_sampler(method, seed, startup, reference=None):
         from qfront.optuna import QfrontSampler
 
         return QfrontSampler(method="qnehvi", seed=seed, n_startup_trials=startup, reference_point=reference)
+    if method == "qfront-plain-surrogate":
+        # A diagnostic, not a peer: qfront's loop on BoTorch's GP recipe (fitted constant
+        # mean, no trend, no outcome warp).
+        from qfront.optuna import QfrontSampler
+
+        return QfrontSampler(method="qnehvi", seed=seed, n_startup_trials=startup, surrogate="plain")
     if method == "qfront-qlognehvi":
         from qfront.optuna import QfrontSampler
 
@@ -343,7 +351,7 @@ def command_summary(args):
             continue
         attainable = mobo_problems.attainable_hypervolume(problem)
         lines.append(f"\n{problem['name']} ({problem['half']}; attainable ≈ {attainable:.5g})")
-        lines.append(f"  {'method':18} {'seeds':>5} {'mean':>10} {'sd':>9} {'median':>10} {'worst':>10} {'% att.':>7} {'s/ask@end':>9}")
+        lines.append(f"  {'method':22} {'seeds':>5} {'mean':>10} {'sd':>9} {'median':>10} {'worst':>10} {'% att.':>7} {'s/ask@end':>9}")
         stats = {}
         for method in ALL_METHODS:
             runs = by_method.get(method)
@@ -353,7 +361,7 @@ def command_summary(args):
             late = [s for r in runs for s in r["ask_seconds"][-5:]]
             stats[method] = (statistics.mean(finals), statistics.median(finals), min(finals), finals)
             lines.append(
-                f"  {method:18} {len(finals):5d} {statistics.mean(finals):10.5g} "
+                f"  {method:22} {len(finals):5d} {statistics.mean(finals):10.5g} "
                 f"{(statistics.stdev(finals) if len(finals) > 1 else 0):9.3g} {statistics.median(finals):10.5g} "
                 f"{min(finals):10.5g} {100 * statistics.mean(finals) / attainable:6.1f}% {statistics.median(late):9.3f}")
         if "qfront" in stats:
@@ -604,7 +612,7 @@ def covers(a, b):
     return all(x <= y for x, y in zip(a, b))
 
 
-COLOURS = {"qfront": "C3", "qfront-given-reference": "C6", "qfront-qlognehvi": "C8", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
+COLOURS = {"qfront": "C3", "qfront-given-reference": "C6", "qfront-plain-surrogate": "C9", "qfront-qlognehvi": "C8", "optuna-gp": "C0", "optuna-tpe": "C2", "optuna-nsga2": "C4", "sobol": "C7",
            "botorch-qnehvi": "C1", "botorch-qlognehvi": "C5"}
 
 
@@ -621,7 +629,7 @@ def figure(problem, by_method, attainable, folder):
             continue
         curves = np.array([r["hypervolume"] for r in runs]) / attainable
         x = np.arange(1, curves.shape[1] + 1)
-        style = ":" if method == "qfront-given-reference" else "-"
+        style = ":" if method in ("qfront-given-reference", "qfront-plain-surrogate") else "-"
         ax.plot(x, curves.mean(axis=0), style, color=COLOURS[method], label=f"{method} (mean)")
         ax.fill_between(x, curves.min(axis=0), curves.max(axis=0), color=COLOURS[method], alpha=0.08, linewidth=0)
     ax.set_xlabel("evaluations")

@@ -98,6 +98,6 @@ pub mod space;
 
 pub use error::{BoError, Result};
 pub use optimizer::{
-    AskTiming, Method, Optimizer, OptimizerConfig, Proposal, ProposalKind, ReferenceRule, Trial,
-    TrialState,
+    AskTiming, Method, Optimizer, OptimizerConfig, Proposal, ProposalKind, ReferenceRule,
+    Surrogate, Trial, TrialState,
 };

@@ -10,7 +10,7 @@
 use pyo3::prelude::*;
 use qfront_bo::gp::Hyperparameters;
 use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
-use qfront_bo::{Method, Optimizer, OptimizerConfig, Proposal};
+use qfront_bo::{Method, Optimizer, OptimizerConfig, Proposal, Surrogate};
 
 /// One past trial as the sampler describes it.
 #[derive(serde::Deserialize)]
@@ -68,11 +68,12 @@ type Suggestion = (
 ///   inferred at every ask, from the models' predicted front or, every third ask, from
 ///   every observation and the models' mean front; qfront-bo's
 ///   `OptimizerConfig::reference_point`);
+/// * `surrogate`: the GPs' recipe, `adaptive` (default) or `plain` (qfront-bo's `Surrogate`);
 /// * `trial_number`: the new trial's number in its study, when trials before it are not all
 ///   in `trials` (others still choosing their parameters): the Sobol stream continues from
 ///   it, so concurrent processes draw different initial points.
 #[pyfunction]
-#[pyo3(signature = (parameters, trials, method, seed, num_objectives, num_constraints=0, initial_points=None, trial_number=None, reference_point=None))]
+#[pyo3(signature = (parameters, trials, method, seed, num_objectives, num_constraints=0, initial_points=None, trial_number=None, reference_point=None, surrogate=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn suggest(
     py: Python<'_>,
@@ -85,6 +86,7 @@ pub fn suggest(
     initial_points: Option<usize>,
     trial_number: Option<usize>,
     reference_point: Option<Vec<f64>>,
+    surrogate: Option<&str>,
 ) -> PyResult<String> {
     let parameters: Vec<Parameter> =
         serde_json::from_str(parameters).map_err(|e| crate::error(format!("parameters: {e}")))?;
@@ -101,6 +103,11 @@ pub fn suggest(
     config.num_constraints = num_constraints;
     config.initial_points = initial_points;
     config.reference_point = reference_point;
+    if let Some(name) = surrogate {
+        Surrogate::from_name(name)
+            .map_err(crate::error)?
+            .apply(&mut config);
+    }
     let (params, warning, proposal, model_fit) = py
         .detach(|| {
             crate::on_own_pool(|| -> qfront_bo::Result<Suggestion> {

@@ -397,3 +397,40 @@ def test_a_plateau_with_a_given_reference_point_finds_its_well():
     hv = qfront.hypervolume(inside, [-1.0, -1.0]) if inside else 0.0
     assert hv > 0.2, hv
 
+
+
+def test_the_plain_surrogate_fits_the_mean_the_adaptive_one_holds():
+    """`surrogate="plain"` reaches the engine: after twelve Sobol trials of two bowls in five
+    dimensions its GPs' constant means are fitted, well above each objective's worst value,
+    where the default recipe holds them at it (qfront-bo's `Surrogate`; the same check in
+    Rust: `the_plain_recipe_fits_the_mean_that_the_adaptive_one_holds_at_the_worst`)."""
+    space = json.dumps([{"name": f"x{i}", "type": "float", "low": 0, "high": 1} for i in range(5)])
+    rng = __import__("random").Random(3)
+    history, columns = [], [[], []]
+    for _ in range(12):
+        x = [rng.random() for _ in range(5)]
+        values = [-sum((v - c) ** 2 for v in x) for c in (0.3, 0.7)]  # maximized
+        history.append({"params": x, "values": values})
+        for column, value in zip(columns, values):
+            column.append(value)
+    worst = []
+    for column in columns:
+        mean = sum(column) / len(column)
+        sd = (sum((v - mean) ** 2 for v in column) / (len(column) - 1)) ** 0.5
+        worst.append((min(column) - mean) / sd)
+
+    def means(surrogate):
+        answer = json.loads(qfront._native.suggest(space, json.dumps(history), "qnehvi", 7, 2, 0, 12, None, None, surrogate))
+        return [fit["mean"] for fit in answer["model_fit"]]
+
+    plain = means("plain")
+    assert all(m > w + 0.3 for m, w in zip(plain, worst)), (plain, worst)
+    assert means(None) == means("adaptive") != plain
+    with pytest.raises(qfront.QfrontError, match="surrogate"):
+        means("botorch")
+    with pytest.raises(ValueError, match="surrogate"):
+        QfrontSampler(surrogate="botorch")
+    sampler = QfrontSampler(seed=1, surrogate="plain", n_startup_trials=4)
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
+    study.optimize(branin_currin, n_trials=7)
+    assert len(study.trials) == 7 and study.trials[-1].system_attrs[PROPOSAL_KEY]["kind"] != "sobol"

@@ -81,4 +81,34 @@ mod tests {
         assert!(refused.contains("saas"), "{refused}");
         assert!(StudyConfig::from_toml(&format!("{text}\n[saas]\nwarm_up = 4\n")).is_err());
     }
+
+    #[test]
+    fn the_surrogate_is_a_study_setting_that_defaults_to_the_adaptive_recipe() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/presets/digits-cnn.toml"
+        ))
+        .unwrap();
+        let with = |line: &str| StudyConfig::from_toml(&format!("{line}\n{text}")).unwrap();
+        let adaptive = with("").validate().unwrap().optimizer;
+        assert!(adaptive.quadratic_trend && adaptive.outcome_warp);
+        assert_eq!(
+            with("surrogate = \"adaptive\"")
+                .validate()
+                .unwrap()
+                .optimizer,
+            adaptive
+        );
+        let plain = with("surrogate = \"plain\"").validate().unwrap().optimizer;
+        assert!(!plain.quadratic_trend && !plain.outcome_warp);
+        assert_eq!(plain.worst_observed_mean_min_dim, usize::MAX);
+        let refused = with("surrogate = \"botorch\"")
+            .validate()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("surrogate") && refused.contains("adaptive, plain"),
+            "{refused}"
+        );
+    }
 }

@@ -140,6 +140,10 @@ fn bad_configs_name_the_key() {
     for (text, expected) in [
         (format!("colour = \"red\"\n{head}{space}"), "colour"),
         (format!("optimizer = \"magic\"\n{head}{space}"), "optimizer"),
+        (
+            format!("surrogate = \"botorch\"\n{head}{space}"),
+            "surrogate: 'botorch' is not one of adaptive, plain",
+        ),
         (format!("{head}{space}[[parameter]]\nname = \"depthh\"\ntype = \"int\"\nlow = 1\nhigh = 3\n"), "depthh"),
         (format!("{head}[fixed]\nabits = 33\n{space}"), "fixed.abits"),
         (format!("{}{space}", head.replace("\"-latency_ms\"", "\"-speed\"")), "speed"),

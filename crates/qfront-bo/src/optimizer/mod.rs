@@ -25,6 +25,7 @@ mod config;
 mod exploration;
 mod proposal;
 mod reference;
+mod surrogate;
 #[cfg(test)]
 mod tests;
 
@@ -40,6 +41,7 @@ pub use config::{
     WORST_OBSERVED_MEAN_MIN_DIM,
 };
 pub use proposal::{Proposal, ProposalKind, ReferenceRule};
+pub use surrogate::Surrogate;
 
 /// What is known about a trial.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -49,6 +49,7 @@ def suggest(
     initial_points: Optional[int] = None,
     trial_number: Optional[int] = None,
     reference_point: Optional[Sequence[float]] = None,
+    surrogate: Optional[str] = None,
 ) -> str:
     """One new trial as JSON ``{"params": [...], "warning": str | None, "proposal": {...}}``
     (the proposal says how qfront chose it; see ``qfront.optuna.QfrontSampler``)."""

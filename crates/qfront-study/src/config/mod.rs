@@ -9,6 +9,7 @@
 //! objectives = ["accuracy", "-latency_ms", "-size_kb"]
 //! constraints = ["latency_ms <= 5"]  # optional
 //! optimizer = "qnehvi"               # sobol, qnehvi, qnehvi-saas, qparego, qlognehvi
+//! surrogate = "adaptive"             # the GPs' recipe: adaptive (default) or plain (BoTorch's)
 //! budget = 20
 //! seed = 0
 //!
@@ -35,7 +36,7 @@ use crate::objectives::{Constraint, Objective};
 use crate::settings::{check_name, Settings, FAMILIES};
 use crate::{Result, StudyError};
 use qfront_bo::space::{ParamValue, Parameter, SearchSpace};
-use qfront_bo::{Method, OptimizerConfig};
+use qfront_bo::{Method, OptimizerConfig, Surrogate};
 use qfront_train::data::{DatasetName, DatasetSource};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -93,6 +94,11 @@ pub struct StudyConfig {
     /// Optimizer.
     #[serde(default = "default_optimizer")]
     pub optimizer: String,
+    /// The GPs' recipe (qfront-bo's `Surrogate`): `adaptive` (default: outcome warp, quadratic
+    /// trend, mean held at the worst observation from five dimensions on) or `plain`
+    /// (BoTorch's: fitted constant mean, no trend, no warp).
+    #[serde(default)]
+    pub surrogate: Option<String>,
     /// Number of trials.
     pub budget: usize,
     /// Trials asked at once.
@@ -526,6 +532,15 @@ impl StudyConfig {
             )?;
         }
         let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
+        if let Some(name) = &self.surrogate {
+            let surrogate = Surrogate::from_name(name).map_err(|_| {
+                StudyError::config(
+                    "surrogate",
+                    format!("'{name}' is not one of {}", Surrogate::NAMES.join(", ")),
+                )
+            })?;
+            surrogate.apply(&mut optimizer);
+        }
         optimizer.num_constraints = constraints.len();
         let initial = self.initial_points.unwrap_or_else(|| {
             optimizer

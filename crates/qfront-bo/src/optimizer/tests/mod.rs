@@ -1,13 +1,14 @@
 //! Tests of the ask/tell optimizer, by family: its state and initial design (`state`), the
 //! exploration and anchor steps (`steps`), the reference rules, proposals and models of an
 //! ask (`acquisition`), and the record of each ask's fits where the next fits start
-//! (`model_fit`), and the same trials from pools of any size (`threads`). The helpers below
-//! are shared.
+//! (`model_fit`), the GP recipe (`surrogate`), and the same trials from pools of any size
+//! (`threads`). The helpers below are shared.
 
 mod acquisition;
 mod model_fit;
 mod state;
 mod steps;
+mod surrogate;
 mod threads;
 
 use super::exploration::{
