@@ -398,7 +398,6 @@ def test_a_plateau_with_a_given_reference_point_finds_its_well():
     assert hv > 0.2, hv
 
 
-
 def test_the_plain_surrogate_fits_the_mean_the_adaptive_one_holds():
     """`surrogate="plain"` reaches the engine: after twelve Sobol trials of two bowls in five
     dimensions its GPs' constant means are fitted, well above each objective's worst value,

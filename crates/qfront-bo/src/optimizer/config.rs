@@ -211,15 +211,18 @@ fn default_given_reference_alternation() -> usize {
 /// The default of [`OptimizerConfig::given_reference_alternation`]: every sixth trial.
 pub const GIVEN_REFERENCE_ALTERNATION: usize = 6;
 
-fn default_quadratic_trend() -> bool {
+/// The adaptive recipe's setting (`Surrogate::Adaptive`), the default.
+pub(super) fn default_quadratic_trend() -> bool {
     true
 }
 
-fn default_outcome_warp() -> bool {
+/// The adaptive recipe's setting (`Surrogate::Adaptive`), the default.
+pub(super) fn default_outcome_warp() -> bool {
     true
 }
 
-fn default_worst_observed_mean_min_dim() -> usize {
+/// The adaptive recipe's setting (`Surrogate::Adaptive`), the default.
+pub(super) fn default_worst_observed_mean_min_dim() -> usize {
     WORST_OBSERVED_MEAN_MIN_DIM
 }
 

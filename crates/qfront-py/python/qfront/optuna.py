@@ -39,6 +39,7 @@ from . import _native
 
 #: The methods qfront offers (see ``docs/methods.md`` in the repository).
 METHODS = ("sobol", "qnehvi", "qnehvi-saas", "qparego", "qlognehvi", "qlognehvi-saas")
+#: The GP recipes qfront offers (qfront-bo's ``Surrogate``).
 SURROGATES = ("adaptive", "plain")
 
 #: A stepped float with at most this many values is an ordered choice; one with more is
@@ -141,9 +142,11 @@ class QfrontSampler(BaseSampler):
             about the front's middle, a far given point's asks can miss it for a whole study.
         surrogate: The GPs' recipe. ``"adaptive"`` (default): each objective's values warped
             where that predicts them better, a quadratic trend under the GP, and from five
-            parameters on the GP's constant mean held at the worst value seen, so the
-            search exploits what it has found. ``"plain"``: BoTorch's ``SingleTaskGP``
-            recipe (standardized values, a fitted constant mean, no trend, no warp), which
+            encoded dimensions on (a categorical parameter takes one per choice) the GP's
+            constant mean held at the worst value seen, so the search exploits what it has
+            found. ``"plain"``: BoTorch's ``SingleTaskGP``
+            recipe for the mean (standardized values, a fitted constant mean, no trend, no
+            warp; the kernel's priors stay qfront's), which
             explores regions unlike the trials so far more readily. On issue #17's
             28-problem suite (20 seeds) plain gained up to 2.8% (Penicillin, car side
             impact) and lost up to 34% (the DTLZ family); see the design notes, "The model

@@ -533,11 +533,12 @@ impl StudyConfig {
         }
         let mut optimizer = OptimizerConfig::new(space, objectives.len(), method, self.seed);
         if let Some(name) = &self.surrogate {
-            let surrogate = Surrogate::from_name(name).map_err(|_| {
-                StudyError::config(
-                    "surrogate",
-                    format!("'{name}' is not one of {}", Surrogate::NAMES.join(", ")),
-                )
+            // The key names the input already: keep qfront-bo's reason without its own.
+            let surrogate = Surrogate::from_name(name).map_err(|e| match e {
+                qfront_bo::BoError::InvalidInput { reason, .. } => {
+                    StudyError::config("surrogate", reason)
+                }
+                other => StudyError::config("surrogate", other.to_string()),
             })?;
             surrogate.apply(&mut optimizer);
         }
